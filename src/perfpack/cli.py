@@ -1,0 +1,119 @@
+"""The `perfpack` command: a thin click group whose subcommands are imported only when run.
+
+Each subcommand lives in its capability's package (`perfpack/<capability>/cli.py`) and returns an
+exit code. This module maps expected failures (PerfpackError) to one clear line and exit code 2;
+tracebacks are kept for real bugs.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from typing import Any, Callable
+
+# name -> ("module:attribute", one-line help shown by `perfpack --help` without importing the module)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "validate": ("perfpack.validate.cli:validate",
+                 "Check agent, command, plugin and hook files against what Claude Code really accepts."),
+    "install": ("perfpack.install.cli:install", "Install the agents, /optimize and hooks into a project's .claude/."),
+    "uninstall": ("perfpack.install.cli:uninstall", "Remove exactly what `perfpack install` added."),
+    "route": ("perfpack.route.cli:route", "Explain which agent a prompt is routed to, and why."),
+    "snapshot": ("perfpack.snapshot.cli:snapshot", "Baseline of the host and project for /optimize (always exits 0)."),
+    "bench": ("perfpack.bench.cli:bench", "Benchmark a command; save baselines, enforce budgets."),
+    "compare": ("perfpack.bench.cli:compare", "Compare two commands interleaved in one run."),
+    "baseline": ("perfpack.bench.cli:baseline", "List, show or remove saved baselines."),
+    "report": ("perfpack.bench.cli:report", "Write the Markdown performance report from baselines."),
+    "memory": ("perfpack.memory.cli:memory", "Agent memory that survives sessions and parallel subagents."),
+    "commits": ("perfpack.commits.cli:commits", "Check commits are atomic: size, one concern, sign-off, trailers."),
+}
+
+# Commands that must start faster than click allows: name -> "module:function(argv) -> int".
+# They get the raw arguments after the command name and parse them themselves.
+FAST_PATHS: dict[str, str] = {}
+
+
+def _resolve(spec: str) -> Any:
+    module_name, _, attribute = spec.partition(":")
+    return getattr(importlib.import_module(module_name), attribute)
+
+
+def _build_group() -> Any:
+    import click
+
+    from perfpack import __version__
+
+    class LazyGroup(click.Group):
+        def list_commands(self, ctx: click.Context) -> list[str]:
+            return sorted(COMMANDS)
+
+        def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+            if name not in COMMANDS:
+                return None
+            return _resolve(COMMANDS[name][0])
+
+        def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+            rows = [(name, COMMANDS[name][1]) for name in self.list_commands(ctx)]
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
+    @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+    @click.version_option(__version__, prog_name="perfpack")
+    def perfpack() -> None:
+        """perfpack: performance engineering for Claude Code.
+
+        Validate agent packs, install the performance agents into a project, route prompts,
+        measure and compare commands against saved baselines and budgets, keep agent memory,
+        and check that commits stay atomic.
+
+        Exit codes: 0 fine, 1 findings / violations / regression / breached budget,
+        2 usage or environment error.
+        """
+
+    return perfpack
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    if args and args[0] in FAST_PATHS:
+        return _run(lambda: _resolve(FAST_PATHS[args[0]])(args[1:]))
+    return _run(lambda: _click_main(args))
+
+
+def _click_main(args: list[str]) -> int:
+    import click
+
+    group = _build_group()
+    try:
+        result = group.main(args, prog_name="perfpack", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except click.ClickException as exc:
+        exc.show()
+        return exc.exit_code
+    except click.Abort:
+        click.echo("Aborted!", err=True)
+        return 130
+    return result if isinstance(result, int) else 0
+
+
+def _run(call: Callable[[], int]) -> int:
+    from perfpack.errors import PerfpackError
+
+    try:
+        return call()
+    except PerfpackError as exc:
+        sys.stderr.write(f"perfpack: error: {exc}\n")
+        return exc.exit_code
+    except KeyboardInterrupt:
+        sys.stderr.write("perfpack: interrupted\n")
+        return 130
+    except BrokenPipeError:
+        # The reader went away (e.g. `| head`); not an error worth a traceback.
+        try:
+            sys.stdout = None  # type: ignore[assignment]
+        finally:
+            return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

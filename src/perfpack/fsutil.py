@@ -1,0 +1,52 @@
+"""Atomic file writes and backups: a user's file is either the old one or the new one, never half."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+
+def atomic_write_bytes(path: Path | str, data: bytes, *, mode: int | None = None) -> None:
+    """Write `data` to `path` through a temp file in the same folder, fsync'd, then renamed over it."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if mode is None and path.exists():
+        mode = path.stat().st_mode & 0o7777
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        if mode is not None:
+            os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+
+
+def atomic_write_text(path: Path | str, text: str, *, mode: int | None = None) -> None:
+    """Atomic write of UTF-8 text (newlines written as given)."""
+    atomic_write_bytes(path, text.encode("utf-8"), mode=mode)
+
+
+def backup_file(path: Path | str, *, suffix: str | None = None) -> Path | None:
+    """Copy `path` to `path.perfpack-backup-<timestamp>` before perfpack changes it; None if absent."""
+    path = Path(path)
+    if not path.exists():
+        return None
+    stamp = suffix or time.strftime("%Y%m%d-%H%M%S")
+    target = path.with_name(f"{path.name}.perfpack-backup-{stamp}")
+    counter = 1
+    while target.exists():
+        target = path.with_name(f"{path.name}.perfpack-backup-{stamp}-{counter}")
+        counter += 1
+    shutil.copy2(path, target)
+    return target

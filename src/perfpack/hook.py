@@ -1,0 +1,78 @@
+"""Entry point for Claude Code hooks, run by path: `/abs/python /abs/.../perfpack/hook.py EVENT [ARGS]`.
+
+Standard library only on this import path, because it runs on every prompt. It fails open: any
+trouble of its own means exit 0 and no output, so a user's prompt is never blocked by perfpack.
+Events: `user-prompt-submit` (prompt routing), `pre-tool-use` (atomic-commit check on `git commit`).
+"""
+
+import os
+import sys
+
+# event name -> "module:function(argv, stdin_bytes) -> (exit_code, stdout_text)"
+HANDLERS = {
+    "user-prompt-submit": "perfpack.route.hook:handle",
+    "pre-tool-use": "perfpack.commits.hook:handle",
+}
+
+MAX_STDIN_BYTES = 1024 * 1024  # a hook payload larger than this is not a prompt we should score
+
+
+def _read_stdin() -> bytes:
+    try:
+        data = sys.stdin.buffer.read(MAX_STDIN_BYTES + 1)
+    except (OSError, ValueError, AttributeError):
+        return b""
+    if len(data) > MAX_STDIN_BYTES:
+        # Drain the rest so Claude Code's writer does not see a broken pipe, then ignore it all.
+        try:
+            while sys.stdin.buffer.read(1 << 20):
+                pass
+        except (OSError, ValueError):
+            pass
+        return b""
+    return data
+
+
+def main(argv=None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    if not args or args[0] not in HANDLERS or os.environ.get("PERFPACK_HOOKS", "1").lower() in ("0", "off", "false", "no"):
+        return 0
+    try:
+        stdin = _read_stdin()
+        if not stdin.strip():
+            return 0
+        module_name, _, function = HANDLERS[args[0]].partition(":")
+        module = __import__(module_name, fromlist=[function])
+        code, output = getattr(module, function)(args[1:], stdin)
+        if output:
+            sys.stdout.write(output)
+            sys.stdout.flush()
+        return code
+    except BaseException:  # noqa: BLE001 - fail open, whatever happened
+        _log_failure(args)
+        return 0
+
+
+def _log_failure(args) -> None:
+    """One line under .claude/perfpack/hook.log when PERFPACK_HOOK_DEBUG is set; never raises."""
+    if not os.environ.get("PERFPACK_HOOK_DEBUG"):
+        return
+    try:
+        import traceback
+
+        root = os.environ.get("CLAUDE_PROJECT_DIR") or os.getcwd()
+        folder = os.path.join(root, ".claude", "perfpack")
+        os.makedirs(folder, exist_ok=True)
+        with open(os.path.join(folder, "hook.log"), "a", encoding="utf-8") as log:
+            log.write(f"{args!r}: {traceback.format_exc().strip().splitlines()[-1]}\n")
+    except BaseException:  # noqa: BLE001
+        pass
+
+
+if __name__ == "__main__":
+    # Run by path, this file's folder (src/perfpack) is sys.path[0]; its modules would shadow the
+    # standard library's. Put the folder that holds the package there instead.
+    here = os.path.dirname(os.path.abspath(__file__))
+    if sys.path and os.path.abspath(sys.path[0] or ".") == here:
+        sys.path[0] = os.path.dirname(here)
+    raise SystemExit(main())
