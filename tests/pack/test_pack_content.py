@@ -1,0 +1,295 @@
+"""The pack's text: three agents and /optimize load as Claude Code reads them, carry the substance the
+issue asks for, call only real perfpack commands, and hold nothing left over from the seeds."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+from packcheck import (
+    AGENT_NAMES,
+    BUILTIN_AGENTS,
+    COLORS,
+    DESCRIPTION_BUDGET,
+    KNOWN_TOOLS,
+    MODELS,
+    PACK,
+    agent_path,
+    bang_commands,
+    bang_problems,
+    leftovers,
+    missing_phrases,
+    perfpack_calls,
+    split_tools,
+)
+
+from perfpack.cli import COMMANDS
+from perfpack.frontmatter import read_frontmatter
+
+OPTIMIZE = PACK / "commands" / "optimize.md"
+PACK_FILES = [agent_path(name) for name in AGENT_NAMES] + [OPTIMIZE]
+MEMORY_SUBCOMMANDS = {"task", "insight", "collab", "message", "search", "load", "export", "import", "compact"}
+
+# The perfpack commands each agent's workflow depends on (issue 3 + DESIGN.md).
+REQUIRED_CALLS = {
+    "performance-optimization-specialist": {"snapshot", "bench", "compare", "baseline", "report", "memory",
+                                            "commits"},
+    "performance-engineer": {"snapshot", "bench", "compare", "baseline", "report", "memory", "commits"},
+    "performance-engineering-lead": {"snapshot", "bench", "compare", "baseline", "report", "memory", "commits"},
+}
+
+# The substance issue 3 requires of each agent, as phrases that must appear.
+REQUIRED_SUBSTANCE = {
+    "performance-optimization-specialist": [
+        "Profile before optimizing", "EXPLAIN ANALYZE", "EXPLAIN QUERY PLAN", "missing indexes",
+        "Verify indexes are used", "Reduce database round-trips", "batch", "Measure before and after",
+        "perfpack bench --name", "perfpack compare", "performance report", "perfpack report --out",
+        "Completion criteria", "no correctness regressions",
+    ],
+    "performance-engineer": [
+        "Find the bottleneck system-wide", "Monitoring and SLOs", "error budget", "Load and capacity testing",
+        "Stress tests", "Capacity plans", "Memory, CPU and concurrency", "Batch processing",
+        "database-specialist", "ml-specialist", "If the project has no such agent, use `general-purpose`",
+        "Query first", "perfpack memory search", "Record only genuine learning", "I expected X, but Y happened",
+        "perfpack memory insight", "at most 5 files and 500 changed lines, one logical change",
+        "git commit -s", "Assisted-By:", "perfpack commits check --staged",
+    ],
+    "performance-engineering-lead": [
+        "The 5-step performance method", "**Baseline**", "**Profile**", "**Optimize**", "**Validate**",
+        "**Monitor**", "Pre-response checks", "Baseline documented", "Bottleneck identified",
+        "Impact quantified", "Regression prevention", "Monitoring active",
+        "| P50 latency | < 100 ms |", "| P95 latency | < 300 ms |", "| P99 latency | < 1 s |",
+        "| Error rate | < 0.1 % |", "Caching (multi-tier)", "invalidation", "Connection pooling",
+        "pool_size", "Load testing (k6)", "thresholds", "Anti-patterns", "N+1 queries", "Final checklist",
+        "Delegation", "| `performance-engineer` |", "| `performance-optimization-specialist` |",
+    ],
+}
+
+
+def _frontmatter(path: Path):
+    fm = read_frontmatter(path)
+    assert fm.unreadable is None, fm.unreadable
+    assert fm.error is None, f"{path.name}: YAML error {fm.error}"
+    assert fm.data is not None and fm.closed, f"{path.name}: no frontmatter"
+    assert not fm.has_bom and not fm.has_crlf, f"{path.name}: BOM or CRLF"
+    return fm
+
+
+def _module_present(name: str) -> bool:
+    try:
+        return importlib.util.find_spec(name) is not None
+    except ModuleNotFoundError:
+        return False
+
+
+def _git_repo(tmp_path: Path) -> Path:
+    root = tmp_path / "proj"
+    root.mkdir()
+    subprocess.run(["git", "init", "-q", str(root)], check=True)
+    (root / "app.py").write_text("print('hello')\n")
+    return root
+
+
+# ---- the checks can fail ---------------------------------------------------------------------------
+
+def test_checks_catch_bad_samples() -> None:
+    assert leftovers("Read Serena memories, then docker exec spheroseg-backend") == \
+        ["serena", "spheroseg", "docker exec"]
+    assert leftovers("APES Performance Architecture") == ["APES"]
+    assert leftovers("shapes and tapes are fine") == []
+    assert bang_problems("docker stats --no-stream", "Bash(perfpack snapshot:*)")
+    assert "contains `$` (arguments are substituted raw into ! lines)" in \
+        bang_problems("perfpack snapshot $ARGUMENTS", "Bash(perfpack snapshot:*)")
+    assert bang_problems("perfpack bench -- true", "Bash(perfpack snapshot:*)") == \
+        ["not allowed by allowed-tools (the whole command would abort)"]
+    assert bang_problems("perfpack snapshot", "Bash(perfpack snapshot:*), Read") == []
+    assert bang_commands("x\n!`perfpack snapshot`\nsee `perfpack bench`!`no`\n```!\nls -la\n```\n") == \
+        ["perfpack snapshot", "ls -la"]
+    assert perfpack_calls("run `perfpack memory search \"x\"` then /usr/bin/perfpack-x no") == \
+        {("memory", "search")}
+    assert split_tools("Read, Agent(a, b), Bash") == ["Read", "Agent(a, b)", "Bash"]
+    assert missing_phrases("P95 latency  < 300 ms", ["p95 latency < 300 ms", "P99"]) == ["P99"]
+
+
+# ---- agents ------------------------------------------------------------------------------------------
+
+def test_pack_has_exactly_the_three_agents() -> None:
+    names = sorted(p.stem for p in (PACK / "agents").glob("*.md"))
+    assert names == sorted(AGENT_NAMES)
+
+
+@pytest.mark.parametrize("name", AGENT_NAMES)
+def test_agent_frontmatter_is_what_claude_code_accepts(name: str) -> None:
+    data = _frontmatter(agent_path(name)).data
+    assert data["name"] == name
+    assert data["model"] in MODELS
+    assert data["color"] in COLORS
+    assert data["memory"] == "project"  # perfpack writes the digest to .claude/agent-memory/<agent>/
+    assert isinstance(data["tools"], str), "tools must be a comma string, not a YAML list"
+    for entry in split_tools(data["tools"]):
+        base = entry.split("(", 1)[0]
+        assert base in KNOWN_TOOLS, f"{name}: unknown tool {entry!r}"
+    for key in ("allowed-tools", "allowedTools", "disallowed-tools", "version", "skills", "agents"):
+        assert key not in data, f"{name}: {key} is not an agent key (or names something that is not there)"
+
+
+@pytest.mark.parametrize("name", AGENT_NAMES)
+def test_agent_description_is_short_and_says_when(name: str) -> None:
+    description = _frontmatter(agent_path(name)).data["description"]
+    assert isinstance(description, str)
+    assert len(description) <= DESCRIPTION_BUDGET, f"{name}: {len(description)} chars > {DESCRIPTION_BUDGET}"
+    assert description.startswith("Use PROACTIVELY when") or description.startswith("Use PROACTIVELY for")
+    assert "<example>" not in description and "\n" not in description
+
+
+@pytest.mark.parametrize("name", AGENT_NAMES)
+def test_delegation_targets_exist_or_are_declared_external(name: str) -> None:
+    fm = _frontmatter(agent_path(name))
+    external = fm.data.get("external-agents") or {}
+    for target, fallback in external.items():
+        assert fallback in BUILTIN_AGENTS, f"{name}: fallback {fallback!r} of {target!r} is not a built-in"
+        # The fallback must be told to the model too, not only to perfpack.
+        assert re.search(rf"`{target}`[^\n]*{fallback}", fm.body), f"{name}: body does not state the fallback"
+    known = set(AGENT_NAMES) | BUILTIN_AGENTS | set(external)
+    for target in fm.data.get("delegates-to") or []:
+        assert target in set(AGENT_NAMES) | BUILTIN_AGENTS, f"{name}: delegates-to {target!r} is not pack/built-in"
+    for entry in split_tools(fm.data["tools"]):
+        if entry.startswith("Agent("):
+            for target in entry[6:-1].split(","):
+                assert target.strip() in known, f"{name}: Agent({target.strip()}) is unknown"
+    # Agent-like names in the body's backticks (x-specialist, x-engineer, ...) must be known.
+    for mention in re.findall(r"`([a-z]+(?:-[a-z]+)+)`", fm.body):
+        if re.search(r"-(specialist|engineer|lead|auditor|optimizer|debugger|orchestrator|reviewer)$", mention):
+            assert mention in known, f"{name}: body delegates to unknown agent {mention!r}"
+
+
+def test_lead_can_start_its_delegates() -> None:
+    data = _frontmatter(agent_path("performance-engineering-lead")).data
+    agent_entries = [e for e in split_tools(data["tools"]) if e.startswith("Agent(")]
+    assert agent_entries, "the lead delegates, so it needs the Agent tool"
+    allowed = {t.strip() for t in agent_entries[0][6:-1].split(",")}
+    assert set(data["delegates-to"]) <= allowed
+
+
+@pytest.mark.parametrize("name", AGENT_NAMES)
+def test_agent_substance(name: str) -> None:
+    fm = _frontmatter(agent_path(name))
+    assert missing_phrases(fm.body, REQUIRED_SUBSTANCE[name]) == []
+
+
+@pytest.mark.parametrize("name", AGENT_NAMES)
+def test_agent_uses_real_perfpack_commands(name: str) -> None:
+    body = _frontmatter(agent_path(name)).body
+    calls = perfpack_calls(body)
+    mentioned = {sub for sub, _ in calls}
+    assert mentioned <= set(COMMANDS), f"{name}: not perfpack commands: {mentioned - set(COMMANDS)}"
+    assert REQUIRED_CALLS[name] <= mentioned, f"{name}: missing {REQUIRED_CALLS[name] - mentioned}"
+    memory_subs = {sub2 for sub, sub2 in calls if sub == "memory"} - {None}  # bare mentions are prose
+    assert memory_subs and memory_subs <= MEMORY_SUBCOMMANDS, memory_subs
+
+
+def test_seed_engineers_merged_into_one_agent() -> None:
+    body = _frontmatter(agent_path("performance-engineer")).body
+    # seed 001 (monitoring, delegation, memory) and seed 002 (resources, concurrency, journal, commits)
+    assert missing_phrases(body, ["Distributed tracing", "delegate", "Concurrency", "journal",
+                                  "Stop and reassess", "Multi-commit unit"]) == []
+    assert len(re.findall(r"^# ", body, re.MULTILINE)) == 1, "one agent, one title"
+
+
+# ---- leftovers ---------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("path", PACK_FILES, ids=lambda p: p.name)
+def test_no_seed_leftovers(path: Path) -> None:
+    assert leftovers(path.read_text(encoding="utf-8")) == []
+
+
+# ---- /optimize ---------------------------------------------------------------------------------------
+
+def test_optimize_frontmatter() -> None:
+    fm = _frontmatter(OPTIMIZE)
+    raw = fm.text
+    assert isinstance(fm.data["description"], str) and fm.data["description"]
+    assert isinstance(fm.data["argument-hint"], str), "an unquoted [a] [b] hint is a YAML list"
+    assert re.search(r'^argument-hint: "[^"]+"$', raw, re.MULTILINE), "argument-hint must be quoted"
+    allowed = fm.data["allowed-tools"]
+    assert isinstance(allowed, str) and "Bash(perfpack snapshot:*)" in allowed
+    # bench/compare run arbitrary commands: they must stay behind Claude Code's permission prompt.
+    assert "Bash(perfpack bench" not in allowed and "Bash(perfpack compare" not in allowed
+    assert "Bash(perfpack:*)" not in allowed and "Bash(*)" not in allowed
+
+
+def test_optimize_bang_lines_are_perfpack_only_and_allowed() -> None:
+    fm = _frontmatter(OPTIMIZE)
+    commands = bang_commands(fm.body)
+    assert "perfpack snapshot" in commands
+    for command in commands:
+        assert bang_problems(command, fm.data["allowed-tools"]) == [], command
+
+
+def test_optimize_flow() -> None:
+    body = _frontmatter(OPTIMIZE).body
+    assert "$ARGUMENTS" in body  # the target reaches the model in prose
+    assert missing_phrases(body, [
+        "Phase 1", "IN PARALLEL", "**performance-engineer**", "**performance-optimization-specialist**",
+        "**Explore** (built-in)", "**general-purpose** (built-in)", "**performance-engineering-lead**",
+        "perfpack memory search", "Phase 2", "perfpack bench --name", "perfpack compare", "--budget",
+        "perfpack report --out", "perfpack commits check --staged", "perfpack memory insight",
+        "An improvement that was not measured is not claimed",
+    ]) == []
+    mentioned = {sub for sub, _ in perfpack_calls(body)}
+    assert mentioned <= set(COMMANDS)
+
+
+# ---- cross-checks against the real CLI, once the parts exist -----------------------------------------
+
+def test_pack_passes_validate_strict(perfpack) -> None:
+    pytest.importorskip("perfpack.validate.cli", reason="perfpack.validate is not written yet (issue 2)")
+    result = perfpack("validate", "--strict", str(PACK / "agents"), str(OPTIMIZE), cwd=PACK)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_snapshot_line_runs_and_exits_0(perfpack, tmp_path: Path) -> None:
+    pytest.importorskip("perfpack.snapshot.cli", reason="perfpack.snapshot is not written yet (issue 3.3)")
+    result = perfpack("snapshot", cwd=_git_repo(tmp_path), timeout=30)
+    assert result.returncode == 0, result.stderr  # a non-zero `!` line aborts /optimize
+    assert result.stdout.strip()
+
+
+@pytest.mark.parametrize("sub", ["task", "insight", "collab", "message", "search", "load"])
+def test_memory_subcommands_the_agents_name_exist(perfpack, sub: str) -> None:
+    pytest.importorskip("perfpack.memory.cli", reason="perfpack.memory is not written yet (issue 6)")
+    result = perfpack("memory", sub, "--help")
+    assert result.returncode == 0, result.stderr
+
+
+def test_memory_insight_examples_in_agents_are_accepted(perfpack, tmp_path: Path) -> None:
+    pytest.importorskip("perfpack.memory.cli", reason="perfpack.memory is not written yet (issue 6)")
+    root = _git_repo(tmp_path)
+    examples = []
+    for name in AGENT_NAMES:
+        body = _frontmatter(agent_path(name)).body
+        examples += re.findall(r"echo '(\{.*?\})' \| perfpack memory insight", body)
+    assert len(examples) >= 2
+    for example in examples:
+        json.loads(example)  # the example itself is valid JSON
+        result = perfpack("memory", "insight", cwd=root, input=example, env={"CLAUDE_PROJECT_DIR": str(root)})
+        assert result.returncode == 0, result.stderr
+
+
+def test_bench_and_commits_options_the_agents_name_exist(perfpack) -> None:
+    checks = []
+    if _module_present("perfpack.bench.cli"):
+        checks += [(("bench", "--help"), ["--runs", "--name", "--save", "--budget"]),
+                   (("compare", "--help"), ["--vs"]), (("report", "--help"), ["--out"])]
+    if _module_present("perfpack.commits.cli"):
+        checks += [(("commits", "check", "--help"), ["--staged"])]
+    if not checks:
+        pytest.skip("perfpack.bench and perfpack.commits are not written yet (issues 5, 7)")
+    for args, options in checks:
+        result = perfpack(*args)
+        assert result.returncode == 0, result.stderr
+        assert [o for o in options if o not in result.stdout] == [], args
