@@ -1,0 +1,144 @@
+"""Finds what to validate under the given paths: agents, commands, skills, plugin.json, hooks, settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+AGENT, COMMAND, PLUGIN, HOOKS, SETTINGS = "agent", "command", "plugin", "hooks", "settings"
+_SKIP_NAMES = {"readme.md", "changelog.md", "license.md"}
+
+
+@dataclass(frozen=True)
+class Target:
+    """One file to check, what kind it is, and the pack or project folder it belongs to."""
+
+    path: Path
+    kind: str
+    root: Path  # plugin/pack root, or the project root for .claude/ files
+    plugin: bool = False  # part of a plugin (has .claude-plugin/plugin.json): changes what a YAML error does
+
+
+@dataclass
+class Discovery:
+    targets: list[Target] = field(default_factory=list)
+    skills: dict[str, Path] = field(default_factory=dict)  # skill name -> SKILL.md
+    roots: list[Path] = field(default_factory=list)
+
+
+def _md_files(folder: Path) -> list[Path]:
+    if not folder.is_dir():
+        return []
+    return sorted(p for p in folder.rglob("*.md") if p.is_file() and p.name.lower() not in _SKIP_NAMES)
+
+
+def _is_plugin(root: Path) -> bool:
+    return (root / ".claude-plugin" / "plugin.json").is_file()
+
+
+def _scan_root(root: Path, found: Discovery) -> None:
+    """A pack/plugin root (agents/, commands/, skills/, hooks/, .claude-plugin/) and its .claude/ folder."""
+    plugin = _is_plugin(root)
+    found.roots.append(root)
+    for path in _md_files(root / "agents"):
+        found.targets.append(Target(path, AGENT, root, plugin))
+    for path in _md_files(root / "commands"):
+        found.targets.append(Target(path, COMMAND, root, plugin))
+    _scan_skills(root / "skills", found)
+    if (root / ".claude-plugin" / "plugin.json").is_file():
+        found.targets.append(Target(root / ".claude-plugin" / "plugin.json", PLUGIN, root, True))
+    if (root / "hooks" / "hooks.json").is_file():
+        found.targets.append(Target(root / "hooks" / "hooks.json", HOOKS, root, plugin))
+    claude = root / ".claude"
+    if claude.is_dir():
+        _scan_claude(claude, root, found)
+
+
+def _scan_claude(claude: Path, project: Path, found: Discovery) -> None:
+    for path in _md_files(claude / "agents"):
+        found.targets.append(Target(path, AGENT, project))
+    for path in _md_files(claude / "commands"):
+        found.targets.append(Target(path, COMMAND, project))
+    _scan_skills(claude / "skills", found)
+    if (claude / "settings.json").is_file():
+        found.targets.append(Target(claude / "settings.json", SETTINGS, project))
+
+
+def _scan_skills(folder: Path, found: Discovery) -> None:
+    if folder.is_dir():
+        for skill in sorted(folder.glob("*/SKILL.md")):
+            found.skills.setdefault(skill.parent.name, skill)
+
+
+def _root_of(path: Path) -> tuple[Path, bool]:
+    """The pack or project root a single file belongs to (for ${CLAUDE_PLUGIN_ROOT}, skills, settings)."""
+    for folder in path.parents:
+        if folder.name == ".claude":
+            return folder.parent, False
+        if any((folder / marker).exists() for marker in (".claude-plugin", "agents", "commands", ".git")):
+            return folder, _is_plugin(folder)
+    return path.parent, False
+
+
+def _kind_of_file(path: Path) -> str | None:
+    name = path.name.lower()
+    if name == "plugin.json":
+        return PLUGIN
+    if name == "hooks.json":
+        return HOOKS
+    if name in ("settings.json", "settings.local.json"):
+        return SETTINGS
+    if not name.endswith(".md"):
+        return None
+    if name == "skill.md":
+        return "skill"
+    parts = [p.lower() for p in path.parts[:-1]]
+    if "commands" in parts and ("agents" not in parts or parts[::-1].index("commands") < parts[::-1].index("agents")):
+        return COMMAND
+    return AGENT
+
+
+def discover(paths: list[Path]) -> Discovery:
+    """Expand PATHs (pack roots, .claude/ folders, agents/commands folders, single files) into targets."""
+    found = Discovery()
+    for path in paths:
+        path = path.resolve()
+        if path.is_file():
+            kind = _kind_of_file(path)
+            root, plugin = _root_of(path)
+            if kind == "skill":
+                found.skills.setdefault(path.parent.name, path)
+            elif kind is not None:
+                found.targets.append(Target(path, kind, root, plugin or kind == PLUGIN))
+            if root not in found.roots:
+                # skills and settings of the file's own tree count as "the validated tree"
+                found.roots.append(root)
+                _scan_skills(root / "skills", found)
+                _scan_skills(root / ".claude" / "skills", found)
+            continue
+        if path.name == ".claude":
+            found.roots.append(path.parent)
+            _scan_claude(path, path.parent, found)
+        elif path.name == ".claude-plugin":
+            _scan_root(path.parent, found)
+        elif path.name in ("agents", "commands") and not (path / "agents").is_dir():
+            root, plugin = _root_of(path / "x.md")
+            if root not in found.roots:
+                found.roots.append(root)
+                _scan_skills(root / "skills", found)
+                _scan_skills(root / ".claude" / "skills", found)
+            kind = AGENT if path.name == "agents" else COMMAND
+            found.targets.extend(Target(p, kind, root, plugin) for p in _md_files(path))
+        elif path.name == "skills":
+            _scan_skills(path, found)
+        elif any((path / marker).exists() for marker in ("agents", "commands", "skills", "hooks", ".claude-plugin", ".claude")):
+            _scan_root(path, found)
+        else:
+            # a plain folder of agent files
+            found.roots.append(path)
+            found.targets.extend(Target(p, AGENT, path, False) for p in _md_files(path))
+    unique: dict[Path, Target] = {}
+    for target in found.targets:
+        unique.setdefault(target.path, target)
+    found.targets = list(unique.values())
+    return found

@@ -1,0 +1,158 @@
+"""Checks for plugin.json, hooks/hooks.json and the hooks in .claude/settings.json."""
+
+from __future__ import annotations
+
+import json
+import re
+import shlex
+from pathlib import Path
+from typing import Any
+
+from perfpack.findings import Finding
+from perfpack.validate import schemas
+from perfpack.validate.discover import HOOKS, PLUGIN, SETTINGS, Target
+from perfpack.validate.markdown import check_home_paths, did_you_mean
+from perfpack.validate.rules import rule
+
+HOOK_EVENTS = ("PreToolUse", "PostToolUse", "PostToolUseFailure", "Notification", "UserPromptSubmit", "Stop",
+               "StopFailure", "SubagentStart", "SubagentStop", "PreCompact", "PostCompact", "SessionStart",
+               "SessionEnd", "PermissionRequest", "PermissionDenied", "Setup", "TeammateIdle", "TaskCreated",
+               "TaskCompleted", "ConfigChange", "WorktreeCreate", "WorktreeRemove", "InstructionsLoaded",
+               "CwdChanged", "FileChanged", "Elicitation", "ElicitationResult")
+_SCRIPT_EXT = (".py", ".sh", ".bash", ".js", ".mjs", ".cjs", ".ts", ".rb", ".pl", ".ps1")
+MAX_JSON_BYTES = 4 * 1024 * 1024
+
+
+def json_position(text: str, path: list[Any]) -> tuple[int, int]:
+    """Line and column of the last string key in `path`, found by walking the keys in order."""
+    offset, found = 0, None
+    for key in path:
+        if not isinstance(key, str):
+            continue
+        match = re.compile(r'"' + re.escape(json.dumps(key)[1:-1]) + r'"\s*:').search(text, offset)
+        if not match:
+            break
+        offset, found = match.end(), match.start()
+    if found is None:
+        return 1, 1
+    line = text.count("\n", 0, found) + 1
+    return line, found - (text.rfind("\n", 0, found) + 1) + 1
+
+
+def read_json(target: Target, display: str) -> tuple[Any, str | None, list[Finding]]:
+    try:
+        raw = target.path.read_bytes()[: MAX_JSON_BYTES + 1]
+    except OSError as exc:
+        return None, None, [rule("PP101").finding(display, 1, 1, f"cannot read: {exc.strerror or exc}", "check the file")]
+    if len(raw) > MAX_JSON_BYTES:
+        return None, None, [rule("PP101").finding(display, 1, 1, "file larger than 4 MB; not a config file",
+                                                  "check the file")]
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        return None, None, [rule("PP101").finding(display, 1, 1, f"not valid UTF-8 (byte {exc.start})",
+                                                  "save it as UTF-8")]
+    try:
+        return json.loads(text), text, []
+    except json.JSONDecodeError as exc:
+        what = {PLUGIN: "Claude Code refuses the plugin", HOOKS: "none of the plugin's hooks run",
+                SETTINGS: "Claude Code ignores the whole settings file silently"}[target.kind]
+        return None, text, [rule("PP401").finding(display, exc.lineno, exc.colno, f"JSON does not parse: {exc.msg}; "
+                                                  f"{what}", "fix the JSON syntax (trailing commas and comments are "
+                                                  "not allowed)")]
+    except RecursionError:
+        return None, text, [rule("PP401").finding(display, 1, 1, "JSON nested too deeply", "simplify the file")]
+
+
+def check_plugin(target: Target, display: str) -> list[Finding]:
+    data, text, out = read_json(target, display)
+    if text is None or data is None:
+        return out
+    out += check_home_paths(display, text)
+    if not isinstance(data, dict):
+        return out + [rule("PP402").finding(display, 1, 1, "plugin.json must be a JSON object", '{"name": "my-plugin"}')]
+    for error in schemas.validator("plugin").iter_errors(data):
+        line, col = json_position(text, list(error.absolute_path))
+        where = ".".join(str(p) for p in error.absolute_path) or "(top level)"
+        fix = "write author as an object: {\"name\": \"...\"}" if list(error.absolute_path)[:1] == ["author"] \
+            else "see schemas/plugin.schema.json"
+        out.append(rule("PP402").finding(display, line, col, f"plugin.json {where}: {error.message[:200]}", fix))
+    hooks = data.get("hooks")
+    for entry in (hooks if isinstance(hooks, list) else [hooks]):
+        if isinstance(entry, str) and entry.rstrip("/").replace("\\", "/") in ("./hooks/hooks.json", "hooks/hooks.json"):
+            line, col = json_position(text, ["hooks"])
+            out.append(rule("PP405").finding(display, line, col, "plugin.json names ./hooks/hooks.json, which Claude "
+                                             "Code loads automatically: it fails with \"Duplicate hooks file\"",
+                                             "remove the `hooks` entry from plugin.json"))
+    return out
+
+
+def check_hooks(target: Target, display: str) -> list[Finding]:
+    data, text, out = read_json(target, display)
+    if text is None or data is None:
+        return out
+    out += check_home_paths(display, text)
+    if target.kind == SETTINGS:
+        if not isinstance(data, dict) or "hooks" not in data:
+            return out
+        data = {"hooks": data["hooks"]}
+    elif not isinstance(data, dict) or "hooks" not in data:
+        events = [k for k in data if k in HOOK_EVENTS] if isinstance(data, dict) else []
+        hint = f" (found event names {', '.join(events)} at the top level)" if events else ""
+        return out + [rule("PP404").finding(display, 1, 1, "hooks.json has no top-level \"hooks\" key" + hint +
+                                            ": Claude Code loads no hooks from it",
+                                            'wrap the events: {"hooks": {"PreToolUse": [...]}}')]
+    for error in schemas.validator("hooks").iter_errors(data):
+        path = list(error.absolute_path)
+        line, col = json_position(text, path)
+        where = ".".join(str(p) for p in path) or "(top level)"
+        extra = "; Claude Code ignores the whole settings file silently" if target.kind == SETTINGS else ""
+        out.append(rule("PP403").finding(display, line, col, f"{where}: {error.message[:200]}{extra}",
+                                         'each event is a list of {"matcher": ..., "hooks": [{"type": "command", '
+                                         '"command": ...}]}'))
+    events = data.get("hooks")
+    if not isinstance(events, dict):
+        return out
+    for event, groups in events.items():
+        if event not in HOOK_EVENTS:
+            close = did_you_mean(event, HOOK_EVENTS)
+            if close:
+                line, col = json_position(text, ["hooks", event])
+                out.append(rule("PP407").finding(display, line, col, f"unknown hook event `{event}` (did you mean "
+                                                 f"`{close}`?): its hooks never run", f"rename it to {close}"))
+        for group in groups if isinstance(groups, list) else []:
+            for handler in (group.get("hooks") if isinstance(group, dict) else None) or []:
+                if isinstance(handler, dict) and isinstance(handler.get("command"), str):
+                    out += _check_script(target, display, text, event, handler["command"])
+    return out
+
+
+def _check_script(target: Target, display: str, text: str, event: str, command: str) -> list[Finding]:
+    try:
+        tokens = shlex.split(command)
+    except ValueError:
+        tokens = command.split()
+    out = []
+    for index, token in enumerate(tokens):
+        has_var = bool(re.search(r"\$\{?CLAUDE_(PLUGIN_ROOT|PROJECT_DIR)\}?", token))
+        if has_var and "PLUGIN_ROOT" in token and target.kind == SETTINGS:
+            continue  # no plugin root for project settings
+        expanded = re.sub(r"\$\{?CLAUDE_PLUGIN_ROOT\}?", str(target.root).replace("\\", "/"), token)
+        expanded = re.sub(r"\$\{?CLAUDE_PROJECT_DIR\}?", str(target.root).replace("\\", "/"), expanded)
+        if "$" in expanded or "*" in expanded or "?" in expanded:
+            continue
+        scriptish = expanded.endswith(_SCRIPT_EXT)
+        if not (has_var or (expanded.startswith("/") and (index == 0 or scriptish))
+                or (scriptish and "/" in expanded and target.kind == SETTINGS)):
+            continue
+        if has_var and "PROJECT_DIR" in token and target.kind != SETTINGS:
+            continue  # a plugin's project dir is the user's project, unknown here
+        resolved = Path(expanded) if expanded.startswith("/") else target.root / expanded
+        if not resolved.exists():
+            start = text.find(json.dumps(command)[1:-1][:40])
+            line = text.count("\n", 0, start) + 1 if start >= 0 else 1
+            col = start - (text.rfind("\n", 0, start) + 1) + 1 if start >= 0 else 1
+            out.append(rule("PP406").finding(display, line, col, f"{event} hook runs `{token}`, which does not exist "
+                                             f"({resolved}): the hook fails on every event",
+                                             "fix the path; use ${CLAUDE_PLUGIN_ROOT} or ${CLAUDE_PROJECT_DIR}"))
+    return out
