@@ -1,0 +1,46 @@
+"""`perfpack snapshot`: always exits 0, since a non-zero `!` line aborts the whole /optimize command."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+
+@click.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
+@click.option("--format", "fmt", default="markdown", metavar="markdown|json",
+              help="Output format (default markdown, compact for embedding in a prompt).")
+@click.option("--project", metavar="DIR", default=None,
+              help="Project folder (default: the nearest folder with .claude/, .git or pyproject.toml).")
+@click.pass_context
+def snapshot(ctx: click.Context, fmt: str, project: str | None) -> int:
+    """Baseline of the host and the project for /optimize.
+
+    Host: CPUs, load, CPU busy, memory, the project's disk, top 5 processes by CPU and by memory.
+    Project: git branch/commit/dirty files, languages, test and benchmark suites. Containers when a
+    Docker daemon answers quickly. The last saved baselines and recent memory insights.
+
+    Every probe has a timeout (whole command capped at ~4 s); what could not be looked at is listed
+    under "Skipped". Always exits 0, whatever happens, because /optimize embeds it with a `!` line.
+    """
+    try:
+        from perfpack.snapshot.collect import take_snapshot
+        from perfpack.snapshot.render import to_json, to_markdown
+
+        snap = take_snapshot(project)
+        if ctx.args:
+            snap.skipped.append(("arguments", "ignored unknown arguments: " + " ".join(ctx.args)))
+        wanted = (fmt or "markdown").strip().lower()
+        if wanted not in ("markdown", "md", "json"):
+            snap.skipped.append(("format", f"unknown format {fmt!r}; used markdown"))
+        text = to_json(snap) if wanted == "json" else to_markdown(snap)
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        pass
+    except Exception as exc:  # noqa: BLE001 - exit 0 is this command's contract
+        try:
+            sys.stdout.write(f"### Snapshot\n**Skipped**\n- snapshot: failed ({type(exc).__name__}: {exc})\n")
+        except Exception:  # noqa: BLE001
+            pass
+    return 0
