@@ -1,0 +1,101 @@
+"""The checks as plain functions (range, staged change, message file); the CLI and hooks are thin shells."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from perfpack.commits.rules import CommitInfo, Policy, check_commit, clean_message, skip_reason
+from perfpack.errors import PerfpackError
+from perfpack.findings import Finding
+
+MAX_MESSAGE_BYTES = 1024 * 1024
+
+
+@dataclass
+class Report:
+    """Findings over what was checked, and what was skipped and why."""
+
+    label: str
+    findings: list[Finding] = field(default_factory=list)
+    checked: int = 0
+    skipped: dict[str, int] = field(default_factory=dict)
+    items: list[dict] = field(default_factory=list)  # per commit: ref, files, lines, skipped
+
+
+def load_policy(root: Path) -> Policy:
+    from perfpack.project import load_config
+
+    return Policy.from_config(load_config(root, "commits"))
+
+
+def _check_all(report: Report, commits: list[CommitInfo], policy: Policy) -> Report:
+    for commit in commits:
+        reason = skip_reason(commit, policy)
+        files = commit.files or []
+        report.items.append({"ref": commit.ref, "hash": commit.full_hash or None,
+                             "subject": next((l for l in commit.message.splitlines() if l.strip()), ""),
+                             "files": len(files), "lines": sum(f.added + f.deleted for f in files),
+                             "skipped": reason})
+        if reason:
+            report.skipped[reason] = report.skipped.get(reason, 0) + 1
+            continue
+        report.checked += 1
+        report.findings.extend(check_commit(commit, policy))
+    return report
+
+
+def check_range(root: Path, spec: str | None, policy: Policy) -> Report:
+    """Every commit of RANGE (default: the branch's commits not on the default branch), one git log pass."""
+    from perfpack.commits.gitlog import open_repo, read_commits, resolve_range
+
+    repo = open_repo(root)
+    revisions, label = resolve_range(repo, spec)
+    commits = read_commits(repo, revisions, merges="merge" not in policy.skip)
+    return _check_all(Report(label), commits, policy)
+
+
+def check_staged(root: Path, policy: Policy, message: str | None = None, *, with_tracked: bool = False) -> Report:
+    """The change `git commit` would record now (sizes only, unless a message is given)."""
+    from perfpack.commits.gitlog import open_repo, staged_changes
+
+    repo = open_repo(root)
+    files = staged_changes(repo, with_tracked=with_tracked)
+    commit = CommitInfo(ref="(staged)", message=message or "", files=files, ref_kind="staged")
+    if message is None:
+        # Size rules only: there is no message yet to judge.
+        size_policy = replace(policy, mixed_words=[], require_signoff=False, require_assisted_by=False,
+                              _mixed_re=None)
+        return _check_all(Report("staged"), [commit], size_policy)
+    return _check_all(Report("staged"), [commit], policy)
+
+
+def read_message_file(path: Path) -> str:
+    """A commit message file as text: any bytes accepted (undecodable ones replaced), comments removed."""
+    try:
+        with path.open("rb") as handle:
+            raw = handle.read(MAX_MESSAGE_BYTES + 1)
+    except OSError as exc:
+        raise PerfpackError(f"{path}: cannot read the commit message: {exc.strerror or exc}") from None
+    if len(raw) > MAX_MESSAGE_BYTES:
+        raise PerfpackError(f"{path}: commit message larger than {MAX_MESSAGE_BYTES // 1024} KiB")
+    if b"\0" in raw:
+        raise PerfpackError(f"{path}: not a commit message (binary data: NUL bytes)")
+    return clean_message(raw.decode("utf-8", "replace"))
+
+
+def check_message_file(path: Path, policy: Policy, *, staged_root: Path | None) -> Report:
+    """The commit-msg hook: the message, plus the staged size when inside a repository."""
+    message = read_message_file(path)
+    files = None
+    if staged_root is not None:
+        from perfpack.commits.gitlog import open_repo, staged_changes
+
+        try:
+            repo = open_repo(staged_root)
+        except PerfpackError:
+            repo = None
+        if repo is not None:
+            files = staged_changes(repo)
+    commit = CommitInfo(ref=str(path), message=message, files=files, ref_kind="message")
+    return _check_all(Report(str(path)), [commit], policy)
