@@ -475,7 +475,8 @@ def check_command(md: MdFile, ctx: Context) -> list[Finding]:
     if fm.text is None:
         return out
     patterns = bash_patterns((data or {}).get("allowed-tools"))
-    patterns += ctx.settings_allow.get(md.target.root, [])
+    if patterns is not None:
+        patterns += ctx.settings_allow.get(md.target.root, [])
     named = _named_arguments((data or {}).get("arguments"))
     for line, col, command in bang_commands(fm):
         args = [m.group(0) for m in ARG_IN_SHELL.finditer(command)]
