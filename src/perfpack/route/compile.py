@@ -1,0 +1,151 @@
+"""Compiles the `triggers:` blocks of agent files into the routes.json the prompt hook reads.
+
+The hook must not parse YAML (slow, and PyYAML may be missing from the hook's Python), so rules are
+turned into plain JSON here, ahead of time, by `perfpack install` and `perfpack route --compile`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+from perfpack.errors import PerfpackError
+from perfpack.route.engine import NEGATION_CUES, NEGATION_TAILS, RULES_VERSION, tokenize
+
+TRIGGER_KEYS = {"keywords", "phrases", "patterns", "exclude", "veto", "threshold", "priority", "summary"}
+MAX_WEIGHT = 100
+
+
+def _normalise_phrase(text: str, where: str) -> str:
+    words = [w for w in tokenize(text.replace("*", " \x00 ")) if w != "|"]
+    words = ["*" if w == "\x00" else w for w in words]
+    if not words or all(w == "*" for w in words):
+        raise PerfpackError(f"{where}: {text!r} has no words to match")
+    return " ".join(words)
+
+
+def _weights(value: Any, where: str) -> dict[str, float]:
+    if value is None:
+        return {}
+    if isinstance(value, list):  # a plain list means weight 1 each
+        value = {item: 1 for item in value}
+    if not isinstance(value, dict):
+        raise PerfpackError(f"{where}: must be a mapping of term -> weight, not {type(value).__name__}")
+    result = {}
+    for term, weight in value.items():
+        if not isinstance(term, str) or not term.strip():
+            raise PerfpackError(f"{where}: term {term!r} must be non-empty text")
+        if isinstance(weight, bool) or not isinstance(weight, (int, float)) or not 0 < weight <= MAX_WEIGHT:
+            raise PerfpackError(f"{where}: weight of {term!r} must be a number in (0, {MAX_WEIGHT}], not {weight!r}")
+        result[term] = weight
+    return result
+
+
+def _strings(value: Any, where: str) -> list[str]:
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(item, str) and item.strip() for item in value):
+        raise PerfpackError(f"{where}: must be a list of non-empty strings")
+    return value
+
+
+def compile_triggers(name: str, triggers: Any, where: str) -> tuple[dict[str, Any], list[str], list[str]]:
+    """One agent's triggers -> (compiled rule, its exclusions, its vetoes). Raises PerfpackError when invalid."""
+    if not isinstance(triggers, dict):
+        raise PerfpackError(f"{where}: triggers must be a mapping, not {type(triggers).__name__}")
+    unknown = sorted(set(triggers) - TRIGGER_KEYS)
+    if unknown:
+        raise PerfpackError(f"{where}: unknown key(s) in triggers: {', '.join(map(str, unknown))}",
+                            hint=f"allowed: {', '.join(sorted(TRIGGER_KEYS))}")
+    keywords: dict[str, float] = {}
+    prefixes: dict[str, float] = {}
+    phrases: dict[str, float] = {}
+    for term, weight in _weights(triggers.get("keywords"), f"{where}: triggers.keywords").items():
+        stripped = term.strip().lower()
+        if stripped.endswith("*") and len(stripped) > 2 and stripped[:-1].isalnum():
+            prefixes[stripped[:-1]] = weight  # "optimiz*": any word that starts with it
+            continue
+        normal = _normalise_phrase(term, f"{where}: triggers.keywords")
+        if " " in normal:
+            phrases[normal] = weight  # "memory leak" as a keyword is a phrase
+        elif normal.endswith("*") and len(normal) > 2:
+            prefixes[normal[:-1]] = weight
+        else:
+            keywords[normal] = weight
+    for term, weight in _weights(triggers.get("phrases"), f"{where}: triggers.phrases").items():
+        normal = _normalise_phrase(term, f"{where}: triggers.phrases")
+        (phrases if " " in normal or normal == "*" else keywords)[normal] = weight
+    patterns = _weights(triggers.get("patterns"), f"{where}: triggers.patterns")
+    for pattern in patterns:
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            raise PerfpackError(f"{where}: triggers.patterns: {pattern!r} is not a valid regex: {exc}") from None
+    threshold = triggers.get("threshold", 3)
+    if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or threshold <= 0:
+        raise PerfpackError(f"{where}: triggers.threshold must be a positive number, not {threshold!r}")
+    priority = triggers.get("priority", 0)
+    if isinstance(priority, bool) or not isinstance(priority, int):
+        raise PerfpackError(f"{where}: triggers.priority must be an integer, not {priority!r}")
+    summary = triggers.get("summary", "")
+    if not isinstance(summary, str) or len(summary) > 120:
+        raise PerfpackError(f"{where}: triggers.summary must be text of at most 120 characters")
+    if not (keywords or prefixes or phrases or patterns):
+        raise PerfpackError(f"{where}: triggers has no keywords, phrases or patterns")
+    exclude = [_normalise_phrase(t, f"{where}: triggers.exclude") for t in _strings(triggers.get("exclude"), f"{where}: triggers.exclude")]
+    veto = [_normalise_phrase(t, f"{where}: triggers.veto") for t in _strings(triggers.get("veto"), f"{where}: triggers.veto")]
+    rule = {"name": name, "summary": summary.strip(), "threshold": threshold, "priority": priority,
+            "keywords": dict(sorted(keywords.items())), "prefixes": dict(sorted(prefixes.items())),
+            "phrases": dict(sorted(phrases.items())), "patterns": dict(sorted(patterns.items()))}
+    return rule, exclude, veto
+
+
+def compile_agents(agents_dir: Path) -> dict[str, Any]:
+    """Read every agents_dir/*.md with a `triggers:` block and build the routes document."""
+    from perfpack.frontmatter import read_frontmatter
+
+    agents_dir = Path(agents_dir)
+    if not agents_dir.is_dir():
+        raise PerfpackError(f"{agents_dir}: not a folder of agent files")
+    rules: list[dict[str, Any]] = []
+    exclude: set[str] = set()
+    veto: set[str] = set()
+    for path in sorted(agents_dir.glob("*.md")):
+        front = read_frontmatter(path)
+        if front.unreadable:
+            raise PerfpackError(f"{path}: {front.unreadable}")
+        if front.error:
+            raise PerfpackError(f"{path}:{front.error.line}: invalid frontmatter YAML: {front.error.message}")
+        data = front.data or {}
+        if "triggers" not in data:
+            continue
+        name = data.get("name") or path.stem
+        if not isinstance(name, str):
+            raise PerfpackError(f"{path}: name must be text")
+        line = front.positions["triggers"].line if "triggers" in front.positions else 1
+        rule, excl, vet = compile_triggers(name, data["triggers"], f"{path}:{line}")
+        rules.append(rule)
+        exclude.update(excl)
+        veto.update(vet)
+    return {"version": RULES_VERSION, "generated_by": "perfpack route --compile",
+            "agents": sorted(rules, key=lambda r: r["name"]), "exclude": sorted(exclude), "veto": sorted(veto),
+            "negation_cues": list(NEGATION_CUES), "negation_tails": list(NEGATION_TAILS)}
+
+
+def render_routes(document: dict[str, Any]) -> str:
+    return json.dumps(document, indent=1, ensure_ascii=False, sort_keys=False) + "\n"
+
+
+def write_routes(agents_dir: Path, out_path: Path) -> Path:
+    """Compile agents_dir's triggers to out_path (atomic write). Returns out_path. Raises PerfpackError."""
+    from perfpack.fsutil import atomic_write_text
+
+    text = render_routes(compile_agents(agents_dir))
+    out_path = Path(out_path)
+    try:
+        atomic_write_text(out_path, text)
+    except OSError as exc:
+        raise PerfpackError(f"{out_path}: cannot write routes: {exc.strerror or exc}") from None
+    return out_path

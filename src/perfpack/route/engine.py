@@ -1,0 +1,318 @@
+"""Scores a prompt against the compiled routing rules and picks the agent, if any.
+
+Standard library only and no `re`/`json` import on the common path: this runs on every prompt and
+`import re` alone costs about as much as a bare interpreter start here. Used by the hook and the CLI.
+"""
+
+from __future__ import annotations
+
+import os
+
+RULES_VERSION = 1
+
+# Words that open a negated clause: a match inside the clause does not count ("not about performance").
+NEGATION_CUES = (
+    "not about", "not related to", "unrelated to", "nothing to do with", "isn't about", "is not about",
+    "no need to", "don't need to", "do not need to", "doesn't need to", "does not need to",
+    "not asking about", "not worried about", "not concerned about", "don't care about", "do not care about",
+    "not looking to", "not trying to", "don't want to", "do not want to", "without worrying about",
+    "not a performance", "no performance", "not performance", "don't optimize", "do not optimize",
+    "don't optimise", "not to optimize", "never mind", "ignore the", "not interested in",
+)
+# Words that negate the clause they end ("performance is fine", "speed is not the issue").
+NEGATION_TAILS = (
+    "is fine", "are fine", "is ok", "is okay", "is not the issue", "isn't the issue", "is not an issue",
+    "isn't an issue", "is not the problem", "isn't the problem", "is not a concern", "isn't a concern",
+    "not a priority", "doesn't matter", "does not matter", "is good enough", "is acceptable", "is great",
+)
+_BOUNDARY = "|"
+_CLAUSE_BREAKERS = frozenset({_BOUNDARY, "but", "however", "though", "although"})
+_LOG_PREFIXES = ("traceback (most recent", 'file "', "error:", "warn:", "warning:", "info:", "debug:",
+                 "trace:", "fatal:", "exception in", "caused by:", ">>>", "$ ", "panic:",
+                 "[", "{", "<", "|", "e   ", "stderr:", "stdout:")
+_MAX_CHARS = 20_000  # a prompt longer than this is scored on its first 20k characters
+
+
+def _translate_table() -> dict[int, str]:
+    table = {}
+    for ch in "!\"#$%&()*,./:;<=>?@[\\]^`{|}~\u2014\u2013\u2026\u201c\u201d\u00ab\u00bb\u00bf\u00a1\u3002\uff0c":
+        table[ord(ch)] = f" {_BOUNDARY} " if ch in ".,;:!?|\u2026\u3002\uff0c\u00bf\u00a1" else " "
+    for ch in "\u2018\u2019\u02bc`":
+        table[ord(ch)] = "'"
+    table[ord("-")] = " "
+    table[ord("_")] = " "
+    table[ord("\n")] = f" {_BOUNDARY} "
+    table[ord("\t")] = " "
+    return table
+
+
+_TABLE = _translate_table()
+
+
+def tokenize(text: str) -> list[str]:
+    """Lower-case word tokens; sentence punctuation and newlines become a `|` boundary token.
+
+    Hyphens and underscores split words ("slow-motion" -> slow motion, "p99_latency" -> p99 latency);
+    "+" and "'" stay inside a word ("n+1", "don't"); a decimal point between digits is kept ("1.5s").
+    """
+    text = text.lower()
+    if "." in text:
+        text = _keep_decimal_points(text)
+    tokens = []
+    for raw in text.translate(_TABLE).split():
+        word = raw.strip("'")
+        if word == _BOUNDARY and tokens and tokens[-1] == _BOUNDARY:
+            continue
+        if word:
+            tokens.append(word)
+    return tokens
+
+
+def _keep_decimal_points(text: str) -> str:
+    chars = list(text)
+    for i in range(1, len(chars) - 1):
+        if chars[i] == "." and chars[i - 1].isdigit() and chars[i + 1].isdigit():
+            chars[i] = "\u00b7"  # not in the table, so it stays part of the number
+    return "".join(chars)
+
+
+def strip_code_and_logs(text: str) -> str:
+    """Drop fenced code blocks, inline code and lines that look pasted from a log or stack trace."""
+    text = text[:_MAX_CHARS]
+    for fence in ("```", "~~~"):
+        while fence in text:
+            start = text.find(fence)
+            end = text.find(fence, start + 3)
+            text = text[:start] + " | " + (text[end + 3:] if end != -1 else "")
+    if "`" in text:
+        parts = text.split("`")
+        text = " ".join(parts[0::2])  # odd parts are inline code
+    kept = []
+    for line in text.split("\n"):
+        stripped = line.strip().lower()
+        if not stripped:
+            continue
+        if (line.startswith(("    ", "\t")) or stripped.startswith(_LOG_PREFIXES) or _looks_like_log(stripped)
+                or (stripped.startswith("at ") and "(" in stripped)):
+            kept.append("|")
+            continue
+        kept.append(line)
+    return "\n".join(kept)
+
+
+def _looks_like_log(line: str) -> bool:
+    """Timestamped or key=value lines, and lines that are mostly symbols, are machine output."""
+    if len(line) >= 8 and line[:4].isdigit() and line[4] in "-/":
+        return True
+    if line.count("=") >= 2 and " " in line and line.count("=") * 6 >= line.count(" "):
+        return True
+    letters = sum(ch.isalpha() or ch == " " for ch in line)
+    return len(line) > 20 and letters < len(line) * 0.5
+
+
+class Rule:
+    """One agent's compiled triggers, indexed for fast lookup."""
+
+    __slots__ = ("name", "threshold", "priority", "keywords", "prefixes", "phrases", "patterns", "summary")
+
+    def __init__(self, data: dict) -> None:
+        self.name = str(data["name"])
+        self.threshold = float(data.get("threshold", 3))
+        self.priority = int(data.get("priority", 0))
+        self.summary = str(data.get("summary", ""))[:120]
+        self.keywords = {str(k): float(v) for k, v in data.get("keywords", {}).items()}
+        self.prefixes = [(str(k), float(v)) for k, v in data.get("prefixes", {}).items()]
+        self.phrases = _index_phrases(data.get("phrases", {}))
+        self.patterns = [(str(k), float(v)) for k, v in data.get("patterns", {}).items()]
+
+
+def _index_phrases(phrases: dict) -> dict[str, list[tuple[tuple[str, ...], float, str]]]:
+    index: dict[str, list[tuple[tuple[str, ...], float, str]]] = {}
+    for text, weight in phrases.items():
+        words = tuple(str(text).split())
+        if words:
+            index.setdefault(words[0], []).append((words, float(weight), str(text)))
+    return index
+
+
+class RuleSet:
+    """All agents' rules plus the pooled exclusions and vetoes."""
+
+    def __init__(self, data: dict) -> None:
+        if not isinstance(data, dict) or data.get("version") != RULES_VERSION:
+            raise ValueError("not a perfpack routes file of version 1")
+        self.rules = [Rule(item) for item in data.get("agents", [])]
+        self.exclude = _index_phrases({text: 0 for text in data.get("exclude", [])})
+        self.veto = _index_phrases({text: 0 for text in data.get("veto", [])})
+        self.negation_cues = _index_phrases({text: 0 for text in data.get("negation_cues", NEGATION_CUES)})
+        self.negation_tails = _index_phrases({text: 0 for text in data.get("negation_tails", NEGATION_TAILS)})
+
+
+class Decision:
+    """The outcome for one prompt: the agent (or None), its score, the terms that decided it."""
+
+    __slots__ = ("agent", "score", "terms", "scores", "vetoed", "summary")
+
+    def __init__(self, agent: str | None, score: float, terms: list[str], scores: dict[str, float],
+                 vetoed: list[str], summary: str = "") -> None:
+        self.agent, self.score, self.terms, self.scores, self.vetoed, self.summary = agent, score, terms, scores, vetoed, summary
+
+    def as_dict(self) -> dict:
+        return {"agent": self.agent, "score": self.score, "terms": self.terms, "scores": self.scores,
+                "vetoed_by": self.vetoed}
+
+
+def _match_at(tokens: list[str], i: int, words: tuple[str, ...]) -> bool:
+    if i + len(words) > len(tokens):
+        return False
+    for offset, word in enumerate(words):
+        token = tokens[i + offset]
+        if word == "*":
+            if token == _BOUNDARY:
+                return False
+        elif word.endswith("*") and len(word) > 1:
+            if not token.startswith(word[:-1]):
+                return False
+        elif token != word:
+            return False
+    return True
+
+
+def _find(tokens: list[str], index: dict, mask: list[bool] | None = None) -> list[tuple[int, int, tuple]]:
+    """(start, end, entry) for each phrase of `index` found in `tokens` on unmasked positions."""
+    found = []
+    for i, token in enumerate(tokens):
+        for entry in index.get(token, ()):
+            words = entry[0]
+            if _match_at(tokens, i, words) and (mask is None or not any(mask[i:i + len(words)])):
+                found.append((i, i + len(words), entry))
+    return found
+
+
+def _negation_mask(tokens: list[str], rules: RuleSet) -> list[bool]:
+    mask = [False] * len(tokens)
+    for start, end, _ in _find(tokens, rules.negation_cues):
+        j = end
+        while j < len(tokens) and tokens[j] not in _CLAUSE_BREAKERS:
+            mask[j] = True
+            j += 1
+        for k in range(start, end):
+            mask[k] = True
+    for start, end, _ in _find(tokens, rules.negation_tails):
+        j = start - 1
+        while j >= 0 and tokens[j] not in _CLAUSE_BREAKERS:
+            mask[j] = True
+            j -= 1
+    return mask
+
+
+def route(prompt: str, rules: RuleSet) -> Decision:
+    """Score `prompt` for every agent; the best one at or above its threshold wins (then priority)."""
+    tokens = tokenize(strip_code_and_logs(prompt))
+    if not tokens:
+        return Decision(None, 0.0, [], {}, [])
+    vetoes = [" ".join(entry[0]) for _, _, entry in _find(tokens, rules.veto)]
+    mask = _negation_mask(tokens, rules)
+    for start, end, _ in _find(tokens, rules.exclude):
+        for k in range(start, end):
+            mask[k] = True
+    best: tuple | None = None
+    scores: dict[str, float] = {}
+    cleaned = None
+    for rule in rules.rules:
+        terms: dict[str, float] = {}
+        for i, token in enumerate(tokens):
+            if mask[i]:
+                continue
+            weight = rule.keywords.get(token)
+            if weight is not None:
+                terms[token] = weight
+            for prefix, pweight in rule.prefixes:
+                if token.startswith(prefix):
+                    terms[prefix + "*"] = pweight
+        for _, _, (words, weight, text) in _find(tokens, rule.phrases, mask):
+            terms[text] = weight
+        if rule.patterns:
+            if cleaned is None:
+                cleaned = " ".join(t for t, m in zip(tokens, mask) if not m)
+            import re  # only rules that use regex patterns pay for the import
+
+            for pattern, weight in rule.patterns:
+                if re.search(pattern, cleaned):
+                    terms[pattern] = weight
+        score = round(sum(terms.values()), 3)
+        scores[rule.name] = score
+        if vetoes or score < rule.threshold or score <= 0:
+            continue
+        key = (score, rule.priority)
+        if best is None or key > best[0]:
+            ordered = sorted(terms, key=lambda t: (-terms[t], t))
+            best = (key, rule, ordered)
+    if best is None:
+        return Decision(None, max(scores.values(), default=0.0), [], scores, vetoes)
+    (score, _), rule, terms = best
+    return Decision(rule.name, score, terms, scores, vetoes, rule.summary)
+
+
+# --- reading JSON without importing `json` (which imports `re`) -------------------------------------------
+
+
+class _Context:
+    strict = False
+    object_hook = None
+    object_pairs_hook = None
+    parse_float = float
+    parse_int = int
+    parse_constant = float
+    memo: dict = {}
+
+
+def loads(text: str):
+    """json.loads through the C scanner directly; falls back to the json module if it is missing."""
+    try:
+        import _json
+
+        scanner = _json.make_scanner(_Context())
+    except (ImportError, AttributeError):  # pragma: no cover - CPython always has _json
+        import json
+
+        return json.loads(text)
+    start = len(text) - len(text.lstrip())
+    try:
+        value, end = scanner(text, start)
+    except StopIteration:
+        raise ValueError("not JSON") from None
+    if text[end:].strip():
+        raise ValueError("extra data after JSON value")
+    return value
+
+
+def dumps_string(text: str) -> str:
+    """A JSON string literal (ASCII-escaped) for `text`."""
+    try:
+        import _json
+
+        return _json.encode_basestring_ascii(text)
+    except (ImportError, AttributeError):  # pragma: no cover
+        import json
+
+        return json.dumps(text)
+
+
+def load_rules(path: str) -> RuleSet:
+    """Read a compiled routes.json. Raises OSError/ValueError/KeyError/TypeError when it is unusable."""
+    with open(path, "rb") as handle:
+        raw = handle.read(4 * 1024 * 1024 + 1)
+    if len(raw) > 4 * 1024 * 1024:
+        raise ValueError("routes file larger than 4 MB")
+    return RuleSet(loads(raw.decode("utf-8")))
+
+
+def default_rules_path(cwd: str | None = None) -> str | None:
+    """$CLAUDE_PROJECT_DIR/.claude/perfpack/routes.json, else the payload's cwd's, else None."""
+    for root in (os.environ.get("CLAUDE_PROJECT_DIR"), cwd):
+        if root:
+            candidate = os.path.join(root, ".claude", "perfpack", "routes.json")
+            if os.path.isfile(candidate):
+                return candidate
+    return None

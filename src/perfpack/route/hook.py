@@ -1,0 +1,106 @@
+"""UserPromptSubmit handler: suggests the matching performance agent, once per agent per session.
+
+Standard library only, and no `json`/`re` import: see engine.py. Every failure means exit 0, no output.
+"""
+
+from __future__ import annotations
+
+import os
+
+from perfpack.route.engine import default_rules_path, dumps_string, load_rules, loads, route
+
+STATE_FILE = "route-sessions.json"
+MAX_SESSIONS = 200  # the state file keeps the most recent sessions only
+_OFF = ("0", "off", "false", "no")
+
+
+def _rules_arg(argv: list[str]) -> str | None:
+    for i, arg in enumerate(argv):
+        if arg == "--rules" and i + 1 < len(argv):
+            return argv[i + 1]
+        if arg.startswith("--rules="):
+            return arg.split("=", 1)[1]
+    return None
+
+
+def context_text(agent: str, terms: list[str], summary: str) -> str:
+    """The additionalContext line, at most 300 characters."""
+    why = ", ".join(f'"{t}"' for t in terms[:4])
+    focus = f" ({summary})" if summary else ""
+    text = (f"perfpack routing: this is a performance request (matched {why}). Delegate it to the "
+            f"{agent} subagent{focus} with the Task tool unless the user asked otherwise.")
+    if len(text) > 300:
+        text = (f"perfpack routing: performance request (matched {why}); delegate to the {agent} subagent.")[:300]
+    return text
+
+
+def _state_path(rules_path: str, cwd: str | None) -> str:
+    root = os.environ.get("CLAUDE_PROJECT_DIR") or cwd
+    folder = os.path.join(root, ".claude", "perfpack") if root else ""
+    if not folder or not os.path.isdir(folder):
+        folder = os.environ.get("TMPDIR") or "/tmp"
+        return os.path.join(folder, f"perfpack-{os.getuid() if hasattr(os, 'getuid') else 'u'}-{STATE_FILE}")
+    return os.path.join(folder, STATE_FILE)
+
+
+def _already_suggested(state_path: str, session: str, agent: str) -> bool:
+    """True if `agent` was suggested in `session`; otherwise records it. Never raises."""
+    try:
+        try:
+            with open(state_path, "rb") as handle:
+                state = loads(handle.read(256 * 1024).decode("utf-8"))
+            if not isinstance(state, dict):
+                state = {}
+        except (OSError, ValueError, UnicodeDecodeError):
+            state = {}
+        seen = state.get(session)
+        if isinstance(seen, list) and agent in seen:
+            return True
+        seen = [a for a in seen if isinstance(a, str)] if isinstance(seen, list) else []
+        state.pop(session, None)
+        state[session] = seen + [agent]
+        while len(state) > MAX_SESSIONS:  # dicts keep insertion order: drop the oldest session
+            state.pop(next(iter(state)))
+        body = "{" + ",".join(
+            f"{dumps_string(str(k))}:[{','.join(dumps_string(str(a)) for a in v if isinstance(a, str))}]"
+            for k, v in state.items() if isinstance(v, list)) + "}"
+        tmp = f"{state_path}.{os.getpid()}.tmp"
+        with open(tmp, "w", encoding="utf-8") as handle:
+            handle.write(body)
+        os.replace(tmp, state_path)
+    except Exception:  # noqa: BLE001 - the state is a nicety; never fail the prompt for it
+        pass
+    return False
+
+
+def handle(argv: list[str], stdin_bytes: bytes) -> tuple[int, str]:
+    """Claude Code UserPromptSubmit hook: (exit code, stdout). Fails open."""
+    if os.environ.get("PERFPACK_ROUTE", "1").lower() in _OFF:
+        return 0, ""
+    try:
+        payload = loads(stdin_bytes.decode("utf-8"))
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        return 0, ""
+    if not isinstance(payload, dict):
+        return 0, ""
+    prompt = payload.get("prompt")
+    if not isinstance(prompt, str) or not prompt.strip():
+        return 0, ""
+    cwd = payload.get("cwd") if isinstance(payload.get("cwd"), str) else None
+    rules_path = _rules_arg(argv) or default_rules_path(cwd)
+    if not rules_path:
+        return 0, ""
+    try:
+        rules = load_rules(rules_path)
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, UnicodeDecodeError, RecursionError):
+        return 0, ""
+    decision = route(prompt, rules)
+    if decision.agent is None:
+        return 0, ""
+    session = payload.get("session_id")
+    if isinstance(session, str) and session:
+        if _already_suggested(_state_path(rules_path, cwd), session, decision.agent):
+            return 0, ""
+    text = context_text(decision.agent, decision.terms, decision.summary)
+    return 0, ('{"hookSpecificOutput": {"hookEventName": "UserPromptSubmit", "additionalContext": '
+               + dumps_string(text) + "}}\n")
