@@ -244,6 +244,26 @@ def test_pack_passes_validate_strict(perfpack) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+def test_validator_holds_our_description_budget(perfpack, tmp_path: Path) -> None:
+    """The validator's own description rule (PP112) agrees with DESCRIPTION_BUDGET, and can fail."""
+    pytest.importorskip("perfpack.validate.cli", reason="perfpack.validate is not written yet (issue 2)")
+    root = _git_repo(tmp_path)
+    claude = root / ".claude"
+    (claude / "agents").mkdir(parents=True)
+    (claude / "commands").mkdir()
+    (claude / "perfpack").mkdir()
+    for path in PACK_FILES:
+        target = claude / ("commands" if path == OPTIMIZE else "agents") / path.name
+        target.write_bytes(path.read_bytes())
+    config = claude / "perfpack" / "config.toml"
+    config.write_text(f"[validate]\nmax-description = {DESCRIPTION_BUDGET}\n")
+    result = perfpack("validate", "--strict", "--format", "json", str(claude), cwd=root)
+    assert result.returncode == 0, result.stdout + result.stderr
+    config.write_text("[validate]\nmax-description = 200\n")
+    result = perfpack("validate", "--strict", "--format", "json", str(claude), cwd=root)
+    assert result.returncode == 1 and "PP112" in result.stdout, result.stdout + result.stderr
+
+
 def test_snapshot_line_runs_and_exits_0(perfpack, tmp_path: Path) -> None:
     pytest.importorskip("perfpack.snapshot.cli", reason="perfpack.snapshot is not written yet (issue 3.3)")
     result = perfpack("snapshot", cwd=_git_repo(tmp_path), timeout=30)
