@@ -1,0 +1,305 @@
+"""Claude Code PreToolUse hook: on a Bash `git commit`, check the staged change and the message.
+
+Standard library only. Anything that is not a `git commit` returns at once; any trouble fails open (exit 0,
+no output). By default it only adds advice for the agent (what to split); `hook-mode = "deny"` refuses.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+_GIT_COMMIT_RE = re.compile(r"\bgit\b[^;&|\n]*?\bcommit\b")
+_HEREDOC_RE = re.compile(r"<<-?[ \t]*(['\"]?)([A-Za-z_][A-Za-z0-9_]*)\1[^\n]*\n(.*?)\n[ \t]*\2[ \t]*(?=\n|$|\))",
+                         re.DOTALL)
+_PLACEHOLDER = "__PERFPACK_HEREDOC_{}__"
+_PLACEHOLDER_RE = re.compile(r"__PERFPACK_HEREDOC_(\d+)__")
+_OPERATORS = {";", "&&", "||", "|", "&", ";;", "(", ")", "|&"}
+# git global options that take a value, and commit options that take one (besides -m / -F).
+_GIT_VALUE_OPTIONS = {"-C", "-c", "--git-dir", "--work-tree", "--namespace", "--exec-path"}
+_COMMIT_VALUE_OPTIONS = {"-c", "-C", "-t", "--author", "--date", "--template", "--cleanup", "--reuse-message",
+                         "--reedit-message", "--fixup", "--squash", "--trailer", "--pathspec-from-file",
+                         "-S", "--gpg-sign", "--untracked-files", "-u"}
+_OPTIONAL_VALUE = {"-S", "--gpg-sign", "-u", "--untracked-files"}  # value only when attached
+EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
+GIT_TIMEOUT = 10.0
+
+
+class CommitCall:
+    """What one `git commit` in a shell command will do, as far as it can be read."""
+
+    def __init__(self) -> None:
+        self.cwd: str | None = None
+        self.messages: list[str] = []
+        self.message_file: str | None = None
+        self.message_unknown = False  # -F - without a heredoc, -C/-c reuse: cannot be known
+        self.signoff = False
+        self.all = False
+        self.amend = False
+        self.trailers: list[str] = []
+        self.fixup: str | None = None
+        self.pathspecs: list[str] = []
+
+
+def handle(argv: list[str], stdin: bytes) -> tuple[int, str]:
+    """Hook entry: (exit code, stdout). Returns (0, "") for everything that is not a checkable commit."""
+    if b"commit" not in stdin:
+        return 0, ""
+    try:
+        payload = json.loads(stdin)
+        if not isinstance(payload, dict) or payload.get("tool_name") != "Bash":
+            return 0, ""
+        tool_input = payload.get("tool_input")
+        command = tool_input.get("command") if isinstance(tool_input, dict) else None
+        if not isinstance(command, str) or not _GIT_COMMIT_RE.search(command):
+            return 0, ""
+        cwd = payload.get("cwd")
+        calls = parse_commands(command)
+        if not calls:
+            return 0, ""
+        return _check(calls[0], cwd if isinstance(cwd, str) and cwd else None)
+    except Exception:  # noqa: BLE001 - fail open: a hook must never break the agent's tool call
+        return 0, ""
+
+
+def parse_commands(command: str) -> list[CommitCall]:
+    """Every `git commit` in a shell command line, with its message, -s, -a, --amend (roughly: no eval)."""
+    import shlex
+
+    bodies: list[str] = []
+
+    def stash(match: re.Match[str]) -> str:
+        bodies.append(match.group(3))
+        return _PLACEHOLDER.format(len(bodies) - 1)
+
+    text = _HEREDOC_RE.sub(stash, command)
+    lexer = shlex.shlex(text, posix=True, punctuation_chars=";&|()<>")
+    lexer.whitespace_split = True
+    lexer.commenters = ""
+    try:
+        tokens = list(lexer)
+    except ValueError:  # unbalanced quotes: not something we can read
+        return []
+    calls = []
+    cd_dir: str | None = None
+    index = 0
+    while index < len(tokens):
+        token = tokens[index]
+        if token == "cd" and index + 1 < len(tokens) and tokens[index + 1] not in _OPERATORS:
+            cd_dir = tokens[index + 1]  # `cd sub && git commit`: remember where it runs
+            index += 2
+            continue
+        if token == "git" or token.endswith("/git"):
+            call, index = _parse_git(tokens, index + 1, bodies)
+            if call is not None:
+                if call.cwd is None:
+                    call.cwd = cd_dir
+                elif cd_dir and not call.cwd.startswith("/"):
+                    call.cwd = cd_dir.rstrip("/") + "/" + call.cwd
+                calls.append(call)
+            continue
+        index += 1
+    return calls
+
+
+def _message_value(value: str, bodies: list[str]) -> str:
+    # Claude Code's usual form: -m "$(cat <<'EOF' ... EOF )" -> the heredoc's body.
+    match = re.fullmatch(r"\s*\$\(\s*cat\s+" + _PLACEHOLDER_RE.pattern + r"\s*\)\s*", value)
+    if match:
+        return bodies[int(match.group(1))]
+    return _PLACEHOLDER_RE.sub(lambda m: bodies[int(m.group(1))], value)
+
+
+def _parse_git(tokens: list[str], index: int, bodies: list[str]) -> tuple[CommitCall | None, int]:
+    call = CommitCall()
+    # git's global options, up to the subcommand.
+    while index < len(tokens) and tokens[index].startswith("-") and tokens[index] not in _OPERATORS:
+        option = tokens[index]
+        if option in _GIT_VALUE_OPTIONS and index + 1 < len(tokens):
+            if option == "-C":
+                call.cwd = tokens[index + 1] if call.cwd is None else call.cwd + "/" + tokens[index + 1]
+            index += 2
+        else:
+            index += 1
+    if index >= len(tokens) or tokens[index] != "commit":
+        return None, index
+    index += 1
+    stdin_body: str | None = None
+    only_options = True
+    while index < len(tokens) and tokens[index] not in _OPERATORS:
+        token = tokens[index]
+        index += 1
+        if token in ("<", ">", ">>", "<<", ">&", "<&") or re.fullmatch(r"\d*[<>]+&?", token):
+            index += 1  # a redirection and its target
+            continue
+        placeholder = _PLACEHOLDER_RE.fullmatch(token)
+        if placeholder:
+            stdin_body = bodies[int(placeholder.group(1))]
+            continue
+        if not only_options or not token.startswith("-") or token == "-":
+            if token == "--" and only_options:
+                only_options = False
+            else:
+                call.pathspecs.append(token)
+            continue
+        if token.startswith("--"):
+            name, equals, value = token.partition("=")
+            if name in ("--message", "--file") and not equals and index < len(tokens):
+                value, index = tokens[index], index + 1
+            if name == "--message":
+                call.messages.append(_message_value(value, bodies))
+            elif name == "--file":
+                call.message_file = value
+            elif name == "--signoff":
+                call.signoff = True
+            elif name == "--no-signoff":
+                call.signoff = False
+            elif name == "--all":
+                call.all = True
+            elif name == "--amend":
+                call.amend = True
+            elif name in _COMMIT_VALUE_OPTIONS:
+                if not equals and name not in _OPTIONAL_VALUE and index < len(tokens):
+                    value, index = tokens[index], index + 1
+                if name == "--trailer":
+                    call.trailers.append(value)
+                elif name in ("--fixup", "--squash"):
+                    call.fixup = name[2:]
+                elif name in ("--reuse-message", "--reedit-message"):
+                    call.message_unknown = True
+            continue
+        # A cluster of short options: -asm "msg", -mmsg, -F file.
+        for position in range(1, len(token)):
+            flag = token[position]
+            rest = token[position + 1:]
+            if flag in "mF":
+                if not rest and index < len(tokens):
+                    rest, index = tokens[index], index + 1
+                if flag == "m":
+                    call.messages.append(_message_value(rest, bodies))
+                else:
+                    call.message_file = rest
+                break
+            if flag == "s":
+                call.signoff = True
+            elif flag == "a":
+                call.all = True
+            elif "-" + flag in _COMMIT_VALUE_OPTIONS:
+                if "-" + flag not in _OPTIONAL_VALUE and not rest and index < len(tokens):
+                    index += 1
+                if flag in "cC":
+                    call.message_unknown = True
+                break
+    if call.message_file == "-":
+        call.message_file = None
+        if stdin_body is not None:
+            call.messages.append(stdin_body)
+        else:
+            call.message_unknown = True
+    return call, index
+
+
+def _git(cwd: str | None, *args: str) -> bytes | None:
+    import subprocess
+
+    try:
+        proc = subprocess.run(["git", *args], cwd=cwd, capture_output=True, timeout=GIT_TIMEOUT,
+                              stdin=subprocess.DEVNULL)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return proc.stdout if proc.returncode == 0 else None
+
+
+def _diff_args(call: CommitCall, has_head: bool, has_parent: bool) -> list[str]:
+    options = ["diff", "--no-color", "--no-ext-diff", "--no-textconv", "--no-relative", "-M", "--numstat", "-z"]
+    if call.amend and has_head:
+        # The amended commit = HEAD's parent + the index (+ tracked changes with -a).
+        base = "HEAD^" if has_parent else EMPTY_TREE
+        return options + ([base] if call.all or call.pathspecs else ["--cached", base]) + ["--", *call.pathspecs]
+    if (call.all or call.pathspecs) and has_head:
+        return options + ["HEAD", "--", *call.pathspecs]
+    return options + ["--cached", "--"]
+
+
+def _message(call: CommitCall, cwd: str | None, top: str) -> str | None:
+    import os
+
+    if call.message_unknown:
+        return None
+    if call.messages:
+        message = "\n\n".join(part.strip("\n") for part in call.messages)
+    elif call.message_file:
+        path = call.message_file if os.path.isabs(call.message_file) else os.path.join(cwd or top, call.message_file)
+        try:
+            with open(path, "rb") as handle:
+                message = handle.read(1024 * 1024).decode("utf-8", "replace")
+        except OSError:
+            return None
+    else:
+        return None  # the editor will ask for it; the commit-msg hook can check it then
+    extra = list(call.trailers) + (["Signed-off-by: (added by git commit -s)"] if call.signoff else [])
+    if extra:
+        from perfpack.commits.rules import parse_message
+
+        # git appends trailers to an existing trailer block, or starts one.
+        joiner = "\n" if parse_message(message).trailers else "\n\n"
+        message = message.rstrip("\n") + joiner + "\n".join(extra)
+    return message
+
+
+def _check(call: CommitCall, cwd: str | None) -> tuple[int, str]:
+    import os
+
+    if call.cwd:
+        cwd = call.cwd if os.path.isabs(call.cwd) or not cwd else os.path.join(cwd, call.cwd)
+    if call.fixup:
+        return 0, ""  # fixup!/squash! commits are folded into another commit later
+    top_raw = _git(cwd, "rev-parse", "--show-toplevel")
+    if not top_raw:
+        return 0, ""
+    top = top_raw.decode("utf-8", "replace").strip()
+
+    from perfpack.commits.parse import parse_numstat
+    from perfpack.commits.rules import CommitInfo, Policy, check_commit, skip_reason
+    from perfpack.errors import PerfpackError
+    from perfpack.project import load_config
+
+    try:
+        policy = Policy.from_config(load_config(top, "commits"))
+    except PerfpackError:
+        return 0, ""
+    has_head = _git(cwd, "rev-parse", "--verify", "--quiet", "HEAD") is not None
+    has_parent = has_head and _git(cwd, "rev-parse", "--verify", "--quiet", "HEAD^") is not None
+    raw = _git(cwd, *_diff_args(call, has_head, has_parent))
+    if raw is None:
+        return 0, ""
+    files = parse_numstat(raw)
+    message = _message(call, cwd, top)
+    commit = CommitInfo(ref="(this commit)", message=message or "", files=files, ref_kind="staged")
+    if message is not None and skip_reason(commit, policy):
+        return 0, ""
+    if message is None:
+        policy.mixed_words, policy.require_signoff, policy.require_assisted_by = [], False, False
+    findings = check_commit(commit, policy)
+    if not findings:
+        return 0, ""
+    return 0, json.dumps(_output(findings, policy), ensure_ascii=False)
+
+
+def _output(findings: list, policy) -> dict:
+    lines = ["perfpack: this `git commit` breaks the project's atomic-commit rules:"]
+    for finding in findings:
+        lines.append(f"- {finding.rule} {finding.name}: {finding.message}")
+        if finding.fix:
+            lines.append(f"  fix: {finding.fix}")
+    if any(finding.rule in ("PC101", "PC102", "PC201") for finding in findings):
+        lines.append("Split the change: stage one concern at a time (`git add -p`, `git restore --staged PATH`) "
+                     "and commit each with its own message.")
+    text = "\n".join(lines)
+    output: dict = {"hookEventName": "PreToolUse"}
+    if policy.hook_mode == "deny":
+        output["permissionDecision"] = "deny"
+        output["permissionDecisionReason"] = text
+    else:
+        output["additionalContext"] = text
+    return {"hookSpecificOutput": output}
