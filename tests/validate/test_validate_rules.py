@@ -41,7 +41,7 @@ CASES = {
     "PP210": ({"agents/fast-agent.md": agent(extra="skills:\n  - profiling\n")}, "agents/fast-agent.md", 5),
     "PP211": ({"agents/fast-agent.md": agent(body="Delegate to `db-tuner` for indexes.\n")},
               "agents/fast-agent.md", 5),
-    "PP212": ({"agents/fast-agent.md": agent(extra="triggers:\n  keywords: [slow, latency]\n")},
+    "PP212": ({"agents/fast-agent.md": agent(extra="triggers:\n  keywords: {slow: very}\n")},
               "agents/fast-agent.md", 5),
     "PP301": ({"commands/go.md": "---\ndescription: Go\n---\n!`npm test`\n"}, "commands/go.md", 4),
     "PP302": ({"commands/go.md": "---\ndescription: Go\nallowed-tools: Bash(git log:*)\n---\n"

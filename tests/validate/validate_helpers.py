@@ -7,6 +7,7 @@ from pathlib import Path
 from perfpack.validate.engine import Options, validate_paths
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 def write_pack(root: Path, files: dict[str, str | bytes]) -> Path:
