@@ -1,0 +1,106 @@
+"""Performance budgets: `p95=300ms`, `rss=512MB`, presets such as `kpi`, and `--max-regression 5%`."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from perfpack.errors import PerfpackError
+
+TIME_UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0}
+SIZE_UNITS = {"b": 1, "kb": 1024, "mb": 1024 ** 2, "gb": 1024 ** 3, "kib": 1024, "mib": 1024 ** 2, "gib": 1024 ** 3}
+TIME_METRICS = {"min": "min", "mean": "mean", "median": "median", "p50": "median", "p95": "p95", "p99": "p99",
+                "max": "max"}
+# The lead agent's baseline KPI table (performance-engineer seed): P50 < 100 ms, P95 < 300 ms, P99 < 1 s.
+PRESETS: dict[str, list[str]] = {"kpi": ["p50=100ms", "p95=300ms", "p99=1s"]}
+_SPEC = re.compile(r"^\s*([A-Za-z0-9]+)\s*(?:=|<=|<)\s*([0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*([A-Za-zµ]*)\s*$")
+
+
+@dataclass(frozen=True)
+class Budget:
+    """An upper limit on one metric: a wall-time statistic in seconds, or peak RSS in bytes."""
+
+    metric: str  # "p95", "median", ..., or "rss"
+    limit: float
+    text: str
+
+    def value_of(self, summary: dict[str, Any]) -> float | None:
+        if self.metric == "rss":
+            rss = summary.get("rss_bytes")
+            return None if rss is None else float(rss["max"])
+        return float(summary["wall_s"][TIME_METRICS[self.metric]])
+
+    def check(self, summary: dict[str, Any]) -> dict[str, Any]:
+        value = self.value_of(summary)
+        return {"metric": self.metric, "limit": self.limit, "value": value, "text": self.text,
+                "ok": value is not None and value <= self.limit}
+
+
+def parse_budget(spec: str) -> Budget:
+    """`p95=300ms` -> Budget("p95", 0.3); `rss=512MB` -> Budget("rss", 536870912). Bad specs are usage errors."""
+    match = _SPEC.match(spec or "")
+    if not match:
+        raise PerfpackError(f"invalid budget {spec!r}", hint="write METRIC=VALUEUNIT, e.g. p95=300ms, p99=1s, rss=512MB")
+    metric, number, unit = match.group(1).lower(), float(match.group(2)), match.group(3)
+    if metric == "rss":
+        factor = SIZE_UNITS.get(unit.lower() if unit else "b")
+        if factor is None:
+            raise PerfpackError(f"invalid budget {spec!r}: unknown size unit {unit!r}", hint="use B, KB, MB or GB")
+        return Budget("rss", number * factor, spec.strip())
+    if metric not in TIME_METRICS:
+        raise PerfpackError(f"invalid budget {spec!r}: unknown metric {metric!r}",
+                            hint="use one of " + ", ".join([*TIME_METRICS, "rss"]))
+    if not unit:
+        raise PerfpackError(f"invalid budget {spec!r}: a time needs a unit", hint="use ns, us, ms or s, e.g. 300ms")
+    factor = TIME_UNITS.get(unit.lower() if unit != "µs" else unit)
+    if factor is None:
+        raise PerfpackError(f"invalid budget {spec!r}: unknown time unit {unit!r}", hint="use ns, us, ms or s")
+    return Budget(metric, number * factor, spec.strip())
+
+
+def parse_budgets(specs: list[str], presets: list[str]) -> list[Budget]:
+    """Budgets from presets first, then explicit specs (an explicit metric replaces the preset's)."""
+    chosen: dict[str, Budget] = {}
+    for name in presets:
+        if name not in PRESETS:
+            raise PerfpackError(f"unknown budget preset {name!r}", hint="available: " + ", ".join(PRESETS))
+        for spec in PRESETS[name]:
+            budget = parse_budget(spec)
+            chosen[budget.metric] = budget
+    for spec in specs:
+        budget = parse_budget(spec)
+        chosen[budget.metric] = budget
+    return list(chosen.values())
+
+
+def parse_percent(spec: str | None, option: str = "--max-regression") -> float | None:
+    """`5%` or `0.05` -> 0.05."""
+    if spec is None:
+        return None
+    text = spec.strip()
+    try:
+        value = float(text[:-1]) / 100 if text.endswith("%") else float(text)
+    except ValueError:
+        raise PerfpackError(f"invalid {option} {spec!r}", hint="write a percentage, e.g. 5%") from None
+    if not 0 <= value < 10:
+        raise PerfpackError(f"invalid {option} {spec!r}: out of range", hint="write a percentage, e.g. 5%")
+    return value
+
+
+def format_seconds(value: float | None) -> str:
+    if value is None:
+        return "—"
+    for unit, factor in (("s", 1.0), ("ms", 1e-3), ("µs", 1e-6)):
+        if abs(value) >= factor:
+            return f"{value / factor:.3g} {unit}" if value / factor < 100 else f"{value / factor:.0f} {unit}"
+    return f"{value / 1e-9:.0f} ns"
+
+
+def format_bytes(value: float | None) -> str:
+    if value is None:
+        return "—"
+    for unit, factor in (("GB", 1024 ** 3), ("MB", 1024 ** 2), ("KB", 1024)):
+        if value >= factor:
+            return f"{value / factor:.1f} {unit}"
+    return f"{value:.0f} B"

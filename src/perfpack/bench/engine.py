@@ -1,0 +1,150 @@
+"""The benchmark loop, interleaved A/B comparison, and the records they produce (plain values, no CLI)."""
+
+from __future__ import annotations
+
+import random
+import sys
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Sequence
+
+from perfpack.bench import stats
+from perfpack.bench.runner import Run, reap_orphans, run_once
+from perfpack.errors import PerfpackError
+
+DEFAULT_MIN_TIME = 1.0
+DEFAULT_MIN_RUNS = 10
+DEFAULT_MAX_RUNS = 1000
+DEFAULT_PAIRS = 20
+MIN_EFFECT = 0.05
+
+
+@dataclass
+class Plan:
+    """How to run one command: argv already resolved, and the run-count policy."""
+
+    argv: list[str]
+    display: list[str]
+    runs: int | None = None
+    min_time: float | None = None
+    warmup: int = 1
+    timeout: float | None = None
+    ignore_failure: bool = False
+    show_output: bool = False
+
+
+@dataclass
+class Progress:
+    """A one-line progress indicator on stderr, only when stderr is a terminal."""
+
+    label: str
+    enabled: bool = field(default_factory=lambda: sys.stderr.isatty())
+    _last: float = 0.0
+
+    def update(self, done: int, total: int | None) -> None:
+        now = time.monotonic()
+        if not self.enabled or now - self._last < 0.2:
+            return
+        self._last = now
+        of = f"/{total}" if total else ""
+        sys.stderr.write(f"\r{self.label}: run {done}{of} ")
+        sys.stderr.flush()
+
+    def done(self) -> None:
+        if self.enabled and self._last:
+            sys.stderr.write("\r\033[K")
+            sys.stderr.flush()
+
+
+def _check(run: Run, plan: Plan, index: int) -> None:
+    if plan.ignore_failure:
+        return
+    shown = " ".join(plan.display)
+    if run.timed_out:
+        raise PerfpackError(f"`{shown}` timed out after {plan.timeout:g} s on run {index} (its process tree was killed)",
+                            hint="raise --timeout, or pass --ignore-failure to keep the timed-out runs")
+    if run.exit_code != 0:
+        how = f"was killed by signal {-run.exit_code}" if run.exit_code < 0 else f"exited with {run.exit_code}"
+        raise PerfpackError(f"`{shown}` {how} on run {index}; benchmark stopped",
+                            hint="fix the command, or pass --ignore-failure to measure failing runs too")
+
+
+def measure(plan: Plan, *, progress: Progress | None = None) -> list[Run]:
+    """Warm up, then run until --runs, or until --min-time has passed (at least 10, at most 1000 runs)."""
+    for i in range(plan.warmup):
+        _check(run_once(plan.argv, timeout=plan.timeout, show_output=plan.show_output), plan, -(i + 1))
+        reap_orphans()
+    runs: list[Run] = []
+    started = time.perf_counter()
+    target = plan.runs
+    while True:
+        if target is not None and len(runs) >= target:
+            break
+        if target is None:
+            elapsed = time.perf_counter() - started
+            enough = len(runs) >= DEFAULT_MIN_RUNS and elapsed >= (plan.min_time or DEFAULT_MIN_TIME)
+            if enough or len(runs) >= DEFAULT_MAX_RUNS:
+                break
+        run = run_once(plan.argv, timeout=plan.timeout, show_output=plan.show_output)
+        reap_orphans()
+        runs.append(run)
+        _check(run, plan, len(runs))
+        if progress:
+            progress.update(len(runs), target)
+    if progress:
+        progress.done()
+    return runs
+
+
+def summarize_runs(runs: Sequence[Run]) -> dict[str, Any]:
+    """Summaries of wall time, CPU and peak RSS (RSS: no bootstrap, None when never observed)."""
+    rss = [r.rss_bytes for r in runs if r.rss_bytes is not None]
+    return {
+        "wall_s": stats.summarize([r.wall_s for r in runs]).to_dict(),
+        "cpu_s": stats.summarize([r.cpu_s for r in runs]).to_dict(),
+        "rss_bytes": stats.summarize(rss, intervals=False).to_dict() if rss else None,
+    }
+
+
+def samples_of(runs: Sequence[Run]) -> dict[str, list]:
+    return {"wall_s": [r.wall_s for r in runs], "cpu_s": [r.cpu_s for r in runs],
+            "rss_bytes": [r.rss_bytes for r in runs], "exit_codes": [r.exit_code for r in runs]}
+
+
+def interleave(plan_a: Plan, plan_b: Plan, pairs: int, *, seed: int | None = None,
+               progress: Progress | None = None,
+               on_pair: Callable[[int], None] | None = None) -> tuple[list[Run], list[Run]]:
+    """Run A and B in randomised pairs (AB or BA per pair) so drift on a shared machine hits both alike."""
+    rng = random.Random(seed)
+    for i in range(max(plan_a.warmup, plan_b.warmup)):
+        for plan in (plan_a, plan_b):
+            _check(run_once(plan.argv, timeout=plan.timeout, show_output=plan.show_output), plan, -(i + 1))
+            reap_orphans()
+    runs_a: list[Run] = []
+    runs_b: list[Run] = []
+    for i in range(pairs):
+        order = [(plan_a, runs_a), (plan_b, runs_b)]
+        if rng.random() < 0.5:
+            order.reverse()
+        for plan, sink in order:
+            run = run_once(plan.argv, timeout=plan.timeout, show_output=plan.show_output)
+            reap_orphans()
+            sink.append(run)
+            _check(run, plan, i + 1)
+        if progress:
+            progress.update(i + 1, pairs)
+    if progress:
+        progress.done()
+    return runs_a, runs_b
+
+
+def judge_runs(before: Sequence[float], after: Sequence[float], *, paired: bool,
+               min_effect: float = MIN_EFFECT) -> stats.Verdict:
+    pairs = list(zip(before, after)) if paired else None
+    return stats.judge(before, after, pairs=pairs, min_effect=min_effect)
+
+
+def is_regression(verdict: stats.Verdict, max_regression: float | None, min_effect: float = MIN_EFFECT) -> bool:
+    """A significant slowdown beyond the allowance (default: the minimum effect size)."""
+    allowance = min_effect if max_regression is None else max_regression
+    return verdict.verdict == "slower" and verdict.ratio - 1 > allowance
