@@ -1,0 +1,205 @@
+"""Harness for the end-to-end tests: the pinned real Claude Code CLI, the stand-in API, and a headless runner.
+
+The CLI is installed from the npm registry once into a cache folder (a file lock keeps parallel runs apart);
+every run gets a fresh HOME, a temporary git project and a timeout.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from fake_api import FakeAnthropicAPI
+
+CLAUDE_CODE_VERSION = "2.1.197"  # the request format is the CLI's private contract: pin it
+CLAUDE_CODE_PACKAGE = f"@anthropic-ai/claude-code@{CLAUDE_CODE_VERSION}"
+REPO_ROOT = Path(__file__).resolve().parents[2]
+RUN_TIMEOUT = 120  # seconds per `claude` run; a healthy run against the stand-in takes ~3 s
+INSTALL_TIMEOUT = 900
+AGENT_LIST_HEADER = "Available agent types for the Agent tool:"
+HOOK_CONTEXT_PREFIX = "UserPromptSubmit hook additional context:"
+HOOK_PLAIN_PREFIX = "UserPromptSubmit hook success:"
+
+
+def cache_dir() -> Path:
+    """Where the pinned CLI lives: $PERFPACK_E2E_CACHE/claude-code-VERSION, default ~/.cache/perfpack/..."""
+    base = os.environ.get("PERFPACK_E2E_CACHE") or str(Path.home() / ".cache" / "perfpack")
+    return Path(base).expanduser() / f"claude-code-{CLAUDE_CODE_VERSION}"
+
+
+def _installed_claude(prefix: Path) -> Path | None:
+    binary = prefix / "node_modules" / ".bin" / "claude"
+    if not (prefix / ".perfpack-complete").is_file() or not binary.exists():
+        return None
+    return binary
+
+
+def ensure_claude_code() -> Path:
+    """Install the pinned CLI into the cache once (locked), reuse it afterwards; return the `claude` path."""
+    if not shutil.which("node") or not shutil.which("npm"):
+        pytest.skip("end-to-end tests need Node.js and npm on PATH to install the real Claude Code CLI")
+    prefix = cache_dir()
+    prefix.parent.mkdir(parents=True, exist_ok=True)
+    with open(prefix.parent / f".{prefix.name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # a second pytest waits here instead of installing over the first
+        binary = _installed_claude(prefix)
+        if binary is None:
+            # Install next to the target and rename: a killed install never leaves a half folder behind.
+            staging = prefix.parent / f".{prefix.name}.partial-{os.getpid()}"
+            shutil.rmtree(staging, ignore_errors=True)
+            shutil.rmtree(prefix, ignore_errors=True)
+            proc = subprocess.run(["npm", "install", "--no-audit", "--no-fund", "--prefix", str(staging),
+                                   CLAUDE_CODE_PACKAGE], capture_output=True, text=True, timeout=INSTALL_TIMEOUT)
+            if proc.returncode != 0:
+                shutil.rmtree(staging, ignore_errors=True)
+                pytest.fail(f"npm install {CLAUDE_CODE_PACKAGE} failed (exit {proc.returncode}):\n"
+                            f"{proc.stderr[-3000:]}")
+            (staging / ".perfpack-complete").write_text(CLAUDE_CODE_VERSION + "\n")
+            staging.rename(prefix)  # node_modules/.bin links are relative, so they survive the rename
+            binary = _installed_claude(prefix)
+            assert binary is not None, f"npm installed {CLAUDE_CODE_PACKAGE} but {prefix} has no claude binary"
+    version = subprocess.run([str(binary), "--version"], capture_output=True, text=True, timeout=60)
+    assert CLAUDE_CODE_VERSION in version.stdout, (
+        f"{binary} --version said {version.stdout!r} {version.stderr[-500:]!r}; expected {CLAUDE_CODE_VERSION}")
+    return binary
+
+
+def make_git_project(path: Path) -> Path:
+    """A small real git repository with one commit, like a user's project."""
+    path.mkdir(parents=True, exist_ok=True)
+    (path / "app.py").write_text("def handler(request):\n    return {'ok': True}\n")
+    (path / "README.md").write_text("# shop\n")
+    git_env = {**os.environ, "GIT_AUTHOR_NAME": "e2e", "GIT_AUTHOR_EMAIL": "e2e@example.invalid",
+               "GIT_COMMITTER_NAME": "e2e", "GIT_COMMITTER_EMAIL": "e2e@example.invalid"}
+    for args in (["init", "-q", "-b", "main"], ["add", "-A"], ["commit", "-q", "-m", "initial"]):
+        subprocess.run(["git", *args], cwd=path, env=git_env, check=True, capture_output=True, timeout=60)
+    return path
+
+
+@dataclass
+class ClaudeRun:
+    """One headless `claude -p` run: its exit code, stream-json events, stderr and what reached the API."""
+
+    returncode: int
+    events: list[dict[str, Any]]
+    stderr: str
+    stdout: str
+    requests: list[dict[str, Any]] = field(default_factory=list)  # POST /v1/messages bodies
+
+    @property
+    def init(self) -> dict[str, Any]:
+        for event in self.events:
+            if event.get("type") == "system" and event.get("subtype") == "init":
+                return event
+        raise AssertionError(f"no init event in the stream-json output:\n{self.stdout[-2000:]}\n{self.stderr[-2000:]}")
+
+    @property
+    def result(self) -> dict[str, Any] | None:
+        return next((e for e in self.events if e.get("type") == "result"), None)
+
+    @property
+    def first_request(self) -> dict[str, Any]:
+        assert self.requests, ("the CLI sent nothing to the model (a slash command whose `!` line fails is "
+                               f"aborted silently); stdout:\n{self.stdout[-2000:]}\nstderr:\n{self.stderr[-2000:]}")
+        return self.requests[0]
+
+    def texts(self, role: str | None = None) -> list[str]:
+        """Every text block of the first model request's messages (optionally of one role)."""
+        out: list[str] = []
+        for message in self.first_request.get("messages", []):
+            if role is not None and message.get("role") != role:
+                continue
+            content = message.get("content")
+            blocks = [content] if isinstance(content, str) else (content or [])
+            for block in blocks:
+                if isinstance(block, str):
+                    out.append(block)
+                elif isinstance(block, dict) and isinstance(block.get("text"), str):
+                    out.append(block["text"])
+        return out
+
+    def all_text(self) -> str:
+        return "\n".join(self.texts())
+
+    def agent_lines(self) -> dict[str, str]:
+        """name -> rest of its line, from the "Available agent types for the Agent tool:" system text."""
+        agents: dict[str, str] = {}
+        for text in self.texts():
+            if AGENT_LIST_HEADER not in text:
+                continue
+            section = text.split(AGENT_LIST_HEADER, 1)[1].split("\n\n", 1)[0]
+            for line in section.splitlines():
+                if line.startswith("- ") and ": " in line:
+                    name, rest = line[2:].split(": ", 1)
+                    agents[name] = rest
+        return agents
+
+    def hook_lines(self) -> list[str]:
+        """Lines that UserPromptSubmit hooks added to the model's context."""
+        return [line for text in self.texts() for line in text.splitlines()
+                if line.startswith((HOOK_CONTEXT_PREFIX, HOOK_PLAIN_PREFIX))]
+
+
+def claude_env(api: FakeAnthropicAPI, home: Path) -> dict[str, str]:
+    """A clean environment: fresh HOME, the stand-in API, no telemetry, the venv's `perfpack` on PATH."""
+    venv_bin = str(Path(sys.executable).parent)
+    env = {
+        "HOME": str(home),
+        "PATH": os.pathsep.join([venv_bin, os.environ.get("PATH", "/usr/bin:/bin")]),
+        "ANTHROPIC_BASE_URL": api.base_url,
+        "ANTHROPIC_API_KEY": "test",
+        "DISABLE_TELEMETRY": "1",
+        "DISABLE_ERROR_REPORTING": "1",
+        "DISABLE_AUTOUPDATER": "1",
+        "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
+        "IS_SANDBOX": "1",
+        "LANG": os.environ.get("LANG", "C.UTF-8"),
+    }
+    for key in ("TMPDIR", "NO_COLOR"):
+        if key in os.environ:
+            env[key] = os.environ[key]
+    return env
+
+
+def run_claude(claude: Path, api: FakeAnthropicAPI, project: Path, home: Path, prompt: str,
+               *extra: str, timeout: float = RUN_TIMEOUT) -> ClaudeRun:
+    """Run `claude -p PROMPT --output-format stream-json --verbose` in PROJECT and collect what it sent."""
+    home.mkdir(parents=True, exist_ok=True)
+    seen_before = len(api.messages())
+    proc = subprocess.run([str(claude), "-p", prompt, "--output-format", "stream-json", "--verbose", *extra],
+                          cwd=project, env=claude_env(api, home), capture_output=True, text=True,
+                          timeout=timeout, stdin=subprocess.DEVNULL)
+    events = []
+    for line in proc.stdout.splitlines():
+        try:
+            parsed = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(parsed, dict):
+            events.append(parsed)
+    return ClaudeRun(proc.returncode, events, proc.stderr, proc.stdout, api.messages()[seen_before:])
+
+
+def run_claude_cli(claude: Path, api: FakeAnthropicAPI, home: Path, *args: str, cwd: Path | None = None,
+                   timeout: float = RUN_TIMEOUT) -> subprocess.CompletedProcess:
+    """Run a non-interactive `claude` subcommand (plugin validate/marketplace/install) with the test env."""
+    home.mkdir(parents=True, exist_ok=True)
+    return subprocess.run([str(claude), *args], cwd=cwd, env=claude_env(api, home), capture_output=True,
+                          text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+
+
+def copy_repo(dest: Path) -> Path:
+    """A copy of the repository as a user would clone it (no venv, no git metadata, no caches)."""
+    ignore = shutil.ignore_patterns(".git", ".venv", "venv", "__pycache__", ".pytest_cache", "node_modules",
+                                    "*.egg-info", ".hypothesis", ".claude")
+    shutil.copytree(REPO_ROOT, dest, ignore=ignore, symlinks=True)
+    return dest
