@@ -29,7 +29,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
 
 # Commands that must start faster than click allows: name -> "module:function(argv) -> int".
 # They get the raw arguments after the command name and parse them themselves.
-FAST_PATHS: dict[str, str] = {}
+FAST_PATHS: dict[str, str] = {
+    "memory": "perfpack.memory.cmd:main",  # one write per agent action: skip click (issue 6)
+}
 
 
 def _resolve(spec: str) -> Any:

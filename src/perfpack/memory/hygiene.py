@@ -1,0 +1,95 @@
+"""Input hygiene for agent memory: agent names, size limits and secret redaction before anything is stored."""
+
+from __future__ import annotations
+
+import re
+
+from perfpack.errors import PerfpackError
+
+MAX_NAME = 64
+MAX_RECORD_BYTES = 16 * 1024  # one task, insight or message, as JSON
+MAX_STATE_BYTES = 64 * 1024  # the free-form state document saved by save_my_memory
+MAX_INPUT_BYTES = 1024 * 1024  # JSON read from the command line or stdin (import: see MAX_IMPORT_BYTES)
+MAX_IMPORT_BYTES = 256 * 1024 * 1024
+
+_NAME = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
+REDACTED = "[REDACTED]"
+
+# Cheap substring test first: the regexes are only compiled and run when one of these appears.
+_TRIGGERS = ("sk-", "akia", "asia", "ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_", "xox", "bearer",
+             "private key", "@", "pass", "pwd", "secret", "token", "key")
+_SECRET_KEYS = re.compile(r"(?i)^(?:.*[-_])?(?:password|passwd|pwd|secret|token|api[-_]?key|private[-_]?key|"
+                          r"access[-_]?key|auth|authorization|credentials?)$")
+_patterns: list[tuple[re.Pattern[str], str]] | None = None
+
+
+def _compiled() -> list[tuple[re.Pattern[str], str]]:
+    global _patterns
+    if _patterns is None:
+        _patterns = [
+            (re.compile(r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----(?:.*?-----END [A-Z0-9 ]*PRIVATE KEY-----|.*)",
+                        re.S), REDACTED),
+            (re.compile(r"\bsk-[A-Za-z0-9_-]{16,}"), REDACTED),
+            (re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b"), REDACTED),
+            (re.compile(r"\bgh[pousr]_[A-Za-z0-9]{20,}"), REDACTED),
+            (re.compile(r"\bgithub_pat_[A-Za-z0-9_]{20,}"), REDACTED),
+            (re.compile(r"\bxox[abposr]-[A-Za-z0-9-]{8,}"), REDACTED),
+            (re.compile(r"(?i)\b(bearer)\s+[A-Za-z0-9._~+/=-]{8,}"), r"\1 " + REDACTED),
+            # user:password@host in URLs keeps the user and host, drops the password
+            (re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://[^\s:/@]+):[^\s@/]+@"), r"\1:" + REDACTED + "@"),
+            (re.compile(r"(?i)\b(password|passwd|pwd|secret|api[-_]?key|access[-_]?token|auth[-_]?token|token)"
+                        r"(\"?'?\s*[:=]\s*[\"']?)(?!\[REDACTED\])[^\s\"',;&]+"), r"\1\2" + REDACTED),
+        ]
+    return _patterns
+
+
+def redact_text(text: str) -> str:
+    """`text` with secret-looking values (API keys, tokens, private keys, URL passwords) replaced."""
+    lowered = text.lower()
+    if not any(trigger in lowered for trigger in _TRIGGERS):
+        return text
+    for pattern, replacement in _compiled():
+        text = pattern.sub(replacement, text)
+    return text
+
+
+def redact(value: object) -> object:
+    """Redact every string inside a JSON-like value; values under secret-named keys are dropped entirely."""
+    if isinstance(value, str):
+        return redact_text(value)
+    if isinstance(value, list):
+        return [redact(item) for item in value]
+    if isinstance(value, dict):
+        out = {}
+        for key, item in value.items():
+            if isinstance(key, str) and isinstance(item, (str, int, float)) and _secret_key(key) and item != "":
+                out[key] = REDACTED
+            else:
+                out[key] = redact(item)
+        return out
+    return value
+
+
+def _secret_key(key: str) -> bool:
+    lowered = key.lower()
+    if not any(word in lowered for word in ("pass", "pwd", "secret", "token", "key", "auth", "credential")):
+        return False
+    return _SECRET_KEYS.match(key) is not None
+
+
+def check_agent(name: object, *, what: str = "agent name") -> str:
+    """A valid agent name (kebab-case, <= 64 chars) or a PerfpackError; names become folder names."""
+    if not isinstance(name, str) or not name:
+        raise PerfpackError(f"{what} must be a non-empty string", hint="use kebab-case, e.g. performance-engineer")
+    if len(name) > MAX_NAME or _NAME.fullmatch(name) is None:
+        shown = name if len(name) <= MAX_NAME else name[:MAX_NAME] + "..."
+        raise PerfpackError(f"invalid {what} {shown!r}: use lowercase kebab-case (a-z, 0-9, single hyphens), "
+                            f"at most {MAX_NAME} characters", hint="e.g. performance-engineer")
+    return name
+
+
+def check_size(encoded: str, limit: int, what: str) -> None:
+    size = len(encoded.encode("utf-8", "surrogatepass"))
+    if size > limit:
+        raise PerfpackError(f"{what} is too large: {size} bytes (limit {limit})",
+                            hint="store a summary; put long output in a file and record its path")
