@@ -4,7 +4,6 @@ Standard library only and no `re`/`json` import on the common path: this runs on
 `import re` alone costs about as much as a bare interpreter start here. Used by the hook and the CLI.
 """
 
-from __future__ import annotations
 
 import os
 
@@ -120,18 +119,22 @@ class Rule:
         self.threshold = float(data.get("threshold", 3))
         self.priority = int(data.get("priority", 0))
         self.summary = str(data.get("summary", ""))[:120]
-        self.keywords = {str(k): float(v) for k, v in data.get("keywords", {}).items()}
-        self.prefixes = [(str(k), float(v)) for k, v in data.get("prefixes", {}).items()]
-        self.phrases = _index_phrases(data.get("phrases", {}))
-        self.patterns = [(str(k), float(v)) for k, v in data.get("patterns", {}).items()]
+        self.keywords = data.get("keywords") or {}
+        self.prefixes = list((data.get("prefixes") or {}).items())
+        self.phrases = _index_phrases(data.get("phrases") or {})
+        self.patterns = list((data.get("patterns") or {}).items())
 
 
-def _index_phrases(phrases: dict) -> dict[str, list[tuple[tuple[str, ...], float, str]]]:
-    index: dict[str, list[tuple[tuple[str, ...], float, str]]] = {}
-    for text, weight in phrases.items():
-        words = tuple(str(text).split())
-        if words:
-            index.setdefault(words[0], []).append((words, float(weight), str(text)))
+def _index_phrases(phrases) -> dict:
+    """first word -> [(text, weight)], from {text: weight} or a list of texts (weight 0)."""
+    index: dict = {}
+    pairs = phrases.items() if isinstance(phrases, dict) else [(text, 0) for text in phrases]
+    for text, weight in pairs:
+        first = text.partition(" ")[0]
+        if first in index:
+            index[first].append((text, weight))
+        else:
+            index[first] = [(text, weight)]
     return index
 
 
@@ -142,10 +145,10 @@ class RuleSet:
         if not isinstance(data, dict) or data.get("version") != RULES_VERSION:
             raise ValueError("not a perfpack routes file of version 1")
         self.rules = [Rule(item) for item in data.get("agents", [])]
-        self.exclude = _index_phrases({text: 0 for text in data.get("exclude", [])})
-        self.veto = _index_phrases({text: 0 for text in data.get("veto", [])})
-        self.negation_cues = _index_phrases({text: 0 for text in data.get("negation_cues", NEGATION_CUES)})
-        self.negation_tails = _index_phrases({text: 0 for text in data.get("negation_tails", NEGATION_TAILS)})
+        self.exclude = _index_phrases(data.get("exclude") or [])
+        self.veto = _index_phrases(data.get("veto") or [])
+        self.negation_cues = _index_phrases(data.get("negation_cues") or NEGATION_CUES)
+        self.negation_tails = _index_phrases(data.get("negation_tails") or NEGATION_TAILS)
 
 
 class Decision:
@@ -162,7 +165,7 @@ class Decision:
                 "vetoed_by": self.vetoed}
 
 
-def _match_at(tokens: list[str], i: int, words: tuple[str, ...]) -> bool:
+def _match_at(tokens: list[str], i: int, words: list[str]) -> bool:
     if i + len(words) > len(tokens):
         return False
     for offset, word in enumerate(words):
@@ -178,12 +181,12 @@ def _match_at(tokens: list[str], i: int, words: tuple[str, ...]) -> bool:
     return True
 
 
-def _find(tokens: list[str], index: dict, mask: list[bool] | None = None) -> list[tuple[int, int, tuple]]:
-    """(start, end, entry) for each phrase of `index` found in `tokens` on unmasked positions."""
+def _find(tokens: list[str], index: dict, mask: list[bool] | None = None) -> list[tuple[int, int, list]]:
+    """(start, end, [text, weight]) for each phrase of `index` found in `tokens` on unmasked positions."""
     found = []
     for i, token in enumerate(tokens):
         for entry in index.get(token, ()):
-            words = entry[0]
+            words = entry[0].split()
             if _match_at(tokens, i, words) and (mask is None or not any(mask[i:i + len(words)])):
                 found.append((i, i + len(words), entry))
     return found
@@ -211,7 +214,7 @@ def route(prompt: str, rules: RuleSet) -> Decision:
     tokens = tokenize(strip_code_and_logs(prompt))
     if not tokens:
         return Decision(None, 0.0, [], {}, [])
-    vetoes = [" ".join(entry[0]) for _, _, entry in _find(tokens, rules.veto)]
+    vetoes = [entry[0] for _, _, entry in _find(tokens, rules.veto)]
     mask = _negation_mask(tokens, rules)
     for start, end, _ in _find(tokens, rules.exclude):
         for k in range(start, end):
@@ -230,7 +233,7 @@ def route(prompt: str, rules: RuleSet) -> Decision:
             for prefix, pweight in rule.prefixes:
                 if token.startswith(prefix):
                     terms[prefix + "*"] = pweight
-        for _, _, (words, weight, text) in _find(tokens, rule.phrases, mask):
+        for _, _, (text, weight) in _find(tokens, rule.phrases, mask):
             terms[text] = weight
         if rule.patterns:
             if cleaned is None:

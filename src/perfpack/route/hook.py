@@ -3,7 +3,6 @@
 Standard library only, and no `json`/`re` import: see engine.py. Every failure means exit 0, no output.
 """
 
-from __future__ import annotations
 
 import os
 

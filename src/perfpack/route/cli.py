@@ -1,0 +1,130 @@
+"""`perfpack route`: explain which agent a prompt goes to and why; compile the rules the hook reads."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from perfpack.errors import EXIT_FINDINGS, EXIT_OK, PerfpackError
+
+
+def _default_rules_file() -> Path | None:
+    from perfpack.project import find_project_root, perfpack_dir
+
+    candidate = perfpack_dir(find_project_root()) / "routes.json"
+    return candidate if candidate.is_file() else None
+
+
+def _load(rules_file: str | None, agents_dir: str | None):
+    """Rules from --rules, else from --agents (compiled in memory), else the project's routes.json,
+    else the pack's own agents."""
+    from perfpack.route.compile import compile_agents
+    from perfpack.route.engine import RuleSet, load_rules
+
+    if rules_file:
+        try:
+            return load_rules(rules_file), rules_file
+        except OSError as exc:
+            raise PerfpackError(f"{rules_file}: cannot read rules: {exc.strerror or exc}") from None
+        except (ValueError, KeyError, TypeError, AttributeError, UnicodeDecodeError) as exc:
+            raise PerfpackError(f"{rules_file}: not a valid routes file: {exc}",
+                                hint="rebuild it with `perfpack route --compile`") from None
+    if not agents_dir:
+        found = _default_rules_file()
+        if found:
+            return _load(str(found), None)
+        from perfpack.resources import pack_root
+
+        agents_dir = str(pack_root() / "agents")
+    return RuleSet(compile_agents(Path(agents_dir))), f"{agents_dir} (compiled in memory)"
+
+
+def _read_prompt(prompt: str | None) -> str:
+    if prompt is None or prompt == "-":
+        data = sys.stdin.buffer.read(1024 * 1024 + 1)
+        if len(data) > 1024 * 1024:
+            raise PerfpackError("prompt on stdin is larger than 1 MB")
+        try:
+            prompt = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise PerfpackError(f"prompt on stdin is not UTF-8 (byte 0x{data[exc.start]:02x} at {exc.start})") from None
+    if not prompt.strip():
+        raise PerfpackError("empty prompt", hint='perfpack route "the checkout page is slow"')
+    return prompt
+
+
+@click.command(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.argument("prompt", required=False)
+@click.option("--json", "as_json", is_flag=True, help="Same as --format json.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--rules", "rules_file", metavar="FILE", help="A compiled routes.json to use.")
+@click.option("--agents", "agents_dir", metavar="DIR",
+              help="Folder of agent .md files with `triggers:` (default: the pack's agents/).")
+@click.option("--compile", "do_compile", is_flag=True, help="Compile --agents DIR into --out FILE and exit.")
+@click.option("--check", "do_check", is_flag=True, help="Exit 1 if --out FILE is not what --compile would write.")
+@click.option("--out", "out_file", metavar="FILE",
+              help="Where --compile writes (default: PROJECT/.claude/perfpack/routes.json).")
+def route(prompt: str | None, as_json: bool, fmt: str, rules_file: str | None, agents_dir: str | None,
+          do_compile: bool, do_check: bool, out_file: str | None) -> int:
+    """Explain which performance agent PROMPT is routed to, its score, and the words that decided it.
+
+    PROMPT "-" (or none) reads the prompt from stdin. Rules come from --rules FILE, else --agents DIR,
+    else the project's .claude/perfpack/routes.json, else the pack's own agents.
+
+    \b
+    perfpack route "why is the checkout API so slow?"
+    perfpack route --json "p99 latency doubled under load"
+    perfpack route --compile --agents agents --out hooks/routes.json
+    perfpack route --check --agents agents --out hooks/routes.json
+
+    Exit codes: 0 an agent was chosen (or rules compiled / up to date), 1 no agent for this prompt
+    (or --check found the file stale), 2 bad input (unreadable prompt or rules).
+    """
+    fmt = "json" if as_json else fmt
+    if do_compile or do_check:
+        return _compile(agents_dir, out_file, do_check, fmt)
+    from perfpack.route.engine import route as score
+
+    text = _read_prompt(prompt)
+    rules, source = _load(rules_file, agents_dir)
+    decision = score(text, rules)
+    if fmt == "json":
+        click.echo(json.dumps({**decision.as_dict(), "rules": str(source)}, indent=2))
+    elif decision.agent:
+        click.echo(f"{decision.agent}  (score {decision.score:g})")
+        click.echo(f"  decided by: {', '.join(decision.terms)}")
+    else:
+        why = f"vetoed by: {', '.join(decision.vetoed)}" if decision.vetoed else "no agent reached its threshold"
+        click.echo(f"none  ({why}; best score {decision.score:g})")
+    if fmt == "text" and decision.scores:
+        click.echo("  scores: " + ", ".join(f"{name} {value:g}" for name, value in sorted(decision.scores.items())))
+    return EXIT_OK if decision.agent else EXIT_FINDINGS
+
+
+def _compile(agents_dir: str | None, out_file: str | None, check: bool, fmt: str) -> int:
+    from perfpack.project import find_project_root, perfpack_dir
+    from perfpack.resources import pack_root
+    from perfpack.route.compile import compile_agents, render_routes, write_routes
+
+    agents = Path(agents_dir) if agents_dir else pack_root() / "agents"
+    out = Path(out_file) if out_file else perfpack_dir(find_project_root()) / "routes.json"
+    if check:
+        wanted = render_routes(compile_agents(agents))
+        try:
+            current = out.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            current = None
+        fresh = current == wanted
+        message = f"{out}: {'up to date' if fresh else 'stale or missing'} (from {agents})"
+        click.echo(json.dumps({"path": str(out), "up_to_date": fresh}) if fmt == "json" else message)
+        return EXIT_OK if fresh else EXIT_FINDINGS
+    written = write_routes(agents, out)
+    agents_count = len(json.loads(written.read_text(encoding="utf-8"))["agents"])
+    if fmt == "json":
+        click.echo(json.dumps({"path": str(written), "agents": agents_count}))
+    else:
+        click.echo(f"wrote {written} ({agents_count} agent(s) with triggers, from {agents})")
+    return EXIT_OK
