@@ -71,7 +71,7 @@ def check_plugin(target: Target, display: str) -> list[Finding]:
     out += check_home_paths(display, text)
     if not isinstance(data, dict):
         return out + [rule("PP402").finding(display, 1, 1, "plugin.json must be a JSON object", '{"name": "my-plugin"}')]
-    for error in schemas.validator("plugin").iter_errors(data):
+    for error in schemas.iter_errors("plugin", data):
         line, col = json_position(text, list(error.absolute_path))
         where = ".".join(str(p) for p in error.absolute_path) or "(top level)"
         fix = "write author as an object: {\"name\": \"...\"}" if list(error.absolute_path)[:1] == ["author"] \
@@ -102,7 +102,7 @@ def check_hooks(target: Target, display: str) -> list[Finding]:
         return out + [rule("PP404").finding(display, 1, 1, "hooks.json has no top-level \"hooks\" key" + hint +
                                             ": Claude Code loads no hooks from it",
                                             'wrap the events: {"hooks": {"PreToolUse": [...]}}')]
-    for error in schemas.validator("hooks").iter_errors(data):
+    for error in schemas.iter_errors("hooks", data):
         path = list(error.absolute_path)
         line, col = json_position(text, path)
         where = ".".join(str(p) for p in path) or "(top level)"
