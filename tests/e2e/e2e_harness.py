@@ -186,7 +186,21 @@ def run_claude(claude: Path, api: FakeAnthropicAPI, project: Path, home: Path, p
             continue
         if isinstance(parsed, dict):
             events.append(parsed)
-    return ClaudeRun(proc.returncode, events, proc.stderr, proc.stdout, api.messages()[seen_before:])
+    run = ClaudeRun(proc.returncode, events, proc.stderr, proc.stdout, api.messages()[seen_before:])
+    _dump(run, prompt)
+    return run
+
+
+def _dump(run: ClaudeRun, prompt: str) -> None:
+    """With PERFPACK_E2E_DUMP=DIR, keep each run's requests and events there, to read after a failure."""
+    folder = os.environ.get("PERFPACK_E2E_DUMP")
+    if not folder:
+        return
+    path = Path(folder)
+    path.mkdir(parents=True, exist_ok=True)
+    name = f"run-{len(list(path.glob('run-*.json'))) + 1:03d}.json"
+    (path / name).write_text(json.dumps({"prompt": prompt, "returncode": run.returncode, "stderr": run.stderr,
+                                         "events": run.events, "requests": run.requests}, indent=1))
 
 
 def run_claude_cli(claude: Path, api: FakeAnthropicAPI, home: Path, *args: str, cwd: Path | None = None,

@@ -103,7 +103,10 @@ def _assert_optimize_expanded(run: ClaudeRun, project: Path) -> None:
     assert heading.lstrip("#").strip() in user_text, f"snapshot heading {heading!r} not in the request"
     cpus = facts["host"]["cpus"]
     assert re.search(rf"CPUs?\b[^\n]*\b{cpus}\b", user_text), f"host CPU count {cpus} not in the request"
-    assert re.search(r"\bmain\b", user_text), "the project's git branch is not in the expanded snapshot"
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=project, capture_output=True, text=True,
+                          timeout=30).stdout.strip()
+    assert head[:7] in user_text, f"the project's commit {head[:7]} is not in the expanded snapshot"
+    assert "<command-args>" + TARGET + "</command-args>" in user_text
 
 
 @pytest.fixture
@@ -127,6 +130,9 @@ def test_optimize_expands_with_the_real_snapshot_and_the_target(claude_bin, fake
 
 def test_routing_hook_adds_context_for_a_slow_prompt_and_none_otherwise(claude_bin, fake_api, home,
                                                                         installed_project, tmp_path):
+    settings = json.loads((installed_project / ".claude" / "settings.json").read_text())
+    commands = [h.get("command", "") for group in settings["hooks"]["UserPromptSubmit"] for h in group["hooks"]]
+    assert any("user-prompt-submit" in c for c in commands), f"install wrote no routing hook: {commands}"
     marker = tmp_path / "prompts-seen.txt"
     _add_marker_hook(installed_project, marker)
 
