@@ -380,13 +380,18 @@ def _plan_settings_removal(plan: Plan, record: dict[str, Any]) -> None:
     except OSError as exc:
         raise PerfpackError(f"{path}: cannot read: {exc.strerror or exc}") from None
     if sha256(raw) == record.get("written"):
-        # Untouched since we wrote it: put the user's exact bytes back (or remove the file we created).
+        # Untouched since we wrote it (so no backup needed: it is ours): put the user's exact bytes
+        # back, or remove the file we created; install's backups identical to that go too.
         if not record.get("existed"):
-            plan.changes.append(Change("delete", path, "remove (created by perfpack)", backup=True))
-        elif record.get("original") is not None:
+            plan.changes.append(Change("delete", path, "remove (created by perfpack)"))
+            return
+        if record.get("original") is not None:
             original = record["original"].encode("utf-8", "surrogateescape")
-            plan.changes.append(Change("write", path, "restore the exact pre-install content", original,
-                                       backup=True))
+            plan.changes.append(Change("write", path, "restore the exact pre-install content", original))
+            for name in record.get("backups", []):
+                backup = path.parent / name
+                if Path(name).name == name and _file_hash(backup) == sha256(original):
+                    plan.changes.append(Change("delete", backup, "remove install's backup (same as restored)"))
             return
     current = st.read_settings(path)
     cleaned = st.remove_hooks(current.data)
@@ -456,6 +461,11 @@ def apply(plan: Plan) -> list[str]:
                 except OSError:
                     pass  # not empty: something of the user's lives there
         if plan.action == "install" and plan.manifest is not None:
+            record = plan.manifest.get("settings")
+            if record is not None:
+                old_backups = (read_manifest(plan.target) or {}).get("settings", {}).get("backups", [])
+                record["backups"] = list(old_backups) + [Path(b).name for b in backups
+                                                         if Path(b).parent == plan.target.settings.parent]
             data = (json.dumps(plan.manifest, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
             previous = plan.target.manifest.read_bytes() if plan.target.manifest.is_file() else None
             atomic_write_bytes(plan.target.manifest, data)

@@ -1,0 +1,352 @@
+"""`perfpack install` / `uninstall` on real project folders: merge, idempotency, exact inverse, bad input."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from perfpack.install.core import rewrite_command_text
+from perfpack.resources import pack_root
+
+PACK = pack_root()
+AGENTS = sorted(p.name for p in (PACK / "agents").glob("*.md"))
+COMMANDS = sorted(p.name for p in (PACK / "commands").glob("*.md"))
+
+USER_SETTINGS = """{
+    "$schema": "https://json.schemastore.org/claude-code-settings.json",
+    "permissions": {"allow": ["Bash(npm test:*)"], "deny": []},
+    "zzz_last": 1,
+    "env": {"FOO": "bär"},
+    "hooks": {
+        "PreToolUse": [
+            {"matcher": "Write|Edit", "hooks": [{"type": "command", "command": "./fmt.sh", "timeout": 5}]},
+            {"matcher": "Bash", "hooks": [{"type": "command", "command": "audit-bash"}]}
+        ],
+        "UserPromptSubmit": [{"hooks": [{"type": "command", "command": "echo remember"}]}],
+        "Stop": [{"hooks": [{"type": "command", "command": "say done"}]}]
+    },
+    "model": "opus"
+}
+"""
+
+
+def perfpack(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "perfpack", *args], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, **(env or {})})
+
+
+def tree(root: Path) -> dict[str, str]:
+    """Every file under root (except .git) -> sha256, to compare before/after exactly."""
+    out = {}
+    for path in sorted(root.rglob("*")):
+        if ".git" in path.relative_to(root).parts or not path.is_file():
+            continue
+        out[str(path.relative_to(root))] = hashlib.sha256(path.read_bytes()).hexdigest()
+    return out
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    root = tmp_path / "my app"  # a space in the path: quoting must hold
+    root.mkdir()
+    subprocess.run(["git", "init", "-q"], cwd=root, check=True)
+    return root
+
+
+def install(root: Path, *extra: str) -> subprocess.CompletedProcess:
+    return perfpack("install", "--project", str(root), *extra)
+
+
+def uninstall(root: Path, *extra: str) -> subprocess.CompletedProcess:
+    return perfpack("uninstall", "--project", str(root), *extra)
+
+
+def without_backups(files: dict[str, str]) -> dict[str, str]:
+    return {k: v for k, v in files.items() if ".perfpack-backup-" not in k}
+
+
+def test_fresh_install_puts_everything_in_place(project: Path) -> None:
+    proc = install(project)
+    assert proc.returncode == 0, proc.stderr
+    claude = project / ".claude"
+    for name in AGENTS:
+        assert (claude / "agents" / name).read_bytes() == (PACK / "agents" / name).read_bytes()
+    assert sorted(p.name for p in (claude / "commands").glob("*.md")) == COMMANDS
+    assert (project / ".gitignore").read_text() == ".claude/memory/\n"
+    settings = json.loads((claude / "settings.json").read_text())
+    ups = settings["hooks"]["UserPromptSubmit"][0]["hooks"][0]
+    argv = shlex.split(ups["command"])
+    assert argv[0] == str(Path(sys.executable).absolute()) and Path(argv[0]).is_absolute()
+    assert Path(argv[1]).is_file() and argv[1].endswith("perfpack/hook.py")
+    assert argv[2:] == ["user-prompt-submit", "--rules", str(claude / "perfpack" / "routes.json")]
+    assert ups["timeout"] == 10
+    pre = settings["hooks"]["PreToolUse"][0]
+    assert pre["matcher"] == "Bash" and shlex.split(pre["hooks"][0]["command"])[2:] == ["pre-tool-use"]
+    manifest = json.loads((claude / "perfpack" / "install.json").read_text())
+    assert set(manifest["files"]) == {f"agents/{n}" for n in AGENTS} | {f"commands/{n}" for n in COMMANDS}
+
+
+def test_installed_hook_command_really_runs(project: Path) -> None:
+    assert install(project).returncode == 0
+    settings = json.loads((project / ".claude" / "settings.json").read_text())
+    command = settings["hooks"]["UserPromptSubmit"][0]["hooks"][0]["command"]
+    payload = json.dumps({"prompt": "hello", "hook_event_name": "UserPromptSubmit", "cwd": str(project)})
+    done = subprocess.run(command, shell=True, input=payload, capture_output=True, text=True, timeout=30)
+    assert done.returncode == 0, done.stderr  # the quoted paths survive a real shell
+
+
+def test_optimize_points_at_the_absolute_perfpack(project: Path) -> None:
+    assert install(project).returncode == 0
+    text = (project / ".claude" / "commands" / "optimize.md").read_text()
+    exe = Path(sys.executable).parent / "perfpack"
+    assert exe.is_file()
+    assert f"!`{exe} snapshot`" in text
+    assert f"Bash({exe} snapshot:*)" in text
+    assert "!`perfpack" not in text and "Bash(perfpack" not in text
+    result = subprocess.run([str(exe), "snapshot", "--project", str(project)], capture_output=True, timeout=30)
+    assert result.returncode == 0
+
+
+def test_rewrite_keeps_path_with_spaces_when_on_path(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    text = "---\nallowed-tools: Bash(perfpack snapshot:*)\n---\n!`perfpack snapshot`\n```!\nperfpack x\n```\n"
+    out, warning = rewrite_command_text(text, "/opt/bin/perfpack")
+    assert out == ("---\nallowed-tools: Bash(/opt/bin/perfpack snapshot:*)\n---\n!`/opt/bin/perfpack snapshot`\n"
+                   "```!\n/opt/bin/perfpack x\n```\n") and warning is None
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    (bindir / "perfpack").write_text("#!/bin/sh\n")
+    (bindir / "perfpack").chmod(0o755)
+    monkeypatch.setenv("PATH", str(bindir))
+    assert rewrite_command_text(text, "/my venv/bin/perfpack") == (text, None)
+    monkeypatch.setenv("PATH", str(tmp_path / "nothing"))
+    same, warning = rewrite_command_text(text, "/my venv/bin/perfpack")
+    assert same == text and "spaces" in warning
+
+
+def test_user_settings_survive_install_and_uninstall_byte_for_byte(project: Path) -> None:
+    claude = project / ".claude"
+    claude.mkdir()
+    (claude / "settings.json").write_text(USER_SETTINGS, encoding="utf-8")
+    (project / ".gitignore").write_bytes(b"node_modules\n*.log")  # no final newline
+    (claude / "agents").mkdir()
+    (claude / "agents" / "mine.md").write_text("---\nname: mine\ndescription: x\n---\nhi\n")
+    before = tree(project)
+    assert install(project).returncode == 0
+    merged = json.loads((claude / "settings.json").read_text(encoding="utf-8"))
+    original = json.loads(USER_SETTINGS)
+    assert list(merged) == list(original)  # key order kept, nothing added at top level
+    for key in original:
+        if key != "hooks":
+            assert merged[key] == original[key]
+    assert list(merged["hooks"]) == ["PreToolUse", "UserPromptSubmit", "Stop"]
+    assert merged["hooks"]["PreToolUse"][:2] == original["hooks"]["PreToolUse"]
+    assert merged["hooks"]["UserPromptSubmit"][0] == original["hooks"]["UserPromptSubmit"][0]
+    assert merged["hooks"]["Stop"] == original["hooks"]["Stop"]
+    assert (claude / "settings.json").read_text().startswith('{\n    "$schema"')  # 4-space indent kept
+    assert (project / ".gitignore").read_bytes() == b"node_modules\n*.log\n.claude/memory/\n"
+    assert list(claude.glob("settings.json.perfpack-backup-*"))
+    assert uninstall(project).returncode == 0
+    assert without_backups(tree(project)) == before
+    assert (claude / "settings.json").read_text(encoding="utf-8") == USER_SETTINGS
+
+
+def test_fresh_install_uninstall_leaves_nothing(project: Path) -> None:
+    assert install(project).returncode == 0
+    assert uninstall(project).returncode == 0
+    assert tree(project) == {}
+    assert not (project / ".claude").exists()
+
+
+def test_reinstall_is_idempotent(project: Path) -> None:
+    (project / ".claude").mkdir()
+    (project / ".claude" / "settings.json").write_text(USER_SETTINGS)
+    assert install(project).returncode == 0
+    first = without_backups(tree(project))
+    manifest_before = json.loads((project / ".claude" / "perfpack" / "install.json").read_text())
+    proc = install(project)
+    assert proc.returncode == 0
+    assert "+ " not in proc.stdout  # nothing written the second time
+    after = without_backups(tree(project))
+    after.pop(".claude/perfpack/install.json"), first.pop(".claude/perfpack/install.json")
+    assert after == first
+    settings = json.loads((project / ".claude" / "settings.json").read_text())
+    ours = [h for groups in settings["hooks"].values() for g in groups for h in g["hooks"] if "hook.py" in h["command"]]
+    assert len(ours) == 2
+    manifest = json.loads((project / ".claude" / "perfpack" / "install.json").read_text())
+    assert manifest["settings"]["original"] == manifest_before["settings"]["original"] == USER_SETTINGS
+    assert uninstall(project).returncode == 0
+    assert (project / ".claude" / "settings.json").read_text() == USER_SETTINGS
+
+
+def test_reinstall_upgrades_our_entry_in_place(project: Path) -> None:
+    claude = project / ".claude"
+    claude.mkdir()
+    old = {"hooks": {"UserPromptSubmit": [
+        {"hooks": [{"type": "command", "command": "/old/python /old/src/perfpack/hook.py user-prompt-submit"}]},
+        {"hooks": [{"type": "command", "command": "echo mine"}]}]}}
+    (claude / "settings.json").write_text(json.dumps(old, indent=2))
+    assert install(project).returncode == 0
+    groups = json.loads((claude / "settings.json").read_text())["hooks"]["UserPromptSubmit"]
+    assert len(groups) == 2 and groups[1]["hooks"][0]["command"] == "echo mine"
+    assert shlex.split(groups[0]["hooks"][0]["command"])[0] == str(Path(sys.executable).absolute())
+
+
+def test_settings_changed_after_install_keeps_user_changes(project: Path) -> None:
+    claude = project / ".claude"
+    claude.mkdir()
+    (claude / "settings.json").write_text(USER_SETTINGS)
+    assert install(project).returncode == 0
+    data = json.loads((claude / "settings.json").read_text())
+    data["newKey"] = True
+    data["hooks"]["Stop"].append({"hooks": [{"type": "command", "command": "beep"}]})
+    (claude / "settings.json").write_text(json.dumps(data, indent=4) + "\n")
+    assert uninstall(project).returncode == 0
+    result = json.loads((claude / "settings.json").read_text())
+    expected = json.loads(USER_SETTINGS)
+    expected["newKey"] = True
+    expected["hooks"]["Stop"].append({"hooks": [{"type": "command", "command": "beep"}]})
+    assert result == expected and list(result) == list(expected)
+
+
+def test_user_modified_agent_is_kept_on_uninstall(project: Path) -> None:
+    assert install(project).returncode == 0
+    changed = project / ".claude" / "agents" / AGENTS[0]
+    changed.write_text(changed.read_text() + "\nmy notes\n")
+    proc = uninstall(project)
+    assert proc.returncode == 0
+    assert changed.exists() and "modified since install" in proc.stdout
+    assert not (project / ".claude" / "agents" / AGENTS[1]).exists()
+
+
+def test_users_own_file_with_same_name_is_not_overwritten(project: Path) -> None:
+    mine = project / ".claude" / "commands" / "optimize.md"
+    mine.parent.mkdir(parents=True)
+    mine.write_text("my own optimize\n")
+    proc = install(project)
+    assert proc.returncode == 1 and "your own file" in proc.stdout
+    assert mine.read_text() == "my own optimize\n"
+    assert uninstall(project).returncode == 0
+    assert mine.read_text() == "my own optimize\n"
+
+
+def test_dry_run_writes_nothing(project: Path) -> None:
+    (project / ".claude").mkdir()
+    (project / ".claude" / "settings.json").write_text(USER_SETTINGS)
+    before = tree(project)
+    proc = install(project, "--dry-run")
+    assert proc.returncode == 0 and "dry run" in proc.stdout and "settings.json" in proc.stdout
+    assert tree(project) == before and not (project / ".claude" / "agents").exists()
+    assert install(project).returncode == 0
+    installed = tree(project)
+    assert uninstall(project, "--dry-run").returncode == 0
+    assert tree(project) == installed
+
+
+def test_json_output(project: Path) -> None:
+    proc = install(project, "--format", "json")
+    data = json.loads(proc.stdout)
+    assert data["action"] == "install" and data["dry_run"] is False
+    assert {"op": "write", "path": ".gitignore", "detail": "ignore .claude/memory/"} in data["changes"]
+
+
+@pytest.mark.parametrize("content", [b'{"hooks": {', b"[1, 2]", b"\xff\xfe{\x00}", b'{"a": 1, "a": 2}',
+                                     b'{"hooks": []}', b'{"hooks": {"PreToolUse": {}}}', b"\x00\x01\x02binary"])
+def test_bad_settings_is_a_clear_error_and_changes_nothing(project: Path, content: bytes) -> None:
+    (project / ".claude").mkdir()
+    (project / ".claude" / "settings.json").write_bytes(content)
+    before = tree(project)
+    proc = install(project)
+    assert proc.returncode == 2
+    assert proc.stderr.startswith("perfpack: error: ") and "Traceback" not in proc.stderr
+    assert "settings.json" in proc.stderr
+    assert tree(project) == before
+
+
+def test_settings_that_is_a_directory(project: Path) -> None:
+    (project / ".claude" / "settings.json").mkdir(parents=True)
+    proc = install(project)
+    assert proc.returncode == 2 and "is a directory" in proc.stderr
+    assert not (project / ".claude" / "agents").exists()
+
+
+def test_empty_and_one_line_settings(project: Path) -> None:
+    settings = project / ".claude" / "settings.json"
+    settings.parent.mkdir()
+    for content in ("", '{"model": "opus"}'):
+        settings.write_text(content)
+        assert install(project).returncode == 0
+        if content:
+            assert "\n" not in settings.read_text().rstrip("\n")  # one-line stays one line
+        assert uninstall(project).returncode == 0
+        assert settings.read_text() == content
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root ignores folder permissions")
+def test_read_only_folder_rolls_back(project: Path) -> None:
+    claude = project / ".claude"
+    claude.mkdir()
+    (claude / "settings.json").write_text("{}\n")
+    claude.chmod(0o555)
+    try:
+        proc = install(project)
+    finally:
+        claude.chmod(0o755)
+    assert proc.returncode == 2 and "nothing changed" in proc.stderr
+    assert (claude / "settings.json").read_text() == "{}\n"
+    assert not (project / ".gitignore").exists()
+
+
+def test_failed_write_rolls_back_earlier_writes(project: Path) -> None:
+    # A folder where perfpack must write routes.json fails even for root, after the agents were written.
+    (project / ".claude" / "perfpack" / "routes.json").mkdir(parents=True)
+    proc = install(project)
+    assert proc.returncode == 2 and "nothing changed" in proc.stderr
+    assert not (project / ".claude" / "agents").exists() and not (project / ".claude" / "commands").exists()
+    assert not (project / ".claude" / "settings.json").exists() and not (project / ".gitignore").exists()
+    assert not (project / ".claude" / "perfpack" / "install.json").exists()
+
+
+def test_user_install_respects_claude_config_dir(tmp_path: Path) -> None:
+    config = tmp_path / "cfg"
+    env = {"CLAUDE_CONFIG_DIR": str(config), "HOME": str(tmp_path / "home")}
+    proc = perfpack("install", "--user", env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert (config / "agents" / AGENTS[0]).is_file() and (config / "settings.json").is_file()
+    assert not (tmp_path / "home").exists()
+    command = json.loads((config / "settings.json").read_text())["hooks"]["UserPromptSubmit"][0]["hooks"][0]
+    assert str(config / "perfpack" / "routes.json") in command["command"]
+    assert perfpack("uninstall", "--user", env=env).returncode == 0
+    assert not config.exists() or tree(config) == {}
+
+
+def test_usage_errors(project: Path, tmp_path: Path) -> None:
+    proc = perfpack("install", "--project", str(tmp_path / "missing"))
+    assert proc.returncode == 2 and "no such directory" in proc.stderr
+    proc = perfpack("install", "--project", str(project), "--user")
+    assert proc.returncode == 2 and "exclusive" in proc.stderr
+    proc = uninstall(project)
+    assert proc.returncode == 1 and "not installed" in proc.stderr
+
+
+def test_corrupt_manifest_is_a_clear_error(project: Path) -> None:
+    assert install(project).returncode == 0
+    (project / ".claude" / "perfpack" / "install.json").write_bytes(b"\xff not json")
+    before = tree(project)
+    proc = uninstall(project)
+    assert proc.returncode == 2 and "install record is unreadable" in proc.stderr
+    assert tree(project) == before
+
+
+def test_gitignore_line_added_once_and_existing_kept(project: Path) -> None:
+    (project / ".gitignore").write_text("dist/\n.claude/memory/\n")
+    assert install(project).returncode == 0
+    assert (project / ".gitignore").read_text() == "dist/\n.claude/memory/\n"
+    assert uninstall(project).returncode == 0
+    assert (project / ".gitignore").read_text() == "dist/\n.claude/memory/\n"
