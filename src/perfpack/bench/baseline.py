@@ -65,7 +65,7 @@ def environment(root: Path) -> dict[str, Any]:
     }
 
 
-def _validator() -> Any:
+def _validator(kind: str) -> Any:
     import jsonschema  # lazily: only commands that read baselines pay for it
 
     from perfpack.resources import schema_path
@@ -75,7 +75,10 @@ def _validator() -> Any:
         schema = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise PerfpackError(f"cannot read the baseline schema {path}: {exc}") from None
-    return jsonschema.Draft202012Validator(schema)
+    # Validate against the definition for this kind, so errors name the real field (not "oneOf failed").
+    definition = "comparison" if kind == "perfpack-comparison" else "baseline"
+    return jsonschema.Draft202012Validator({"$schema": schema.get("$schema"), "$defs": schema.get("$defs", {}),
+                                            "$ref": f"#/$defs/{definition}"})
 
 
 def read_record(path: Path, *, what: str = "baseline") -> dict[str, Any]:
@@ -100,7 +103,7 @@ def read_record(path: Path, *, what: str = "baseline") -> dict[str, Any]:
     if data.get("schema_version") != SCHEMA_VERSION:
         raise PerfpackError(f"{path}: unsupported schema_version {data.get('schema_version')!r} "
                             f"(this perfpack reads {SCHEMA_VERSION})", hint="re-save it with this perfpack version")
-    errors = sorted(_validator().iter_errors(data), key=lambda e: list(e.absolute_path))
+    errors = sorted(_validator(data["kind"]).iter_errors(data), key=lambda e: list(e.absolute_path))
     if errors:
         first = errors[0]
         where = "/".join(str(p) for p in first.absolute_path) or "(top)"

@@ -80,7 +80,7 @@ def _with_common(func: Any) -> Any:
 @click.option("--budget-preset", "presets", multiple=True, metavar="NAME",
               help="Named budget set: kpi = p50<100ms, p95<300ms, p99<1s.")
 @_with_common
-@click.argument("command", nargs=-1, required=True)
+@click.argument("command", nargs=-1, required=True, metavar="-- CMD [ARG]...")
 def bench(command: tuple[str, ...], runs: int | None, min_time: float | None, name: str | None, save: bool,
           budgets: tuple[str, ...], presets: tuple[str, ...], warmup: int, timeout: float | None, shell: bool,
           ignore_failure: bool, show_output: bool, min_effect: str, max_regression: str | None, fmt: str,
@@ -93,8 +93,10 @@ def bench(command: tuple[str, ...], runs: int | None, min_time: float | None, na
     perfpack bench --name startup --budget p95=300ms -- ./start.sh   # compare + budget
 
     With --name and a saved baseline, the run is compared with it (Mann-Whitney U, ratio of medians
-    with a bootstrap interval, minimum effect). Exit codes: 0 fine, 1 a breached budget or a
-    significant regression beyond --max-regression, 2 usage error or a failing command.
+    with a bootstrap interval, minimum effect).
+
+    Exit codes: 0 fine, 1 a breached budget or a significant regression beyond --max-regression,
+    2 usage error, a corrupt baseline, or a failing command.
     """
     from perfpack.bench import baseline as store
     from perfpack.bench import engine, render
@@ -169,7 +171,7 @@ def bench(command: tuple[str, ...], runs: int | None, min_time: float | None, na
               help="Number of A/B pairs.")
 @click.option("--no-store", is_flag=True, help="Do not store the result for `perfpack report`.")
 @_with_common
-@click.argument("commands", nargs=-1, required=True)
+@click.argument("commands", nargs=-1, required=True, metavar="CMD_A... --vs CMD_B...")
 def compare(commands: tuple[str, ...], runs: int, no_store: bool, warmup: int, timeout: float | None, shell: bool,
             ignore_failure: bool, show_output: bool, min_effect: str, max_regression: str | None, fmt: str,
             project: str | None) -> int:
@@ -180,8 +182,10 @@ def compare(commands: tuple[str, ...], runs: int, no_store: bool, warmup: int, t
 
     Pairs run in random AB/BA order so a drifting, shared machine affects both alike. The
     ratio B/A is the median of the pair ratios with a bootstrap 95% interval; the verdict uses
-    Mann-Whitney U and the minimum effect. Exit codes: 0 same or faster (or a slowdown within
-    --max-regression), 1 B significantly slower, 2 usage error or a failing command.
+    Mann-Whitney U and the minimum effect.
+
+    Exit codes: 0 same or faster (or a slowdown within --max-regression), 1 B significantly
+    slower, 2 usage error or a failing command.
     """
     from perfpack.bench import baseline as store
     from perfpack.bench import engine, render
@@ -226,7 +230,10 @@ def compare(commands: tuple[str, ...], runs: int, no_store: bool, warmup: int, t
 
 @click.group(context_settings=_CTX)
 def baseline() -> None:
-    """List, show or remove saved baselines (.claude/perfpack/baselines/NAME.json)."""
+    """List, show or remove saved baselines (.claude/perfpack/baselines/NAME.json).
+
+    Exit codes: 0 done, 2 no such baseline, an invalid name, or a corrupt file.
+    """
 
 
 _project_option = click.option("--project", type=click.Path(file_okay=False), default=None,

@@ -23,6 +23,7 @@ _PROC = Path("/proc")
 _HAS_PROC = (_PROC / "self" / "status").exists()
 _FIRST_SAMPLE_S = 0.001
 _MAX_SAMPLE_S = 0.010
+_subreaper = False  # set by enable_subreaper(): orphans of the command become our children
 
 
 @dataclass
@@ -113,8 +114,11 @@ def enable_subreaper() -> bool:
     try:
         import ctypes
 
+        global _subreaper
+
         libc = ctypes.CDLL(None, use_errno=True)
-        return libc.prctl(36, 1, 0, 0, 0) == 0  # PR_SET_CHILD_SUBREAPER
+        _subreaper = libc.prctl(36, 1, 0, 0, 0) == 0  # PR_SET_CHILD_SUBREAPER
+        return _subreaper
     except (OSError, AttributeError):
         return False
 
@@ -144,6 +148,11 @@ def kill_tree(pid: int, known: set[int] | None = None) -> set[int]:
             found = {p.pid for p in psutil.Process(pid).children(recursive=True)}
         except psutil.Error:
             found = set()
+        if _subreaper:  # double-forked daemons of the command were re-parented to us
+            try:
+                found |= {p.pid for p in psutil.Process().children(recursive=True)}
+            except psutil.Error:
+                pass
         new = found - victims
         victims |= found
         for p in new:
@@ -251,6 +260,9 @@ def run_once(argv: Sequence[str], *, timeout: float | None = None, show_output: 
         if pidfd >= 0:
             os.close(pidfd)
     waited_peak = usage.ru_maxrss * 1024
+    # Our high-water mark can grow between the first reading and the exec (argv/env copies); the
+    # child inherited it at exec time, so compare with the reading after the run, which bounds it.
+    own_peak = max(own_peak, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
     rss = max(peak_sum, peak_one)
     if waited_peak > own_peak:
         rss = max(rss, waited_peak)
