@@ -187,3 +187,18 @@ def test_parse_commands_roughly_reads_git_commit():
     assert call.messages == ["one", "two"] and call.amend and call.pathspecs == ["a.py", "b c.py"]
     assert parse_commands("git status; echo 'git commit'") == []
     assert parse_commands('git commit -m "unbalanced') == []
+
+
+def test_hook_counts_what_a_git_add_in_the_same_command_stages(repo):
+    _staged(repo, 0)
+    repo.commit(ok_message("Add modules"), {f"m{i}.py": "1\n" for i in range(3)})
+    for i in range(3):
+        repo.write(f"m{i}.py", "2\n")
+    for i in range(4):
+        repo.write(f"new/n {i}.py", lines(3))
+    assert _hook(repo, 'git add m0.py m1.py && git commit -s -m "Tune two modules"') is None
+    out = _hook(repo, 'git add m0.py m1.py "new" && git commit -s -m "Tune the modules"')
+    assert "6 files changed" in out["hookSpecificOutput"]["additionalContext"]
+    out = _hook(repo, 'git add -A && git commit -s -m "Tune the modules"')
+    assert "7 files changed" in out["hookSpecificOutput"]["additionalContext"]
+    assert _hook(repo, 'git add -u && git commit -s -m "Tune the modules"') is None  # 3 tracked files

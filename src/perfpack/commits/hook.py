@@ -39,6 +39,9 @@ class CommitCall:
         self.trailers: list[str] = []
         self.fixup: str | None = None
         self.pathspecs: list[str] = []
+        # `git add PATHS && git commit` in one command: the hook runs before the add, so count those too.
+        self.added: list[str] | None = None  # None: no add before; []: everything (git add -A / .)
+        self.added_tracked_only = False  # git add -u
 
 
 def handle(argv: list[str], stdin: bytes) -> tuple[int, str]:
@@ -82,6 +85,7 @@ def parse_commands(command: str) -> list[CommitCall]:
         return []
     calls = []
     cd_dir: str | None = None
+    pending: dict = {"paths": None, "tracked": False}
     index = 0
     while index < len(tokens):
         token = tokens[index]
@@ -89,9 +93,14 @@ def parse_commands(command: str) -> list[CommitCall]:
             cd_dir = tokens[index + 1]  # `cd sub && git commit`: remember where it runs
             index += 2
             continue
+        if (token == "git" or token.endswith("/git")) and index + 1 < len(tokens) and tokens[index + 1] == "add":
+            index = _parse_add(tokens, index + 2, pending)
+            continue
         if token == "git" or token.endswith("/git"):
             call, index = _parse_git(tokens, index + 1, bodies)
             if call is not None:
+                if pending["paths"] is not None:
+                    call.added, call.added_tracked_only = pending["paths"], pending["tracked"]
                 if call.cwd is None:
                     call.cwd = cd_dir
                 elif cd_dir and not call.cwd.startswith("/"):
@@ -100,6 +109,23 @@ def parse_commands(command: str) -> list[CommitCall]:
             continue
         index += 1
     return calls
+
+
+def _parse_add(tokens: list[str], index: int, pending: dict) -> int:
+    paths: list[str] = []
+    everything = False
+    while index < len(tokens) and tokens[index] not in _OPERATORS:
+        token = tokens[index]
+        index += 1
+        if token in ("-A", "--all", "."):
+            everything = True
+        elif token in ("-u", "--update"):
+            everything, pending["tracked"] = True, True
+        elif not token.startswith("-"):
+            paths.append(token)
+    known = pending["paths"] or []
+    pending["paths"] = [] if everything or pending["paths"] == [] else known + paths
+    return index
 
 
 def _message_value(value: str, bodies: list[str]) -> str:
@@ -221,6 +247,38 @@ def _diff_args(call: CommitCall, has_head: bool, has_parent: bool) -> list[str]:
     return options + ["--cached", "--"]
 
 
+def _with_added(call: CommitCall, cwd: str | None, staged: list, has_head: bool) -> list:
+    """The staged files plus what the `git add` before the commit will stage (tracked and new files)."""
+    from perfpack.commits.parse import parse_numstat
+    from perfpack.commits.rules import FileChange
+
+    paths = ["--", *call.added]
+    covered: list = []
+    if has_head:
+        raw = _git(cwd, "diff", "--no-color", "--no-ext-diff", "--no-textconv", "--no-relative", "-M",
+                   "--numstat", "-z", "HEAD", *paths)
+        covered = parse_numstat(raw or b"")
+    if not call.added_tracked_only:
+        top = _git(cwd, "rev-parse", "--show-toplevel")
+        raw = _git(cwd, "ls-files", "-z", "--others", "--exclude-standard", "--full-name", *paths)
+        import os
+
+        for name in (raw or b"").split(b"\0")[:10000]:
+            if not name:
+                continue
+            text = name.decode("utf-8", "replace")
+            try:
+                with open(os.path.join(top.decode().strip(), os.fsdecode(name)), "rb") as handle:
+                    data = handle.read(8 * 1024 * 1024)
+            except (OSError, AttributeError):
+                continue
+            binary = b"\0" in data[:8000]
+            count = 0 if binary else data.count(b"\n") + (1 if data and not data.endswith(b"\n") else 0)
+            covered.append(FileChange(text, count, 0, binary))
+    seen = {change.path for change in covered}
+    return covered + [change for change in staged if change.path not in seen]
+
+
 def _message(call: CommitCall, cwd: str | None, top: str) -> str | None:
     import os
 
@@ -274,6 +332,8 @@ def _check(call: CommitCall, cwd: str | None) -> tuple[int, str]:
     if raw is None:
         return 0, ""
     files = parse_numstat(raw)
+    if call.added is not None:
+        files = _with_added(call, cwd, files, has_head)
     message = _message(call, cwd, top)
     commit = CommitInfo(ref="(this commit)", message=message or "", files=files, ref_kind="staged")
     if message is not None and skip_reason(commit, policy):
