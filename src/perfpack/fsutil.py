@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
 import time
 from pathlib import Path
+
+# shutil and tempfile are not imported here: together they pull in bz2/lzma (~10 ms), and
+# `perfpack memory` rewrites an agent's MEMORY.md on its per-action path.
 
 
 def atomic_write_bytes(path: Path | str, data: bytes, *, mode: int | None = None) -> None:
@@ -15,7 +16,7 @@ def atomic_write_bytes(path: Path | str, data: bytes, *, mode: int | None = None
     path.parent.mkdir(parents=True, exist_ok=True)
     if mode is None and path.exists():
         mode = path.stat().st_mode & 0o7777
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = _create_temp(path)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
@@ -32,6 +33,17 @@ def atomic_write_bytes(path: Path | str, data: bytes, *, mode: int | None = None
         raise
 
 
+def _create_temp(path: Path) -> tuple[int, str]:
+    """Like tempfile.mkstemp(prefix=".NAME.", suffix=".tmp", dir=path.parent): a new 0600 file, O_EXCL."""
+    for _ in range(100):
+        tmp = os.path.join(path.parent, f".{path.name}.{os.urandom(6).hex()}.tmp")
+        try:
+            return os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o600), tmp
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"no free temporary name next to {path}")
+
+
 def atomic_write_text(path: Path | str, text: str, *, mode: int | None = None) -> None:
     """Atomic write of UTF-8 text (newlines written as given)."""
     atomic_write_bytes(path, text.encode("utf-8"), mode=mode)
@@ -39,6 +51,8 @@ def atomic_write_text(path: Path | str, text: str, *, mode: int | None = None) -
 
 def backup_file(path: Path | str, *, suffix: str | None = None) -> Path | None:
     """Copy `path` to `path.perfpack-backup-<timestamp>` before perfpack changes it; None if absent."""
+    import shutil
+
     path = Path(path)
     if not path.exists():
         return None

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +56,8 @@ def load_config(root: Path | str, section: str | None = None) -> dict[str, Any]:
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
+    import tomllib  # only when a config file exists: keeps find_project_root() cheap on hot paths
+
     try:
         with path.open("rb") as handle:
             return tomllib.load(handle)
