@@ -93,7 +93,10 @@ def handle(argv: list[str], stdin_bytes: bytes) -> tuple[int, str]:
         rules = load_rules(rules_path)
     except (OSError, ValueError, KeyError, TypeError, AttributeError, UnicodeDecodeError, RecursionError):
         return 0, ""
-    decision = route(prompt, rules)
+    try:
+        decision = route(prompt, rules)
+    except Exception:  # noqa: BLE001 - a rules file of the right version but wrong shape
+        return 0, ""
     if decision.agent is None:
         return 0, ""
     session = payload.get("session_id")

@@ -1,0 +1,154 @@
+"""The UserPromptSubmit hook run as Claude Code runs it: absolute interpreter + hook.py path, JSON on stdin."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from perfpack.route import hook as route_hook
+
+REPO = Path(__file__).resolve().parents[2]
+HOOK = REPO / "src" / "perfpack" / "hook.py"
+ROUTES = REPO / "hooks" / "routes.json"
+
+
+def run_hook(payload, *, rules: Path | None = ROUTES, env: dict | None = None, cwd: Path | None = None):
+    data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+    argv = [sys.executable, str(HOOK), "user-prompt-submit"] + (["--rules", str(rules)] if rules else [])
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith(("PERFPACK_", "CLAUDE_PROJECT_DIR"))}
+    full_env.update(env or {})
+    start = time.perf_counter()
+    proc = subprocess.run(argv, input=data, capture_output=True, env=full_env, cwd=cwd, timeout=30)
+    return proc, time.perf_counter() - start
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    folder = tmp_path / ".claude" / "perfpack"
+    folder.mkdir(parents=True)
+    (folder / "routes.json").write_bytes(ROUTES.read_bytes())
+    return tmp_path
+
+
+def payload(prompt: str, session: str = "s1", cwd: Path | str = "/nonexistent") -> dict:
+    return {"session_id": session, "transcript_path": "/x", "cwd": str(cwd), "hook_event_name": "UserPromptSubmit",
+            "permission_mode": "default", "prompt": prompt}
+
+
+def context_of(proc) -> str:
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout)
+    assert out["hookSpecificOutput"]["hookEventName"] == "UserPromptSubmit"
+    return out["hookSpecificOutput"]["additionalContext"]
+
+
+def test_routed_prompt_names_agent_and_reason_within_300_chars(project):
+    proc, _ = run_hook(payload("p99 latency doubled under load", cwd=project), rules=None,
+                       env={"CLAUDE_PROJECT_DIR": str(project)})
+    text = context_of(proc)
+    assert "performance-engineer" in text and '"under load"' in text and len(text) <= 300
+    assert proc.stderr == b""
+
+
+def test_unrelated_prompt_gives_no_output(project):
+    proc, _ = run_hook(payload("add a dark mode toggle to the settings page", cwd=project), rules=None,
+                       env={"CLAUDE_PROJECT_DIR": str(project)})
+    assert (proc.returncode, proc.stdout, proc.stderr) == (0, b"", b"")
+
+
+def test_same_agent_suggested_once_per_session(project):
+    env = {"CLAUDE_PROJECT_DIR": str(project)}
+    first, _ = run_hook(payload("the dashboard is slow", "A"), rules=None, env=env)
+    again, _ = run_hook(payload("the search page is sluggish too", "A"), rules=None, env=env)
+    other_agent, _ = run_hook(payload("we have a memory leak in the worker", "A"), rules=None, env=env)
+    other_session, _ = run_hook(payload("the dashboard is slow", "B"), rules=None, env=env)
+    assert "performance-optimization-specialist" in context_of(first)
+    assert again.returncode == 0 and again.stdout == b""
+    assert "performance-engineer" in context_of(other_agent)
+    assert "performance-optimization-specialist" in context_of(other_session)
+    state = json.loads((project / ".claude" / "perfpack" / "route-sessions.json").read_text())
+    assert state == {"A": ["performance-optimization-specialist", "performance-engineer"],
+                     "B": ["performance-optimization-specialist"]}
+
+
+def test_rules_found_from_payload_cwd(project):
+    proc, _ = run_hook(payload("why is this endpoint so slow", cwd=project), rules=None)
+    assert "performance-optimization-specialist" in context_of(proc)
+
+
+def test_corrupt_state_file_does_not_stop_the_hook(project):
+    (project / ".claude" / "perfpack" / "route-sessions.json").write_bytes(b"\xff\x00garbage{")
+    proc, _ = run_hook(payload("the checkout api is slow", "C"), rules=None, env={"CLAUDE_PROJECT_DIR": str(project)})
+    assert "performance-optimization-specialist" in context_of(proc)
+    assert json.loads((project / ".claude" / "perfpack" / "route-sessions.json").read_text()) == {
+        "C": ["performance-optimization-specialist"]}
+
+
+def test_state_is_bounded(tmp_path):
+    state = tmp_path / "state.json"
+    for i in range(route_hook.MAX_SESSIONS + 50):
+        assert route_hook._already_suggested(str(state), f"s{i}", "agent") is False
+    assert route_hook._already_suggested(str(state), f"s{route_hook.MAX_SESSIONS + 49}", "agent") is True
+    data = json.loads(state.read_text())
+    assert len(data) == route_hook.MAX_SESSIONS and "s0" not in data
+
+
+@pytest.mark.parametrize("variable", ["PERFPACK_ROUTE", "PERFPACK_HOOKS"])
+def test_switched_off_by_environment(project, variable):
+    proc, _ = run_hook(payload("the dashboard is slow", "D"), env={variable: "0", "CLAUDE_PROJECT_DIR": str(project)},
+                       rules=None)
+    assert (proc.returncode, proc.stdout) == (0, b"")
+
+
+@pytest.mark.parametrize("stdin", [
+    b"", b"   \n", b"{", b"[1, 2]", b'"just a string"', b'{"prompt": 42}', b'{"prompt": ""}',
+    b'{"prompt": "the api is \xff\xfe slow"}', b"\x00\x01\x02binary", b'{"prompt": "slow", "cwd": ' + b"[" * 5000,
+], ids=["empty", "blank", "truncated", "array", "string", "prompt-not-text", "empty-prompt", "non-utf8",
+        "binary", "deep-nesting"])
+def test_fails_open_on_bad_input(stdin):
+    proc, _ = run_hook(stdin)
+    assert (proc.returncode, proc.stdout, proc.stderr) == (0, b"", b"")
+
+
+def test_huge_input_is_drained_and_ignored_fast():
+    huge = b'{"session_id": "h", "prompt": "' + b"slow latency " * (10 * 1024 * 1024 // 13) + b'"}'
+    assert len(huge) > 10 * 1024 * 1024
+    proc, elapsed = run_hook(huge)
+    assert (proc.returncode, proc.stdout, proc.stderr) == (0, b"", b"")
+    assert elapsed < 5  # bounded: the hook reads 1 MB, drains the rest, and scores nothing
+
+
+@pytest.mark.parametrize("content", [None, b"", b"{not json", b'{"version": 99, "agents": []}',
+                                     b'{"version": 1, "agents": [{"no-name": 1}]}', b"\xff\xfe\x00\x01",
+                                     b'{"version": 1, "agents": [{"name": "x", "keywords": [1, 2]}]}'],
+                         ids=["missing", "empty", "broken", "wrong-version", "bad-agent", "binary", "bad-keywords"])
+def test_fails_open_on_missing_or_corrupt_rules(tmp_path, content):
+    rules = tmp_path / "routes.json"
+    if content is not None:
+        rules.write_bytes(content)
+    proc, _ = run_hook(payload("the dashboard is slow"), rules=rules)
+    assert (proc.returncode, proc.stdout, proc.stderr) == (0, b"", b"")
+
+
+def test_no_rules_anywhere_means_silence(tmp_path):
+    proc, _ = run_hook(payload("the dashboard is slow", cwd=tmp_path), rules=None, cwd=tmp_path)
+    assert (proc.returncode, proc.stdout) == (0, b"")
+
+
+def test_import_path_is_standard_library_only_and_skips_re_and_json():
+    code = ("import sys; sys.path.insert(0, %r); import perfpack.route.hook; "
+            "bad = [m for m in ('re', 'json', 'yaml', 'click', 'jsonschema') if m in sys.modules]; print(bad)")
+    proc = subprocess.run([sys.executable, "-S", "-c", code % str(REPO / "src")], capture_output=True, text=True,
+                          timeout=30)
+    assert proc.stdout.strip() == "[]", proc.stderr
+
+
+def test_context_text_is_capped():
+    text = route_hook.context_text("a" * 200, ["x" * 50] * 6, "s" * 120)
+    assert len(text) <= 300
