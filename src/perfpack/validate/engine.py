@@ -11,10 +11,12 @@ from typing import Any
 from perfpack.errors import PerfpackError
 from perfpack.findings import Finding
 from perfpack.frontmatter import read_frontmatter
-from perfpack.validate.discover import AGENT, COMMAND, HOOKS, PLUGIN, SETTINGS, discover
+from perfpack.validate import schemas
+from perfpack.validate.discover import AGENT, COMMAND, HOOKS, PLUGIN, SETTINGS, Target, discover
 from perfpack.validate.jsonfiles import check_hooks, check_plugin
-from perfpack.validate.markdown import (Context, MdFile, check_agent, check_command, check_frontmatter,
-                                        check_home_paths, bash_patterns)
+from perfpack.validate.markdown import (Context, MdFile, bash_patterns, check_agent, check_command,
+                                        check_delegation, check_frontmatter, check_home_paths, delegation_info,
+                                        find_line)
 from perfpack.validate.rules import RULES, expand_selection, rule
 
 DEFAULT_MAX_DESCRIPTION = 1024  # the cap Claude Code puts on skill descriptions; agents are paid per message too
@@ -74,6 +76,66 @@ def _display(path: Path, cwd: Path) -> str:
         return str(path)
 
 
+@dataclass
+class FileReport:
+    """What checking one Markdown file gives: its own findings and what the cross-file checks need."""
+
+    display: str
+    kind: str
+    findings: list[Finding]
+    name: str | None = None
+    name_pos: tuple[int, int] = (1, 1)
+    delegations: list[tuple[str, int, int, str]] = field(default_factory=list)
+    local_external: set[str] = field(default_factory=set)
+    fallbacks: list[tuple[str, str, int, int]] = field(default_factory=list)
+
+
+_PARALLEL_MIN_FILES = 200  # below this, starting worker processes costs more than it saves
+_worker_ctx: Context | None = None
+
+
+def _check_md(job: tuple[Target, str]) -> FileReport:
+    """Per-file checks of one agent or command (runs in a worker process for large trees)."""
+    target, display = job
+    ctx = _worker_ctx
+    assert ctx is not None
+    fm = read_frontmatter(target.path)
+    data = fm.data if fm.data is not None else fm.lenient_data
+    md = MdFile(target, display, fm, data if isinstance(data, dict) else None)
+    findings = check_frontmatter(md, target.kind)
+    report = FileReport(display, target.kind, findings)
+    if fm.unreadable:
+        return report
+    if target.kind == AGENT:
+        findings += check_agent(md, ctx)
+        report.name = md.name
+        if md.name:
+            report.name_pos = fm.value_position("name") if "name" in fm.positions else \
+                (find_line(fm, "name:", 1, fm.end_line or None)[0], 1)
+        report.delegations, report.local_external, report.fallbacks = delegation_info(md)
+    else:
+        findings += check_command(md, ctx)
+    findings += check_home_paths(display, fm.text or "")
+    return report
+
+
+def _run_jobs(jobs: list[tuple[Target, str]], ctx: Context) -> list[FileReport]:
+    global _worker_ctx
+    _worker_ctx = ctx
+    try:  # PERFPACK_VALIDATE_JOBS=1 forces one process (e.g. where fork is unwelcome)
+        workers = int(os.environ.get("PERFPACK_VALIDATE_JOBS", "0")) or min(os.cpu_count() or 1, 4)
+    except ValueError:
+        workers = min(os.cpu_count() or 1, 4)
+    if len(jobs) >= _PARALLEL_MIN_FILES and workers > 1:
+        import multiprocessing
+
+        if "fork" in multiprocessing.get_all_start_methods():
+            # fork shares the parsed schemas and context; results are small (findings, names)
+            with multiprocessing.get_context("fork").Pool(workers) as pool:
+                return pool.map(_check_md, jobs, chunksize=max(16, len(jobs) // (workers * 4)))
+    return [_check_md(job) for job in jobs]
+
+
 def validate_paths(paths: list[Path], options: Options | None = None, *, cwd: Path | None = None) -> ValidationResult:
     """Validate everything under `paths`; duplicate names and delegation are checked across all of them."""
     options = options or Options()
@@ -84,35 +146,30 @@ def validate_paths(paths: list[Path], options: Options | None = None, *, cwd: Pa
     found = discover([Path(p) for p in paths])
     result = ValidationResult(checked=len(found.targets))
     findings: list[Finding] = []
-    md_files: list[tuple[MdFile, str]] = []
+    jobs: list[tuple[Target, str]] = []
     settings_allow: dict[Path, list[str]] = {}
     for target in found.targets:
         display = _display(target.path, cwd)
         if target.kind in (AGENT, COMMAND):
-            fm = read_frontmatter(target.path)
-            data = fm.data if fm.data is not None else fm.lenient_data
-            md = MdFile(target, display, fm, data if isinstance(data, dict) else None)
-            md_files.append((md, target.kind))
+            jobs.append((target, display))
         elif target.kind == PLUGIN:
             findings += check_plugin(target, display)
         elif target.kind in (HOOKS, SETTINGS):
             findings += check_hooks(target, display)
             if target.kind == SETTINGS:
                 settings_allow[target.root] = _settings_patterns(target.path)
-    agents = [md for md, kind in md_files if kind == AGENT]
-    ctx = Context(
-        agent_names={md.name.lower() for md in agents if md.name},
-        skills=set(found.skills) | options.external_skills,
-        external_agents=options.external_agents,
-        max_description=options.max_description,
-        settings_allow=settings_allow,
-    )
-    for md, kind in md_files:
-        findings += check_frontmatter(md, kind)
-        if md.fm.unreadable:
-            continue
-        findings += check_agent(md, ctx) if kind == AGENT else check_command(md, ctx)
-        findings += check_home_paths(md.display, md.fm.text or "")
+    ctx = Context(agent_names=set(), skills=set(found.skills) | options.external_skills,
+                  external_agents=options.external_agents, max_description=options.max_description,
+                  settings_allow=settings_allow)
+    schemas.preload()
+    reports = _run_jobs(jobs, ctx)
+    agents = [r for r in reports if r.kind == AGENT]
+    ctx.agent_names = {r.name.lower() for r in agents if r.name}
+    for report in reports:
+        findings += report.findings
+        if report.kind == AGENT:
+            findings += check_delegation(report.display, report.delegations, report.local_external,
+                                         report.fallbacks, ctx)
     findings += _duplicates(agents)
     result.findings = [f for f in findings if _selected(f.rule, options)]
     return result
@@ -124,30 +181,22 @@ def _selected(rule_id: str, options: Options) -> bool:
     return rule_id not in options.ignore
 
 
-def _duplicates(agents: list[MdFile]) -> list[Finding]:
-    by_name: dict[str, list[MdFile]] = {}
-    for md in agents:
-        if md.name:
-            by_name.setdefault(md.name.lower(), []).append(md)
+def _duplicates(agents: list[FileReport]) -> list[Finding]:
+    by_name: dict[str, list[FileReport]] = {}
+    for report in agents:
+        if report.name:
+            by_name.setdefault(report.name.lower(), []).append(report)
     out = []
-    for name, group in by_name.items():
+    for group in by_name.values():
         if len(group) < 2:
             continue
-        for md in group:
-            others = ", ".join(o.display for o in group if o is not md)
-            line, col = md.fm.value_position("name") if "name" in md.fm.positions else \
-                _lenient_line(md, "name")
-            out.append(rule("PP204").finding(md.display, line, col, f"agent name `{md.name}` is also used by "
-                                             f"{others}: Claude Code silently keeps only one",
+        for report in group:
+            others = ", ".join(o.display for o in group if o is not report)
+            line, col = report.name_pos
+            out.append(rule("PP204").finding(report.display, line, col, f"agent name `{report.name}` is also used "
+                                             f"by {others}: Claude Code silently keeps only one",
                                              "give each agent a unique name (and file name)"))
     return out
-
-
-def _lenient_line(md: MdFile, key: str) -> tuple[int, int]:
-    from perfpack.validate.markdown import find_line
-
-    line, _ = find_line(md.fm, f"{key}:", 1, md.fm.end_line or None)
-    return line, 1
 
 
 def _settings_patterns(path: Path) -> list[str]:

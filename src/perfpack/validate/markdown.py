@@ -295,7 +295,6 @@ def check_agent(md: MdFile, ctx: Context) -> list[Finding]:
                                          f"{ctx.max_description}); it is sent to the model on every message",
                                          "move examples and detail into the body; keep when-to-use in one or two "
                                          "sentences"))
-    out += check_delegation(md, ctx)
     return out
 
 
@@ -438,29 +437,39 @@ def _body_delegations(fm: Frontmatter) -> list[tuple[str, int, int, str]]:
     return [f for f in found if f[0].lower() not in _GENERIC_NAMES]
 
 
-def check_delegation(md: MdFile, ctx: Context) -> list[Finding]:
+def delegation_info(md: MdFile) -> tuple[list[tuple[str, int, int, str]], set[str], list[tuple[str, str, int, int]]]:
+    """Delegation targets, the agent's own external-agents names, and their fallbacks with positions."""
+    ext = (md.data or {}).get("external-agents")
+    local, fallbacks = set(), []
+    if isinstance(ext, dict):
+        local = {str(k).lower() for k in ext}
+        for name, fallback in ext.items():
+            if isinstance(fallback, str):
+                line, col = find_line(md.fm, fallback, md.fm.position("external-agents")[0], md.fm.end_line)
+                fallbacks.append((str(name), fallback, line, col))
+    return delegation_targets(md), local, fallbacks
+
+
+def check_delegation(display: str, targets: list[tuple[str, int, int, str]], local_external: set[str],
+                     fallbacks: list[tuple[str, str, int, int]], ctx: Context) -> list[Finding]:
+    """Cross-file: every delegation target must be a validated agent, a built-in, or declared external."""
     out, seen = [], set()
-    external = ctx.external_agents | {str(k).lower() for k in ((md.data or {}).get("external-agents") or {})
-                                      if isinstance((md.data or {}).get("external-agents"), dict)}
-    known = ctx.agent_names | BUILTIN_AGENTS | external
-    for name, line, col, how in delegation_targets(md):
+    known = ctx.agent_names | BUILTIN_AGENTS | ctx.external_agents | local_external
+    for name, line, col, how in targets:
         key = name.lower()
         if key in known or key.startswith("plugin:") or key in seen:
             continue
         seen.add(key)
         close = did_you_mean(key, sorted(ctx.agent_names | BUILTIN_AGENTS))
         out.append(rule("PP211").finding(
-            md.display, line, col, f"delegates to `{name}` ({how}), which is not an agent in the validated tree, "
+            display, line, col, f"delegates to `{name}` ({how}), which is not an agent in the validated tree, "
             "not a built-in, and not declared external" + (f" (did you mean `{close}`?)" if close else ""),
             f"add agents/{name}.md, or declare it: `external-agents: {{{name}: general-purpose}}`"))
-    ext = (md.data or {}).get("external-agents")
-    if isinstance(ext, dict):
-        for name, fallback in ext.items():
-            if isinstance(fallback, str) and fallback.lower() not in BUILTIN_AGENTS | ctx.agent_names:
-                line, col = find_line(md.fm, str(fallback), md.fm.position("external-agents")[0], md.fm.end_line)
-                out.append(rule("PP212").finding(md.display, line, col, f"external-agents: fallback `{fallback}` for "
-                                                 f"`{name}` is neither a built-in nor a pack agent",
-                                                 "use general-purpose, Explore or Plan"))
+    for name, fallback, line, col in fallbacks:
+        if fallback.lower() not in BUILTIN_AGENTS | ctx.agent_names:
+            out.append(rule("PP212").finding(display, line, col, f"external-agents: fallback `{fallback}` for "
+                                             f"`{name}` is neither a built-in nor a pack agent",
+                                             "use general-purpose, Explore or Plan"))
     return out
 
 

@@ -180,3 +180,8 @@ def iter_errors(name: str, data: Any) -> list[Any]:
         return list(validator(name).iter_errors(data))
     except RecursionError:
         return []
+
+
+def preload() -> None:
+    """Load the schemas before worker processes fork, so each does not re-read them."""
+    _by_uri()
