@@ -10,8 +10,12 @@ from pathlib import Path
 # `perfpack memory` rewrites an agent's MEMORY.md on its per-action path.
 
 
-def atomic_write_bytes(path: Path | str, data: bytes, *, mode: int | None = None) -> None:
-    """Write `data` to `path` through a temp file in the same folder, fsync'd, then renamed over it."""
+def atomic_write_bytes(path: Path | str, data: bytes, *, mode: int | None = None, fsync: bool = True) -> None:
+    """Write `data` to `path` through a temp file in the same folder, fsync'd, then renamed over it.
+
+    fsync=False keeps the all-or-nothing rename but skips the flush to disk: for derived files that are
+    rewritten often and can be regenerated (e.g. MEMORY.md digests).
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     if mode is None and path.exists():
@@ -21,7 +25,8 @@ def atomic_write_bytes(path: Path | str, data: bytes, *, mode: int | None = None
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
-            os.fsync(handle.fileno())
+            if fsync:
+                os.fsync(handle.fileno())
         if mode is not None:
             os.chmod(tmp, mode)
         os.replace(tmp, path)
@@ -44,9 +49,9 @@ def _create_temp(path: Path) -> tuple[int, str]:
     raise FileExistsError(f"no free temporary name next to {path}")
 
 
-def atomic_write_text(path: Path | str, text: str, *, mode: int | None = None) -> None:
+def atomic_write_text(path: Path | str, text: str, *, mode: int | None = None, fsync: bool = True) -> None:
     """Atomic write of UTF-8 text (newlines written as given)."""
-    atomic_write_bytes(path, text.encode("utf-8"), mode=mode)
+    atomic_write_bytes(path, text.encode("utf-8"), mode=mode, fsync=fsync)
 
 
 def backup_file(path: Path | str, *, suffix: str | None = None) -> Path | None:

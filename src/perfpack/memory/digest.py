@@ -50,8 +50,6 @@ def write_digest(store: MemoryStore, agent: str) -> Path | None:
         return None
     import fcntl
 
-    from perfpack.fsutil import atomic_write_text
-
     target = folder / agent / "MEMORY.md"
     lock_path = store.path.parent / "digest.lock"
     with open(lock_path, "a") as lock:
@@ -62,7 +60,10 @@ def write_digest(store: MemoryStore, agent: str) -> Path | None:
                 return target
         except (OSError, UnicodeDecodeError):
             pass
-        atomic_write_text(target, text)
+        from perfpack.fsutil import atomic_write_text
+
+        # no fsync: the digest is derived from the database and rewritten on the next insight
+        atomic_write_text(target, text, fsync=False)
     return target
 
 
