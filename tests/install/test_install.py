@@ -6,6 +6,7 @@ import hashlib
 import json
 import os
 import shlex
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -288,19 +289,63 @@ def test_empty_and_one_line_settings(project: Path) -> None:
         assert settings.read_text() == content
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root ignores folder permissions")
-def test_read_only_folder_rolls_back(project: Path) -> None:
-    claude = project / ".claude"
-    claude.mkdir()
-    (claude / "settings.json").write_text("{}\n")
-    claude.chmod(0o555)
+def _as_unprivileged() -> list[str] | None:
+    """Root ignores folder permissions: run the command as `nobody` through setpriv when we are root."""
+    if os.geteuid() != 0:
+        return []
+    setpriv = shutil.which("setpriv")
+    return [setpriv, "--reuid=65534", "--regid=65534", "--clear-groups"] if setpriv else None
+
+
+@pytest.mark.skipif(_as_unprivileged() is None, reason="running as root without setpriv")
+def test_read_only_folder_rolls_back() -> None:
+    import tempfile
+
+    base = Path(tempfile.mkdtemp(prefix="perfpack-ro-"))  # pytest's tmp folders are private to root
+    base.chmod(0o755)
     try:
-        proc = install(project)
+        _read_only_case(base)
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def _read_only_case(tmp_path: Path) -> None:
+    project = tmp_path / "ro"
+    claude = project / ".claude"
+    claude.mkdir(parents=True)
+    (claude / "settings.json").write_text("{}\n")
+    (project / ".gitignore").write_text("x\n")
+    if os.geteuid() == 0:
+        os.chown(project / ".gitignore", 65534, 65534)  # writable for the install, the rest is not
+        os.chown(project, 65534, 65534)
+    claude.chmod(0o555)
+    before = tree(project)
+    try:
+        proc = subprocess.run([*_as_unprivileged(), sys.executable, "-m", "perfpack", "install", "--project",
+                               str(project)], capture_output=True, text=True, timeout=120,
+                              env={**os.environ, "HOME": str(tmp_path)})
     finally:
         claude.chmod(0o755)
-    assert proc.returncode == 2 and "nothing changed" in proc.stderr
-    assert (claude / "settings.json").read_text() == "{}\n"
-    assert not (project / ".gitignore").exists()
+    assert proc.returncode == 2 and "nothing changed" in proc.stderr, proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert tree(project) == before
+
+
+def test_unreadable_project_is_a_clear_error() -> None:
+    import tempfile
+
+    prefix = _as_unprivileged()
+    if prefix is None:
+        pytest.skip("running as root without setpriv")
+    base = Path(tempfile.mkdtemp(prefix="perfpack-private-"))
+    base.chmod(0o700 if prefix else 0o000)
+    try:
+        proc = subprocess.run([*prefix, sys.executable, "-m", "perfpack", "install", "--project",
+                               str(base / "x")], capture_output=True, text=True, timeout=120)
+    finally:
+        base.chmod(0o755)
+        shutil.rmtree(base, ignore_errors=True)
+    assert proc.returncode == 2 and proc.stderr.startswith("perfpack: error: ") and "Traceback" not in proc.stderr
 
 
 def test_failed_write_rolls_back_earlier_writes(project: Path) -> None:
@@ -350,3 +395,22 @@ def test_gitignore_line_added_once_and_existing_kept(project: Path) -> None:
     assert (project / ".gitignore").read_text() == "dist/\n.claude/memory/\n"
     assert uninstall(project).returncode == 0
     assert (project / ".gitignore").read_text() == "dist/\n.claude/memory/\n"
+
+
+@pytest.mark.parametrize("raw", [
+    b'{\n\t"model": "opus",\n\t"hooks": {\n\t\t"Stop": []\n\t}\n}',               # tabs, no final newline
+    b'\xef\xbb\xbf{\r\n  "model": "opus",\r\n  "env": {"A": "\\u00e9"}\r\n}\r\n',  # BOM, CRLF, escapes
+    b'{"model":"opus","hooks":{"UserPromptSubmit":[]}}\n',                                  # one line
+])
+def test_formatting_styles_kept_and_restored(project: Path, raw: bytes) -> None:
+    settings = project / ".claude" / "settings.json"
+    settings.parent.mkdir()
+    settings.write_bytes(raw)
+    assert install(project).returncode == 0, install(project).stderr
+    written = settings.read_bytes()
+    assert written.startswith(b"\xef\xbb\xbf") == raw.startswith(b"\xef\xbb\xbf")
+    assert (b"\r\n" in written) == (b"\r\n" in raw)
+    assert (b"\n\t\"model\"" in written) == (b"\n\t\"model\"" in raw)
+    assert written.count(b"\n") > 2 or raw.count(b"\n") == 1
+    assert uninstall(project).returncode == 0
+    assert settings.read_bytes() == raw

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import sys
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 import click
 
-from perfpack.errors import EXIT_FINDINGS, EXIT_OK
+from perfpack.errors import EXIT_FINDINGS, EXIT_OK, PerfpackError
 
 _SYMBOLS = {"write": "+", "delete": "-", "skip": "!", "keep": "=", "rmdir": "-"}
 
@@ -40,9 +42,10 @@ def install(project: str | None, user: bool, dry_run: bool, fmt: str) -> int:
     """
     from perfpack.install.core import apply, plan_install, resolve_target
 
-    target = resolve_target(project, user)
-    plan = plan_install(target)
-    backups = [] if dry_run else apply(plan)
+    with _os_errors_as_usage():
+        target = resolve_target(project, user)
+        plan = plan_install(target)
+        backups = [] if dry_run else apply(plan)
     _report(plan, dry_run, backups, fmt)
     return EXIT_FINDINGS if plan.conflicts else EXIT_OK
 
@@ -59,11 +62,23 @@ def uninstall(project: str | None, user: bool, dry_run: bool, fmt: str) -> int:
     """
     from perfpack.install.core import apply, plan_uninstall, resolve_target
 
-    target = resolve_target(project, user)
-    plan = plan_uninstall(target)
-    backups = [] if dry_run else apply(plan)
+    with _os_errors_as_usage():
+        target = resolve_target(project, user)
+        plan = plan_uninstall(target)
+        backups = [] if dry_run else apply(plan)
     _report(plan, dry_run, backups, fmt)
     return EXIT_OK
+
+
+@contextmanager
+def _os_errors_as_usage() -> Iterator[None]:
+    """An unreadable folder or file while planning is bad input (exit 2, one line), not a crash."""
+    try:
+        yield
+    except OSError as exc:
+        where = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
+        raise PerfpackError(f"{where}{exc.strerror or exc}; nothing changed",
+                            hint="check the folder's permissions") from None
 
 
 def _report(plan, dry_run: bool, backups: list[str], fmt: str) -> None:  # type: ignore[no-untyped-def]

@@ -27,6 +27,7 @@ class SettingsText:
     trailing_newline: bool
     bom: bool
     raw: bytes | None  # None when the file did not exist
+    crlf: bool = False
 
 
 def read_settings(path: Path) -> SettingsText:
@@ -63,7 +64,7 @@ def read_settings(path: Path) -> SettingsText:
     for event in _OURS:
         if hooks is not None and event in hooks and not isinstance(hooks[event], list):
             raise PerfpackError(f"{path}: \"hooks.{event}\" must be a list; left unchanged")
-    return SettingsText(data, _detect_indent(text), text.endswith("\n"), bom, raw)
+    return SettingsText(data, _detect_indent(text), text.endswith("\n"), bom, raw, crlf="\r\n" in text)
 
 
 class _DuplicateKey(Exception):
@@ -95,6 +96,8 @@ def render_settings(settings: SettingsText, data: dict[str, Any]) -> bytes:
     text = json.dumps(data, indent=settings.indent, ensure_ascii=False)
     if settings.trailing_newline or settings.raw is None:
         text += "\n"
+    if settings.crlf:
+        text = text.replace("\n", "\r\n")  # JSON strings hold no raw newline, so this touches layout only
     return (b"\xef\xbb\xbf" if settings.bom else b"") + text.encode("utf-8")
 
 
