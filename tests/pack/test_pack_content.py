@@ -31,7 +31,8 @@ from perfpack.frontmatter import read_frontmatter
 
 OPTIMIZE = PACK / "commands" / "optimize.md"
 PACK_FILES = [agent_path(name) for name in AGENT_NAMES] + [OPTIMIZE]
-MEMORY_SUBCOMMANDS = {"task", "insight", "collab", "message", "search", "load", "export", "import", "compact"}
+MEMORY_SUBCOMMANDS = {"task", "insight", "collab", "message", "unread", "search", "load", "shared", "save",
+                      "export", "import", "compact"}
 
 # The perfpack commands each agent's workflow depends on (issue 3 + DESIGN.md).
 REQUIRED_CALLS = {
@@ -271,7 +272,7 @@ def test_snapshot_line_runs_and_exits_0(perfpack, tmp_path: Path) -> None:
     assert result.stdout.strip()
 
 
-@pytest.mark.parametrize("sub", ["task", "insight", "collab", "message", "search", "load"])
+@pytest.mark.parametrize("sub", ["task", "insight", "collab", "message", "unread", "search", "load"])
 def test_memory_subcommands_the_agents_name_exist(perfpack, sub: str) -> None:
     pytest.importorskip("perfpack.memory.cli", reason="perfpack.memory is not written yet (issue 6)")
     result = perfpack("memory", sub, "--help")
@@ -284,12 +285,20 @@ def test_memory_insight_examples_in_agents_are_accepted(perfpack, tmp_path: Path
     examples = []
     for name in AGENT_NAMES:
         body = _frontmatter(agent_path(name)).body
-        examples += re.findall(r"echo '(\{.*?\})' \| perfpack memory insight", body)
+        examples += re.findall(r"echo '(\{.*?\})' \| perfpack memory insight ([a-z-]+)\n", body)
     assert len(examples) >= 2
-    for example in examples:
+    for example, agent in examples:
+        assert agent in AGENT_NAMES
         json.loads(example)  # the example itself is valid JSON
-        result = perfpack("memory", "insight", cwd=root, input=example, env={"CLAUDE_PROJECT_DIR": str(root)})
+        result = perfpack("memory", "insight", agent, cwd=root, input=example,
+                          env={"CLAUDE_PROJECT_DIR": str(root)})
         assert result.returncode == 0, result.stderr
+        # what was recorded is found again the way the agents are told to look (search by words)
+        found = perfpack("memory", "search", json.loads(example)["area"], "--agent", agent, cwd=root,
+                         env={"CLAUDE_PROJECT_DIR": str(root)})
+        assert found.returncode == 0 and json.loads(example)["insight"] in found.stdout, found.stdout
+    # Claude Code's own memory folder for `memory: project` agents gets the digest
+    assert (root / ".claude" / "agent-memory" / examples[0][1] / "MEMORY.md").is_file()
 
 
 def test_bench_options_the_agents_name_exist(perfpack) -> None:
