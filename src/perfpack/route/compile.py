@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from perfpack.errors import PerfpackError
-from perfpack.route.engine import NEGATION_CUES, NEGATION_TAILS, RULES_VERSION, tokenize
+from perfpack.route.engine import DATA_WORDS, NEGATION_CUES, NEGATION_TAILS, RULES_VERSION, tokenize
 
 TRIGGER_KEYS = {"keywords", "phrases", "patterns", "exclude", "veto", "threshold", "priority", "summary"}
 MAX_WEIGHT = 100
@@ -133,7 +133,7 @@ def compile_agents(agents_dir: Path) -> dict[str, Any]:
         veto.update(vet)
     return {"version": RULES_VERSION, "generated_by": "perfpack route --compile",
             "agents": sorted(rules, key=lambda r: r["name"]), "exclude": sorted(exclude), "veto": sorted(veto),
-            "negation_cues": list(NEGATION_CUES), "negation_tails": list(NEGATION_TAILS)}
+            "negation_cues": list(NEGATION_CUES), "negation_tails": list(NEGATION_TAILS), "data_words": list(DATA_WORDS)}
 
 
 def render_routes(document: dict[str, Any]) -> str:

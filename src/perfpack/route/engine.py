@@ -16,14 +16,18 @@ NEGATION_CUES = (
     "not asking about", "not worried about", "not concerned about", "don't care about", "do not care about",
     "not looking to", "not trying to", "don't want to", "do not want to", "without worrying about",
     "not a performance", "no performance", "not performance", "don't optimize", "do not optimize",
-    "don't optimise", "not to optimize", "never mind", "ignore the", "not interested in",
+    "don't optimise", "not to optimize", "never mind", "ignore the", "not interested in", "no perf",
 )
 # Words that negate the clause they end ("performance is fine", "speed is not the issue").
 NEGATION_TAILS = (
     "is fine", "are fine", "is ok", "is okay", "is not the issue", "isn't the issue", "is not an issue",
     "isn't an issue", "is not the problem", "isn't the problem", "is not a concern", "isn't a concern",
     "not a priority", "doesn't matter", "does not matter", "is good enough", "is acceptable", "is great",
+    "not needed",
 )
+# A matched term followed within two words by one of these names a data field ("latency_ms column").
+DATA_WORDS = ("field", "fields", "column", "columns", "property", "attribute", "value", "values", "tooltip",
+              "param", "parameter", "variable", "key", "label", "metric name", "header")
 _BOUNDARY = "|"
 _CLAUSE_BREAKERS = frozenset({_BOUNDARY, "but", "however", "though", "although"})
 _LOG_PREFIXES = ("traceback (most recent", 'file "', "error:", "warn:", "warning:", "info:", "debug:",
@@ -105,6 +109,9 @@ def _looks_like_log(line: str) -> bool:
         return True
     if line.count("=") >= 2 and " " in line and line.count("=") * 6 >= line.count(" "):
         return True
+    head, colon, _ = line.partition(":")
+    if colon and " " not in head and head.endswith(("error", "exception", "warning")):
+        return True  # "NameError: …", "java.lang.OutOfMemoryError: …"
     letters = sum(ch.isalpha() or ch == " " for ch in line)
     return len(line) > 20 and letters < len(line) * 0.5
 
@@ -149,6 +156,7 @@ class RuleSet:
         self.veto = _index_phrases(data.get("veto") or [])
         self.negation_cues = _index_phrases(data.get("negation_cues") or NEGATION_CUES)
         self.negation_tails = _index_phrases(data.get("negation_tails") or NEGATION_TAILS)
+        self.data_words = frozenset(data.get("data_words") or DATA_WORDS)
 
 
 class Decision:
@@ -202,11 +210,21 @@ def _negation_mask(tokens: list[str], rules: RuleSet) -> list[bool]:
         for k in range(start, end):
             mask[k] = True
     for start, end, _ in _find(tokens, rules.negation_tails):
+        # only the subject just before the tail: "CPU is fine" masks "cpu", not the whole sentence
         j = start - 1
-        while j >= 0 and tokens[j] not in _CLAUSE_BREAKERS:
+        while j >= max(0, start - 4) and tokens[j] not in _CLAUSE_BREAKERS and tokens[j] != "and":
             mask[j] = True
             j -= 1
     return mask
+
+
+def _names_data(tokens: list[str], after: int, data_words: frozenset) -> bool:
+    for k in range(after, min(after + 2, len(tokens))):
+        if tokens[k] in data_words:
+            return True
+        if tokens[k] == _BOUNDARY:
+            return False
+    return False
 
 
 def route(prompt: str, rules: RuleSet) -> Decision:
@@ -228,13 +246,14 @@ def route(prompt: str, rules: RuleSet) -> Decision:
             if mask[i]:
                 continue
             weight = rule.keywords.get(token)
-            if weight is not None:
+            if weight is not None and not _names_data(tokens, i + 1, rules.data_words):
                 terms[token] = weight
             for prefix, pweight in rule.prefixes:
                 if token.startswith(prefix):
                     terms[prefix + "*"] = pweight
-        for _, _, (text, weight) in _find(tokens, rule.phrases, mask):
-            terms[text] = weight
+        for _, end, (text, weight) in _find(tokens, rule.phrases, mask):
+            if not _names_data(tokens, end, rules.data_words):
+                terms[text] = weight
         if rule.patterns:
             if cleaned is None:
                 cleaned = " ".join(t for t, m in zip(tokens, mask) if not m)
