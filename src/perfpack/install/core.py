@@ -286,9 +286,14 @@ def _plan_settings(plan: Plan, manifest: dict[str, Any], old: dict[str, Any] | N
         original = None  # changed since our last write: uninstall removes our entries structurally
     else:
         original = None if current.raw is None else current.raw.decode("utf-8", "surrogateescape")
+    if old and "created" in old_settings:
+        created = old_settings["created"]
+    else:
+        hooks_key, events = st.created_by_merge(current.data)
+        created = {"hooks": hooks_key, "events": events}
     manifest["settings"] = {"existed": old_settings.get("existed", current.raw is not None) if old
                             else current.raw is not None,
-                            "original": original, "written": sha256(new)}
+                            "original": original, "written": sha256(new), "created": created}
     if current.raw == new:
         plan.changes.append(Change("keep", path, "perfpack hooks already present"))
         return
@@ -394,7 +399,8 @@ def _plan_settings_removal(plan: Plan, record: dict[str, Any]) -> None:
                     plan.changes.append(Change("delete", backup, "remove install's backup (same as restored)"))
             return
     current = st.read_settings(path)
-    cleaned = st.remove_hooks(current.data)
+    made = record.get("created")
+    cleaned = st.remove_hooks(current.data, (bool(made["hooks"]), list(made["events"])) if made else None)
     if cleaned == current.data:
         plan.changes.append(Change("keep", path, "no perfpack hooks found"))
         return

@@ -135,8 +135,19 @@ def merge_hooks(data: dict[str, Any], commands: dict[str, str]) -> dict[str, Any
     return result
 
 
-def remove_hooks(data: dict[str, Any]) -> dict[str, Any]:
-    """A copy of `data` without our hook handlers; groups/events/"hooks" left empty by that are dropped."""
+def created_by_merge(data: dict[str, Any]) -> tuple[bool, list[str]]:
+    """What merge_hooks would create in `data`: the "hooks" key itself, and which event lists."""
+    hooks = data.get("hooks")
+    if not isinstance(hooks, dict):
+        return True, list(_OURS)
+    return False, [event for event in _OURS if event not in hooks]
+
+
+def remove_hooks(data: dict[str, Any], created: tuple[bool, list[str]] | None = None) -> dict[str, Any]:
+    """A copy of `data` without our hook handlers, and without the groups that held only them.
+
+    An event list or "hooks" object left empty is dropped only if merge created it (`created`, from
+    created_by_merge before the merge); with created=None, whenever it is left empty."""
     result = json.loads(json.dumps(data))
     hooks = result.get("hooks")
     if not isinstance(hooks, dict):
@@ -154,10 +165,10 @@ def remove_hooks(data: dict[str, Any]) -> dict[str, Any]:
                 if before and not group["hooks"]:
                     continue  # the group held only our handler
             kept_groups.append(group)
-        if kept_groups:
+        if kept_groups or (created is not None and event not in created[1]):
             hooks[event] = kept_groups
         else:
             del hooks[event]
-    if not hooks:
+    if not hooks and (created is None or created[0]):
         del result["hooks"]
     return result
