@@ -66,7 +66,7 @@ def to_markdown(snap: Snapshot) -> str:
             out.append("- none yet (`perfpack bench --save --name NAME -- CMD`)")
         for item in s["baselines"]:
             out.append(f"- {item.get('name')}: {_summary(item.get('summary'))}"
-                       f" (saved {item.get('saved_at') or '?'}; `{item.get('command') or '?'}`)")
+                       f" (saved {item.get('saved_at') or '?'}; `{_command(item.get('command'))}`)")
     if "insights" in s:
         out.append("**Recent insights (perfpack memory)**")
         if not s["insights"]:
@@ -87,13 +87,34 @@ def _procs(rows: list[dict[str, Any]], key: str) -> str:
     return ", ".join(f"{r['name']} ({r['pid']}) {r['rss_mb']} MB" for r in rows)
 
 
+_TIME_KEYS = ("median", "p95", "p99", "mean")
+
+
 def _summary(summary: Any) -> str:
+    """Baseline summaries hold seconds; show the percentiles that matter in ms, skip CI lists."""
     if isinstance(summary, dict):
-        parts = []
-        for key, value in list(summary.items())[:5]:
-            parts.append(f"{key} {value:.4g}" if isinstance(value, float) else f"{key} {value}")
+        parts = [f"{key} {_ms(summary[key])}" for key in _TIME_KEYS
+                 if isinstance(summary.get(key), (int, float))]
+        if not parts:
+            parts = [f"{key} {value:.4g}" if isinstance(value, float) else f"{key} {value}"
+                     for key, value in summary.items() if not isinstance(value, (list, dict))][:5]
+        if isinstance(summary.get("n"), int):
+            parts.append(f"n={summary['n']}")
         return ", ".join(parts)
     return str(summary) if summary is not None else "?"
+
+
+def _ms(seconds: float) -> str:
+    return f"{seconds * 1000:.3g} ms" if seconds < 10 else f"{seconds:.1f} s"
+
+
+def _command(command: Any) -> str:
+    if isinstance(command, list):
+        import shlex
+
+        command = shlex.join(str(part) for part in command)
+    text = str(command) if command else "?"
+    return text if len(text) <= 80 else text[:77] + "..."
 
 
 def _insight(item: Any) -> str:
@@ -104,4 +125,7 @@ def _insight(item: Any) -> str:
         text = json.dumps(item, default=str, ensure_ascii=False)
     who = item.get("agent") or item.get("agent_name")
     text = " ".join(str(text).split())[:200]
+    tags = ", ".join(str(item[key]) for key in ("area", "impact") if item.get(key))
+    if tags:
+        text = f"({tags}) {text}"
     return f"[{who}] {text}" if who else text
