@@ -414,3 +414,28 @@ def test_formatting_styles_kept_and_restored(project: Path, raw: bytes) -> None:
     assert written.count(b"\n") > 2 or raw.count(b"\n") == 1
     assert uninstall(project).returncode == 0
     assert settings.read_bytes() == raw
+
+
+def test_non_utf8_gitignore_kept_byte_for_byte(project: Path) -> None:
+    raw = b"caf\xe9/\n\xff\xfe binary-ish line"
+    (project / ".gitignore").write_bytes(raw)
+    assert install(project).returncode == 0
+    assert (project / ".gitignore").read_bytes() == raw + b"\n.claude/memory/\n"
+    assert uninstall(project).returncode == 0
+    assert (project / ".gitignore").read_bytes() == raw
+
+
+def test_gitignore_that_is_a_folder_is_a_warning_not_a_failure(project: Path) -> None:
+    (project / ".gitignore").mkdir()
+    proc = install(project)
+    assert proc.returncode == 0 and "not git-ignored" in proc.stdout
+    assert uninstall(project).returncode == 0
+    assert (project / ".gitignore").is_dir()
+
+
+def test_installed_pack_passes_the_validator(project: Path) -> None:
+    assert install(project).returncode == 0
+    proc = perfpack("validate", "--strict", str(project / ".claude"))
+    if "No such command" in proc.stderr:
+        pytest.skip("validator not available")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
