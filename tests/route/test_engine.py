@@ -101,3 +101,14 @@ def test_ruleset_rejects_other_versions_and_loads_parses_json():
     for bad in ("", "{", '{"a": 1} x', "nope"):
         with pytest.raises(ValueError):
             loads(bad)
+
+
+def test_a_term_that_names_a_data_field_does_not_count():
+    assert route("add a latency_ms column to the table", rules()).agent is None
+    assert route("rename the field p99 to pct99", rules()).agent is None
+    assert route("p99 doubled after the deploy", rules()).agent == "load-agent"
+
+
+def test_exception_lines_are_treated_as_log_output():
+    assert strip_code_and_logs("what is this\nNameError: name 'latency' is not defined").split("\n")[0] == "what is this"
+    assert "latency" not in strip_code_and_logs("java.lang.OutOfMemoryError: latency p99")

