@@ -11,7 +11,11 @@ import pytest
 
 from perfpack.errors import PerfpackError
 from perfpack.memory import (
-    AgentMemoryManager, load_my_memory, load_shared_context, recent_insights, save_my_memory,
+    AgentMemoryManager,
+    load_my_memory,
+    load_shared_context,
+    recent_insights,
+    save_my_memory,
     send_message_to_agents,
 )
 from perfpack.memory.store import MemoryStore
@@ -21,15 +25,23 @@ PE, DB_SPEC, ML = "performance-engineer", "database-specialist", "ml-orchestrato
 
 def test_seed_protocol_round_trip(project: Path, db: Path) -> None:
     manager = AgentMemoryManager()  # default location from CLAUDE_PROJECT_DIR
-    manager.add_task_to_history(PE, {"task_description": "Performance analysis completed", "outcome": "success",
-                                     "key_insights": ["bottleneck identified"],
-                                     "delegations": [{"to_agent": DB_SPEC, "reason": "query", "outcome": "success"}]})
-    manager.add_optimization_insight(PE, {"area": "caching", "insight": "cache the price list",
-                                          "impact": "high", "confidence": 0.95})
+    manager.add_task_to_history(
+        PE,
+        {
+            "task_description": "Performance analysis completed",
+            "outcome": "success",
+            "key_insights": ["bottleneck identified"],
+            "delegations": [{"to_agent": DB_SPEC, "reason": "query", "outcome": "success"}],
+        },
+    )
+    manager.add_optimization_insight(
+        PE, {"area": "caching", "insight": "cache the price list", "impact": "high", "confidence": 0.95}
+    )
     manager.update_collaboration_pattern(PE, DB_SPEC, success=True, task_type="query_optimization")
     manager.update_collaboration_pattern(PE, DB_SPEC, success=False, task_type="query_optimization")
-    send_message_to_agents(PE, "insight", "System improvement affects all", target_agents=[],
-                           metadata={"priority": "high"})
+    send_message_to_agents(
+        PE, "insight", "System improvement affects all", target_agents=[], metadata={"priority": "high"}
+    )
     manager.close()
     assert db.is_file()
 
@@ -67,41 +79,55 @@ def test_schema_constraints_hold_even_for_raw_sql(db: Path) -> None:
     conn = sqlite3.connect(db)
     bad = [
         "INSERT INTO tasks (uid, agent, created, description, outcome) VALUES ('a1', 'a', 0, 'd', 'maybe')",
-        "INSERT INTO insights (uid, agent, created, area, insight, impact, confidence) "
-        "VALUES ('b1', 'a', 0, 'x', 'y', 'huge', 0.5)",
-        "INSERT INTO insights (uid, agent, created, area, insight, impact, confidence) "
-        "VALUES ('b2', 'a', 0, 'x', 'y', 'low', 1.5)",
-        "INSERT INTO insights (uid, agent, created, area, insight, impact, confidence) "
-        "VALUES ('b3', 'a', 0, 'x', 'y', 'low', 'high')",
+        (
+            "INSERT INTO insights (uid, agent, created, area, insight, impact, confidence) "
+            "VALUES ('b1', 'a', 0, 'x', 'y', 'huge', 0.5)"
+        ),
+        (
+            "INSERT INTO insights (uid, agent, created, area, insight, impact, confidence) "
+            "VALUES ('b2', 'a', 0, 'x', 'y', 'low', 1.5)"
+        ),
+        (
+            "INSERT INTO insights (uid, agent, created, area, insight, impact, confidence) "
+            "VALUES ('b3', 'a', 0, 'x', 'y', 'low', 'high')"
+        ),
     ]
     for sql in bad:
         with pytest.raises(sqlite3.IntegrityError):
             conn.execute(sql)
 
 
-@pytest.mark.parametrize("record, message", [
-    ({"task_description": "x", "outcome": "great"}, "outcome must be one of"),
-    ({"outcome": "success"}, "task_description"),
-    ("not an object", "JSON object"),
-])
+@pytest.mark.parametrize(
+    "record, message",
+    [
+        ({"task_description": "x", "outcome": "great"}, "outcome must be one of"),
+        ({"outcome": "success"}, "task_description"),
+        ("not an object", "JSON object"),
+    ],
+)
 def test_bad_tasks_are_refused_clearly(db: Path, record: object, message: str) -> None:
     with pytest.raises(PerfpackError, match=message):
         AgentMemoryManager(db).add_task_to_history(PE, record)
 
 
-@pytest.mark.parametrize("record, message", [
-    ({"insight": "x", "impact": "enormous"}, "impact must be one of"),
-    ({"insight": "x", "impact": "low", "confidence": 1.01}, "confidence"),
-    ({"insight": "x", "impact": "low", "confidence": True}, "confidence"),
-    ({"insight": "x" * 20_000, "impact": "low"}, "too large"),
-    ({"impact": "low"}, "insight must be"),
-])
+@pytest.mark.parametrize(
+    "record, message",
+    [
+        ({"insight": "x", "impact": "enormous"}, "impact must be one of"),
+        ({"insight": "x", "impact": "low", "confidence": 1.01}, "confidence"),
+        ({"insight": "x", "impact": "low", "confidence": True}, "confidence"),
+        ({"insight": "x" * 20_000, "impact": "low"}, "too large"),
+        ({"impact": "low"}, "insight must be"),
+    ],
+)
 def test_bad_insights_are_refused_clearly(db: Path, record: dict, message: str) -> None:
     with pytest.raises(PerfpackError, match=message):
         AgentMemoryManager(db).add_optimization_insight(PE, record)
 
 
-@pytest.mark.parametrize("name", ["../etc", "Performance", "a/b", "", "a--b", "-a", "x" * 65, "é", ".", "a b"])
+@pytest.mark.parametrize(
+    "name", ["../etc", "Performance", "a/b", "", "a--b", "-a", "x" * 65, "é", ".", "a b"]
+)
 def test_agent_names_are_validated(db: Path, name: str) -> None:
     with pytest.raises(PerfpackError, match="agent name"):
         AgentMemoryManager(db).add_task_to_history(name, {"task_description": "x", "outcome": "success"})
@@ -128,15 +154,32 @@ def test_save_refuses_to_overwrite_a_newer_version(db: Path) -> None:
 
 def test_load_stays_within_budget_with_a_large_store(db: Path) -> None:
     with MemoryStore.open(db) as store:
-        rows = [(f"{i:032x}", PE, float(i), "area", f"insight number {i} " + "x" * 200, "high" if i == 777 else "low",
-                 0.5, "{}") for i in range(3000)]
-        store.transaction(lambda c: c.executemany(
-            "INSERT INTO insights (uid, agent, created, area, insight, impact, confidence, data) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows))
+        rows = [
+            (
+                f"{i:032x}",
+                PE,
+                float(i),
+                "area",
+                f"insight number {i} " + "x" * 200,
+                "high" if i == 777 else "low",
+                0.5,
+                "{}",
+            )
+            for i in range(3000)
+        ]
+        store.transaction(
+            lambda c: c.executemany(
+                "INSERT INTO insights (uid, agent, created, area, insight, impact, confidence, data) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                rows,
+            )
+        )
     memory = load_my_memory(PE, db=db)
     assert len(json.dumps(memory, separators=(",", ":")).encode()) <= 4096
     assert memory["truncated"] is True
-    assert memory["optimization_insights"][0]["insight"].startswith("insight number 777 ")  # most valuable first
+    assert memory["optimization_insights"][0]["insight"].startswith(
+        "insight number 777 "
+    )  # most valuable first
     assert 0 < len(memory["optimization_insights"]) < 30
     big = load_my_memory(PE, db=db, budget=20_000)
     assert len(big["optimization_insights"]) > len(memory["optimization_insights"])
@@ -158,14 +201,24 @@ def test_reads_do_not_create_a_database(db: Path, project: Path) -> None:
 
 
 @pytest.mark.parametrize("force_like", [False, True])
-def test_search_with_fts5_and_with_the_like_fallback(db: Path, monkeypatch: pytest.MonkeyPatch,
-                                                     force_like: bool) -> None:
+def test_search_with_fts5_and_with_the_like_fallback(
+    db: Path, monkeypatch: pytest.MonkeyPatch, force_like: bool
+) -> None:
     if force_like:
         monkeypatch.setenv("PERFPACK_MEMORY_NO_FTS", "1")  # database created without FTS5, searched with LIKE
     manager = AgentMemoryManager(db)
-    manager.add_optimization_insight(PE, {"area": "database", "insight": "N+1 queries in the orders page",
-                                          "impact": "high", "confidence": 0.9})
-    manager.add_task_to_history(DB_SPEC, {"task_description": "added index for orders lookup", "outcome": "success"})
+    manager.add_optimization_insight(
+        PE,
+        {
+            "area": "database",
+            "insight": "N+1 queries in the orders page",
+            "impact": "high",
+            "confidence": 0.9,
+        },
+    )
+    manager.add_task_to_history(
+        DB_SPEC, {"task_description": "added index for orders lookup", "outcome": "success"}
+    )
     manager.send_message(ML, "note", "model cache warm-up helps", [])
     assert manager.store.has_fts is (not force_like)
     found = manager.search("orders")
@@ -203,15 +256,34 @@ def test_redaction_before_storage(db: Path) -> None:
     }
     manager = AgentMemoryManager(db)
     for name, text in secrets.items():
-        manager.add_optimization_insight(PE, {"area": name, "insight": f"found {text} in config", "impact": "low",
-                                              "api_key": "plain-value-123"})
+        manager.add_optimization_insight(
+            PE,
+            {
+                "area": name,
+                "insight": f"found {text} in config",
+                "impact": "low",
+                "api_key": "plain-value-123",
+            },
+        )
     manager.send_message(PE, "note", "token: abcdef123456", [], {"password": "pw123456"})
-    manager.add_task_to_history(PE, {"task_description": "deploy", "outcome": "success",
-                                     "key_insights": ["used AKIAIOSFODNN7EXAMPLE"]})
+    manager.add_task_to_history(
+        PE,
+        {"task_description": "deploy", "outcome": "success", "key_insights": ["used AKIAIOSFODNN7EXAMPLE"]},
+    )
     raw = db.read_bytes() + (db.parent / "memory.db-wal").read_bytes()
-    for leaked in ("abcdefghijklmnop1234567890", "AKIAIOSFODNN7EXAMPLE", "a1b2c3d4e5a1b2c3d4e5", "1234567890-abcdefghij",
-                   "eyJhbGciOiJIUzI1NiJ9", "hunter2secret", "CorrectHorse9", "MIIEpAIBAAKCAQEA", "plain-value-123",
-                   "pw123456", "abcdef123456"):
+    for leaked in (
+        "abcdefghijklmnop1234567890",
+        "AKIAIOSFODNN7EXAMPLE",
+        "a1b2c3d4e5a1b2c3d4e5",
+        "1234567890-abcdefghij",
+        "eyJhbGciOiJIUzI1NiJ9",
+        "hunter2secret",
+        "CorrectHorse9",
+        "MIIEpAIBAAKCAQEA",
+        "plain-value-123",
+        "pw123456",
+        "abcdef123456",
+    ):
         assert leaked.encode() not in raw, leaked
     texts = [i["insight"] for i in manager.store.top_insights(PE, 20)]
     assert any("postgres://admin:[REDACTED]@db.internal" in t for t in texts)
@@ -228,10 +300,13 @@ def test_messages_older_than_retention_expire(db: Path) -> None:
     assert manager.store.counts()["messages"] == 1
 
 
-@pytest.mark.parametrize("content, message", [
-    (os.urandom(4096), "not a SQLite database"),
-    (b"SQLite format 3\x00" + os.urandom(4000), "not a usable perfpack memory database"),
-])
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (os.urandom(4096), "not a SQLite database"),
+        (b"SQLite format 3\x00" + os.urandom(4000), "not a usable perfpack memory database"),
+    ],
+)
 def test_corrupt_files_are_refused_and_untouched(db: Path, content: bytes, message: str) -> None:
     db.parent.mkdir(parents=True)
     db.write_bytes(content)
@@ -271,8 +346,9 @@ def test_export_import_round_trip_and_compact(db: Path, tmp_path: Path) -> None:
 
     manager = AgentMemoryManager(db)
     manager.add_task_to_history(PE, {"task_description": "t1", "outcome": "failure", "extra": {"k": [1, 2]}})
-    manager.add_optimization_insight(PE, {"area": "io", "insight": "batch writes", "impact": "medium",
-                                          "confidence": 0.7})
+    manager.add_optimization_insight(
+        PE, {"area": "io", "insight": "batch writes", "impact": "medium", "confidence": 0.7}
+    )
     manager.update_collaboration_pattern(PE, DB_SPEC, True)
     manager.send_message(PE, "note", "for db", [DB_SPEC])
     manager.get_unread_messages(DB_SPEC)
@@ -288,7 +364,11 @@ def test_export_import_round_trip_and_compact(db: Path, tmp_path: Path) -> None:
     assert second["imported"] == {"tasks": 0, "insights": 0, "messages": 0}
     assert export_memory(other) == exported
     markdown = to_markdown(exported)
-    assert "## performance-engineer" in markdown and "batch writes" in markdown and "| database-specialist |" in markdown
+    assert (
+        "## performance-engineer" in markdown
+        and "batch writes" in markdown
+        and "| database-specialist |" in markdown
+    )
     manager.store.transaction(lambda c: c.execute("UPDATE messages SET created = created - 90 * 86400"))
     result = compact(manager.store, retention_days=30)
     assert result["messages_removed"] == 1 and result["messages"] == 0

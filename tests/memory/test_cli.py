@@ -34,19 +34,25 @@ def test_every_subcommand_on_a_project(project: Path) -> None:
     assert json.loads(out.stdout)["failures"] == 1
     out = mem("message", PE, '{"type": "insight", "content": "orders index added", "target_agents": []}')
     assert json.loads(out.stdout)["broadcast"] is True
-    assert [m["content"] for m in json.loads(mem("unread", "ml-orchestrator", "--peek").stdout)] == ["orders index added"]
+    assert [m["content"] for m in json.loads(mem("unread", "ml-orchestrator", "--peek").stdout)] == [
+        "orders index added"
+    ]
     assert len(json.loads(mem("unread", "ml-orchestrator").stdout)) == 1
     assert json.loads(mem("unread", "ml-orchestrator").stdout) == []
     found = json.loads(mem("search", "orders").stdout)
     assert {f["kind"] for f in found} == {"insight", "message"}
-    assert json.loads(mem("search", "orders", "--no-fts", "--kind", "insight").stdout)[0]["insight"].startswith("index")
+    assert json.loads(mem("search", "orders", "--no-fts", "--kind", "insight").stdout)[0][
+        "insight"
+    ].startswith("index")
     loaded = json.loads(mem("load", PE).stdout)
     assert loaded["optimization_insights"][0]["impact"] == "high" and loaded["version"] == 0
     loaded["state"] = {"next": "look at caching"}
     saved = mem("save", PE, input=json.dumps(loaded))
     assert json.loads(saved.stdout)["version"] == 1
     stale = mem("save", PE, input=json.dumps(loaded))
-    assert stale.returncode == 2 and "saved by someone else" in stale.stderr and "Traceback" not in stale.stderr
+    assert (
+        stale.returncode == 2 and "saved by someone else" in stale.stderr and "Traceback" not in stale.stderr
+    )
     assert json.loads(mem("shared").stdout)["agents"][0]["agent"] == PE
     text = mem("load", PE, "--format", "text")
     assert "index orders.user_id" in text.stdout
@@ -67,9 +73,13 @@ def test_help_and_the_click_entry_agree(project: Path) -> None:
     sub = mem("insight", "--help")
     assert sub.returncode == 0 and "impact" in sub.stdout
     # the click command registered in COMMANDS forwards to the same implementation
-    code = ("import sys; from perfpack.memory.cli import memory; "
-            "sys.exit(memory.main(sys.argv[1:], standalone_mode=False))")
-    via_click = subprocess.run([sys.executable, "-c", code, "insight", "--help"], capture_output=True, text=True)
+    code = (
+        "import sys; from perfpack.memory.cli import memory; "
+        "sys.exit(memory.main(sys.argv[1:], standalone_mode=False))"
+    )
+    via_click = subprocess.run(  # noqa: PLW1510 - the exit code is the thing checked
+        [sys.executable, "-c", code, "insight", "--help"], capture_output=True, text=True
+    )
     assert via_click.returncode == 0 and via_click.stdout == sub.stdout
     assert mem().returncode == 2
 
@@ -78,41 +88,49 @@ def test_the_installed_script_works(project: Path) -> None:
     script = Path(sys.executable).with_name("perfpack")
     if not script.exists():
         pytest.skip("no console script next to the interpreter")
-    out = subprocess.run([str(script), "memory", "insight", PE, INSIGHT], capture_output=True, text=True,
-                         env={**os.environ, "CLAUDE_PROJECT_DIR": str(project)})
+    out = subprocess.run(  # noqa: PLW1510 - the exit code is the thing checked
+        [str(script), "memory", "insight", PE, INSIGHT],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "CLAUDE_PROJECT_DIR": str(project)},
+    )
     assert out.returncode == 0, out.stderr
 
 
-@pytest.mark.parametrize("args, stdin, message", [
-    (["insight", PE, "{not json"], None, "not valid JSON"),
-    (["insight", PE], b"", "empty"),
-    (["insight", PE], b"   \n", "empty"),
-    (["insight", PE], b'{"insight": "\xff\xfe", "impact": "low"}', "not UTF-8"),
-    (["insight", PE], b"\x00\x01binary\x02" * 10, "not valid JSON"),
-    (["insight", PE, "[1, 2]"], None, "expects a JSON object"),
-    (["insight", PE, '{"insight": "x", "impact": "colossal"}'], None, "impact must be one of"),
-    (["insight", PE, json.dumps({"insight": "x" * 17000, "impact": "low"})], None, "too large"),
-    (["insight", PE], b'{"insight": "' + b"x" * (1024 * 1024 + 10) + b'"}', "larger than"),
-    (["insight", "../../etc/passwd", INSIGHT], None, "invalid agent name"),
-    (["insight", "Bad_Name", INSIGHT], None, "invalid agent name"),
-    (["task", PE, '{"task_description": "x", "outcome": "meh"}'], None, "outcome must be one of"),
-    (["message", PE, '{"content": "x", "target_agents": ["../x"]}'], None, "invalid target agent name"),
-    (["message", PE, '{"content": "x", "bogus": 1}'], None, "unknown message field"),
-    (["collab", PE, "database-specialist"], None, "exactly one of --success or --failure"),
-    (["collab", PE], None, "needs AGENT and COLLABORATOR"),
-    (["search"], None, "needs a QUERY"),
-    (["load", PE, "--budget", "lots"], None, "whole number"),
-    (["load", PE, "--budget", "5"], None, "budget must be"),
-    (["load", PE, "--bogus"], None, "unknown option --bogus"),
-    (["unread"], None, "needs AGENT"),
-    (["frobnicate"], None, "unknown memory command"),
-    (["export", "--format", "pdf"], None, "must be one of"),
-    (["import"], b"{\"format\": \"other\"}", "not a perfpack memory export"),
-    (["import", "/nonexistent/file.json"], None, "cannot read"),
-    (["load", PE, "--format", "yaml"], None, "must be one of"),
-])
-def test_malformed_input_is_one_clear_line_and_exit_2(project: Path, args: list[str], stdin: bytes | None,
-                                                      message: str) -> None:
+@pytest.mark.parametrize(
+    "args, stdin, message",
+    [
+        (["insight", PE, "{not json"], None, "not valid JSON"),
+        (["insight", PE], b"", "empty"),
+        (["insight", PE], b"   \n", "empty"),
+        (["insight", PE], b'{"insight": "\xff\xfe", "impact": "low"}', "not UTF-8"),
+        (["insight", PE], b"\x00\x01binary\x02" * 10, "not valid JSON"),
+        (["insight", PE, "[1, 2]"], None, "expects a JSON object"),
+        (["insight", PE, '{"insight": "x", "impact": "colossal"}'], None, "impact must be one of"),
+        (["insight", PE, json.dumps({"insight": "x" * 17000, "impact": "low"})], None, "too large"),
+        (["insight", PE], b'{"insight": "' + b"x" * (1024 * 1024 + 10) + b'"}', "larger than"),
+        (["insight", "../../etc/passwd", INSIGHT], None, "invalid agent name"),
+        (["insight", "Bad_Name", INSIGHT], None, "invalid agent name"),
+        (["task", PE, '{"task_description": "x", "outcome": "meh"}'], None, "outcome must be one of"),
+        (["message", PE, '{"content": "x", "target_agents": ["../x"]}'], None, "invalid target agent name"),
+        (["message", PE, '{"content": "x", "bogus": 1}'], None, "unknown message field"),
+        (["collab", PE, "database-specialist"], None, "exactly one of --success or --failure"),
+        (["collab", PE], None, "needs AGENT and COLLABORATOR"),
+        (["search"], None, "needs a QUERY"),
+        (["load", PE, "--budget", "lots"], None, "whole number"),
+        (["load", PE, "--budget", "5"], None, "budget must be"),
+        (["load", PE, "--bogus"], None, "unknown option --bogus"),
+        (["unread"], None, "needs AGENT"),
+        (["frobnicate"], None, "unknown memory command"),
+        (["export", "--format", "pdf"], None, "must be one of"),
+        (["import"], b'{"format": "other"}', "not a perfpack memory export"),
+        (["import", "/nonexistent/file.json"], None, "cannot read"),
+        (["load", PE, "--format", "yaml"], None, "must be one of"),
+    ],
+)
+def test_malformed_input_is_one_clear_line_and_exit_2(
+    project: Path, args: list[str], stdin: bytes | None, message: str
+) -> None:
     out = mem(*args, input=stdin if stdin is not None else b"")
     assert out.returncode == 2, (out.stdout, out.stderr)
     assert message in out.stderr and "Traceback" not in out.stderr
@@ -124,8 +142,11 @@ def test_malformed_input_is_one_clear_line_and_exit_2(project: Path, args: list[
 
 
 def test_non_utf8_argument(project: Path) -> None:
-    proc = subprocess.run([sys.executable, "-m", "perfpack", "memory", "insight", PE, b'{"insight": "\xff"}'],
-                          capture_output=True, env={**os.environ, "CLAUDE_PROJECT_DIR": str(project)})
+    proc = subprocess.run(  # noqa: PLW1510 - the exit code is the thing checked
+        [sys.executable, "-m", "perfpack", "memory", "insight", PE, b'{"insight": "\xff"}'],
+        capture_output=True,
+        env={**os.environ, "CLAUDE_PROJECT_DIR": str(project)},
+    )
     assert proc.returncode == 2 and b"not valid UTF-8" in proc.stderr
 
 
@@ -136,7 +157,10 @@ def test_corrupt_database_gives_exit_2_and_stays_untouched(project: Path, conten
     db.write_bytes(content)
     for args in (["insight", PE, INSIGHT], ["load", PE], ["search", "x"], ["export"], ["compact"]):
         out = mem(*args)
-        assert out.returncode == 2 and "Traceback" not in out.stderr and str(db) in out.stderr, (args, out.stderr)
+        assert out.returncode == 2 and "Traceback" not in out.stderr and str(db) in out.stderr, (
+            args,
+            out.stderr,
+        )
     assert db.read_bytes() == content
 
 

@@ -35,13 +35,20 @@ def test_four_processes_times_500_records_lose_nothing(db: Path, tmp_path: Path)
     assert conn.execute("SELECT count(*) FROM insights").fetchone()[0] == 4 * 125
     assert conn.execute("SELECT count(*) FROM messages").fetchone()[0] == 4 * 125
     # counters incremented in SQL by 4 processes: every increment counted
-    per_agent = dict(conn.execute("SELECT agent, successes FROM collaborations WHERE other = 'shared-partner'"))
+    per_agent = dict(
+        conn.execute("SELECT agent, successes FROM collaborations WHERE other = 'shared-partner'")
+    )
     assert per_agent == {name: 125 for name in names}
     for name in names:
         uids = {uid for kind, uid in _reported(tmp_path / f"{name}.txt") if kind in ("task", "insight")}
         assert len(uids) == 250
-        stored = {r[0] for r in conn.execute("SELECT uid FROM tasks WHERE agent = ? UNION "
-                                             "SELECT uid FROM insights WHERE agent = ?", (name, name))}
+        stored = {
+            r[0]
+            for r in conn.execute(
+                "SELECT uid FROM tasks WHERE agent = ? UNION SELECT uid FROM insights WHERE agent = ?",
+                (name, name),
+            )
+        }
         assert uids == stored
     digest = db.parent.parent / "agent-memory" / "agent-0" / "MEMORY.md"
     assert "agent-0 insight" in digest.read_text()
@@ -81,11 +88,13 @@ def test_writer_killed_mid_writes_keeps_every_committed_record(db: Path, tmp_pat
 
 
 def test_cli_writers_in_parallel_count_every_increment(db: Path) -> None:
-    script = ("import subprocess, sys\n"
-              "for i in range(15):\n"
-              "    r = subprocess.run([sys.executable, '-m', 'perfpack', 'memory', '--db', sys.argv[1], 'collab',"
-              " 'performance-engineer', 'database-specialist', '--success'], capture_output=True)\n"
-              "    assert r.returncode == 0, r.stderr\n")
+    script = (
+        "import subprocess, sys\n"
+        "for i in range(15):\n"
+        "    r = subprocess.run([sys.executable, '-m', 'perfpack', 'memory', '--db', sys.argv[1], 'collab',"
+        " 'performance-engineer', 'database-specialist', '--success'], capture_output=True)\n"
+        "    assert r.returncode == 0, r.stderr\n"
+    )
     procs = [subprocess.Popen([sys.executable, "-c", script, str(db)]) for _ in range(4)]
     assert all(proc.wait(timeout=300) == 0 for proc in procs)
     conn = sqlite3.connect(db)

@@ -16,11 +16,19 @@ def main() -> None:
         for i in range(count):
             kind = i % 4
             if kind == 0:
-                result = manager.add_task_to_history(name, {"task_description": f"{name} task {i}",
-                                                            "outcome": "success"})
+                result = manager.add_task_to_history(
+                    name, {"task_description": f"{name} task {i}", "outcome": "success"}
+                )
             elif kind == 1:
-                result = manager.add_optimization_insight(name, {"area": "caching", "insight": f"{name} insight {i}",
-                                                                 "impact": "medium", "confidence": 0.5})
+                result = manager.add_optimization_insight(
+                    name,
+                    {
+                        "area": "caching",
+                        "insight": f"{name} insight {i}",
+                        "impact": "medium",
+                        "confidence": 0.5,
+                    },
+                )
             elif kind == 2:
                 manager.update_collaboration_pattern(name, "shared-partner", success=True, task_type="load")
                 result = {"kind": "collab", "uid": f"collab-{name}-{i}"}

@@ -10,5 +10,12 @@ from perfpack.memory.api import (
     send_message_to_agents,
 )
 
-__all__ = ["DEFAULT_BUDGET", "AgentMemoryManager", "load_my_memory", "load_shared_context", "recent_insights",
-           "save_my_memory", "send_message_to_agents"]
+__all__ = [
+    "DEFAULT_BUDGET",
+    "AgentMemoryManager",
+    "load_my_memory",
+    "load_shared_context",
+    "recent_insights",
+    "save_my_memory",
+    "send_message_to_agents",
+]

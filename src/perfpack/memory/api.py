@@ -18,16 +18,18 @@ def resolve_db(db: Path | str | None = None, root: Path | str | None = None) -> 
     return Path(db) if db is not None else default_db_path(root)
 
 
-def open_store(db: Path | str | None = None, root: Path | str | None = None, *, create: bool = True
-               ) -> MemoryStore | None:
+def open_store(
+    db: Path | str | None = None, root: Path | str | None = None, *, create: bool = True
+) -> MemoryStore | None:
     return MemoryStore.open(resolve_db(db, root), create=create)
 
 
 class AgentMemoryManager:
     """Memory operations on one database; keeps its connection open between calls (close() or `with`)."""
 
-    def __init__(self, db_path: Path | str | None = None, *, root: Path | str | None = None,
-                 digest: bool = True) -> None:
+    def __init__(
+        self, db_path: Path | str | None = None, *, root: Path | str | None = None, digest: bool = True
+    ) -> None:
         self.db_path = resolve_db(db_path, root)
         self.digest = digest
         self._store: MemoryStore | None = None
@@ -64,8 +66,9 @@ class AgentMemoryManager:
                 result["digest"] = str(path)
         return result
 
-    def update_collaboration_pattern(self, agent: str, collaborator: str, success: bool = True,
-                                     task_type: str = "") -> dict:
+    def update_collaboration_pattern(
+        self, agent: str, collaborator: str, success: bool = True, task_type: str = ""
+    ) -> dict:
         """Count one success or failure of `agent` working with `collaborator` (atomic SQL increment)."""
         return self.store.update_collaboration(agent, collaborator, bool(success), task_type)
 
@@ -73,11 +76,19 @@ class AgentMemoryManager:
         """Messages broadcast or sent to `agent` that it has not read yet; marks them read unless mark_read=False."""
         return self.store.unread_messages(agent, mark_read=mark_read, limit=limit)
 
-    def send_message(self, from_agent: str, message_type: str, content: str, target_agents: list | None = None,
-                     metadata: dict | None = None) -> dict:
+    def send_message(
+        self,
+        from_agent: str,
+        message_type: str,
+        content: str,
+        target_agents: list | None = None,
+        metadata: dict | None = None,
+    ) -> dict:
         return self.store.send_message(from_agent, message_type, content, target_agents, metadata)
 
-    def search(self, query: str, *, agent: str | None = None, kind: str | None = None, limit: int = 20) -> list[dict]:
+    def search(
+        self, query: str, *, agent: str | None = None, kind: str | None = None, limit: int = 20
+    ) -> list[dict]:
         if agent is not None:
             check_agent(agent)
         store = MemoryStore.open(self.db_path, create=False) if self._store is None else self._store
@@ -90,22 +101,33 @@ class AgentMemoryManager:
                 store.close()
 
 
-def load_my_memory(agent: str, *, budget: int = DEFAULT_BUDGET, db: Path | str | None = None,
-                   root: Path | str | None = None) -> dict:
+def load_my_memory(
+    agent: str, *, budget: int = DEFAULT_BUDGET, db: Path | str | None = None, root: Path | str | None = None
+) -> dict:
     """The agent's most recent tasks, most valuable insights, frequent collaborators and saved state,
     within `budget` bytes of JSON (never the whole store). Pass the result back to save_my_memory."""
     check_agent(agent)
     _check_budget(budget)
-    memory: dict = {"agent": agent, "version": 0, "state": {}, "task_history": [], "optimization_insights": [],
-                    "collaboration_patterns": {"frequent_collaborators": []}, "unread_messages": 0,
-                    "truncated": False}
+    memory: dict = {
+        "agent": agent,
+        "version": 0,
+        "state": {},
+        "task_history": [],
+        "optimization_insights": [],
+        "collaboration_patterns": {"frequent_collaborators": []},
+        "unread_messages": 0,
+        "truncated": False,
+    }
     store = open_store(db, root, create=False)
     if store is None:
         return memory
     with store:
         memory["version"], memory["state"] = store.state(agent)
         memory["unread_messages"] = store.unread_count(agent)
-        pools = {"optimization_insights": store.top_insights(agent, 30), "task_history": store.recent_tasks(agent, 30)}
+        pools = {
+            "optimization_insights": store.top_insights(agent, 30),
+            "task_history": store.recent_tasks(agent, 30),
+        }
         collaborators = store.collaborators(agent, 10)
         for item in collaborators:
             item.pop("agent")
@@ -114,7 +136,9 @@ def load_my_memory(agent: str, *, budget: int = DEFAULT_BUDGET, db: Path | str |
     return memory
 
 
-def save_my_memory(agent: str, memory: dict, *, db: Path | str | None = None, root: Path | str | None = None) -> dict:
+def save_my_memory(
+    agent: str, memory: dict, *, db: Path | str | None = None, root: Path | str | None = None
+) -> dict:
     """Save what load_my_memory returned: its `state` object (refused if a newer version was saved meanwhile)
     and any task_history / optimization_insights entries without an id (new ones; existing entries are kept)."""
     check_agent(agent)
@@ -123,17 +147,25 @@ def save_my_memory(agent: str, memory: dict, *, db: Path | str | None = None, ro
     if memory.get("agent", agent) != agent:
         raise PerfpackError(f"this memory belongs to {memory.get('agent')!r}, not {agent!r}")
     new_tasks = [t for t in _list(memory, "task_history") if not (isinstance(t, dict) and "id" in t)]
-    new_insights = [i for i in _list(memory, "optimization_insights") if not (isinstance(i, dict) and "id" in i)]
+    new_insights = [
+        i for i in _list(memory, "optimization_insights") if not (isinstance(i, dict) and "id" in i)
+    ]
     task_rows = [task_row(agent, t) for t in new_tasks]  # validate everything before writing anything
     insight_rows = [insight_row(agent, i) for i in new_insights]
     state = memory.get("state", {})
     with MemoryStore.open(resolve_db(db, root)) as store:
-        def body(c):  # noqa: ANN001, ANN202
+
+        def body(c):
             version = store.save_state_in(c, agent, state, memory.get("version", 0))
-            c.executemany("INSERT INTO tasks (uid, agent, created, description, outcome, data) VALUES (?, ?, ?, ?, ?, ?)",
-                          task_rows)
-            c.executemany("INSERT INTO insights (uid, agent, created, area, insight, impact, confidence, data) "
-                          "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", insight_rows)
+            c.executemany(
+                "INSERT INTO tasks (uid, agent, created, description, outcome, data) VALUES (?, ?, ?, ?, ?, ?)",
+                task_rows,
+            )
+            c.executemany(
+                "INSERT INTO insights (uid, agent, created, area, insight, impact, confidence, data) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                insight_rows,
+            )
             return version
 
         version = store.transaction(body)
@@ -141,15 +173,27 @@ def save_my_memory(agent: str, memory: dict, *, db: Path | str | None = None, ro
             from perfpack.memory.digest import write_digest
 
             write_digest(store, agent)
-    return {"agent": agent, "version": version, "tasks_added": len(task_rows), "insights_added": len(insight_rows)}
+    return {
+        "agent": agent,
+        "version": version,
+        "tasks_added": len(task_rows),
+        "insights_added": len(insight_rows),
+    }
 
 
-def load_shared_context(*, budget: int = DEFAULT_BUDGET, db: Path | str | None = None,
-                        root: Path | str | None = None) -> dict:
+def load_shared_context(
+    *, budget: int = DEFAULT_BUDGET, db: Path | str | None = None, root: Path | str | None = None
+) -> dict:
     """What all agents share: recent broadcast messages, the top insights of every agent, the agents known and
     their collaborations, within `budget` bytes of JSON."""
     _check_budget(budget)
-    context: dict = {"agents": [], "recent_messages": [], "top_insights": [], "collaborations": [], "truncated": False}
+    context: dict = {
+        "agents": [],
+        "recent_messages": [],
+        "top_insights": [],
+        "collaborations": [],
+        "truncated": False,
+    }
     store = open_store(db, root, create=False)
     if store is None:
         return context
@@ -163,9 +207,16 @@ def load_shared_context(*, budget: int = DEFAULT_BUDGET, db: Path | str | None =
     return context
 
 
-def send_message_to_agents(from_agent: str, message_type: str, content: str, target_agents: list | None = None,
-                           metadata: dict | None = None, *, db: Path | str | None = None,
-                           root: Path | str | None = None) -> dict:
+def send_message_to_agents(
+    from_agent: str,
+    message_type: str,
+    content: str,
+    target_agents: list | None = None,
+    metadata: dict | None = None,
+    *,
+    db: Path | str | None = None,
+    root: Path | str | None = None,
+) -> dict:
     """Send a message: target_agents=[] (or None) broadcasts to every agent, else only the named ones read it."""
     with MemoryStore.open(resolve_db(db, root)) as store:
         return store.send_message(from_agent, message_type, content, target_agents, metadata)

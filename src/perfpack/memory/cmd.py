@@ -15,39 +15,84 @@ GLOBAL_OPTIONS = {"--db": "path", "--format": "text|json"}
 
 # name -> (usage, summary, description, options {flag: kind}); kind: "flag", "int", "float", "str" or "a|b|c"
 SUBCOMMANDS: dict[str, tuple[str, str, str, dict[str, str]]] = {
-    "task": ("AGENT [JSON | -]", "Record a finished task of AGENT.",
-             'JSON: {"task_description": "...", "outcome": "success|partial|failure", "key_insights": [...], '
-             '"delegations": [{"to_agent": "...", "reason": "...", "outcome": "..."}]}', {}),
-    "insight": ("AGENT [JSON | -]", "Record an optimization insight of AGENT (refreshes its MEMORY.md digest).",
-                'JSON: {"area": "caching", "insight": "...", "impact": "low|medium|high", "confidence": 0.9}', {}),
-    "collab": ("AGENT COLLABORATOR (--success | --failure) [--task-type TYPE]",
-               "Count one success or failure of AGENT working with COLLABORATOR.",
-               "Counters are incremented in SQL, so parallel agents never lose a count.",
-               {"--success": "flag", "--failure": "flag", "--task-type": "str"}),
-    "message": ("AGENT [JSON | -]", "Send a message from AGENT to other agents.",
-                'JSON: {"type": "insight", "content": "...", "target_agents": [] (= broadcast), "metadata": {}}',
-                {}),
-    "unread": ("AGENT [--peek] [--limit N]", "Messages for AGENT it has not read yet (marks them read).",
-               "--peek leaves them unread.", {"--peek": "flag", "--limit": "int"}),
-    "search": ("QUERY... [--agent AGENT] [--kind task|insight|message] [--limit N] [--no-fts]",
-               "Find tasks, insights and messages containing every word of QUERY.",
-               "Uses SQLite FTS5 when the build has it, a LIKE scan otherwise (--no-fts forces that).",
-               {"--agent": "str", "--kind": "task|insight|message", "--limit": "int", "--no-fts": "flag"}),
-    "load": ("AGENT [--budget BYTES]", "AGENT's recent tasks, best insights, collaborators and saved state.",
-             "At most BUDGET bytes of JSON (default 4096): the most recent and most valuable entries, never "
-             "the whole store. Pass the object (changed) to `save`.", {"--budget": "int"}),
-    "shared": ("[--budget BYTES]", "Context shared by all agents: broadcasts, top insights, collaborations.",
-               "At most BUDGET bytes of JSON (default 4096).", {"--budget": "int"}),
-    "save": ("AGENT [JSON | -]", "Save the object `load` returned: its state and entries without an id.",
-             "Refused (exit 2, nothing written) if another process saved a newer version since the load.", {}),
-    "export": ("[--agent AGENT] [--format json|markdown] [--out FILE]", "Export the memory as JSON or Markdown.",
-               "The JSON export round-trips through `import`.",
-               {"--agent": "str", "--format": "json|markdown|text", "--out": "str"}),
-    "import": ("[FILE | -]", "Merge a JSON export into the memory (idempotent: known records are skipped).",
-               "Reads FILE, or stdin when FILE is - or missing.", {}),
-    "compact": ("[--retention-days DAYS] [--no-vacuum]",
-                "Delete messages older than the retention (default 30 days), tidy the index, VACUUM.",
-                "", {"--retention-days": "float", "--no-vacuum": "flag"}),
+    "task": (
+        "AGENT [JSON | -]",
+        "Record a finished task of AGENT.",
+        (
+            'JSON: {"task_description": "...", "outcome": "success|partial|failure", "key_insights": [...], '
+            '"delegations": [{"to_agent": "...", "reason": "...", "outcome": "..."}]}'
+        ),
+        {},
+    ),
+    "insight": (
+        "AGENT [JSON | -]",
+        "Record an optimization insight of AGENT (refreshes its MEMORY.md digest).",
+        'JSON: {"area": "caching", "insight": "...", "impact": "low|medium|high", "confidence": 0.9}',
+        {},
+    ),
+    "collab": (
+        "AGENT COLLABORATOR (--success | --failure) [--task-type TYPE]",
+        "Count one success or failure of AGENT working with COLLABORATOR.",
+        "Counters are incremented in SQL, so parallel agents never lose a count.",
+        {"--success": "flag", "--failure": "flag", "--task-type": "str"},
+    ),
+    "message": (
+        "AGENT [JSON | -]",
+        "Send a message from AGENT to other agents.",
+        'JSON: {"type": "insight", "content": "...", "target_agents": [] (= broadcast), "metadata": {}}',
+        {},
+    ),
+    "unread": (
+        "AGENT [--peek] [--limit N]",
+        "Messages for AGENT it has not read yet (marks them read).",
+        "--peek leaves them unread.",
+        {"--peek": "flag", "--limit": "int"},
+    ),
+    "search": (
+        "QUERY... [--agent AGENT] [--kind task|insight|message] [--limit N] [--no-fts]",
+        "Find tasks, insights and messages containing every word of QUERY.",
+        "Uses SQLite FTS5 when the build has it, a LIKE scan otherwise (--no-fts forces that).",
+        {"--agent": "str", "--kind": "task|insight|message", "--limit": "int", "--no-fts": "flag"},
+    ),
+    "load": (
+        "AGENT [--budget BYTES]",
+        "AGENT's recent tasks, best insights, collaborators and saved state.",
+        (
+            "At most BUDGET bytes of JSON (default 4096): the most recent and most valuable entries, never "
+            "the whole store. Pass the object (changed) to `save`."
+        ),
+        {"--budget": "int"},
+    ),
+    "shared": (
+        "[--budget BYTES]",
+        "Context shared by all agents: broadcasts, top insights, collaborations.",
+        "At most BUDGET bytes of JSON (default 4096).",
+        {"--budget": "int"},
+    ),
+    "save": (
+        "AGENT [JSON | -]",
+        "Save the object `load` returned: its state and entries without an id.",
+        "Refused (exit 2, nothing written) if another process saved a newer version since the load.",
+        {},
+    ),
+    "export": (
+        "[--agent AGENT] [--format json|markdown] [--out FILE]",
+        "Export the memory as JSON or Markdown.",
+        "The JSON export round-trips through `import`.",
+        {"--agent": "str", "--format": "json|markdown|text", "--out": "str"},
+    ),
+    "import": (
+        "[FILE | -]",
+        "Merge a JSON export into the memory (idempotent: known records are skipped).",
+        "Reads FILE, or stdin when FILE is - or missing.",
+        {},
+    ),
+    "compact": (
+        "[--retention-days DAYS] [--no-vacuum]",
+        "Delete messages older than the retention (default 30 days), tidy the index, VACUUM.",
+        "",
+        {"--retention-days": "float", "--no-vacuum": "flag"},
+    ),
 }
 
 TOP_HELP = """Usage: perfpack memory [--db PATH] [--format json|text] COMMAND [ARGS]...
@@ -85,7 +130,7 @@ def main(argv: list[str]) -> int:
     command = args.pop(0)
     if command not in SUBCOMMANDS:
         raise PerfpackError(f"unknown memory command {command!r}", hint=f"one of: {', '.join(SUBCOMMANDS)}")
-    usage, summary, description, options = SUBCOMMANDS[command]
+    options = SUBCOMMANDS[command][3]
     head = args[: args.index("--")] if "--" in args else args
     if "-h" in head or "--help" in head:
         return _print(_sub_help(command))
@@ -131,36 +176,54 @@ def _dispatch(command: str, pos: list[str], opts: dict[str, object]) -> object:
                 return manager.add_optimization_insight(agent, data)
             unknown = set(data) - {"type", "content", "target_agents", "metadata"}
             if unknown:
-                raise PerfpackError(f"unknown message field(s): {', '.join(sorted(unknown))}",
-                                    hint="fields: type, content, target_agents, metadata")
-            return manager.send_message(agent, data.get("type", "note"), data.get("content"),
-                                        data.get("target_agents"), data.get("metadata"))
+                raise PerfpackError(
+                    f"unknown message field(s): {', '.join(sorted(unknown))}",
+                    hint="fields: type, content, target_agents, metadata",
+                )
+            return manager.send_message(
+                agent,
+                data.get("type", "note"),
+                data.get("content"),
+                data.get("target_agents"),
+                data.get("metadata"),
+            )
     if command == "collab":
         if len(pos) != 2:
-            raise PerfpackError("`memory collab` needs AGENT and COLLABORATOR",
-                                hint="perfpack memory collab performance-engineer database-specialist --success")
+            raise PerfpackError(
+                "`memory collab` needs AGENT and COLLABORATOR",
+                hint="perfpack memory collab performance-engineer database-specialist --success",
+            )
         if bool(opts.get("--success")) == bool(opts.get("--failure")):
             raise PerfpackError("`memory collab` needs exactly one of --success or --failure")
         with api.AgentMemoryManager(db) as manager:
-            return manager.update_collaboration_pattern(pos[0], pos[1], bool(opts.get("--success")),
-                                                        str(opts.get("--task-type", "")))
+            return manager.update_collaboration_pattern(
+                pos[0], pos[1], bool(opts.get("--success")), str(opts.get("--task-type", ""))
+            )
     if command == "unread":
         agent = _one(pos, command, "AGENT")
         with api.AgentMemoryManager(db) as manager:
-            return manager.get_unread_messages(agent, mark_read=not opts.get("--peek"),
-                                               limit=_positive(opts.get("--limit", 50), "--limit"))
+            return manager.get_unread_messages(
+                agent, mark_read=not opts.get("--peek"), limit=_positive(opts.get("--limit", 50), "--limit")
+            )
     if command == "search":
         if not pos:
-            raise PerfpackError("`memory search` needs a QUERY", hint='perfpack memory search "connection pool"')
+            raise PerfpackError(
+                "`memory search` needs a QUERY", hint='perfpack memory search "connection pool"'
+            )
         import os
 
         if opts.get("--no-fts"):
             os.environ["PERFPACK_MEMORY_NO_FTS"] = "1"
-        return api.AgentMemoryManager(db).search(" ".join(pos), agent=opts.get("--agent"), kind=opts.get("--kind"),
-                                                 limit=_positive(opts.get("--limit", 20), "--limit"))
+        return api.AgentMemoryManager(db).search(
+            " ".join(pos),
+            agent=opts.get("--agent"),
+            kind=opts.get("--kind"),
+            limit=_positive(opts.get("--limit", 20), "--limit"),
+        )
     if command == "load":
-        return api.load_my_memory(_one(pos, command, "AGENT"), db=db,
-                                  budget=opts.get("--budget", api.DEFAULT_BUDGET))
+        return api.load_my_memory(
+            _one(pos, command, "AGENT"), db=db, budget=opts.get("--budget", api.DEFAULT_BUDGET)
+        )
     if command == "shared":
         _none(pos, command)
         return api.load_shared_context(db=db, budget=opts.get("--budget", api.DEFAULT_BUDGET))
@@ -180,8 +243,11 @@ def _dispatch(command: str, pos: list[str], opts: dict[str, object]) -> object:
             if store is not None:
                 store.close()
         fmt = opts.get("--format", "json")
-        text = transfer.to_markdown(data) if fmt in ("markdown", "text") else json.dumps(
-            data, ensure_ascii=False, indent=2) + "\n"
+        text = (
+            transfer.to_markdown(data)
+            if fmt in ("markdown", "text")
+            else json.dumps(data, ensure_ascii=False, indent=2) + "\n"
+        )
         out = opts.get("--out")
         if out:
             from perfpack.fsutil import atomic_write_text
@@ -211,8 +277,11 @@ def _dispatch(command: str, pos: list[str], opts: dict[str, object]) -> object:
     # compact
     _none(pos, command)
     with api.AgentMemoryManager(db) as manager:
-        return transfer.compact(manager.store, retention_days=opts.get("--retention-days", 30.0),
-                                vacuum=not opts.get("--no-vacuum"))
+        return transfer.compact(
+            manager.store,
+            retention_days=opts.get("--retention-days", 30.0),
+            vacuum=not opts.get("--no-vacuum"),
+        )
 
 
 # -- input -------------------------------------------------------------------------------------------------
@@ -247,7 +316,9 @@ def _parse_json(raw: bytes, where: str) -> object:
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
-        raise PerfpackError(f"{where} is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
+        raise PerfpackError(
+            f"{where} is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
+        ) from None
     except RecursionError:
         raise PerfpackError(f"{where}: JSON nested too deeply") from None
 
@@ -293,15 +364,19 @@ def _take_option(args: list[str], allowed: dict[str, str], where: str) -> tuple[
 
 def _one(pos: list[str], command: str, what: str, extra: int = 0) -> str:
     if not pos or len(pos) > 1 + extra:
-        raise PerfpackError(f"`memory {command}` needs {what}" if not pos else f"`memory {command}`: too many arguments",
-                            hint=f"usage: perfpack memory {command} {SUBCOMMANDS[command][0]}")
+        raise PerfpackError(
+            f"`memory {command}` needs {what}" if not pos else f"`memory {command}`: too many arguments",
+            hint=f"usage: perfpack memory {command} {SUBCOMMANDS[command][0]}",
+        )
     return pos[0]
 
 
 def _none(pos: list[str], command: str) -> None:
     if pos:
-        raise PerfpackError(f"`memory {command}` takes no arguments (got {pos[0]!r})",
-                            hint=f"usage: perfpack memory {command} {SUBCOMMANDS[command][0]}")
+        raise PerfpackError(
+            f"`memory {command}` takes no arguments (got {pos[0]!r})",
+            hint=f"usage: perfpack memory {command} {SUBCOMMANDS[command][0]}",
+        )
 
 
 def _positive(value: object, name: str) -> int:
@@ -330,15 +405,21 @@ def _command_rows() -> str:
 
 
 def _sub_help(command: str) -> str:
-    usage, summary, description, options = SUBCOMMANDS[command]
+    usage, summary, description, _options = SUBCOMMANDS[command]
     lines = [f"Usage: perfpack memory [--db PATH] {command} {usage}", "", f"  {summary}"]
     if description:
         lines += ["", f"  {description}"]
-    lines += ["", "Options:", "  --db PATH             memory database (default: ROOT/.claude/memory/memory.db)",
-              "  --format json|text    output format (default: json)" if command != "export" else
-              "  --format json|markdown  export format (default: json)",
-              "  -h, --help            show this message",
-              "", "Exit codes: 0 done, 2 bad input or an unusable database (nothing written)."]
+    lines += [
+        "",
+        "Options:",
+        "  --db PATH             memory database (default: ROOT/.claude/memory/memory.db)",
+        "  --format json|text    output format (default: json)"
+        if command != "export"
+        else "  --format json|markdown  export format (default: json)",
+        "  -h, --help            show this message",
+        "",
+        "Exit codes: 0 done, 2 bad input or an unusable database (nothing written).",
+    ]
     return "\n".join(lines) + "\n"
 
 
@@ -367,8 +448,13 @@ def _line(item: object) -> str:
         return _scalar(item)
     head = item.get("kind") or ""
     who = item.get("agent") or item.get("from_agent") or ""
-    text = (item.get("insight") or item.get("task_description") or item.get("content")
-            or item.get("collaborator") or "")
+    text = (
+        item.get("insight")
+        or item.get("task_description")
+        or item.get("content")
+        or item.get("collaborator")
+        or ""
+    )
     extra = [str(item[k]) for k in ("outcome", "impact", "type") if k in item]
     prefix = " ".join(p for p in (f"#{item['id']}" if "id" in item else "", head, who) if p)
     return f"{prefix} [{', '.join(extra)}] {_scalar(text)}" if extra else f"{prefix} {_scalar(text)}".strip()

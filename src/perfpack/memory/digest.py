@@ -24,19 +24,29 @@ def digest_dir(db_path: Path) -> Path | None:
 
 
 def render(store: MemoryStore, agent: str) -> str:
-    lines = [f"# What {agent} has learned (perfpack memory)", "",
-             "<!-- Written by `perfpack memory` after each insight; edits here are overwritten. -->",
-             f"Top insights, highest impact x confidence first. More: `perfpack memory load {agent}`, "
-             "`perfpack memory search WORDS`.", ""]
+    lines = [
+        f"# What {agent} has learned (perfpack memory)",
+        "",
+        "<!-- Written by `perfpack memory` after each insight; edits here are overwritten. -->",
+        (
+            f"Top insights, highest impact x confidence first. More: `perfpack memory load {agent}`, "
+            "`perfpack memory search WORDS`."
+        ),
+        "",
+    ]
     insights = store.top_insights(agent, MAX_INSIGHTS)
     for item in insights:
-        lines.append(_one_line(f"- [{item['impact']}, {item['confidence']:.2f}] {item['area']}: {item['insight']}"))
+        lines.append(
+            _one_line(f"- [{item['impact']}, {item['confidence']:.2f}] {item['area']}: {item['insight']}")
+        )
     if not insights:
         lines.append("- (no insights yet)")
     tasks = store.recent_tasks(agent, MAX_TASKS)
     if tasks:
         lines += ["", "## Recent tasks", ""]
-        lines += [_one_line(f"- {t['created_at'][:10]} {t['outcome']}: {t['task_description']}") for t in tasks]
+        lines += [
+            _one_line(f"- {t['created_at'][:10]} {t['outcome']}: {t['task_description']}") for t in tasks
+        ]
     return "\n".join(lines[:MAX_LINES]) + "\n"
 
 

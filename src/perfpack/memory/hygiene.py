@@ -16,10 +16,30 @@ _NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-")
 REDACTED = "[REDACTED]"
 
 # Cheap substring test first: the regexes are only compiled and run when one of these appears.
-_TRIGGERS = ("sk-", "akia", "asia", "ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_", "xox", "bearer",
-             "private key", "@", "pass", "pwd", "secret", "token", "key")
-_SECRET_KEY = (r"(?i)^(?:.*[-_])?(?:password|passwd|pwd|secret|token|api[-_]?key|private[-_]?key|"
-               r"access[-_]?key|auth|authorization|credentials?)$")
+_TRIGGERS = (
+    "sk-",
+    "akia",
+    "asia",
+    "ghp_",
+    "gho_",
+    "ghu_",
+    "ghs_",
+    "ghr_",
+    "github_pat_",
+    "xox",
+    "bearer",
+    "private key",
+    "@",
+    "pass",
+    "pwd",
+    "secret",
+    "token",
+    "key",
+)
+_SECRET_KEY = (
+    r"(?i)^(?:.*[-_])?(?:password|passwd|pwd|secret|token|api[-_]?key|private[-_]?key|"
+    r"access[-_]?key|auth|authorization|credentials?)$"
+)
 # Compiled on first use: compiling costs more than a whole memory write needs otherwise.
 _patterns: list[tuple[re.Pattern[str], str]] | None = None
 
@@ -28,8 +48,13 @@ def _compiled() -> list[tuple[re.Pattern[str], str]]:
     global _patterns
     if _patterns is None:
         _patterns = [
-            (re.compile(r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----(?:.*?-----END [A-Z0-9 ]*PRIVATE KEY-----|.*)",
-                        re.S), REDACTED),
+            (
+                re.compile(
+                    r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----(?:.*?-----END [A-Z0-9 ]*PRIVATE KEY-----|.*)",
+                    re.DOTALL,
+                ),
+                REDACTED,
+            ),
             (re.compile(r"\bsk-[A-Za-z0-9_-]{16,}"), REDACTED),
             (re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b"), REDACTED),
             (re.compile(r"\bgh[pousr]_[A-Za-z0-9]{20,}"), REDACTED),
@@ -38,8 +63,13 @@ def _compiled() -> list[tuple[re.Pattern[str], str]]:
             (re.compile(r"(?i)\b(bearer)\s+[A-Za-z0-9._~+/=-]{8,}"), r"\1 " + REDACTED),
             # user:password@host in URLs keeps the user and host, drops the password
             (re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://[^\s:/@]+):[^\s@/]+@"), r"\1:" + REDACTED + "@"),
-            (re.compile(r"(?i)\b(password|passwd|pwd|secret|api[-_]?key|access[-_]?token|auth[-_]?token|token)"
-                        r"(\"?'?\s*[:=]\s*[\"']?)(?!\[REDACTED\])[^\s\"',;&]+"), r"\1\2" + REDACTED),
+            (
+                re.compile(
+                    r"(?i)\b(password|passwd|pwd|secret|api[-_]?key|access[-_]?token|auth[-_]?token|token)"
+                    r"(\"?'?\s*[:=]\s*[\"']?)(?!\[REDACTED\])[^\s\"',;&]+"
+                ),
+                r"\1\2" + REDACTED,
+            ),
         ]
     return _patterns
 
@@ -63,7 +93,12 @@ def redact(value: object) -> object:
     if isinstance(value, dict):
         out = {}
         for key, item in value.items():
-            if isinstance(key, str) and isinstance(item, (str, int, float)) and _secret_key(key) and item != "":
+            if (
+                isinstance(key, str)
+                and isinstance(item, (str, int, float))
+                and _secret_key(key)
+                and item != ""
+            ):
                 out[key] = REDACTED
             else:
                 out[key] = redact(item)
@@ -81,18 +116,30 @@ def _secret_key(key: str) -> bool:
 def check_agent(name: object, *, what: str = "agent name") -> str:
     """A valid agent name (kebab-case, <= 64 chars) or a PerfpackError; names become folder names."""
     if not isinstance(name, str) or not name:
-        raise PerfpackError(f"{what} must be a non-empty string", hint="use kebab-case, e.g. performance-engineer")
+        raise PerfpackError(
+            f"{what} must be a non-empty string", hint="use kebab-case, e.g. performance-engineer"
+        )
     # kebab-case: [a-z0-9]+(-[a-z0-9]+)*, checked without a regex (compiling one costs ~1 ms per process)
-    if (len(name) > MAX_NAME or not _NAME_CHARS.issuperset(name) or name[0] == "-" or name[-1] == "-"
-            or "--" in name):
+    if (
+        len(name) > MAX_NAME
+        or not _NAME_CHARS.issuperset(name)
+        or name[0] == "-"
+        or name[-1] == "-"
+        or "--" in name
+    ):
         shown = name if len(name) <= MAX_NAME else name[:MAX_NAME] + "..."
-        raise PerfpackError(f"invalid {what} {shown!r}: use lowercase kebab-case (a-z, 0-9, single hyphens), "
-                            f"at most {MAX_NAME} characters", hint="e.g. performance-engineer")
+        raise PerfpackError(
+            f"invalid {what} {shown!r}: use lowercase kebab-case (a-z, 0-9, single hyphens), "
+            f"at most {MAX_NAME} characters",
+            hint="e.g. performance-engineer",
+        )
     return name
 
 
 def check_size(encoded: str, limit: int, what: str) -> None:
     size = len(encoded.encode("utf-8", "surrogatepass"))
     if size > limit:
-        raise PerfpackError(f"{what} is too large: {size} bytes (limit {limit})",
-                            hint="store a summary; put long output in a file and record its path")
+        raise PerfpackError(
+            f"{what} is too large: {size} bytes (limit {limit})",
+            hint="store a summary; put long output in a file and record its path",
+        )

@@ -160,8 +160,9 @@ class MemoryStore:
             except OSError as exc:
                 raise PerfpackError(f"{path.parent}: cannot create the memory folder: {exc}") from None
         try:
-            conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
-                                   check_same_thread=False)
+            conn = sqlite3.connect(
+                path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False
+            )
         except sqlite3.Error as exc:
             raise PerfpackError(f"{path}: cannot open the memory database: {exc}") from None
         store = cls(path, conn)
@@ -172,8 +173,10 @@ class MemoryStore:
             conn.execute("PRAGMA foreign_keys = ON")
         except sqlite3.DatabaseError as exc:
             conn.close()
-            raise PerfpackError(f"{path}: not a usable perfpack memory database ({exc})",
-                                hint="perfpack leaves the file untouched; move it away to start a new memory")
+            raise PerfpackError(
+                f"{path}: not a usable perfpack memory database ({exc})",
+                hint="perfpack leaves the file untouched; move it away to start a new memory",
+            )
         except BaseException:
             conn.close()
             raise
@@ -187,8 +190,10 @@ class MemoryStore:
         if not create:
             if version == 0:
                 return  # an empty file: nothing stored yet
-            raise PerfpackError(f"{self.path}: memory schema {version} needs migrating to {SCHEMA_VERSION}",
-                                hint="run any `perfpack memory` write command (it migrates the schema)")
+            raise PerfpackError(
+                f"{self.path}: memory schema {version} needs migrating to {SCHEMA_VERSION}",
+                hint="run any `perfpack memory` write command (it migrates the schema)",
+            )
         if version == 0:
             # WAL is persistent in the file; it cannot be switched inside a transaction.
             self.conn.execute("PRAGMA journal_mode = WAL")
@@ -219,14 +224,19 @@ class MemoryStore:
     def _check_ours(self, app_id: int, version: int) -> None:
         if app_id == APPLICATION_ID:
             if version > SCHEMA_VERSION:
-                raise PerfpackError(f"{self.path}: memory schema {version} is newer than this perfpack "
-                                    f"understands ({SCHEMA_VERSION})", hint="upgrade perfpack; the file is untouched")
+                raise PerfpackError(
+                    f"{self.path}: memory schema {version} is newer than this perfpack "
+                    f"understands ({SCHEMA_VERSION})",
+                    hint="upgrade perfpack; the file is untouched",
+                )
             return
         tables = self.conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
         if app_id != 0 or version != 0 or tables:
-            raise PerfpackError(f"{self.path}: a SQLite database that is not perfpack memory "
-                                f"(application_id={app_id}, user_version={version}, {tables} schema objects)",
-                                hint="perfpack never writes to it; point --db / PERFPACK_MEMORY_DB elsewhere")
+            raise PerfpackError(
+                f"{self.path}: a SQLite database that is not perfpack memory "
+                f"(application_id={app_id}, user_version={version}, {tables} schema objects)",
+                hint="perfpack never writes to it; point --db / PERFPACK_MEMORY_DB elsewhere",
+            )
 
     def close(self) -> None:
         self.conn.close()
@@ -244,7 +254,7 @@ class MemoryStore:
             self._fts = row is not None
         return self._fts
 
-    def transaction(self, body):  # noqa: ANN001, ANN201 - body(conn) -> result
+    def transaction(self, body):
         """Run body(conn) in one BEGIN IMMEDIATE transaction: the only way this module writes."""
         self.conn.execute("BEGIN IMMEDIATE")
         try:
@@ -259,15 +269,23 @@ class MemoryStore:
     # -- writes -------------------------------------------------------------------------------------------
     def add_task(self, agent: str, task: dict) -> dict:
         row = task_row(agent, task)
-        cur = self.transaction(lambda c: c.execute(
-            "INSERT INTO tasks (uid, agent, created, description, outcome, data) VALUES (?, ?, ?, ?, ?, ?)", row))
+        cur = self.transaction(
+            lambda c: c.execute(
+                "INSERT INTO tasks (uid, agent, created, description, outcome, data) VALUES (?, ?, ?, ?, ?, ?)",
+                row,
+            )
+        )
         return {"id": cur.lastrowid, "uid": row[0], "agent": agent, "kind": "task"}
 
     def add_insight(self, agent: str, insight: dict) -> dict:
         row = insight_row(agent, insight)
-        cur = self.transaction(lambda c: c.execute(
-            "INSERT INTO insights (uid, agent, created, area, insight, impact, confidence, data) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", row))
+        cur = self.transaction(
+            lambda c: c.execute(
+                "INSERT INTO insights (uid, agent, created, area, insight, impact, confidence, data) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                row,
+            )
+        )
         return {"id": cur.lastrowid, "uid": row[0], "agent": agent, "kind": "insight"}
 
     def update_collaboration(self, agent: str, other: str, success: bool, task_type: str = "") -> dict:
@@ -277,17 +295,33 @@ class MemoryStore:
             raise PerfpackError("task_type must be a string of at most 200 characters")
         task_type = str(redact(task_type))
         ok, bad = (1, 0) if success else (0, 1)
-        row = self.transaction(lambda c: c.execute(
-            "INSERT INTO collaborations (agent, other, task_type, successes, failures, last_at) "
-            "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (agent, other, task_type) DO UPDATE SET "
-            "successes = successes + excluded.successes, failures = failures + excluded.failures, "
-            "last_at = excluded.last_at RETURNING successes, failures",
-            (agent, other, task_type, ok, bad, time.time())).fetchone())
-        return {"agent": agent, "collaborator": other, "task_type": task_type,
-                "successes": row[0], "failures": row[1]}
+        row = self.transaction(
+            lambda c: c.execute(
+                "INSERT INTO collaborations (agent, other, task_type, successes, failures, last_at) "
+                "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (agent, other, task_type) DO UPDATE SET "
+                "successes = successes + excluded.successes, failures = failures + excluded.failures, "
+                "last_at = excluded.last_at RETURNING successes, failures",
+                (agent, other, task_type, ok, bad, time.time()),
+            ).fetchone()
+        )
+        return {
+            "agent": agent,
+            "collaborator": other,
+            "task_type": task_type,
+            "successes": row[0],
+            "failures": row[1],
+        }
 
-    def send_message(self, sender: str, message_type: str, content: str, target_agents: list | None = None,
-                     metadata: dict | None = None, *, retention_days: float = MESSAGE_RETENTION_DAYS) -> dict:
+    def send_message(
+        self,
+        sender: str,
+        message_type: str,
+        content: str,
+        target_agents: list | None = None,
+        metadata: dict | None = None,
+        *,
+        retention_days: float = MESSAGE_RETENTION_DAYS,
+    ) -> dict:
         check_agent(sender, what="sender name")
         if not isinstance(message_type, str) or not message_type or len(message_type) > 64:
             raise PerfpackError("message type must be a non-empty string of at most 64 characters")
@@ -308,35 +342,50 @@ class MemoryStore:
         def body(c: sqlite3.Connection) -> int:
             # Retention: expired messages go on the way in (indexed range delete; cheap).
             c.execute("DELETE FROM messages WHERE created < ?", (now - retention_days * 86400,))
-            mid = c.execute("INSERT INTO messages (uid, sender, created, type, content, metadata, broadcast) "
-                            "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                            (uid, sender, now, message_type, content, meta, 0 if targets else 1)).lastrowid
-            c.executemany("INSERT INTO message_targets (message_id, agent) VALUES (?, ?)",
-                          [(mid, t) for t in targets])
+            mid = c.execute(
+                "INSERT INTO messages (uid, sender, created, type, content, metadata, broadcast) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (uid, sender, now, message_type, content, meta, 0 if targets else 1),
+            ).lastrowid
+            c.executemany(
+                "INSERT INTO message_targets (message_id, agent) VALUES (?, ?)", [(mid, t) for t in targets]
+            )
             return mid
 
         mid = self.transaction(body)
         return {"id": mid, "uid": uid, "sender": sender, "broadcast": not targets, "target_agents": targets}
 
-    def unread_messages(self, agent: str, *, mark_read: bool = True, limit: int = 50,
-                        retention_days: float = MESSAGE_RETENTION_DAYS) -> list[dict]:
+    def unread_messages(
+        self,
+        agent: str,
+        *,
+        mark_read: bool = True,
+        limit: int = 50,
+        retention_days: float = MESSAGE_RETENTION_DAYS,
+    ) -> list[dict]:
         check_agent(agent)
-        sql = ("SELECT m.id, m.uid, m.sender, m.created, m.type, m.content, m.metadata, m.broadcast FROM messages m "
-               "WHERE m.created >= ? AND m.sender != ? "
-               "AND (m.broadcast = 1 OR EXISTS (SELECT 1 FROM message_targets t WHERE t.agent = ? "
-               "AND t.message_id = m.id)) "
-               "AND NOT EXISTS (SELECT 1 FROM message_reads r WHERE r.agent = ? AND r.message_id = m.id) "
-               "ORDER BY m.created, m.id LIMIT ?")
+        sql = (
+            "SELECT m.id, m.uid, m.sender, m.created, m.type, m.content, m.metadata, m.broadcast FROM messages m "
+            "WHERE m.created >= ? AND m.sender != ? "
+            "AND (m.broadcast = 1 OR EXISTS (SELECT 1 FROM message_targets t WHERE t.agent = ? "
+            "AND t.message_id = m.id)) "
+            "AND NOT EXISTS (SELECT 1 FROM message_reads r WHERE r.agent = ? AND r.message_id = m.id) "
+            "ORDER BY m.created, m.id LIMIT ?"
+        )
         params = (time.time() - retention_days * 86400, agent, agent, agent, int(limit))
         if not mark_read:
             rows = self.conn.execute(sql, params).fetchall()
         else:
+
             def body(c: sqlite3.Connection) -> list:
                 found = c.execute(sql, params).fetchall()
                 now = time.time()
-                c.executemany("INSERT OR IGNORE INTO message_reads (message_id, agent, read_at) VALUES (?, ?, ?)",
-                              [(r[0], agent, now) for r in found])
+                c.executemany(
+                    "INSERT OR IGNORE INTO message_reads (message_id, agent, read_at) VALUES (?, ?, ?)",
+                    [(r[0], agent, now) for r in found],
+                )
                 return found
+
             rows = self.transaction(body)
         return [message_dict(r) for r in rows]
 
@@ -344,29 +393,44 @@ class MemoryStore:
         """Store `state` as version expected_version + 1; refuses if someone saved a newer version meanwhile."""
         return self.transaction(lambda c: self.save_state_in(c, agent, state, expected_version))
 
-    def save_state_in(self, c: sqlite3.Connection, agent: str, state: object, expected_version: object) -> int:
+    def save_state_in(
+        self, c: sqlite3.Connection, agent: str, state: object, expected_version: object
+    ) -> int:
         """The optimistic version check and write, inside the caller's transaction."""
         check_agent(agent)
         if not isinstance(state, dict):
             raise PerfpackError("memory state must be a JSON object")
-        if not isinstance(expected_version, int) or isinstance(expected_version, bool) or expected_version < 0:
-            raise PerfpackError("memory version must be a non-negative integer (the one load_my_memory returned)")
+        if (
+            not isinstance(expected_version, int)
+            or isinstance(expected_version, bool)
+            or expected_version < 0
+        ):
+            raise PerfpackError(
+                "memory version must be a non-negative integer (the one load_my_memory returned)"
+            )
         data = _dumps(redact(state))
         check_size(data, MAX_STATE_BYTES, "memory state")
         now = time.time()
         if expected_version == 0:
-            cur = c.execute("INSERT INTO agent_state (agent, version, data, updated) VALUES (?, 1, ?, ?) "
-                            "ON CONFLICT (agent) DO NOTHING", (agent, data, now))
+            cur = c.execute(
+                "INSERT INTO agent_state (agent, version, data, updated) VALUES (?, 1, ?, ?) "
+                "ON CONFLICT (agent) DO NOTHING",
+                (agent, data, now),
+            )
         else:
-            cur = c.execute("UPDATE agent_state SET version = version + 1, data = ?, updated = ? "
-                            "WHERE agent = ? AND version = ?", (data, now, agent, expected_version))
+            cur = c.execute(
+                "UPDATE agent_state SET version = version + 1, data = ?, updated = ? "
+                "WHERE agent = ? AND version = ?",
+                (data, now, agent, expected_version),
+            )
         if cur.rowcount != 1:
             row = c.execute("SELECT version FROM agent_state WHERE agent = ?", (agent,)).fetchone()
             current = row[0] if row else 0
             raise PerfpackError(
                 f"memory of {agent} was saved by someone else since it was loaded "
                 f"(loaded version {expected_version}, stored version {current}); nothing was overwritten",
-                hint="load_my_memory again, reapply your change, then save")
+                hint="load_my_memory again, reapply your change, then save",
+            )
         return expected_version + 1
 
     # -- reads --------------------------------------------------------------------------------------------
@@ -376,19 +440,24 @@ class MemoryStore:
 
     def recent_tasks(self, agent: str | None, limit: int) -> list[dict]:
         where, params = ("WHERE agent = ?", (agent,)) if agent else ("", ())
-        rows = self.conn.execute(f"SELECT {TASK_COLUMNS} FROM tasks {where} ORDER BY created DESC, id DESC LIMIT ?",
-                                 (*params, int(limit))).fetchall()
+        rows = self.conn.execute(
+            f"SELECT {TASK_COLUMNS} FROM tasks {where} ORDER BY created DESC, id DESC LIMIT ?",
+            (*params, int(limit)),
+        ).fetchall()
         return [task_dict(r) for r in rows]
 
     def top_insights(self, agent: str | None, limit: int) -> list[dict]:
         where, params = ("WHERE agent = ?", (agent,)) if agent else ("", ())
-        rows = self.conn.execute(f"SELECT {INSIGHT_COLUMNS} FROM insights {where} ORDER BY {INSIGHT_ORDER} LIMIT ?",
-                                 (*params, int(limit))).fetchall()
+        rows = self.conn.execute(
+            f"SELECT {INSIGHT_COLUMNS} FROM insights {where} ORDER BY {INSIGHT_ORDER} LIMIT ?",
+            (*params, int(limit)),
+        ).fetchall()
         return [insight_dict(r) for r in rows]
 
     def recent_insights(self, limit: int) -> list[dict]:
-        rows = self.conn.execute(f"SELECT {INSIGHT_COLUMNS} FROM insights ORDER BY created DESC, id DESC LIMIT ?",
-                                 (int(limit),)).fetchall()
+        rows = self.conn.execute(
+            f"SELECT {INSIGHT_COLUMNS} FROM insights ORDER BY created DESC, id DESC LIMIT ?", (int(limit),)
+        ).fetchall()
         return [insight_dict(r) for r in rows]
 
     def collaborators(self, agent: str | None, limit: int) -> list[dict]:
@@ -397,21 +466,33 @@ class MemoryStore:
             f"SELECT agent, other, sum(successes), sum(failures), max(last_at), "
             f"json_group_object(task_type, json_array(successes, failures)) FROM collaborations {where} "
             f"GROUP BY agent, other ORDER BY sum(successes) + sum(failures) DESC, max(last_at) DESC LIMIT ?",
-            (*params, int(limit))).fetchall()
+            (*params, int(limit)),
+        ).fetchall()
         out = []
         for agent_name, other, ok, bad, last, types in rows:
             total = ok + bad
-            out.append({"agent": agent_name, "collaborator": other, "successes": ok, "failures": bad,
-                        "success_rate": round(ok / total, 3) if total else None, "last_at": iso(last),
-                        "task_types": {k or "(any)": {"successes": v[0], "failures": v[1]}
-                                       for k, v in json.loads(types).items()}})
+            out.append(
+                {
+                    "agent": agent_name,
+                    "collaborator": other,
+                    "successes": ok,
+                    "failures": bad,
+                    "success_rate": round(ok / total, 3) if total else None,
+                    "last_at": iso(last),
+                    "task_types": {
+                        k or "(any)": {"successes": v[0], "failures": v[1]}
+                        for k, v in json.loads(types).items()
+                    },
+                }
+            )
         return out
 
     def recent_messages(self, limit: int, retention_days: float = MESSAGE_RETENTION_DAYS) -> list[dict]:
         rows = self.conn.execute(
             "SELECT id, uid, sender, created, type, content, metadata, broadcast FROM messages "
             "WHERE broadcast = 1 AND created >= ? ORDER BY created DESC, id DESC LIMIT ?",
-            (time.time() - retention_days * 86400, int(limit))).fetchall()
+            (time.time() - retention_days * 86400, int(limit)),
+        ).fetchall()
         return [message_dict(r) for r in rows]
 
     def agents(self) -> list[dict]:
@@ -426,10 +507,18 @@ class MemoryStore:
             "SELECT count(*) FROM messages m WHERE m.created >= ? AND m.sender != ? "
             "AND (m.broadcast = 1 OR EXISTS (SELECT 1 FROM message_targets t WHERE t.agent = ? AND t.message_id = m.id)) "
             "AND NOT EXISTS (SELECT 1 FROM message_reads r WHERE r.agent = ? AND r.message_id = m.id)",
-            (time.time() - retention_days * 86400, agent, agent, agent)).fetchone()[0]
+            (time.time() - retention_days * 86400, agent, agent, agent),
+        ).fetchone()[0]
 
-    def search(self, query: str, *, agent: str | None = None, kind: str | None = None, limit: int = 20,
-               use_fts: bool | None = None) -> list[dict]:
+    def search(
+        self,
+        query: str,
+        *,
+        agent: str | None = None,
+        kind: str | None = None,
+        limit: int = 20,
+        use_fts: bool | None = None,
+    ) -> list[dict]:
         """Tasks, insights and messages matching every word of `query` (FTS5 ranking, or LIKE without FTS5)."""
         words = [w for w in query.split() if w.strip('"')]
         if not words:
@@ -464,7 +553,9 @@ class MemoryStore:
             if kind and kind != name:
                 continue
             conds = [f"({body}) LIKE ? ESCAPE '\\'" for _ in words]
-            params += ["%" + w.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%" for w in words]
+            params += [
+                "%" + w.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%" for w in words
+            ]
             if agent:
                 conds.append(f"{who} = ?")
                 params.append(agent)
@@ -479,13 +570,17 @@ class MemoryStore:
         if kind == "insight":
             row = self.conn.execute(f"SELECT {INSIGHT_COLUMNS} FROM insights WHERE id = ?", (ref,)).fetchone()
             return row and {"kind": "insight", **insight_dict(row)}
-        row = self.conn.execute("SELECT id, uid, sender, created, type, content, metadata, broadcast FROM messages "
-                                "WHERE id = ?", (ref,)).fetchone()
+        row = self.conn.execute(
+            "SELECT id, uid, sender, created, type, content, metadata, broadcast FROM messages WHERE id = ?",
+            (ref,),
+        ).fetchone()
         return row and {"kind": "message", **message_dict(row)}
 
     def counts(self) -> dict:
-        return {table: self.conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
-                for table in ("tasks", "insights", "collaborations", "messages", "agent_state")}
+        return {
+            table: self.conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+            for table in ("tasks", "insights", "collaborations", "messages", "agent_state")
+        }
 
 
 TASK_COLUMNS = "id, uid, agent, created, description, outcome, data"
@@ -522,7 +617,9 @@ def task_row(agent: str, task: object, *, uid: str | None = None, created: float
     return (uid or os.urandom(16).hex(), agent, created or time.time(), description, outcome, data)
 
 
-def insight_row(agent: str, insight: object, *, uid: str | None = None, created: float | None = None) -> tuple:
+def insight_row(
+    agent: str, insight: object, *, uid: str | None = None, created: float | None = None
+) -> tuple:
     check_agent(agent)
     if not isinstance(insight, dict):
         raise PerfpackError("an insight must be a JSON object with insight, impact and confidence")
@@ -544,25 +641,58 @@ def insight_row(agent: str, insight: object, *, uid: str | None = None, created:
     text, area = str(redact(text)), str(redact(area))
     data = _dumps(redact(insight))
     check_size(text + area + data, MAX_RECORD_BYTES, "insight record")
-    return (uid or os.urandom(16).hex(), agent, created or time.time(), area, text, impact, float(confidence), data)
+    return (
+        uid or os.urandom(16).hex(),
+        agent,
+        created or time.time(),
+        area,
+        text,
+        impact,
+        float(confidence),
+        data,
+    )
 
 
 def task_dict(row: tuple) -> dict:
     rid, uid, agent, created, description, outcome, data = row
-    return {"id": rid, "uid": uid, "agent": agent, "created_at": iso(created), "task_description": description,
-            "outcome": outcome, **json.loads(data)}
+    return {
+        "id": rid,
+        "uid": uid,
+        "agent": agent,
+        "created_at": iso(created),
+        "task_description": description,
+        "outcome": outcome,
+        **json.loads(data),
+    }
 
 
 def insight_dict(row: tuple) -> dict:
     rid, uid, agent, created, area, text, impact, confidence, data = row
-    return {"id": rid, "uid": uid, "agent": agent, "created_at": iso(created), "area": area, "insight": text,
-            "impact": impact, "confidence": confidence, **json.loads(data)}
+    return {
+        "id": rid,
+        "uid": uid,
+        "agent": agent,
+        "created_at": iso(created),
+        "area": area,
+        "insight": text,
+        "impact": impact,
+        "confidence": confidence,
+        **json.loads(data),
+    }
 
 
 def message_dict(row: tuple) -> dict:
     rid, uid, sender, created, mtype, content, metadata, broadcast = row
-    return {"id": rid, "uid": uid, "from_agent": sender, "created_at": iso(created), "type": mtype,
-            "content": content, "metadata": json.loads(metadata), "broadcast": bool(broadcast)}
+    return {
+        "id": rid,
+        "uid": uid,
+        "from_agent": sender,
+        "created_at": iso(created),
+        "type": mtype,
+        "content": content,
+        "metadata": json.loads(metadata),
+        "broadcast": bool(broadcast),
+    }
 
 
 def _split(script: str) -> list[str]:
@@ -589,5 +719,7 @@ def _check_file(path: Path, create: bool) -> None:
     except OSError as exc:
         raise PerfpackError(f"{path}: cannot read the memory database: {exc}") from None
     if header and header != b"SQLite format 3\x00":
-        raise PerfpackError(f"{path}: not a SQLite database (corrupt or a foreign file)",
-                            hint="perfpack never overwrites it; move it away to start a new memory")
+        raise PerfpackError(
+            f"{path}: not a SQLite database (corrupt or a foreign file)",
+            hint="perfpack never overwrites it; move it away to start a new memory",
+        )

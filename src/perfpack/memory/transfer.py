@@ -9,7 +9,12 @@ import time
 from perfpack.errors import PerfpackError
 from perfpack.memory.hygiene import check_agent
 from perfpack.memory.store import (
-    MESSAGE_RETENTION_DAYS, MemoryStore, _dumps, insight_row, iso, task_row,
+    MESSAGE_RETENTION_DAYS,
+    MemoryStore,
+    _dumps,
+    insight_row,
+    iso,
+    task_row,
 )
 
 FORMAT = "perfpack-memory"
@@ -18,42 +23,107 @@ FORMAT_VERSION = 1
 
 def export_memory(store: MemoryStore | None, agent: str | None = None) -> dict:
     """Everything stored (or one agent's part) as plain JSON; ids are replaced by stable uids."""
-    out: dict = {"format": FORMAT, "format_version": FORMAT_VERSION, "agent": agent, "tasks": [], "insights": [],
-                 "collaborations": [], "messages": [], "states": []}
+    out: dict = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "agent": agent,
+        "tasks": [],
+        "insights": [],
+        "collaborations": [],
+        "messages": [],
+        "states": [],
+    }
     if store is None:
         return out
     c = store.conn
     where = " WHERE agent = ?" if agent else ""
     params = (agent,) if agent else ()
     for uid, who, created, desc, outcome, data in c.execute(
-            f"SELECT uid, agent, created, description, outcome, data FROM tasks{where} ORDER BY created, id", params):
-        out["tasks"].append({"uid": uid, "agent": who, "created_at": iso(created), "created": created,
-                             "task_description": desc, "outcome": outcome, **json.loads(data)})
+        f"SELECT uid, agent, created, description, outcome, data FROM tasks{where} ORDER BY created, id",
+        params,
+    ):
+        out["tasks"].append(
+            {
+                "uid": uid,
+                "agent": who,
+                "created_at": iso(created),
+                "created": created,
+                "task_description": desc,
+                "outcome": outcome,
+                **json.loads(data),
+            }
+        )
     for uid, who, created, area, text, impact, conf, data in c.execute(
-            "SELECT uid, agent, created, area, insight, impact, confidence, data FROM insights"
-            f"{where} ORDER BY created, id", params):
-        out["insights"].append({"uid": uid, "agent": who, "created_at": iso(created), "created": created,
-                                "area": area, "insight": text, "impact": impact, "confidence": conf,
-                                **json.loads(data)})
+        "SELECT uid, agent, created, area, insight, impact, confidence, data FROM insights"
+        f"{where} ORDER BY created, id",
+        params,
+    ):
+        out["insights"].append(
+            {
+                "uid": uid,
+                "agent": who,
+                "created_at": iso(created),
+                "created": created,
+                "area": area,
+                "insight": text,
+                "impact": impact,
+                "confidence": conf,
+                **json.loads(data),
+            }
+        )
     for who, other, task_type, ok, bad, last in c.execute(
-            f"SELECT agent, other, task_type, successes, failures, last_at FROM collaborations{where} "
-            "ORDER BY agent, other, task_type", params):
-        out["collaborations"].append({"agent": who, "collaborator": other, "task_type": task_type,
-                                      "successes": ok, "failures": bad, "last_at": last})
+        f"SELECT agent, other, task_type, successes, failures, last_at FROM collaborations{where} "
+        "ORDER BY agent, other, task_type",
+        params,
+    ):
+        out["collaborations"].append(
+            {
+                "agent": who,
+                "collaborator": other,
+                "task_type": task_type,
+                "successes": ok,
+                "failures": bad,
+                "last_at": last,
+            }
+        )
     mwhere = " WHERE sender = ?" if agent else ""
     for mid, uid, sender, created, mtype, content, meta, broadcast in c.execute(
-            f"SELECT id, uid, sender, created, type, content, metadata, broadcast FROM messages{mwhere} "
-            "ORDER BY created, id", params).fetchall():
-        targets = [r[0] for r in c.execute("SELECT agent FROM message_targets WHERE message_id = ? ORDER BY agent",
-                                           (mid,))]
-        reads = {r[0]: r[1] for r in c.execute("SELECT agent, read_at FROM message_reads WHERE message_id = ? "
-                                               "ORDER BY agent", (mid,))}
-        out["messages"].append({"uid": uid, "from_agent": sender, "created_at": iso(created), "created": created,
-                                "type": mtype, "content": content, "metadata": json.loads(meta),
-                                "broadcast": bool(broadcast), "target_agents": targets, "read_by": reads})
+        f"SELECT id, uid, sender, created, type, content, metadata, broadcast FROM messages{mwhere} "
+        "ORDER BY created, id",
+        params,
+    ).fetchall():
+        targets = [
+            r[0]
+            for r in c.execute(
+                "SELECT agent FROM message_targets WHERE message_id = ? ORDER BY agent", (mid,)
+            )
+        ]
+        reads = {
+            r[0]: r[1]
+            for r in c.execute(
+                "SELECT agent, read_at FROM message_reads WHERE message_id = ? ORDER BY agent", (mid,)
+            )
+        }
+        out["messages"].append(
+            {
+                "uid": uid,
+                "from_agent": sender,
+                "created_at": iso(created),
+                "created": created,
+                "type": mtype,
+                "content": content,
+                "metadata": json.loads(meta),
+                "broadcast": bool(broadcast),
+                "target_agents": targets,
+                "read_by": reads,
+            }
+        )
     for who, version, data, updated in c.execute(
-            f"SELECT agent, version, data, updated FROM agent_state{where} ORDER BY agent", params):
-        out["states"].append({"agent": who, "version": version, "state": json.loads(data), "updated": updated})
+        f"SELECT agent, version, data, updated FROM agent_state{where} ORDER BY agent", params
+    ):
+        out["states"].append(
+            {"agent": who, "version": version, "state": json.loads(data), "updated": updated}
+        )
     return out
 
 
@@ -61,11 +131,15 @@ def import_memory(store: MemoryStore, data: object) -> dict:
     """Merge an export into `store` in one transaction. Idempotent: records already present (same uid) are
     skipped, collaboration counters take the larger value, a state is taken only if its version is newer."""
     if not isinstance(data, dict) or data.get("format") != FORMAT:
-        raise PerfpackError(f"not a perfpack memory export (expected \"format\": \"{FORMAT}\")",
-                            hint="create one with `perfpack memory export`")
+        raise PerfpackError(
+            f'not a perfpack memory export (expected "format": "{FORMAT}")',
+            hint="create one with `perfpack memory export`",
+        )
     if data.get("format_version") != FORMAT_VERSION:
-        raise PerfpackError(f"unsupported export format_version {data.get('format_version')!r} "
-                            f"(this perfpack reads {FORMAT_VERSION})")
+        raise PerfpackError(
+            f"unsupported export format_version {data.get('format_version')!r} "
+            f"(this perfpack reads {FORMAT_VERSION})"
+        )
     lists = {}
     for key in ("tasks", "insights", "collaborations", "messages", "states"):
         value = data.get(key, [])
@@ -74,7 +148,9 @@ def import_memory(store: MemoryStore, data: object) -> dict:
         lists[key] = value
     # Validate and redact everything first, so a bad record aborts the import before anything is written.
     tasks = [task_row(_agent(t), _strip(t), uid=_uid(t), created=_created(t)) for t in lists["tasks"]]
-    insights = [insight_row(_agent(i), _strip(i), uid=_uid(i), created=_created(i)) for i in lists["insights"]]
+    insights = [
+        insight_row(_agent(i), _strip(i), uid=_uid(i), created=_created(i)) for i in lists["insights"]
+    ]
     collabs = []
     for item in lists["collaborations"]:
         ok, bad = item.get("successes", 0), item.get("failures", 0)
@@ -83,34 +159,56 @@ def import_memory(store: MemoryStore, data: object) -> dict:
         task_type = item.get("task_type", "")
         if not isinstance(task_type, str):
             raise PerfpackError("collaboration task_type must be a string")
-        collabs.append((check_agent(item.get("agent")), check_agent(item.get("collaborator"), what="collaborator"),
-                        task_type, ok, bad, _number(item.get("last_at", time.time()))))
+        collabs.append(
+            (
+                check_agent(item.get("agent")),
+                check_agent(item.get("collaborator"), what="collaborator"),
+                task_type,
+                ok,
+                bad,
+                _number(item.get("last_at", time.time())),
+            )
+        )
     for state in lists["states"]:
         check_agent(state.get("agent"))
         if not isinstance(state.get("state"), dict) or not isinstance(state.get("version"), int):
             raise PerfpackError("each exported state needs an object `state` and an integer `version`")
 
-    def body(c):  # noqa: ANN001, ANN202
+    def body(c):
         added = {"tasks": 0, "insights": 0, "messages": 0}
         for row in tasks:
-            added["tasks"] += c.execute("INSERT INTO tasks (uid, agent, created, description, outcome, data) "
-                                        "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (uid) DO NOTHING", row).rowcount
+            added["tasks"] += c.execute(
+                "INSERT INTO tasks (uid, agent, created, description, outcome, data) "
+                "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (uid) DO NOTHING",
+                row,
+            ).rowcount
         for row in insights:
             added["insights"] += c.execute(
                 "INSERT INTO insights (uid, agent, created, area, insight, impact, confidence, data) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (uid) DO NOTHING", row).rowcount
-        c.executemany("INSERT INTO collaborations (agent, other, task_type, successes, failures, last_at) "
-                      "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (agent, other, task_type) DO UPDATE SET "
-                      "successes = max(successes, excluded.successes), failures = max(failures, excluded.failures), "
-                      "last_at = max(last_at, excluded.last_at)", collabs)
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (uid) DO NOTHING",
+                row,
+            ).rowcount
+        c.executemany(
+            "INSERT INTO collaborations (agent, other, task_type, successes, failures, last_at) "
+            "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (agent, other, task_type) DO UPDATE SET "
+            "successes = max(successes, excluded.successes), failures = max(failures, excluded.failures), "
+            "last_at = max(last_at, excluded.last_at)",
+            collabs,
+        )
         for msg in lists["messages"]:
             added["messages"] += _import_message(store, c, msg)
         for state in lists["states"]:
-            c.execute("INSERT INTO agent_state (agent, version, data, updated) VALUES (?, ?, ?, ?) "
-                      "ON CONFLICT (agent) DO UPDATE SET version = excluded.version, data = excluded.data, "
-                      "updated = excluded.updated WHERE excluded.version > agent_state.version",
-                      (state["agent"], max(1, state["version"]), _dumps(state["state"]),
-                       _number(state.get("updated", time.time()))))
+            c.execute(
+                "INSERT INTO agent_state (agent, version, data, updated) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (agent) DO UPDATE SET version = excluded.version, data = excluded.data, "
+                "updated = excluded.updated WHERE excluded.version > agent_state.version",
+                (
+                    state["agent"],
+                    max(1, state["version"]),
+                    _dumps(state["state"]),
+                    _number(state.get("updated", time.time())),
+                ),
+            )
         return added
 
     added = store.transaction(body)
@@ -118,12 +216,17 @@ def import_memory(store: MemoryStore, data: object) -> dict:
 
     for agent in sorted({row[1] for row in insights}):
         write_digest(store, agent)
-    return {"imported": added, "skipped": {"tasks": len(tasks) - added["tasks"],
-                                           "insights": len(insights) - added["insights"],
-                                           "messages": len(lists["messages"]) - added["messages"]}}
+    return {
+        "imported": added,
+        "skipped": {
+            "tasks": len(tasks) - added["tasks"],
+            "insights": len(insights) - added["insights"],
+            "messages": len(lists["messages"]) - added["messages"],
+        },
+    }
 
 
-def _import_message(store: MemoryStore, c, msg: dict) -> int:  # noqa: ANN001
+def _import_message(store: MemoryStore, c, msg: dict) -> int:
     from perfpack.memory.hygiene import MAX_RECORD_BYTES, check_size, redact
 
     sender = check_agent(msg.get("from_agent"), what="message from_agent")
@@ -137,30 +240,42 @@ def _import_message(store: MemoryStore, c, msg: dict) -> int:  # noqa: ANN001
         raise PerfpackError("message target_agents must be a list and read_by an object")
     content, meta_text = str(redact(content)), _dumps(redact(meta))
     check_size(content + meta_text, MAX_RECORD_BYTES, "message")
-    cur = c.execute("INSERT INTO messages (uid, sender, created, type, content, metadata, broadcast) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (uid) DO NOTHING",
-                    (uid, sender, _created(msg), mtype, content, meta_text, 0 if targets else 1))
+    cur = c.execute(
+        "INSERT INTO messages (uid, sender, created, type, content, metadata, broadcast) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (uid) DO NOTHING",
+        (uid, sender, _created(msg), mtype, content, meta_text, 0 if targets else 1),
+    )
     mid = c.execute("SELECT id FROM messages WHERE uid = ?", (uid,)).fetchone()[0]
-    c.executemany("INSERT OR IGNORE INTO message_targets (message_id, agent) VALUES (?, ?)",
-                  [(mid, check_agent(t, what="target agent")) for t in targets])
-    c.executemany("INSERT OR IGNORE INTO message_reads (message_id, agent, read_at) VALUES (?, ?, ?)",
-                  [(mid, check_agent(a, what="reader"), _number(at)) for a, at in reads.items()])
+    c.executemany(
+        "INSERT OR IGNORE INTO message_targets (message_id, agent) VALUES (?, ?)",
+        [(mid, check_agent(t, what="target agent")) for t in targets],
+    )
+    c.executemany(
+        "INSERT OR IGNORE INTO message_reads (message_id, agent, read_at) VALUES (?, ?, ?)",
+        [(mid, check_agent(a, what="reader"), _number(at)) for a, at in reads.items()],
+    )
     return cur.rowcount
 
 
-def compact(store: MemoryStore, *, retention_days: float = MESSAGE_RETENTION_DAYS, vacuum: bool = True) -> dict:
+def compact(
+    store: MemoryStore, *, retention_days: float = MESSAGE_RETENTION_DAYS, vacuum: bool = True
+) -> dict:
     """Delete messages older than the retention, tidy the search index, checkpoint the WAL and VACUUM."""
     if isinstance(retention_days, bool) or not isinstance(retention_days, (int, float)) or retention_days < 0:
         raise PerfpackError("retention must be a non-negative number of days")
     size_before = _size(store)
     cutoff = time.time() - retention_days * 86400
 
-    def body(c):  # noqa: ANN001, ANN202
+    def body(c):
         # explicit child deletes: older databases or connections may run without foreign_keys
-        c.execute("DELETE FROM message_targets WHERE message_id IN (SELECT id FROM messages WHERE created < ?)",
-                  (cutoff,))
-        c.execute("DELETE FROM message_reads WHERE message_id IN (SELECT id FROM messages WHERE created < ?)",
-                  (cutoff,))
+        c.execute(
+            "DELETE FROM message_targets WHERE message_id IN (SELECT id FROM messages WHERE created < ?)",
+            (cutoff,),
+        )
+        c.execute(
+            "DELETE FROM message_reads WHERE message_id IN (SELECT id FROM messages WHERE created < ?)",
+            (cutoff,),
+        )
         return c.execute("DELETE FROM messages WHERE created < ?", (cutoff,)).rowcount
 
     removed = store.transaction(body)
@@ -169,43 +284,69 @@ def compact(store: MemoryStore, *, retention_days: float = MESSAGE_RETENTION_DAY
     if vacuum:
         store.conn.execute("VACUUM")
     store.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    return {"messages_removed": removed, "retention_days": retention_days, "bytes_before": size_before,
-            "bytes_after": _size(store), **store.counts()}
+    return {
+        "messages_removed": removed,
+        "retention_days": retention_days,
+        "bytes_before": size_before,
+        "bytes_after": _size(store),
+        **store.counts(),
+    }
 
 
 def to_markdown(export: dict) -> str:
     """A readable report of an export, grouped by agent."""
-    agents = sorted({t["agent"] for t in export["tasks"]} | {i["agent"] for i in export["insights"]}
-                    | {c["agent"] for c in export["collaborations"]} | {m["from_agent"] for m in export["messages"]})
+    agents = sorted(
+        {t["agent"] for t in export["tasks"]}
+        | {i["agent"] for i in export["insights"]}
+        | {c["agent"] for c in export["collaborations"]}
+        | {m["from_agent"] for m in export["messages"]}
+    )
     lines = ["# Agent memory", ""]
     if not agents:
         lines.append("Nothing stored yet.")
     rank = {"high": 3, "medium": 2, "low": 1}
     for agent in agents:
         lines += [f"## {agent}", ""]
-        insights = sorted((i for i in export["insights"] if i["agent"] == agent),
-                          key=lambda i: (-rank[i["impact"]] * i["confidence"], -i["created"]))
+        insights = sorted(
+            (i for i in export["insights"] if i["agent"] == agent),
+            key=lambda i: (-rank[i["impact"]] * i["confidence"], -i["created"]),
+        )
         if insights:
             lines += ["### Insights", ""]
-            lines += [f"- **{i['impact']}** ({i['confidence']:.2f}) {_md(i['area'])}: {_md(i['insight'])}"
-                      for i in insights]
+            lines += [
+                f"- **{i['impact']}** ({i['confidence']:.2f}) {_md(i['area'])}: {_md(i['insight'])}"
+                for i in insights
+            ]
             lines.append("")
         tasks = [t for t in export["tasks"] if t["agent"] == agent]
         if tasks:
             lines += ["### Tasks", ""]
-            lines += [f"- {t['created_at']} **{t['outcome']}**: {_md(t['task_description'])}" for t in reversed(tasks)]
+            lines += [
+                f"- {t['created_at']} **{t['outcome']}**: {_md(t['task_description'])}"
+                for t in reversed(tasks)
+            ]
             lines.append("")
         collabs = [c for c in export["collaborations"] if c["agent"] == agent]
         if collabs:
-            lines += ["### Collaborations", "", "| with | task type | successes | failures |", "|---|---|---|---|"]
-            lines += [f"| {c['collaborator']} | {_md(c['task_type']) or '-'} | {c['successes']} | {c['failures']} |"
-                      for c in collabs]
+            lines += [
+                "### Collaborations",
+                "",
+                "| with | task type | successes | failures |",
+                "|---|---|---|---|",
+            ]
+            lines += [
+                f"| {c['collaborator']} | {_md(c['task_type']) or '-'} | {c['successes']} | {c['failures']} |"
+                for c in collabs
+            ]
             lines.append("")
         messages = [m for m in export["messages"] if m["from_agent"] == agent]
         if messages:
             lines += ["### Messages sent", ""]
-            lines += [f"- {m['created_at']} [{_md(m['type'])}] to "
-                      f"{', '.join(m['target_agents']) or 'all agents'}: {_md(m['content'])}" for m in messages]
+            lines += [
+                f"- {m['created_at']} [{_md(m['type'])}] to "
+                f"{', '.join(m['target_agents']) or 'all agents'}: {_md(m['content'])}"
+                for m in messages
+            ]
             lines.append("")
     return "\n".join(lines).rstrip() + "\n"
 
@@ -255,4 +396,4 @@ def _size(store: MemoryStore) -> int:
     return total
 
 
-__all__ = ["export_memory", "import_memory", "compact", "to_markdown"]
+__all__ = ["compact", "export_memory", "import_memory", "to_markdown"]
