@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from perfpack.commits.rules import CommitInfo, Policy, check_commit, clean_message, skip_reason
+from perfpack.commits.rules import CommitInfo, Policy, check_commit, clean_message, first_line, skip_reason
 from perfpack.errors import PerfpackError
 from perfpack.findings import Finding
 
@@ -34,7 +34,7 @@ def _check_all(report: Report, commits: list[CommitInfo], policy: Policy) -> Rep
         reason = skip_reason(commit, policy)
         files = commit.files or []
         report.items.append({"ref": commit.ref, "hash": commit.full_hash or None,
-                             "subject": next((l for l in commit.message.splitlines() if l.strip()), ""),
+                             "subject": first_line(commit.message),
                              "files": len(files), "lines": sum(f.added + f.deleted for f in files),
                              "skipped": reason})
         if reason:
@@ -47,12 +47,15 @@ def _check_all(report: Report, commits: list[CommitInfo], policy: Policy) -> Rep
 
 def check_range(root: Path, spec: str | None, policy: Policy) -> Report:
     """Every commit of RANGE (default: the branch's commits not on the default branch), one git log pass."""
-    from perfpack.commits.gitlog import open_repo, read_commits, resolve_range
+    from perfpack.commits.gitlog import iter_commits, open_repo, resolve_range
 
     repo = open_repo(root)
     revisions, label = resolve_range(repo, spec)
-    commits = read_commits(repo, revisions, merges="merge" not in policy.skip)
-    return _check_all(Report(label), commits, policy)
+    report = Report(label)
+    # Check each batch while git writes the next one: the two cores overlap git and Python.
+    for batch in iter_commits(repo, revisions, merges="merge" not in policy.skip):
+        _check_all(report, batch, policy)
+    return report
 
 
 def check_staged(root: Path, policy: Policy, message: str | None = None, *, with_tracked: bool = False) -> Report:

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 from perfpack.commits.parse import LOG_FORMAT, parse_log, parse_numstat
 from perfpack.commits.rules import CommitInfo, FileChange
 from perfpack.errors import PerfpackError
 
 _ZERO_RE = re.compile(r"^0{40}$|^0{64}$")
+_HEX_RE = re.compile(rb"[0-9a-f]+")
 # Options pinned so user configuration cannot change the counts or the output's shape.
 _DIFF_OPTIONS = ["--no-color", "--no-ext-diff", "--no-textconv", "--no-relative", "-M", "--numstat", "-z"]
 
@@ -121,23 +122,66 @@ def resolve_range(repo: Any, spec: str | None) -> tuple[list[str], str]:
 
 
 def read_commits(repo: Any, revisions: list[str], *, merges: bool = False) -> list[CommitInfo]:
-    """All commits of the range with their numstat, in one `git log` run.
+    """All commits of the range with their numstat, in one `git log` run (see `iter_commits`)."""
+    return [commit for batch in iter_commits(repo, revisions, merges=merges) for commit in batch]
+
+
+def _split_point(buffer: bytes) -> int:
+    """Where the last complete record ends: just before a NUL + RS + full hash + NUL, or -1."""
+    position = buffer.rfind(b"\0\x1e")
+    while position >= 0:
+        end = buffer.find(b"\0", position + 2, position + 2 + 66)
+        if end in (position + 42, position + 66) and _HEX_RE.fullmatch(buffer[position + 2:end]):
+            return position + 1
+        position = buffer.rfind(b"\0\x1e", 0, position)
+    return -1
+
+
+def iter_commits(repo: Any, revisions: list[str], *, merges: bool = False,
+                 chunk: int = 1 << 18) -> Iterator[list[CommitInfo]]:
+    """Batches of commits, parsed while git is still writing: one `git log` process for the whole range.
 
     Renames are detected (-M): a renamed file counts once, with the lines its content changed. Binary files
-    count as a file with 0 lines. Merges get a first-parent diff only when they are checked.
+    count as a file with 0 lines. Merges get a first-parent diff only when they are checked. A commit at a
+    shallow clone's boundary is an error: its diff against unfetched parents is unknown.
     """
+    import git
+
+    boundary = shallow_boundary(repo) if is_shallow(repo) else set()
     args = ["--root", "--encoding=UTF-8", "--no-show-signature", *_DIFF_OPTIONS, LOG_FORMAT,
             "--diff-merges=first-parent" if merges else "--diff-merges=off", *revisions, "--"]
-    commits = parse_log(_git(repo, "log", *args))
-    if commits and is_shallow(repo):
-        boundary = shallow_boundary(repo)
-        for commit in commits:
-            if commit.full_hash in boundary:
-                raise PerfpackError(
-                    f"the range reaches the shallow clone's boundary at {commit.ref}: its parents were not "
-                    "fetched, so its diff and the commits below it cannot be checked",
-                    hint="fetch more history: `git fetch --deepen=N` (N = commits in the range) or "
-                         "`git fetch --unshallow`; in GitHub Actions `fetch-depth: 0`")
+    process = repo.git.log(*args, as_process=True)
+    stream = process.stdout
+    buffer = b""
+    try:
+        while True:
+            data = stream.read1(chunk)
+            if not data:
+                break
+            buffer += data
+            cut = _split_point(buffer)
+            if cut > 0:
+                batch, buffer = buffer[:cut], buffer[cut:]
+                yield _checked_boundary(parse_log(batch), boundary)
+        if buffer:
+            yield _checked_boundary(parse_log(buffer), boundary)
+        try:
+            process.wait()
+        except git.GitCommandError as exc:
+            detail = (exc.stderr or "").strip().strip("'").strip()
+            raise PerfpackError(f"git log failed: {detail.splitlines()[-1] if detail else exc}") from None
+    finally:
+        stream.close()
+
+
+def _checked_boundary(commits: list[CommitInfo], boundary: set[str]) -> list[CommitInfo]:
+    for commit in commits:
+        if commit.full_hash in boundary:
+            raise PerfpackError(
+                f"the range reaches the shallow clone's boundary at {commit.ref}: its parents were not "
+                "fetched, so its diff and the commits below it cannot be checked",
+                hint="fetch more history: `git fetch --deepen=N` (N = commits in the range) or "
+                     "`git fetch --unshallow`; in GitHub Actions `fetch-depth: 0`")
     return commits
 
 

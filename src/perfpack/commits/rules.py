@@ -39,7 +39,8 @@ _FORMAT_EXAMPLES = {"seed": "Assisted-By: perf-engineer (claude-sonnet-4 / a1b2c
                     "kernel": "Assisted-by: Claude:claude-sonnet-4 ruff"}
 
 _TRAILER_RE = re.compile(r"^(?P<key>[A-Za-z0-9][A-Za-z0-9-]*)[ \t]*:[ \t]*(?P<value>.*)$")
-_ALMOST_ASSISTED_RE = re.compile(r"^\s*assisted[ _]by\s*:", re.IGNORECASE)
+_ASSISTED_WORD_RE = re.compile(r"assisted", re.IGNORECASE)
+_ALMOST_ASSISTED_RE = re.compile(r"^\s*assisted[ _-]by\s*:", re.IGNORECASE)
 
 
 @dataclass
@@ -58,6 +59,7 @@ class Policy:
     hook_mode: str = "context"  # context: add advice for the agent; deny: refuse the tool call
 
     _mixed_re: re.Pattern[str] | None = field(default=None, repr=False, compare=False)
+    _ignored_cache: Any = field(default=None, repr=False, compare=False)
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> "Policy":
@@ -110,10 +112,20 @@ class Policy:
         return self._mixed_re
 
     def ignored(self, path: str) -> bool:
-        """True for files that do not count toward size (lock files, generated code)."""
-        base = path.rsplit("/", 1)[-1]
-        return any(fnmatch.fnmatchcase(path, pattern) or fnmatch.fnmatchcase(base, pattern)
-                   for pattern in self.ignore)
+        """True for files that do not count toward size (lock files, generated code).
+
+        A glob matches the whole path (`*` crosses `/`) or the file's name: `*.lock` matches `a/b/x.lock`.
+        """
+        cache = self._ignored_cache
+        if cache is None or cache[0] != self.ignore:
+            # One compiled regex for all globs, and a per-path memo: paths repeat across a history.
+            joined = "|".join(fnmatch.translate(pattern) for pattern in self.ignore) or r"(?!)"
+            cache = self._ignored_cache = (list(self.ignore), re.compile(joined), {})
+        memo = cache[2]
+        hit = memo.get(path)
+        if hit is None:
+            hit = memo[path] = bool(cache[1].match(path) or cache[1].match(path.rsplit("/", 1)[-1]))
+        return hit
 
 
 @dataclass
@@ -164,27 +176,22 @@ def parse_message(text: str) -> Message:
     """Subject (first non-blank line) and the trailers of the last paragraph, with line numbers."""
     lines = text.replace("\r\n", "\n").split("\n")
     subject, subject_line = "", 1
+    first = -1
     for index, line in enumerate(lines):
         if line.strip():
-            subject, subject_line = line.strip(), index + 1
+            subject, subject_line, first = line.strip(), index + 1, index
             break
-    # Paragraphs as (start index, lines); only the last one, and never the subject's, can hold trailers.
-    paragraphs: list[tuple[int, list[str]]] = []
-    current: list[str] = []
-    start = 0
-    for index, line in enumerate(lines):
-        if line.strip():
-            if not current:
-                start = index
-            current.append(line)
-        elif current:
-            paragraphs.append((start, current))
-            current = []
-    if current:
-        paragraphs.append((start, current))
+    # Only the last paragraph can hold trailers, and never when it is the subject's own paragraph.
+    end = len(lines)
+    while end > 0 and not lines[end - 1].strip():
+        end -= 1
+    start = end
+    while start > 0 and lines[start - 1].strip():
+        start -= 1
+    has_earlier = 0 <= first < start
     trailers: list[tuple[str, str, int]] = []
-    if len(paragraphs) >= 2:
-        start, block = paragraphs[-1]
+    if has_earlier and end > start:
+        block = lines[start:end]
         found = []
         shaped = 0
         for offset, line in enumerate(block):
@@ -203,8 +210,8 @@ def parse_message(text: str) -> Message:
 
 def skip_reason(commit: CommitInfo, policy: Policy) -> str | None:
     """Why this commit is not checked (merge, revert, fixup!, squash!, amend!), or None."""
-    subject = next((line.strip() for line in commit.message.splitlines() if line.strip()), "")
-    kinds = set(policy.skip)
+    subject = first_line(commit.message)
+    kinds = policy.skip
     # A message file (commit-msg hook) has no parents to look at: recognise git's own merge subject.
     is_merge = len(commit.parents) > 1 or (commit.ref_kind == "message" and subject.startswith("Merge "))
     if "merge" in kinds and is_merge:
@@ -217,8 +224,14 @@ def skip_reason(commit: CommitInfo, policy: Policy) -> str | None:
     return None
 
 
+def first_line(message: str) -> str:
+    """The subject: the first non-blank line."""
+    return message.lstrip().split("\n", 1)[0].strip()
+
+
 def counted(files: Iterable[FileChange], policy: Policy) -> list[FileChange]:
-    return [change for change in files if not policy.ignored(change.path)]
+    ignored = policy.ignored
+    return [change for change in files if not ignored(change.path)]
 
 
 def check_commit(commit: CommitInfo, policy: Policy) -> list[Finding]:
@@ -257,16 +270,17 @@ def check_commit(commit: CommitInfo, policy: Policy) -> list[Finding]:
         add("PC301", line, "no Signed-off-by trailer", "commit with `git commit -s` "
             "(or `git commit --amend -s --no-edit` for the last commit)")
     assisted = [(value, number) for key, value, number in message.trailers if key.lower() == "assisted-by"]
-    examples = " or ".join(f"`{_FORMAT_EXAMPLES[name]}`" for name in policy.assisted_by_formats)
+    examples = " or ".join(f"`{_FORMAT_EXAMPLES[name]}`" for name in policy.assisted_by_formats) \
+        if assisted or policy.require_assisted_by or _ASSISTED_WORD_RE.search(commit.message) else ""
     for value, number in assisted:
         if not any(_FORMAT_RES[name].match(value) for name in policy.assisted_by_formats):
             add("PC302", number, f"Assisted-By trailer {value!r} matches no accepted format "
                 f"({', '.join(policy.assisted_by_formats)})", f"write it as {examples}")
     trailer_lines = {number for _, _, number in message.trailers}
-    for index, text in enumerate(message.lines):
+    for index, text in enumerate(message.lines if examples else ()):
         if index + 1 in trailer_lines:
             continue
-        if _ALMOST_ASSISTED_RE.match(text) or text.lower().startswith("assisted-by:"):
+        if _ALMOST_ASSISTED_RE.match(text):
             add("PC302", index + 1, f"{text.strip()[:60]!r} is not a git trailer (a key has no spaces, and "
                 "trailers must be in the last paragraph of the message)",
                 f"put it in the final trailer block as {examples}")
