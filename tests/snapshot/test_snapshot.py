@@ -264,3 +264,13 @@ def test_real_saved_baseline_and_memory_insight_appear(tmp_path: Path) -> None:
     text = run_perfpack("snapshot", "--project", str(tmp_path)).stdout
     assert "- quick: median " in text and " ms" in text
     assert "[performance-engineer] (caching, high) batch the price lookups" in text
+
+
+@needs_git
+def test_slow_git_is_cut_off_by_its_timeout(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from perfpack.snapshot import probes
+
+    monkeypatch.setattr(probes, "GIT_TIMEOUT_S", 0.001)  # as if `git status` crawled a huge repository
+    snap = take_snapshot(repo, only=["git"])
+    assert "git" not in snap.sections
+    assert any(what == "git" and "took longer than" in why for what, why in snap.skipped)
