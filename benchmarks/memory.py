@@ -36,6 +36,32 @@ with AgentMemoryManager(db) as m:
 """
 
 
+RAW_WRITER = """
+import sqlite3, sys
+conn = sqlite3.connect(sys.argv[1], timeout=30, isolation_level=None)
+conn.execute("PRAGMA busy_timeout = 30000")
+conn.execute("PRAGMA synchronous = NORMAL")
+for i in range(int(sys.argv[3])):
+    conn.execute("BEGIN IMMEDIATE")
+    conn.execute("INSERT INTO t (agent, body) VALUES (?, ?)", (sys.argv[2], f"record {i}"))
+    conn.execute("COMMIT")
+"""
+
+
+def raw_sqlite_writers(tmp: Path, writers: int, records: int) -> float:
+    """Anchor: the same process count writing bare rows (WAL, BEGIN IMMEDIATE per row, no FTS, no checks)."""
+    db = tmp / "raw.db"
+    conn = sqlite3.connect(db)
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, agent TEXT, body TEXT)")
+    conn.close()
+    start = time.perf_counter()
+    procs = [subprocess.Popen([PY, "-c", RAW_WRITER, str(db), f"a{i}", str(records)]) for i in range(writers)]
+    for proc in procs:
+        proc.wait()
+    return writers * records / (time.perf_counter() - start)
+
+
 def concurrent_writers(tmp: Path, writers: int, records: int) -> dict:
     project = tmp / "writers"
     db = project / ".claude" / "memory" / "memory.db"
@@ -219,13 +245,23 @@ def main() -> int:
     parser.add_argument("--records", type=int, default=500, help="records per writer (default 500)")
     parser.add_argument("--store", type=int, default=100_000, help="records stored for the load test")
     args = parser.parse_args()
+    # An installed package has bytecode; this tree may run with PYTHONDONTWRITEBYTECODE=1, so compile it
+    # once here, or every CLI start would measure the compiler.
+    import compileall
+
+    import perfpack
+
+    compileall.compile_dir(str(Path(perfpack.__file__).parent), quiet=1)
     with tempfile.TemporaryDirectory(prefix="perfpack-memory-bench-") as name:
         tmp = Path(name)
         writers = concurrent_writers(tmp, args.writers, args.records)
+        raw = raw_sqlite_writers(tmp, args.writers, args.records)
+        writers["anchor_raw_sqlite_records_per_s"] = round(raw)
         print(
-            f"concurrent writers: {writers['writers']} processes x {args.records} records: "
-            f"{writers['records_per_s']} records/s, {writers['lost']} lost, integrity {writers['integrity']} "
-            f"({writers['seconds']} s)"
+            f"concurrent writers: {writers['writers']} processes x {args.records} records (tasks and insights "
+            f"through the API, MEMORY.md digest on): {writers['records_per_s']} records/s, {writers['lost']} "
+            f"lost, integrity {writers['integrity']}; anchor bare SQLite rows, same processes: {round(raw)}/s "
+            f"-> {writers['records_per_s'] / raw:.2f}x"
         )
         cli = cli_write_ratio(tmp, args.runs)
         print(

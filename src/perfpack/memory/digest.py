@@ -61,7 +61,7 @@ def write_digest(store: MemoryStore, agent: str) -> Path | None:
     import fcntl
 
     target = folder / agent / "MEMORY.md"
-    lock_path = store.path.parent / "digest.lock"
+    lock_path = store.path.parent / f".digest-{agent}.lock"  # per agent: writers of other agents never wait
     with open(lock_path, "a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         text = render(store, agent)
