@@ -152,3 +152,22 @@ def test_import_path_is_standard_library_only_and_skips_re_and_json():
 def test_context_text_is_capped():
     text = route_hook.context_text("a" * 200, ["x" * 50] * 6, "s" * 120)
     assert len(text) <= 300
+
+
+def test_rules_cache_is_used_rebuilt_when_stale_and_survives_corruption(project):
+    env = {"CLAUDE_PROJECT_DIR": str(project)}
+    folder = project / ".claude" / "perfpack"
+    first, _ = run_hook(payload("the dashboard is slow", "K1"), rules=None, env=env)
+    assert "performance-optimization-specialist" in context_of(first)
+    cache = folder / "routes.cache"
+    assert cache.is_file()
+    cache.write_bytes(b"\x00corrupt")
+    again, _ = run_hook(payload("the dashboard is slow", "K2"), rules=None, env=env)
+    assert "performance-optimization-specialist" in context_of(again)
+    # new rules (different size and mtime) win over the cached ones
+    routes = json.loads((folder / "routes.json").read_text())
+    for agent in routes["agents"]:
+        agent["keywords"].pop("slow", None)
+    (folder / "routes.json").write_text(json.dumps(routes))
+    stale, _ = run_hook(payload("the dashboard is slow", "K3"), rules=None, env=env)
+    assert (stale.returncode, stale.stdout) == (0, b"")

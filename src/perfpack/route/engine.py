@@ -158,6 +158,27 @@ class RuleSet:
         self.negation_tails = _index_phrases(data.get("negation_tails") or NEGATION_TAILS)
         self.data_words = frozenset(data.get("data_words") or DATA_WORDS)
 
+    _FIELDS = ("exclude", "veto", "negation_cues", "negation_tails", "data_words")
+
+    def to_plain(self) -> tuple:
+        """The indexed rules as plain values (for the marshal cache)."""
+        return (tuple(tuple(getattr(rule, slot) for slot in Rule.__slots__) for rule in self.rules),
+                tuple(getattr(self, name) for name in self._FIELDS))
+
+    @classmethod
+    def from_plain(cls, plain: tuple) -> "RuleSet":
+        rules_plain, fields = plain
+        self = cls.__new__(cls)
+        self.rules = []
+        for values in rules_plain:
+            rule = Rule.__new__(Rule)
+            for slot, value in zip(Rule.__slots__, values, strict=True):
+                setattr(rule, slot, value)
+            self.rules.append(rule)
+        for name, value in zip(cls._FIELDS, fields, strict=True):
+            setattr(self, name, value)
+        return self
+
 
 class Decision:
     """The outcome for one prompt: the agent (or None), its score, the terms that decided it."""
@@ -328,13 +349,58 @@ def dumps_string(text: str) -> str:
         return json.dumps(text)
 
 
-def load_rules(path: str) -> RuleSet:
-    """Read a compiled routes.json. Raises OSError/ValueError/KeyError/TypeError when it is unusable."""
+CACHE_NAME = "routes.cache"  # marshal of the indexed rules, next to an installed routes.json
+
+
+def load_rules(path: str, *, use_cache: bool = False) -> RuleSet:
+    """Read a compiled routes.json. Raises OSError/ValueError/KeyError/TypeError when it is unusable.
+
+    With `use_cache` (the hook), the indexed rules are also kept in a marshal file beside an installed
+    routes.json (in a `.claude/perfpack` folder), keyed by the file's size and mtime: loading that is
+    several times faster than parsing JSON and indexing the phrases on every prompt.
+    """
+    cache = None
+    if use_cache and os.path.basename(os.path.dirname(os.path.abspath(path))) == "perfpack":
+        cache = os.path.join(os.path.dirname(path), CACHE_NAME)
+        stat = os.stat(path)
+        key = (RULES_VERSION, os.path.abspath(path), stat.st_size, stat.st_mtime_ns)
+        cached = _read_cache(cache, key)
+        if cached is not None:
+            return cached
     with open(path, "rb") as handle:
         raw = handle.read(4 * 1024 * 1024 + 1)
     if len(raw) > 4 * 1024 * 1024:
         raise ValueError("routes file larger than 4 MB")
-    return RuleSet(loads(raw.decode("utf-8")))
+    rules = RuleSet(loads(raw.decode("utf-8")))
+    if cache is not None:
+        _write_cache(cache, key, rules)
+    return rules
+
+
+def _read_cache(cache: str, key: tuple) -> RuleSet | None:
+    import marshal  # built in: already loaded by the interpreter's start-up
+
+    try:
+        with open(cache, "rb") as handle:
+            stored_key, plain = marshal.loads(handle.read(8 * 1024 * 1024))
+        return RuleSet.from_plain(plain) if stored_key == key else None
+    except Exception:  # noqa: BLE001 - a missing, stale or corrupt cache is rebuilt from the JSON
+        return None
+
+
+def _write_cache(cache: str, key: tuple, rules: RuleSet) -> None:
+    import marshal
+
+    tmp = f"{cache}.{os.getpid()}.tmp"
+    try:
+        with open(tmp, "wb") as handle:
+            handle.write(marshal.dumps((key, rules.to_plain())))
+        os.replace(tmp, cache)
+    except Exception:  # noqa: BLE001 - read-only folder: just no cache
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
 
 
 def default_rules_path(cwd: str | None = None) -> str | None:

@@ -90,7 +90,7 @@ def handle(argv: list[str], stdin_bytes: bytes) -> tuple[int, str]:
     if not rules_path:
         return 0, ""
     try:
-        rules = load_rules(rules_path)
+        rules = load_rules(rules_path, use_cache=True)
     except (OSError, ValueError, KeyError, TypeError, AttributeError, UnicodeDecodeError, RecursionError):
         return 0, ""
     try:
