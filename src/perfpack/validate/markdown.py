@@ -91,7 +91,7 @@ def find_line(fm: Frontmatter, needle: str, start: int, stop: int | None = None)
 
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str | None:
-    choices = list(choices)
+    choices = sorted(choices)
     lowered = {c.lower(): c for c in choices}
     if word.lower() in lowered:
         return lowered[word.lower()]
@@ -145,7 +145,7 @@ def check_frontmatter(md: MdFile, kind: str) -> list[Finding]:
         out.append(rule("PP107").finding(path, line, col, f"`{key}` appears more than once; only the last one counts",
                                          f"keep one `{key}`"))
     body_lines = fm.body.split("\n")
-    known = set(schemas.known_keys("agent")) | set(schemas.known_keys("command"))
+    known = schemas.known_keys("agent") | schemas.known_keys("command")
     for offset, text in enumerate(body_lines[:6]):
         if not text.strip():
             continue

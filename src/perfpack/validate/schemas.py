@@ -50,8 +50,9 @@ def validator(name: str) -> Any:
     return Draft202012Validator(schemas[name], registry=registry)
 
 
-def known_keys(name: str) -> tuple[str, ...]:
-    return tuple(schema(name).get("properties", {}))
+@lru_cache(maxsize=None)
+def known_keys(name: str) -> frozenset[str]:
+    return frozenset(schema(name).get("properties", {}))
 
 
 class _Unsupported(Exception):
@@ -70,87 +71,100 @@ _TYPES = {
 _ANNOTATIONS = {"description", "title", "$schema", "$id", "$defs", "$comment", "default", "examples"}
 
 
-def _quick_valid(value: Any, sub: Any, root: dict, registry_schemas: dict[str, dict]) -> bool:
-    """A small, exact subset of JSON Schema 2020-12, ~20x faster than jsonschema on valid data.
-
-    Only says "valid" when every keyword met is implemented; anything else raises _Unsupported.
-    """
-    if sub is True:
-        return True
-    if sub is False:
-        return False
+def _compile(sub: Any, root: dict, by_uri: dict[str, dict], cache: dict[int, Any]) -> Any:
+    """Compile a schema into a predicate for an exact subset of JSON Schema 2020-12 (~20x faster than
+    jsonschema on valid data). Raises _Unsupported for a keyword it does not implement."""
+    if sub is True or sub is False:
+        return lambda value, result=sub: result
+    if id(sub) in cache:
+        return cache[id(sub)]
+    slot: list[Any] = []
+    cache[id(sub)] = lambda value: slot[0](value)  # forwarder, so recursive $refs compile
+    checks: list[Any] = []
     for key, expected in sub.items():
-        if key in _ANNOTATIONS:
+        if key in _ANNOTATIONS or key in ("then", "else"):
             continue
         if key == "type":
-            kinds = expected if isinstance(expected, list) else [expected]
-            if not any(_TYPES[k](value) for k in kinds):
-                return False
+            tests = [_TYPES[k] for k in (expected if isinstance(expected, list) else [expected])]
+            checks.append(lambda v, tests=tests: any(t(v) for t in tests))
         elif key == "enum":
-            if not any(value == option and type(value) is type(option) for option in expected):
-                return False
+            checks.append(lambda v, options=expected: any(v == o and type(v) is type(o) for o in options))
         elif key == "const":
-            if not (value == expected and type(value) is type(expected)):
-                return False
+            checks.append(lambda v, o=expected: v == o and type(v) is type(o))
         elif key == "pattern":
-            if isinstance(value, str) and not re.search(expected, value):
-                return False
-        elif key in ("minLength", "maxLength"):
-            if isinstance(value, str) and (len(value) < expected if key == "minLength" else len(value) > expected):
-                return False
+            regex = re.compile(expected)
+            checks.append(lambda v, r=regex: not isinstance(v, str) or r.search(v) is not None)
+        elif key == "minLength":
+            checks.append(lambda v, n=expected: not isinstance(v, str) or len(v) >= n)
+        elif key == "maxLength":
+            checks.append(lambda v, n=expected: not isinstance(v, str) or len(v) <= n)
         elif key in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
-            if _TYPES["number"](value):
-                if key == "minimum" and value < expected or key == "maximum" and value > expected:
-                    return False
-                if key == "exclusiveMinimum" and value <= expected or key == "exclusiveMaximum" and value >= expected:
-                    return False
-        elif key in ("minProperties", "minItems"):
-            if isinstance(value, (dict if key == "minProperties" else list)) and len(value) < expected:
-                return False
+            compare = {"minimum": lambda v, n: v >= n, "maximum": lambda v, n: v <= n,
+                       "exclusiveMinimum": lambda v, n: v > n, "exclusiveMaximum": lambda v, n: v < n}[key]
+            checks.append(lambda v, n=expected, c=compare: not _TYPES["number"](v) or c(v, n))
+        elif key == "minProperties":
+            checks.append(lambda v, n=expected: not isinstance(v, dict) or len(v) >= n)
+        elif key == "minItems":
+            checks.append(lambda v, n=expected: not isinstance(v, list) or len(v) >= n)
         elif key == "required":
-            if isinstance(value, dict) and any(name not in value for name in expected):
-                return False
+            checks.append(lambda v, names=tuple(expected): not isinstance(v, dict) or all(n in v for n in names))
         elif key == "properties":
-            if isinstance(value, dict):
-                for name, prop in expected.items():
-                    if name in value and not _quick_valid(value[name], prop, root, registry_schemas):
-                        return False
+            props = {name: _compile(prop, root, by_uri, cache) for name, prop in expected.items()}
+            checks.append(lambda v, props=props: not isinstance(v, dict)
+                          or all(check(v[name]) for name, check in props.items() if name in v))
         elif key == "additionalProperties":
-            if isinstance(value, dict):
-                known = sub.get("properties", {})
-                if "patternProperties" in sub:
-                    raise _Unsupported(key)
-                for name, item in value.items():
-                    if name not in known and not _quick_valid(item, expected, root, registry_schemas):
-                        return False
+            if "patternProperties" in sub:
+                raise _Unsupported(key)
+            known, item = frozenset(sub.get("properties", {})), _compile(expected, root, by_uri, cache)
+            checks.append(lambda v, known=known, item=item: not isinstance(v, dict)
+                          or all(item(x) for n, x in v.items() if n not in known))
         elif key == "propertyNames":
-            if isinstance(value, dict) and not all(_quick_valid(n, expected, root, registry_schemas) for n in value):
-                return False
+            item = _compile(expected, root, by_uri, cache)
+            checks.append(lambda v, item=item: not isinstance(v, dict) or all(item(n) for n in v))
         elif key == "items":
-            if isinstance(value, list) and not all(_quick_valid(i, expected, root, registry_schemas) for i in value):
-                return False
+            item = _compile(expected, root, by_uri, cache)
+            checks.append(lambda v, item=item: not isinstance(v, list) or all(item(x) for x in v))
         elif key in ("anyOf", "oneOf", "allOf"):
-            results = [_quick_valid(value, option, root, registry_schemas) for option in expected]
-            passed = sum(results)
-            if (key == "anyOf" and not passed) or (key == "oneOf" and passed != 1) or (key == "allOf" and passed != len(results)):
-                return False
+            options = [_compile(option, root, by_uri, cache) for option in expected]
+            if key == "anyOf":
+                checks.append(lambda v, options=options: any(o(v) for o in options))
+            elif key == "allOf":
+                checks.append(lambda v, options=options: all(o(v) for o in options))
+            else:
+                checks.append(lambda v, options=options: sum(1 for o in options if o(v)) == 1)
         elif key == "if":
-            branch = "then" if _quick_valid(value, expected, root, registry_schemas) else "else"
-            if branch in sub and not _quick_valid(value, sub[branch], root, registry_schemas):
-                return False
-        elif key in ("then", "else"):
-            continue
+            condition = _compile(expected, root, by_uri, cache)
+            then = _compile(sub.get("then", True), root, by_uri, cache)
+            otherwise = _compile(sub.get("else", True), root, by_uri, cache)
+            checks.append(lambda v, c=condition, t=then, o=otherwise: t(v) if c(v) else o(v))
         elif key == "$ref":
             target_root, _, fragment = expected.partition("#")
-            document = registry_schemas[target_root] if target_root else root
+            document = by_uri[target_root] if target_root else root
             target = document
             for part in [p for p in fragment.split("/") if p]:
                 target = target[part]
-            if not _quick_valid(value, target, document, registry_schemas):
-                return False
+            checks.append(_compile(target, document, by_uri, cache))
         else:
             raise _Unsupported(key)
-    return True
+
+    def check(value: Any) -> bool:
+        for test in checks:
+            if not test(value):
+                return False
+        return True
+
+    slot.append(check)
+    cache[id(sub)] = check
+    return check
+
+
+@lru_cache(maxsize=None)
+def _compiled(name: str) -> Any:
+    schemas_by_name, by_uri = _by_uri()
+    try:
+        return _compile(schemas_by_name[name], schemas_by_name[name], by_uri, {})
+    except (_Unsupported, KeyError):
+        return None
 
 
 @lru_cache(maxsize=1)
@@ -160,22 +174,20 @@ def _by_uri() -> tuple[dict[str, dict], dict[str, dict]]:
 
 
 def quick_valid(name: str, data: Any) -> bool | None:
-    """True/False from the quick check, None when it cannot decide (for tests comparing with jsonschema)."""
-    schemas_by_name, by_uri = _by_uri()
+    """True/False from the compiled quick check, None when it cannot decide (then jsonschema decides)."""
+    check = _compiled(name)
+    if check is None:
+        return None
     try:
-        return _quick_valid(data, schemas_by_name[name], schemas_by_name[name], by_uri)
-    except (_Unsupported, KeyError, TypeError, RecursionError):
+        return bool(check(data))
+    except (TypeError, RecursionError):
         return None
 
 
 def iter_errors(name: str, data: Any) -> list[Any]:
     """Schema errors for `data`; valid data is recognised by the quick check without jsonschema."""
-    schemas_by_name, by_uri = _by_uri()
-    try:
-        if _quick_valid(data, schemas_by_name[name], schemas_by_name[name], by_uri):
-            return []
-    except (_Unsupported, KeyError, TypeError, RecursionError):
-        pass
+    if quick_valid(name, data):
+        return []
     try:
         return list(validator(name).iter_errors(data))
     except RecursionError:
@@ -183,5 +195,6 @@ def iter_errors(name: str, data: Any) -> list[Any]:
 
 
 def preload() -> None:
-    """Load the schemas before worker processes fork, so each does not re-read them."""
-    _by_uri()
+    """Load and compile the schemas before worker processes fork, so each does not redo it."""
+    for name in SCHEMA_NAMES:
+        _compiled(name)
