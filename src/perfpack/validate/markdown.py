@@ -298,26 +298,17 @@ def check_agent(md: MdFile, ctx: Context) -> list[Finding]:
     return out
 
 
+_TOP_LEVEL_COMMA = re.compile(r",(?![^()]*\))")
+
+
 def split_tools(value: str) -> list[tuple[str, int]]:
     """Split a tools string on top-level commas (not inside `Agent(a, b)`), with each entry's offset."""
-    if "(" not in value:  # the common case, without the character loop
-        entries, start = [], 0
-        for raw in value.split(","):
-            if raw.strip():
-                entries.append((raw.strip(), start + len(raw) - len(raw.lstrip())))
-            start += len(raw) + 1
-        return entries
-    entries, depth, start = [], 0, 0
-    for index, char in enumerate(value + ","):
-        if char == "(":
-            depth += 1
-        elif char == ")":
-            depth = max(depth - 1, 0)
-        elif char == "," and depth == 0:
-            raw = value[start:index]
-            if raw.strip():
-                entries.append((raw.strip(), start + len(raw) - len(raw.lstrip())))
-            start = index + 1
+    entries, start = [], 0
+    # commas outside parentheses separate entries: `Read, Agent(a, b)` is two entries
+    for raw in (value.split(",") if "(" not in value else _TOP_LEVEL_COMMA.split(value)):
+        if raw.strip():
+            entries.append((raw.strip(), start + len(raw) - len(raw.lstrip())))
+        start += len(raw) + 1
     return entries
 
 
@@ -412,6 +403,10 @@ def _body_delegations(fm: Frontmatter) -> list[tuple[str, int, int, str]]:
     in_fence = False
     table_header = False
     for index, text in enumerate(lines):
+        if "`" not in text and "~" not in text and "|" not in text and "elegat" not in text \
+                and "ELEGAT" not in text:
+            table_header = False  # fast path: most lines cannot matter
+            continue
         line_no = fm.body_start_line + index
         if text.lstrip().startswith(("```", "~~~")):
             in_fence = not in_fence
