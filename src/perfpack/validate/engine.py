@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from perfpack.errors import PerfpackError
 from perfpack.findings import Finding
-from perfpack.frontmatter import read_frontmatter
+from perfpack.frontmatter import Frontmatter, Position, read_frontmatter
 from perfpack.validate import schemas
 from perfpack.validate.discover import AGENT, COMMAND, HOOKS, PLUGIN, SETTINGS, Target, discover
 from perfpack.validate.jsonfiles import check_hooks, check_plugin
@@ -101,6 +102,8 @@ def _check_md(job: tuple[Target, str]) -> FileReport:
     assert ctx is not None
     fm = read_frontmatter(target.path)
     data = fm.data if fm.data is not None else fm.lenient_data
+    if fm.data is None and isinstance(fm.lenient_data, dict):
+        _lenient_positions(fm)
     md = MdFile(target, display, fm, data if isinstance(data, dict) else None)
     findings = check_frontmatter(md, target.kind)
     report = FileReport(display, target.kind, findings)
@@ -117,6 +120,20 @@ def _check_md(job: tuple[Target, str]) -> FileReport:
         findings += check_command(md, ctx)
     findings += check_home_paths(display, fm.text or "")
     return report
+
+
+def _lenient_positions(fm: Frontmatter) -> None:
+    """Key positions for frontmatter only the lenient re-read understood, so findings keep their lines."""
+    for index, text in enumerate(fm.yaml_text.split("\n")):
+        match = _KEY_LINE.match(text)
+        if match and match.group(1) not in fm.positions:
+            line = fm.yaml_start_line + index
+            value_col = match.end() + 1 if match.end() < len(text) else 1
+            fm.positions[match.group(1)] = Position(line, 1, line if value_col > 1 else line + 1,
+                                                    value_col if value_col > 1 else 3)
+
+
+_KEY_LINE = re.compile(r"([A-Za-z_][\w-]*)[ \t]*:[ \t]*")
 
 
 def _run_jobs(jobs: list[tuple[Target, str]], ctx: Context) -> list[FileReport]:

@@ -134,7 +134,9 @@ def _check_script(target: Target, display: str, text: str, event: str, command: 
         tokens = command.split()
     out = []
     for index, token in enumerate(tokens):
-        has_var = bool(re.search(r"\$\{?CLAUDE_(PLUGIN_ROOT|PROJECT_DIR)\}?", token))
+        if any(c.isspace() for c in token) or "=" in token.split("/")[0]:
+            continue  # `bash -c '...'` bodies and VAR=value assignments are not script paths
+        has_var = bool(re.match(r"\$\{?CLAUDE_(PLUGIN_ROOT|PROJECT_DIR)\}?(/|$)", token))
         if has_var and "PLUGIN_ROOT" in token and target.kind == SETTINGS:
             continue  # no plugin root for project settings
         expanded = re.sub(r"\$\{?CLAUDE_PLUGIN_ROOT\}?", str(target.root).replace("\\", "/"), token)

@@ -203,9 +203,11 @@ def check_schema(md: MdFile, kind: str, data: dict[str, Any]) -> list[Finding]:
             continue  # checked by check_tools with better messages
         elif key in special and isinstance(value, str):
             if key == "model":
+                close = did_you_mean(value, ("sonnet", "opus", "haiku", "fable", "inherit"))
                 out.append(rule("PP205").finding(
                     path, line, col, f"model `{value}` is neither an alias nor a full claude- id: it is sent to the API "
                     "verbatim and the subagent fails at run time",
+                    f"model: {close}" if close else
                     "use sonnet, opus, haiku, fable, inherit or a full id such as claude-sonnet-4-5"))
             else:
                 suggestion = re.sub(r"[^a-z0-9]+", "-", value.lower()).strip("-") or "my-agent"
