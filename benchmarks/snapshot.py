@@ -1,4 +1,4 @@
-"""Time `perfpack snapshot` against a bare `python -c pass` measured in the same run (budget: <= 1.5 s typical).
+"""Time `perfpack snapshot` against a bare `python -c pass` in the same run (budget: <= 1.5 s typical).
 
 Usage: python benchmarks/snapshot.py [--runs N] [--project DIR]
 """

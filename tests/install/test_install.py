@@ -39,8 +39,13 @@ USER_SETTINGS = """{
 
 
 def perfpack(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "perfpack", *args], capture_output=True, text=True, timeout=120,
-                          env={**os.environ, **(env or {})})
+    return subprocess.run(
+        [sys.executable, "-m", "perfpack", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, **(env or {})},
+    )
 
 
 def tree(root: Path) -> dict[str, str]:
@@ -111,15 +116,23 @@ def test_optimize_points_at_the_absolute_perfpack(project: Path) -> None:
     assert f"!`{exe} snapshot`" in text
     assert f"Bash({exe} snapshot:*)" in text
     assert "!`perfpack" not in text and "Bash(perfpack" not in text
-    result = subprocess.run([str(exe), "snapshot", "--project", str(project)], capture_output=True, timeout=30)
+    result = subprocess.run(
+        [str(exe), "snapshot", "--project", str(project)], capture_output=True, timeout=30
+    )
     assert result.returncode == 0
 
 
 def test_rewrite_keeps_path_with_spaces_when_on_path(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     text = "---\nallowed-tools: Bash(perfpack snapshot:*)\n---\n!`perfpack snapshot`\n```!\nperfpack x\n```\n"
     out, warning = rewrite_command_text(text, "/opt/bin/perfpack")
-    assert out == ("---\nallowed-tools: Bash(/opt/bin/perfpack snapshot:*)\n---\n!`/opt/bin/perfpack snapshot`\n"
-                   "```!\n/opt/bin/perfpack x\n```\n") and warning is None
+    assert (
+        out
+        == (
+            "---\nallowed-tools: Bash(/opt/bin/perfpack snapshot:*)\n---\n!`/opt/bin/perfpack snapshot`\n"
+            "```!\n/opt/bin/perfpack x\n```\n"
+        )
+        and warning is None
+    )
     bindir = tmp_path / "bin"
     bindir.mkdir()
     (bindir / "perfpack").write_text("#!/bin/sh\n")
@@ -178,7 +191,13 @@ def test_reinstall_is_idempotent(project: Path) -> None:
     after.pop(".claude/perfpack/install.json"), first.pop(".claude/perfpack/install.json")
     assert after == first
     settings = json.loads((project / ".claude" / "settings.json").read_text())
-    ours = [h for groups in settings["hooks"].values() for g in groups for h in g["hooks"] if "hook.py" in h["command"]]
+    ours = [
+        h
+        for groups in settings["hooks"].values()
+        for g in groups
+        for h in g["hooks"]
+        if "hook.py" in h["command"]
+    ]
     assert len(ours) == 2
     manifest = json.loads((project / ".claude" / "perfpack" / "install.json").read_text())
     assert manifest["settings"]["original"] == manifest_before["settings"]["original"] == USER_SETTINGS
@@ -189,9 +208,21 @@ def test_reinstall_is_idempotent(project: Path) -> None:
 def test_reinstall_upgrades_our_entry_in_place(project: Path) -> None:
     claude = project / ".claude"
     claude.mkdir()
-    old = {"hooks": {"UserPromptSubmit": [
-        {"hooks": [{"type": "command", "command": "/old/python /old/src/perfpack/hook.py user-prompt-submit"}]},
-        {"hooks": [{"type": "command", "command": "echo mine"}]}]}}
+    old = {
+        "hooks": {
+            "UserPromptSubmit": [
+                {
+                    "hooks": [
+                        {
+                            "type": "command",
+                            "command": "/old/python /old/src/perfpack/hook.py user-prompt-submit",
+                        }
+                    ]
+                },
+                {"hooks": [{"type": "command", "command": "echo mine"}]},
+            ]
+        }
+    }
     (claude / "settings.json").write_text(json.dumps(old, indent=2))
     assert install(project).returncode == 0
     groups = json.loads((claude / "settings.json").read_text())["hooks"]["UserPromptSubmit"]
@@ -257,8 +288,18 @@ def test_json_output(project: Path) -> None:
     assert {"op": "write", "path": ".gitignore", "detail": "ignore .claude/memory/"} in data["changes"]
 
 
-@pytest.mark.parametrize("content", [b'{"hooks": {', b"[1, 2]", b"\xff\xfe{\x00}", b'{"a": 1, "a": 2}',
-                                     b'{"hooks": []}', b'{"hooks": {"PreToolUse": {}}}', b"\x00\x01\x02binary"])
+@pytest.mark.parametrize(
+    "content",
+    [
+        b'{"hooks": {',
+        b"[1, 2]",
+        b"\xff\xfe{\x00}",
+        b'{"a": 1, "a": 2}',
+        b'{"hooks": []}',
+        b'{"hooks": {"PreToolUse": {}}}',
+        b"\x00\x01\x02binary",
+    ],
+)
 def test_bad_settings_is_a_clear_error_and_changes_nothing(project: Path, content: bytes) -> None:
     (project / ".claude").mkdir()
     (project / ".claude" / "settings.json").write_bytes(content)
@@ -321,9 +362,13 @@ def _read_only_case(tmp_path: Path) -> None:
     claude.chmod(0o555)
     before = tree(project)
     try:
-        proc = subprocess.run([*_as_unprivileged(), sys.executable, "-m", "perfpack", "install", "--project",
-                               str(project)], capture_output=True, text=True, timeout=120,
-                              env={**os.environ, "HOME": str(tmp_path)})
+        proc = subprocess.run(
+            [*_as_unprivileged(), sys.executable, "-m", "perfpack", "install", "--project", str(project)],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env={**os.environ, "HOME": str(tmp_path)},
+        )
     finally:
         claude.chmod(0o755)
     assert proc.returncode == 2 and "nothing changed" in proc.stderr, proc.stderr
@@ -340,12 +385,20 @@ def test_unreadable_project_is_a_clear_error() -> None:
     base = Path(tempfile.mkdtemp(prefix="perfpack-private-"))
     base.chmod(0o700 if prefix else 0o000)
     try:
-        proc = subprocess.run([*prefix, sys.executable, "-m", "perfpack", "install", "--project",
-                               str(base / "x")], capture_output=True, text=True, timeout=120)
+        proc = subprocess.run(
+            [*prefix, sys.executable, "-m", "perfpack", "install", "--project", str(base / "x")],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
     finally:
         base.chmod(0o755)
         shutil.rmtree(base, ignore_errors=True)
-    assert proc.returncode == 2 and proc.stderr.startswith("perfpack: error: ") and "Traceback" not in proc.stderr
+    assert (
+        proc.returncode == 2
+        and proc.stderr.startswith("perfpack: error: ")
+        and "Traceback" not in proc.stderr
+    )
 
 
 def test_failed_write_rolls_back_earlier_writes(project: Path) -> None:
@@ -397,11 +450,14 @@ def test_gitignore_line_added_once_and_existing_kept(project: Path) -> None:
     assert (project / ".gitignore").read_text() == "dist/\n.claude/memory/\n"
 
 
-@pytest.mark.parametrize("raw", [
-    b'{\n\t"model": "opus",\n\t"hooks": {\n\t\t"Stop": []\n\t}\n}',               # tabs, no final newline
-    b'\xef\xbb\xbf{\r\n  "model": "opus",\r\n  "env": {"A": "\\u00e9"}\r\n}\r\n',  # BOM, CRLF, escapes
-    b'{"model":"opus","hooks":{"UserPromptSubmit":[]}}\n',                                  # one line
-])
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b'{\n\t"model": "opus",\n\t"hooks": {\n\t\t"Stop": []\n\t}\n}',  # tabs, no final newline
+        b'\xef\xbb\xbf{\r\n  "model": "opus",\r\n  "env": {"A": "\\u00e9"}\r\n}\r\n',  # BOM, CRLF, escapes
+        b'{"model":"opus","hooks":{"UserPromptSubmit":[]}}\n',  # one line
+    ],
+)
 def test_formatting_styles_kept_and_restored(project: Path, raw: bytes) -> None:
     settings = project / ".claude" / "settings.json"
     settings.parent.mkdir()
@@ -410,7 +466,7 @@ def test_formatting_styles_kept_and_restored(project: Path, raw: bytes) -> None:
     written = settings.read_bytes()
     assert written.startswith(b"\xef\xbb\xbf") == raw.startswith(b"\xef\xbb\xbf")
     assert (b"\r\n" in written) == (b"\r\n" in raw)
-    assert (b"\n\t\"model\"" in written) == (b"\n\t\"model\"" in raw)
+    assert (b'\n\t"model"' in written) == (b'\n\t"model"' in raw)
     assert written.count(b"\n") > 2 or raw.count(b"\n") == 1
     assert uninstall(project).returncode == 0
     assert settings.read_bytes() == raw

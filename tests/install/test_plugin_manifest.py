@@ -13,8 +13,18 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-CLAUDE = next((c for c in (os.environ.get("PERFPACK_CLAUDE_BIN"), "/tmp/cc197/node_modules/.bin/claude",
-                           shutil.which("claude")) if c and Path(c).is_file()), None)
+CLAUDE = next(
+    (
+        c
+        for c in (
+            os.environ.get("PERFPACK_CLAUDE_BIN"),
+            "/tmp/cc197/node_modules/.bin/claude",
+            shutil.which("claude"),
+        )
+        if c and Path(c).is_file()
+    ),
+    None,
+)
 
 
 def load(rel: str) -> dict:
@@ -48,19 +58,36 @@ def test_plugin_hooks_run_the_real_entry_point() -> None:
         argv = shlex.split(expanded)
         assert argv[0] == "python3" and Path(argv[1]) == ROOT / "src" / "perfpack" / "hook.py"
         assert argv[2] == arg
-        payload = json.dumps({"hook_event_name": event, "prompt": "hello", "cwd": str(ROOT),
-                              "tool_name": "Bash", "tool_input": {"command": "ls"}})
+        payload = json.dumps(
+            {
+                "hook_event_name": event,
+                "prompt": "hello",
+                "cwd": str(ROOT),
+                "tool_name": "Bash",
+                "tool_input": {"command": "ls"},
+            }
+        )
         # Run as Claude Code would, but with this interpreter in place of the `python3` on PATH.
-        done = subprocess.run([sys.executable, *argv[1:]], input=payload, capture_output=True, text=True,
-                              timeout=30, env={**os.environ, "CLAUDE_PLUGIN_ROOT": str(ROOT)})
+        done = subprocess.run(
+            [sys.executable, *argv[1:]],
+            input=payload,
+            capture_output=True,
+            text=True,
+            timeout=30,
+            env={**os.environ, "CLAUDE_PLUGIN_ROOT": str(ROOT)},
+        )
         assert done.returncode == 0, done.stderr
 
 
 @pytest.mark.skipif(CLAUDE is None, reason="the Claude Code CLI is not installed (set PERFPACK_CLAUDE_BIN)")
 @pytest.mark.parametrize("target", [".", ".claude-plugin/plugin.json"])
 def test_real_cli_validates_strict(target: str) -> None:
-    done = subprocess.run([CLAUDE, "plugin", "validate", "--strict", str(ROOT / target)], capture_output=True,
-                          text=True, timeout=120, env={**os.environ, "DISABLE_AUTOUPDATER": "1",
-                                                       "DISABLE_TELEMETRY": "1"})
+    done = subprocess.run(
+        [CLAUDE, "plugin", "validate", "--strict", str(ROOT / target)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "DISABLE_AUTOUPDATER": "1", "DISABLE_TELEMETRY": "1"},
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "Validation passed" in done.stdout

@@ -4,24 +4,35 @@ from __future__ import annotations
 
 import json
 
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from perfpack.install.settings import created_by_merge, merge_hooks, remove_hooks
 
-COMMANDS = {"UserPromptSubmit": "/py '/a b/src/perfpack/hook.py' user-prompt-submit --rules /r.json",
-            "PreToolUse": "/py /x/src/perfpack/hook.py pre-tool-use"}
+COMMANDS = {
+    "UserPromptSubmit": "/py '/a b/src/perfpack/hook.py' user-prompt-submit --rules /r.json",
+    "PreToolUse": "/py /x/src/perfpack/hook.py pre-tool-use",
+}
 
 scalars = st.one_of(st.none(), st.booleans(), st.integers(), st.text(max_size=8))
-values = st.recursive(scalars, lambda inner: st.one_of(st.lists(inner, max_size=3),
-                                                       st.dictionaries(st.text(max_size=5), inner, max_size=3)),
-                      max_leaves=8)
-handler = st.fixed_dictionaries({"type": st.just("command"), "command": st.text(max_size=20)},
-                                optional={"timeout": st.integers(1, 60)})
-group = st.fixed_dictionaries({"hooks": st.lists(handler, max_size=3)}, optional={"matcher": st.text(max_size=6)})
+values = st.recursive(
+    scalars,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3), st.dictionaries(st.text(max_size=5), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
+handler = st.fixed_dictionaries(
+    {"type": st.just("command"), "command": st.text(max_size=20)}, optional={"timeout": st.integers(1, 60)}
+)
+group = st.fixed_dictionaries(
+    {"hooks": st.lists(handler, max_size=3)}, optional={"matcher": st.text(max_size=6)}
+)
 events = st.sampled_from(["UserPromptSubmit", "PreToolUse", "Stop", "PostToolUse", "SessionStart"])
 hooks = st.dictionaries(events, st.lists(group, max_size=3), max_size=4)
-user_settings = st.dictionaries(st.text(max_size=8).filter(lambda k: k != "hooks"), values, max_size=5).flatmap(
-    lambda base: st.one_of(st.just(base), hooks.map(lambda h: {**base, "hooks": h})))
+user_settings = st.dictionaries(
+    st.text(max_size=8).filter(lambda k: k != "hooks"), values, max_size=5
+).flatmap(lambda base: st.one_of(st.just(base), hooks.map(lambda h: {**base, "hooks": h})))
 
 
 @settings(max_examples=150, deadline=None)

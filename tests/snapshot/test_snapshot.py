@@ -20,13 +20,23 @@ needs_git = pytest.mark.skipif(GIT is None, reason="git is not installed")
 
 
 def run_perfpack(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "perfpack", *args], capture_output=True, text=True, timeout=60,
-                          env={**os.environ, **(env or {})})
+    return subprocess.run(
+        [sys.executable, "-m", "perfpack", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, **(env or {})},
+    )
 
 
 def git(cwd: Path, *args: str) -> str:
-    env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com",
-           "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.com"}
+    env = {
+        **os.environ,
+        "GIT_AUTHOR_NAME": "t",
+        "GIT_AUTHOR_EMAIL": "t@example.com",
+        "GIT_COMMITTER_NAME": "t",
+        "GIT_COMMITTER_EMAIL": "t@example.com",
+    }
     return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True, env=env).stdout
 
 
@@ -35,8 +45,9 @@ def repo(tmp_path: Path) -> Path:
     root = tmp_path / "app"
     root.mkdir()
     git(root, "init", "-q", "-b", "feature-x")
-    (root / "pyproject.toml").write_text('[project]\nname="app"\ndependencies=["pytest-benchmark"]\n'
-                                         '[tool.pytest.ini_options]\n')
+    (root / "pyproject.toml").write_text(
+        '[project]\nname="app"\ndependencies=["pytest-benchmark"]\n[tool.pytest.ini_options]\n'
+    )
     (root / "app.py").write_text("print(1)\n")
     (root / "tests").mkdir()
     (root / "tests" / "test_app.py").write_text("def test_x():\n    pass\n")
@@ -118,8 +129,10 @@ def test_docker_socket_that_is_not_a_daemon(tmp_path: Path, monkeypatch: pytest.
     def answer() -> None:
         conn, _ = server.accept()
         conn.recv(1024)
-        conn.sendall(b"HTTP/1.0 200 OK\r\n\r\n" + json.dumps(
-            [{"Names": ["/db"], "Image": "postgres:16", "Status": "Up 3 hours"}]).encode())
+        conn.sendall(
+            b"HTTP/1.0 200 OK\r\n\r\n"
+            + json.dumps([{"Names": ["/db"], "Image": "postgres:16", "Status": "Up 3 hours"}]).encode()
+        )
         conn.close()
 
     thread = threading.Thread(target=answer, daemon=True)
@@ -127,8 +140,10 @@ def test_docker_socket_that_is_not_a_daemon(tmp_path: Path, monkeypatch: pytest.
     monkeypatch.setenv("DOCKER_HOST", f"unix://{path}")
     snap = take_snapshot(tmp_path, only=["containers"])
     server.close()
-    assert snap.sections["containers"] == {"running": 1, "containers": [
-        {"name": "db", "image": "postgres:16", "status": "Up 3 hours"}]}
+    assert snap.sections["containers"] == {
+        "running": 1,
+        "containers": [{"name": "db", "image": "postgres:16", "status": "Up 3 hours"}],
+    }
 
 
 def test_not_a_git_folder_exits_0_with_reason(tmp_path: Path) -> None:
@@ -181,8 +196,9 @@ def test_empty_repo_without_commits(tmp_path: Path) -> None:
 
 
 def test_without_git_on_path(tmp_path: Path) -> None:
-    proc = run_perfpack("snapshot", "--format", "json", "--project", str(tmp_path),
-                        env={"PATH": str(tmp_path / "empty-bin")})
+    proc = run_perfpack(
+        "snapshot", "--format", "json", "--project", str(tmp_path), env={"PATH": str(tmp_path / "empty-bin")}
+    )
     assert proc.returncode == 0, proc.stderr
     assert {"what": "git", "why": "git is not installed"} in json.loads(proc.stdout)["skipped"]
 
@@ -249,13 +265,46 @@ def test_whole_command_under_hard_cap(tmp_path: Path) -> None:
 def test_real_saved_baseline_and_memory_insight_appear(tmp_path: Path) -> None:
     if GIT:
         git(tmp_path, "init", "-q")
-    bench = subprocess.run([sys.executable, "-m", "perfpack", "bench", "--runs", "3", "--warmup", "0", "--name",
-                            "quick", "--save", "--", sys.executable, "-c", "pass"], cwd=tmp_path,
-                           capture_output=True, text=True, timeout=60)
-    memory = subprocess.run([sys.executable, "-m", "perfpack", "memory", "insight", "performance-engineer",
-                             json.dumps({"area": "caching", "insight": "batch the price lookups",
-                                         "impact": "high", "confidence": 0.9})],
-                            cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    bench = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "perfpack",
+            "bench",
+            "--runs",
+            "3",
+            "--warmup",
+            "0",
+            "--name",
+            "quick",
+            "--save",
+            "--",
+            sys.executable,
+            "-c",
+            "pass",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    memory = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "perfpack",
+            "memory",
+            "insight",
+            "performance-engineer",
+            json.dumps(
+                {"area": "caching", "insight": "batch the price lookups", "impact": "high", "confidence": 0.9}
+            ),
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     if bench.returncode == 2 or memory.returncode == 2:
         pytest.skip(f"bench/memory not usable here: {bench.stderr[-200:]} {memory.stderr[-200:]}")
     data = snapshot_json(tmp_path)
@@ -267,10 +316,20 @@ def test_real_saved_baseline_and_memory_insight_appear(tmp_path: Path) -> None:
 
 
 @needs_git
-def test_slow_git_is_cut_off_by_its_timeout(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_slow_git_is_cut_off_by_its_timeout(
+    repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from perfpack.snapshot import probes
 
-    monkeypatch.setattr(probes, "GIT_TIMEOUT_S", 0.001)  # as if `git status` crawled a huge repository
+    # A `git` that hangs, as `git status` can on a huge repository or a stuck network mount.
+    bindir = tmp_path / "slowbin"
+    bindir.mkdir()
+    (bindir / "git").write_text("#!/bin/sh\nexec sleep 5\n")
+    (bindir / "git").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bindir}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setattr(probes, "GIT_TIMEOUT_S", 0.3)
+    started = time.perf_counter()
     snap = take_snapshot(repo, only=["git"])
+    assert time.perf_counter() - started < 2.0
     assert "git" not in snap.sections
     assert any(what == "git" and "took longer than" in why for what, why in snap.skipped)

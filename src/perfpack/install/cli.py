@@ -16,13 +16,18 @@ _SYMBOLS = {"write": "+", "delete": "-", "skip": "!", "keep": "=", "rmdir": "-"}
 
 
 def _options(func):  # type: ignore[no-untyped-def]
-    func = click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
-                        help="Output format.")(func)
+    func = click.option(
+        "--format", "fmt", type=click.Choice(["text", "json"]), default="text", help="Output format."
+    )(func)
     func = click.option("--dry-run", is_flag=True, help="Print the plan; write nothing.")(func)
-    func = click.option("--user", is_flag=True,
-                        help="Use the user's Claude folder ($CLAUDE_CONFIG_DIR or ~/.claude) instead.")(func)
-    func = click.option("--project", metavar="DIR",
-                        help="Project folder (default: the nearest folder with .claude/, .git or pyproject.toml).")(func)
+    func = click.option(
+        "--user", is_flag=True, help="Use the user's Claude folder ($CLAUDE_CONFIG_DIR or ~/.claude) instead."
+    )(func)
+    func = click.option(
+        "--project",
+        metavar="DIR",
+        help="Project folder (default: the nearest folder with .claude/, .git or pyproject.toml).",
+    )(func)
     return func
 
 
@@ -77,8 +82,9 @@ def _os_errors_as_usage() -> Iterator[None]:
         yield
     except OSError as exc:
         where = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
-        raise PerfpackError(f"{where}{exc.strerror or exc}; nothing changed",
-                            hint="check the folder's permissions") from None
+        raise PerfpackError(
+            f"{where}{exc.strerror or exc}; nothing changed", hint="check the folder's permissions"
+        ) from None
 
 
 def _report(plan, dry_run: bool, backups: list[str], fmt: str) -> None:  # type: ignore[no-untyped-def]
@@ -87,7 +93,9 @@ def _report(plan, dry_run: bool, backups: list[str], fmt: str) -> None:  # type:
         sys.stdout.write(json.dumps(plan.to_dict(Path(root), dry_run, backups), indent=2) + "\n")
         return
     verb = "would " + plan.action if dry_run else plan.action
-    lines = [f"perfpack {verb} in {plan.target.claude_dir}" + (" (dry run: nothing written)" if dry_run else "")]
+    lines = [
+        f"perfpack {verb} in {plan.target.claude_dir}" + (" (dry run: nothing written)" if dry_run else "")
+    ]
     for change in plan.changes:
         detail = change.detail
         if change.op == "rmdir":

@@ -66,9 +66,15 @@ class Plan:
     conflicts: int = 0
 
     def to_dict(self, root: Path, dry_run: bool, backups: list[str]) -> dict[str, Any]:
-        return {"action": self.action, "dry_run": dry_run, "target": str(self.target.claude_dir),
-                "changes": [{"op": c.op, "path": _rel(c.path, root), "detail": c.detail} for c in self.changes],
-                "warnings": self.warnings, "backups": backups, "conflicts": self.conflicts}
+        return {
+            "action": self.action,
+            "dry_run": dry_run,
+            "target": str(self.target.claude_dir),
+            "changes": [{"op": c.op, "path": _rel(c.path, root), "detail": c.detail} for c in self.changes],
+            "warnings": self.warnings,
+            "backups": backups,
+            "conflicts": self.conflicts,
+        }
 
 
 def resolve_target(project: str | None, user: bool) -> Target:
@@ -109,7 +115,7 @@ def _rel(path: Path, root: Path) -> str:
 
 
 def perfpack_executable() -> str | None:
-    """The `perfpack` script of the running install (absolute), for `!` lines run where PATH lacks the venv."""
+    """The running install's `perfpack` script (absolute), for `!` lines run where PATH lacks the venv."""
     beside = Path(sys.executable).parent / "perfpack"
     if beside.is_file() and os.access(beside, os.X_OK):
         return str(beside.absolute())
@@ -182,13 +188,22 @@ def plan_install(target: Target) -> Plan:
     old = read_manifest(target)
     old_files: dict[str, str] = (old or {}).get("files", {})
     pack = pack_root()
-    manifest: dict[str, Any] = {"version": MANIFEST_VERSION, "perfpack_version": __version__,
-                                "installed_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-                                "claude_dir": str(target.claude_dir), "files": {}, "dirs": []}
+    manifest: dict[str, Any] = {
+        "version": MANIFEST_VERSION,
+        "perfpack_version": __version__,
+        "installed_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "claude_dir": str(target.claude_dir),
+        "files": {},
+        "dirs": [],
+    }
     # Folders we create are removed again by uninstall when empty.
     created_dirs = list((old or {}).get("dirs", []))
-    for folder in (target.claude_dir, target.claude_dir / "agents", target.claude_dir / "commands",
-                   target.claude_dir / "perfpack"):
+    for folder in (
+        target.claude_dir,
+        target.claude_dir / "agents",
+        target.claude_dir / "commands",
+        target.claude_dir / "perfpack",
+    ):
         key = _rel(folder, target.claude_dir)
         if not folder.exists() and key not in created_dirs:
             created_dirs.append(key)
@@ -237,7 +252,9 @@ def plan_install(target: Target) -> Plan:
             continue
         else:
             plan.changes.append(Change("skip", dest, "a different file of yours has this name; left alone"))
-            plan.warnings.append(f"{_rel(dest, target.claude_dir)}: your own file has this name; not installed")
+            plan.warnings.append(
+                f"{_rel(dest, target.claude_dir)}: your own file has this name; not installed"
+            )
             plan.conflicts += 1
             continue
         manifest["files"][key] = sha256(data)
@@ -268,8 +285,14 @@ def _plan_routes(plan: Plan, pack: Path, manifest: dict[str, Any], old: dict[str
         plan.changes.append(Change("skip", dest, "a routes.json not written by perfpack; left alone"))
         plan.warnings.append(f"{dest}: not written by this install; kept")
         return
-    plan.changes.append(Change("keep" if current == sha256(data) else "write", dest,
-                               "up to date" if current == sha256(data) else "compile routing rules", data))
+    plan.changes.append(
+        Change(
+            "keep" if current == sha256(data) else "write",
+            dest,
+            "up to date" if current == sha256(data) else "compile routing rules",
+            data,
+        )
+    )
     manifest["routes"] = sha256(data)
 
 
@@ -291,16 +314,22 @@ def _plan_settings(plan: Plan, manifest: dict[str, Any], old: dict[str, Any] | N
     else:
         hooks_key, events = st.created_by_merge(current.data)
         created = {"hooks": hooks_key, "events": events}
-    manifest["settings"] = {"existed": old_settings.get("existed", current.raw is not None) if old
-                            else current.raw is not None,
-                            "original": original, "written": sha256(new), "created": created}
+    manifest["settings"] = {
+        "existed": old_settings.get("existed", current.raw is not None) if old else current.raw is not None,
+        "original": original,
+        "written": sha256(new),
+        "created": created,
+    }
     if current.raw == new:
         plan.changes.append(Change("keep", path, "perfpack hooks already present"))
         return
     had_ours = st.remove_hooks(current.data) != current.data
     what = "update perfpack hooks" if had_ours else "add perfpack hooks"
-    plan.changes.append(Change("write", path, what + " (UserPromptSubmit, PreToolUse Bash)", new,
-                               backup=current.raw is not None))
+    plan.changes.append(
+        Change(
+            "write", path, what + " (UserPromptSubmit, PreToolUse Bash)", new, backup=current.raw is not None
+        )
+    )
 
 
 def _plan_gitignore(plan: Plan, project: Path, manifest: dict[str, Any], old: dict[str, Any] | None) -> None:
@@ -335,8 +364,10 @@ def read_manifest(target: Target) -> dict[str, Any] | None:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, ValueError) as exc:
-        raise PerfpackError(f"{path}: perfpack's install record is unreadable ({exc})",
-                            hint="restore it from git, or remove perfpack's files by hand") from None
+        raise PerfpackError(
+            f"{path}: perfpack's install record is unreadable ({exc})",
+            hint="restore it from git, or remove perfpack's files by hand",
+        ) from None
     if not isinstance(data, dict) or not isinstance(data.get("files"), dict):
         raise PerfpackError(f"{path}: not a perfpack install record")
     return data
@@ -346,8 +377,9 @@ def plan_uninstall(target: Target) -> Plan:
     plan = Plan("uninstall", target)
     manifest = read_manifest(target)
     if manifest is None:
-        raise PerfpackError(f"perfpack is not installed in {target.claude_dir} (no {MANIFEST_NAME})",
-                            exit_code=1)
+        raise PerfpackError(
+            f"perfpack is not installed in {target.claude_dir} (no {MANIFEST_NAME})", exit_code=1
+        )
     for key, digest in manifest["files"].items():
         path = target.claude_dir / key
         current = _file_hash(path)
@@ -396,7 +428,9 @@ def _plan_settings_removal(plan: Plan, record: dict[str, Any]) -> None:
             for name in record.get("backups", []):
                 backup = path.parent / name
                 if Path(name).name == name and _file_hash(backup) == sha256(original):
-                    plan.changes.append(Change("delete", backup, "remove install's backup (same as restored)"))
+                    plan.changes.append(
+                        Change("delete", backup, "remove install's backup (same as restored)")
+                    )
             return
     current = st.read_settings(path)
     made = record.get("created")
@@ -407,8 +441,9 @@ def _plan_settings_removal(plan: Plan, record: dict[str, Any]) -> None:
     if not cleaned and not record.get("existed"):
         plan.changes.append(Change("delete", path, "remove (held only perfpack hooks)", backup=True))
         return
-    plan.changes.append(Change("write", path, "remove perfpack hooks", st.render_settings(current, cleaned),
-                               backup=True))
+    plan.changes.append(
+        Change("write", path, "remove perfpack hooks", st.render_settings(current, cleaned), backup=True)
+    )
 
 
 def _plan_gitignore_removal(plan: Plan, path: Path, record: dict[str, Any]) -> None:
@@ -424,7 +459,7 @@ def _plan_gitignore_removal(plan: Plan, path: Path, record: dict[str, Any]) -> N
         if GITIGNORE_LINE.encode() not in [line.strip() for line in lines]:
             return
         index = [line.strip() for line in lines].index(GITIGNORE_LINE.encode())
-        rest = b"\n".join(lines[:index] + lines[index + 1:])
+        rest = b"\n".join(lines[:index] + lines[index + 1 :])
     if not rest and record.get("created"):
         plan.changes.append(Change("delete", path, f"remove (created for {GITIGNORE_LINE})"))
     else:
@@ -470,8 +505,9 @@ def apply(plan: Plan) -> list[str]:
             record = plan.manifest.get("settings")
             if record is not None:
                 old_backups = (read_manifest(plan.target) or {}).get("settings", {}).get("backups", [])
-                record["backups"] = list(old_backups) + [Path(b).name for b in backups
-                                                         if Path(b).parent == plan.target.settings.parent]
+                record["backups"] = list(old_backups) + [
+                    Path(b).name for b in backups if Path(b).parent == plan.target.settings.parent
+                ]
             data = (json.dumps(plan.manifest, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
             previous = plan.target.manifest.read_bytes() if plan.target.manifest.is_file() else None
             atomic_write_bytes(plan.target.manifest, data)
@@ -491,6 +527,8 @@ def apply(plan: Plan) -> list[str]:
             except OSError:
                 pass
         where = getattr(exc, "filename", None) or ""
-        raise PerfpackError(f"{plan.action} failed, nothing changed: {where}: {exc.strerror or exc}",
-                            hint="check the folder's permissions") from None
+        raise PerfpackError(
+            f"{plan.action} failed, nothing changed: {where}: {exc.strerror or exc}",
+            hint="check the folder's permissions",
+        ) from None
     return backups

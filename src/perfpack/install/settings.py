@@ -44,26 +44,33 @@ def read_settings(path: Path) -> SettingsText:
     try:
         text = raw[3:].decode("utf-8") if bom else raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise PerfpackError(f"{path}: not UTF-8 text (byte {exc.start}); left unchanged",
-                            hint="save it as UTF-8 JSON and re-run") from None
+        raise PerfpackError(
+            f"{path}: not UTF-8 text (byte {exc.start}); left unchanged",
+            hint="save it as UTF-8 JSON and re-run",
+        ) from None
     if not text.strip():
         return SettingsText({}, 2, True, bom, raw)
     try:
         data = json.loads(text, object_pairs_hook=_no_duplicates)
     except json.JSONDecodeError as exc:
-        raise PerfpackError(f"{path}:{exc.lineno}:{exc.colno}: invalid JSON ({exc.msg}); left unchanged",
-                            hint="fix the file (Claude Code ignores an invalid settings.json whole) and re-run") from None
+        raise PerfpackError(
+            f"{path}:{exc.lineno}:{exc.colno}: invalid JSON ({exc.msg}); left unchanged",
+            hint="fix the file (Claude Code ignores an invalid settings.json whole) and re-run",
+        ) from None
     except _DuplicateKey as exc:
-        raise PerfpackError(f"{path}: duplicate key {exc.args[0]!r}; left unchanged",
-                            hint="keep one of them and re-run") from None
+        raise PerfpackError(
+            f"{path}: duplicate key {exc.args[0]!r}; left unchanged", hint="keep one of them and re-run"
+        ) from None
     if not isinstance(data, dict):
-        raise PerfpackError(f"{path}: the top level must be a JSON object, not {type(data).__name__}; left unchanged")
+        raise PerfpackError(
+            f"{path}: the top level must be a JSON object, not {type(data).__name__}; left unchanged"
+        )
     hooks = data.get("hooks")
     if hooks is not None and not isinstance(hooks, dict):
-        raise PerfpackError(f"{path}: \"hooks\" must be an object, not {type(hooks).__name__}; left unchanged")
+        raise PerfpackError(f'{path}: "hooks" must be an object, not {type(hooks).__name__}; left unchanged')
     for event in _OURS:
         if hooks is not None and event in hooks and not isinstance(hooks[event], list):
-            raise PerfpackError(f"{path}: \"hooks.{event}\" must be a list; left unchanged")
+            raise PerfpackError(f'{path}: "hooks.{event}" must be a list; left unchanged')
     return SettingsText(data, _detect_indent(text), text.endswith("\n"), bom, raw, crlf="\r\n" in text)
 
 
@@ -125,7 +132,9 @@ def merge_hooks(data: dict[str, Any], commands: dict[str, str]) -> dict[str, Any
                     handler["command"] = command
                     handler["timeout"] = HOOK_TIMEOUT_S
                     found = True
-            group["hooks"] = [h for h in group["hooks"] if not (isinstance(h, dict) and h.get("_perfpack_duplicate"))]
+            group["hooks"] = [
+                h for h in group["hooks"] if not (isinstance(h, dict) and h.get("_perfpack_duplicate"))
+            ]
         if not found:
             group: dict[str, Any] = {}
             if event == "PreToolUse":
@@ -160,8 +169,11 @@ def remove_hooks(data: dict[str, Any], created: tuple[bool, list[str]] | None = 
         for group in groups:
             if isinstance(group, dict) and isinstance(group.get("hooks"), list):
                 before = len(group["hooks"])
-                group["hooks"] = [h for h in group["hooks"]
-                                  if not (isinstance(h, dict) and is_ours(event, h.get("command")))]
+                group["hooks"] = [
+                    h
+                    for h in group["hooks"]
+                    if not (isinstance(h, dict) and is_ours(event, h.get("command")))
+                ]
                 if before and not group["hooks"]:
                     continue  # the group held only our handler
             kept_groups.append(group)

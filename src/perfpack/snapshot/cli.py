@@ -8,10 +8,19 @@ import click
 
 
 @click.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
-@click.option("--format", "fmt", default="markdown", metavar="markdown|json",
-              help="Output format (default markdown, compact for embedding in a prompt).")
-@click.option("--project", metavar="DIR", default=None,
-              help="Project folder (default: the nearest folder with .claude/, .git or pyproject.toml).")
+@click.option(
+    "--format",
+    "fmt",
+    default="markdown",
+    metavar="markdown|json",
+    help="Output format (default markdown, compact for embedding in a prompt).",
+)
+@click.option(
+    "--project",
+    metavar="DIR",
+    default=None,
+    help="Project folder (default: the nearest folder with .claude/, .git or pyproject.toml).",
+)
 @click.pass_context
 def snapshot(ctx: click.Context, fmt: str, project: str | None) -> int:
     """Baseline of the host and the project for /optimize.

@@ -42,9 +42,13 @@ PROBES: dict[str, tuple[Callable[[Path | None, "probes.Skips"], Any], float]] = 
 }
 
 
-def take_snapshot(project: str | os.PathLike[str] | None = None, *, hard_cap_s: float = HARD_CAP_S,
-                  only: list[str] | None = None) -> Snapshot:
-    """Collect every probe in parallel; never raises for a probe's trouble, never exceeds hard_cap_s by much."""
+def take_snapshot(
+    project: str | os.PathLike[str] | None = None,
+    *,
+    hard_cap_s: float = HARD_CAP_S,
+    only: list[str] | None = None,
+) -> Snapshot:
+    """Collect every probe in parallel; never raises for a probe's trouble, stops waiting at hard_cap_s."""
     started = time.perf_counter()
     root, problem = _resolve_project(project)
     snap = Snapshot(project=str(root) if root else str(project))
@@ -57,8 +61,12 @@ def take_snapshot(project: str | os.PathLike[str] | None = None, *, hard_cap_s: 
     for name in names:
         probe, _budget = PROBES[name]
         skips[name] = probes.Skips()
-        thread = threading.Thread(target=_run_probe, args=(name, probe, root, skips[name], results),
-                                  name=f"perfpack-snapshot-{name}", daemon=True)
+        thread = threading.Thread(
+            target=_run_probe,
+            args=(name, probe, root, skips[name], results),
+            name=f"perfpack-snapshot-{name}",
+            daemon=True,
+        )
         threads[name] = thread
         thread.start()
     for name in names:
@@ -79,8 +87,9 @@ def take_snapshot(project: str | os.PathLike[str] | None = None, *, hard_cap_s: 
     return snap
 
 
-def _run_probe(name: str, probe: Callable[..., Any], root: Path | None, skips: "probes.Skips",
-               results: dict[str, Any]) -> None:
+def _run_probe(
+    name: str, probe: Callable[..., Any], root: Path | None, skips: "probes.Skips", results: dict[str, Any]
+) -> None:
     try:
         results[name] = probe(root, skips)
     except BaseException as exc:  # noqa: BLE001 - a probe never takes the snapshot down

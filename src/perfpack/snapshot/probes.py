@@ -17,22 +17,84 @@ from typing import Any
 GIT_TIMEOUT_S = 2.0
 MAX_FILES = 4000  # files visited when detecting languages and suites: bounded on huge trees
 MAX_DEPTH = 6
-SKIP_DIRS = {".git", "node_modules", ".venv", "venv", "env", "__pycache__", ".tox", ".nox", "target", "dist",
-             "build", ".mypy_cache", ".pytest_cache", ".ruff_cache", "vendor", ".idea", ".gradle", ".next",
-             "site-packages", ".cache", ".hg", ".svn", "coverage", "htmlcov", ".claude"}
+SKIP_DIRS = {
+    ".git",
+    "node_modules",
+    ".venv",
+    "venv",
+    "env",
+    "__pycache__",
+    ".tox",
+    ".nox",
+    "target",
+    "dist",
+    "build",
+    ".mypy_cache",
+    ".pytest_cache",
+    ".ruff_cache",
+    "vendor",
+    ".idea",
+    ".gradle",
+    ".next",
+    "site-packages",
+    ".cache",
+    ".hg",
+    ".svn",
+    "coverage",
+    "htmlcov",
+    ".claude",
+}
 LANGUAGES = {
-    ".py": "Python", ".pyx": "Python", ".js": "JavaScript", ".mjs": "JavaScript", ".cjs": "JavaScript",
-    ".jsx": "JavaScript", ".ts": "TypeScript", ".tsx": "TypeScript", ".go": "Go", ".rs": "Rust",
-    ".java": "Java", ".kt": "Kotlin", ".scala": "Scala", ".rb": "Ruby", ".php": "PHP", ".cs": "C#",
-    ".c": "C", ".h": "C/C++", ".cc": "C++", ".cpp": "C++", ".hpp": "C++", ".swift": "Swift",
-    ".ex": "Elixir", ".exs": "Elixir", ".sql": "SQL", ".sh": "Shell", ".lua": "Lua", ".dart": "Dart",
-    ".vue": "Vue", ".svelte": "Svelte", ".zig": "Zig", ".r": "R", ".jl": "Julia",
+    ".py": "Python",
+    ".pyx": "Python",
+    ".js": "JavaScript",
+    ".mjs": "JavaScript",
+    ".cjs": "JavaScript",
+    ".jsx": "JavaScript",
+    ".ts": "TypeScript",
+    ".tsx": "TypeScript",
+    ".go": "Go",
+    ".rs": "Rust",
+    ".java": "Java",
+    ".kt": "Kotlin",
+    ".scala": "Scala",
+    ".rb": "Ruby",
+    ".php": "PHP",
+    ".cs": "C#",
+    ".c": "C",
+    ".h": "C/C++",
+    ".cc": "C++",
+    ".cpp": "C++",
+    ".hpp": "C++",
+    ".swift": "Swift",
+    ".ex": "Elixir",
+    ".exs": "Elixir",
+    ".sql": "SQL",
+    ".sh": "Shell",
+    ".lua": "Lua",
+    ".dart": "Dart",
+    ".vue": "Vue",
+    ".svelte": "Svelte",
+    ".zig": "Zig",
+    ".r": "R",
+    ".jl": "Julia",
 }
 MANIFESTS = {
-    "pyproject.toml": "Python", "setup.py": "Python", "requirements.txt": "Python", "Pipfile": "Python",
-    "package.json": "JavaScript", "go.mod": "Go", "Cargo.toml": "Rust", "pom.xml": "Java",
-    "build.gradle": "Java", "build.gradle.kts": "Kotlin", "Gemfile": "Ruby", "composer.json": "PHP",
-    "mix.exs": "Elixir", "CMakeLists.txt": "C/C++", "Package.swift": "Swift",
+    "pyproject.toml": "Python",
+    "setup.py": "Python",
+    "requirements.txt": "Python",
+    "Pipfile": "Python",
+    "package.json": "JavaScript",
+    "go.mod": "Go",
+    "Cargo.toml": "Rust",
+    "pom.xml": "Java",
+    "build.gradle": "Java",
+    "build.gradle.kts": "Kotlin",
+    "Gemfile": "Ruby",
+    "composer.json": "PHP",
+    "mix.exs": "Elixir",
+    "CMakeLists.txt": "C/C++",
+    "Package.swift": "Swift",
 }
 BENCH_DIRS = {"benchmarks", "benchmark", "bench", "benches", "perf", "load-tests", "loadtests", "k6"}
 
@@ -70,20 +132,29 @@ def host(root: Path | None, skips: Skips) -> dict[str, Any]:
         except (psutil.Error, OSError):
             continue
     psutil.cpu_percent(None)
-    time.sleep(0.2)  # one short sampling window for both the machine and per-process CPU
+    time.sleep(0.1)  # one short window for machine and per-process CPU; load average gives the long view
     info["cpu_percent"] = psutil.cpu_percent(None)
     rows = []
     for proc in procs:
         try:
             cpu = proc.cpu_percent(None)
             mem = proc.info.get("memory_info")
-            rows.append({"pid": proc.pid, "name": proc.info.get("name") or "?", "cpu_percent": round(cpu, 1),
-                         "rss_mb": round(mem.rss / 2**20, 1) if mem else 0.0})
+            rows.append(
+                {
+                    "pid": proc.pid,
+                    "name": proc.info.get("name") or "?",
+                    "cpu_percent": round(cpu, 1),
+                    "rss_mb": round(mem.rss / 2**20, 1) if mem else 0.0,
+                }
+            )
         except (psutil.Error, OSError):
             continue
     vm = psutil.virtual_memory()
-    info["memory"] = {"total_gb": round(vm.total / 2**30, 2), "available_gb": round(vm.available / 2**30, 2),
-                      "percent": vm.percent}
+    info["memory"] = {
+        "total_gb": round(vm.total / 2**30, 2),
+        "available_gb": round(vm.available / 2**30, 2),
+        "percent": vm.percent,
+    }
     info["disk"] = _disk(root, skips)
     info["top_cpu"] = sorted(rows, key=lambda r: (-r["cpu_percent"], -r["rss_mb"]))[:5]
     info["top_memory"] = sorted(rows, key=lambda r: -r["rss_mb"])[:5]
@@ -108,8 +179,12 @@ def _disk(root: Path | None, skips: Skips) -> dict[str, Any] | None:
     except OSError as exc:
         skips.add("disk", f"cannot stat {where}: {exc.strerror or exc}")
         return None
-    return {"path": str(where), "total_gb": round(usage.total / 2**30, 1), "free_gb": round(usage.free / 2**30, 1),
-            "percent": round(100.0 * usage.used / usage.total, 1) if usage.total else 0.0}
+    return {
+        "path": str(where),
+        "total_gb": round(usage.total / 2**30, 1),
+        "free_gb": round(usage.free / 2**30, 1),
+        "percent": round(100.0 * usage.used / usage.total, 1) if usage.total else 0.0,
+    }
 
 
 # ---------------------------------------------------------------- git
@@ -119,8 +194,21 @@ def git(root: Path | None, skips: Skips) -> dict[str, Any] | None:
     env = dict(os.environ, GIT_OPTIONAL_LOCKS="0", LC_ALL="C", GIT_TERMINAL_PROMPT="0")
     try:
         done = subprocess.run(
-            ["git", "-C", str(root), "status", "--porcelain=v2", "--branch", "-z", "--untracked-files=normal"],
-            capture_output=True, timeout=GIT_TIMEOUT_S, env=env, stdin=subprocess.DEVNULL)
+            [
+                "git",
+                "-C",
+                str(root),
+                "status",
+                "--porcelain=v2",
+                "--branch",
+                "-z",
+                "--untracked-files=normal",
+            ],
+            capture_output=True,
+            timeout=GIT_TIMEOUT_S,
+            env=env,
+            stdin=subprocess.DEVNULL,
+        )
     except FileNotFoundError:
         skips.add("git", "git is not installed")
         return None
@@ -140,14 +228,14 @@ def git(root: Path | None, skips: Skips) -> dict[str, Any] | None:
     info: dict[str, Any] = {"branch": None, "commit": None, "dirty_files": 0, "untracked_files": 0}
     for entry in _status_entries(done.stdout):
         if entry.startswith("# branch.head "):
-            head = entry[len("# branch.head "):]
+            head = entry[len("# branch.head ") :]
             info["branch"] = None if head == "(detached)" else head
             info["detached"] = head == "(detached)"
         elif entry.startswith("# branch.oid "):
-            oid = entry[len("# branch.oid "):]
+            oid = entry[len("# branch.oid ") :]
             info["commit"] = None if oid == "(initial)" else oid[:12]
         elif entry.startswith("# branch.ab "):
-            ahead, behind = entry[len("# branch.ab "):].split()
+            ahead, behind = entry[len("# branch.ab ") :].split()
             info["ahead"], info["behind"] = int(ahead), -int(behind)
         elif entry.startswith("? "):
             info["untracked_files"] += 1
@@ -187,8 +275,13 @@ def _is_shallow(root: Path) -> bool:
 
 def _git_subject(root: Path, env: dict[str, str]) -> str | None:
     try:
-        done = subprocess.run(["git", "-C", str(root), "log", "-1", "--format=%s"], capture_output=True,
-                              timeout=GIT_TIMEOUT_S, env=env, stdin=subprocess.DEVNULL)
+        done = subprocess.run(
+            ["git", "-C", str(root), "log", "-1", "--format=%s"],
+            capture_output=True,
+            timeout=GIT_TIMEOUT_S,
+            env=env,
+            stdin=subprocess.DEVNULL,
+        )
     except (OSError, subprocess.TimeoutExpired):
         return None
     if done.returncode != 0:
@@ -249,20 +342,32 @@ def stack(root: Path | None, skips: Skips) -> dict[str, Any] | None:
                 counts[language] = counts.get(language, 0) + 1
             if suffix == ".go" and name.endswith("_test.go"):
                 go_tests += 1
-            if suffix == ".py" and (name.startswith("bench_") or name.endswith("_bench.py")
-                                    or name.startswith("test_bench")):
+            if suffix == ".py" and (
+                name.startswith("bench_") or name.endswith("_bench.py") or name.startswith("test_bench")
+            ):
                 py_bench_files += 1
-            if suffix in (".js", ".ts") and ("k6" in name.lower() or "k6" in rel.lower().split(os.sep)
-                                             or "load" in rel.lower()) and len(k6_candidates) < 50:
+            if (
+                suffix in (".js", ".ts")
+                and ("k6" in name.lower() or "k6" in rel.lower().split(os.sep) or "load" in rel.lower())
+                and len(k6_candidates) < 50
+            ):
                 k6_candidates.append(Path(entry.path))
     if truncated:
         skips.add("languages", f"stopped after {MAX_FILES} files; counts cover part of the tree")
     total = sum(counts.values()) or 1
-    languages = [{"language": lang, "files": n, "share": round(100.0 * n / total)}
-                 for lang, n in sorted(counts.items(), key=lambda kv: -kv[1])][:8]
+    languages = [
+        {"language": lang, "files": n, "share": round(100.0 * n / total)}
+        for lang, n in sorted(counts.items(), key=lambda kv: -kv[1])
+    ][:8]
     suites = _suites(root, manifests, test_dirs, bench_dirs, go_tests, py_bench_files, k6_candidates, skips)
-    return {"languages": languages, "manifests": sorted(manifests), "files_scanned": min(visited, MAX_FILES),
-            "truncated": truncated, "tests": suites["tests"], "benchmarks": suites["benchmarks"]}
+    return {
+        "languages": languages,
+        "manifests": sorted(manifests),
+        "files_scanned": min(visited, MAX_FILES),
+        "truncated": truncated,
+        "tests": suites["tests"],
+        "benchmarks": suites["benchmarks"],
+    }
 
 
 def _read_small(path: Path, limit: int = 256 * 1024) -> str:
@@ -273,17 +378,36 @@ def _read_small(path: Path, limit: int = 256 * 1024) -> str:
         return ""
 
 
-def _suites(root: Path, manifests: list[str], test_dirs: list[str], bench_dirs: list[str], go_tests: int,
-            py_bench_files: int, k6_candidates: list[Path], skips: Skips) -> dict[str, list[str]]:
+def _suites(
+    root: Path,
+    manifests: list[str],
+    test_dirs: list[str],
+    bench_dirs: list[str],
+    go_tests: int,
+    py_bench_files: int,
+    k6_candidates: list[Path],
+    skips: Skips,
+) -> dict[str, list[str]]:
     tests: list[str] = []
     benches: list[str] = []
     py_text = ""
-    for name in ("pyproject.toml", "setup.cfg", "requirements.txt", "requirements-dev.txt", "tox.ini",
-                 "pytest.ini"):
+    for name in (
+        "pyproject.toml",
+        "setup.cfg",
+        "requirements.txt",
+        "requirements-dev.txt",
+        "tox.ini",
+        "pytest.ini",
+    ):
         if (root / name).is_file():
             py_text += _read_small(root / name)
-    if ((root / "pytest.ini").is_file() or "[tool.pytest" in py_text or "[pytest]" in py_text
-            or (root / "conftest.py").is_file() or ("pyproject.toml" in manifests and test_dirs)):
+    if (
+        (root / "pytest.ini").is_file()
+        or "[tool.pytest" in py_text
+        or "[pytest]" in py_text
+        or (root / "conftest.py").is_file()
+        or ("pyproject.toml" in manifests and test_dirs)
+    ):
         tests.append("pytest (" + (", ".join(d for d in test_dirs[:3]) or ".") + ")")
     elif test_dirs and not any(m in manifests for m in ("package.json", "go.mod", "Cargo.toml")):
         tests.append("test folders: " + ", ".join(test_dirs[:3]))
@@ -330,7 +454,7 @@ def containers(root: Path | None, skips: Skips) -> dict[str, Any] | None:
     host_spec = os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
     try:
         if host_spec.startswith("unix://"):
-            path = host_spec[len("unix://"):]
+            path = host_spec[len("unix://") :]
             if not os.path.exists(path):
                 skips.add("containers", f"no Docker daemon (no socket at {path})")
                 return None
@@ -338,7 +462,7 @@ def containers(root: Path | None, skips: Skips) -> dict[str, Any] | None:
             sock.settimeout(0.5)
             sock.connect(path)
         elif host_spec.startswith("tcp://"):
-            hostport = host_spec[len("tcp://"):].rstrip("/")
+            hostport = host_spec[len("tcp://") :].rstrip("/")
             hostname, _, port = hostport.rpartition(":")
             sock = socket.create_connection((hostname or "127.0.0.1", int(port or 2375)), timeout=0.5)
         else:
@@ -374,7 +498,9 @@ def containers(root: Path | None, skips: Skips) -> dict[str, Any] | None:
     rows = []
     for item in listing[:20] if isinstance(listing, list) else []:
         names = item.get("Names") or ["?"]
-        rows.append({"name": str(names[0]).lstrip("/"), "image": item.get("Image"), "status": item.get("Status")})
+        rows.append(
+            {"name": str(names[0]).lstrip("/"), "image": item.get("Image"), "status": item.get("Status")}
+        )
     return {"running": len(listing) if isinstance(listing, list) else 0, "containers": rows}
 
 

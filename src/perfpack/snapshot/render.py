@@ -27,11 +27,15 @@ def to_markdown(snap: Snapshot) -> str:
         out.append(line)
         mem = host.get("memory")
         if mem:
-            out.append(f"- Memory: {mem['available_gb']} GB free of {mem['total_gb']} GB ({mem['percent']}% used)")
+            out.append(
+                f"- Memory: {mem['available_gb']} GB free of {mem['total_gb']} GB ({mem['percent']}% used)"
+            )
         disk = host.get("disk")
         if disk:
-            out.append(f"- Disk ({disk['path']}): {disk['free_gb']} GB free of {disk['total_gb']} GB"
-                       f" ({disk['percent']}% used)")
+            out.append(
+                f"- Disk ({disk['path']}): {disk['free_gb']} GB free of {disk['total_gb']} GB"
+                f" ({disk['percent']}% used)"
+            )
         if host.get("top_cpu"):
             out.append("- Top CPU: " + _procs(host["top_cpu"], "cpu"))
         if host.get("top_memory"):
@@ -44,15 +48,17 @@ def to_markdown(snap: Snapshot) -> str:
         branch = git.get("branch") or ("(detached HEAD)" if git.get("detached") else "?")
         line = f"- Git: {branch} @ {git.get('commit') or '(no commits)'}"
         if git.get("subject"):
-            line += f" \"{git['subject']}\""
+            line += f' "{git["subject"]}"'
         line += f"; {git.get('dirty_files', 0)} changed, {git.get('untracked_files', 0)} untracked file(s)"
         if git.get("shallow"):
             line += "; shallow clone"
         out.append(line)
     if stack:
         langs = ", ".join(f"{row['language']} {row['share']}%" for row in stack.get("languages", []))
-        out.append(f"- Languages: {langs or 'none detected'}"
-                   + (f" (manifests: {', '.join(stack['manifests'])})" if stack.get("manifests") else ""))
+        out.append(
+            f"- Languages: {langs or 'none detected'}"
+            + (f" (manifests: {', '.join(stack['manifests'])})" if stack.get("manifests") else "")
+        )
         out.append(f"- Tests: {'; '.join(stack.get('tests') or []) or 'none detected'}")
         out.append(f"- Benchmarks: {'; '.join(stack.get('benchmarks') or []) or 'none detected'}")
     cont = s.get("containers")
@@ -65,8 +71,10 @@ def to_markdown(snap: Snapshot) -> str:
         if not s["baselines"]:
             out.append("- none yet (`perfpack bench --save --name NAME -- CMD`)")
         for item in s["baselines"]:
-            out.append(f"- {item.get('name')}: {_summary(item.get('summary'))}"
-                       f" (saved {item.get('saved_at') or '?'}; `{_command(item.get('command'))}`)")
+            out.append(
+                f"- {item.get('name')}: {_summary(item.get('summary'))}"
+                f" (saved {item.get('saved_at') or '?'}; `{_command(item.get('command'))}`)"
+            )
     if "insights" in s:
         out.append("**Recent insights (perfpack memory)**")
         if not s["insights"]:
@@ -93,11 +101,15 @@ _TIME_KEYS = ("median", "p95", "p99", "mean")
 def _summary(summary: Any) -> str:
     """Baseline summaries hold seconds; show the percentiles that matter in ms, skip CI lists."""
     if isinstance(summary, dict):
-        parts = [f"{key} {_ms(summary[key])}" for key in _TIME_KEYS
-                 if isinstance(summary.get(key), (int, float))]
+        parts = [
+            f"{key} {_ms(summary[key])}" for key in _TIME_KEYS if isinstance(summary.get(key), (int, float))
+        ]
         if not parts:
-            parts = [f"{key} {value:.4g}" if isinstance(value, float) else f"{key} {value}"
-                     for key, value in summary.items() if not isinstance(value, (list, dict))][:5]
+            parts = [
+                f"{key} {value:.4g}" if isinstance(value, float) else f"{key} {value}"
+                for key, value in summary.items()
+                if not isinstance(value, (list, dict))
+            ][:5]
         if isinstance(summary.get("n"), int):
             parts.append(f"n={summary['n']}")
         return ", ".join(parts)
