@@ -1,12 +1,12 @@
 """UserPromptSubmit handler: suggests the matching performance agent, once per agent per session.
 
-Standard library only, and no `json`/`re` import: see engine.py. Every failure means exit 0, no output.
+Standard library only, and no `json`/`re`/`_json` import on the usual path: see engine.py. Every failure means exit 0, no output.
 """
 
 
 import os
 
-from perfpack.route.engine import default_rules_path, dumps_string, load_rules, loads, route
+from perfpack.route.engine import default_rules_path, dumps_string, load_rules, parse_payload, route
 
 STATE_FILE = "route-sessions.json"
 MAX_SESSIONS = 200  # the state file keeps the most recent sessions only
@@ -47,7 +47,7 @@ def _already_suggested(state_path: str, session: str, agent: str) -> bool:
     try:
         try:
             with open(state_path, "rb") as handle:
-                state = loads(handle.read(256 * 1024).decode("utf-8"))
+                state = parse_payload(handle.read(256 * 1024).decode("utf-8"))
             if not isinstance(state, dict):
                 state = {}
         except (OSError, ValueError, UnicodeDecodeError):
@@ -77,7 +77,7 @@ def handle(argv: list[str], stdin_bytes: bytes) -> tuple[int, str]:
     if os.environ.get("PERFPACK_ROUTE", "1").lower() in _OFF:
         return 0, ""
     try:
-        payload = loads(stdin_bytes.decode("utf-8"))
+        payload = parse_payload(stdin_bytes.decode("utf-8"))
     except (ValueError, UnicodeDecodeError, RecursionError):
         return 0, ""
     if not isinstance(payload, dict):
