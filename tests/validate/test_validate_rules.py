@@ -166,3 +166,17 @@ def test_single_file_and_agents_folder_paths(tmp_path):
                extra="skills: [profiling]\n"), "skills/profiling/SKILL.md": "---\nname: profiling\n---\n"})
     assert run(tmp_path / "agents") == []
     assert run([tmp_path / "agents" / "a-two.md"]) == []
+
+
+def test_findings_in_leniently_read_frontmatter_keep_their_lines(tmp_path):
+    text = "---\nname: Reviewer\ndescription: Reviews. Use when: ready\nmodel: Opus\nmaxTurn: 5\n---\nBody\n"
+    findings = run(write_pack(tmp_path, {"agents/Reviewer.md": text}))
+    got = {(f.rule, f.line) for f in findings}
+    assert got == {("PP106", 3), ("PP202", 2), ("PP205", 4), ("PP110", 5)}
+    assert [f.fix for f in findings if f.rule == "PP205"] == ["model: opus"]
+
+
+def test_hook_bash_c_body_is_not_a_script_path(tmp_path):
+    pack = write_pack(tmp_path, {"hooks/hooks.json": '{"hooks": {"SessionStart": [{"hooks": [{"type": "command", '
+                                 '"command": "bash -c \'cd \\"$CLAUDE_PROJECT_DIR\\" && ./x.sh\'"}]}]}}'})
+    assert run(pack) == []
