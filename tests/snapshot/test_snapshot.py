@@ -333,3 +333,10 @@ def test_slow_git_is_cut_off_by_its_timeout(
     assert time.perf_counter() - started < 2.0
     assert "git" not in snap.sections
     assert any(what == "git" and "took longer than" in why for what, why in snap.skipped)
+
+
+@pytest.mark.parametrize("args", [["--project"], ["--format"], ["--format", "json", "--project"]])
+def test_option_without_value_still_exits_0(args: list[str]) -> None:
+    proc = run_perfpack("snapshot", *args)
+    assert proc.returncode == 0 and proc.stderr == ""
+    assert "requires an argument; used the defaults" in proc.stdout and "**Host**" in proc.stdout

@@ -7,7 +7,22 @@ import sys
 import click
 
 
-@click.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
+class _LenientCommand(click.Command):
+    """A usage error (e.g. `--project` without a value) must not exit 2: note it and use the defaults."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        try:
+            return super().parse_args(ctx, args)
+        except click.UsageError as exc:
+            ctx.params.clear()
+            rest = super().parse_args(ctx, [])
+            ctx.meta["perfpack.snapshot.usage_error"] = exc.format_message()
+            return rest
+
+
+@click.command(
+    cls=_LenientCommand, context_settings={"ignore_unknown_options": True, "allow_extra_args": True}
+)
 @click.option(
     "--format",
     "fmt",
@@ -37,6 +52,9 @@ def snapshot(ctx: click.Context, fmt: str, project: str | None) -> int:
         from perfpack.snapshot.render import to_json, to_markdown
 
         snap = take_snapshot(project)
+        usage_error = ctx.meta.get("perfpack.snapshot.usage_error")
+        if usage_error:
+            snap.skipped.append(("arguments", f"{usage_error.rstrip('.')}; used the defaults"))
         if ctx.args:
             snap.skipped.append(("arguments", "ignored unknown arguments: " + " ".join(ctx.args)))
         wanted = (fmt or "markdown").strip().lower()
