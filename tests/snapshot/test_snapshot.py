@@ -340,3 +340,15 @@ def test_option_without_value_still_exits_0(args: list[str]) -> None:
     proc = run_perfpack("snapshot", *args)
     assert proc.returncode == 0 and proc.stderr == ""
     assert "requires an argument; used the defaults" in proc.stdout and "**Host**" in proc.stdout
+
+
+def test_deleted_current_folder_still_exits_0(tmp_path: Path) -> None:
+    gone = tmp_path / "gone"
+    gone.mkdir()
+    code = (
+        "import os, sys; os.chdir(sys.argv[1]); os.rmdir(sys.argv[1]); "
+        "from perfpack.cli import main; raise SystemExit(main(['snapshot']))"
+    )
+    proc = subprocess.run([sys.executable, "-c", code, str(gone)], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert "- project: cannot use the current folder" in proc.stdout and "**Host**" in proc.stdout

@@ -109,7 +109,8 @@ def _resolve_project(project: str | os.PathLike[str] | None) -> tuple[Path | Non
             return None, f"{project} is not a directory"
         return path.resolve(), None
     except (OSError, ValueError, RuntimeError) as exc:
-        return None, f"cannot use {project!r}: {_one_line(exc)}"
+        what = repr(str(project)) if project is not None else "the current folder"
+        return None, f"cannot use {what}: {_one_line(exc)}"
 
 
 def _one_line(exc: BaseException) -> str:

@@ -173,11 +173,11 @@ def _host_without_psutil(root: Path | None) -> dict[str, Any]:
 def _disk(root: Path | None, skips: Skips) -> dict[str, Any] | None:
     import shutil
 
-    where = root if root is not None else Path.cwd()
     try:
+        where = root if root is not None else Path.cwd()
         usage = shutil.disk_usage(where)
     except OSError as exc:
-        skips.add("disk", f"cannot stat {where}: {exc.strerror or exc}")
+        skips.add("disk", f"cannot stat {root or 'the current folder'}: {exc.strerror or exc}")
         return None
     return {
         "path": str(where),
