@@ -72,9 +72,8 @@ def test_same_agent_suggested_once_per_session(project):
     assert again.returncode == 0 and again.stdout == b""
     assert "performance-engineer" in context_of(other_agent)
     assert "performance-optimization-specialist" in context_of(other_session)
-    state = json.loads((project / ".claude" / "perfpack" / "route-sessions.json").read_text())
-    assert state == {"A": ["performance-optimization-specialist", "performance-engineer"],
-                     "B": ["performance-optimization-specialist"]}
+    state = (project / ".claude" / "perfpack" / "route-sessions.txt").read_text()
+    assert state == "A\tperformance-optimization-specialist,performance-engineer\nB\tperformance-optimization-specialist\n"
 
 
 def test_rules_found_from_payload_cwd(project):
@@ -83,11 +82,11 @@ def test_rules_found_from_payload_cwd(project):
 
 
 def test_corrupt_state_file_does_not_stop_the_hook(project):
-    (project / ".claude" / "perfpack" / "route-sessions.json").write_bytes(b"\xff\x00garbage{")
+    (project / ".claude" / "perfpack" / "route-sessions.txt").write_bytes(b"\xff\x00garbage{")
     proc, _ = run_hook(payload("the checkout api is slow", "C"), rules=None, env={"CLAUDE_PROJECT_DIR": str(project)})
     assert "performance-optimization-specialist" in context_of(proc)
-    assert json.loads((project / ".claude" / "perfpack" / "route-sessions.json").read_text()) == {
-        "C": ["performance-optimization-specialist"]}
+    assert (project / ".claude" / "perfpack" / "route-sessions.txt").read_text() == (
+        "C\tperformance-optimization-specialist\n")
 
 
 def test_state_is_bounded(tmp_path):
@@ -95,8 +94,8 @@ def test_state_is_bounded(tmp_path):
     for i in range(route_hook.MAX_SESSIONS + 50):
         assert route_hook._already_suggested(str(state), f"s{i}", "agent") is False
     assert route_hook._already_suggested(str(state), f"s{route_hook.MAX_SESSIONS + 49}", "agent") is True
-    data = json.loads(state.read_text())
-    assert len(data) == route_hook.MAX_SESSIONS and "s0" not in data
+    keys = [line.split("\t")[0] for line in state.read_text().splitlines()]
+    assert len(keys) == route_hook.MAX_SESSIONS and "s0" not in keys and keys[-1] == f"s{route_hook.MAX_SESSIONS + 49}"
 
 
 @pytest.mark.parametrize("variable", ["PERFPACK_ROUTE", "PERFPACK_HOOKS"])

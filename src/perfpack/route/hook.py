@@ -8,7 +8,7 @@ import os
 
 from perfpack.route.engine import default_rules_path, dumps_string, load_rules, parse_payload, route
 
-STATE_FILE = "route-sessions.json"
+STATE_FILE = "route-sessions.txt"
 MAX_SESSIONS = 200  # the state file keeps the most recent sessions only
 _OFF = ("0", "off", "false", "no")
 
@@ -43,26 +43,29 @@ def _state_path(rules_path: str, cwd: str | None) -> str:
 
 
 def _already_suggested(state_path: str, session: str, agent: str) -> bool:
-    """True if `agent` was suggested in `session`; otherwise records it. Never raises."""
+    """True if `agent` was suggested in `session`; otherwise records it. Never raises.
+
+    The state is plain text, one session a line: `SESSION<TAB>agent,agent` (cheap to read and write).
+    """
+    session = session.replace("\t", " ").replace("\n", " ")[:200]
     try:
         try:
             with open(state_path, "rb") as handle:
-                state = parse_payload(handle.read(256 * 1024).decode("utf-8"))
-            if not isinstance(state, dict):
-                state = {}
-        except (OSError, ValueError, UnicodeDecodeError):
-            state = {}
-        seen = state.get(session)
-        if isinstance(seen, list) and agent in seen:
+                lines = handle.read(256 * 1024).decode("utf-8").splitlines()
+        except (OSError, UnicodeDecodeError):
+            lines = []
+        state: dict[str, list[str]] = {}
+        for line in lines:
+            key, tab, agents = line.partition("\t")
+            if tab:
+                state[key] = [a for a in agents.split(",") if a]
+        seen = state.pop(session, [])
+        if agent in seen:
             return True
-        seen = [a for a in seen if isinstance(a, str)] if isinstance(seen, list) else []
-        state.pop(session, None)
         state[session] = seen + [agent]
         while len(state) > MAX_SESSIONS:  # dicts keep insertion order: drop the oldest session
             state.pop(next(iter(state)))
-        body = "{" + ",".join(
-            f"{dumps_string(str(k))}:[{','.join(dumps_string(str(a)) for a in v if isinstance(a, str))}]"
-            for k, v in state.items() if isinstance(v, list)) + "}"
+        body = "".join(f"{key}\t{','.join(agents)}\n" for key, agents in state.items())
         tmp = f"{state_path}.{os.getpid()}.tmp"
         with open(tmp, "w", encoding="utf-8") as handle:
             handle.write(body)
