@@ -10,6 +10,7 @@ from perfpack.route.engine import default_rules_path, dumps_string, load_rules, 
 
 STATE_FILE = "route-sessions.txt"
 MAX_SESSIONS = 200  # the state file keeps the most recent sessions only
+COMPACT_AT = 1000  # lines; then the file is rewritten with the last MAX_SESSIONS sessions
 _OFF = ("0", "off", "false", "no")
 
 
@@ -45,34 +46,46 @@ def _state_path(rules_path: str, cwd: str | None) -> str:
 def _already_suggested(state_path: str, session: str, agent: str) -> bool:
     """True if `agent` was suggested in `session`; otherwise records it. Never raises.
 
-    The state is plain text, one session a line: `SESSION<TAB>agent,agent` (cheap to read and write).
+    The state is an append-only text file, one `SESSION<TAB>agent` line per suggestion: appending
+    is far cheaper than rewriting and renaming a file on every prompt. Past COMPACT_AT lines it is
+    rewritten once with the most recent MAX_SESSIONS sessions only.
     """
-    session = session.replace("\t", " ").replace("\n", " ")[:200]
+    record = session.replace("\t", " ").replace("\n", " ").replace("\r", " ")[:200] + "\t" + agent
     try:
         try:
             with open(state_path, "rb") as handle:
-                lines = handle.read(256 * 1024).decode("utf-8").splitlines()
-        except (OSError, UnicodeDecodeError):
-            lines = []
-        state: dict[str, list[str]] = {}
-        for line in lines:
-            key, tab, agents = line.partition("\t")
-            if tab:
-                state[key] = [a for a in agents.split(",") if a]
-        seen = state.pop(session, [])
-        if agent in seen:
+                raw = handle.read(1024 * 1024)
+        except OSError:
+            raw = b""
+        lines = raw.decode("utf-8", "replace").splitlines()
+        if record in lines:
             return True
-        state[session] = seen + [agent]
-        while len(state) > MAX_SESSIONS:  # dicts keep insertion order: drop the oldest session
-            state.pop(next(iter(state)))
-        body = "".join(f"{key}\t{','.join(agents)}\n" for key, agents in state.items())
-        tmp = f"{state_path}.{os.getpid()}.tmp"
-        with open(tmp, "w", encoding="utf-8") as handle:
-            handle.write(body)
-        os.replace(tmp, state_path)
+        lines.append(record)
+        if len(lines) > COMPACT_AT:
+            _compact(state_path, lines)
+        else:
+            fd = os.open(state_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+            try:
+                # a torn or foreign last line must not swallow this record
+                os.write(fd, ((b"\n" if raw and not raw.endswith(b"\n") else b"") + (record + "\n").encode("utf-8")))
+            finally:
+                os.close(fd)
     except Exception:  # noqa: BLE001 - the state is a nicety; never fail the prompt for it
         pass
     return False
+
+
+def _compact(state_path: str, lines: list[str]) -> None:
+    recent: dict[str, None] = {}
+    for line in reversed(lines):
+        recent.setdefault(line.partition("\t")[0], None)
+        if len(recent) >= MAX_SESSIONS:
+            break
+    kept = [line for line in lines if line.partition("\t")[0] in recent]
+    tmp = f"{state_path}.{os.getpid()}.tmp"
+    with open(tmp, "w", encoding="utf-8") as handle:
+        handle.write("".join(line + "\n" for line in kept))
+    os.replace(tmp, state_path)
 
 
 def handle(argv: list[str], stdin_bytes: bytes) -> tuple[int, str]:
