@@ -352,3 +352,21 @@ def test_deleted_current_folder_still_exits_0(tmp_path: Path) -> None:
     proc = subprocess.run([sys.executable, "-c", code, str(gone)], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
     assert "- project: cannot use the current folder" in proc.stdout and "**Host**" in proc.stdout
+
+
+SRC = Path(__file__).resolve().parents[2] / "src"
+
+
+def test_standard_library_only_form(tmp_path: Path) -> None:
+    # -S drops site-packages: no click, no psutil, as with a plain system python3 behind the plugin.
+    env = {**os.environ, "PYTHONPATH": str(SRC)}
+    proc = subprocess.run([sys.executable, "-S", "-m", "perfpack.snapshot", "--format=json", "--project",
+                           str(tmp_path), "--extra"], capture_output=True, text=True, timeout=60, env=env)
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    assert data["host"]["cpus"] == os.cpu_count() and data["host"]["memory"]["total_gb"] > 0
+    whats = {item["what"] for item in data["skipped"]}
+    assert "host CPU % and top processes" in whats and "arguments" in whats
+    proc = subprocess.run([sys.executable, "-S", "-m", "perfpack.snapshot", "--project"], capture_output=True,
+                          text=True, timeout=60, env=env)
+    assert proc.returncode == 0 and "requires an argument" in proc.stdout

@@ -6,6 +6,8 @@ import sys
 
 import click
 
+from perfpack.snapshot.main import run
+
 
 class _LenientCommand(click.Command):
     """A usage error (e.g. `--project` without a value) must not exit 2: note it and use the defaults."""
@@ -47,27 +49,10 @@ def snapshot(ctx: click.Context, fmt: str, project: str | None) -> int:
     Every probe has a timeout (whole command capped at ~4 s); what could not be looked at is listed
     under "Skipped". Always exits 0, whatever happens, because /optimize embeds it with a `!` line.
     """
-    try:
-        from perfpack.snapshot.collect import take_snapshot
-        from perfpack.snapshot.render import to_json, to_markdown
-
-        snap = take_snapshot(project)
-        usage_error = ctx.meta.get("perfpack.snapshot.usage_error")
-        if usage_error:
-            snap.skipped.append(("arguments", f"{usage_error.rstrip('.')}; used the defaults"))
-        if ctx.args:
-            snap.skipped.append(("arguments", "ignored unknown arguments: " + " ".join(ctx.args)))
-        wanted = (fmt or "markdown").strip().lower()
-        if wanted not in ("markdown", "md", "json"):
-            snap.skipped.append(("format", f"unknown format {fmt!r}; used markdown"))
-        text = to_json(snap) if wanted == "json" else to_markdown(snap)
-        sys.stdout.write(text)
-        sys.stdout.flush()
-    except BrokenPipeError:
-        pass
-    except Exception as exc:  # noqa: BLE001 - exit 0 is this command's contract
-        try:
-            sys.stdout.write(f"### Snapshot\n**Skipped**\n- snapshot: failed ({type(exc).__name__}: {exc})\n")
-        except Exception:  # noqa: BLE001
-            pass
-    return 0
+    notes: list[tuple[str, str]] = []
+    usage_error = ctx.meta.get("perfpack.snapshot.usage_error")
+    if usage_error:
+        notes.append(("arguments", f"{usage_error.rstrip('.')}; used the defaults"))
+    if ctx.args:
+        notes.append(("arguments", "ignored unknown arguments: " + " ".join(ctx.args)))
+    return run(fmt, project, notes, sys.stdout)

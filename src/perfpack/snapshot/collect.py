@@ -99,8 +99,10 @@ def _run_probe(
 def _resolve_project(project: str | os.PathLike[str] | None) -> tuple[Path | None, str | None]:
     try:
         if project is None:
-            from perfpack.project import find_project_root
-
+            try:
+                from perfpack.project import find_project_root
+            except ImportError:  # an old Python (no tomllib) behind the plugin's bin/perfpack
+                return Path.cwd(), None
             return find_project_root(), None
         path = Path(project).expanduser()
         if not path.exists():

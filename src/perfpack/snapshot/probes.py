@@ -114,7 +114,7 @@ def host(root: Path | None, skips: Skips) -> dict[str, Any]:
     try:
         import psutil
     except ImportError:
-        skips.add("host", "psutil is not installed")
+        skips.add("host CPU % and top processes", "psutil is not installed")
         return _host_without_psutil(root)
     info: dict[str, Any] = {"cpus": os.cpu_count()}
     try:
@@ -162,12 +162,33 @@ def host(root: Path | None, skips: Skips) -> dict[str, Any]:
 
 
 def _host_without_psutil(root: Path | None) -> dict[str, Any]:
+    """CPUs, load, memory and disk from the standard library; no CPU % or process lists."""
     info: dict[str, Any] = {"cpus": os.cpu_count()}
     try:
         info["load_avg"] = [round(x, 2) for x in os.getloadavg()]
     except (OSError, AttributeError):
         pass
+    try:
+        page = os.sysconf("SC_PAGE_SIZE")
+        total = os.sysconf("SC_PHYS_PAGES") * page
+        available = _meminfo_available() or os.sysconf("SC_AVPHYS_PAGES") * page
+        info["memory"] = {"total_gb": round(total / 2**30, 2), "available_gb": round(available / 2**30, 2),
+                          "percent": round(100.0 * (total - available) / total, 1) if total else 0.0}
+    except (OSError, ValueError, AttributeError):
+        pass
+    info["disk"] = _disk(root, Skips())
     return info
+
+
+def _meminfo_available() -> int | None:
+    try:
+        with open("/proc/meminfo", encoding="ascii") as handle:
+            for line in handle:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError):
+        return None
+    return None
 
 
 def _disk(root: Path | None, skips: Skips) -> dict[str, Any] | None:
