@@ -495,3 +495,37 @@ def test_installed_pack_passes_the_validator(project: Path) -> None:
     if "No such command" in proc.stderr:
         pytest.skip("validator not available")
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_uninstall_takes_the_hooks_runtime_files_but_not_baselines(project: Path) -> None:
+    assert install(project).returncode == 0
+    settings = json.loads((project / ".claude" / "settings.json").read_text())
+    command = settings["hooks"]["UserPromptSubmit"][0]["hooks"][0]["command"]
+    payload = json.dumps(
+        {
+            "session_id": "s1",
+            "prompt": "the checkout page is slow, p95 is 2 s",
+            "hook_event_name": "UserPromptSubmit",
+            "cwd": str(project),
+        }
+    )
+    for _ in range(2):  # the real hook, twice: it may write its rules cache and session state
+        subprocess.run(
+            command,
+            shell=True,
+            input=payload,
+            capture_output=True,
+            text=True,
+            timeout=30,
+            cwd=project,
+            env={**os.environ, "CLAUDE_PROJECT_DIR": str(project)},
+        )
+    written = {p.name for p in (project / ".claude" / "perfpack").iterdir()}
+    assert written - {"install.json", "routes.json"}, "the hook wrote no runtime file: test proves nothing"
+    baseline = project / ".claude" / "perfpack" / "baselines" / "checkout.json"
+    baseline.parent.mkdir()
+    baseline.write_text("{}\n")
+    assert uninstall(project).returncode == 0
+    assert tree(project) == {
+        ".claude/perfpack/baselines/checkout.json": tree(project)[".claude/perfpack/baselines/checkout.json"]
+    }

@@ -396,6 +396,10 @@ def plan_uninstall(target: Target) -> Plan:
             plan.changes.append(Change("delete", target.routes, "remove compiled routes"))
         elif current is not None:
             plan.changes.append(Change("skip", target.routes, "modified since install; kept"))
+    for name in _runtime_files():
+        path = target.claude_dir / "perfpack" / name
+        if path.is_file() and not path.is_symlink():
+            plan.changes.append(Change("delete", path, "remove perfpack's runtime file (regenerated on use)"))
     _plan_settings_removal(plan, manifest.get("settings") or {})
     gitignore = manifest.get("gitignore")
     if gitignore and target.project is not None:
@@ -406,6 +410,25 @@ def plan_uninstall(target: Target) -> Plan:
         plan.changes.append(Change("rmdir", folder, "remove if empty"))
     plan.manifest = manifest
     return plan
+
+
+def _runtime_files() -> list[str]:
+    """Files perfpack's hooks write beside routes.json (caches, session state, debug log): derived data,
+    so uninstall takes them too. Baselines and config.toml are the user's and stay."""
+    names = ["hook.log"]
+    try:
+        from perfpack.route.engine import CACHE_NAME
+
+        names.append(CACHE_NAME)
+    except ImportError:
+        pass
+    try:
+        from perfpack.route.hook import STATE_FILE
+
+        names.append(STATE_FILE)
+    except ImportError:
+        pass
+    return names
 
 
 def _plan_settings_removal(plan: Plan, record: dict[str, Any]) -> None:
