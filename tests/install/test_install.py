@@ -13,12 +13,14 @@ from pathlib import Path
 
 import pytest
 
-from perfpack.install.core import rewrite_command_text
+from perfpack.install.core import GITIGNORE_LINES, rewrite_command_text
 from perfpack.resources import pack_root
 
 PACK = pack_root()
 AGENTS = sorted(p.name for p in (PACK / "agents").glob("*.md"))
 COMMANDS = sorted(p.name for p in (PACK / "commands").glob("*.md"))
+
+IGNORED = "".join(line + "\n" for line in GITIGNORE_LINES)
 
 USER_SETTINGS = """{
     "$schema": "https://json.schemastore.org/claude-code-settings.json",
@@ -85,7 +87,7 @@ def test_fresh_install_puts_everything_in_place(project: Path) -> None:
     for name in AGENTS:
         assert (claude / "agents" / name).read_bytes() == (PACK / "agents" / name).read_bytes()
     assert sorted(p.name for p in (claude / "commands").glob("*.md")) == COMMANDS
-    assert (project / ".gitignore").read_text() == ".claude/memory/\n"
+    assert (project / ".gitignore").read_text() == IGNORED
     settings = json.loads((claude / "settings.json").read_text())
     ups = settings["hooks"]["UserPromptSubmit"][0]["hooks"][0]
     argv = shlex.split(ups["command"])
@@ -164,7 +166,7 @@ def test_user_settings_survive_install_and_uninstall_byte_for_byte(project: Path
     assert merged["hooks"]["UserPromptSubmit"][0] == original["hooks"]["UserPromptSubmit"][0]
     assert merged["hooks"]["Stop"] == original["hooks"]["Stop"]
     assert (claude / "settings.json").read_text().startswith('{\n    "$schema"')  # 4-space indent kept
-    assert (project / ".gitignore").read_bytes() == b"node_modules\n*.log\n.claude/memory/\n"
+    assert (project / ".gitignore").read_bytes() == b"node_modules\n*.log\n" + IGNORED.encode()
     assert list(claude.glob("settings.json.perfpack-backup-*"))
     assert uninstall(project).returncode == 0
     assert without_backups(tree(project)) == before
@@ -285,7 +287,9 @@ def test_json_output(project: Path) -> None:
     proc = install(project, "--format", "json")
     data = json.loads(proc.stdout)
     assert data["action"] == "install" and data["dry_run"] is False
-    assert {"op": "write", "path": ".gitignore", "detail": "ignore .claude/memory/"} in data["changes"]
+    assert {"op": "write", "path": ".gitignore", "detail": "ignore " + ", ".join(GITIGNORE_LINES)} in data[
+        "changes"
+    ]
 
 
 @pytest.mark.parametrize(
@@ -442,12 +446,24 @@ def test_corrupt_manifest_is_a_clear_error(project: Path) -> None:
     assert tree(project) == before
 
 
-def test_gitignore_line_added_once_and_existing_kept(project: Path) -> None:
-    (project / ".gitignore").write_text("dist/\n.claude/memory/\n")
+def test_gitignore_lines_added_once_and_existing_kept(project: Path) -> None:
+    (project / ".gitignore").write_text("dist/\n/.claude/memory\n")
     assert install(project).returncode == 0
-    assert (project / ".gitignore").read_text() == "dist/\n.claude/memory/\n"
+    expected = "dist/\n/.claude/memory\n" + "".join(line + "\n" for line in GITIGNORE_LINES[1:])
+    assert (project / ".gitignore").read_text() == expected
+    assert install(project).returncode == 0
+    assert (project / ".gitignore").read_text() == expected  # not twice
     assert uninstall(project).returncode == 0
-    assert (project / ".gitignore").read_text() == "dist/\n.claude/memory/\n"
+    assert (project / ".gitignore").read_text() == "dist/\n/.claude/memory\n"
+
+
+def test_gitignore_edited_after_install_loses_only_our_lines(project: Path) -> None:
+    (project / ".gitignore").write_text("dist/\n")
+    assert install(project).returncode == 0
+    with (project / ".gitignore").open("a") as handle:
+        handle.write("coverage/\n")
+    assert uninstall(project).returncode == 0
+    assert (project / ".gitignore").read_text() == "dist/\ncoverage/\n"
 
 
 @pytest.mark.parametrize(
@@ -476,7 +492,7 @@ def test_non_utf8_gitignore_kept_byte_for_byte(project: Path) -> None:
     raw = b"caf\xe9/\n\xff\xfe binary-ish line"
     (project / ".gitignore").write_bytes(raw)
     assert install(project).returncode == 0
-    assert (project / ".gitignore").read_bytes() == raw + b"\n.claude/memory/\n"
+    assert (project / ".gitignore").read_bytes() == raw + b"\n" + IGNORED.encode()
     assert uninstall(project).returncode == 0
     assert (project / ".gitignore").read_bytes() == raw
 

@@ -24,6 +24,13 @@ from perfpack.install import settings as st
 
 MANIFEST_NAME = "install.json"
 GITIGNORE_LINE = ".claude/memory/"
+# Agent memory, plus the files the hooks regenerate beside routes.json (noise in `git status`).
+GITIGNORE_LINES = (
+    GITIGNORE_LINE,
+    ".claude/perfpack/routes.cache",
+    ".claude/perfpack/route-sessions.txt",
+    ".claude/perfpack/hook.log",
+)
 MANIFEST_VERSION = 1
 
 
@@ -342,18 +349,28 @@ def _plan_gitignore(plan: Plan, project: Path, manifest: dict[str, Any], old: di
     except OSError as exc:
         plan.warnings.append(f"{path}: cannot read ({exc.strerror}); .claude/memory/ not git-ignored")
         return
-    previous = (old or {}).get("gitignore")
-    lines = (raw or b"").decode("utf-8", "surrogateescape").splitlines()
-    if any(line.strip() in (GITIGNORE_LINE, "/" + GITIGNORE_LINE, ".claude/memory") for line in lines):
+    previous = (old or {}).get("gitignore") or {}
+    present = {line.strip().lstrip("/").rstrip("/") for line in _lines(raw)}
+    missing = [line for line in GITIGNORE_LINES if line.rstrip("/") not in present]
+    if not missing:
         if previous:
             manifest["gitignore"] = previous
-        plan.changes.append(Change("keep", path, f"{GITIGNORE_LINE} already ignored"))
+        plan.changes.append(Change("keep", path, "perfpack's paths already ignored"))
         return
-    added = GITIGNORE_LINE + "\n"
+    added = "".join(line + "\n" for line in missing)
     if raw and not raw.endswith(b"\n"):
         added = "\n" + added
-    manifest["gitignore"] = {"added": added, "created": raw is None}
-    plan.changes.append(Change("write", path, f"ignore {GITIGNORE_LINE}", (raw or b"") + added.encode()))
+    manifest["gitignore"] = {
+        "added": added,
+        "lines": list(previous.get("lines", [])) + missing,
+        "created": previous.get("created", raw is None) if previous else raw is None,
+        "blocks": int(previous.get("blocks", 1 if previous else 0)) + 1,
+    }
+    plan.changes.append(Change("write", path, "ignore " + ", ".join(missing), (raw or b"") + added.encode()))
+
+
+def _lines(raw: bytes | None) -> list[str]:
+    return (raw or b"").decode("utf-8", "surrogateescape").splitlines()
 
 
 # ------------------------------------------------------------------------------------------ uninstall
@@ -474,19 +491,23 @@ def _plan_gitignore_removal(plan: Plan, path: Path, record: dict[str, Any]) -> N
         raw = path.read_bytes()
     except OSError:
         return
-    added = record.get("added", GITIGNORE_LINE + "\n").encode("utf-8")
-    if raw.endswith(added):
-        rest = raw[: -len(added)]
+    added = record.get("added", GITIGNORE_LINE + "\n").encode("utf-8", "surrogateescape")
+    ours = [line.encode() for line in record.get("lines", [GITIGNORE_LINE])]
+    if record.get("blocks", 1) == 1 and raw.endswith(added):
+        rest = raw[: -len(added)]  # the exact bytes we appended, so the file comes back byte-for-byte
     else:
         lines = raw.split(b"\n")
-        if GITIGNORE_LINE.encode() not in [line.strip() for line in lines]:
+        for line in ours:
+            stripped = [item.strip() for item in lines]
+            if line in stripped:
+                del lines[stripped.index(line)]
+        rest = b"\n".join(lines)
+        if rest == raw:
             return
-        index = [line.strip() for line in lines].index(GITIGNORE_LINE.encode())
-        rest = b"\n".join(lines[:index] + lines[index + 1 :])
     if not rest and record.get("created"):
-        plan.changes.append(Change("delete", path, f"remove (created for {GITIGNORE_LINE})"))
+        plan.changes.append(Change("delete", path, "remove (created by perfpack)"))
     else:
-        plan.changes.append(Change("write", path, f"remove the {GITIGNORE_LINE} line", rest))
+        plan.changes.append(Change("write", path, "remove perfpack's lines", rest))
 
 
 # ------------------------------------------------------------------------------------------ apply
