@@ -53,7 +53,7 @@ def test_every_subcommand_on_a_project(project: Path) -> None:
     assert (
         stale.returncode == 2 and "saved by someone else" in stale.stderr and "Traceback" not in stale.stderr
     )
-    assert json.loads(mem("shared").stdout)["agents"][0]["agent"] == PE
+    assert json.loads(mem("shared").stdout)["agents"] == [PE]
     text = mem("load", PE, "--format", "text")
     assert "index orders.user_id" in text.stdout
     exported = mem("export")

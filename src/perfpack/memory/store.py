@@ -495,12 +495,19 @@ class MemoryStore:
         ).fetchall()
         return [message_dict(r) for r in rows]
 
-    def agents(self) -> list[dict]:
-        rows = self.conn.execute(
-            "SELECT agent, sum(t), sum(i) FROM (SELECT agent, count(*) AS t, 0 AS i FROM tasks GROUP BY agent "
-            "UNION ALL SELECT agent, 0, count(*) FROM insights GROUP BY agent) GROUP BY agent ORDER BY agent"
-        ).fetchall()
-        return [{"agent": a, "tasks": t, "insights": i} for a, t, i in rows]
+    def agents(self) -> list[str]:
+        """Names of the agents with tasks or insights, without scanning the tables (index skip-scan)."""
+        names: set[str] = set()
+        for table in ("tasks", "insights"):
+            names.update(
+                row[0]
+                for row in self.conn.execute(
+                    f"WITH RECURSIVE a(agent) AS (SELECT min(agent) FROM {table} UNION ALL "
+                    f"SELECT (SELECT min(agent) FROM {table} WHERE agent > a.agent) FROM a "
+                    "WHERE a.agent IS NOT NULL) SELECT agent FROM a WHERE agent IS NOT NULL"
+                )
+            )
+        return sorted(names)
 
     def unread_count(self, agent: str, retention_days: float = MESSAGE_RETENTION_DAYS) -> int:
         return self.conn.execute(
