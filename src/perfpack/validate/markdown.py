@@ -667,6 +667,11 @@ def _allowed(segment: str, patterns: list[str]) -> bool:
 
 # --- any pack file ----------------------------------------------------------------------------------
 
+# `perfpack install` writes absolute paths on purpose: the interpreter + hook.py in settings.json (a
+# version-manager shim would cost ~70 ms a prompt) and the perfpack executable in /optimize's `!` lines.
+_INSTALLED_BY_PERFPACK = re.compile(r"perfpack/hook\.py\b|/bin/perfpack\b")
+
+
 def check_home_paths(display: str, text: str, start_line: int = 1) -> list[Finding]:
     out: list[Finding] = []
     if "/Users/" not in text and "/home/" not in text and "Users\\" not in text:
@@ -675,7 +680,7 @@ def check_home_paths(display: str, text: str, start_line: int = 1) -> list[Findi
         return out
     for index, line in enumerate(text.split("\n")):
         match = HOME_PATH.search(line)
-        if match:
+        if match and not _INSTALLED_BY_PERFPACK.search(line):
             user = re.split(r"[/\\]+", match.group(1).rstrip("\\/"))[-1]
             if user.lower() in _HOME_PLACEHOLDERS:
                 continue
