@@ -370,3 +370,19 @@ def test_standard_library_only_form(tmp_path: Path) -> None:
     proc = subprocess.run([sys.executable, "-S", "-m", "perfpack.snapshot", "--project"], capture_output=True,
                           text=True, timeout=60, env=env)
     assert proc.returncode == 0 and "requires an argument" in proc.stdout
+
+
+def test_snapshot_tells_the_agent_how_to_run_perfpack_when_it_is_not_on_path(tmp_path):
+    """Agents call `perfpack bench`/`memory` from Bash; off PATH they need the absolute command."""
+    import subprocess
+    import sys
+
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
+    out = subprocess.run([sys.executable, "-m", "perfpack", "snapshot", "--project", str(tmp_path)],
+                         capture_output=True, text=True, env=env, timeout=60)
+    assert out.returncode == 0
+    line = next(line for line in out.stdout.splitlines() if line.startswith("**Toolkit**"))
+    command = line.split("run it as `")[1].rstrip("`")
+    assert "perfpack" in command
+    ran = subprocess.run(command.split() + ["--version"], capture_output=True, text=True, env=env, timeout=60)
+    assert ran.returncode == 0 and "perfpack" in ran.stdout

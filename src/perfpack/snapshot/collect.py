@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import shutil
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -83,6 +85,7 @@ def take_snapshot(
             snap.skipped.append((name, f"probe failed: {type(outcome).__name__}: {_one_line(outcome)}"))
         elif outcome is not None:
             snap.sections[name] = outcome
+    snap.sections["toolkit"] = perfpack_command()
     snap.elapsed_s = time.perf_counter() - started
     return snap
 
@@ -118,3 +121,17 @@ def _resolve_project(project: str | os.PathLike[str] | None) -> tuple[Path | Non
 def _one_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     return text[0][:200] if text else ""
+
+
+def perfpack_command() -> dict[str, Any]:
+    """How an agent's Bash calls reach this perfpack: `perfpack` when PATH finds it, else an absolute path.
+
+    An install into a virtual environment that is not on Claude Code's PATH would otherwise make every
+    `perfpack bench`/`memory` call in the agents fail with "command not found".
+    """
+    if shutil.which("perfpack"):
+        return {"command": "perfpack", "on_path": True}
+    script = Path(sys.executable).parent / "perfpack"
+    if script.is_file() and os.access(script, os.X_OK):
+        return {"command": str(script), "on_path": False}
+    return {"command": f"{sys.executable} -m perfpack", "on_path": False}

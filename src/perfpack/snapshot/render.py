@@ -81,6 +81,9 @@ def to_markdown(snap: Snapshot) -> str:
             out.append("- none yet")
         for item in s["insights"]:
             out.append(f"- {_insight(item)}")
+    toolkit = s.get("toolkit")
+    if toolkit and not toolkit.get("on_path"):
+        out.append(f"**Toolkit**: `perfpack` is not on PATH here; run it as `{toolkit['command']}`")
     if snap.skipped:
         out.append("**Skipped**")
         for what, why in snap.skipped:
