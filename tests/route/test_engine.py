@@ -21,7 +21,22 @@ def rules(**overrides) -> RuleSet:
 
 def test_tokenize_splits_hyphens_keeps_plus_and_boundaries():
     assert tokenize("Slow-motion N+1, p99_latency!") == ["slow", "motion", "n+1", "|", "p99", "latency", "|"]
-    assert tokenize("don’t take 1.5s") == ["don't", "take", "1\u00b75s"]
+    assert tokenize("don’t take 1.5s") == ["don't", "take", "1\u00b75", "seconds"]
+
+
+def test_tokenize_splits_quantities_into_number_and_one_unit_spelling():
+    assert tokenize("800ms, 3 secs, 2s, 10x") == ["800", "ms", "|", "3", "seconds", "|", "2", "seconds", "|", "10", "x"]
+    assert tokenize("the 1990s and 4k screens") == ["the", "1990s", "and", "4", "k", "screens"]  # a decade stays
+    assert tokenize("v2 and 3d") == ["v2", "and", "3d"]  # unknown suffixes stay whole
+    phrase = RuleSet({"version": 1, "agents": [{"name": "a", "threshold": 3, "phrases": {"takes * seconds": 3}}]})
+    assert route("the page takes 4s", phrase).agent == "a"
+    assert route("the page takes 4 secs", phrase).agent == "a"
+    assert route("the page takes 4 apples", phrase).agent is None
+
+
+def test_a_field_word_after_a_list_of_terms_names_data():
+    assert route("add p95 and p99 columns to the table", rules()).agent is None
+    assert route("p95 and p99 doubled under load", rules()).agent == "load-agent"
 
 
 def test_whole_words_not_substrings():

@@ -66,9 +66,34 @@ def tokenize(text: str) -> list[str]:
         word = raw.strip("'")
         if word == _BOUNDARY and tokens and tokens[-1] == _BOUNDARY:
             continue
-        if word:
+        if not word:
+            continue
+        if word[0].isdigit() and not word.isdigit():
+            _split_quantity(word, tokens)  # "800ms" -> 800 ms, "2s" -> 2 seconds, "10x" -> 10 x
+        elif word in _UNITS and tokens and tokens[-1][:1].isdigit():
+            tokens.append(_UNITS[word])  # "3 secs" -> 3 seconds
+        else:
             tokens.append(word)
     return tokens
+
+
+# Units written after a number, mapped to one spelling so "takes * seconds" also matches "takes 3s".
+_UNITS = {"ms": "ms", "msec": "ms", "msecs": "ms", "millis": "ms", "millisecond": "ms", "milliseconds": "ms",
+          "s": "seconds", "sec": "seconds", "secs": "seconds", "second": "seconds", "min": "minutes",
+          "mins": "minutes", "minute": "minutes", "h": "hours", "hr": "hours", "hrs": "hours", "hour": "hours",
+          "x": "x", "us": "us", "\u00b5s": "us", "gb": "gb", "mb": "mb", "kb": "kb", "k": "k"}
+
+
+def _split_quantity(word: str, tokens: list[str]) -> None:
+    end = 0
+    while end < len(word) and (word[end].isdigit() or word[end] == "\u00b7"):
+        end += 1
+    unit = _UNITS.get(word[end:])
+    if unit is None or (unit == "seconds" and end == 4):  # "1990s" is a decade
+        tokens.append(word)
+    else:
+        tokens.append(word[:end])
+        tokens.append(unit)
 
 
 def _keep_decimal_points(text: str) -> str:
@@ -247,6 +272,8 @@ def _names_data(tokens: list[str], after: int, data_words: frozenset, start: int
     for k in range(max(0, start - 2), max(0, start)):
         if tokens[k] in _FIELD_BEFORE and _BOUNDARY not in tokens[k:start]:
             return True
+    if after + 1 < len(tokens) and tokens[after] in ("and", "or"):
+        after += 2  # "p95 and p99 columns": the field word closes the whole list
     for k in range(after, min(after + 2, len(tokens))):
         if tokens[k] in data_words:
             return True
