@@ -2,7 +2,7 @@
 
 Usage: .venv/bin/python benchmarks/route.py [--runs N] [--json]
 Quality: precision / recall of "suggest a performance agent at all", top-1 agent accuracy, on
-tests/data/route_corpus.jsonl (tuned on) and tests/data/route_heldout.jsonl (never tuned on).
+tests/data/route_corpus.jsonl (tuned on) and tests/data/route_heldout*.jsonl (never tuned on).
 Latency: the hook launched exactly as installed (absolute interpreter + hook.py path, payload on stdin),
 interleaved with `python -c pass` on the same interpreter; the ratio of medians is the figure.
 Budgets: precision >= 0.95, recall >= 0.90, hook/bare <= 1.3. Exit 1 if one is breached.
@@ -78,7 +78,7 @@ def main() -> int:
         rules_file = write_routes(ROOT / "agents", project / ".claude" / "perfpack" / "routes.json")
         rules = load_rules(str(rules_file))
         results = {}
-        for name in ("route_corpus", "route_heldout"):
+        for name in ("route_corpus", "route_heldout", "route_heldout_v5"):
             path = ROOT / "tests" / "data" / f"{name}.jsonl"
             if path.exists():
                 scored = evaluate(load_corpus(path), rules)
