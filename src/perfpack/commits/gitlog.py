@@ -152,6 +152,7 @@ def iter_commits(repo: Any, revisions: list[str], *, merges: bool = False,
             "--diff-merges=first-parent" if merges else "--diff-merges=off", *revisions, "--"]
     process = repo.git.log(*args, as_process=True)
     stream = process.stdout
+    _grow_pipe(stream)
     buffer = b""
     try:
         while True:
@@ -172,6 +173,16 @@ def iter_commits(repo: Any, revisions: list[str], *, merges: bool = False,
             raise PerfpackError(f"git log failed: {detail.splitlines()[-1] if detail else exc}") from None
     finally:
         stream.close()
+
+
+def _grow_pipe(stream: Any) -> None:
+    """Let git write ahead while Python checks a batch: a 64 KiB pipe would stall git (Linux only)."""
+    try:
+        import fcntl
+
+        fcntl.fcntl(stream.fileno(), getattr(fcntl, "F_SETPIPE_SZ", 1031), 1 << 20)
+    except (ImportError, OSError, ValueError, AttributeError):
+        pass
 
 
 def _checked_boundary(commits: list[CommitInfo], boundary: set[str]) -> list[CommitInfo]:
