@@ -167,7 +167,7 @@ def bench(command: tuple[str, ...], runs: int | None, min_time: float | None, na
 
 
 @click.command(context_settings=_ARGS_CTX)
-@click.option("--runs", type=click.IntRange(2, 100_000), default=20, show_default=True,
+@click.option("--runs", type=click.IntRange(2, 100_000), default=30, show_default=True,
               help="Number of A/B pairs.")
 @click.option("--no-store", is_flag=True, help="Do not store the result for `perfpack report`.")
 @_with_common

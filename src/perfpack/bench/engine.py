@@ -15,7 +15,7 @@ from perfpack.errors import PerfpackError
 DEFAULT_MIN_TIME = 1.0
 DEFAULT_MIN_RUNS = 10
 DEFAULT_MAX_RUNS = 1000
-DEFAULT_PAIRS = 20
+DEFAULT_PAIRS = 30  # enough to see a 10 % change through the noise of a shared 2-core machine
 MIN_EFFECT = 0.05
 
 
@@ -101,7 +101,7 @@ def summarize_runs(runs: Sequence[Run]) -> dict[str, Any]:
     rss = [r.rss_bytes for r in runs if r.rss_bytes is not None]
     return {
         "wall_s": stats.summarize([r.wall_s for r in runs]).to_dict(),
-        "cpu_s": stats.summarize([r.cpu_s for r in runs]).to_dict(),
+        "cpu_s": stats.summarize([r.cpu_s for r in runs], intervals=False).to_dict(),
         "rss_bytes": stats.summarize(rss, intervals=False).to_dict() if rss else None,
     }
 

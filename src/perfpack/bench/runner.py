@@ -21,7 +21,7 @@ from perfpack.errors import PerfpackError
 
 _PROC = Path("/proc")
 _HAS_PROC = (_PROC / "self" / "status").exists()
-_FIRST_SAMPLE_S = 0.001
+_FIRST_SAMPLE_S = 0.003  # shorter runs cost nothing extra; their RSS comes from wait4 when it can
 _MAX_SAMPLE_S = 0.010
 _subreaper = False  # set by enable_subreaper(): orphans of the command become our children
 
