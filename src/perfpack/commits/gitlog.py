@@ -50,7 +50,9 @@ def _verify(repo: Any, rev: str) -> str | None:
 
 
 def is_shallow(repo: Any) -> bool:
-    return _git(repo, "rev_parse", "--is-shallow-repository").strip() == b"true"
+    # The file is what git itself consults; reading it saves a git process on every check.
+    common = Path(getattr(repo, "common_dir", None) or repo.git_dir)
+    return (common / "shallow").is_file() or (Path(repo.git_dir) / "shallow").is_file()
 
 
 def shallow_boundary(repo: Any) -> set[str]:
@@ -107,6 +109,16 @@ def resolve_range(repo: Any, spec: str | None) -> tuple[list[str], str]:
     else:
         left, _, right = spec.partition(separator)
         ends = [left or "HEAD", right or "HEAD"]
+    for end in ends:
+        if _ZERO_RE.match(end):
+            break
+    else:
+        # Common case in one git process: every end resolves to a commit.
+        try:
+            _git(repo, "rev_parse", "--quiet", *(f"{end}^{{commit}}" for end in ends), "--")
+            ends = []
+        except PerfpackError:
+            pass
     for end in ends:
         if _ZERO_RE.match(end):
             raise PerfpackError(
