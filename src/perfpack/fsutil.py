@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import os
 import time
-from pathlib import Path
 
-# shutil and tempfile are not imported here: together they pull in bz2/lzma (~10 ms), and
-# `perfpack memory` rewrites an agent's MEMORY.md on its per-action path.
+# shutil, tempfile and pathlib are not imported here: shutil+tempfile pull in bz2/lzma (~10 ms) and
+# pathlib pulls in urllib.parse+ipaddress (~5 ms), and `perfpack memory` rewrites an agent's MEMORY.md
+# on its per-action path. Writes work on os.path strings; only backup_file (not hot) returns a Path.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 def atomic_write_bytes(path: Path | str, data: bytes, *, mode: int | None = None, fsync: bool = True) -> None:
@@ -16,11 +19,18 @@ def atomic_write_bytes(path: Path | str, data: bytes, *, mode: int | None = None
     fsync=False keeps the all-or-nothing rename but skips the flush to disk: for derived files that are
     rewritten often and can be regenerated (e.g. MEMORY.md digests).
     """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if mode is None and path.exists():
-        mode = path.stat().st_mode & 0o7777
-    fd, tmp = _create_temp(path)
+    path = os.fspath(path)
+    if isinstance(path, bytes):
+        raise TypeError(f"expected str or os.PathLike[str], not bytes: {path!r}")
+    folder, name = _split(path)
+    path = os.path.join(folder, name)  # "a/b/" names "a/b", as Path("a/b/") does
+    os.makedirs(folder, exist_ok=True)
+    if mode is None:
+        try:
+            mode = os.stat(path).st_mode & 0o7777
+        except (FileNotFoundError, NotADirectoryError):
+            pass
+    fd, tmp = _create_temp(folder, name)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
@@ -38,15 +48,21 @@ def atomic_write_bytes(path: Path | str, data: bytes, *, mode: int | None = None
         raise
 
 
-def _create_temp(path: Path) -> tuple[int, str]:
-    """Like tempfile.mkstemp(prefix=".NAME.", suffix=".tmp", dir=path.parent): a new 0600 file, O_EXCL."""
+def _split(path: str) -> tuple[str, str]:
+    """(folder, name) of `path` as Path(path).parent and .name give them ("." for a bare name)."""
+    folder, name = os.path.split(path.rstrip("/") or path)
+    return folder or ".", name
+
+
+def _create_temp(folder: str, name: str) -> tuple[int, str]:
+    """Like tempfile.mkstemp(prefix=".NAME.", suffix=".tmp", dir=folder): a new 0600 file, O_EXCL."""
     for _ in range(100):
-        tmp = os.path.join(path.parent, f".{path.name}.{os.urandom(6).hex()}.tmp")
+        tmp = os.path.join(folder, f".{name}.{os.urandom(6).hex()}.tmp")
         try:
             return os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o600), tmp
         except FileExistsError:
             continue
-    raise FileExistsError(f"no free temporary name next to {path}")
+    raise FileExistsError(f"no free temporary name next to {os.path.join(folder, name)}")
 
 
 def atomic_write_text(path: Path | str, text: str, *, mode: int | None = None, fsync: bool = True) -> None:
@@ -57,6 +73,7 @@ def atomic_write_text(path: Path | str, text: str, *, mode: int | None = None, f
 def backup_file(path: Path | str, *, suffix: str | None = None) -> Path | None:
     """Copy `path` to `path.perfpack-backup-<timestamp>` before perfpack changes it; None if absent."""
     import shutil
+    from pathlib import Path
 
     path = Path(path)
     if not path.exists():

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import errno
 import os
-from pathlib import Path
-from typing import Any
 
 from perfpack.errors import PerfpackError
+
+# pathlib (urllib.parse + ipaddress) and typing are not imported at the top: `perfpack memory` finds the
+# project root on its per-action path, which works on os.path strings (find_project_root_str).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from pathlib import Path
+    from typing import Any
 
 _MARKERS = (".claude", ".git", "pyproject.toml", ".claude-plugin")
 
@@ -16,15 +22,41 @@ def find_project_root(start: Path | str | None = None) -> Path:
 
     Markers: .claude/, .git, pyproject.toml, .claude-plugin/. Falls back to `start` itself.
     """
+    from pathlib import Path
+
+    return Path(find_project_root_str(start))
+
+
+def find_project_root_str(start: Path | str | None = None) -> str:
+    """find_project_root() as an absolute path string, without importing pathlib (for hot paths)."""
     if start is None:
         start = os.environ.get("CLAUDE_PROJECT_DIR") or os.getcwd()
-    here = Path(start).resolve()
-    if here.is_file():
-        here = here.parent
-    for folder in (here, *here.parents):
-        if any((folder / marker).exists() for marker in _MARKERS):
+    here = os.path.realpath(os.fspath(start) or ".")
+    if os.path.isfile(here):
+        here = os.path.dirname(here)
+    folder = here
+    while True:
+        if any(_exists(os.path.join(folder, marker)) for marker in _MARKERS):
             return folder
-    return here
+        parent = os.path.dirname(folder)
+        if parent == folder:
+            return here
+        folder = parent
+
+
+def _exists(path: str) -> bool:
+    """Path.exists(): False when missing, but a permission error is raised, not hidden."""
+    try:
+        os.stat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return False
+    except OSError as exc:
+        if exc.errno in (errno.EBADF, errno.ELOOP):  # pathlib treats these as "does not exist" too
+            return False
+        raise
+    except ValueError:
+        return False
+    return True
 
 
 def perfpack_dir(root: Path) -> Path:
@@ -39,6 +71,8 @@ def load_config(root: Path | str, section: str | None = None) -> dict[str, Any]:
     keys, without the `tool.perfpack` prefix) layered on top. A file that does not parse is an error
     naming the file, never silently ignored.
     """
+    from pathlib import Path
+
     root = Path(root)
     merged: dict[str, Any] = {}
     pyproject = root / "pyproject.toml"

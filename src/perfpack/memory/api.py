@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
+import os
 
 from perfpack.errors import PerfpackError
 from perfpack.memory.hygiene import check_agent
-from perfpack.memory.store import MemoryStore, default_db_path, insight_row, task_row
+from perfpack.memory.store import MemoryStore, default_db_str, insight_row, task_row
+
+# pathlib (~5 ms: urllib.parse, ipaddress) stays off the per-write path: paths are strings inside and
+# become Path only where the public API returns one.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from pathlib import Path
 
 DEFAULT_BUDGET = 4096  # bytes of JSON returned by load_my_memory / load_shared_context
 _MAX_TEXT = 400  # long fields are shortened in loaded views (the full text stays stored and searchable)
@@ -15,13 +21,19 @@ _MAX_TEXT = 400  # long fields are shortened in loaded views (the full text stay
 
 def resolve_db(db: Path | str | None = None, root: Path | str | None = None) -> Path:
     """An explicit db path, else ROOT/.claude/memory/memory.db ($PERFPACK_MEMORY_DB when no root is given)."""
-    return Path(db) if db is not None else default_db_path(root)
+    from pathlib import Path
+
+    return Path(_resolve_db(db, root))
+
+
+def _resolve_db(db: Path | str | None, root: Path | str | None) -> str:
+    return os.fspath(db) if db is not None else default_db_str(root)
 
 
 def open_store(
     db: Path | str | None = None, root: Path | str | None = None, *, create: bool = True
 ) -> MemoryStore | None:
-    return MemoryStore.open(resolve_db(db, root), create=create)
+    return MemoryStore.open(_resolve_db(db, root), create=create)
 
 
 class AgentMemoryManager:
@@ -30,14 +42,20 @@ class AgentMemoryManager:
     def __init__(
         self, db_path: Path | str | None = None, *, root: Path | str | None = None, digest: bool = True
     ) -> None:
-        self.db_path = resolve_db(db_path, root)
+        self._db = _resolve_db(db_path, root)
         self.digest = digest
         self._store: MemoryStore | None = None
 
     @property
+    def db_path(self) -> Path:
+        from pathlib import Path
+
+        return Path(self._db)
+
+    @property
     def store(self) -> MemoryStore:
         if self._store is None:
-            self._store = MemoryStore.open(self.db_path)
+            self._store = MemoryStore.open(self._db)
         return self._store
 
     def close(self) -> None:
@@ -59,11 +77,11 @@ class AgentMemoryManager:
         """Record an insight: {area, insight, impact: low|medium|high, confidence: 0..1}; refreshes MEMORY.md."""
         result = self.store.add_insight(agent, insight)
         if self.digest:
-            from perfpack.memory.digest import write_digest
+            from perfpack.memory.digest import write_digest_str
 
-            path = write_digest(self.store, agent)
+            path = write_digest_str(self.store, agent)
             if path is not None:
-                result["digest"] = str(path)
+                result["digest"] = path
         return result
 
     def update_collaboration_pattern(
@@ -91,7 +109,7 @@ class AgentMemoryManager:
     ) -> list[dict]:
         if agent is not None:
             check_agent(agent)
-        store = MemoryStore.open(self.db_path, create=False) if self._store is None else self._store
+        store = MemoryStore.open(self._db, create=False) if self._store is None else self._store
         if store is None:
             return []
         try:
@@ -153,7 +171,7 @@ def save_my_memory(
     task_rows = [task_row(agent, t) for t in new_tasks]  # validate everything before writing anything
     insight_rows = [insight_row(agent, i) for i in new_insights]
     state = memory.get("state", {})
-    with MemoryStore.open(resolve_db(db, root)) as store:
+    with MemoryStore.open(_resolve_db(db, root)) as store:
 
         def body(c):
             version = store.save_state_in(c, agent, state, memory.get("version", 0))
@@ -170,9 +188,9 @@ def save_my_memory(
 
         version = store.transaction(body)
         if insight_rows:
-            from perfpack.memory.digest import write_digest
+            from perfpack.memory.digest import write_digest_str
 
-            write_digest(store, agent)
+            write_digest_str(store, agent)
     return {
         "agent": agent,
         "version": version,
@@ -218,14 +236,14 @@ def send_message_to_agents(
     root: Path | str | None = None,
 ) -> dict:
     """Send a message: target_agents=[] (or None) broadcasts to every agent, else only the named ones read it."""
-    with MemoryStore.open(resolve_db(db, root)) as store:
+    with MemoryStore.open(_resolve_db(db, root)) as store:
         return store.send_message(from_agent, message_type, content, target_agents, metadata)
 
 
 def recent_insights(root: Path, limit: int = 5) -> list[dict]:
     """The newest insights of all agents (read-only; [] when there is no memory database or it is unusable)."""
     try:
-        store = MemoryStore.open(default_db_path(root), create=False)
+        store = MemoryStore.open(default_db_str(root), create=False)
         if store is None:
             return []
         with store:

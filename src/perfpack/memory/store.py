@@ -15,7 +15,11 @@ try:  # the C module itself: `import sqlite3` adds datetime and adapter set-up (
 except ImportError:  # pragma: no cover - other Python builds
     import sqlite3  # type: ignore[no-redef]
 
-from pathlib import Path
+# pathlib costs ~5 ms (urllib.parse, ipaddress) per memory write: paths are os.path strings inside;
+# the public functions still return Path, importing it only when called.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from pathlib import Path
 
 from perfpack.errors import PerfpackError
 from perfpack.memory.hygiene import MAX_RECORD_BYTES, MAX_STATE_BYTES, check_agent, check_size, redact
@@ -120,14 +124,21 @@ def fts5_available() -> bool:
 
 def default_db_path(root: Path | str | None = None) -> Path:
     """$PERFPACK_MEMORY_DB, else ROOT/.claude/memory/memory.db (ROOT from find_project_root())."""
+    from pathlib import Path
+
+    return Path(default_db_str(root))
+
+
+def default_db_str(root: Path | str | None = None) -> str:
+    """default_db_path() as a string, without importing pathlib (the per-write path)."""
     if root is None:
         env = os.environ.get("PERFPACK_MEMORY_DB")
         if env:
-            return Path(env)
-        from perfpack.project import find_project_root
+            return env
+        from perfpack.project import find_project_root_str
 
-        root = find_project_root()
-    return Path(root) / ".claude" / "memory" / "memory.db"
+        root = find_project_root_str()
+    return os.path.join(os.fspath(root), ".claude", "memory", "memory.db")
 
 
 def iso(ts: float) -> str:
@@ -141,24 +152,34 @@ def _dumps(value: object) -> str:
 class MemoryStore:
     """An open memory database. Use `MemoryStore.open(path)`; close() when done (or use `with`)."""
 
-    def __init__(self, path: Path, conn: sqlite3.Connection) -> None:
-        self.path = path
+    def __init__(self, path: Path | str, conn: sqlite3.Connection) -> None:
+        self.file = os.fspath(path)  # the database file as a string (no pathlib on the write path)
         self.conn = conn
         self._fts: bool | None = None
+
+    @property
+    def path(self) -> Path:
+        from pathlib import Path
+
+        return Path(self.file)
 
     # -- opening and schema -------------------------------------------------------------------------------
     @classmethod
     def open(cls, path: Path | str, *, create: bool = True) -> MemoryStore | None:
         """Open (creating or migrating if needed) the database at `path`; None if absent and not `create`."""
-        path = Path(path)
+        path = os.fspath(path)
+        if isinstance(path, bytes):
+            raise TypeError(f"expected str or os.PathLike[str], not bytes: {path!r}")
+        path = _clean(path)
         _check_file(path, create)
-        if not path.exists():
+        if not os.path.exists(path):
             if not create:
                 return None
+            folder = os.path.dirname(path) or "."
             try:
-                path.parent.mkdir(parents=True, exist_ok=True)
+                os.makedirs(folder, exist_ok=True)
             except OSError as exc:
-                raise PerfpackError(f"{path.parent}: cannot create the memory folder: {exc}") from None
+                raise PerfpackError(f"{folder}: cannot create the memory folder: {exc}") from None
         try:
             conn = sqlite3.connect(
                 path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False
@@ -191,7 +212,7 @@ class MemoryStore:
             if version == 0:
                 return  # an empty file: nothing stored yet
             raise PerfpackError(
-                f"{self.path}: memory schema {version} needs migrating to {SCHEMA_VERSION}",
+                f"{self.file}: memory schema {version} needs migrating to {SCHEMA_VERSION}",
                 hint="run any `perfpack memory` write command (it migrates the schema)",
             )
         if version == 0:
@@ -225,7 +246,7 @@ class MemoryStore:
         if app_id == APPLICATION_ID:
             if version > SCHEMA_VERSION:
                 raise PerfpackError(
-                    f"{self.path}: memory schema {version} is newer than this perfpack "
+                    f"{self.file}: memory schema {version} is newer than this perfpack "
                     f"understands ({SCHEMA_VERSION})",
                     hint="upgrade perfpack; the file is untouched",
                 )
@@ -233,7 +254,7 @@ class MemoryStore:
         tables = self.conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
         if app_id != 0 or version != 0 or tables:
             raise PerfpackError(
-                f"{self.path}: a SQLite database that is not perfpack memory "
+                f"{self.file}: a SQLite database that is not perfpack memory "
                 f"(application_id={app_id}, user_version={version}, {tables} schema objects)",
                 hint="perfpack never writes to it; point --db / PERFPACK_MEMORY_DB elsewhere",
             )
@@ -714,12 +735,21 @@ def _split(script: str) -> list[str]:
     return out
 
 
-def _check_file(path: Path, create: bool) -> None:
+def _clean(path: str) -> str:
+    """The path as str(Path(path)) spells it: no doubled or trailing slashes, no "." parts."""
+    if not path:
+        return "."
+    lead = "//" if path.startswith("//") and not path.startswith("///") else ("/" if path.startswith("/") else "")
+    parts = [part for part in path.split("/") if part and part != "."]
+    return lead + "/".join(parts) if parts else (lead or ".")
+
+
+def _check_file(path: str, create: bool) -> None:
     """Refuse, before SQLite touches it, anything at `path` that is not a SQLite file."""
-    if path.is_dir():
+    if os.path.isdir(path):
         raise PerfpackError(f"{path}: is a folder, not a memory database")
     try:
-        with path.open("rb") as handle:
+        with open(path, "rb") as handle:
             header = handle.read(16)
     except FileNotFoundError:
         return
