@@ -73,7 +73,11 @@ def cli_run(root: Path, jobs: str) -> tuple[float, float]:
 
 
 def main() -> int:
-    count = int(sys.argv[1]) if len(sys.argv) > 1 else 1000
+    import argparse
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("count", nargs="?", type=int, default=1000, help="agent files to generate (default 1000)")
+    count = parser.parse_args().count
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         make_pack(root, count)
