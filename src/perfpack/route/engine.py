@@ -540,16 +540,12 @@ def _read_cache(cache: str, key: tuple) -> RuleSet | None:
 def _write_cache(cache: str, key: tuple, rules: RuleSet) -> None:
     import marshal
 
-    tmp = f"{cache}.{os.getpid()}.tmp"
-    try:
-        with open(tmp, "wb") as handle:
-            handle.write(marshal.dumps((key, rules.to_plain())))
-        os.replace(tmp, cache)
+    from perfpack.fsutil import atomic_write_bytes  # os + time only: fine on the hook path
+
+    try:  # a derived file, rebuilt when lost: all-or-nothing rename, no fsync
+        atomic_write_bytes(cache, marshal.dumps((key, rules.to_plain())), fsync=False)
     except Exception:  # noqa: BLE001 - read-only folder: just no cache
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
+        pass
 
 
 def default_rules_path(cwd: str | None = None) -> str | None:

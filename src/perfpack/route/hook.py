@@ -82,10 +82,9 @@ def _compact(state_path: str, lines: list[str]) -> None:
         if len(recent) >= MAX_SESSIONS:
             break
     kept = [line for line in lines if line.partition("\t")[0] in recent]
-    tmp = f"{state_path}.{os.getpid()}.tmp"
-    with open(tmp, "w", encoding="utf-8") as handle:
-        handle.write("".join(line + "\n" for line in kept))
-    os.replace(tmp, state_path)
+    from perfpack.fsutil import atomic_write_bytes
+
+    atomic_write_bytes(state_path, "".join(line + "\n" for line in kept).encode("utf-8"), fsync=False)
 
 
 def handle(argv: list[str], stdin_bytes: bytes) -> tuple[int, str]:
