@@ -28,7 +28,7 @@ def context_text(agent: str, terms: list[str], summary: str) -> str:
     why = ", ".join(f'"{t}"' for t in terms[:4])
     focus = f" ({summary})" if summary else ""
     text = (f"perfpack routing: this is a performance request (matched {why}). Delegate it to the "
-            f"{agent} subagent{focus} with the Task tool unless the user asked otherwise.")
+            f"{agent} subagent{focus} with the Agent (Task) tool unless the user asked otherwise.")
     if len(text) > 300:
         text = (f"perfpack routing: performance request (matched {why}); delegate to the {agent} subagent.")[:300]
     return text
