@@ -56,6 +56,10 @@ def test_config_from_pyproject_and_broken_config(tmp_path, perfpack):
     (tmp_path / "pyproject.toml").write_text("[tool.perfpack.validate\n")
     broken = perfpack("validate", cwd=tmp_path)
     assert broken.returncode == 2 and "invalid TOML" in broken.stderr
+    (tmp_path / "pyproject.toml").write_text("[tool.perfpack.validate]\nselect = 5\n")
+    wrong_type = perfpack("validate", cwd=tmp_path)
+    assert wrong_type.returncode == 2 and "validate.select must be a list" in wrong_type.stderr
+    assert "Traceback" not in wrong_type.stderr
 
 
 def test_no_path_validates_the_current_project(tmp_path, perfpack):

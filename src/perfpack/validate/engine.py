@@ -39,20 +39,9 @@ class Options:
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> "Options":
-        def names(value: Any, key: str) -> set[str]:
-            if value is None:
-                return set()
-            if isinstance(value, dict):
-                return {str(k) for k in value}
-            if isinstance(value, (list, tuple)):
-                return {str(v) for v in value}
-            if isinstance(value, str):
-                return {value}
-            raise PerfpackError(f"configuration: validate.{key} must be a list of names")
-
         try:
-            select = expand_selection(_as_list(config.get("select")))
-            ignore = expand_selection(_as_list(config.get("ignore")))
+            select = expand_selection(sorted(_names(config.get("select"), "select")))
+            ignore = expand_selection(sorted(_names(config.get("ignore"), "ignore")))
         except ValueError as exc:
             raise PerfpackError(f"configuration [tool.perfpack.validate]: {exc}",
                                 hint="run `perfpack validate --list-rules`") from None
@@ -60,14 +49,21 @@ class Options:
         if not isinstance(budget, int) or isinstance(budget, bool) or budget < 1:
             raise PerfpackError("configuration: validate.max-description must be a positive integer")
         return cls(select, ignore,
-                   {n.lower() for n in names(config.get("external-agents", config.get("external_agents")), "external-agents")},
-                   names(config.get("external-skills", config.get("external_skills")), "external-skills"), budget)
+                   {n.lower() for n in _names(config.get("external-agents", config.get("external_agents")), "external-agents")},
+                   _names(config.get("external-skills", config.get("external_skills")), "external-skills"), budget)
 
 
-def _as_list(value: Any) -> list[str]:
+def _names(value: Any, key: str) -> set[str]:
+    """A config value naming things: one string, a list, or a table's keys; anything else is an error."""
     if value is None:
-        return []
-    return [value] if isinstance(value, str) else [str(v) for v in value]
+        return set()
+    if isinstance(value, dict):
+        return {str(k) for k in value}
+    if isinstance(value, (list, tuple)):
+        return {str(v) for v in value}
+    if isinstance(value, str):
+        return {value}
+    raise PerfpackError(f"configuration: validate.{key} must be a list of names")
 
 
 def _display(path: Path, cwd: Path) -> str:
