@@ -49,3 +49,10 @@ def test_parallel_and_serial_give_the_same_findings(tmp_path, monkeypatch):
     assert sorted(serial) == sorted(parallel)
     rules = {f.rule for f in serial}
     assert rules == {"PP205", "PP211", "PP204", "PP203"}
+
+
+def test_json_position_finds_non_ascii_keys():
+    from perfpack.validate.jsonfiles import json_position
+
+    text = '{\n  "a": 1,\n  "café": {\n    "b": 2}}'
+    assert json_position(text, ["café", "b"]) == (4, 5)

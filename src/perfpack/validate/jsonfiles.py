@@ -29,7 +29,7 @@ def json_position(text: str, path: list[Any]) -> tuple[int, int]:
     for key in path:
         if not isinstance(key, str):
             continue
-        match = re.compile(r'"' + re.escape(json.dumps(key)[1:-1]) + r'"\s*:').search(text, offset)
+        match = re.compile(r'"' + re.escape(json.dumps(key, ensure_ascii=False)[1:-1]) + r'"\s*:').search(text, offset)
         if not match:
             break
         offset, found = match.end(), match.start()
@@ -151,7 +151,7 @@ def _check_script(target: Target, display: str, text: str, event: str, command: 
             continue  # a plugin's project dir is the user's project, unknown here
         resolved = Path(expanded) if expanded.startswith("/") else target.root / expanded
         if not resolved.exists():
-            start = text.find(json.dumps(command)[1:-1][:40])
+            start = text.find(json.dumps(command, ensure_ascii=False)[1:-1][:40])
             line = text.count("\n", 0, start) + 1 if start >= 0 else 1
             col = start - (text.rfind("\n", 0, start) + 1) + 1 if start >= 0 else 1
             out.append(rule("PP406").finding(display, line, col, f"{event} hook runs `{token}`, which does not exist "
