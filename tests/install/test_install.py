@@ -446,6 +446,20 @@ def test_corrupt_manifest_is_a_clear_error(project: Path) -> None:
     assert tree(project) == before
 
 
+@pytest.mark.parametrize(
+    "key, value", [("settings", [1]), ("gitignore", "x"), ("dirs", [1]), ("files", {"a": 1})]
+)
+def test_wrong_typed_manifest_section_is_a_clear_error(project: Path, key: str, value: object) -> None:
+    assert install(project).returncode == 0
+    record = project / ".claude" / "perfpack" / "install.json"
+    record.write_text(json.dumps({**json.loads(record.read_text()), key: value}))
+    before = tree(project)
+    for proc in (uninstall(project), install(project)):
+        assert proc.returncode == 2 and "install record is damaged" in proc.stderr, proc.stderr
+        assert "Traceback" not in proc.stderr
+    assert tree(project) == before
+
+
 def test_gitignore_lines_added_once_and_existing_kept(project: Path) -> None:
     (project / ".gitignore").write_text("dist/\n/.claude/memory\n")
     assert install(project).returncode == 0

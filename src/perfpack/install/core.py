@@ -387,7 +387,22 @@ def read_manifest(target: Target) -> dict[str, Any] | None:
         ) from None
     if not isinstance(data, dict) or not isinstance(data.get("files"), dict):
         raise PerfpackError(f"{path}: not a perfpack install record")
+    # A hand-edited record with a wrong-typed section would otherwise crash install/uninstall mid-plan.
+    for key, kind in _MANIFEST_SHAPE.items():
+        if data.get(key) is not None and not isinstance(data[key], kind):
+            raise PerfpackError(
+                f"{path}: perfpack's install record is damaged ({key!r} is not a {kind.__name__})",
+                hint="restore it from git, or remove perfpack's files by hand",
+            )
+    if not all(isinstance(v, str) for v in (*data["files"].values(), *(data.get("dirs") or ()))):
+        raise PerfpackError(
+            f"{path}: perfpack's install record is damaged (a file or folder entry is not text)",
+            hint="restore it from git, or remove perfpack's files by hand",
+        )
     return data
+
+
+_MANIFEST_SHAPE: dict[str, type] = {"settings": dict, "gitignore": dict, "dirs": list, "routes": str}
 
 
 def plan_uninstall(target: Target) -> Plan:
