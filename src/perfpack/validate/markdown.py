@@ -44,7 +44,6 @@ DELEGATE_PHRASE = re.compile(
     r"\bdelegat(?:e|es|ing)\s+to\b[*_ \t]*:?[*_ \t]*(?:the\s+)?(.+)", re.IGNORECASE)
 DELEGATE_TABLE_HEADER = re.compile(r"^\|\s*\**\s*(delegate(?:s)?(?:\s+to)?|delegation|hand\s*off\s+to|sub-?agent)\s*\**\s*\|",
                                    re.IGNORECASE)
-_NAME_TOKEN = re.compile(r"`?([A-Za-z][A-Za-z0-9]*(?:-[A-Za-z0-9]+)+|[A-Za-z][A-Za-z0-9]*)`?")
 _GENERIC_NAMES = {"sub-agent", "sub-agents", "subagent", "subagents", "specialist", "specialists", "agent",
                   "agents", "other", "others", "domain-specific", "built-in", "the", "a", "an", "them", "it",
                   "experts", "expert", "team", "teams", "humans", "human", "user", "users"}
@@ -672,7 +671,7 @@ def _allowed(segment: str, patterns: list[str]) -> bool:
 _INSTALLED_BY_PERFPACK = re.compile(r"perfpack/hook\.py\b|/bin/perfpack\b")
 
 
-def check_home_paths(display: str, text: str, start_line: int = 1) -> list[Finding]:
+def check_home_paths(display: str, text: str) -> list[Finding]:
     out: list[Finding] = []
     if "/Users/" not in text and "/home/" not in text and "Users\\" not in text:
         return out
@@ -684,7 +683,7 @@ def check_home_paths(display: str, text: str, start_line: int = 1) -> list[Findi
             user = re.split(r"[/\\]+", match.group(1).rstrip("\\/"))[-1]
             if user.lower() in _HOME_PLACEHOLDERS:
                 continue
-            out.append(rule("PP111").finding(display, start_line + index, match.start(1) + 1,
+            out.append(rule("PP111").finding(display, index + 1, match.start(1) + 1,
                                              f"hard-coded home path `{match.group(1)}`: it exists only on one machine",
                                              "use a path relative to the project, ${CLAUDE_PROJECT_DIR}, "
                                              "${CLAUDE_PLUGIN_ROOT} or ~"))
