@@ -8,7 +8,7 @@ from functools import lru_cache
 from typing import Any
 
 from perfpack.errors import PerfpackError
-from perfpack.resources import pack_root
+from perfpack.resources import schema_path
 
 SCHEMA_NAMES = ("agent", "command", "plugin", "hooks", "triggers")
 BASE_URI = "https://perfpack.dev/schemas/"
@@ -18,7 +18,7 @@ BASE_URI = "https://perfpack.dev/schemas/"
 def _schemas() -> dict[str, dict]:
     schemas: dict[str, dict] = {}
     for name in SCHEMA_NAMES:
-        path = pack_root() / "schemas" / f"{name}.schema.json"
+        path = schema_path(name)
         try:
             schemas[name] = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
@@ -27,14 +27,17 @@ def _schemas() -> dict[str, dict]:
 
 
 @lru_cache(maxsize=1)
-def _registry() -> tuple[Any, dict[str, dict]]:
+def _by_uri() -> dict[str, dict]:
+    """Each schema under its $id, for resolving `$ref`s across schemas."""
+    return {f"{BASE_URI}{name}.schema.json": schema for name, schema in _schemas().items()}
+
+
+@lru_cache(maxsize=1)
+def _registry() -> Any:
     # jsonschema and referencing cost ~90 ms to import: only needed once a file is (probably) invalid
     from referencing import Registry, Resource
 
-    schemas = _schemas()
-    registry = Registry().with_resources(
-        (f"{BASE_URI}{name}.schema.json", Resource.from_contents(schema)) for name, schema in schemas.items())
-    return registry, schemas
+    return Registry().with_resources((uri, Resource.from_contents(schema)) for uri, schema in _by_uri().items())
 
 
 def schema(name: str) -> dict:
@@ -46,8 +49,7 @@ def validator(name: str) -> Any:
     """A compiled Draft 2020-12 validator for schema `name`, built once per process."""
     from jsonschema import Draft202012Validator
 
-    registry, schemas = _registry()
-    return Draft202012Validator(schemas[name], registry=registry)
+    return Draft202012Validator(_schemas()[name], registry=_registry())
 
 
 @lru_cache(maxsize=None)
@@ -160,17 +162,11 @@ def _compile(sub: Any, root: dict, by_uri: dict[str, dict], cache: dict[int, Any
 
 @lru_cache(maxsize=None)
 def _compiled(name: str) -> Any:
-    schemas_by_name, by_uri = _by_uri()
+    document = _schemas()[name]
     try:
-        return _compile(schemas_by_name[name], schemas_by_name[name], by_uri, {})
+        return _compile(document, document, _by_uri(), {})
     except (_Unsupported, KeyError):
         return None
-
-
-@lru_cache(maxsize=1)
-def _by_uri() -> tuple[dict[str, dict], dict[str, dict]]:
-    schemas_by_name = _schemas()
-    return schemas_by_name, {f"{BASE_URI}{n}.schema.json": s for n, s in schemas_by_name.items()}
 
 
 def quick_valid(name: str, data: Any) -> bool | None:
