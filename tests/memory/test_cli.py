@@ -164,6 +164,21 @@ def test_corrupt_database_gives_exit_2_and_stays_untouched(project: Path, conten
     assert db.read_bytes() == content
 
 
+def test_damaged_pages_behind_a_valid_header_give_exit_2(project: Path) -> None:
+    db = project / ".claude" / "memory" / "memory.db"
+    for n in range(40):
+        assert mem("insight", PE, json.dumps({"insight": f"{n} " + "x" * 600, "impact": "high"})).returncode == 0
+    conn = sqlite3.connect(db)
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    conn.close()
+    with db.open("r+b") as handle:  # overwrite one b-tree page in the middle of the file
+        handle.seek(4096 * 5)
+        handle.write(b"\xff" * 4096)
+    out = mem("insight", PE, INSIGHT)
+    assert out.returncode == 2, out.stderr
+    assert "Traceback" not in out.stderr and str(db) in out.stderr and "damaged" in out.stderr
+
+
 def test_db_option_and_environment_override(tmp_path: Path, project: Path) -> None:
     target = tmp_path / "elsewhere" / "m.db"
     assert mem("--db", str(target), "insight", PE, INSIGHT).returncode == 0

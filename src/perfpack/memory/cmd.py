@@ -150,7 +150,17 @@ def main(argv: list[str]) -> int:
     fmt = opts.get("--format", "json")
     if command != "export" and fmt not in ("json", "text"):
         raise PerfpackError(f"--format must be json or text for `memory {command}`, not {fmt!r}")
-    result = _dispatch(command, positionals, opts)
+    from perfpack.memory.store import default_db_str, sqlite3
+
+    try:
+        result = _dispatch(command, positionals, opts)
+    except sqlite3.DatabaseError as exc:
+        # A valid header over damaged pages only fails at the first query: one line, never a traceback.
+        path = opts.get("--db") or default_db_str()
+        raise PerfpackError(
+            f"{path}: the memory database is damaged ({exc}); nothing was written",
+            hint="move the file away to start a new memory, or recover it with `sqlite3 FILE .recover`",
+        ) from None
     if isinstance(result, str):
         return _print(result)
     if fmt == "text":
