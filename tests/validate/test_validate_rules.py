@@ -180,3 +180,10 @@ def test_hook_bash_c_body_is_not_a_script_path(tmp_path):
     pack = write_pack(tmp_path, {"hooks/hooks.json": '{"hooks": {"SessionStart": [{"hooks": [{"type": "command", '
                                  '"command": "bash -c \'cd \\"$CLAUDE_PROJECT_DIR\\" && ./x.sh\'"}]}]}}'})
     assert run(pack) == []
+
+
+def test_hook_script_path_too_long_is_a_finding_not_a_crash(tmp_path):
+    command = "${CLAUDE_PLUGIN_ROOT}/" + "a" * 5000 + ".sh"
+    pack = write_pack(tmp_path, {"hooks/hooks.json": '{"hooks": {"Stop": [{"hooks": [{"type": "command", '
+                                 f'"command": "{command}"}}]}}]}}}}'})
+    assert rules_of(run(pack)) == ["PP406"]

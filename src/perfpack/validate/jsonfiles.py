@@ -150,7 +150,11 @@ def _check_script(target: Target, display: str, text: str, event: str, command: 
         if has_var and "PROJECT_DIR" in token and target.kind != SETTINGS:
             continue  # a plugin's project dir is the user's project, unknown here
         resolved = Path(expanded) if expanded.startswith("/") else target.root / expanded
-        if not resolved.exists():
+        try:
+            exists = resolved.exists()
+        except OSError:  # e.g. a name too long for the file system: no such script can exist
+            exists = False
+        if not exists:
             start = text.find(json.dumps(command, ensure_ascii=False)[1:-1][:40])
             line = text.count("\n", 0, start) + 1 if start >= 0 else 1
             col = start - (text.rfind("\n", 0, start) + 1) + 1 if start >= 0 else 1
