@@ -34,7 +34,7 @@ def context_text(agent: str, terms: list[str], summary: str) -> str:
     return text
 
 
-def _state_path(rules_path: str, cwd: str | None) -> str:
+def _state_path(cwd: str | None) -> str:
     root = os.environ.get("CLAUDE_PROJECT_DIR") or cwd
     folder = os.path.join(root, ".claude", "perfpack") if root else ""
     if not folder or not os.path.isdir(folder):
@@ -116,7 +116,7 @@ def handle(argv: list[str], stdin_bytes: bytes) -> tuple[int, str]:
         return 0, ""
     session = payload.get("session_id")
     if isinstance(session, str) and session:
-        if _already_suggested(_state_path(rules_path, cwd), session, decision.agent):
+        if _already_suggested(_state_path(cwd), session, decision.agent):
             return 0, ""
     text = context_text(decision.agent, decision.terms, decision.summary)
     return 0, ('{"hookSpecificOutput": {"hookEventName": "UserPromptSubmit", "additionalContext": '
