@@ -187,3 +187,8 @@ def test_hook_script_path_too_long_is_a_finding_not_a_crash(tmp_path):
     pack = write_pack(tmp_path, {"hooks/hooks.json": '{"hooks": {"Stop": [{"hooks": [{"type": "command", '
                                  f'"command": "{command}"}}]}}]}}}}'})
     assert rules_of(run(pack)) == ["PP406"]
+
+
+def test_oversized_json_is_refused_unparsed(tmp_path):
+    pack = write_pack(tmp_path, {"hooks/hooks.json": '{"hooks": {}, "pad": "' + "x" * (4 * 1024 * 1024) + '"}'})
+    assert rules_of(run(pack)) == ["PP101"]

@@ -41,7 +41,8 @@ def json_position(text: str, path: list[Any]) -> tuple[int, int]:
 
 def read_json(target: Target, display: str) -> tuple[Any, str | None, list[Finding]]:
     try:
-        raw = target.path.read_bytes()[: MAX_JSON_BYTES + 1]
+        with target.path.open("rb") as handle:  # read past the cap only by one byte, however big the file
+            raw = handle.read(MAX_JSON_BYTES + 1)
     except OSError as exc:
         return None, None, [rule("PP101").finding(display, 1, 1, f"cannot read: {exc.strerror or exc}", "check the file")]
     if len(raw) > MAX_JSON_BYTES:
