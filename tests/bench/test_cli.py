@@ -176,3 +176,11 @@ def test_tampered_valid_json_is_rejected_by_the_schema(perfpack, project):
     data["samples"]["wall_s"] = ["fast"]
     path.write_text(json.dumps(data))
     _ok_error(perfpack("baseline", "show", "t", cwd=project), "invalid baseline at samples/wall_s/0")
+
+
+def test_unwritable_destinations_are_usage_errors(perfpack, project):
+    (project / "a-file").write_text("x")
+    _ok_error(perfpack("report", "--out", str(project / "a-file/perf.md"), cwd=project), "cannot write")
+    (project / ".claude").write_text("not a folder")  # baselines and comparisons live under .claude/
+    _ok_error(perfpack("bench", "--runs", "1", "--name", "b", "--save", "--", "true", cwd=project), "cannot write")
+    _ok_error(perfpack("compare", "--runs", "2", "--", "true", "--vs", "true", cwd=project), "cannot write")

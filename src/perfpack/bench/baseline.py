@@ -111,9 +111,18 @@ def read_record(path: Path, *, what: str = "baseline") -> dict[str, Any]:
     return data
 
 
+def write_text(path: Path, text: str) -> None:
+    """atomic_write_text, with an unwritable place (read-only folder, /proc, a file as parent) as one line."""
+    try:
+        atomic_write_text(path, text)
+    except OSError as exc:
+        raise PerfpackError(f"{path}: cannot write: {exc.strerror or exc}",
+                            hint="check the folder exists and is writable") from None
+
+
 def save_baseline(root: Path, record: dict[str, Any]) -> Path:
     path = baseline_path(root, record["name"])
-    atomic_write_text(path, json.dumps(record, indent=1, sort_keys=True) + "\n")
+    write_text(path, json.dumps(record, indent=1, sort_keys=True) + "\n")
     return path
 
 
@@ -158,7 +167,7 @@ def save_comparison(root: Path, record: dict[str, Any]) -> Path:
     stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
     slug = re.sub(r"[^A-Za-z0-9._-]+", "-", record.get("label", "compare"))[:40].strip("-") or "compare"
     path = folder / f"{stamp}.{time.time_ns() % 1_000_000_000:09d}-{slug}.json"
-    atomic_write_text(path, json.dumps(record, indent=1, sort_keys=True) + "\n")
+    write_text(path, json.dumps(record, indent=1, sort_keys=True) + "\n")
     old = sorted(folder.glob("*.json"))
     for stale in old[:-KEEP_COMPARISONS]:
         try:

@@ -320,13 +320,13 @@ def report(out: str | None, project: str | None, budgets: tuple[str, ...], prese
     text, svg = build_report(root, limits=limits, limit=limit, chart_name=Path(out).with_suffix(".svg").name
                              if out else None)
     if out:
-        from perfpack.fsutil import atomic_write_text
+        from perfpack.bench.baseline import write_text
 
         target = Path(out)
-        atomic_write_text(target, text)
+        write_text(target, text)
         written = [str(target)]
         if svg:
-            atomic_write_text(target.with_suffix(".svg"), svg)
+            write_text(target.with_suffix(".svg"), svg)
             written.append(str(target.with_suffix(".svg")))
         _emit("wrote " + ", ".join(written) + "\n")
     else:
