@@ -30,7 +30,8 @@ def test_mangled_frontmatter(tmp_path_factory, lines):
     text = "---\n" + "\n".join(lines) + "\n---\nbody $1 !`echo $ARGUMENTS`\n"
     pack = write_pack(tmp_path_factory.mktemp("fm"), {"agents/a-b.md": text, "commands/c.md": text,
                                                       ".claude/settings.json": "\n".join(lines)})
-    run(pack)
+    for finding in run(pack):  # and no exception escaped
+        assert finding.rule.startswith("PP") and finding.line >= 1 and finding.fix
 
 
 def test_cli_on_garbage_never_tracebacks(tmp_path, perfpack):
