@@ -10,14 +10,12 @@ import re
 from pathlib import Path
 from typing import Any, Iterator
 
-from perfpack.commits.parse import LOG_FORMAT, parse_log, parse_numstat
+from perfpack.commits.parse import DIFF_OPTIONS, LOG_FORMAT, parse_log, parse_numstat
 from perfpack.commits.rules import CommitInfo, FileChange
 from perfpack.errors import PerfpackError
 
 _ZERO_RE = re.compile(r"^0{40}$|^0{64}$")
 _HEX_RE = re.compile(rb"[0-9a-f]+")
-# Options pinned so user configuration cannot change the counts or the output's shape.
-_DIFF_OPTIONS = ["--no-color", "--no-ext-diff", "--no-textconv", "--no-relative", "-M", "--numstat", "-z"]
 
 
 def open_repo(path: Path | str) -> Any:
@@ -160,7 +158,7 @@ def iter_commits(repo: Any, revisions: list[str], *, merges: bool = False,
     import git
 
     boundary = shallow_boundary(repo) if is_shallow(repo) else set()
-    args = ["--root", "--encoding=UTF-8", "--no-show-signature", *_DIFF_OPTIONS, LOG_FORMAT,
+    args = ["--root", "--encoding=UTF-8", "--no-show-signature", *DIFF_OPTIONS, LOG_FORMAT,
             "--diff-merges=first-parent" if merges else "--diff-merges=off", *revisions, "--"]
     process = repo.git.log(*args, as_process=True)
     stream = process.stdout
@@ -212,8 +210,8 @@ def staged_changes(repo: Any, *, with_tracked: bool = False) -> list[FileChange]
     """What `git commit` would record now: the index against HEAD (plus tracked changes with -a)."""
     has_head = _verify(repo, "HEAD") is not None
     if with_tracked and has_head:
-        raw = _git(repo, "diff", *_DIFF_OPTIONS, "HEAD", "--")
+        raw = _git(repo, "diff", *DIFF_OPTIONS, "HEAD", "--")
     else:
         # On an unborn branch `git diff --cached` compares against the empty tree.
-        raw = _git(repo, "diff", "--cached", *_DIFF_OPTIONS, "--")
+        raw = _git(repo, "diff", "--cached", *DIFF_OPTIONS, "--")
     return parse_numstat(raw)

@@ -237,7 +237,9 @@ def _git(cwd: str | None, *args: str) -> bytes | None:
 
 
 def _diff_args(call: CommitCall, has_head: bool, has_parent: bool) -> list[str]:
-    options = ["diff", "--no-color", "--no-ext-diff", "--no-textconv", "--no-relative", "-M", "--numstat", "-z"]
+    from perfpack.commits.parse import DIFF_OPTIONS
+
+    options = ["diff", *DIFF_OPTIONS]
     if call.amend and has_head:
         # The amended commit = HEAD's parent + the index (+ tracked changes with -a).
         base = "HEAD^" if has_parent else EMPTY_TREE
@@ -247,19 +249,17 @@ def _diff_args(call: CommitCall, has_head: bool, has_parent: bool) -> list[str]:
     return options + ["--cached", "--"]
 
 
-def _with_added(call: CommitCall, cwd: str | None, staged: list, has_head: bool) -> list:
+def _with_added(call: CommitCall, cwd: str | None, top: str, staged: list, has_head: bool) -> list:
     """The staged files plus what the `git add` before the commit will stage (tracked and new files)."""
-    from perfpack.commits.parse import parse_numstat
+    from perfpack.commits.parse import DIFF_OPTIONS, parse_numstat
     from perfpack.commits.rules import FileChange
 
     paths = ["--", *call.added]
     covered: list = []
     if has_head:
-        raw = _git(cwd, "diff", "--no-color", "--no-ext-diff", "--no-textconv", "--no-relative", "-M",
-                   "--numstat", "-z", "HEAD", *paths)
+        raw = _git(cwd, "diff", *DIFF_OPTIONS, "HEAD", *paths)
         covered = parse_numstat(raw or b"")
     if not call.added_tracked_only:
-        top = _git(cwd, "rev-parse", "--show-toplevel")
         raw = _git(cwd, "ls-files", "-z", "--others", "--exclude-standard", "--full-name", *paths)
         import os
 
@@ -268,9 +268,9 @@ def _with_added(call: CommitCall, cwd: str | None, staged: list, has_head: bool)
                 continue
             text = name.decode("utf-8", "replace")
             try:
-                with open(os.path.join(top.decode().strip(), os.fsdecode(name)), "rb") as handle:
+                with open(os.path.join(top, os.fsdecode(name)), "rb") as handle:
                     data = handle.read(8 * 1024 * 1024)
-            except (OSError, AttributeError):
+            except OSError:
                 continue
             binary = b"\0" in data[:8000]
             count = 0 if binary else data.count(b"\n") + (1 if data and not data.endswith(b"\n") else 0)
@@ -333,7 +333,7 @@ def _check(call: CommitCall, cwd: str | None) -> tuple[int, str]:
         return 0, ""
     files = parse_numstat(raw)
     if call.added is not None:
-        files = _with_added(call, cwd, files, has_head)
+        files = _with_added(call, cwd, top, files, has_head)
     message = _message(call, cwd, top)
     commit = CommitInfo(ref="(this commit)", message=message or "", files=files, ref_kind="staged")
     if message is not None and skip_reason(commit, policy):

@@ -7,6 +7,8 @@ from perfpack.commits.rules import CommitInfo, FileChange
 RECORD = b"\x1e"
 # One record per commit: RS, full hash, parents, raw message; numstat entries follow, NUL-terminated.
 LOG_FORMAT = "--format=%x1e%H%x00%P%x00%B"
+# Options pinned so user configuration cannot change the counts or the output's shape (gitlog and the hook).
+DIFF_OPTIONS = ("--no-color", "--no-ext-diff", "--no-textconv", "--no-relative", "-M", "--numstat", "-z")
 SHORT = 12  # hash characters shown in findings (no per-commit `%h` lookup: it costs git time)
 
 
