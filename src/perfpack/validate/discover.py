@@ -45,7 +45,7 @@ def _scan_root(root: Path, found: Discovery) -> None:
     for path in _md_files(root / "commands"):
         found.targets.append(Target(path, COMMAND, root, plugin))
     _scan_skills(root / "skills", found)
-    if (root / ".claude-plugin" / "plugin.json").is_file():
+    if plugin:
         found.targets.append(Target(root / ".claude-plugin" / "plugin.json", PLUGIN, root, True))
     if (root / "hooks" / "hooks.json").is_file():
         found.targets.append(Target(root / "hooks" / "hooks.json", HOOKS, root, plugin))
@@ -68,6 +68,14 @@ def _scan_skills(folder: Path, found: Discovery) -> None:
     if folder.is_dir():
         for skill in sorted(folder.glob("*/SKILL.md")):
             found.skills.setdefault(skill.parent.name, skill)
+
+
+def _add_tree_skills(root: Path, found: Discovery) -> None:
+    """Skills of a lone file's or folder's own tree count as "the validated tree" (once per root)."""
+    if root not in found.roots:
+        found.roots.append(root)
+        _scan_skills(root / "skills", found)
+        _scan_skills(root / ".claude" / "skills", found)
 
 
 def _root_of(path: Path) -> tuple[Path, bool]:
@@ -110,11 +118,7 @@ def discover(paths: list[Path]) -> Discovery:
                 found.skills.setdefault(path.parent.name, path)
             elif kind is not None:
                 found.targets.append(Target(path, kind, root, plugin or kind == PLUGIN))
-            if root not in found.roots:
-                # skills and settings of the file's own tree count as "the validated tree"
-                found.roots.append(root)
-                _scan_skills(root / "skills", found)
-                _scan_skills(root / ".claude" / "skills", found)
+            _add_tree_skills(root, found)
             continue
         if path.name == ".claude":
             found.roots.append(path.parent)
@@ -123,10 +127,7 @@ def discover(paths: list[Path]) -> Discovery:
             _scan_root(path.parent, found)
         elif path.name in ("agents", "commands") and not (path / "agents").is_dir():
             root, plugin = _root_of(path / "x.md")
-            if root not in found.roots:
-                found.roots.append(root)
-                _scan_skills(root / "skills", found)
-                _scan_skills(root / ".claude" / "skills", found)
+            _add_tree_skills(root, found)
             kind = AGENT if path.name == "agents" else COMMAND
             found.targets.extend(Target(p, kind, root, plugin) for p in _md_files(path))
         elif path.name == "skills":
