@@ -6,7 +6,7 @@ import random
 import sys
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Sequence
+from typing import Any, Sequence
 
 from perfpack.bench import stats
 from perfpack.bench.runner import Run, reap_orphans, run_once
@@ -112,8 +112,7 @@ def samples_of(runs: Sequence[Run]) -> dict[str, list]:
 
 
 def interleave(plan_a: Plan, plan_b: Plan, pairs: int, *, seed: int | None = None,
-               progress: Progress | None = None,
-               on_pair: Callable[[int], None] | None = None) -> tuple[list[Run], list[Run]]:
+               progress: Progress | None = None) -> tuple[list[Run], list[Run]]:
     """Run A and B in randomised pairs (AB or BA per pair) so drift on a shared machine hits both alike."""
     rng = random.Random(seed)
     for i in range(max(plan_a.warmup, plan_b.warmup)):

@@ -242,8 +242,6 @@ def run_once(argv: Sequence[str], *, timeout: float | None = None, show_output: 
                 _, status, usage = os.wait4(pid, 0)
                 _wait_gone(victims)
                 break
-        else:  # pragma: no cover - loop only exits by break
-            pass
         if not timed_out:
             _, status, usage = os.wait4(pid, 0)
         end = time.perf_counter()
