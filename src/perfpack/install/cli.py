@@ -88,6 +88,8 @@ def _os_errors_as_usage() -> Iterator[None]:
 
 
 def _report(plan, dry_run: bool, backups: list[str], fmt: str) -> None:  # type: ignore[no-untyped-def]
+    from perfpack.install.core import _rel
+
     root = plan.target.project or plan.target.claude_dir
     if fmt == "json":
         sys.stdout.write(json.dumps(plan.to_dict(Path(root), dry_run, backups), indent=2) + "\n")
@@ -108,10 +110,3 @@ def _report(plan, dry_run: bool, backups: list[str], fmt: str) -> None:  # type:
     for warning in plan.warnings:
         lines.append(f"  warning: {warning}")
     sys.stdout.write("\n".join(lines) + "\n")
-
-
-def _rel(path: Path, root: Path) -> str:
-    try:
-        return str(path.relative_to(root))
-    except ValueError:
-        return str(path)
