@@ -72,8 +72,7 @@ def take_snapshot(
         threads[name] = thread
         thread.start()
     for name in names:
-        budget = min(PROBES[name][1], hard_cap_s)
-        remaining = min(started + budget, started + hard_cap_s) - time.perf_counter()
+        remaining = started + min(PROBES[name][1], hard_cap_s) - time.perf_counter()
         threads[name].join(max(0.0, remaining))
     for name in names:
         if threads[name].is_alive():
