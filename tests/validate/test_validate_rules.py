@@ -192,3 +192,8 @@ def test_hook_script_path_too_long_is_a_finding_not_a_crash(tmp_path):
 def test_oversized_json_is_refused_unparsed(tmp_path):
     pack = write_pack(tmp_path, {"hooks/hooks.json": '{"hooks": {}, "pad": "' + "x" * (4 * 1024 * 1024) + '"}'})
     assert rules_of(run(pack)) == ["PP101"]
+
+
+def test_late_frontmatter_is_reported_on_its_own_line(tmp_path):
+    pack = write_pack(tmp_path, {"agents/fast-agent.md": " \n\n---\nname: fast-agent\ndescription: x\n---\n"})
+    assert [(f.rule, f.line) for f in run(pack)] == [("PP104", 3)]

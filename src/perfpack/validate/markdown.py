@@ -120,7 +120,9 @@ def check_frontmatter(md: MdFile, kind: str) -> list[Finding]:
             where = "frontmatter must start at byte 0 with a `---` line"
             what = ("Claude Code skips this agent silently" if kind == AGENT
                     else "the frontmatter is read as body text; the command has no description or allowed-tools")
-            line = 1 + len((fm.text or "")) - len((fm.text or "").lstrip("\n")) if stripped.startswith("---") else 1
+            text = fm.text or ""
+            # point at the late `---` line when there is one
+            line = 1 + text[: len(text) - len(stripped)].count("\n") if stripped.startswith("---") else 1
             out.append(rule("PP104").finding(path, line, 1, f"{where}: {what}",
                                              "put `---`, the YAML keys and a closing `---` at the very top"))
         return out
