@@ -132,7 +132,7 @@ def check_frontmatter(md: MdFile, kind: str) -> list[Finding]:
         return out
     if fm.error:
         message = f"YAML does not parse: {fm.error.message}. "
-        if md.data is not None and isinstance(md.data, dict) and fm.lenient_data is not None:
+        if isinstance(md.data, dict) and fm.lenient_data is not None:
             message += ("Claude Code's lenient retry may still read it, but strict parsers (`claude plugin validate`, "
                         f"other tools) reject it, and where the retry fails {_consequence(md, kind)}")
         else:
@@ -318,7 +318,7 @@ def split_tools(value: str) -> list[tuple[str, int]]:
 def check_tools(md: MdFile, key: str) -> list[Finding]:
     data, fm, path = md.data or {}, md.fm, md.display
     value = data.get(key)
-    if value is None or key not in data:
+    if value is None:
         return []
     out = []
     line, col = fm.value_position(key)
