@@ -184,3 +184,7 @@ def test_unwritable_destinations_are_usage_errors(perfpack, project):
     (project / ".claude").write_text("not a folder")  # baselines and comparisons live under .claude/
     _ok_error(perfpack("bench", "--runs", "1", "--name", "b", "--save", "--", "true", cwd=project), "cannot write")
     _ok_error(perfpack("compare", "--runs", "2", "--", "true", "--vs", "true", cwd=project), "cannot write")
+    (project / ".claude").unlink()
+    (project / ".claude/perfpack/baselines/d.json").mkdir(parents=True)
+    _ok_error(perfpack("baseline", "rm", "d", cwd=project), "cannot remove")
+    assert (project / ".claude/perfpack/baselines/d.json").is_dir()

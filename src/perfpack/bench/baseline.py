@@ -134,7 +134,10 @@ def remove_baseline(root: Path, name: str) -> Path:
     path = baseline_path(root, name)
     if not path.exists():
         raise PerfpackError(f"no baseline named {name!r}", hint="`perfpack baseline list` shows the saved ones")
-    path.unlink()
+    try:
+        path.unlink()
+    except OSError as exc:  # e.g. a folder with that name, or a read-only baselines folder
+        raise PerfpackError(f"{path}: cannot remove: {exc.strerror or exc}") from None
     return path
 
 
