@@ -39,7 +39,7 @@ def test_json_github_sarif_formats(tmp_path, perfpack):
 
 def test_usage_errors_exit_2_with_one_line(tmp_path, perfpack):
     for args in (["validate", str(tmp_path / "missing")], ["validate", "--select", "PP999", str(tmp_path)],
-                 ["validate", "--format", "xml"], ["validate", str(tmp_path)]):
+                 ["validate", "--format", "xml"], ["validate", str(tmp_path)], ["validate", "a" * 5000]):
         result = perfpack(*args, cwd=tmp_path)
         assert result.returncode == 2, (args, result.stdout, result.stderr)
         assert "Traceback" not in result.stderr and result.stderr.strip()

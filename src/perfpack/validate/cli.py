@@ -40,7 +40,10 @@ def validate(paths: tuple[Path, ...], fmt: str, strict: bool, select: tuple[str,
         for rule in RULES.values():
             click.echo(f"{rule.id}  {rule.severity:<7}  {rule.name:<22}  {rule.summary}")
         return EXIT_OK
-    root = find_project_root(paths[0] if paths else None)
+    try:
+        root = find_project_root(paths[0] if paths else None)
+    except OSError as exc:  # e.g. a PATH too long for the file system
+        raise PerfpackError(f"{paths[0] if paths else '.'}: {exc.strerror or exc}") from None
     options = Options.from_config(load_config(root, "validate"))
     try:
         if select:

@@ -154,7 +154,11 @@ def validate_paths(paths: list[Path], options: Options | None = None, *, cwd: Pa
     options = options or Options()
     cwd = (cwd or Path(os.getcwd())).resolve()
     for path in paths:
-        if not Path(path).exists():
+        try:
+            exists = Path(path).exists()
+        except OSError:  # a name too long for the file system names nothing
+            exists = False
+        if not exists:
             raise PerfpackError(f"{path}: no such file or folder")
     found = discover([Path(p) for p in paths])
     result = ValidationResult(checked=len(found.targets))
