@@ -51,7 +51,8 @@ def _exists(path: str) -> bool:
     except (FileNotFoundError, NotADirectoryError):
         return False
     except OSError as exc:
-        if exc.errno in (errno.EBADF, errno.ELOOP):  # pathlib treats these as "does not exist" too
+        # pathlib treats EBADF/ELOOP as "does not exist"; a name too long cannot exist either
+        if exc.errno in (errno.EBADF, errno.ELOOP, errno.ENAMETOOLONG):
             return False
         raise
     except ValueError:

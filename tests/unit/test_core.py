@@ -61,3 +61,8 @@ def test_help_imports_no_heavy_library():
             "heavy = {'yaml', 'jsonschema', 'git', 'psutil'} & set(sys.modules); print(sorted(heavy))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip().endswith("[]")
+
+
+def test_project_root_of_an_overlong_path_is_not_a_traceback(tmp_path: Path):
+    start = tmp_path / ("x" * 300) / "y"
+    assert find_project_root(start) == start
