@@ -385,14 +385,7 @@ class MemoryStore:
         retention_days: float = MESSAGE_RETENTION_DAYS,
     ) -> list[dict]:
         check_agent(agent)
-        sql = (
-            "SELECT m.id, m.uid, m.sender, m.created, m.type, m.content, m.metadata, m.broadcast FROM messages m "
-            "WHERE m.created >= ? AND m.sender != ? "
-            "AND (m.broadcast = 1 OR EXISTS (SELECT 1 FROM message_targets t WHERE t.agent = ? "
-            "AND t.message_id = m.id)) "
-            "AND NOT EXISTS (SELECT 1 FROM message_reads r WHERE r.agent = ? AND r.message_id = m.id) "
-            "ORDER BY m.created, m.id LIMIT ?"
-        )
+        sql = f"SELECT {MESSAGE_COLUMNS} FROM messages m WHERE {_UNREAD_WHERE} ORDER BY m.created, m.id LIMIT ?"
         params = (time.time() - retention_days * 86400, agent, agent, agent, int(limit))
         if not mark_read:
             rows = self.conn.execute(sql, params).fetchall()
@@ -510,7 +503,7 @@ class MemoryStore:
 
     def recent_messages(self, limit: int, retention_days: float = MESSAGE_RETENTION_DAYS) -> list[dict]:
         rows = self.conn.execute(
-            "SELECT id, uid, sender, created, type, content, metadata, broadcast FROM messages "
+            f"SELECT {MESSAGE_COLUMNS} FROM messages "
             "WHERE broadcast = 1 AND created >= ? ORDER BY created DESC, id DESC LIMIT ?",
             (time.time() - retention_days * 86400, int(limit)),
         ).fetchall()
@@ -532,9 +525,7 @@ class MemoryStore:
 
     def unread_count(self, agent: str, retention_days: float = MESSAGE_RETENTION_DAYS) -> int:
         return self.conn.execute(
-            "SELECT count(*) FROM messages m WHERE m.created >= ? AND m.sender != ? "
-            "AND (m.broadcast = 1 OR EXISTS (SELECT 1 FROM message_targets t WHERE t.agent = ? AND t.message_id = m.id)) "
-            "AND NOT EXISTS (SELECT 1 FROM message_reads r WHERE r.agent = ? AND r.message_id = m.id)",
+            f"SELECT count(*) FROM messages m WHERE {_UNREAD_WHERE}",
             (time.time() - retention_days * 86400, agent, agent, agent),
         ).fetchone()[0]
 
@@ -598,10 +589,7 @@ class MemoryStore:
         if kind == "insight":
             row = self.conn.execute(f"SELECT {INSIGHT_COLUMNS} FROM insights WHERE id = ?", (ref,)).fetchone()
             return row and {"kind": "insight", **insight_dict(row)}
-        row = self.conn.execute(
-            "SELECT id, uid, sender, created, type, content, metadata, broadcast FROM messages WHERE id = ?",
-            (ref,),
-        ).fetchone()
+        row = self.conn.execute(f"SELECT {MESSAGE_COLUMNS} FROM messages WHERE id = ?", (ref,)).fetchone()
         return row and {"kind": "message", **message_dict(row)}
 
     def counts(self) -> dict:
@@ -613,6 +601,13 @@ class MemoryStore:
 
 TASK_COLUMNS = "id, uid, agent, created, description, outcome, data"
 INSIGHT_COLUMNS = "id, uid, agent, created, area, insight, impact, confidence, data"
+MESSAGE_COLUMNS = "id, uid, sender, created, type, content, metadata, broadcast"
+# Messages `m` for one agent: live, not its own, to all or to it, not read by it (params: since, agent x3).
+_UNREAD_WHERE = (
+    "m.created >= ? AND m.sender != ? "
+    "AND (m.broadcast = 1 OR EXISTS (SELECT 1 FROM message_targets t WHERE t.agent = ? AND t.message_id = m.id)) "
+    "AND NOT EXISTS (SELECT 1 FROM message_reads r WHERE r.agent = ? AND r.message_id = m.id)"
+)
 
 
 def task_row(agent: str, task: object, *, uid: str | None = None, created: float | None = None) -> tuple:

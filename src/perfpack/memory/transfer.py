@@ -9,6 +9,7 @@ import time
 from perfpack.errors import PerfpackError
 from perfpack.memory.hygiene import check_agent
 from perfpack.memory.store import (
+    MESSAGE_COLUMNS,
     MESSAGE_RETENTION_DAYS,
     MemoryStore,
     _dumps,
@@ -88,7 +89,7 @@ def export_memory(store: MemoryStore | None, agent: str | None = None) -> dict:
         )
     mwhere = " WHERE sender = ?" if agent else ""
     for mid, uid, sender, created, mtype, content, meta, broadcast in c.execute(
-        f"SELECT id, uid, sender, created, type, content, metadata, broadcast FROM messages{mwhere} "
+        f"SELECT {MESSAGE_COLUMNS} FROM messages{mwhere} "
         "ORDER BY created, id",
         params,
     ).fetchall():
