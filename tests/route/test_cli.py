@@ -58,12 +58,18 @@ def test_bad_input_is_one_line_exit_2(perfpack, tmp_path):
     broken.write_bytes(b"{nope")
     binary = tmp_path / "binary.json"
     binary.write_bytes(b"\xff\x00\x01")
+    deep = tmp_path / "deep.json"
+    deep.write_text("[" * 100_000)
+    misshapen = tmp_path / "misshapen.json"
+    misshapen.write_text('{"version": 1, "agents": [{"name": "a", "keywords": ["slow"]}]}')
     agents = tmp_path / "agents"
     agents.mkdir()
     (agents / "a.md").write_text("---\nname: a\ntriggers: {keywords: {slow: -1}}\n---\n")
     cases = [
         (["route", "--rules", str(broken), "slow"], None, "not a valid routes file"),
         (["route", "--rules", str(binary), "slow"], None, "not a valid routes file"),
+        (["route", "--rules", str(deep), "slow"], None, "not a valid routes file"),
+        (["route", "--rules", str(misshapen), "slow"], None, "not a valid routes file"),
         (["route", "--rules", str(tmp_path / "missing.json"), "slow"], None, "cannot read rules"),
         (["route", "-"], b"\xff\xfe", "not UTF-8"),
         (["route", "-"], b"", "empty prompt"),

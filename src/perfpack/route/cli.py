@@ -29,7 +29,7 @@ def _load(rules_file: str | None, agents_dir: str | None):
             return load_rules(rules_file), rules_file
         except OSError as exc:
             raise PerfpackError(f"{rules_file}: cannot read rules: {exc.strerror or exc}") from None
-        except (ValueError, KeyError, TypeError, AttributeError, UnicodeDecodeError) as exc:
+        except (ValueError, KeyError, TypeError, AttributeError, UnicodeDecodeError, RecursionError) as exc:
             raise PerfpackError(f"{rules_file}: not a valid routes file: {exc}",
                                 hint="rebuild it with `perfpack route --compile`") from None
     if not agents_dir:
@@ -90,7 +90,11 @@ def route(prompt: str | None, as_json: bool, fmt: str, rules_file: str | None, a
 
     text = _read_prompt(prompt)
     rules, source = _load(rules_file, agents_dir)
-    decision = score(text, rules)
+    try:
+        decision = score(text, rules)
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:  # right version, wrong shape
+        raise PerfpackError(f"{source}: not a valid routes file: {exc}",
+                            hint="rebuild it with `perfpack route --compile`") from None
     if fmt == "json":
         click.echo(json.dumps({**decision.as_dict(), "rules": str(source)}, indent=2))
     elif decision.agent:
