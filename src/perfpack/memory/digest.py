@@ -17,17 +17,8 @@ MAX_TASKS = 5
 MAX_LINE_CHARS = 300
 
 
-def digest_dir(db_path: Path | str) -> Path | None:
-    """ROOT/.claude/agent-memory for the project database; $PERFPACK_AGENT_MEMORY_DIR; else None (no digest)."""
-    folder = _digest_dir(os.fspath(db_path))
-    if folder is None:
-        return None
-    from pathlib import Path
-
-    return Path(folder)
-
-
 def _digest_dir(db_file: str) -> str | None:
+    """$PERFPACK_AGENT_MEMORY_DIR, else ROOT/.claude/agent-memory for the project database, else None."""
     env = os.environ.get("PERFPACK_AGENT_MEMORY_DIR")
     if env:
         return env

@@ -403,14 +403,11 @@ class MemoryStore:
             rows = self.transaction(body)
         return [message_dict(r) for r in rows]
 
-    def save_state(self, agent: str, state: dict, expected_version: int) -> int:
-        """Store `state` as version expected_version + 1; refuses if someone saved a newer version meanwhile."""
-        return self.transaction(lambda c: self.save_state_in(c, agent, state, expected_version))
-
     def save_state_in(
         self, c: sqlite3.Connection, agent: str, state: object, expected_version: object
     ) -> int:
-        """The optimistic version check and write, inside the caller's transaction."""
+        """Store `state` as version expected_version + 1 inside the caller's transaction; refuses if
+        someone saved a newer version meanwhile (optimistic check)."""
         check_agent(agent)
         if not isinstance(state, dict):
             raise PerfpackError("memory state must be a JSON object")
