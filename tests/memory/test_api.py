@@ -382,3 +382,12 @@ def test_export_import_round_trip_and_compact(db: Path, tmp_path: Path) -> None:
     with pytest.raises(PerfpackError, match="impact"):
         import_memory(other, bad)
     assert export_memory(other) == exported  # nothing half-imported
+    huge = json.loads(json.dumps(exported))
+    huge["collaborations"][0]["successes"] = 2**64
+    with pytest.raises(PerfpackError, match="non-negative integers"):
+        import_memory(other, huge)
+    huge = json.loads(json.dumps(exported))
+    huge["states"][0]["version"] = 2**64
+    with pytest.raises(PerfpackError, match="integer `version`"):
+        import_memory(other, huge)
+    assert export_memory(other) == exported

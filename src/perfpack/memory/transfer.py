@@ -18,6 +18,7 @@ from perfpack.memory.store import (
     task_row,
 )
 
+_MAX_INT = 2**63 - 1  # SQLite's INTEGER: a larger count or version would be an OverflowError, not a message
 FORMAT = "perfpack-memory"
 FORMAT_VERSION = 1
 
@@ -155,7 +156,7 @@ def import_memory(store: MemoryStore, data: object) -> dict:
     collabs = []
     for item in lists["collaborations"]:
         ok, bad = item.get("successes", 0), item.get("failures", 0)
-        if not all(isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in (ok, bad)):
+        if not all(isinstance(n, int) and not isinstance(n, bool) and 0 <= n <= _MAX_INT for n in (ok, bad)):
             raise PerfpackError("collaboration successes/failures must be non-negative integers")
         task_type = item.get("task_type", "")
         if not isinstance(task_type, str):
@@ -172,7 +173,8 @@ def import_memory(store: MemoryStore, data: object) -> dict:
         )
     for state in lists["states"]:
         check_agent(state.get("agent"))
-        if not isinstance(state.get("state"), dict) or not isinstance(state.get("version"), int):
+        version = state.get("version")
+        if not isinstance(state.get("state"), dict) or not isinstance(version, int) or abs(version) > _MAX_INT:
             raise PerfpackError("each exported state needs an object `state` and an integer `version`")
 
     def body(c):
