@@ -391,3 +391,7 @@ def test_export_import_round_trip_and_compact(db: Path, tmp_path: Path) -> None:
     with pytest.raises(PerfpackError, match="integer `version`"):
         import_memory(other, huge)
     assert export_memory(other) == exported
+    leaky = json.loads(json.dumps(exported))
+    leaky["states"][0].update(version=99, state={"password": "hunter2hunter2"})
+    import_memory(other, leaky)
+    assert load_my_memory(PE, db=tmp_path / "other.db")["state"] == {"password": "[REDACTED]"}

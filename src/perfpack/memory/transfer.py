@@ -7,7 +7,7 @@ import json
 import time
 
 from perfpack.errors import PerfpackError
-from perfpack.memory.hygiene import check_agent
+from perfpack.memory.hygiene import MAX_STATE_BYTES, check_agent, check_size, redact
 from perfpack.memory.store import (
     MESSAGE_COLUMNS,
     MESSAGE_RETENTION_DAYS,
@@ -171,11 +171,16 @@ def import_memory(store: MemoryStore, data: object) -> dict:
                 _number(item.get("last_at", time.time())),
             )
         )
+    states = []
     for state in lists["states"]:
-        check_agent(state.get("agent"))
+        agent = check_agent(state.get("agent"))
         version = state.get("version")
         if not isinstance(state.get("state"), dict) or not isinstance(version, int) or abs(version) > _MAX_INT:
             raise PerfpackError("each exported state needs an object `state` and an integer `version`")
+        # As save_my_memory stores it: redacted and within the size limit, whatever file it came from.
+        data = _dumps(redact(state["state"]))
+        check_size(data, MAX_STATE_BYTES, "memory state")
+        states.append((agent, max(1, version), data, _number(state.get("updated", time.time()))))
 
     def body(c):
         added = {"tasks": 0, "insights": 0, "messages": 0}
@@ -200,18 +205,12 @@ def import_memory(store: MemoryStore, data: object) -> dict:
         )
         for msg in lists["messages"]:
             added["messages"] += _import_message(store, c, msg)
-        for state in lists["states"]:
-            c.execute(
-                "INSERT INTO agent_state (agent, version, data, updated) VALUES (?, ?, ?, ?) "
-                "ON CONFLICT (agent) DO UPDATE SET version = excluded.version, data = excluded.data, "
-                "updated = excluded.updated WHERE excluded.version > agent_state.version",
-                (
-                    state["agent"],
-                    max(1, state["version"]),
-                    _dumps(state["state"]),
-                    _number(state.get("updated", time.time())),
-                ),
-            )
+        c.executemany(
+            "INSERT INTO agent_state (agent, version, data, updated) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (agent) DO UPDATE SET version = excluded.version, data = excluded.data, "
+            "updated = excluded.updated WHERE excluded.version > agent_state.version",
+            states,
+        )
         return added
 
     added = store.transaction(body)
