@@ -77,10 +77,10 @@ def load_config(root: Path | str, section: str | None = None) -> dict[str, Any]:
     root = Path(root)
     merged: dict[str, Any] = {}
     pyproject = root / "pyproject.toml"
-    if pyproject.is_file():
+    if os.path.isfile(pyproject):  # False, not an error, for a name too long to exist
         merged = _deep_merge(merged, _read_toml(pyproject).get("tool", {}).get("perfpack", {}))
     own = perfpack_dir(root) / "config.toml"
-    if own.is_file():
+    if os.path.isfile(own):
         merged = _deep_merge(merged, _read_toml(own))
     if section is None:
         return merged
