@@ -277,10 +277,8 @@ def check_agent(md: MdFile, ctx: Context) -> list[Finding]:
                 f"rename it to `{close}`" if close else f"remove `{key}` or move its content into the body"))
     out += check_tools(md, "tools")
     out += check_tools(md, "disallowedTools")
-    skills = data.get("skills")
-    if isinstance(skills, str):
-        skills = [s.strip() for s in skills.split(",")]
-    if isinstance(skills, list):
+    skills = _name_list(data.get("skills"))
+    if skills is not None:
         key_line = fm.position("skills")[0]
         for skill in skills:
             if isinstance(skill, str) and skill and skill not in ctx.skills:
@@ -358,14 +356,19 @@ def check_tools(md: MdFile, key: str) -> list[Finding]:
     return out
 
 
+def _name_list(value: object) -> list | None:
+    """A frontmatter list of names, written either as a YAML list or as a comma string; None otherwise."""
+    if isinstance(value, str):
+        return [name.strip() for name in value.split(",")]
+    return value if isinstance(value, list) else None
+
+
 def delegation_targets(md: MdFile) -> list[tuple[str, int, int, str]]:
     """(name, line, col, how) for every agent this one hands work to: extension key, Agent(...) tools, body."""
     data, fm = md.data or {}, md.fm
     found: list[tuple[str, int, int, str]] = []
-    delegates = data.get("delegates-to")
-    if isinstance(delegates, str):
-        delegates = [d.strip() for d in delegates.split(",")]
-    if isinstance(delegates, list):
+    delegates = _name_list(data.get("delegates-to"))
+    if delegates is not None:
         key_line = fm.position("delegates-to")[0]
         for name in delegates:
             if isinstance(name, str) and name:
