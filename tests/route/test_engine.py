@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from perfpack.route.engine import RuleSet, loads, route, strip_code_and_logs, tokenize
+from perfpack.fastjson import loads
+from perfpack.route.engine import RuleSet, route, strip_code_and_logs, tokenize
 
 
 def rules(**overrides) -> RuleSet:

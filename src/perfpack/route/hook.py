@@ -6,7 +6,8 @@ Standard library only, and no `json`/`re`/`_json` import on the usual path: see 
 
 import os
 
-from perfpack.route.engine import default_rules_path, dumps_string, load_rules, parse_payload, route
+from perfpack.fastjson import dumps_string, parse_small
+from perfpack.route.engine import default_rules_path, load_rules, route
 
 STATE_FILE = "route-sessions.txt"
 MAX_SESSIONS = 200  # the state file keeps the most recent sessions only
@@ -92,7 +93,7 @@ def handle(argv: list[str], stdin_bytes: bytes) -> tuple[int, str]:
     if os.environ.get("PERFPACK_ROUTE", "1").lower() in _OFF:
         return 0, ""
     try:
-        payload = parse_payload(stdin_bytes.decode("utf-8"))
+        payload = parse_small(stdin_bytes.decode("utf-8"))
     except (ValueError, UnicodeDecodeError, RecursionError):
         return 0, ""
     if not isinstance(payload, dict):

@@ -1,0 +1,123 @@
+"""perfpack.fastjson agrees with the json module: what it accepts, what it returns, the text it writes."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from perfpack.fastjson import dumps, loads, parse_small
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-10**12, 10**12) | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4),
+    max_leaves=20)
+
+
+@settings(max_examples=300, deadline=None)
+@given(json_values, st.booleans(), st.booleans())
+def test_round_trips_like_json(value, ascii_only, indent):
+    text = json.dumps(value, ensure_ascii=ascii_only, indent=2 if indent else None)
+    assert parse_small(text) == json.loads(text)
+
+
+def test_a_real_payload_with_escapes_and_surrogates():
+    payload = {"session_id": "abc", "cwd": "/tmp/x", "prompt": "slow \"API\"\n\t\\ é 😀 \u2028"}
+    assert parse_small(json.dumps(payload)) == payload
+    assert parse_small(json.dumps(payload, ensure_ascii=False)) == payload
+
+
+@pytest.mark.parametrize("bad", ["", "{", "}", '{"a"}', '{"a":}', '{"a":1,}', "[1,]", '"abc', '"\\x"', '"\\u12"',
+                                 "01", "+1", "-", "tru", '{"a":1} 2', "[" * 300 + "]" * 300, "{'a': 1}"])
+def test_rejects_what_json_rejects(bad):
+    if not bad.startswith("[["):  # json accepts deep nesting; the hook refuses it (bounded recursion)
+        with pytest.raises(ValueError):
+            json.loads(bad)
+    with pytest.raises(ValueError):
+        parse_small(bad)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text())
+def test_dumps_string_is_valid_json(text):
+    from perfpack.fastjson import dumps_string
+
+    literal = dumps_string(text)
+    assert literal.isascii() and json.loads(literal) == text
+
+
+any_floats = st.floats()  # NaN and the infinities too: json writes NaN / Infinity and reads them back
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.recursive(
+    st.none() | st.booleans() | st.integers() | any_floats | st.text(),
+    lambda children: st.lists(children, max_size=4) | st.tuples(children, children)
+    | st.dictionaries(st.text(max_size=8), children, max_size=4),
+    max_leaves=25),
+    st.sampled_from([None, 0, 2, 4]), st.booleans(), st.booleans(),
+    st.sampled_from([None, (",", ":"), (", ", ": "), (",", ": ")]))
+def test_dumps_writes_exactly_what_json_dumps_writes(value, indent, sort_keys, ensure_ascii, separators):
+    kwargs = {"indent": indent, "sort_keys": sort_keys, "ensure_ascii": ensure_ascii, "separators": separators}
+    assert dumps(value, **kwargs) == json.dumps(value, **kwargs)
+
+
+@settings(max_examples=300, deadline=None)
+@given(json_values, st.booleans(), st.booleans())
+def test_loads_reads_what_json_loads_reads(value, ascii_only, indent):
+    text = json.dumps(value, ensure_ascii=ascii_only, indent=2 if indent else None)
+    assert loads(text) == json.loads(text)
+    assert loads(" \n" + text + "\t\r\n") == value
+
+
+@pytest.mark.parametrize("bad", ["", " ", "{", '{"a"}', '{"a":1,}', "[1,]", '"abc', '"\\x"', "01", "tru",
+                                 '{"a":1} 2', "{'a': 1}", '"tab\there"', "[" * 100_000 + "]" * 100_000])
+def test_loads_raises_valueerror_like_json(bad):
+    if not bad.startswith("[[["):
+        with pytest.raises(ValueError):
+            json.loads(bad)
+    with pytest.raises(ValueError):
+        loads(bad)
+
+
+@pytest.mark.parametrize("bad", ['{"a": "\\x"}', '"abc', "[1,]", "{'a': 1}", "nul"])
+def test_loads_errors_are_json_decode_errors_in_a_fresh_process(bad):
+    # the C scanner raises JSONDecodeError only when json.decoder is loaded; fastjson must not rely on it
+    import subprocess
+    import sys
+
+    code = ("import sys, perfpack.fastjson as f\ntry:\n    f.loads(sys.argv[1])\nexcept ValueError as e:\n"
+            "    print(type(e).__name__, e.lineno, e.colno)")
+    out = subprocess.run([sys.executable, "-c", code, bad], capture_output=True, text=True, check=True).stdout
+    assert out.startswith("JSONDecodeError 1 ")
+
+
+def test_loads_strict_false_allows_control_characters_like_json():
+    assert loads('"tab\there"', strict=False) == json.loads('"tab\there"', strict=False) == "tab\there"
+
+
+@pytest.mark.parametrize("bad", [{"a": b"bytes"}, {"a": object()}, {"a": {1, 2}}])
+def test_dumps_refuses_what_json_refuses(bad):
+    with pytest.raises(TypeError):
+        json.dumps(bad)
+    with pytest.raises(TypeError):
+        dumps(bad)
+
+
+def test_dumps_refuses_keys_that_are_not_strings():
+    # json.dumps turns {1: x} into {"1": x}, which does not read back as it was; JSON data never has them
+    with pytest.raises(TypeError, match="keys must be str"):
+        dumps({1: "int key"})
+
+
+def test_the_hot_modules_do_not_import_json_or_re():
+    import subprocess
+    import sys
+
+    code = ("import sys; import perfpack.fastjson as f; f.loads(f.dumps({'a': [1.5, 'é', None]}, indent=2));"
+            " f.parse_small('{\"a\": 1}'); print(sorted(m for m in ('json', 're') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
