@@ -1,6 +1,6 @@
 """`python -m perfpack` = the `perfpack` command."""
 
-from perfpack.cli import main
+from perfpack.cli import run
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    run()
