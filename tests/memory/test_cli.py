@@ -185,3 +185,35 @@ def test_db_option_and_environment_override(tmp_path: Path, project: Path) -> No
     assert target.is_file() and not (project / ".claude" / "memory").exists()
     out = run_perfpack("memory", "load", PE, env={"PERFPACK_MEMORY_DB": str(target)})
     assert json.loads(out.stdout)["optimization_insights"]
+
+
+def test_each_cli_write_leaves_the_wal_bounded_and_every_record_readable(project: Path, db: Path) -> None:
+    # `perfpack memory` ends with os._exit and leaves its committed WAL to the next process instead of
+    # paying a checkpoint per write (MemoryStore.leave_open_at_exit); the WAL must stay bounded anyway.
+    from perfpack.memory.store import WAL_LEFT_LIMIT
+
+    wal = db.with_name("memory.db-wal")
+    sizes = []
+    for i in range(30):
+        out = mem("task", PE, json.dumps({"task_description": f"task {i} " + "x" * 2000, "outcome": "success"}))
+        assert out.returncode == 0, out.stderr
+        sizes.append(wal.stat().st_size)
+    assert sizes[0] > 0  # left, not checkpointed away
+    assert max(sizes) <= WAL_LEFT_LIMIT + 256 * 1024, sizes  # one write's frames past the limit at most
+    assert min(sizes[15:]) < max(sizes), sizes  # it was truncated along the way
+    conn = sqlite3.connect(db)
+    try:
+        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        assert conn.execute("SELECT count(*) FROM tasks").fetchone()[0] == 30
+    finally:
+        conn.close()
+    loaded = json.loads(mem("load", PE).stdout)
+    assert loaded["task_history"][0]["task_description"].startswith("task 29 ")
+
+
+def test_in_process_calls_close_the_database(project: Path, db: Path) -> None:
+    # only a process that ends with os._exit (perfpack.cli.run) may leave the database open
+    from perfpack.cli import main
+
+    assert main(["memory", "task", PE, '{"task_description": "t", "outcome": "success"}']) == 0
+    assert not db.with_name("memory.db-wal").exists()  # the last close checkpointed and removed it

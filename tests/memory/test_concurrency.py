@@ -99,3 +99,27 @@ def test_cli_writers_in_parallel_count_every_increment(db: Path) -> None:
     assert all(proc.wait(timeout=300) == 0 for proc in procs)
     conn = sqlite3.connect(db)
     assert conn.execute("SELECT successes FROM collaborations").fetchone()[0] == 60
+
+
+OPENER = """
+import sys, time
+from perfpack.memory.store import MemoryStore
+db, start = sys.argv[1], float(sys.argv[2])
+while time.time() < start:
+    pass
+for _ in range(20):
+    MemoryStore.open(db).close()
+"""
+
+
+def test_processes_racing_to_create_a_new_database_all_see_it_as_theirs(tmp_path: Path) -> None:
+    # Creation sets application_id and user_version in one transaction; an opener reading the two in
+    # separate statements could see (0, 1) in between and call the database foreign (seen under load).
+    for round_ in range(6):
+        db = tmp_path / f"round{round_}" / "memory.db"
+        start = time.time() + 0.5
+        procs = [subprocess.Popen([sys.executable, "-c", OPENER, str(db), str(start)], stderr=subprocess.PIPE)
+                 for _ in range(6)]
+        for proc in procs:
+            _, err = proc.communicate(timeout=120)
+            assert proc.returncode == 0, err.decode()

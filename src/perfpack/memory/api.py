@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import json
 import os
 
+from perfpack import fastjson
 from perfpack.errors import PerfpackError
 from perfpack.memory.hygiene import check_agent
 from perfpack.memory.store import MemoryStore, default_db_str, insight_row, task_row
@@ -254,7 +254,7 @@ def recent_insights(root: Path, limit: int = 5) -> list[dict]:
 
 # -- budget filling -----------------------------------------------------------------------------------------
 def _size(value: object) -> int:
-    return len(json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
+    return len(fastjson.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
 
 
 def _shorten(item: dict) -> dict:

@@ -1,14 +1,14 @@
 """`perfpack memory ...`: the one implementation of the memory subcommands, parsed without click.
 
 It is a fast path (perfpack.cli.FAST_PATHS): an agent calls it per action, so start-up imports only
-sqlite3 and json. Arguments in, JSON (or --format text) out; errors are one line and exit 2.
+sqlite3 and perfpack.fastjson (not json: it imports re). Arguments in, JSON (or --format text) out; errors are one line and exit 2.
 """
 
 from __future__ import annotations
 
-import json
 import sys
 
+from perfpack import fastjson
 from perfpack.errors import PerfpackError
 
 GLOBAL_OPTIONS = {"--db": "path", "--format": "text|json"}
@@ -114,8 +114,12 @@ Exit codes: 0 done, 2 bad input or an unusable database (one line on stderr; not
 """
 
 
-def main(argv: list[str]) -> int:
-    """Run `perfpack memory ARGV`; returns the exit code (PerfpackError propagates to perfpack.cli)."""
+def main(argv: list[str], *, ends_process: bool = False) -> int:
+    """Run `perfpack memory ARGV`; returns the exit code (PerfpackError propagates to perfpack.cli).
+
+    `ends_process`: the process ends with os._exit after this (perfpack.cli.run), so the database is
+    left to the process's end instead of closed (MemoryStore.leave_open_at_exit).
+    """
     args = list(argv)
     _check_args(args)
     common: dict[str, object] = {}
@@ -150,8 +154,10 @@ def main(argv: list[str]) -> int:
     fmt = opts.get("--format", "json")
     if command != "export" and fmt not in ("json", "text"):
         raise PerfpackError(f"--format must be json or text for `memory {command}`, not {fmt!r}")
-    from perfpack.memory.store import default_db_str, sqlite3
+    from perfpack.memory.store import MemoryStore, default_db_str, sqlite3
 
+    if ends_process:
+        MemoryStore.leave_open_at_exit()
     try:
         result = _dispatch(command, positionals, opts)
     except sqlite3.DatabaseError as exc:
@@ -165,7 +171,7 @@ def main(argv: list[str]) -> int:
         return _print(result)
     if fmt == "text":
         return _print(_as_text(result))
-    return _print(json.dumps(result, ensure_ascii=False, indent=2) + "\n")
+    return _print(fastjson.dumps(result, ensure_ascii=False, indent=2) + "\n")
 
 
 def _dispatch(command: str, pos: list[str], opts: dict[str, object]) -> object:
@@ -253,6 +259,8 @@ def _dispatch(command: str, pos: list[str], opts: dict[str, object]) -> object:
             if store is not None:
                 store.close()
         fmt = opts.get("--format", "json")
+        import json  # a whole store: the json module's C encoder is faster than fastjson.dumps
+
         text = (
             transfer.to_markdown(data)
             if fmt in ("markdown", "text")
@@ -324,13 +332,10 @@ def _parse_json(raw: bytes, where: str) -> object:
     except UnicodeDecodeError as exc:
         raise PerfpackError(f"{where} is not UTF-8 (byte {exc.start})") from None
     try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise PerfpackError(
-            f"{where} is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
-        ) from None
-    except RecursionError:
-        raise PerfpackError(f"{where}: JSON nested too deeply") from None
+        return fastjson.loads(text)
+    except ValueError as exc:  # json.JSONDecodeError, or nesting too deep
+        at = f" at line {exc.lineno} column {exc.colno}" if hasattr(exc, "lineno") else ""
+        raise PerfpackError(f"{where} is not valid JSON: {getattr(exc, 'msg', exc)}{at}") from None
 
 
 def _check_args(args: list[str]) -> None:
@@ -472,5 +477,5 @@ def _line(item: object) -> str:
 
 def _scalar(value: object) -> str:
     if isinstance(value, (dict, list)):
-        return json.dumps(value, ensure_ascii=False)
+        return fastjson.dumps(value, ensure_ascii=False)
     return " ".join(str(value).split())

