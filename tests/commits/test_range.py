@@ -215,3 +215,19 @@ def test_staged_on_an_unborn_branch(repo):
     repo.git("add", "-A")
     proc = perfpack(repo, "commits", "check", "--staged")
     assert proc.returncode == 1 and "7 files changed" in proc.stdout
+
+
+def test_a_range_that_looks_like_an_option_never_reaches_git(tmp_path):
+    # check_range starts `git log` before validating RANGE; an option-shaped RANGE must not get there
+    import subprocess as sp
+
+    repo = tmp_path / "r"
+    sp.run(["git", "init", "-q", str(repo)], check=True)
+    sp.run(["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@e", "commit", "-q",
+            "--allow-empty", "-m", "root"], check=True)
+    target = tmp_path / "written-by-git.txt"
+    from tests.conftest import run_perfpack
+
+    out = run_perfpack("commits", "check", "-C", str(repo), "--", f"--output={target}")
+    assert out.returncode == 2 and "looks like an option" in out.stderr
+    assert not target.exists()

@@ -47,13 +47,24 @@ def _check_all(report: Report, commits: list[CommitInfo], policy: Policy) -> Rep
 
 def check_range(root: Path, spec: str | None, policy: Policy) -> Report:
     """Every commit of RANGE (default: the branch's commits not on the default branch), one git log pass."""
-    from perfpack.commits.gitlog import iter_commits, open_repo, resolve_range
+    from perfpack.commits.gitlog import iter_commits, open_repo, range_revisions, resolve_range, start_log, stop
 
-    repo = open_repo(root)
-    revisions, label = resolve_range(repo, spec)
+    merges = "merge" not in policy.skip
+    # An explicit RANGE starts git at once: it diffs on one core while this one imports GitPython and
+    # validates the range (a range that fails validation stops it, with the clear message). Never a
+    # RANGE that git would read as an option (`--output=FILE` writes a file).
+    plain = spec is not None and spec.strip() != "" and not spec.strip().startswith("-")
+    early = start_log(root, range_revisions(spec), merges=merges) if plain and Path(root).is_dir() else None
+    try:
+        repo = open_repo(root)
+        revisions, label = resolve_range(repo, spec)
+    except BaseException:
+        if early is not None:
+            stop(early)
+        raise
     report = Report(label)
     # Check each batch while git writes the next one: the two cores overlap git and Python.
-    for batch in iter_commits(repo, revisions, merges="merge" not in policy.skip):
+    for batch in iter_commits(repo, revisions, merges=merges, process=early):
         _check_all(report, batch, policy)
     return report
 
