@@ -12,7 +12,7 @@ both read and write JSON through here:
 Everything else (export, import, reports) uses the json module as usual.
 """
 
-from __future__ import annotations
+# No `from __future__ import annotations`: importing __future__ costs ~0.5 ms of the hook.
 
 
 # --- the C accelerator ------------------------------------------------------------------------------------

@@ -20,38 +20,51 @@ def rules() -> RuleSet:
     return RuleSet(compile_agents(REPO / "agents"))
 
 
-@pytest.mark.parametrize("name, minimum", [("route_corpus", 300), ("route_heldout", 80), ("route_heldout_v5", 150)])
-def test_corpora_are_well_formed(name, minimum):
+TRAINING = ["route_corpus", "route_heldout", "route_heldout_v5", "route_tuning_v6", "route_tuning_v7_backend",
+            "route_tuning_v7_frontend", "route_tuning_v7_infra", "route_tuning_v7_data_tools",
+            "route_tuning_v7_negatives", "route_tuning_v7_styles"]
+HELD_OUT = "route_heldout_v6"
+
+
+@pytest.mark.parametrize("name", [*TRAINING, HELD_OUT])
+def test_corpora_are_well_formed(name):
     rows = load_corpus(DATA / f"{name}.jsonl")
-    assert len(rows) >= minimum
+    assert len(rows) >= 80
     assert all(row["expected"] in AGENTS and row.get("category") for row in rows)
     assert len({row["prompt"] for row in rows}) == len(rows)
     negatives = sum(row["expected"] is None for row in rows)
     assert negatives >= len(rows) * 0.3  # hard negatives are a real share, not a token few
 
 
-@pytest.mark.parametrize("name", ["route_heldout", "route_heldout_v5"])
-def test_heldout_never_overlaps_the_tuning_corpus(name):
-    tuned = {row["prompt"].lower() for row in load_corpus(DATA / "route_corpus.jsonl")}
-    assert not [row for row in load_corpus(DATA / f"{name}.jsonl") if row["prompt"].lower() in tuned]
+def test_the_training_list_is_the_scripts():
+    import sys
+
+    sys.path.insert(0, str(REPO / "scripts"))
+    import train_route_model
+
+    assert train_route_model.TRAINING == TRAINING and train_route_model.HELD_OUT == HELD_OUT
 
 
-def test_quality_floor_on_the_corpus(rules):
-    result = evaluate(load_corpus(DATA / "route_corpus.jsonl"), rules)
-    assert result["precision"] >= 0.95, result["mistakes"]
-    assert result["recall"] >= 0.90, result["mistakes"]
-    assert result["top1_accuracy"] >= 0.90, result["mistakes"]
+def test_the_held_out_set_never_overlaps_the_training_sets():
+    trained = {row["prompt"].lower() for name in TRAINING for row in load_corpus(DATA / f"{name}.jsonl")}
+    assert not [row for row in load_corpus(DATA / f"{HELD_OUT}.jsonl") if row["prompt"].lower() in trained]
 
 
-def test_regression_floor_on_the_heldout_set(rules):
-    # The held-out set was written after tuning and is never tuned on; its figures are lower than the
-    # corpus's (see docs/routing.md). This floor only catches a rules change that makes it worse.
-    result = evaluate(load_corpus(DATA / "route_heldout.jsonl"), rules)
-    assert result["precision"] >= 0.88 and result["recall"] >= 0.82, result["mistakes"]  # reached 0.930 / 0.870
+def test_quality_budget_on_the_held_out_set(rules):
+    # route_heldout_v6 was written blind (its author saw neither rules, model nor training prompts) and
+    # is never trained on; scored 0.951 precision / 0.967 recall with the shipped model.
+    result = evaluate(load_corpus(DATA / f"{HELD_OUT}.jsonl"), rules)
+    assert result["precision"] >= 0.95 and result["recall"] >= 0.90, result["mistakes"]
 
 
-def test_regression_floor_on_the_heldout_v5_set(rules):
-    # v5 (151 prompts) was written before its author read the triggers or the corpus and is never tuned on.
-    # Reached 0.944 precision / 0.807 recall after round 5; the floor keeps a margin for noise-free regressions.
-    result = evaluate(load_corpus(DATA / "route_heldout_v5.jsonl"), rules)
-    assert result["precision"] >= 0.90 and result["recall"] >= 0.76, result["mistakes"]
+def test_the_model_fits_its_training_sets(rules):
+    for name in TRAINING:
+        result = evaluate(load_corpus(DATA / f"{name}.jsonl"), rules)
+        assert result["precision"] >= 0.98 and result["recall"] >= 0.98, (name, result["mistakes"])
+
+
+def test_rules_alone_still_route_the_plain_cases():
+    # without the model (a routes.json compiled with model=False) the keyword rules still work
+    plain = RuleSet(compile_agents(REPO / "agents", model=False))
+    result = evaluate(load_corpus(DATA / "route_corpus.jsonl"), plain)
+    assert result["precision"] >= 0.95 and result["recall"] >= 0.95, result["mistakes"]

@@ -98,13 +98,21 @@ def route(prompt: str | None, as_json: bool, fmt: str, rules_file: str | None, a
     if fmt == "json":
         click.echo(json.dumps({**decision.as_dict(), "rules": str(source)}, indent=2))
     elif decision.agent:
-        click.echo(f"{decision.agent}  (score {decision.score:g})")
+        how = (f"probability {decision.score:.2f} of a performance request" if rules.model is not None
+               else f"score {decision.score:g}")
+        click.echo(f"{decision.agent}  ({how})")
         click.echo(f"  decided by: {', '.join(decision.terms)}")
     else:
-        why = f"vetoed by: {', '.join(decision.vetoed)}" if decision.vetoed else "no agent reached its threshold"
-        click.echo(f"none  ({why}; best score {decision.score:g})")
+        if decision.vetoed:
+            why = f"vetoed by: {', '.join(decision.vetoed)}"
+        elif rules.model is not None:
+            why = f"probability {decision.score:.2f} of a performance request, below {rules.model.threshold:g}"
+        else:
+            why = f"no agent reached its threshold; best score {decision.score:g}"
+        click.echo(f"none  ({why})")
     if fmt == "text" and decision.scores:
-        click.echo("  scores: " + ", ".join(f"{name} {value:g}" for name, value in sorted(decision.scores.items())))
+        click.echo("  rule scores: " + ", ".join(f"{name} {value:g}"
+                                                for name, value in sorted(decision.scores.items())))
     return EXIT_OK if decision.agent else EXIT_FINDINGS
 
 

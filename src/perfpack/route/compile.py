@@ -104,8 +104,15 @@ def compile_triggers(name: str, triggers: Any, where: str) -> tuple[dict[str, An
     return rule, exclude, veto
 
 
-def compile_agents(agents_dir: Path) -> dict[str, Any]:
-    """Read every agents_dir/*.md with a `triggers:` block and build the routes document."""
+MODEL_FILE = "route-model.json"  # in the pack's hooks/ folder, beside agents/
+
+
+def compile_agents(agents_dir: Path, *, model: Path | None | bool = True) -> dict[str, Any]:
+    """Read every agents_dir/*.md with a `triggers:` block and build the routes document.
+
+    `model`: the second stage's model file to embed; True = the pack's own (agents_dir/../hooks/
+    route-model.json) when it exists; False or None = rules only.
+    """
     from perfpack.frontmatter import read_frontmatter
 
     agents_dir = Path(agents_dir)
@@ -131,13 +138,38 @@ def compile_agents(agents_dir: Path) -> dict[str, Any]:
         rules.append(rule)
         exclude.update(excl)
         veto.update(vet)
-    return {"version": RULES_VERSION, "generated_by": "perfpack route --compile",
-            "agents": sorted(rules, key=lambda r: r["name"]), "exclude": sorted(exclude), "veto": sorted(veto),
-            "negation_cues": list(NEGATION_CUES), "negation_tails": list(NEGATION_TAILS), "data_words": list(DATA_WORDS)}
+    document = {"version": RULES_VERSION, "generated_by": "perfpack route --compile",
+                "agents": sorted(rules, key=lambda r: r["name"]), "exclude": sorted(exclude),
+                "veto": sorted(veto), "negation_cues": list(NEGATION_CUES), "negation_tails": list(NEGATION_TAILS),
+                "data_words": list(DATA_WORDS)}
+    if model is True:
+        model = agents_dir.parent / "hooks" / MODEL_FILE
+        model = model if model.is_file() else None
+    if model:
+        document["model"] = read_model(Path(model), {rule["name"] for rule in rules})
+    return document
+
+
+def read_model(path: Path, agents: set[str]) -> dict[str, Any]:
+    """The model document at `path`, checked: it must load, and name only agents that have triggers."""
+    from perfpack.route.model import NONE, Model
+
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+        Model(document)
+    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise PerfpackError(f"{path}: not a usable route model ({exc})",
+                            hint="rebuild it: python scripts/train_route_model.py") from None
+    unknown = set(document["classes"]) - agents - {NONE}
+    if unknown:
+        raise PerfpackError(f"{path}: the model routes to agents without triggers: {', '.join(sorted(unknown))}",
+                            hint="retrain it after renaming or removing agents: python scripts/train_route_model.py")
+    return document
 
 
 def render_routes(document: dict[str, Any]) -> str:
     # One agent or section a line: diffable, and compact enough that the hook parses it in ~0.1 ms.
+    # (The model, when there is one, is one long line; the hook reads it from its marshal cache.)
     lines = [f"{json.dumps(key)}:{json.dumps(value, ensure_ascii=False, separators=(',', ':'))}"
              for key, value in document.items() if key != "agents"]
     agents = ",\n".join(json.dumps(rule, ensure_ascii=False, separators=(",", ":")) for rule in document["agents"])

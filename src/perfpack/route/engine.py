@@ -184,17 +184,23 @@ class RuleSet:
         self.negation_cues = _index_phrases(data.get("negation_cues") or NEGATION_CUES)
         self.negation_tails = _index_phrases(data.get("negation_tails") or NEGATION_TAILS)
         self.data_words = frozenset(data.get("data_words") or DATA_WORDS)
+        self.model = None
+        if data.get("model") is not None:
+            from perfpack.route.model import Model
+
+            self.model = Model(data["model"])
 
     _FIELDS = ("exclude", "veto", "negation_cues", "negation_tails", "data_words")
 
     def to_plain(self) -> tuple:
         """The indexed rules as plain values (for the marshal cache)."""
         return (tuple(tuple(getattr(rule, slot) for slot in Rule.__slots__) for rule in self.rules),
-                tuple(getattr(self, name) for name in self._FIELDS))
+                tuple(getattr(self, name) for name in self._FIELDS),
+                self.model.to_plain() if self.model is not None else None)
 
     @classmethod
     def from_plain(cls, plain: tuple) -> "RuleSet":
-        rules_plain, fields = plain
+        rules_plain, fields, model = plain
         self = cls.__new__(cls)
         self.rules = []
         for values in rules_plain:
@@ -204,6 +210,11 @@ class RuleSet:
             self.rules.append(rule)
         for name, value in zip(cls._FIELDS, fields, strict=True):
             setattr(self, name, value)
+        self.model = None
+        if model is not None:
+            from perfpack.route.model import Model
+
+            self.model = Model.from_plain(model)
         return self
 
 
@@ -285,10 +296,36 @@ def _names_data(tokens: list[str], after: int, data_words: frozenset, start: int
 
 
 def route(prompt: str, rules: RuleSet) -> Decision:
-    """Score `prompt` for every agent; the best one at or above its threshold wins (then priority)."""
+    """Score `prompt` for every agent; the best one at or above its threshold wins (then priority).
+
+    With a model in the rules (the second stage, perfpack.route.model), the model decides instead, with
+    the rules' scores among its features.
+    """
     tokens = tokenize(strip_code_and_logs(prompt))
     if not tokens:
         return Decision(None, 0.0, [], {}, [])
+    mask, best, scores, vetoes = _score_rules(tokens, rules)
+    if rules.model is not None:
+        return _second_stage(tokens, mask, scores, vetoes, rules)
+    if best is None:
+        return Decision(None, max(scores.values(), default=0.0), [], scores, vetoes)
+    (score, _), rule, terms = best
+    return Decision(rule.name, score, terms, scores, vetoes, rule.summary)
+
+
+def prompt_features(prompt: str, rules: RuleSet) -> set[str]:
+    """The second stage's features of `prompt` (for training the model on the same view the hook has)."""
+    from perfpack.route.model import features
+
+    tokens = tokenize(strip_code_and_logs(prompt))
+    if not tokens:
+        return set()
+    mask, _, scores, vetoes = _score_rules(tokens, rules)
+    return features(tokens, mask, scores, bool(vetoes))
+
+
+def _score_rules(tokens: list[str], rules: RuleSet) -> tuple[list[bool], tuple | None, dict[str, float], list]:
+    """(mask of words that do not count, the best rule match or None, every agent's score, vetoes)."""
     vetoes = [entry[0] for _, _, entry in _find(tokens, rules.veto)]
     mask = _negation_mask(tokens, rules)
     for start, end, _ in _find(tokens, rules.exclude):
@@ -327,10 +364,19 @@ def route(prompt: str, rules: RuleSet) -> Decision:
         if best is None or key > best[0]:
             ordered = sorted(terms, key=lambda t: (-terms[t], t))
             best = (key, rule, ordered)
-    if best is None:
-        return Decision(None, max(scores.values(), default=0.0), [], scores, vetoes)
-    (score, _), rule, terms = best
-    return Decision(rule.name, score, terms, scores, vetoes, rule.summary)
+    return mask, best, scores, vetoes
+
+
+def _second_stage(tokens: list[str], mask: list[bool], scores: dict[str, float], vetoes: list[str],
+                  rules: RuleSet) -> Decision:
+    """The model decides, with the rules' scores among its features; a veto still stops everything."""
+    from perfpack.route.model import features
+
+    agent, probability, terms = rules.model.decide(features(tokens, mask, scores, bool(vetoes)))
+    if vetoes or agent is None:
+        return Decision(None, round(probability, 3), [], scores, vetoes)
+    summary = next((rule.summary for rule in rules.rules if rule.name == agent), "")
+    return Decision(agent, round(probability, 3), terms, scores, vetoes, summary)
 
 
 CACHE_NAME = "routes.cache"  # marshal of the indexed rules, next to an installed routes.json
@@ -347,7 +393,7 @@ def load_rules(path: str, *, use_cache: bool = False) -> RuleSet:
     if use_cache and os.path.basename(os.path.dirname(os.path.abspath(path))) == "perfpack":
         cache = os.path.join(os.path.dirname(path), CACHE_NAME)
         stat = os.stat(path)
-        key = (RULES_VERSION, os.path.abspath(path), stat.st_size, stat.st_mtime_ns)
+        key = (RULES_VERSION, "with-model", os.path.abspath(path), stat.st_size, stat.st_mtime_ns)
         cached = _read_cache(cache, key)
         if cached is not None:
             return cached
