@@ -62,7 +62,7 @@ class Model:
         if len(self.bias) != width or any(len(row) != width for _, row in rows):
             raise ValueError("route model weights do not match its classes")
         self.index = {str(name): number for number, (name, _) in enumerate(rows)}
-        import struct  # compile time only; the hook loads the block from its cache
+        import struct  # only when reading routes.json; the hook normally loads the block from its cache
 
         self.block = struct.pack(f"={width * len(rows)}f", *(float(v) for _, row in rows for v in row))
         self.values = memoryview(self.block).cast("f")
