@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import random
+from fractions import Fraction
 
 import pytest
 
@@ -33,7 +35,66 @@ def test_summary_fields_and_intervals_bracket_the_estimate():
 
 
 def test_constant_samples_have_a_zero_width_interval():
-    assert stats.bootstrap_ci([2.0] * 20, stats.median) == (2.0, 2.0)
+    assert stats.quantile_ci([2.0] * 20, 50) == (2.0, 2.0)
+    assert stats.mean_ci([2.0] * 20) == (2.0, 2.0)
+
+
+@pytest.mark.parametrize("n, p, k", [(10, 0.3, 3), (50, 0.5, 25), (200, 0.95, 190), (1200, 0.5, 600),
+                                     (30, 0.01, 1), (1000, 0.001, 3), (7, 0.5, 0), (7, 0.5, 8)])
+def test_binomial_tail_matches_the_exact_sum(n, p, k):
+    exact = Fraction(0)
+    q = Fraction(p)
+    for i in range(max(k, 0), n + 1):
+        exact += math.comb(n, i) * q ** i * (1 - q) ** (n - i)
+    assert stats._binomial_tail(n, p, k) == pytest.approx(float(exact), rel=1e-9, abs=1e-15)
+
+
+def _resampled_interval(data, q, resamples=20_000, seed=3):
+    rng = random.Random(seed)
+    estimates = sorted(stats.percentile(rng.choices(data, k=len(data)), q) for _ in range(resamples))
+    return stats.percentile(estimates, 2.5), stats.percentile(estimates, 97.5)
+
+
+@pytest.mark.parametrize("n, q", [(5, 50), (21, 50), (41, 95), (101, 99), (201, 50)])
+def test_exact_quantile_interval_is_what_many_resamples_give(n, q):
+    # where the percentile is one order statistic ((n - 1) * q / 100 whole), the exact bootstrap and
+    # 20,000 resamples agree up to the resampling noise
+    rng = random.Random(n)
+    data = sorted(rng.lognormvariate(0, 0.5) for _ in range(n))
+    exact = stats.quantile_ci(data, q)
+    low, high = _resampled_interval(data, q)
+    spread = data[-1] - data[0]
+    assert exact[0] == pytest.approx(low, abs=0.02 * spread)
+    assert exact[1] == pytest.approx(high, abs=0.02 * spread)
+    assert exact[0] <= stats.percentile(data, q) <= exact[1]
+
+
+def test_interpolated_quantile_interval_is_never_narrower_than_resampling():
+    rng = random.Random(11)
+    data = sorted(rng.gauss(10, 1) for _ in range(10))  # median between the 5th and 6th values
+    exact = stats.quantile_ci(data, 50)
+    low, high = _resampled_interval(data, 50)
+    assert exact[0] <= low + 1e-9 and exact[1] >= high - 1e-9
+    assert exact[1] - exact[0] < 1.25 * (high - low)
+
+
+def test_mean_interval_matches_resampled_means():
+    rng = random.Random(5)
+    data = [rng.expovariate(10) for _ in range(200)]
+    low, high = stats.mean_ci(data)
+    draws = random.Random(9)
+    means = sorted(stats.mean(draws.choices(data, k=len(data))) for _ in range(20_000))
+    width = high - low
+    assert low == pytest.approx(stats.percentile(means, 2.5), abs=0.05 * width)
+    assert high == pytest.approx(stats.percentile(means, 97.5), abs=0.05 * width)
+    assert stats._normal_quantile(0.975) == pytest.approx(1.959963985, abs=1e-9)
+
+
+def test_summary_of_a_thousand_runs_is_cheap_and_does_not_grow_with_resamples():
+    data = [0.001 + 0.0001 * ((i * 7919) % 101) / 101 for i in range(1000)]
+    s = stats.summarize(data)
+    assert s.p99_ci[0] <= s.p99 <= s.p99_ci[1]
+    assert s.median_ci[0] <= s.median <= s.median_ci[1]
 
 
 def test_noisy_samples_are_flagged():
