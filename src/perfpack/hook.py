@@ -1,11 +1,11 @@
-"""Entry point for Claude Code hooks, run by path: `/abs/python /abs/.../perfpack/hook.py EVENT [ARGS]`.
+"""Entry point for Claude Code hooks, run by path: `/abs/python -S /abs/.../perfpack/hook.py EVENT [ARGS]`.
 
-Standard library only on this import path, because it runs on every prompt. It fails open: any
+Standard library only on this import path, because it runs on every prompt; `-S` (no `site`) and no
+`os` import (perfpack.lightos) keep its start below a bare `python -c pass`. It fails open: any
 trouble of its own means exit 0 and no output, so a user's prompt is never blocked by perfpack.
 Events: `user-prompt-submit` (prompt routing), `pre-tool-use` (atomic-commit check on `git commit`).
 """
 
-import os
 import sys
 
 # event name -> "module:function(argv, stdin_bytes) -> (exit_code, stdout_text)"
@@ -35,9 +35,13 @@ def _read_stdin() -> bytes:
 
 def main(argv=None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
-    if not args or args[0] not in HANDLERS or os.environ.get("PERFPACK_HOOKS", "1").lower() in ("0", "off", "false", "no"):
+    if not args or args[0] not in HANDLERS:
         return 0
     try:
+        from perfpack.lightos import getenv
+
+        if (getenv("PERFPACK_HOOKS") or "1").lower() in ("0", "off", "false", "no"):
+            return 0
         stdin = _read_stdin()
         if not stdin.strip():
             return 0
@@ -55,10 +59,12 @@ def main(argv=None) -> int:
 
 def _log_failure(args) -> None:
     """One line under .claude/perfpack/hook.log when PERFPACK_HOOK_DEBUG is set; never raises."""
-    if not os.environ.get("PERFPACK_HOOK_DEBUG"):
-        return
     try:
+        import os
         import traceback
+
+        if not os.environ.get("PERFPACK_HOOK_DEBUG"):
+            return
 
         root = os.environ.get("CLAUDE_PROJECT_DIR") or os.getcwd()
         folder = os.path.join(root, ".claude", "perfpack")
@@ -70,9 +76,19 @@ def _log_failure(args) -> None:
 
 
 if __name__ == "__main__":
-    # Run by path, this file's folder (src/perfpack) is sys.path[0]; its modules would shadow the
-    # standard library's. Put the folder that holds the package there instead.
-    here = os.path.dirname(os.path.abspath(__file__))
-    if sys.path and os.path.abspath(sys.path[0] or ".") == here:
-        sys.path[0] = os.path.dirname(here)
-    raise SystemExit(main())
+    # Run by path, this file's folder (src/perfpack, absolute) is sys.path[0]; its modules would shadow
+    # the standard library's. Put the folder that holds the package there instead. Without `site` (-S)
+    # that folder is also how the package is found, installed or not.
+    here = sys.path[0].rstrip("/\\") if sys.path else ""
+    cut = max(here.rfind("/"), here.rfind("\\"))
+    if here[cut + 1:] == "perfpack":
+        sys.path[0] = here[:cut] or "/"
+    code = main()
+    try:
+        sys.stdout.flush()
+        import posix
+
+        posix._exit(code)  # skip tearing down the loaded rules and modules: nothing is left to write
+    except BaseException:  # noqa: BLE001 - no posix (Windows) or stdout gone: the normal exit
+        pass
+    raise SystemExit(code)

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 from pathlib import Path
 
+from perfpack.install.core import HOOK_PYTHON_FLAGS
+
 HOOK = Path(__file__).resolve().parents[2] / "src" / "perfpack" / "hook.py"
+HOOK_ARGV = [sys.executable, *HOOK_PYTHON_FLAGS, str(HOOK)]  # as `perfpack install` writes it
 
 
 def git_env(home: Path) -> dict[str, str]:

@@ -9,7 +9,7 @@ import sys
 import time
 
 import pytest
-from commits_helpers import HOOK, lines, ok_message, perfpack
+from commits_helpers import HOOK, HOOK_ARGV, lines, ok_message, perfpack
 
 from perfpack.commits.hook import parse_commands
 
@@ -86,7 +86,7 @@ def _hook(repo, command, *, cwd=None, raw: bytes | None = None, env=None):
                "hook_event_name": "PreToolUse", "permission_mode": "default", "tool_name": "Bash",
                "tool_input": {"command": command, "description": "commit"}}
     data = raw if raw is not None else json.dumps(payload).encode()
-    proc = subprocess.run([sys.executable, str(HOOK), "pre-tool-use"], input=data, capture_output=True,
+    proc = subprocess.run([*HOOK_ARGV, "pre-tool-use"], input=data, capture_output=True,
                           cwd=cwd or repo.path, env={**repo.env, **(env or {})}, timeout=60)
     assert proc.returncode == 0 and proc.stderr == b"", proc.stderr
     return json.loads(proc.stdout) if proc.stdout.strip() else None

@@ -92,11 +92,12 @@ def test_fresh_install_puts_everything_in_place(project: Path) -> None:
     ups = settings["hooks"]["UserPromptSubmit"][0]["hooks"][0]
     argv = shlex.split(ups["command"])
     assert argv[0] == str(Path(sys.executable).absolute()) and Path(argv[0]).is_absolute()
-    assert Path(argv[1]).is_file() and argv[1].endswith("perfpack/hook.py")
-    assert argv[2:] == ["user-prompt-submit", "--rules", str(claude / "perfpack" / "routes.json")]
+    assert argv[1] == "-S"
+    assert Path(argv[2]).is_file() and argv[2].endswith("perfpack/hook.py")
+    assert argv[3:] == ["user-prompt-submit", "--rules", str(claude / "perfpack" / "routes.json")]
     assert ups["timeout"] == 10
     pre = settings["hooks"]["PreToolUse"][0]
-    assert pre["matcher"] == "Bash" and shlex.split(pre["hooks"][0]["command"])[2:] == ["pre-tool-use"]
+    assert pre["matcher"] == "Bash" and shlex.split(pre["hooks"][0]["command"])[3:] == ["pre-tool-use"]
     manifest = json.loads((claude / "perfpack" / "install.json").read_text())
     assert set(manifest["files"]) == {f"agents/{n}" for n in AGENTS} | {f"commands/{n}" for n in COMMANDS}
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from perfpack.install.core import HOOK_PYTHON_FLAGS
 from perfpack.route import hook as route_hook
 
 REPO = Path(__file__).resolve().parents[2]
@@ -20,7 +21,7 @@ ROUTES = REPO / "hooks" / "routes.json"
 
 def run_hook(payload, *, rules: Path | None = ROUTES, env: dict | None = None, cwd: Path | None = None):
     data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
-    argv = [sys.executable, str(HOOK), "user-prompt-submit"] + (["--rules", str(rules)] if rules else [])
+    argv = [sys.executable, *HOOK_PYTHON_FLAGS, str(HOOK), "user-prompt-submit"] + (["--rules", str(rules)] if rules else [])
     full_env = {k: v for k, v in os.environ.items() if not k.startswith(("PERFPACK_", "CLAUDE_PROJECT_DIR"))}
     full_env.update(env or {})
     start = time.perf_counter()
@@ -142,9 +143,9 @@ def test_no_rules_anywhere_means_silence(tmp_path):
     assert (proc.returncode, proc.stdout) == (0, b"")
 
 
-def test_import_path_is_standard_library_only_and_skips_re_and_json():
+def test_import_path_is_standard_library_only_and_skips_os_re_and_json():
     code = ("import sys; sys.path.insert(0, %r); import perfpack.route.hook; "
-            "bad = [m for m in ('re', 'json', 'yaml', 'click', 'jsonschema') if m in sys.modules]; print(bad)")
+            "bad = [m for m in ('os', 're', 'json', 'yaml', 'click', 'jsonschema') if m in sys.modules]; print(bad)")
     proc = subprocess.run([sys.executable, "-S", "-c", code % str(REPO / "src")], capture_output=True, text=True,
                           timeout=30)
     assert proc.stdout.strip() == "[]", proc.stderr

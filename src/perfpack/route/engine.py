@@ -5,8 +5,7 @@ Standard library only and no `re`/`json` import on the common path: this runs on
 """
 
 
-import os
-
+from perfpack import lightos
 from perfpack.fastjson import loads
 
 RULES_VERSION = 1
@@ -390,10 +389,11 @@ def load_rules(path: str, *, use_cache: bool = False) -> RuleSet:
     several times faster than parsing JSON and indexing the phrases on every prompt.
     """
     cache = None
-    if use_cache and os.path.basename(os.path.dirname(os.path.abspath(path))) == "perfpack":
-        cache = os.path.join(os.path.dirname(path), CACHE_NAME)
-        stat = os.stat(path)
-        key = (RULES_VERSION, "with-model", os.path.abspath(path), stat.st_size, stat.st_mtime_ns)
+    absolute = lightos.absolute(path)
+    if use_cache and lightos.basename(lightos.dirname(absolute)) == "perfpack":
+        cache = lightos.join(lightos.dirname(absolute), CACHE_NAME)
+        stat = lightos.stat(path)
+        key = (RULES_VERSION, "with-model", absolute, stat.st_size, stat.st_mtime_ns)
         cached = _read_cache(cache, key)
         if cached is not None:
             return cached
@@ -431,9 +431,9 @@ def _write_cache(cache: str, key: tuple, rules: RuleSet) -> None:
 
 def default_rules_path(cwd: str | None = None) -> str | None:
     """$CLAUDE_PROJECT_DIR/.claude/perfpack/routes.json, else the payload's cwd's, else None."""
-    for root in (os.environ.get("CLAUDE_PROJECT_DIR"), cwd):
+    for root in (lightos.getenv("CLAUDE_PROJECT_DIR"), cwd):
         if root:
-            candidate = os.path.join(root, ".claude", "perfpack", "routes.json")
-            if os.path.isfile(candidate):
+            candidate = lightos.join(root, ".claude", "perfpack", "routes.json")
+            if lightos.is_file(candidate):
                 return candidate
     return None

@@ -4,8 +4,7 @@ Standard library only, and no `json`/`re`/`_json` import on the usual path: see 
 """
 
 
-import os
-
+from perfpack import lightos
 from perfpack.fastjson import dumps_string, parse_small
 from perfpack.route.engine import default_rules_path, load_rules, route
 
@@ -36,12 +35,12 @@ def context_text(agent: str, terms: list[str], summary: str) -> str:
 
 
 def _state_path(cwd: str | None) -> str:
-    root = os.environ.get("CLAUDE_PROJECT_DIR") or cwd
-    folder = os.path.join(root, ".claude", "perfpack") if root else ""
-    if not folder or not os.path.isdir(folder):
-        folder = os.environ.get("TMPDIR") or "/tmp"
-        return os.path.join(folder, f"perfpack-{os.getuid() if hasattr(os, 'getuid') else 'u'}-{STATE_FILE}")
-    return os.path.join(folder, STATE_FILE)
+    root = lightos.getenv("CLAUDE_PROJECT_DIR") or cwd
+    folder = lightos.join(root, ".claude", "perfpack") if root else ""
+    if not folder or not lightos.is_dir(folder):
+        folder = lightos.getenv("TMPDIR") or "/tmp"
+        return lightos.join(folder, f"perfpack-{lightos.user_id()}-{STATE_FILE}")
+    return lightos.join(folder, STATE_FILE)
 
 
 def _already_suggested(state_path: str, session: str, agent: str) -> bool:
@@ -65,12 +64,8 @@ def _already_suggested(state_path: str, session: str, agent: str) -> bool:
         if len(lines) > COMPACT_AT:
             _compact(state_path, lines)
         else:
-            fd = os.open(state_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-            try:
-                # a torn or foreign last line must not swallow this record
-                os.write(fd, ((b"\n" if raw and not raw.endswith(b"\n") else b"") + (record + "\n").encode("utf-8")))
-            finally:
-                os.close(fd)
+            # a torn or foreign last line must not swallow this record
+            lightos.append(state_path, (b"\n" if raw and not raw.endswith(b"\n") else b"") + (record + "\n").encode("utf-8"))
     except Exception:  # noqa: BLE001 - the state is a nicety; never fail the prompt for it
         pass
     return False
@@ -90,7 +85,7 @@ def _compact(state_path: str, lines: list[str]) -> None:
 
 def handle(argv: list[str], stdin_bytes: bytes) -> tuple[int, str]:
     """Claude Code UserPromptSubmit hook: (exit code, stdout). Fails open."""
-    if os.environ.get("PERFPACK_ROUTE", "1").lower() in _OFF:
+    if (lightos.getenv("PERFPACK_ROUTE") or "1").lower() in _OFF:
         return 0, ""
     try:
         payload = parse_small(stdin_bytes.decode("utf-8"))
