@@ -173,6 +173,8 @@ def test_plugin_route_offers_agents_and_expands_optimize(claude_bin, fake_api, h
         f"the plugin's hooks.json gave no routing context for {SLOW_PROMPT!r}: {slow.hook_lines()}")
 
 
-def test_plugin_validate_strict_passes_on_the_repository(claude_bin, fake_api, home):
-    proc = run_claude_cli(claude_bin, fake_api, home, "plugin", "validate", "--strict", str(REPO_ROOT))
+@pytest.mark.parametrize("target", [".", ".claude-plugin/plugin.json"])
+def test_plugin_validate_strict_passes_on_the_repository(claude_bin, fake_api, home, target):
+    proc = run_claude_cli(claude_bin, fake_api, home, "plugin", "validate", "--strict", str(REPO_ROOT / target))
     assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "Validation passed" in proc.stdout

@@ -5,26 +5,11 @@ from __future__ import annotations
 import json
 import os
 import shlex
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 ROOT = Path(__file__).resolve().parents[2]
-CLAUDE = next(
-    (
-        c
-        for c in (
-            os.environ.get("PERFPACK_CLAUDE_BIN"),
-            "/tmp/cc197/node_modules/.bin/claude",
-            shutil.which("claude"),
-        )
-        if c and Path(c).is_file()
-    ),
-    None,
-)
 
 
 def load(rel: str) -> dict:
@@ -56,8 +41,8 @@ def test_plugin_hooks_run_the_real_entry_point() -> None:
         command = hooks[event][0]["hooks"][0]["command"]
         expanded = command.replace("${CLAUDE_PLUGIN_ROOT}", str(ROOT))
         argv = shlex.split(expanded)
-        assert argv[0] == "python3" and Path(argv[1]) == ROOT / "src" / "perfpack" / "hook.py"
-        assert argv[2] == arg
+        assert argv[:2] == ["python3", "-S"] and Path(argv[2]) == ROOT / "src" / "perfpack" / "hook.py"
+        assert argv[3] == arg
         payload = json.dumps(
             {
                 "hook_event_name": event,
@@ -77,17 +62,3 @@ def test_plugin_hooks_run_the_real_entry_point() -> None:
             env={**os.environ, "CLAUDE_PLUGIN_ROOT": str(ROOT)},
         )
         assert done.returncode == 0, done.stderr
-
-
-@pytest.mark.skipif(CLAUDE is None, reason="the Claude Code CLI is not installed (set PERFPACK_CLAUDE_BIN)")
-@pytest.mark.parametrize("target", [".", ".claude-plugin/plugin.json"])
-def test_real_cli_validates_strict(target: str) -> None:
-    done = subprocess.run(
-        [CLAUDE, "plugin", "validate", "--strict", str(ROOT / target)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={**os.environ, "DISABLE_AUTOUPDATER": "1", "DISABLE_TELEMETRY": "1"},
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
-    assert "Validation passed" in done.stdout
