@@ -5,8 +5,8 @@
     python scripts/train_route_model.py --check         # exit 1 if the committed model is stale
     python scripts/train_route_model.py --leave-one-out # per training set: train on the others, score it
 
-Training is deterministic (fixed seed, sorted inputs), so --check can compare bytes. The held-out set
-(HELD_OUT) is never read here: benchmarks/route.py scores it.
+Training is deterministic (fixed seed, sorted inputs), so --check can compare bytes. The held-out sets
+(HELD_OUT) are never read here: benchmarks/route.py scores them.
 """
 
 from __future__ import annotations
@@ -27,8 +27,11 @@ DATA = ROOT / "tests" / "data"
 # Labelled prompts by several authors (docs/routing.md tells which); every one is training data now.
 TRAINING = ["route_corpus", "route_heldout", "route_heldout_v5", "route_tuning_v6", "route_tuning_v7_backend",
             "route_tuning_v7_frontend", "route_tuning_v7_infra", "route_tuning_v7_data_tools",
-            "route_tuning_v7_negatives", "route_tuning_v7_styles"]
-HELD_OUT = "route_heldout_v6"
+            "route_tuning_v7_negatives", "route_tuning_v7_styles", "route_tuning_v8_stacks",
+            "route_tuning_v8_boundaries", "route_tuning_v8_long", "route_tuning_v8_checklist",
+            "route_tuning_v8_long_numbers", "route_tuning_v8_units"]
+# Written blind (from the labelling guide alone) and never trained or tuned on: the budget is judged here.
+HELD_OUT = ["route_heldout_v6", "route_heldout_v8_roles", "route_heldout_v8_company"]
 MODEL_PATH = ROOT / "hooks" / MODEL_FILE
 ROUTES_PATH = ROOT / "hooks" / "routes.json"
 THRESHOLD = 0.5  # P(some agent) needed to suggest one; chosen with --leave-one-out (docs/routing.md)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,8 @@ from perfpack.route.quality import evaluate, load_corpus
 REPO = Path(__file__).resolve().parents[2]
 DATA = REPO / "tests" / "data"
 AGENTS = {"performance-optimization-specialist", "performance-engineer", "performance-engineering-lead", None}
+sys.path.insert(0, str(REPO / "scripts"))
+from train_route_model import HELD_OUT, TRAINING  # noqa: E402  - the one list of each
 
 
 @pytest.fixture(scope="module")
@@ -20,13 +23,7 @@ def rules() -> RuleSet:
     return RuleSet(compile_agents(REPO / "agents"))
 
 
-TRAINING = ["route_corpus", "route_heldout", "route_heldout_v5", "route_tuning_v6", "route_tuning_v7_backend",
-            "route_tuning_v7_frontend", "route_tuning_v7_infra", "route_tuning_v7_data_tools",
-            "route_tuning_v7_negatives", "route_tuning_v7_styles"]
-HELD_OUT = "route_heldout_v6"
-
-
-@pytest.mark.parametrize("name", [*TRAINING, HELD_OUT])
+@pytest.mark.parametrize("name", [*TRAINING, *HELD_OUT])
 def test_corpora_are_well_formed(name):
     rows = load_corpus(DATA / f"{name}.jsonl")
     assert len(rows) >= 80
@@ -36,24 +33,18 @@ def test_corpora_are_well_formed(name):
     assert negatives >= len(rows) * 0.3  # hard negatives are a real share, not a token few
 
 
-def test_the_training_list_is_the_scripts():
-    import sys
-
-    sys.path.insert(0, str(REPO / "scripts"))
-    import train_route_model
-
-    assert train_route_model.TRAINING == TRAINING and train_route_model.HELD_OUT == HELD_OUT
-
-
-def test_the_held_out_set_never_overlaps_the_training_sets():
+def test_the_held_out_sets_never_overlap_the_training_sets():
     trained = {row["prompt"].lower() for name in TRAINING for row in load_corpus(DATA / f"{name}.jsonl")}
-    assert not [row for row in load_corpus(DATA / f"{HELD_OUT}.jsonl") if row["prompt"].lower() in trained]
+    for name in HELD_OUT:
+        assert not [row for row in load_corpus(DATA / f"{name}.jsonl") if row["prompt"].lower() in trained], name
 
 
-def test_quality_budget_on_the_held_out_set(rules):
-    # route_heldout_v6 was written blind (its author saw neither rules, model nor training prompts) and
-    # is never trained on; scored 0.951 precision / 0.967 recall with the shipped model.
-    result = evaluate(load_corpus(DATA / f"{HELD_OUT}.jsonl"), rules)
+def test_quality_budget_on_the_held_out_sets(rules):
+    # The held-out sets were written blind (their authors saw neither rules, model nor training prompts)
+    # and are never trained on. The budget holds on them together (720 prompts), as benchmarks/route.py
+    # judges it.
+    rows = [row for name in HELD_OUT for row in load_corpus(DATA / f"{name}.jsonl")]
+    result = evaluate(rows, rules)
     assert result["precision"] >= 0.95 and result["recall"] >= 0.90, result["mistakes"]
 
 
