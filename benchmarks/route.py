@@ -2,8 +2,8 @@
 
 Usage: .venv/bin/python benchmarks/route.py [--runs N] [--json]
 Quality: precision / recall of "suggest a performance agent at all", top-1 agent accuracy, on every
-labelled set in tests/data: the training sets (scripts/train_route_model.py) and the held-out set
-tests/data/route_heldout_v6.jsonl, written blind and never trained or tuned on: the budget is judged there.
+labelled set in tests/data: the training sets (scripts/train_route_model.py) and the held-out sets
+(HELD_OUT there), written blind and never trained or tuned on: the budget is judged on those together.
 Latency: the hook launched exactly as `perfpack install` writes it (absolute interpreter, -S, hook.py path,
 payload on stdin), interleaved with `python -c pass` on the same interpreter; the ratio of medians is the
 figure. `python -S -c pass` runs in the same loop: the ratio to it is the hook's own cost at its launch form.
@@ -38,6 +38,7 @@ from train_route_model import HELD_OUT, TRAINING  # noqa: E402
 
 HOOK = ROOT / "src" / "perfpack" / "hook.py"
 BUDGET = {"precision": 0.95, "recall": 0.90, "ratio": 1.3}
+ALL_HELD_OUT = "all held-out sets"  # the budget is judged on them together
 
 
 def _time(argv: list[str], stdin: bytes, env: dict[str, str]) -> float:
@@ -88,15 +89,15 @@ def main() -> int:
         rules_file = write_routes(ROOT / "agents", project / ".claude" / "perfpack" / "routes.json")
         rules = load_rules(str(rules_file))
         results = {}
-        for name in (*TRAINING, HELD_OUT):
-            path = ROOT / "tests" / "data" / f"{name}.jsonl"
-            if path.exists():
-                scored = evaluate(load_corpus(path), rules)
-                scored["mistakes"] = len(scored["mistakes"])
-                results[name] = scored
-        prompts = [row["prompt"] for row in load_corpus(ROOT / "tests" / "data" / "route_corpus.jsonl")]
+        corpora = {name: load_corpus(ROOT / "tests" / "data" / f"{name}.jsonl") for name in (*TRAINING, *HELD_OUT)}
+        corpora[ALL_HELD_OUT] = [row for name in HELD_OUT for row in corpora[name]]
+        for name, rows in corpora.items():
+            scored = evaluate(rows, rules)
+            scored["mistakes"] = len(scored["mistakes"])
+            results[name] = scored
+        prompts = [row["prompt"] for row in corpora["route_corpus"]]
         results["latency"] = latency(project, prompts, max(args.runs, 10))
-    held_out = results[HELD_OUT]
+    held_out = results[ALL_HELD_OUT]
     ok = (held_out["precision"] >= BUDGET["precision"] and held_out["recall"] >= BUDGET["recall"]
           and results["latency"]["ratio"] <= BUDGET["ratio"])
     results["within_budget"] = ok
@@ -106,14 +107,15 @@ def main() -> int:
         for name, r in results.items():
             if name in ("latency", "within_budget"):
                 continue
-            print(f"{name:28} {'HELD OUT' if name == HELD_OUT else 'trained '} {r['prompts']} prompts ({r['positives']} performance): precision {r['precision']:.3f} "
+            kind = "trained " if name in TRAINING else "HELD OUT"
+            print(f"{name:28} {kind} {r['prompts']} prompts ({r['positives']} performance): precision {r['precision']:.3f} "
                   f"recall {r['recall']:.3f} top-1 agent {r['top1_accuracy']:.3f} (fp {r['fp']}, fn {r['fn']})")
         lat = results["latency"]
         print(f"hook latency   median {lat['hook_median_ms']} ms vs bare `python -c pass` {lat['bare_median_ms']} ms "
               f"-> ratio {lat['ratio']:.3f} ({lat['runs']} interleaved rounds); 10 MB payload {lat['huge_10mb_median_ms']} ms")
         print(f"               vs `python -S -c pass` {lat['bare_S_median_ms']} ms (the hook's launch form) -> "
               f"{lat['ratio_to_bare_S']:.3f}; hook command: {lat['command']}")
-        print(f"budget (held-out precision >= 0.95, recall >= 0.90, ratio <= 1.3): {'ok' if ok else 'BREACHED'}")
+        print(f"budget (all held-out: precision >= 0.95, recall >= 0.90; hook ratio <= 1.3): {'ok' if ok else 'BREACHED'}")
     return 0 if ok else 1
 
 

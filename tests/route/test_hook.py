@@ -53,7 +53,10 @@ def test_routed_prompt_names_agent_and_reason_within_300_chars(project):
     proc, _ = run_hook(payload("p99 latency doubled under load", cwd=project), rules=None,
                        env={"CLAUDE_PROJECT_DIR": str(project)})
     text = context_of(proc)
-    assert "performance-engineer" in text and '"under load"' in text and len(text) <= 300
+    assert "performance-engineer" in text and len(text) <= 300
+    matched = text.split("(matched ", 1)[1].split(")", 1)[0]
+    terms = [term.strip('" ') for term in matched.split(",")]
+    assert "p99" in terms and all(term in "p99 latency doubled under load" for term in terms), terms
     assert proc.stderr == b""
 
 
