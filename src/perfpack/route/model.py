@@ -129,13 +129,17 @@ _FILLERS = frozenset("a an the is are was be it its this that to of in on at for
 
 
 def _readable(name: str) -> str:
-    """A feature as the words a person would recognise: "^ why" -> "why", "<n> seconds" -> "N seconds".
+    """A feature as the words a person would recognise: "^ why" -> "why", "<n> seconds" -> "N seconds",
+    "the checkout" -> "checkout".
 
-    Filler words alone ("is", "the") are weights of the model but no explanation: they give "".
+    Filler words are weights of the model but no explanation: they are trimmed from the ends, and a
+    feature of filler words alone ("is", "the") gives "".
     """
     words = [word for word in name.split(" ") if word != "^" and not word.startswith("!")]
-    if all(word in _FILLERS for word in words):
-        return ""
+    while words and words[0] in _FILLERS:
+        words.pop(0)
+    while words and words[-1] in _FILLERS:
+        words.pop()
     return " ".join("N" if word == "<n>" else word for word in words)
 
 
