@@ -53,7 +53,9 @@ def test_other_usage_errors(perfpack, project):
 
 
 def test_failing_command_stops_unless_ignored(perfpack, project):
-    _ok_error(perfpack("bench", "--runs", "3", "--", "false", cwd=project), "exited with 1", "--ignore-failure")
+    _ok_error(perfpack("bench", "--runs", "3", "--", "false", cwd=project), "exited with 1 on warm-up run 1",
+              "--ignore-failure")
+    _ok_error(perfpack("bench", "--runs", "3", "--warmup", "0", "--", "false", cwd=project), "exited with 1 on run 1;")
     proc = perfpack("bench", "--runs", "3", "--ignore-failure", "--", "false", cwd=project)
     assert proc.returncode == 0 and "failed runs: 3" in proc.stdout
 
