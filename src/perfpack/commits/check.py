@@ -47,14 +47,13 @@ def _check_all(report: Report, commits: list[CommitInfo], policy: Policy) -> Rep
 
 def check_range(root: Path, spec: str | None, policy: Policy) -> Report:
     """Every commit of RANGE (default: the branch's commits not on the default branch), one git log pass."""
-    from perfpack.commits.gitlog import iter_commits, open_repo, range_revisions, resolve_range, start_log, stop
+    from perfpack.commits.gitlog import iter_commits, open_repo, resolve_range
+    from perfpack.commits.logpass import stop, take_prestarted
 
     merges = "merge" not in policy.skip
-    # An explicit RANGE starts git at once: it diffs on one core while this one imports GitPython and
-    # validates the range (a range that fails validation stops it, with the clear message). Never a
-    # RANGE that git would read as an option (`--output=FILE` writes a file).
-    plain = spec is not None and spec.strip() != "" and not spec.strip().startswith("-")
-    early = start_log(root, range_revisions(spec), merges=merges) if plain and Path(root).is_dir() else None
+    # An explicit RANGE starts git at once (or prestart() already did): it diffs on one core while this
+    # one imports GitPython and validates the range; a range that fails validation stops it.
+    early = take_prestarted(root, spec, merges=merges)
     try:
         repo = open_repo(root)
         revisions, label = resolve_range(repo, spec)

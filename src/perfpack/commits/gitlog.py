@@ -10,7 +10,8 @@ import re
 from pathlib import Path
 from typing import Any, Iterator
 
-from perfpack.commits.parse import DIFF_OPTIONS, LOG_FORMAT, parse_log, parse_numstat
+from perfpack.commits.logpass import DIFF_OPTIONS, range_revisions, start_log, stop
+from perfpack.commits.parse import parse_log, parse_numstat
 from perfpack.commits.rules import CommitInfo, FileChange
 from perfpack.errors import PerfpackError
 
@@ -129,12 +130,6 @@ def resolve_range(repo: Any, spec: str | None) -> tuple[list[str], str]:
     return range_revisions(spec), spec
 
 
-def range_revisions(spec: str) -> list[str]:
-    """git log's revision arguments for an explicit RANGE (not validated: see resolve_range)."""
-    spec = spec.strip()
-    return [spec] if ".." in spec else ["-1", spec]
-
-
 def read_commits(repo: Any, revisions: list[str], *, merges: bool = False) -> list[CommitInfo]:
     """All commits of the range with their numstat, in one `git log` run (see `iter_commits`)."""
     return [commit for batch in iter_commits(repo, revisions, merges=merges) for commit in batch]
@@ -149,44 +144,6 @@ def _split_point(buffer: bytes) -> int:
             return position + 1
         position = buffer.rfind(b"\0\x1e", 0, position)
     return -1
-
-
-def log_command(revisions: list[str], *, merges: bool = False) -> list[str]:
-    """The one `git log` pass: full hashes, parents, raw messages and numstat, NUL-separated."""
-    return ["log", "--root", "--encoding=UTF-8", "--no-show-signature", *DIFF_OPTIONS, LOG_FORMAT,
-            "--diff-merges=first-parent" if merges else "--diff-merges=off", *revisions, "--"]
-
-
-def start_log(cwd: Path | str, revisions: list[str], *, merges: bool = False) -> Any:
-    """Start the `git log` pass now and return the process (stdout and stderr are pipes).
-
-    Started directly rather than through GitPython's command interface so that it can start before
-    GitPython is imported: that import alone costs ~120 ms, a fifth of git's whole pass over 5,000
-    commits, and git diffs on the second core meanwhile (see check_range). The environment and the
-    executable are the ones GitPython would use.
-    """
-    import os
-    import subprocess
-
-    env = {**os.environ, "LANGUAGE": "C", "LC_ALL": "C"}  # as GitPython runs git
-    executable = os.environ.get("GIT_PYTHON_GIT_EXECUTABLE") or "git"
-    try:
-        process = subprocess.Popen([executable, *log_command(revisions, merges=merges)], cwd=cwd, env=env,
-                                   stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    except OSError as exc:
-        raise PerfpackError(f"cannot run git: {exc.strerror or exc}",
-                            hint="install git and make sure it is on PATH") from None
-    _grow_pipe(process.stdout)
-    return process
-
-
-def stop(process: Any) -> None:
-    """End a started `git log` whose output is no longer wanted."""
-    if process.poll() is None:
-        process.kill()
-    process.wait()
-    process.stdout.close()
-    process.stderr.close()
 
 
 def iter_commits(repo: Any, revisions: list[str], *, merges: bool = False, process: Any = None,
@@ -221,16 +178,6 @@ def iter_commits(repo: Any, revisions: list[str], *, merges: bool = False, proce
             raise PerfpackError(f"git log failed: {detail.splitlines()[-1] if detail else process.returncode}")
     finally:
         stop(process)
-
-
-def _grow_pipe(stream: Any) -> None:
-    """Let git write ahead while Python checks a batch: a 64 KiB pipe would stall git (Linux only)."""
-    try:
-        import fcntl
-
-        fcntl.fcntl(stream.fileno(), getattr(fcntl, "F_SETPIPE_SZ", 1031), 1 << 20)
-    except (ImportError, OSError, ValueError, AttributeError):
-        pass
 
 
 def _checked_boundary(commits: list[CommitInfo], boundary: set[str]) -> list[CommitInfo]:

@@ -237,7 +237,7 @@ def _git(cwd: str | None, *args: str) -> bytes | None:
 
 
 def _diff_args(call: CommitCall, has_head: bool, has_parent: bool) -> list[str]:
-    from perfpack.commits.parse import DIFF_OPTIONS
+    from perfpack.commits.logpass import DIFF_OPTIONS
 
     options = ["diff", *DIFF_OPTIONS]
     if call.amend and has_head:
@@ -251,7 +251,8 @@ def _diff_args(call: CommitCall, has_head: bool, has_parent: bool) -> list[str]:
 
 def _with_added(call: CommitCall, cwd: str | None, top: str, staged: list, has_head: bool) -> list:
     """The staged files plus what the `git add` before the commit will stage (tracked and new files)."""
-    from perfpack.commits.parse import DIFF_OPTIONS, parse_numstat
+    from perfpack.commits.logpass import DIFF_OPTIONS
+    from perfpack.commits.parse import parse_numstat
     from perfpack.commits.rules import FileChange
 
     paths = ["--", *call.added]

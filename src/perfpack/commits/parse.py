@@ -4,11 +4,7 @@ from __future__ import annotations
 
 from perfpack.commits.rules import CommitInfo, FileChange
 
-RECORD = b"\x1e"
-# One record per commit: RS, full hash, parents, raw message; numstat entries follow, NUL-terminated.
-LOG_FORMAT = "--format=%x1e%H%x00%P%x00%B"
-# Options pinned so user configuration cannot change the counts or the output's shape (gitlog and the hook).
-DIFF_OPTIONS = ("--no-color", "--no-ext-diff", "--no-textconv", "--no-relative", "-M", "--numstat", "-z")
+RECORD = b"\x1e"  # starts each commit's record (logpass.LOG_FORMAT)
 SHORT = 12  # hash characters shown in findings (no per-commit `%h` lookup: it costs git time)
 
 
@@ -53,7 +49,7 @@ def parse_numstat(raw: bytes) -> list[FileChange]:
 
 
 def parse_log(raw: bytes) -> list[CommitInfo]:
-    """`git log LOG_FORMAT --numstat -z` output -> commits in log order, each with its files."""
+    """`git log` output in logpass.LOG_FORMAT with --numstat -z -> commits in log order, each with its files."""
     tokens = raw.split(b"\0")
     commits: list[CommitInfo] = []
     current: CommitInfo | None = None
