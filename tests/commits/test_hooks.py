@@ -6,7 +6,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 
 import pytest
 from commits_helpers import HOOK, HOOK_ARGV, lines, ok_message, perfpack

@@ -97,7 +97,7 @@ def read_record(path: Path, *, what: str = "baseline") -> dict[str, Any]:
         raise PerfpackError(f"{path}: not a perfpack {what} (not UTF-8 text)") from None
     except ValueError as exc:
         raise PerfpackError(f"{path}: corrupt {what}: invalid JSON ({exc})",
-                            hint=f"restore it from git or remove it with `perfpack baseline rm`") from None
+                            hint="restore it from git or remove it with `perfpack baseline rm`") from None
     if not isinstance(data, dict) or data.get("kind") not in ("perfpack-baseline", "perfpack-comparison"):
         raise PerfpackError(f"{path}: not a perfpack {what} (no \"kind\": \"perfpack-...\" field)")
     if data.get("schema_version") != SCHEMA_VERSION:
