@@ -36,7 +36,7 @@ HELD_OUT = ["route_heldout_v6", "route_heldout_v8_roles", "route_heldout_v8_comp
             "route_heldout_v10_adversarial"]
 MODEL_PATH = ROOT / "hooks" / MODEL_FILE
 ROUTES_PATH = ROOT / "hooks" / "routes.json"
-THRESHOLD = 0.5  # P(some agent) needed to suggest one; chosen with --leave-one-out (docs/routing.md)
+THRESHOLD = 0.6  # P(some agent) needed to suggest one; chosen with --leave-one-out (docs/routing.md)
 
 
 def load(name: str) -> list[dict]:
