@@ -38,6 +38,14 @@ def test_a_model_round_trips_through_the_cache_form():
                                                       ["slow", "sluggish"])
 
 
+def test_the_explanation_prefers_phrases_and_trims_fillers():
+    document = {"version": 1, "classes": ["none", "a"], "bias": [0.0, 0.0], "threshold": 0.5,
+                "weights": {"takes": [-0.5, 1.0], "forever": [-0.5, 1.2], "takes forever": [0.0, 0.3],
+                            "the checkout": [0.0, 0.9], "checkout": [0.0, 0.4], "is": [0.0, 2.0]}}
+    agent, _, terms = Model(document).decide({"takes", "forever", "takes forever", "the checkout", "checkout", "is"})
+    assert agent == "a" and terms == ["takes forever", "checkout"]
+
+
 @pytest.mark.parametrize("bad", [{"version": 2}, {"version": 1, "classes": ["a"], "bias": [0], "weights": {},
                                                    "threshold": 0.5},
                                  {"version": 1, "classes": ["none", "a"], "bias": [0], "weights": {}, "threshold": 1}])

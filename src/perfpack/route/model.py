@@ -114,14 +114,30 @@ class Model:
             if row is not None and row[best] - row[0] > 0 and not name.startswith(("rules:", "!")):
                 pushes.append((row[best] - row[0], name))
         pushes.sort(reverse=True)
-        terms: list[str] = []
+        candidates: list[str] = []
         for _, name in pushes:
             term = _readable(name)
-            if term and term not in terms:
-                terms.append(term)
-            if len(terms) == 4:
+            if term and term not in candidates:
+                candidates.append(term)
+            if len(candidates) == 8:
                 break
-        return self.classes[best], p_agent, terms
+        # Two words that the model also weighs as a pair read better as the phrase: "takes forever",
+        # not "takes", "forever"; a word inside a chosen phrase is not repeated.
+        pushing = {name for _, name in pushes}
+        terms: list[str] = []
+        for term in candidates:
+            if any(term in chosen.split(" ") for chosen in terms):
+                continue
+            for i, chosen in enumerate(terms):
+                pair = next((p for p in (f"{chosen} {term}", f"{term} {chosen}") if p in pushing), None)
+                if " " not in chosen and pair:
+                    terms[i] = pair
+                    break
+            else:
+                terms.append(term)
+        phrase_words = {word for chosen in terms if " " in chosen for word in chosen.split(" ")}
+        terms = [term for term in dict.fromkeys(terms) if " " in term or term not in phrase_words]
+        return self.classes[best], p_agent, terms[:4]
 
 
 _FILLERS = frozenset("a an the is are was be it its this that to of in on at for and or so my our we i you can "
