@@ -30,10 +30,10 @@ TRAINING = ["route_corpus", "route_heldout", "route_heldout_v5", "route_tuning_v
             "route_tuning_v7_negatives", "route_tuning_v7_styles", "route_tuning_v8_stacks",
             "route_tuning_v8_boundaries", "route_tuning_v8_long", "route_tuning_v8_checklist",
             "route_tuning_v8_long_numbers", "route_tuning_v8_units", "route_tuning_v9_spec",
-            "route_tuning_v10_spec"]
+            "route_tuning_v10_spec", "route_tuning_v11_negatives", "route_tuning_v11_terse"]
 # Written blind (from the labelling guide alone) and never trained or tuned on: the budget is judged here.
 HELD_OUT = ["route_heldout_v6", "route_heldout_v8_roles", "route_heldout_v8_company", "route_heldout_v9_everyday",
-            "route_heldout_v10_adversarial"]
+            "route_heldout_v10_adversarial", "route_heldout_v11_examiner"]
 MODEL_PATH = ROOT / "hooks" / MODEL_FILE
 ROUTES_PATH = ROOT / "hooks" / "routes.json"
 THRESHOLD = 0.6  # P(some agent) needed to suggest one; chosen with --leave-one-out (docs/routing.md)
