@@ -73,7 +73,8 @@ def _check(run: Run, plan: Plan, index: int) -> None:
     shown = " ".join(plan.display)
     which = f"run {index}" if index > 0 else f"warm-up run {-index}"  # warm-up runs come as -1, -2, ...
     if run.timed_out:
-        raise PerfpackError(f"`{shown}` timed out after {plan.timeout:g} s on {which} (its process tree was killed)",
+        raise PerfpackError(f"`{shown}` timed out after {plan.timeout:g} s on {which} (its process tree was "
+                            "killed)",
                             hint="raise --timeout, or pass --ignore-failure to keep the timed-out runs")
     if run.exit_code != 0:
         how = f"was killed by signal {-run.exit_code}" if run.exit_code < 0 else f"exited with {run.exit_code}"

@@ -125,7 +125,8 @@ def _binomial_tail(n: int, p: float, k: int) -> float:
     if k > n or p <= 0.0:
         return 0.0
     a, b = float(k), float(n - k + 1)
-    front = math.exp(math.lgamma(a + b) - math.lgamma(a) - math.lgamma(b) + a * math.log(p) + b * math.log1p(-p))
+    log_beta = math.lgamma(a + b) - math.lgamma(a) - math.lgamma(b)
+    front = math.exp(log_beta + a * math.log(p) + b * math.log1p(-p))
     if p < (a + 1) / (a + b + 2):
         return front * _beta_fraction(a, b, p) / a
     return 1.0 - front * _beta_fraction(b, a, 1.0 - p) / b

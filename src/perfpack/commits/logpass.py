@@ -1,4 +1,4 @@
-"""The one `git log --numstat -z` pass of `perfpack commits check`: its command line, starting and stopping it.
+"""The one `git log --numstat -z` pass of `perfpack commits check`: its command line, start and stop.
 
 Light on purpose (os, subprocess and perfpack.project only): the pass can then start before click,
 GitPython and the rules are imported, and git diffs on one core while Python imports on the other.

@@ -49,7 +49,7 @@ def parse_numstat(raw: bytes) -> list[FileChange]:
 
 
 def parse_log(raw: bytes) -> list[CommitInfo]:
-    """`git log` output in logpass.LOG_FORMAT with --numstat -z -> commits in log order, each with its files."""
+    """`git log` output (logpass.LOG_FORMAT, --numstat -z) -> commits in log order, each with its files."""
     tokens = raw.split(b"\0")
     commits: list[CommitInfo] = []
     current: CommitInfo | None = None

@@ -143,7 +143,8 @@ HOOK_PYTHON_FLAGS = ("-S",)
 
 
 def hook_commands(target: Target) -> dict[str, str]:
-    python = " ".join(shlex.quote(part) for part in (str(Path(sys.executable).absolute()), *HOOK_PYTHON_FLAGS))
+    interpreter = str(Path(sys.executable).absolute())
+    python = " ".join(shlex.quote(part) for part in (interpreter, *HOOK_PYTHON_FLAGS))
     script = shlex.quote(str(hook_script()))
     routes = shlex.quote(str(target.routes))
     return {

@@ -65,7 +65,8 @@ def _already_suggested(state_path: str, session: str, agent: str) -> bool:
             _compact(state_path, lines)
         else:
             # a torn or foreign last line must not swallow this record
-            lightos.append(state_path, (b"\n" if raw and not raw.endswith(b"\n") else b"") + (record + "\n").encode("utf-8"))
+            separator = b"\n" if raw and not raw.endswith(b"\n") else b""
+            lightos.append(state_path, separator + (record + "\n").encode("utf-8"))
     except Exception:  # noqa: BLE001 - the state is a nicety; never fail the prompt for it
         pass
     return False
