@@ -7,14 +7,20 @@ from typing import Iterator
 
 import pytest
 
-from e2e_harness import ensure_claude_code
+from e2e_harness import CLI_VERSIONS, ensure_claude_code
 from fake_api import FakeAnthropicAPI
 
 
+@pytest.fixture(scope="session", params=CLI_VERSIONS)
+def cli_version(request: pytest.FixtureRequest) -> str:
+    """Each supported Claude Code version (the oldest and the pinned newest): every e2e test runs on both."""
+    return str(request.param)
+
+
 @pytest.fixture(scope="session")
-def claude_bin() -> Path:
-    """The pinned real `claude`, installed from npm into the cache once per session (skips without Node)."""
-    return ensure_claude_code()
+def claude_bin(cli_version: str) -> Path:
+    """The real `claude` of `cli_version`, installed from npm into the cache once (skips without Node)."""
+    return ensure_claude_code(cli_version)
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -20,8 +21,12 @@ import pytest
 
 from fake_api import FakeAnthropicAPI
 
-CLAUDE_CODE_VERSION = "2.1.197"  # the request format is the CLI's private contract: pin it
-CLAUDE_CODE_PACKAGE = f"@anthropic-ai/claude-code@{CLAUDE_CODE_VERSION}"
+# The request format is the CLI's private contract: every e2e assertion runs on the oldest CLI perfpack
+# supports and on a pinned newest one. `python scripts/update_cli_pin.py` moves NEWEST_CLI to the registry's.
+OLDEST_CLI = "2.1.197"
+NEWEST_CLI = "2.1.332"
+CLI_VERSIONS = (OLDEST_CLI, NEWEST_CLI)
+CLAUDE_CODE_PACKAGE = "@anthropic-ai/claude-code"
 REPO_ROOT = Path(__file__).resolve().parents[2]
 RUN_TIMEOUT = 120  # seconds per `claude` run; a healthy run against the stand-in takes ~3 s
 INSTALL_TIMEOUT = 900
@@ -30,10 +35,10 @@ HOOK_CONTEXT_PREFIX = "UserPromptSubmit hook additional context:"
 HOOK_PLAIN_PREFIX = "UserPromptSubmit hook success:"
 
 
-def cache_dir() -> Path:
-    """Where the pinned CLI lives: $PERFPACK_E2E_CACHE/claude-code-VERSION, default ~/.cache/perfpack/..."""
+def cache_dir(version: str) -> Path:
+    """Where one CLI version lives: $PERFPACK_E2E_CACHE/claude-code-VERSION, default ~/.cache/perfpack/..."""
     base = os.environ.get("PERFPACK_E2E_CACHE") or str(Path.home() / ".cache" / "perfpack")
-    return Path(base).expanduser() / f"claude-code-{CLAUDE_CODE_VERSION}"
+    return Path(base).expanduser() / f"claude-code-{version}"
 
 
 def _installed_claude(prefix: Path) -> Path | None:
@@ -43,11 +48,14 @@ def _installed_claude(prefix: Path) -> Path | None:
     return binary
 
 
-def ensure_claude_code() -> Path:
-    """Install the pinned CLI into the cache once (locked), reuse it afterwards; return the `claude` path."""
+def ensure_claude_code(version: str) -> Path:
+    """Install CLI VERSION into the cache once (locked), reuse it afterwards; return its `claude` path."""
+    if not re.fullmatch(r"\d+\.\d+\.\d+", version):
+        raise ValueError(f"not a Claude Code version: {version!r}")
     if not shutil.which("node") or not shutil.which("npm"):
         pytest.skip("end-to-end tests need Node.js and npm on PATH to install the real Claude Code CLI")
-    prefix = cache_dir()
+    package = f"{CLAUDE_CODE_PACKAGE}@{version}"
+    prefix = cache_dir(version)
     prefix.parent.mkdir(parents=True, exist_ok=True)
     with open(prefix.parent / f".{prefix.name}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # a second pytest waits here instead of installing over the first
@@ -58,18 +66,18 @@ def ensure_claude_code() -> Path:
             shutil.rmtree(staging, ignore_errors=True)
             shutil.rmtree(prefix, ignore_errors=True)
             proc = subprocess.run(["npm", "install", "--no-audit", "--no-fund", "--prefix", str(staging),
-                                   CLAUDE_CODE_PACKAGE], capture_output=True, text=True, timeout=INSTALL_TIMEOUT)
+                                   package], capture_output=True, text=True, timeout=INSTALL_TIMEOUT)
             if proc.returncode != 0:
                 shutil.rmtree(staging, ignore_errors=True)
-                pytest.fail(f"npm install {CLAUDE_CODE_PACKAGE} failed (exit {proc.returncode}):\n"
+                pytest.fail(f"npm install {package} failed (exit {proc.returncode}):\n"
                             f"{proc.stderr[-3000:]}")
-            (staging / ".perfpack-complete").write_text(CLAUDE_CODE_VERSION + "\n")
+            (staging / ".perfpack-complete").write_text(version + "\n")
             staging.rename(prefix)  # node_modules/.bin links are relative, so they survive the rename
             binary = _installed_claude(prefix)
-            assert binary is not None, f"npm installed {CLAUDE_CODE_PACKAGE} but {prefix} has no claude binary"
-    version = subprocess.run([str(binary), "--version"], capture_output=True, text=True, timeout=60)
-    assert CLAUDE_CODE_VERSION in version.stdout, (
-        f"{binary} --version said {version.stdout!r} {version.stderr[-500:]!r}; expected {CLAUDE_CODE_VERSION}")
+            assert binary is not None, f"npm installed {package} but {prefix} has no claude binary"
+    said = subprocess.run([str(binary), "--version"], capture_output=True, text=True, timeout=60)
+    assert said.stdout.split(" ", 1)[0].strip() == version, (
+        f"{binary} --version said {said.stdout!r} {said.stderr[-500:]!r}; expected {version}")
     return binary
 
 

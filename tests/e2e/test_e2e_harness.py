@@ -1,4 +1,4 @@
-"""The harness itself, on a throwaway agent/command/hook: proves where Claude Code 2.1.197 puts each of them.
+"""The harness itself, on a throwaway agent/command/hook: where each supported Claude Code puts each of them.
 
 If the pinned CLI's request format moved, these fail first and say so, instead of the pack tests failing
 for a confusing reason.
@@ -56,14 +56,15 @@ def _toy_project(tmp_path: Path) -> Path:
     return project
 
 
-def test_agent_list_command_expansion_and_hook_context_reach_the_model(claude_bin, fake_api, home, tmp_path):
+def test_agent_list_command_expansion_and_hook_context_reach_the_model(claude_bin, cli_version, fake_api, home,
+                                                                     tmp_path):
     project = _toy_project(tmp_path)
     run = run_claude(claude_bin, fake_api, project, home, "/tally eleven quokkas")
 
     assert run.returncode == 0, run.stderr[-2000:]
     assert "quokka-auditor" in run.init["agents"]
     assert "tally" in run.init["slash_commands"]
-    assert run.init["claude_code_version"] == "2.1.197"
+    assert run.init["claude_code_version"] == cli_version
     assert run.result is not None and run.result.get("is_error") is False
 
     body = run.first_request
