@@ -43,7 +43,7 @@ def registry_latest() -> str | None:
     if npm is None:
         return None
     try:
-        proc = subprocess.run([npm, "view", PACKAGE, "version"], capture_output=True, text=True,
+        proc = subprocess.run([npm, "view", PACKAGE, "version"], check=False, capture_output=True, text=True,
                               timeout=NPM_TIMEOUT, stdin=subprocess.DEVNULL)
     except (OSError, subprocess.TimeoutExpired):
         return None

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
-
 from e2e_harness import CLI_VERSIONS, ensure_claude_code
 from fake_api import FakeAnthropicAPI
 

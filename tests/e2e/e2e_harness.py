@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from fake_api import FakeAnthropicAPI
 
 # The request format is the CLI's private contract: every e2e assertion runs on the oldest CLI perfpack
@@ -66,7 +65,7 @@ def ensure_claude_code(version: str) -> Path:
             shutil.rmtree(staging, ignore_errors=True)
             shutil.rmtree(prefix, ignore_errors=True)
             proc = subprocess.run(["npm", "install", "--no-audit", "--no-fund", "--prefix", str(staging),
-                                   package], capture_output=True, text=True, timeout=INSTALL_TIMEOUT)
+                                   package], check=False, capture_output=True, text=True, timeout=INSTALL_TIMEOUT)
             if proc.returncode != 0:
                 shutil.rmtree(staging, ignore_errors=True)
                 pytest.fail(f"npm install {package} failed (exit {proc.returncode}):\n"
@@ -75,7 +74,7 @@ def ensure_claude_code(version: str) -> Path:
             staging.rename(prefix)  # node_modules/.bin links are relative, so they survive the rename
             binary = _installed_claude(prefix)
             assert binary is not None, f"npm installed {package} but {prefix} has no claude binary"
-    said = subprocess.run([str(binary), "--version"], capture_output=True, text=True, timeout=60)
+    said = subprocess.run([str(binary), "--version"], check=False, capture_output=True, text=True, timeout=60)
     assert said.stdout.split(" ", 1)[0].strip() == version, (
         f"{binary} --version said {said.stdout!r} {said.stderr[-500:]!r}; expected {version}")
     return binary
@@ -184,7 +183,7 @@ def run_claude(claude: Path, api: FakeAnthropicAPI, project: Path, home: Path, p
     home.mkdir(parents=True, exist_ok=True)
     seen_before = len(api.messages())
     proc = subprocess.run([str(claude), "-p", prompt, "--output-format", "stream-json", "--verbose", *extra],
-                          cwd=project, env=claude_env(api, home), capture_output=True, text=True,
+                          cwd=project, env=claude_env(api, home), check=False, capture_output=True, text=True,
                           timeout=timeout, stdin=subprocess.DEVNULL)
     events = []
     for line in proc.stdout.splitlines():
@@ -215,7 +214,7 @@ def run_claude_cli(claude: Path, api: FakeAnthropicAPI, home: Path, *args: str, 
                    timeout: float = RUN_TIMEOUT) -> subprocess.CompletedProcess:
     """Run a non-interactive `claude` subcommand (plugin validate/marketplace/install) with the test env."""
     home.mkdir(parents=True, exist_ok=True)
-    return subprocess.run([str(claude), *args], cwd=cwd, env=claude_env(api, home), capture_output=True,
+    return subprocess.run([str(claude), *args], cwd=cwd, env=claude_env(api, home), check=False, capture_output=True,
                           text=True, timeout=timeout, stdin=subprocess.DEVNULL)
 
 

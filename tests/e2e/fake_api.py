@@ -9,7 +9,7 @@ import json
 import threading
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Self
 from urllib.parse import urlsplit
 
 MAX_BODY_BYTES = 32 * 1024 * 1024  # the CLI's first request is ~100 KB; anything bigger is a bug
@@ -36,7 +36,7 @@ class FakeAnthropicAPI:
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self) -> "FakeAnthropicAPI":
+    def start(self) -> Self:
         self._thread.start()
         return self
 
@@ -45,7 +45,7 @@ class FakeAnthropicAPI:
         self._server.server_close()
         self._thread.join(timeout=5)
 
-    def __enter__(self) -> "FakeAnthropicAPI":
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

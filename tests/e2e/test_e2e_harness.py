@@ -10,7 +10,6 @@ import json
 from pathlib import Path
 
 import pytest
-
 from e2e_harness import HOOK_CONTEXT_PREFIX, make_git_project, run_claude
 
 pytestmark = pytest.mark.e2e

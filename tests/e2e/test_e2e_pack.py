@@ -12,9 +12,16 @@ import sys
 from pathlib import Path
 
 import pytest
+from e2e_harness import (
+    HOOK_CONTEXT_PREFIX,
+    REPO_ROOT,
+    ClaudeRun,
+    copy_repo,
+    make_git_project,
+    run_claude,
+    run_claude_cli,
+)
 
-from e2e_harness import (HOOK_CONTEXT_PREFIX, REPO_ROOT, ClaudeRun, copy_repo, make_git_project, run_claude,
-                         run_claude_cli)
 from perfpack.frontmatter import read_frontmatter
 
 pytestmark = pytest.mark.e2e
@@ -51,7 +58,7 @@ def _expected_agents() -> dict[str, dict]:
 
 
 def _perfpack(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "perfpack", *args], cwd=cwd, capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "perfpack", *args], cwd=cwd, check=False, capture_output=True, text=True,
                           timeout=120)
 
 
@@ -103,7 +110,7 @@ def _assert_optimize_expanded(run: ClaudeRun, project: Path) -> None:
     assert heading.lstrip("#").strip() in user_text, f"snapshot heading {heading!r} not in the request"
     cpus = facts["host"]["cpus"]
     assert re.search(rf"CPUs?\b[^\n]*\b{cpus}\b", user_text), f"host CPU count {cpus} not in the request"
-    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=project, capture_output=True, text=True,
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=project, check=False, capture_output=True, text=True,
                           timeout=30).stdout.strip()
     assert head[:7] in user_text, f"the project's commit {head[:7]} is not in the expanded snapshot"
     assert "<command-args>" + TARGET + "</command-args>" in user_text

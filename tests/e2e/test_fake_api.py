@@ -6,7 +6,6 @@ import json
 import urllib.request
 
 import pytest
-
 from fake_api import FakeAnthropicAPI
 
 pytestmark = pytest.mark.e2e

@@ -135,7 +135,7 @@ def test_agent_description_is_short_and_says_when(name: str) -> None:
     description = _frontmatter(agent_path(name)).data["description"]
     assert isinstance(description, str)
     assert len(description) <= DESCRIPTION_BUDGET, f"{name}: {len(description)} chars > {DESCRIPTION_BUDGET}"
-    assert description.startswith("Use PROACTIVELY when") or description.startswith("Use PROACTIVELY for")
+    assert description.startswith(("Use PROACTIVELY when", "Use PROACTIVELY for"))
     assert "<example>" not in description and "\n" not in description
 
 
