@@ -1,8 +1,9 @@
 """The `perfpack` command: a thin click group whose subcommands are imported only when run.
 
 Each subcommand lives in its capability's package (`perfpack/<capability>/cli.py`) and returns an
-exit code. This module maps expected failures (PerfpackError) to one clear line and exit code 2;
-tracebacks are kept for real bugs.
+exit code (perfpack.exitcodes.ExitCode). This module is the one error handler: an expected failure
+(PerfpackError) becomes one clear line and exit 2; an unexpected exception (a bug) becomes one line,
+exit 3, and its traceback in a log file, so CI never mistakes a crash for findings (exit 1).
 """
 
 from __future__ import annotations
@@ -12,22 +13,26 @@ import sys
 # `typing` costs about a third of a bare interpreter start, and every command starts here.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any, Callable
+    from collections.abc import Callable
+    from typing import Any
 
 # name -> ("module:attribute", one-line help shown by `perfpack --help` without importing the module)
 COMMANDS: dict[str, tuple[str, str]] = {
     "validate": ("perfpack.validate.cli:validate",
                  "Check agent, command, plugin and hook files against what Claude Code really accepts."),
-    "install": ("perfpack.install.cli:install", "Install the agents, /optimize and hooks into a project's .claude/."),
+    "install": ("perfpack.install.cli:install",
+                "Install the agents, /optimize and hooks into a project's .claude/."),
     "uninstall": ("perfpack.install.cli:uninstall", "Remove exactly what `perfpack install` added."),
     "route": ("perfpack.route.cli:route", "Explain which agent a prompt is routed to, and why."),
-    "snapshot": ("perfpack.snapshot.cli:snapshot", "Baseline of the host and project for /optimize (always exits 0)."),
+    "snapshot": ("perfpack.snapshot.cli:snapshot",
+                 "Baseline of the host and project for /optimize (always exits 0)."),
     "bench": ("perfpack.bench.cli:bench", "Benchmark a command; save baselines, enforce budgets."),
     "compare": ("perfpack.bench.cli:compare", "Compare two commands interleaved in one run."),
     "baseline": ("perfpack.bench.cli:baseline", "List, show or remove saved baselines."),
     "report": ("perfpack.bench.cli:report", "Write the Markdown performance report from baselines."),
     "memory": ("perfpack.memory.cli:memory", "Agent memory that survives sessions and parallel subagents."),
-    "commits": ("perfpack.commits.cli:commits", "Check commits are atomic: size, one concern, sign-off, trailers."),
+    "commits": ("perfpack.commits.cli:commits",
+                "Check commits are atomic: size, one concern, sign-off, trailers."),
 }
 
 # Commands that must start faster than click allows: name -> "module:function(argv, *, ends_process) -> int".
@@ -70,7 +75,9 @@ def _build_group() -> Any:
             with formatter.section("Commands"):
                 formatter.write_dl(rows)
 
-    @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+    settings = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+    @click.group(cls=LazyGroup, context_settings=settings)
     @click.version_option(__version__, prog_name="perfpack")
     def perfpack() -> None:
         """perfpack: performance engineering for Claude Code.
@@ -79,8 +86,9 @@ def _build_group() -> Any:
         measure and compare commands against saved baselines and budgets, keep agent memory,
         and check that commits stay atomic.
 
-        Exit codes: 0 fine, 1 findings / violations / regression / breached budget,
-        2 usage or environment error.
+        Exit codes: 0 fine, 1 findings / violations / regression / breached budget or threshold,
+        2 usage or environment error (one line, nothing changed), 3 internal error (a bug; the
+        traceback is written to $XDG_CACHE_HOME/perfpack/perfpack.log).
         """
 
     return perfpack
@@ -119,6 +127,8 @@ def run() -> None:
 def _click_main(args: list[str]) -> int:
     import click
 
+    from perfpack.exitcodes import ExitCode
+
     group = _build_group()
     try:
         result = group.main(args, prog_name="perfpack", standalone_mode=False)
@@ -129,12 +139,13 @@ def _click_main(args: list[str]) -> int:
         return exc.exit_code
     except click.Abort:
         click.echo("Aborted!", err=True)
-        return 130
+        return ExitCode.INTERRUPTED
     return result if isinstance(result, int) else 0
 
 
 def _run(call: Callable[[], int]) -> int:
     from perfpack.errors import PerfpackError
+    from perfpack.exitcodes import ExitCode
 
     try:
         return call()
@@ -143,13 +154,47 @@ def _run(call: Callable[[], int]) -> int:
         return exc.exit_code
     except KeyboardInterrupt:
         sys.stderr.write("perfpack: interrupted\n")
-        return 130
+        return ExitCode.INTERRUPTED
     except BrokenPipeError:
-        # The reader went away (e.g. `| head`); not an error worth a traceback.
-        try:
-            sys.stdout = None  # type: ignore[assignment]
-        finally:
-            return 0
+        # The reader went away (e.g. `| head`); not an error worth a traceback. Dropping stdout keeps
+        # the interpreter's final flush from raising it again.
+        sys.stdout = None
+        return ExitCode.OK
+    except Exception as exc:  # a bug: say so in one line, keep the traceback for the report
+        where = _log_internal_error(exc)
+        sys.stderr.write(f"perfpack: internal error: {type(exc).__name__}: {str(exc)[:300]}\n"
+                         f"  this is a bug in perfpack, not in your files; "
+                         f"{'the traceback is in ' + where if where else 'no log file could be written'}\n")
+        return ExitCode.INTERNAL
+
+
+def crash_log_path() -> str:
+    """$XDG_CACHE_HOME/perfpack/perfpack.log (default ~/.cache/...), as pre-commit keeps its log."""
+    import os
+
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "perfpack", "perfpack.log")
+
+
+def _log_internal_error(exc: BaseException) -> str:
+    """Append the traceback (with perfpack's version and the command line) to the crash log; its path."""
+    import os
+    import time
+    import traceback
+
+    from perfpack import __version__
+    from perfpack.safeio import append_nofollow
+
+    path = crash_log_path()
+    stamp = time.strftime("%Y-%m-%d %H:%M:%S")
+    entry = (f"--- {stamp} perfpack {__version__} python {sys.version.split()[0]}\n"
+             f"argv: {sys.argv!r}\n" + "".join(traceback.format_exception(exc)))
+    try:
+        os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
+        append_nofollow(path, entry.encode("utf-8", "backslashreplace"))
+    except Exception:  # the log is a courtesy; the one-line message already says what happened
+        return ""
+    return path
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ from perfpack.errors import PerfpackError
 # project root on its per-action path, which works on os.path strings (find_project_root_str).
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Iterable
     from pathlib import Path
     from typing import Any
 
@@ -86,8 +87,31 @@ def load_config(root: Path | str, section: str | None = None) -> dict[str, Any]:
         return merged
     value = merged.get(section, {})
     if not isinstance(value, dict):
-        raise PerfpackError(f"configuration: [tool.perfpack.{section}] must be a table, not {type(value).__name__}")
+        raise PerfpackError(f"configuration: [tool.perfpack.{section}] must be a table, "
+                            f"not {type(value).__name__}")
     return value
+
+
+def check_config_keys(section: str, config: dict[str, Any], known: Iterable[str],
+                      aliases: dict[str, str] | None = None) -> dict[str, Any]:
+    """`config` with every key in its dashed spelling (`max_files` -> `max-files`, aliases applied).
+
+    An unknown key, or one given twice under two spellings, is a one-line error naming the section and
+    the known keys: a typo must never be silently ignored.
+    """
+    names = set(known)
+    aliases = aliases or {}
+    result: dict[str, Any] = {}
+    for key, value in config.items():
+        name = str(key).replace("_", "-")
+        name = aliases.get(name, name)
+        if name not in names:
+            raise PerfpackError(f"configuration [{section}]: unknown key {key!r}",
+                                hint="known keys: " + ", ".join(sorted(names | set(aliases))))
+        if name in result:
+            raise PerfpackError(f"configuration [{section}]: {name!r} is given twice (as {key!r} too)")
+        result[name] = value
+    return result
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
@@ -97,7 +121,8 @@ def _read_toml(path: Path) -> dict[str, Any]:
         with path.open("rb") as handle:
             return tomllib.load(handle)
     except tomllib.TOMLDecodeError as exc:
-        raise PerfpackError(f"{path}: invalid TOML: {exc}", hint="fix the file or remove perfpack's section") from None
+        raise PerfpackError(f"{path}: invalid TOML: {exc}",
+                            hint="fix the file or remove perfpack's section") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise PerfpackError(f"{path}: cannot read: {exc}") from None
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import psutil
@@ -70,15 +72,16 @@ def test_exit_code_and_signal_are_reported():
     assert run_once(resolve_command(["kill -TERM $$"], shell=True)).exit_code == -15
 
 
-def _spawner(tmp_path: Path) -> tuple[Path, Path]:
+def _spawner(tmp_path: Path, tag: str) -> tuple[Path, Path]:
+    """A process tree whose `sleep` descendants carry `tag` in their duration, so the test finds its own."""
     pidfile = tmp_path / "pids.json"
     script = tmp_path / "spawner.py"
     script.write_text(textwrap.dedent(f"""
         import json, subprocess, sys, time
-        kids = [subprocess.Popen(["sleep", "60"]),
-                subprocess.Popen(["sleep", "61"], start_new_session=True),  # escapes the process group
+        kids = [subprocess.Popen(["sleep", "60.{tag}"]),
+                subprocess.Popen(["sleep", "61.{tag}"], start_new_session=True),  # escapes the process group
                 subprocess.Popen([sys.executable, "-c", "import subprocess, time; "
-                                  "subprocess.Popen(['sleep', '62']); time.sleep(60)"])]
+                                  "subprocess.Popen(['sleep', '62.{tag}']); time.sleep(60)"])]
         time.sleep(0.3)
         import os
         pids = [os.getpid()] + [k.pid for k in kids]
@@ -96,22 +99,23 @@ def _gone(pid: int) -> bool:
 
 
 def test_timeout_kills_the_whole_tree(tmp_path):
-    script, pidfile = _spawner(tmp_path)
+    tag = f"{os.getpid()}{time.monotonic_ns() % 100000:05d}"
+    script, pidfile = _spawner(tmp_path, tag)
     run = run_once(resolve_command([PY, str(script)], shell=False), timeout=1.5)
     assert run.timed_out and run.exit_code == -9
     assert run.wall_s < 5
     pids = json.loads(pidfile.read_text())
     assert len(pids) == 4
-    # also the grand-grandchild `sleep 62`, found by its command line
+    # also the grand-grandchild `sleep 62.TAG`, found by its command line (only this test's own: the tag)
+    ours = [["sleep", f"{n}.{tag}"] for n in (60, 61, 62)]
     leftovers = [p for p in psutil.process_iter(["cmdline"])
-                 if p.info["cmdline"] and p.info["cmdline"][:2] in (["sleep", "60"], ["sleep", "61"], ["sleep", "62"])
-                 and not _gone(p.pid)]
+                 if p.info["cmdline"] and p.info["cmdline"][:2] in ours and not _gone(p.pid)]
     assert all(_gone(p) for p in pids), [p for p in pids if not _gone(p)]
     assert leftovers == []
 
 
 def test_timeout_through_the_cli_leaves_nothing(tmp_path, perfpack):
-    script, pidfile = _spawner(tmp_path)
+    script, pidfile = _spawner(tmp_path, f"{os.getpid()}{time.monotonic_ns() % 100000:05d}")
     proc = perfpack("bench", "--runs", "1", "--warmup", "0", "--timeout", "1.5", "--", PY, str(script), cwd=tmp_path)
     assert proc.returncode == 2
     assert "timed out" in proc.stderr and "Traceback" not in proc.stderr

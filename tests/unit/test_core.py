@@ -5,13 +5,18 @@ from pathlib import Path
 import pytest
 
 from perfpack.errors import PerfpackError
-from perfpack.findings import Finding, format_findings
+from perfpack.findings import Finding
 from perfpack.fsutil import atomic_write_text, backup_file
 from perfpack.project import find_project_root, load_config
+from perfpack.report import Report, render
 
 
 def test_findings_render_in_every_format():
     findings = [Finding("a.md", 3, 1, "PP101", "error", "YAML does not parse", "quote it", name="yaml-syntax")]
+
+    def format_findings(findings, fmt, checked=None):
+        return render(Report("validate", findings, checked=checked), fmt)
+
     text = format_findings(findings, "text", checked=1)
     assert "a.md:3:1: error: PP101(yaml-syntax): YAML does not parse" in text and "fix: quote it" in text
     assert json.loads(format_findings(findings, "json"))["summary"]["error"] == 1

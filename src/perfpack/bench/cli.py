@@ -10,7 +10,8 @@ from typing import Any
 
 import click
 
-from perfpack.errors import EXIT_FINDINGS, EXIT_OK, PerfpackError
+from perfpack.errors import PerfpackError
+from perfpack.exitcodes import ExitCode
 
 FORMATS = click.Choice(["text", "json", "markdown"])
 _CTX = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
@@ -163,7 +164,7 @@ def bench(command: tuple[str, ...], runs: int | None, min_time: float | None, na
             result["saved"] = str(store.save_baseline(root, record))
     renderer = {"text": render.bench_text, "json": render.as_json, "markdown": render.bench_markdown}[fmt]
     _emit(renderer(result))
-    return EXIT_FINDINGS if (breached or regression) else EXIT_OK
+    return ExitCode.FINDINGS if (breached or regression) else ExitCode.OK
 
 
 @click.command(context_settings=_ARGS_CTX)
@@ -225,7 +226,7 @@ def compare(commands: tuple[str, ...], runs: int, no_store: bool, warmup: int, t
                    "samples": {"a": engine.samples_of(runs_a), "b": engine.samples_of(runs_b)}})
     renderer = {"text": render.compare_text, "json": render.as_json, "markdown": render.compare_markdown}[fmt]
     _emit(renderer(result))
-    return EXIT_FINDINGS if regression else EXIT_OK
+    return ExitCode.FINDINGS if regression else ExitCode.OK
 
 
 @click.group(context_settings=_CTX)
@@ -262,7 +263,7 @@ def baseline_list(project: str | None, fmt: str) -> int:
                 s = item["summary"]
                 _emit(f"{item['name']:<24} median {fs(s['median']):>9}  p95 {fs(s['p95']):>9}  n={s['n']:<5} "
                       f"{item['saved_at']}  {shlex.join(item['command'])}\n")
-    return 2 if any(item.get("error") for item in items) else EXIT_OK
+    return ExitCode.USAGE if any(item.get("error") for item in items) else ExitCode.OK
 
 
 @baseline.command("show", context_settings=_CTX)
@@ -277,13 +278,13 @@ def baseline_show(name: str, project: str | None, fmt: str) -> int:
     data = load_baseline(_root(project), name)
     if fmt == "json":
         _emit(render.as_json(data))
-        return EXIT_OK
+        return ExitCode.OK
     view = {**data, "status": "saved " + data["saved_at"], "notes": []}
     env = data["environment"]
     text = render.bench_markdown(view) if fmt == "markdown" else render.bench_text(view)
     _emit(text + f"host {env['host'].get('hostname')} ({env['host'].get('cpu_count')} CPUs), Python "
           f"{env['python'].get('version')}, git {env['git'].get('commit') or 'n/a'}\n")
-    return EXIT_OK
+    return ExitCode.OK
 
 
 @baseline.command("rm", context_settings=_CTX)
@@ -295,7 +296,7 @@ def baseline_rm(name: str, project: str | None) -> int:
 
     path = remove_baseline(_root(project), name)
     _emit(f"removed {path}\n")
-    return EXIT_OK
+    return ExitCode.OK
 
 
 @click.command(context_settings=_CTX)
@@ -331,4 +332,4 @@ def report(out: str | None, project: str | None, budgets: tuple[str, ...], prese
         _emit("wrote " + ", ".join(written) + "\n")
     else:
         _emit(text)
-    return EXIT_OK
+    return ExitCode.OK

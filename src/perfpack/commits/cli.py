@@ -2,47 +2,36 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import click
 
-from perfpack.errors import EXIT_FINDINGS, EXIT_OK
+from perfpack.exitcodes import ExitCode
+from perfpack.report import format_choices
 
-_FORMATS = ("text", "json", "github")
+_FORMATS = format_choices("text", "json", "github", "sarif")
 
 
-def _render(report, fmt: str) -> str:
-    from perfpack.commits.rules import RULES
-    from perfpack.findings import format_findings
+def _render(result, fmt: str) -> str:
+    from perfpack import rules
+    from perfpack.report import Report, render
 
-    if fmt == "json":
-        payload = json.loads(format_findings(report.findings, "json", checked=report.checked))
-        payload["range"] = report.label
-        payload["skipped"] = report.skipped
-        payload["commits"] = report.items
-        payload["rules"] = {rule: name for rule, (name, _) in RULES.items()}
-        return json.dumps(payload, indent=2, ensure_ascii=False)
-    if fmt == "github":
-        return format_findings(report.findings, "github")
-    lines = [line for line in format_findings(report.findings, "text").splitlines()
-             if not line.startswith("no problems found")]
-    skipped = sum(report.skipped.values())
-    what = f"{report.checked} commit(s) checked in {report.label}"
+    skipped = sum(result.skipped.values())
+    what = f"{result.checked} commit(s) checked in {result.label}"
     if skipped:
-        what += " (skipped: " + ", ".join(f"{n} {kind}" for kind, n in sorted(report.skipped.items())) + ")"
-    if not report.findings:
-        lines.append(f"no problems found: {what}")
-    else:
-        lines.append(what)
-    return "\n".join(lines)
+        what += " (skipped: " + ", ".join(f"{n} {kind}" for kind, n in sorted(result.skipped.items())) + ")"
+    report = Report("commits", result.findings, checked=result.checked, checked_noun="commit",
+                    text=what if result.findings else f"no problems found: {what}",
+                    data={"range": result.label, "skipped": result.skipped, "commits": result.items,
+                          "rules": {rule.id: rule.name for rule in rules.family_rules("commits")}})
+    return render(report, fmt)
 
 
-def _emit(report, fmt: str) -> int:
-    text = _render(report, fmt)
+def _emit(result, fmt: str) -> int:
+    text = _render(result, fmt)
     if text:
         click.echo(text)
-    return EXIT_FINDINGS if report.findings else EXIT_OK
+    return ExitCode.FINDINGS if result.findings else ExitCode.OK
 
 
 def _root(repo_dir: str | None) -> Path:
@@ -69,7 +58,8 @@ def commits() -> None:
 
 @commits.command("check")
 @click.argument("range_", metavar="[RANGE]", required=False)
-@click.option("--staged", is_flag=True, help="Check the staged change (what `git commit` would record): sizes.")
+@click.option("--staged", is_flag=True,
+              help="Check the staged change (what `git commit` would record): sizes.")
 @click.option("--format", "fmt", type=click.Choice(_FORMATS), default="text", show_default=True)
 @click.option("-C", "repo_dir", metavar="DIR", help="Run in DIR instead of the current directory.")
 def check(range_: str | None, staged: bool, fmt: str, repo_dir: str | None) -> int:

@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
+from perfpack import rules as registry
 from perfpack.errors import PerfpackError
 from perfpack.findings import ERROR, Finding
 
@@ -22,6 +23,8 @@ RULES: dict[str, tuple[str, str]] = {
     "PC302": ("assisted-by-format", "An `Assisted-By:` trailer that matches none of the accepted formats."),
     "PC303": ("assisted-by-missing", "No `Assisted-By:` trailer although `require-assisted-by` is on."),
 }
+registry.register(*(registry.Rule(rule_id, name, ERROR, summary, family="commits")
+                    for rule_id, (name, summary) in RULES.items()))
 
 DEFAULT_IGNORE = [
     "*.lock", "package-lock.json", "npm-shrinkwrap.json", "pnpm-lock.yaml", "yarn.lock", "go.sum",

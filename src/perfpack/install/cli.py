@@ -10,7 +10,8 @@ from typing import Iterator
 
 import click
 
-from perfpack.errors import EXIT_FINDINGS, EXIT_OK, PerfpackError
+from perfpack.errors import PerfpackError
+from perfpack.exitcodes import ExitCode
 
 _SYMBOLS = {"write": "+", "delete": "-", "skip": "!", "keep": "=", "rmdir": "-"}
 
@@ -52,7 +53,7 @@ def install(project: str | None, user: bool, dry_run: bool, fmt: str) -> int:
         plan = plan_install(target)
         backups = [] if dry_run else apply(plan)
     _report(plan, dry_run, backups, fmt)
-    return EXIT_FINDINGS if plan.conflicts else EXIT_OK
+    return ExitCode.FINDINGS if plan.conflicts else ExitCode.OK
 
 
 @click.command()
@@ -72,7 +73,7 @@ def uninstall(project: str | None, user: bool, dry_run: bool, fmt: str) -> int:
         plan = plan_uninstall(target)
         backups = [] if dry_run else apply(plan)
     _report(plan, dry_run, backups, fmt)
-    return EXIT_OK
+    return ExitCode.OK
 
 
 @contextmanager

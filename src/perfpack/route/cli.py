@@ -8,7 +8,8 @@ from pathlib import Path
 
 import click
 
-from perfpack.errors import EXIT_FINDINGS, EXIT_OK, PerfpackError
+from perfpack.errors import PerfpackError
+from perfpack.exitcodes import ExitCode
 
 
 def _default_rules_file() -> Path | None:
@@ -113,7 +114,7 @@ def route(prompt: str | None, as_json: bool, fmt: str, rules_file: str | None, a
     if fmt == "text" and decision.scores:
         click.echo("  rule scores: " + ", ".join(f"{name} {value:g}"
                                                 for name, value in sorted(decision.scores.items())))
-    return EXIT_OK if decision.agent else EXIT_FINDINGS
+    return ExitCode.OK if decision.agent else ExitCode.FINDINGS
 
 
 def _compile(agents_dir: str | None, out_file: str | None, check: bool, fmt: str) -> int:
@@ -132,11 +133,11 @@ def _compile(agents_dir: str | None, out_file: str | None, check: bool, fmt: str
         fresh = current == wanted
         message = f"{out}: {'up to date' if fresh else 'stale or missing'} (from {agents})"
         click.echo(json.dumps({"path": str(out), "up_to_date": fresh}) if fmt == "json" else message)
-        return EXIT_OK if fresh else EXIT_FINDINGS
+        return ExitCode.OK if fresh else ExitCode.FINDINGS
     written = write_routes(agents, out)
     agents_count = len(json.loads(written.read_text(encoding="utf-8"))["agents"])
     if fmt == "json":
         click.echo(json.dumps({"path": str(written), "agents": agents_count}))
     else:
         click.echo(f"wrote {written} ({agents_count} agent(s) with triggers, from {agents})")
-    return EXIT_OK
+    return ExitCode.OK

@@ -6,8 +6,11 @@ from pathlib import Path
 
 import click
 
-from perfpack.errors import EXIT_FINDINGS, EXIT_OK, PerfpackError
-from perfpack.findings import ERROR, FORMATS, WARNING, count, format_findings
+from perfpack.errors import PerfpackError
+from perfpack.exitcodes import ExitCode
+from perfpack.report import Report, format_choices, render
+
+FORMATS = format_choices("text", "json", "github", "sarif")
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -20,8 +23,10 @@ from perfpack.findings import ERROR, FORMATS, WARNING, count, format_findings
 @click.option("--ignore", multiple=True, metavar="RULES", help="Skip these rules (same forms as --select).")
 @click.option("--max-description", type=click.IntRange(min=1), default=None, metavar="N",
               help="Description length budget in characters (default 1024, or validate.max-description).")
-@click.option("--list-rules", is_flag=True, help="List every rule with its id, severity and summary, and exit.")
-def validate(paths: tuple[Path, ...], fmt: str, strict: bool, select: tuple[str, ...], ignore: tuple[str, ...],
+@click.option("--list-rules", is_flag=True,
+              help="List every rule with its id, severity and summary, and exit.")
+def validate(paths: tuple[Path, ...], fmt: str, strict: bool, select: tuple[str, ...],
+             ignore: tuple[str, ...],
              max_description: int | None, list_rules: bool) -> int:
     """Check agent, command, plugin and hook files against what Claude Code really does with them.
 
@@ -30,28 +35,25 @@ def validate(paths: tuple[Path, ...], fmt: str, strict: bool, select: tuple[str,
     [tool.perfpack.validate] in pyproject.toml or [validate] in .claude/perfpack/config.toml:
     select, ignore, external-agents, external-skills, max-description.
 
-    Exit codes: 0 clean, 1 errors (or warnings with --strict), 2 usage error.
+    Exit codes: 0 clean, 1 errors (or warnings with --strict), 2 usage error, 3 internal error.
     """
     from perfpack.project import find_project_root, load_config
-    from perfpack.validate.engine import Options, rule_descriptions, validate_paths
+    from perfpack.validate.engine import Options, validate_paths
     from perfpack.validate.rules import RULES, expand_selection
 
     if list_rules:
         for rule in RULES.values():
             click.echo(f"{rule.id}  {rule.severity:<7}  {rule.name:<22}  {rule.summary}")
-        return EXIT_OK
+        return ExitCode.OK
     try:
         root = find_project_root(paths[0] if paths else None)
     except OSError as exc:  # e.g. a PATH too long for the file system
         raise PerfpackError(f"{paths[0] if paths else '.'}: {exc.strerror or exc}") from None
     options = Options.from_config(load_config(root, "validate"))
-    try:
-        if select:
-            options.select = expand_selection(select)
-        if ignore:
-            options.ignore |= expand_selection(ignore)
-    except ValueError as exc:
-        raise PerfpackError(str(exc), hint="run `perfpack validate --list-rules`") from None
+    if select:
+        options.select = expand_selection(select)
+    if ignore:
+        options.ignore |= expand_selection(ignore)
     if max_description is not None:
         options.max_description = max_description
     targets = list(paths) if paths else [root]
@@ -60,8 +62,6 @@ def validate(paths: tuple[Path, ...], fmt: str, strict: bool, select: tuple[str,
         where = ", ".join(str(p) for p in targets)
         raise PerfpackError(f"nothing to validate in {where}",
                             hint="pass a plugin root, a .claude/ folder, an agents/ folder or .md files")
-    click.echo(format_findings(result.findings, fmt, checked=result.checked, rules=rule_descriptions()))
-    counts = count(result.findings)
-    if counts[ERROR] or (strict and counts[WARNING]):
-        return EXIT_FINDINGS
-    return EXIT_OK
+    report = Report("validate", result.findings, checked=result.checked)
+    click.echo(render(report, fmt))
+    return report.exit_code(strict=strict)

@@ -29,6 +29,9 @@ class ValidationResult:
     checked: int = 0
 
 
+CONFIG_KEYS = ("select", "ignore", "external-agents", "external-skills", "max-description")
+
+
 @dataclass
 class Options:
     select: set[str] = field(default_factory=set)
@@ -39,18 +42,21 @@ class Options:
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> "Options":
+        from perfpack.project import check_config_keys
+
+        config = check_config_keys("tool.perfpack.validate", config, CONFIG_KEYS)
         try:
             select = expand_selection(sorted(_names(config.get("select"), "select")))
             ignore = expand_selection(sorted(_names(config.get("ignore"), "ignore")))
-        except ValueError as exc:
-            raise PerfpackError(f"configuration [tool.perfpack.validate]: {exc}",
+        except PerfpackError as exc:
+            raise PerfpackError(f"configuration [tool.perfpack.validate]: {exc.message}",
                                 hint="run `perfpack validate --list-rules`") from None
-        budget = config.get("max-description", config.get("max_description", DEFAULT_MAX_DESCRIPTION))
+        budget = config.get("max-description", DEFAULT_MAX_DESCRIPTION)
         if not isinstance(budget, int) or isinstance(budget, bool) or budget < 1:
             raise PerfpackError("configuration: validate.max-description must be a positive integer")
         return cls(select, ignore,
-                   {n.lower() for n in _names(config.get("external-agents", config.get("external_agents")), "external-agents")},
-                   _names(config.get("external-skills", config.get("external_skills")), "external-skills"), budget)
+                   {n.lower() for n in _names(config.get("external-agents"), "external-agents")},
+                   _names(config.get("external-skills"), "external-skills"), budget)
 
 
 def _names(value: Any, key: str) -> set[str]:

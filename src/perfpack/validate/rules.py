@@ -2,24 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from functools import partial
 
-from perfpack.findings import ERROR, WARNING, Finding
+from perfpack import rules as registry
+from perfpack.findings import ERROR, WARNING
 
-
-@dataclass(frozen=True)
-class Rule:
-    """One check: its id, short name, default severity and what it guards against."""
-
-    id: str
-    name: str
-    severity: str
-    summary: str
-
-    def finding(self, path: str, line: int, col: int, message: str, fix: str = "",
-                severity: str | None = None) -> Finding:
-        return Finding(path, max(line, 1), max(col, 1), self.id, severity or self.severity, message, fix, self.name)
-
+Rule = partial(registry.Rule, family="validate")
 
 _RULES = [
     # PP1xx: the file and its frontmatter
@@ -63,26 +51,15 @@ _RULES = [
     Rule("PP407", "unknown-hook-event", WARNING, "hook event name Claude Code does not know"),
 ]
 
-RULES: dict[str, Rule] = {rule.id: rule for rule in _RULES}
-BY_NAME: dict[str, Rule] = {rule.name: rule for rule in _RULES}
+registry.register(*_RULES)
+RULES: dict[str, registry.Rule] = {rule.id: rule for rule in _RULES}
+BY_NAME: dict[str, registry.Rule] = {rule.name: rule for rule in _RULES}
 
 
-def rule(rule_id: str) -> Rule:
+def rule(rule_id: str) -> registry.Rule:
     return RULES[rule_id]
 
 
 def expand_selection(items: list[str] | tuple[str, ...] | None) -> set[str]:
-    """Rule ids selected by ids, id prefixes (`PP2`) or names (`home-path`); raises ValueError on unknown."""
-    selected: set[str] = set()
-    for raw in items or ():
-        for item in str(raw).replace(",", " ").split():
-            upper = item.upper()
-            if upper in RULES:
-                selected.add(upper)
-            elif item in BY_NAME:
-                selected.add(BY_NAME[item].id)
-            elif upper.startswith("PP") and any(r.startswith(upper) for r in RULES):
-                selected.update(r for r in RULES if r.startswith(upper))
-            else:
-                raise ValueError(f"unknown rule {item!r}")
-    return selected
+    """Rule ids selected by ids, id prefixes (`PP2`) or names (`home-path`); unknown -> PerfpackError."""
+    return registry.select(items, "validate")

@@ -1,0 +1,134 @@
+"""The project's ledger of measurements: what every measuring command really measured and printed.
+
+bench, compare, load, profile and explain --try-indexes each append one record; `perfpack evidence
+check` matches the figures an agent reports against it. One JSON line per record in
+ROOT/.claude/perfpack/ledger.jsonl (machine-specific, git-ignored), appended with a single O_APPEND
+write so parallel agents never interleave records.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+    from pathlib import Path
+    from typing import Any
+
+LEDGER_NAME = "ledger.jsonl"
+MAX_READ_BYTES = 64 * 1024 * 1024
+
+
+def ledger_path(root: Path | str) -> str:
+    return os.path.join(os.fspath(root), ".claude", "perfpack", LEDGER_NAME)
+
+
+def figure(metric: str, value: float, unit: str, **extra: Any) -> dict[str, Any]:
+    """One printed figure: `figure("p95", 412.3, "ms", of="wall")`, `figure("speedup", 2.4, "x")`."""
+    return {"metric": metric, "value": value, "unit": unit, **extra}
+
+
+def record(root: Path | str, *, kind: str, name: str | None, command: Iterable[str] | str | None,
+           figures: list[dict[str, Any]], extra: dict[str, Any] | None = None) -> str:
+    """Append one measurement record and return its id (e.g. "bench-20261207T041500Z-3f9a").
+
+    `figures` are what the command printed (see `figure`). Never raises for an unwritable ledger:
+    the measurement itself already succeeded; the caller gets "" and the evidence check will simply
+    not find the record.
+    """
+    import json
+
+    from perfpack.errors import PerfpackError
+    from perfpack.safeio import append_nofollow
+
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    record_id = f"{kind}-{stamp}-{os.urandom(2).hex()}"
+    entry: dict[str, Any] = {
+        "id": record_id, "kind": kind, "name": name,
+        "command": command if command is None or isinstance(command, str) else list(command),
+        "figures": figures, "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "commit": _git_head(os.fspath(root)),
+    }
+    if extra:
+        entry.update(extra)
+    line = json.dumps(entry, ensure_ascii=True, allow_nan=False, default=str) + "\n"
+    path = ledger_path(root)
+    try:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        append_nofollow(path, line.encode("ascii"))
+    except (OSError, PerfpackError):
+        return ""
+    return record_id
+
+
+def read(root: Path | str) -> list[dict[str, Any]]:
+    """Every readable record, oldest first; damaged lines are skipped, a missing ledger is []."""
+    import json
+
+    from perfpack.safeio import read_user_bytes
+
+    try:
+        data = read_user_bytes(ledger_path(root), what="ledger", max_bytes=MAX_READ_BYTES,
+                               follow_symlinks=False)
+    except FileNotFoundError:
+        return []
+    records = []
+    for raw in data.splitlines():
+        try:
+            entry = json.loads(raw)
+        except ValueError:
+            continue
+        if isinstance(entry, dict) and isinstance(entry.get("id"), str):
+            records.append(entry)
+    return records
+
+
+def _git_head(root: str) -> str | None:
+    """The commit checked out in `root`, read from .git without starting git (None outside a repo)."""
+    git = os.path.join(root, ".git")
+    try:
+        if os.path.isfile(git):  # a worktree or submodule: "gitdir: PATH"
+            with open(git, encoding="utf-8") as handle:
+                target = handle.read(4096).strip()
+            if not target.startswith("gitdir:"):
+                return None
+            git = os.path.join(root, target[7:].strip())
+        with open(os.path.join(git, "HEAD"), encoding="utf-8") as handle:
+            head = handle.read(4096).strip()
+        if not head.startswith("ref:"):
+            return head or None
+        ref = head[4:].strip()
+        for folder in (git, _common_dir(git)):
+            try:
+                with open(os.path.join(folder, ref), encoding="utf-8") as handle:
+                    return handle.read(4096).strip() or None
+            except OSError:
+                pass
+            packed = _packed_ref(folder, ref)
+            if packed:
+                return packed
+    except (OSError, UnicodeDecodeError):
+        return None
+    return None
+
+
+def _common_dir(git: str) -> str:
+    try:
+        with open(os.path.join(git, "commondir"), encoding="utf-8") as handle:
+            return os.path.normpath(os.path.join(git, handle.read(4096).strip()))
+    except OSError:
+        return git
+
+
+def _packed_ref(folder: str, ref: str) -> str | None:
+    try:
+        with open(os.path.join(folder, "packed-refs"), encoding="utf-8") as handle:
+            for line in handle:
+                parts = line.split()
+                if len(parts) == 2 and parts[1] == ref:
+                    return parts[0]
+    except OSError:
+        return None
+    return None
