@@ -1,20 +1,16 @@
 """Claude Code PreToolUse hook: on a Bash `git commit`, check the staged change and the message.
 
-Standard library only. Anything that is not a `git commit` returns at once; any trouble fails open (exit 0,
-no output). By default it only adds advice for the agent (what to split); `hook-mode = "deny"` refuses.
+Standard library only, and nothing imported before the cheap test: a Bash call without the bytes "git"
+and "commit" returns at once. Any trouble fails open (exit 0, no output). By default it only adds advice
+for the agent (what to split); `hook-mode = "deny"` refuses.
+
+It runs before the user approves the command, so it never runs git in a repository the command names
+unless that is the session's own project (a cloned repository's `core.fsmonitor` would run otherwise),
+and always with git's config-driven helpers (fsmonitor, external diff, textconv) turned off.
 """
 
 from __future__ import annotations
 
-import json
-import re
-
-_GIT_COMMIT_RE = re.compile(r"\bgit\b[^;&|\n]*?\bcommit\b")
-_HEREDOC_RE = re.compile(r"<<-?[ \t]*(['\"]?)([A-Za-z_][A-Za-z0-9_]*)\1[^\n]*\n(.*?)\n[ \t]*\2[ \t]*(?=\n|$|\))",
-                         re.DOTALL)
-_PLACEHOLDER = "__PERFPACK_HEREDOC_{}__"
-_PLACEHOLDER_RE = re.compile(r"__PERFPACK_HEREDOC_(\d+)__")
-_OPERATORS = {";", "&&", "||", "|", "&", ";;", "(", ")", "|&"}
 # git global options that take a value, and commit options that take one (besides -m / -F).
 _GIT_VALUE_OPTIONS = {"-C", "-c", "--git-dir", "--work-tree", "--namespace", "--exec-path"}
 _COMMIT_VALUE_OPTIONS = {"-c", "-C", "-t", "--author", "--date", "--template", "--cleanup", "--reuse-message",
@@ -23,6 +19,10 @@ _COMMIT_VALUE_OPTIONS = {"-c", "-C", "-t", "--author", "--date", "--template", "
 _OPTIONAL_VALUE = {"-S", "--gpg-sign", "-u", "--untracked-files"}  # value only when attached
 EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
 GIT_TIMEOUT = 10.0
+MAX_COMMAND_BYTES = 1024 * 1024  # a longer Bash command is not read (fail open) rather than slow
+# Config-driven commands git could run while the hook looks at the index and the work tree.
+_SAFE_GIT = ("-c", "core.fsmonitor=false", "-c", "core.untrackedCache=false", "-c", "diff.external=",
+             "-c", "core.hooksPath=/dev/null")
 
 
 class CommitCall:
@@ -46,57 +46,51 @@ class CommitCall:
 
 def handle(argv: list[str], stdin: bytes) -> tuple[int, str]:
     """Hook entry: (exit code, stdout). Returns (0, "") for everything that is not a checkable commit."""
-    if b"commit" not in stdin:
+    if b"commit" not in stdin or b"git" not in stdin or len(stdin) > MAX_COMMAND_BYTES:
         return 0, ""
     try:
+        import json
+        import re
+
         payload = json.loads(stdin)
         if not isinstance(payload, dict) or payload.get("tool_name") != "Bash":
             return 0, ""
         tool_input = payload.get("tool_input")
         command = tool_input.get("command") if isinstance(tool_input, dict) else None
-        if not isinstance(command, str) or not _GIT_COMMIT_RE.search(command):
+        if not isinstance(command, str) or not re.search(r"\bgit\b[^;&|\n]*?\bcommit\b", command):
             return 0, ""
         cwd = payload.get("cwd")
         calls = parse_commands(command)
         if not calls:
             return 0, ""
         return _check(calls[0], cwd if isinstance(cwd, str) and cwd else None)
-    except Exception:  # noqa: BLE001 - fail open: a hook must never break the agent's tool call
+    except Exception:  # fail open: a hook must never break the agent's tool call
         return 0, ""
 
 
 def parse_commands(command: str) -> list[CommitCall]:
     """Every `git commit` in a shell command line, with its message, -s, -a, --amend (roughly: no eval)."""
-    import shlex
+    from perfpack.shell import OPERATORS, tokenize
 
-    bodies: list[str] = []
-
-    def stash(match: re.Match[str]) -> str:
-        bodies.append(match.group(3))
-        return _PLACEHOLDER.format(len(bodies) - 1)
-
-    text = _HEREDOC_RE.sub(stash, command)
-    lexer = shlex.shlex(text, posix=True, punctuation_chars=";&|()<>")
-    lexer.whitespace_split = True
-    lexer.commenters = ""
-    try:
-        tokens = list(lexer)
-    except ValueError:  # unbalanced quotes: not something we can read
+    read = tokenize(command)
+    if read is None:  # unbalanced quotes: not something we can read
         return []
+    tokens, bodies = read
     calls = []
     cd_dir: str | None = None
     pending: dict = {"paths": None, "tracked": False}
     index = 0
     while index < len(tokens):
         token = tokens[index]
-        if token == "cd" and index + 1 < len(tokens) and tokens[index + 1] not in _OPERATORS:
+        if token == "cd" and index + 1 < len(tokens) and tokens[index + 1] not in OPERATORS:
             cd_dir = tokens[index + 1]  # `cd sub && git commit`: remember where it runs
             index += 2
             continue
-        if (token == "git" or token.endswith("/git")) and index + 1 < len(tokens) and tokens[index + 1] == "add":
+        is_git = token == "git" or token.endswith("/git")
+        if is_git and index + 1 < len(tokens) and tokens[index + 1] == "add":
             index = _parse_add(tokens, index + 2, pending)
             continue
-        if token == "git" or token.endswith("/git"):
+        if is_git:
             call, index = _parse_git(tokens, index + 1, bodies)
             if call is not None:
                 if pending["paths"] is not None:
@@ -112,9 +106,11 @@ def parse_commands(command: str) -> list[CommitCall]:
 
 
 def _parse_add(tokens: list[str], index: int, pending: dict) -> int:
+    from perfpack.shell import OPERATORS
+
     paths: list[str] = []
     everything = False
-    while index < len(tokens) and tokens[index] not in _OPERATORS:
+    while index < len(tokens) and tokens[index] not in OPERATORS:
         token = tokens[index]
         index += 1
         if token in ("-A", "--all", "."):
@@ -129,17 +125,23 @@ def _parse_add(tokens: list[str], index: int, pending: dict) -> int:
 
 
 def _message_value(value: str, bodies: list[str]) -> str:
+    import re
+
+    from perfpack.shell import PLACEHOLDER_RE
+
     # Claude Code's usual form: -m "$(cat <<'EOF' ... EOF )" -> the heredoc's body.
-    match = re.fullmatch(r"\s*\$\(\s*cat\s+" + _PLACEHOLDER_RE.pattern + r"\s*\)\s*", value)
+    match = re.fullmatch(r"\s*\$\(\s*cat\s+" + PLACEHOLDER_RE.pattern + r"\s*\)\s*", value)
     if match:
         return bodies[int(match.group(1))]
-    return _PLACEHOLDER_RE.sub(lambda m: bodies[int(m.group(1))], value)
+    return PLACEHOLDER_RE.sub(lambda m: bodies[int(m.group(1))], value)
 
 
 def _parse_git(tokens: list[str], index: int, bodies: list[str]) -> tuple[CommitCall | None, int]:
+    from perfpack.shell import OPERATORS, PLACEHOLDER_RE
+
     call = CommitCall()
     # git's global options, up to the subcommand.
-    while index < len(tokens) and tokens[index].startswith("-") and tokens[index] not in _OPERATORS:
+    while index < len(tokens) and tokens[index].startswith("-") and tokens[index] not in OPERATORS:
         option = tokens[index]
         if option in _GIT_VALUE_OPTIONS and index + 1 < len(tokens):
             if option == "-C":
@@ -152,13 +154,13 @@ def _parse_git(tokens: list[str], index: int, bodies: list[str]) -> tuple[Commit
     index += 1
     stdin_body: str | None = None
     only_options = True
-    while index < len(tokens) and tokens[index] not in _OPERATORS:
+    while index < len(tokens) and tokens[index] not in OPERATORS:
         token = tokens[index]
         index += 1
-        if token in ("<", ">", ">>", "<<", ">&", "<&") or re.fullmatch(r"\d*[<>]+&?", token):
+        if token in ("<", ">", ">>", "<<", ">&", "<&") or _is_redirection(token):
             index += 1  # a redirection and its target
             continue
-        placeholder = _PLACEHOLDER_RE.fullmatch(token)
+        placeholder = PLACEHOLDER_RE.fullmatch(token)
         if placeholder:
             stdin_body = bodies[int(placeholder.group(1))]
             continue
@@ -225,12 +227,20 @@ def _parse_git(tokens: list[str], index: int, bodies: list[str]) -> tuple[Commit
     return call, index
 
 
+def _is_redirection(token: str) -> bool:
+    """`2>`, `>>`, `<&`, `1>&`: a redirection operator (its target is the next token)."""
+    body = token.rstrip("&")
+    return bool(body) and body.lstrip("0123456789") != "" and set(body.lstrip("0123456789")) <= {"<", ">"}
+
+
 def _git(cwd: str | None, *args: str) -> bytes | None:
+    import os
     import subprocess
 
+    env = {**os.environ, "GIT_OPTIONAL_LOCKS": "0", "GIT_TERMINAL_PROMPT": "0"}
     try:
-        proc = subprocess.run(["git", *args], cwd=cwd, capture_output=True, timeout=GIT_TIMEOUT,
-                              stdin=subprocess.DEVNULL)
+        proc = subprocess.run(["git", *_SAFE_GIT, *args], cwd=cwd, capture_output=True, timeout=GIT_TIMEOUT,
+                              stdin=subprocess.DEVNULL, env=env)
     except (OSError, subprocess.SubprocessError):
         return None
     return proc.stdout if proc.returncode == 0 else None
@@ -239,11 +249,12 @@ def _git(cwd: str | None, *args: str) -> bytes | None:
 def _diff_args(call: CommitCall, has_head: bool, has_parent: bool) -> list[str]:
     from perfpack.commits.logpass import DIFF_OPTIONS
 
-    options = ["diff", *DIFF_OPTIONS]
+    options = ["diff", "--no-ext-diff", "--no-textconv", *DIFF_OPTIONS]
     if call.amend and has_head:
         # The amended commit = HEAD's parent + the index (+ tracked changes with -a).
         base = "HEAD^" if has_parent else EMPTY_TREE
-        return options + ([base] if call.all or call.pathspecs else ["--cached", base]) + ["--", *call.pathspecs]
+        against = [base] if call.all or call.pathspecs else ["--cached", base]
+        return options + against + ["--", *call.pathspecs]
     if (call.all or call.pathspecs) and has_head:
         return options + ["HEAD", "--", *call.pathspecs]
     return options + ["--cached", "--"]
@@ -254,11 +265,13 @@ def _with_added(call: CommitCall, cwd: str | None, top: str, staged: list, has_h
     from perfpack.commits.logpass import DIFF_OPTIONS
     from perfpack.commits.parse import parse_numstat
     from perfpack.commits.rules import FileChange
+    from perfpack.errors import PerfpackError
+    from perfpack.safeio import read_user_bytes
 
-    paths = ["--", *call.added]
+    paths = ["--", *(call.added or [])]
     covered: list = []
     if has_head:
-        raw = _git(cwd, "diff", *DIFF_OPTIONS, "HEAD", *paths)
+        raw = _git(cwd, "diff", "--no-ext-diff", "--no-textconv", *DIFF_OPTIONS, "HEAD", *paths)
         covered = parse_numstat(raw or b"")
     if not call.added_tracked_only:
         raw = _git(cwd, "ls-files", "-z", "--others", "--exclude-standard", "--full-name", *paths)
@@ -268,9 +281,10 @@ def _with_added(call: CommitCall, cwd: str | None, top: str, staged: list, has_h
             if not name:
                 continue
             text = name.decode("utf-8", "replace")
-            try:
-                with open(os.path.join(top, os.fsdecode(name)), "rb") as handle:
-                    data = handle.read(8 * 1024 * 1024)
+            try:  # regular files only: a symlink to a FIFO or /dev/zero must not block or flood the hook
+                data = read_user_bytes(os.path.join(top, os.fsdecode(name)), what="file", max_bytes=8 << 20)
+            except PerfpackError:
+                data = b"\0"  # too large or not a regular file: counted as a file, with no lines
             except OSError:
                 continue
             binary = b"\0" in data[:8000]
@@ -288,11 +302,13 @@ def _message(call: CommitCall, cwd: str | None, top: str) -> str | None:
     if call.messages:
         message = "\n\n".join(part.strip("\n") for part in call.messages)
     elif call.message_file:
-        path = call.message_file if os.path.isabs(call.message_file) else os.path.join(cwd or top, call.message_file)
-        try:
-            with open(path, "rb") as handle:
-                message = handle.read(1024 * 1024).decode("utf-8", "replace")
-        except OSError:
+        path = os.path.join(cwd or top, call.message_file)  # an absolute message_file stays as it is
+        from perfpack.errors import PerfpackError
+        from perfpack.safeio import read_user_bytes
+
+        try:  # a FIFO or a device named by -F must not block the hook
+            message = read_user_bytes(path, what="message", max_bytes=1024 * 1024).decode("utf-8", "replace")
+        except (OSError, PerfpackError):
             return None
     else:
         return None  # the editor will ask for it; the commit-msg hook can check it then
@@ -306,13 +322,42 @@ def _message(call: CommitCall, cwd: str | None, top: str) -> str | None:
     return message
 
 
-def _check(call: CommitCall, cwd: str | None) -> tuple[int, str]:
+def _repository_of(path: str) -> str | None:
+    """The folder holding the `.git` that git would use for `path`, found without running git."""
     import os
 
+    folder = os.path.realpath(path)
+    while True:
+        if os.path.lexists(os.path.join(folder, ".git")):
+            return folder
+        parent = os.path.dirname(folder)
+        if parent == folder:
+            return None
+        folder = parent
+
+
+def _session_project(cwd: str | None) -> str | None:
+    import os
+
+    return os.environ.get("CLAUDE_PROJECT_DIR") or cwd
+
+
+def _check(call: CommitCall, cwd: str | None) -> tuple[int, str]:
+    import json
+    import os
+
+    project = _session_project(cwd)
     if call.cwd:
         cwd = call.cwd if os.path.isabs(call.cwd) or not cwd else os.path.join(cwd, call.cwd)
     if call.fixup:
         return 0, ""  # fixup!/squash! commits are folded into another commit later
+    # Only the session's own repository: `git -C /elsewhere commit` must not make git run there (its
+    # config could name commands) before the user has approved anything.
+    if not cwd or not project or not os.path.isdir(cwd):
+        return 0, ""
+    target = _repository_of(cwd)
+    if target is None or target != _repository_of(project):
+        return 0, ""
     top_raw = _git(cwd, "rev-parse", "--show-toplevel")
     if not top_raw:
         return 0, ""
@@ -354,8 +399,8 @@ def _output(findings: list, policy) -> dict:
         if finding.fix:
             lines.append(f"  fix: {finding.fix}")
     if any(finding.rule in ("PC101", "PC102", "PC201") for finding in findings):
-        lines.append("Split the change: stage one concern at a time (`git add -p`, `git restore --staged PATH`) "
-                     "and commit each with its own message.")
+        lines.append("Split the change: stage one concern at a time (`git add -p`, "
+                     "`git restore --staged PATH`) and commit each with its own message.")
     text = "\n".join(lines)
     output: dict = {"hookEventName": "PreToolUse"}
     if policy.hook_mode == "deny":

@@ -599,33 +599,10 @@ def _split_spaces(entry: str) -> list[str]:
 
 
 def split_shell(command: str) -> list[str]:
-    """Split a shell line into simple commands on &&, ||, ;, | outside quotes."""
-    segments, current, quote, index = [], "", "", 0
-    while index < len(command):
-        char = command[index]
-        if quote:
-            if char == quote:
-                quote = ""
-            elif char == "\\" and quote == '"':
-                current += char
-                index += 1
-                char = command[index] if index < len(command) else ""
-            current += char
-        elif char in "'\"":
-            quote = char
-            current += char
-        elif command.startswith(("&&", "||"), index):
-            segments.append(current)
-            current = ""
-            index += 1
-        elif char in ";|" and not command.startswith(">|", index - 1):
-            segments.append(current)
-            current = ""
-        else:
-            current += char
-        index += 1
-    segments.append(current)
-    return [s.strip() for s in segments if s.strip()]
+    """Split a shell line into simple commands on &&, ||, ;, | outside quotes (perfpack.shell)."""
+    from perfpack.shell import split_commands
+
+    return split_commands(command)
 
 
 _READ_ONLY = {"cat", "head", "tail", "ls", "pwd", "echo", "wc", "grep", "rg", "date", "whoami", "uname", "which",
