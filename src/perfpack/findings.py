@@ -29,6 +29,8 @@ class Finding:
     message: str
     fix: str = ""
     name: str = field(default="", compare=False)  # rule's short name, e.g. "yaml-syntax"
+    # what the finding is about beyond its path, for machines: e.g. {"commit": full id, "subject": ...}
+    context: dict[str, str] | None = field(default=None, compare=False)
 
     @property
     def location(self) -> str:

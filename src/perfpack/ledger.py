@@ -44,7 +44,7 @@ def record(root: Path | str, *, kind: str, name: str | None, command: Iterable[s
     from perfpack.safeio import append_nofollow
 
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
-    record_id = f"{kind}-{stamp}-{os.urandom(2).hex()}"
+    record_id = f"{kind}-{stamp}-{os.urandom(4).hex()}"
     entry: dict[str, Any] = {
         "id": record_id, "kind": kind, "name": name,
         "command": command if command is None or isinstance(command, str) else list(command),

@@ -37,6 +37,7 @@ class Report:
     text: str = ""
     markdown: str = ""
     failed: bool = False
+    ordered: bool = False  # findings are already in a meaningful order (e.g. history); do not sort them
 
     def counts(self) -> dict[str, int]:
         counts = {severity: 0 for severity in SEVERITIES}
@@ -52,14 +53,14 @@ class Report:
         return ExitCode.OK
 
 
-def _sorted(findings: list[Finding]) -> list[Finding]:
-    return sorted(findings)
+def _sorted(report: Report) -> list[Finding]:
+    return list(report.findings) if report.ordered else sorted(report.findings)
 
 
 def _text(report: Report) -> str:
     """Findings first (as linters print them), then the command's own summary, or the counts line."""
     lines = []
-    for f in _sorted(report.findings):
+    for f in _sorted(report):
         label = f.rule + (f"({f.name})" if f.name else "")
         lines.append(f"{one_line(f.location)}: {f.severity}: {label}: {one_line(f.message)}")
         if f.fix:
@@ -83,14 +84,22 @@ def _text(report: Report) -> str:
 def _json(report: Report) -> str:
     payload: dict[str, Any] = dict(report.data)
     if report.checked is not None or report.findings:
-        payload["findings"] = [asdict(f) for f in _sorted(report.findings)]
+        payload["findings"] = [_finding_json(f) for f in _sorted(report)]
         payload["summary"] = {**report.counts(), "checked": report.checked}
     return json.dumps(payload, indent=2, ensure_ascii=False, allow_nan=False, default=str)
 
 
+def _finding_json(finding: Finding) -> dict[str, Any]:
+    data = asdict(finding)
+    if data.get("context") is None:
+        del data["context"]
+    return data
+
+
 def github_escape(value: str, *, prop: bool = False) -> str:
-    """Escape for a GitHub Actions workflow command: a newline can never start a command of its own."""
-    value = value.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    """Escape for a GitHub Actions workflow command: a newline can never start a command of its own,
+    and no control character (an ESC sequence) reaches the log viewer."""
+    value = printable(value).replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
     if prop:
         value = value.replace(":", "%3A").replace(",", "%2C")
     return value
@@ -99,7 +108,7 @@ def github_escape(value: str, *, prop: bool = False) -> str:
 def _github(report: Report) -> str:
     level = {ERROR: "error", WARNING: "warning", INFO: "notice"}
     lines = []
-    for f in _sorted(report.findings):
+    for f in _sorted(report):
         message = f.message + (f" Fix: {f.fix}" if f.fix else "")
         lines.append(
             f"::{level.get(f.severity, 'warning')} file={github_escape(f.path, prop=True)},line={f.line},"
@@ -146,7 +155,7 @@ def _sarif(report: Report) -> str:
                     "region": {"startLine": max(f.line, 1), "startColumn": max(f.col, 1)},
                 }}],
             }
-            for f in _sorted(report.findings)
+            for f in _sorted(report)
         ],
     }
     document = {"$schema": "https://json.schemastore.org/sarif-2.1.0.json", "version": "2.1.0", "runs": [run]}
@@ -163,7 +172,7 @@ def _markdown(report: Report) -> str:
     parts = [report.markdown.rstrip("\n")] if report.markdown else []
     if report.findings:
         rows = ["| where | rule | severity | message | fix |", "|---|---|---|---|---|"]
-        for f in _sorted(report.findings):
+        for f in _sorted(report):
             rows.append("| " + " | ".join(markdown_cell(cell) for cell in (
                 f.location, f.rule, f.severity, f.message, f.fix)) + " |")
         parts.append("\n".join(rows))

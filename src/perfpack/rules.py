@@ -37,9 +37,9 @@ class Rule:
     versions: str = ""  # how client versions differ, e.g. "2.1.197: silent; 2.1.332: refused at spawn"
 
     def finding(self, path: str, line: int, col: int, message: str, fix: str = "",
-                severity: str | None = None) -> Finding:
+                severity: str | None = None, context: dict[str, str] | None = None) -> Finding:
         return Finding(path, max(line, 1), max(col, 1), self.id, severity or self.severity, message,
-                       fix or self.fix, self.name)
+                       fix or self.fix, self.name, context)
 
 
 _REGISTRY: dict[str, Rule] = {}

@@ -70,8 +70,8 @@ def read_user_bytes(path: str | os.PathLike[str], *, what: str = "file",
         if not stat.S_ISREG(info.st_mode):
             raise PerfpackError(f"{what} {name}: is {_kind(info.st_mode)}, not a regular file")
         if info.st_size > max_bytes:
-            raise PerfpackError(f"{what} {name}: too large ({info.st_size:,} bytes; "
-                                f"the limit is {max_bytes:,})")
+            raise PerfpackError(f"{what} {name}: too large ({info.st_size:,} bytes, "
+                                f"larger than the limit of {max_bytes:,})")
         chunks = []
         remaining = max_bytes + 1
         while remaining > 0:
@@ -82,7 +82,7 @@ def read_user_bytes(path: str | os.PathLike[str], *, what: str = "file",
             remaining -= len(chunk)
         data = b"".join(chunks)
         if len(data) > max_bytes:  # grew while we read it
-            raise PerfpackError(f"{what} {name}: too large (over {max_bytes:,} bytes)")
+            raise PerfpackError(f"{what} {name}: too large (larger than the limit of {max_bytes:,} bytes)")
         return data
     except OSError as exc:
         raise PerfpackError(f"{what} {name}: cannot read: {exc.strerror or exc}") from None

@@ -161,8 +161,37 @@ def test_policy_defaults_match_the_seed():
     policy = Policy.from_config({})
     assert (policy.max_files, policy.max_lines, policy.require_signoff) == (5, 500, True)
     assert policy.mixed_words == ["and", "also", "various"]
-    assert policy.ignored("web/package-lock.json") and policy.ignored("x/y.lock") and not policy.ignored("a.py")
+    assert policy.excluded("web/package-lock.json") and policy.excluded("x/y.lock") and not policy.excluded("a.py")
     with pytest.raises(PerfpackError):
         Policy.from_config({"max-lines": True})
     findings = check_commit(CommitInfo("m", "Add x and y\n", files=None), policy)
     assert [f.rule for f in findings] == ["PC201", "PC301"]
+
+
+def test_findings_name_the_full_commit_and_subject_in_history_order(repo):
+    _base(repo)
+    older = repo.commit("Tune the pool and the cache\n", {"a.txt": "1\n"})
+    newer = repo.commit("Tune the queue\n", {"b.txt": "1\n"})
+    data = json.loads(_check(repo).stdout)
+    commits = [(f["context"]["commit"], f["context"]["subject"], f["rule"]) for f in data["findings"]]
+    assert commits == [(newer, "Tune the queue", "PC301"), (older, "Tune the pool and the cache", "PC201"),
+                       (older, "Tune the pool and the cache", "PC301")]
+    text = perfpack(repo, "commits", "check").stdout
+    assert text.index("'Tune the queue': no Signed-off-by") < text.index("'Tune the pool and the cache': no Signed")
+
+
+def test_a_single_revision_means_its_whole_history_as_in_git_log(repo):
+    root = repo.commit("Start the project\n", {"README": "hello\n"})  # the root commit, no sign-off
+    tip = repo.commit(ok_message("Add a file"), {"a.txt": "1\n"})
+    assert rules_of(_check(repo, "HEAD")) == [(root[:12], "PC301")]  # roots included
+    assert _check(repo, "HEAD^!").returncode == 0 and tip  # R^! is R alone
+
+
+def test_select_and_ignore_rules_by_name(repo):
+    repo.write("pyproject.toml", '[tool.perfpack.commits]\nselect = ["mixed-concerns", "PC3"]\nignore = ["PC301"]\n')
+    _base(repo)
+    repo.commit("Fix this and that\n", {f"f{n}.txt": "1\n" for n in range(9)})
+    assert sorted(rule for _, rule in rules_of(_check(repo))) == ["PC201"]
+    repo.write("pyproject.toml", '[tool.perfpack.commits]\nignore = ["*.lock"]\n')
+    proc = perfpack(repo, "commits", "check")
+    assert proc.returncode == 2 and "exclude" in proc.stderr

@@ -68,7 +68,8 @@ def check_range(root: Path, spec: str | None, policy: Policy) -> Report:
     return report
 
 
-def check_staged(root: Path, policy: Policy, message: str | None = None, *, with_tracked: bool = False) -> Report:
+def check_staged(root: Path, policy: Policy, message: str | None = None, *,
+                 with_tracked: bool = False) -> Report:
     """The change `git commit` would record now (sizes only, unless a message is given)."""
     from perfpack.commits.gitlog import open_repo, staged_changes
 
@@ -84,14 +85,16 @@ def check_staged(root: Path, policy: Policy, message: str | None = None, *, with
 
 
 def read_message_file(path: Path) -> str:
-    """A commit message file as text: any bytes accepted (undecodable ones replaced), comments removed."""
+    """A commit message file as text: any bytes accepted (undecodable ones replaced), comments removed.
+
+    Read through perfpack.safeio: a FIFO or a folder is refused at once instead of blocking git's hook.
+    """
+    from perfpack.safeio import read_user_bytes
+
     try:
-        with path.open("rb") as handle:
-            raw = handle.read(MAX_MESSAGE_BYTES + 1)
-    except OSError as exc:
-        raise PerfpackError(f"{path}: cannot read the commit message: {exc.strerror or exc}") from None
-    if len(raw) > MAX_MESSAGE_BYTES:
-        raise PerfpackError(f"{path}: commit message larger than {MAX_MESSAGE_BYTES // 1024} KiB")
+        raw = read_user_bytes(path, what="commit message", max_bytes=MAX_MESSAGE_BYTES)
+    except FileNotFoundError:
+        raise PerfpackError(f"{path}: cannot read the commit message: no such file") from None
     if b"\0" in raw:
         raise PerfpackError(f"{path}: not a commit message (binary data: NUL bytes)")
     return clean_message(raw.decode("utf-8", "replace"))

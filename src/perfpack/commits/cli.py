@@ -20,7 +20,7 @@ def _render(result, fmt: str) -> str:
     what = f"{result.checked} commit(s) checked in {result.label}"
     if skipped:
         what += " (skipped: " + ", ".join(f"{n} {kind}" for kind, n in sorted(result.skipped.items())) + ")"
-    report = Report("commits", result.findings, checked=result.checked, checked_noun="commit",
+    report = Report("commits", result.findings, checked=result.checked, checked_noun="commit", ordered=True,
                     text=what if result.findings else f"no problems found: {what}",
                     data={"range": result.label, "skipped": result.skipped, "commits": result.items,
                           "rules": {rule.id: rule.name for rule in rules.family_rules("commits")}})
@@ -49,10 +49,11 @@ def commits() -> None:
 
     Configure in [tool.perfpack.commits] (pyproject.toml) or [commits] in .claude/perfpack/config.toml:
     max-files, max-lines, mixed-words, require-signoff, require-assisted-by, assisted-by-formats
-    ("seed", "kernel"), skip (merge, revert, fixup, squash, amend), ignore / extra-ignore (globs of
-    files that do not count), disable (rule ids), hook-mode ("context" or "deny").
+    ("seed", "kernel"), skip (merge, revert, fixup, squash, amend), exclude / extra-exclude (globs of
+    files that do not count), select / ignore (rule ids or names; `disable` = ignore), hook-mode
+    ("context" or "deny").
 
-    Exit codes: 0 no violations, 1 violations, 2 usage or repository error.
+    Exit codes: 0 no violations, 1 violations, 2 usage or repository error, 3 internal error.
     """
 
 
@@ -65,8 +66,10 @@ def commits() -> None:
 def check(range_: str | None, staged: bool, fmt: str, repo_dir: str | None) -> int:
     """Check every commit in RANGE with one `git log` pass.
 
-    RANGE is git's: `A..B` (commits in B not in A), `A...B`, or one revision (that commit only).
-    Default: the current branch's commits not on the default branch (origin/HEAD, main or master).
+    RANGE is read as `git log RANGE` reads it: `A..B` (commits in B not in A), `A...B`, a revision R
+    (R and all its history, root commits included), or `R^!` (that commit only). Default: the current
+    branch's commits not on the default branch (origin/HEAD, main or master). Commits are listed in
+    history order, newest first, as `git log` shows them.
     Merge, revert, fixup!/squash!/amend! commits are skipped unless configured otherwise.
     Renamed files count once (rename detection, -M); binary files count as a file with 0 lines.
     In CI, an all-zero base (new branch) or a shallow clone missing the base is an error (exit 2)

@@ -7,8 +7,9 @@ costs a git process per commit (15.8 s vs ~1 s for 5,000 commits, see reference/
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from perfpack.commits.logpass import DIFF_OPTIONS, range_revisions, start_log, stop
 from perfpack.commits.parse import parse_log, parse_numstat
@@ -24,7 +25,8 @@ def open_repo(path: Path | str) -> Any:
     try:
         import git
     except ImportError as exc:  # git executable missing makes GitPython's import fail
-        raise PerfpackError(f"cannot use git: {exc}", hint="install git and make sure it is on PATH") from None
+        raise PerfpackError(f"cannot use git: {exc}",
+                            hint="install git and make sure it is on PATH") from None
     try:
         return git.Repo(path, search_parent_directories=True)
     except (git.InvalidGitRepositoryError, git.NoSuchPathError):
@@ -91,8 +93,8 @@ def _fetch_hint(repo: Any, rev: str) -> str:
 def resolve_range(repo: Any, spec: str | None) -> tuple[list[str], str]:
     """git log revision arguments for RANGE, and a label for messages.
 
-    None: the current branch's commits not on the default branch. `A..B` / `A...B`: as git reads them.
-    A single revision: just that commit.
+    None: the current branch's commits not on the default branch. Otherwise as `git log RANGE` reads
+    it: `A..B` / `A...B`; a revision R is R and all its history (root commits included); `R^!` is R alone.
     """
     if spec is None:
         base = default_base(repo)
@@ -104,7 +106,7 @@ def resolve_range(repo: Any, spec: str | None) -> tuple[list[str], str]:
         raise PerfpackError(f"RANGE {spec!r} looks like an option", hint="e.g. main..HEAD")
     separator = "..." if "..." in spec else ".." if ".." in spec else None
     if separator is None:
-        ends = [spec]
+        ends = [spec.removesuffix("^!")]
     else:
         left, _, right = spec.partition(separator)
         ends = [left or "HEAD", right or "HEAD"]
@@ -175,7 +177,8 @@ def iter_commits(repo: Any, revisions: list[str], *, merges: bool = False, proce
         errors = process.stderr.read()
         if process.wait() != 0:
             detail = errors.decode("utf-8", "replace").strip()
-            raise PerfpackError(f"git log failed: {detail.splitlines()[-1] if detail else process.returncode}")
+            last = detail.splitlines()[-1] if detail else process.returncode
+            raise PerfpackError(f"git log failed: {last}")
     finally:
         stop(process)
 

@@ -21,8 +21,8 @@ DIFF_OPTIONS = ("--no-color", "--no-ext-diff", "--no-textconv", "--no-relative",
 
 def range_revisions(spec: str) -> list[str]:
     """git log's revision arguments for an explicit RANGE (not validated: see gitlog.resolve_range)."""
-    spec = spec.strip()
-    return [spec] if ".." in spec else ["-1", spec]
+    # As `git log RANGE` reads it: A..B, A...B, R (all of R's history, roots included), R^! (R alone).
+    return [spec.strip()]
 
 
 def log_command(revisions: list[str], *, merges: bool = False) -> list[str]:
@@ -75,8 +75,9 @@ def start_early(root: Path, spec: str | None, *, merges: bool) -> Any:
     Never a RANGE that git would read as an option (`--output=FILE` writes a file): that one goes to
     gitlog.resolve_range, which refuses it with a clear message.
     """
-    plain = spec is not None and spec.strip() != "" and not spec.strip().startswith("-")
-    return start_log(root, range_revisions(spec), merges=merges) if plain and Path(root).is_dir() else None
+    if spec is None or not spec.strip() or spec.strip().startswith("-") or not Path(root).is_dir():
+        return None
+    return start_log(root, range_revisions(spec), merges=merges)
 
 
 # The pass prestart() began before click was imported: (root, RANGE, merges, process).
@@ -112,7 +113,7 @@ def prestart(args: list[str]) -> None:
         skip = load_config(root, "commits").get("skip")
         merges = isinstance(skip, list) and "merge" not in skip  # merges are skipped by default
         _prestarted = (root, ranges[0], merges, start_early(root, ranges[0], merges=merges))
-    except Exception:  # noqa: BLE001 - the ordinary path raises the same error with its message
+    except Exception:
         _prestarted = None
 
 

@@ -1,4 +1,7 @@
-"""Parsing `git log --numstat -z` and `git diff --numstat -z` output. Standard library only (used by the hook)."""
+"""Parsing `git log --numstat -z` and `git diff --numstat -z` output.
+
+Standard library only: the PreToolUse hook uses it.
+"""
 
 from __future__ import annotations
 
@@ -30,7 +33,8 @@ def _numstat_entry(tokens: list[bytes], index: int) -> tuple[FileChange | None, 
     if index + 2 >= len(tokens):  # truncated output: keep what is there
         old = _text(tokens[index + 1]) if index + 1 < len(tokens) else ""
         return FileChange(old, n_added, n_deleted, binary), len(tokens)
-    return FileChange(_text(tokens[index + 2]), n_added, n_deleted, binary, _text(tokens[index + 1])), index + 3
+    change = FileChange(_text(tokens[index + 2]), n_added, n_deleted, binary, _text(tokens[index + 1]))
+    return change, index + 3
 
 
 def parse_numstat(raw: bytes) -> list[FileChange]:
