@@ -6,8 +6,6 @@ both read and write JSON through here:
 
 - `loads` / `dumps` use CPython's C accelerator (`_json`, the same code `json` runs underneath); `dumps`
   gives exactly the text `json.dumps` gives for the same arguments (tests/unit/test_fastjson.py).
-- `parse_small` / `dumps_string` are pure Python, for the hook's one small payload: even loading `_json`
-  costs ~4% of a start there.
 
 Everything else (export, import, reports) uses the json module as usual.
 """
@@ -136,6 +134,9 @@ def _encode(value, out, quote, indent, item_sep, key_sep, sort_keys, depth) -> N
         raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
 
 
+_MAX_DEPTH = 200  # dumps refuses deeper values, as json's recursion limit would
+
+
 def _float(value: float) -> str:
     if value != value:
         return "NaN"
@@ -146,137 +147,9 @@ def _float(value: float) -> str:
     return float.__repr__(value)
 
 
-# --- pure Python, for one small payload ---------------------------------------------------------------------
-
-_ESCAPES = {'"': '"', "\\": "\\", "/": "/", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t"}
-_NUMBER_CHARS = frozenset("+-0123456789.eE")
-_HEX = frozenset("0123456789abcdefABCDEF")
-_MAX_DEPTH = 200
-
-
-def parse_small(text: str):
-    """A small pure-Python JSON reader (strings found with str.find). Raises ValueError.
-
-    For the hook's stdin payload, one small object of strings: cheaper than loading `_json`.
-    Refuses nesting deeper than 200 levels (json accepts it; bounded recursion here).
-    """
-    value, end = _value(text, _skip(text, 0), 0)
-    if _skip(text, end) != len(text):
-        raise ValueError("extra data after JSON value")
-    return value
-
-
 def _skip(s: str, i: int) -> int:
+    """Index of the first character at or after `i` that is not JSON whitespace."""
     n = len(s)
     while i < n and s[i] in " \t\n\r":
         i += 1
     return i
-
-
-def _value(s: str, i: int, depth: int):
-    if depth > _MAX_DEPTH:
-        raise ValueError("JSON nested too deeply")
-    if i >= len(s):
-        raise ValueError("unexpected end of JSON")
-    ch = s[i]
-    if ch == '"':
-        return _string(s, i)
-    if ch == "{":
-        result = {}
-        i = _skip(s, i + 1)
-        if s.startswith("}", i):
-            return result, i + 1
-        while True:
-            if not s.startswith('"', i):
-                raise ValueError(f"expected a key at {i}")
-            key, i = _string(s, i)
-            i = _skip(s, i)
-            if not s.startswith(":", i):
-                raise ValueError(f"expected ':' at {i}")
-            result[key], i = _value(s, _skip(s, i + 1), depth + 1)
-            i = _skip(s, i)
-            if s.startswith(",", i):
-                i = _skip(s, i + 1)
-            elif s.startswith("}", i):
-                return result, i + 1
-            else:
-                raise ValueError(f"expected ',' or '}}' at {i}")
-    if ch == "[":
-        items = []
-        i = _skip(s, i + 1)
-        if s.startswith("]", i):
-            return items, i + 1
-        while True:
-            item, i = _value(s, i, depth + 1)
-            items.append(item)
-            i = _skip(s, i)
-            if s.startswith(",", i):
-                i = _skip(s, i + 1)
-            elif s.startswith("]", i):
-                return items, i + 1
-            else:
-                raise ValueError(f"expected ',' or ']' at {i}")
-    for word, literal in (("true", True), ("false", False), ("null", None)):
-        if s.startswith(word, i):
-            return literal, i + len(word)
-    j = i
-    while j < len(s) and s[j] in _NUMBER_CHARS:
-        j += 1
-    token = s[i:j]
-    if not token or token[0] == "+" or (token.lstrip("-")[:1] == "0" and token.lstrip("-")[1:2].isdigit()):
-        raise ValueError(f"unexpected character at {i}")
-    try:
-        return (float(token) if any(c in token for c in ".eE") else int(token)), j
-    except ValueError:
-        raise ValueError(f"bad number at {i}") from None
-
-
-def _string(s: str, i: int):
-    parts = []
-    start = i + 1
-    while True:
-        quote = s.find('"', start)
-        if quote == -1:
-            raise ValueError("unterminated string")
-        backslash = s.find("\\", start, quote)
-        if backslash == -1:
-            parts.append(s[start:quote])
-            return "".join(parts), quote + 1
-        parts.append(s[start:backslash])
-        escape = s[backslash + 1: backslash + 2]
-        if escape == "u":
-            digits = s[backslash + 2: backslash + 6]
-            if len(digits) != 4 or not _HEX.issuperset(digits):
-                raise ValueError("bad \\u escape")
-            code = int(digits, 16)
-            start = backslash + 6
-            if 0xD800 <= code < 0xDC00 and s.startswith("\\u", start):
-                low_digits = s[start + 2: start + 6]
-                if len(low_digits) == 4 and _HEX.issuperset(low_digits):
-                    low = int(low_digits, 16)
-                    if 0xDC00 <= low < 0xE000:
-                        code = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00)
-                        start += 6
-            parts.append(chr(code))
-        elif escape in _ESCAPES:
-            parts.append(_ESCAPES[escape])
-            start = backslash + 2
-        else:
-            raise ValueError("bad escape")
-
-
-def dumps_string(text: str) -> str:
-    """A JSON string literal for `text`, ASCII only (as json.dumps writes it), without loading `_json`."""
-    out = []
-    for ch in text:
-        code = ord(ch)
-        if ch == '"' or ch == "\\":
-            out.append("\\" + ch)
-        elif 0x20 <= code < 0x7F:
-            out.append(ch)
-        elif code > 0xFFFF:  # a surrogate pair, as JSON spells characters outside the BMP
-            code -= 0x10000
-            out.append(f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}")
-        else:
-            out.append(f"\\u{code:04x}")
-    return '"' + "".join(out) + '"'

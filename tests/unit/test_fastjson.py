@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from perfpack.fastjson import dumps, loads, parse_small
+from perfpack.fastjson import dumps, loads
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers(-10**12, 10**12) | st.floats(allow_nan=False, allow_infinity=False)
@@ -21,31 +21,28 @@ json_values = st.recursive(
 @given(json_values, st.booleans(), st.booleans())
 def test_round_trips_like_json(value, ascii_only, indent):
     text = json.dumps(value, ensure_ascii=ascii_only, indent=2 if indent else None)
-    assert parse_small(text) == json.loads(text)
+    assert loads(text) == json.loads(text)
 
 
 def test_a_real_payload_with_escapes_and_surrogates():
     payload = {"session_id": "abc", "cwd": "/tmp/x", "prompt": "slow \"API\"\n\t\\ é 😀 \u2028"}
-    assert parse_small(json.dumps(payload)) == payload
-    assert parse_small(json.dumps(payload, ensure_ascii=False)) == payload
+    assert loads(json.dumps(payload)) == payload
+    assert loads(json.dumps(payload, ensure_ascii=False)) == payload
 
 
 @pytest.mark.parametrize("bad", ["", "{", "}", '{"a"}', '{"a":}', '{"a":1,}', "[1,]", '"abc', '"\\x"', '"\\u12"',
-                                 "01", "+1", "-", "tru", '{"a":1} 2', "[" * 300 + "]" * 300, "{'a': 1}"])
+                                 "01", "+1", "-", "tru", '{"a":1} 2', "{'a': 1}"])
 def test_rejects_what_json_rejects(bad):
-    if not bad.startswith("[["):  # json accepts deep nesting; the hook refuses it (bounded recursion)
-        with pytest.raises(ValueError):
-            json.loads(bad)
     with pytest.raises(ValueError):
-        parse_small(bad)
+        json.loads(bad)
+    with pytest.raises(ValueError):
+        loads(bad)
 
 
 @settings(max_examples=300, deadline=None)
 @given(st.text())
-def test_dumps_string_is_valid_json(text):
-    from perfpack.fastjson import dumps_string
-
-    literal = dumps_string(text)
+def test_dumps_of_a_string_is_ascii_json(text):
+    literal = dumps(text)
     assert literal.isascii() and json.loads(literal) == text
 
 
@@ -112,12 +109,3 @@ def test_dumps_refuses_keys_that_are_not_strings():
     with pytest.raises(TypeError, match="keys must be str"):
         dumps({1: "int key"})
 
-
-def test_the_hot_modules_do_not_import_json_or_re():
-    import subprocess
-    import sys
-
-    code = ("import sys; import perfpack.fastjson as f; f.loads(f.dumps({'a': [1.5, 'é', None]}, indent=2));"
-            " f.parse_small('{\"a\": 1}'); print(sorted(m for m in ('json', 're') if m in sys.modules))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-    assert out.strip() == "[]"

@@ -5,7 +5,7 @@ Standard library only, and no `json`/`re`/`_json` import on the usual path: see 
 
 
 from perfpack import lightos
-from perfpack.fastjson import dumps_string, parse_small
+from perfpack.fastjson import dumps, loads
 from perfpack.route.engine import default_rules_path, load_rules, route
 
 STATE_FILE = "route-sessions.txt"
@@ -89,7 +89,7 @@ def handle(argv: list[str], stdin_bytes: bytes) -> tuple[int, str]:
     if (lightos.getenv("PERFPACK_ROUTE") or "1").lower() in _OFF:
         return 0, ""
     try:
-        payload = parse_small(stdin_bytes.decode("utf-8"))
+        payload = loads(stdin_bytes.decode("utf-8"))
     except (ValueError, UnicodeDecodeError, RecursionError):
         return 0, ""
     if not isinstance(payload, dict):
@@ -117,4 +117,4 @@ def handle(argv: list[str], stdin_bytes: bytes) -> tuple[int, str]:
             return 0, ""
     text = context_text(decision.agent, decision.terms, decision.summary)
     return 0, ('{"hookSpecificOutput": {"hookEventName": "UserPromptSubmit", "additionalContext": '
-               + dumps_string(text) + "}}\n")
+               + dumps(text) + "}}\n")
