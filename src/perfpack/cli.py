@@ -31,6 +31,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "baseline": ("perfpack.bench.cli:baseline", "List, show or remove saved baselines."),
     "report": ("perfpack.bench.cli:report", "Write the Markdown performance report from baselines."),
     "memory": ("perfpack.memory.cli:memory", "Agent memory that survives sessions and parallel subagents."),
+    "evidence": ("perfpack.evidence.cli:evidence",
+                 "Check that the figures in an agent's report were really measured (the ledger)."),
     "commits": ("perfpack.commits.cli:commits",
                 "Check commits are atomic: size, one concern, sign-off, trailers."),
 }

@@ -1,0 +1,1 @@
+"""Are the figures an agent reports really measured? The ledger's figures against the message's claims."""

@@ -1,0 +1,62 @@
+"""The final message of an agent: from a Claude Code transcript (JSON Lines, as hooks receive it in
+`transcript_path`) or from a plain-text file. Transcripts grow to many megabytes: read from the end."""
+
+from perfpack.errors import PerfpackError
+
+TAIL_BYTES = 4 * 1024 * 1024  # the last assistant message is near the end; enough for very long ones
+MAX_MESSAGE_BYTES = 4 * 1024 * 1024
+
+
+def final_message_from_transcript(path: str) -> str:
+    """The text of the last assistant message in a transcript, or "" when it has none."""
+    import os
+
+    from perfpack.fastjson import loads
+    from perfpack.safeio import check_regular
+
+    try:
+        info = check_regular(path, what="transcript")
+        with open(path, "rb") as handle:
+            if info.st_size > TAIL_BYTES:
+                handle.seek(info.st_size - TAIL_BYTES, os.SEEK_SET)
+                handle.readline()  # a partial first line
+            data = handle.read(TAIL_BYTES)
+    except FileNotFoundError:
+        raise PerfpackError(f"transcript {path}: no such file") from None
+    except OSError as exc:
+        raise PerfpackError(f"transcript {path}: cannot read: {exc.strerror or exc}") from None
+    for raw in reversed(data.splitlines()):
+        if b'"assistant"' not in raw:
+            continue
+        try:
+            entry = loads(raw.decode("utf-8", "replace"))
+        except ValueError:
+            continue
+        text = assistant_text(entry)
+        if text:
+            return text
+    return ""
+
+
+def assistant_text(entry: object) -> str:
+    """The text blocks of one transcript entry if it is an assistant message (tool calls ignored)."""
+    if not isinstance(entry, dict) or entry.get("type") != "assistant":
+        return ""
+    message = entry.get("message")
+    content = message.get("content") if isinstance(message, dict) else None
+    if isinstance(content, str):
+        return content
+    if not isinstance(content, list):
+        return ""
+    parts = [block.get("text") for block in content if isinstance(block, dict)
+             and block.get("type") == "text" and isinstance(block.get("text"), str)]
+    return "\n".join(part for part in parts if part)
+
+
+def read_message_file(path: str) -> str:
+    from perfpack.safeio import read_user_text
+
+    try:
+        return read_user_text(path, what="message", max_bytes=MAX_MESSAGE_BYTES)
+    except FileNotFoundError:
+        raise PerfpackError(f"message {path}: no such file") from None

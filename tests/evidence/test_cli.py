@@ -1,0 +1,62 @@
+"""`perfpack evidence list|check` through the real entry point, on a real ledger and transcript."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+from perfpack import ledger
+
+
+def _perfpack(*args: str, cwd) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "perfpack", *args], cwd=cwd, capture_output=True, text=True,
+                          timeout=60)
+
+
+def _project(tmp_path):
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    ledger.record(tmp_path, kind="bench", name="checkout", command=["python", "app.py"],
+                  figures=[ledger.figure("p95", 1643.2, "ms", side="before"),
+                           ledger.figure("p95", 672.9, "ms", side="after")])
+    return tmp_path
+
+
+def test_check_a_transcript_blocks_on_an_invented_figure(tmp_path):
+    project = _project(tmp_path)
+    lines = [{"type": "user", "message": {"role": "user", "content": "make checkout faster"}},
+             {"type": "assistant", "message": {"role": "assistant", "content": [
+                 {"type": "text", "text": "Done: p95 1.64 s -> 670 ms, and p99 is 2.9 s."}]}},
+             {"type": "assistant", "message": {"role": "assistant", "content": [
+                 {"type": "tool_use", "id": "t", "name": "Bash", "input": {"command": "ls"}}]}}]
+    transcript = project / "t.jsonl"
+    transcript.write_text("\n".join(json.dumps(line) for line in lines) + "\n")
+    proc = _perfpack("evidence", "check", "--transcript", str(transcript), "--format", "json", cwd=project)
+    assert proc.returncode == 1, proc.stderr
+    data = json.loads(proc.stdout)
+    assert data["unverified"] == 1 and [c["matched"] is None for c in data["claims"]] == [False, False, True]
+    assert data["claims"][2]["text"] == "2.9 s" and "perfpack bench" in data["claims"][2]["measure_with"]
+
+
+def test_check_a_message_that_is_all_measured_passes(tmp_path):
+    project = _project(tmp_path)
+    (project / "m.txt").write_text("The p95 fell from 1.64 s to 673 ms (2.4x faster). "
+                                   "Target was p95 < 300 ms.")
+    proc = _perfpack("evidence", "check", "--message", "m.txt", cwd=project)
+    assert proc.returncode == 0 and "3 of 3 figure(s) backed" in proc.stdout
+
+
+def test_list_and_bad_input(tmp_path):
+    project = _project(tmp_path)
+    listed = _perfpack("evidence", "list", cwd=project)
+    assert listed.returncode == 0 and "checkout" in listed.stdout and "p95=1643.2ms" in listed.stdout
+    for args in (["check"], ["check", "--message", "missing.txt"],
+                 ["check", "--message", "a", "--transcript", "b"]):
+        proc = _perfpack("evidence", *args, cwd=project)
+        assert proc.returncode == 2 and "Traceback" not in proc.stderr, args
+    os.mkfifo(project / "fifo")
+    proc = _perfpack("evidence", "check", "--transcript", "fifo", cwd=project)
+    assert proc.returncode == 2 and "FIFO" in proc.stderr
+    (project / "latin.txt").write_bytes(b"p95 \xe9 1.2 s")
+    assert _perfpack("evidence", "check", "--message", "latin.txt", cwd=project).returncode == 2
