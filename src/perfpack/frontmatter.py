@@ -16,12 +16,52 @@ from typing import Any
 import yaml
 
 try:  # libyaml is ~10x faster; the pure-Python loader gives the same results
-    _Loader: type = yaml.CSafeLoader
+    _Base: type = yaml.CSafeLoader
 except AttributeError:  # pragma: no cover - depends on the PyYAML build
-    _Loader = yaml.SafeLoader
+    _Base = yaml.SafeLoader
+
+
+class _Loader(_Base):  # type: ignore[misc, valid-type]
+    """YAML 1.2 core schema, as Claude Code's parser reads frontmatter (the oracle confirms it on every
+    supported version): `yes`/`no`/`on`/`off` and dates stay strings; only true/false are booleans."""
+
+    yaml_implicit_resolvers: dict = {}
+
+
+_REPLACED = {"tag:yaml.org,2002:bool", "tag:yaml.org,2002:int", "tag:yaml.org,2002:float",
+             "tag:yaml.org,2002:timestamp", "tag:yaml.org,2002:null"}
+for _first, _resolvers in _Base.yaml_implicit_resolvers.items():
+    _Loader.yaml_implicit_resolvers[_first] = [(tag, rx) for tag, rx in _resolvers if tag not in _REPLACED]
+_Loader.add_implicit_resolver("tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
+                              list("tTfF"))
+_Loader.add_implicit_resolver("tag:yaml.org,2002:int", re.compile(r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$"),
+                              list("-+0123456789"))
+_Loader.add_implicit_resolver("tag:yaml.org,2002:float", re.compile(
+    r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"),
+    list("-+.0123456789"))
+
+
+def _untagged(loader: Any, suffix: str, node: Any) -> Any:
+    """Unknown tags (`!tag value`) are dropped as Claude Code's parser does: the plain value remains."""
+    if isinstance(node, yaml.MappingNode):
+        return loader.construct_mapping(node)
+    if isinstance(node, yaml.SequenceNode):
+        return loader.construct_sequence(node)
+    return loader.construct_scalar(node)
+
+
+_Loader.add_multi_constructor("!", _untagged)
+_Loader.add_constructor("tag:yaml.org,2002:binary", lambda loader, node: loader.construct_scalar(node))
+_Loader.add_implicit_resolver("tag:yaml.org,2002:null", re.compile(r"^(?:~|null|Null|NULL|)$"), ["~", "n", "N", ""])
 
 BOM = "\ufeff"
 DEFAULT_MAX_BYTES = 2 * 1024 * 1024  # agent files are KBs; anything far larger is not one
+# Limits on the YAML itself, checked before anything walks the parsed value: an alias bomb ("billion laughs")
+# is tiny as text and as a node graph, but expands to billions of values once anything iterates it.
+MAX_YAML_BYTES = 256 * 1024  # the frontmatter of real packs is < 10 KB
+MAX_YAML_VALUES = 20_000  # values after expanding aliases
+MAX_YAML_DEPTH = 64  # nesting of mappings and lists
+_DEEP_FLOW = re.compile(r"[\[{](?:\s*[\[{]){%d}" % MAX_YAML_DEPTH)
 _DELIMITER = re.compile(r"---[ \t]*")
 
 
@@ -135,12 +175,63 @@ def parse_frontmatter_text(text: str, result: Frontmatter | None = None) -> Fron
     return result
 
 
+def _expanded_size(node: Any, limit: int) -> tuple[int, int]:
+    """(values, depth) of a composed YAML node graph with every alias expanded; stops counting past `limit`.
+
+    Shared nodes (aliases) are memoised, so the walk is linear in the graph even when the expansion is not.
+    """
+    memo: dict[int, tuple[int, int]] = {}
+
+    def walk(current: Any, depth: int) -> tuple[int, int]:
+        key = id(current)
+        if key in memo:
+            return memo[key]
+        if depth > MAX_YAML_DEPTH:
+            return limit + 1, depth
+        memo[key] = (limit + 1, depth)  # a node that contains itself counts as too large
+        size, deepest = 1, 0
+        if isinstance(current, yaml.SequenceNode):
+            children = current.value
+        elif isinstance(current, yaml.MappingNode):
+            children = [n for pair in current.value for n in pair]
+        else:
+            children = []
+        for child in children:
+            child_size, child_depth = walk(child, depth + 1)
+            size = min(size + child_size, limit + 1)
+            deepest = max(deepest, child_depth + 1)
+        memo[key] = (size, deepest)
+        return memo[key]
+
+    return walk(node, 0)
+
+
+def _yaml_limit_problem(result: Frontmatter) -> str | None:
+    """Why this frontmatter is refused before it is parsed (size, nesting), or None."""
+    if len(result.yaml_text) > MAX_YAML_BYTES:
+        return f"frontmatter is larger than {MAX_YAML_BYTES // 1024} KB"
+    if _DEEP_FLOW.search(result.yaml_text):
+        return f"frontmatter nests more than {MAX_YAML_DEPTH} levels deep"
+    return None
+
+
 def _parse_yaml(result: Frontmatter) -> None:
     offset = result.yaml_start_line - 1
+    problem = _yaml_limit_problem(result)
+    if problem:
+        result.error = YamlProblem(result.yaml_start_line, 1, problem)
+        return
     try:
         loader = _Loader(result.yaml_text)
         try:
             node = loader.get_single_node()
+            if node is not None:
+                size, depth = _expanded_size(node, MAX_YAML_VALUES)
+                if size > MAX_YAML_VALUES or depth > MAX_YAML_DEPTH:
+                    what = (f"nests more than {MAX_YAML_DEPTH} levels deep" if depth > MAX_YAML_DEPTH else
+                            f"expands to more than {MAX_YAML_VALUES:,} values (aliases: a YAML alias bomb)")
+                    result.error = YamlProblem(node.start_mark.line + 1 + offset, 1, f"frontmatter {what}")
+                    return
             data = loader.construct_document(node) if node is not None else None
         finally:
             loader.dispose()
@@ -162,6 +253,12 @@ def _parse_yaml(result: Frontmatter) -> None:
         line = (node.start_mark.line + 1 + offset) if node is not None else result.yaml_start_line
         result.error = YamlProblem(line, 1, f"frontmatter is a {type(data).__name__}, not a mapping of keys")
         return
+    for index, line in enumerate(result.yaml_text.split("\n")):
+        if _BLOCK_INDICATOR_VALUE.match(line):  # `key: - x` / `key: ? x`: YAML 1.2 parsers reject it
+            result.error = YamlProblem(result.yaml_start_line + index, line.index(":") + 3,
+                                       "a block indicator (`- ` or `? `) cannot start a value on the key's line")
+            result.lenient_data = _lenient_parse(result.yaml_text)
+            return
     result.data = {str(key): value for key, value in data.items()}
     seen: set[str] = set()
     for key_node, value_node in node.value:
@@ -175,6 +272,7 @@ def _parse_yaml(result: Frontmatter) -> None:
         result.positions[key] = position
 
 
+_BLOCK_INDICATOR_VALUE = re.compile(r"[A-Za-z_][\w-]*[ \t]*:[ \t]+[-?](?:[ \t]|$)")
 _TOP_LEVEL_KEY = re.compile(r"([A-Za-z_][\w-]*)[ \t]*:(?:[ \t]+(.*))?$")
 
 
@@ -185,7 +283,10 @@ def _lenient_parse(yaml_text: str) -> dict[str, Any] | None:
     """
     lines: list[str] = []
     for line in yaml_text.split("\n"):
+        line = re.sub(r"^\t+", lambda m: "  " * len(m.group(0)), line)  # tab indentation is tolerated
         match = _TOP_LEVEL_KEY.match(line)
+        if match and match.group(2) and re.match(r"[-?](?:[ \t]|$)", match.group(2)):
+            return None
         if match and match.group(2) and not match.group(2).startswith(("'", '"', "[", "{", "|", ">")):
             lines.append(f"{match.group(1)}: {json.dumps(match.group(2).strip())}")
         elif match or not line.strip() or line.startswith((" ", "\t", "-")):
@@ -193,7 +294,17 @@ def _lenient_parse(yaml_text: str) -> dict[str, Any] | None:
         else:
             return None
     try:
-        data = yaml.load("\n".join(lines), Loader=_Loader)
+        loader = _Loader("\n".join(lines))
+        try:
+            node = loader.get_single_node()
+            if node is None:
+                return None
+            size, depth = _expanded_size(node, MAX_YAML_VALUES)
+            if size > MAX_YAML_VALUES or depth > MAX_YAML_DEPTH:
+                return None
+            data = loader.construct_document(node)
+        finally:
+            loader.dispose()
     except (yaml.YAMLError, ValueError, TypeError, RecursionError):
         return None
     return {str(k): v for k, v in data.items()} if isinstance(data, dict) else None

@@ -90,3 +90,16 @@ def test_repository_itself_validates_strict(perfpack):
 def test_list_rules(perfpack):
     out = perfpack("validate", "--list-rules").stdout
     assert "PP301" in out and "bang-not-allowed" in out
+
+
+def test_an_ordinary_project_has_nothing_to_validate(tmp_path, perfpack):
+    """README, CONTRIBUTING and docs Markdown are never agents (issue 16): exit 0, one line on stderr."""
+    (tmp_path / ".git").mkdir()
+    (tmp_path / "README.md").write_text("# app\n")
+    (tmp_path / "CONTRIBUTING.md").write_text("How to contribute: open a pull request.\n")
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "guide.md").write_text("name: not an agent\n")
+    for args in (["validate"], ["validate", str(tmp_path)], ["validate", str(tmp_path / "docs")]):
+        result = perfpack(*args, cwd=tmp_path)
+        assert result.returncode == 0, (args, result.stdout, result.stderr)
+        assert "nothing to validate" in result.stderr and result.stdout == ""

@@ -23,17 +23,18 @@ FORMATS = format_choices("text", "json", "github", "sarif")
 @click.option("--ignore", multiple=True, metavar="RULES", help="Skip these rules (same forms as --select).")
 @click.option("--max-description", type=click.IntRange(min=1), default=None, metavar="N",
               help="Description length budget in characters (default 1024, or validate.max-description).")
-@click.option("--list-rules", is_flag=True,
-              help="List every rule with its id, severity and summary, and exit.")
-def validate(paths: tuple[Path, ...], fmt: str, strict: bool, select: tuple[str, ...],
-             ignore: tuple[str, ...],
-             max_description: int | None, list_rules: bool) -> int:
+@click.option("--cli-version", default=None, metavar="X.Y.Z",
+              help="Judge by this Claude Code version (default: the newest the recorded oracle covers).")
+@click.option("--list-rules", is_flag=True, help="List every rule with its id, severity and summary, and exit.")
+def validate(paths: tuple[Path, ...], fmt: str, strict: bool, select: tuple[str, ...], ignore: tuple[str, ...],
+             max_description: int | None, cli_version: str | None, list_rules: bool) -> int:
     """Check agent, command, plugin and hook files against what Claude Code really does with them.
 
     PATH may be a pack or plugin root, a .claude/ folder, an agents or commands folder, or single
     files; without PATH the current project is validated. Configuration comes from
     [tool.perfpack.validate] in pyproject.toml or [validate] in .claude/perfpack/config.toml:
-    select, ignore, external-agents, external-skills, max-description.
+    select, ignore, external-agents, external-skills, max-description, cli-version.
+    A project with no agents, commands, skills or plugin files has nothing to validate (exit 0).
 
     Exit codes: 0 clean, 1 errors (or warnings with --strict), 2 usage error, 3 internal error.
     """
@@ -42,6 +43,9 @@ def validate(paths: tuple[Path, ...], fmt: str, strict: bool, select: tuple[str,
     from perfpack.validate.rules import RULES, expand_selection
 
     if list_rules:
+        from perfpack.validate.claude_code import supported_versions
+
+        click.echo(f"Claude Code versions recorded by the oracle: {', '.join(supported_versions())}")
         for rule in RULES.values():
             click.echo(f"{rule.id}  {rule.severity:<7}  {rule.name:<22}  {rule.summary}")
         return ExitCode.OK
@@ -56,12 +60,15 @@ def validate(paths: tuple[Path, ...], fmt: str, strict: bool, select: tuple[str,
         options.ignore |= expand_selection(ignore)
     if max_description is not None:
         options.max_description = max_description
+    if cli_version is not None:
+        options.cli_version = cli_version
     targets = list(paths) if paths else [root]
     result = validate_paths(targets, options)
     if result.checked == 0:
         where = ", ".join(str(p) for p in targets)
-        raise PerfpackError(f"nothing to validate in {where}",
-                            hint="pass a plugin root, a .claude/ folder, an agents/ folder or .md files")
+        click.echo(f"nothing to validate in {where} (no .claude/agents, .claude/commands, skills or plugin)",
+                   err=True)
+        return ExitCode.OK
     report = Report("validate", result.findings, checked=result.checked)
     click.echo(render(report, fmt))
     return report.exit_code(strict=strict)

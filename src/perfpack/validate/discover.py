@@ -26,10 +26,29 @@ class Discovery:
     roots: list[Path] = field(default_factory=list)
 
 
-def _md_files(folder: Path) -> list[Path]:
+def _md_files(folder: Path, *, keep_readme: bool = False) -> list[Path]:
     if not folder.is_dir():
         return []
-    return sorted(p for p in folder.rglob("*.md") if p.is_file() and p.name.lower() not in _SKIP_NAMES)
+    return sorted(p for p in folder.rglob("*.md")
+                  if p.is_file() and (keep_readme or p.name.lower() not in _SKIP_NAMES))
+
+
+def _manifest_paths(root: Path, key: str) -> list[Path]:
+    """Extra files or folders plugin.json names under `key` (the CLI loads them); unreadable manifest: none."""
+    from perfpack.validate.jsonfiles import loads_strict
+
+    try:
+        data = loads_strict((root / ".claude-plugin" / "plugin.json").read_text(encoding="utf-8-sig"))
+    except (OSError, ValueError, UnicodeDecodeError):
+        return []
+    value = data.get(key) if isinstance(data, dict) else None
+    out = []
+    for entry in value if isinstance(value, list) else [value]:
+        if isinstance(entry, str) and entry.startswith("./") and ".." not in entry.split("/"):
+            path = root / entry
+            if path.exists():
+                out.append(path)
+    return out
 
 
 def _is_plugin(root: Path) -> bool:
@@ -40,11 +59,19 @@ def _scan_root(root: Path, found: Discovery) -> None:
     """A pack/plugin root (agents/, commands/, skills/, hooks/, .claude-plugin/) and its .claude/ folder."""
     plugin = _is_plugin(root)
     found.roots.append(root)
-    for path in _md_files(root / "agents"):
+    # a plugin's agents/ loads every .md (a README.md there becomes an agent); a listed path loads too
+    for path in _md_files(root / "agents", keep_readme=plugin):
         found.targets.append(Target(path, AGENT, root, plugin))
     for path in _md_files(root / "commands"):
         found.targets.append(Target(path, COMMAND, root, plugin))
-    _scan_skills(root / "skills", found)
+    if plugin:
+        for extra in _manifest_paths(root, "agents"):
+            for path in ([extra] if extra.is_file() else _md_files(extra, keep_readme=True)):
+                found.targets.append(Target(path, AGENT, root, plugin))
+        for extra in _manifest_paths(root, "commands"):
+            for path in ([extra] if extra.is_file() else _md_files(extra)):
+                found.targets.append(Target(path, COMMAND, root, plugin))
+    _scan_skills(root / "skills", found, root, plugin)
     if plugin:
         found.targets.append(Target(root / ".claude-plugin" / "plugin.json", PLUGIN, root, True))
     if (root / "hooks" / "hooks.json").is_file():
@@ -59,15 +86,18 @@ def _scan_claude(claude: Path, project: Path, found: Discovery) -> None:
         found.targets.append(Target(path, AGENT, project))
     for path in _md_files(claude / "commands"):
         found.targets.append(Target(path, COMMAND, project))
-    _scan_skills(claude / "skills", found)
+    _scan_skills(claude / "skills", found, project)
     if (claude / "settings.json").is_file():
         found.targets.append(Target(claude / "settings.json", SETTINGS, project))
 
 
-def _scan_skills(folder: Path, found: Discovery) -> None:
+def _scan_skills(folder: Path, found: Discovery, root: Path | None = None, plugin: bool = False) -> None:
+    """Skills: known by name (agents' `skills:`), and checked as commands (`/name`, `!` lines) when in a tree."""
     if folder.is_dir():
         for skill in sorted(folder.glob("*/SKILL.md")):
             found.skills.setdefault(skill.parent.name, skill)
+            if root is not None:
+                found.targets.append(Target(skill, COMMAND, root, plugin))
 
 
 def _add_tree_skills(root: Path, found: Discovery) -> None:
@@ -134,10 +164,8 @@ def discover(paths: list[Path]) -> Discovery:
             _scan_skills(path, found)
         elif any((path / marker).exists() for marker in ("agents", "commands", "skills", "hooks", ".claude-plugin", ".claude")):
             _scan_root(path, found)
-        else:
-            # a plain folder of agent files
-            found.roots.append(path)
-            found.targets.extend(Target(p, AGENT, path, False) for p in _md_files(path))
+        # any other folder (a project without .claude/, docs/, ...) holds nothing Claude Code loads:
+        # its Markdown is never read as agents
     unique: dict[Path, Target] = {}
     for target in found.targets:
         unique.setdefault(target.path, target)

@@ -29,7 +29,7 @@ class ValidationResult:
     checked: int = 0
 
 
-CONFIG_KEYS = ("select", "ignore", "external-agents", "external-skills", "max-description")
+CONFIG_KEYS = ("select", "ignore", "external-agents", "external-skills", "max-description", "cli-version")
 
 
 @dataclass
@@ -39,6 +39,7 @@ class Options:
     external_agents: set[str] = field(default_factory=set)
     external_skills: set[str] = field(default_factory=set)
     max_description: int = DEFAULT_MAX_DESCRIPTION
+    cli_version: str = ""  # resolved by perfpack.validate.claude_code; "" = the newest recorded
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> "Options":
@@ -54,9 +55,12 @@ class Options:
         budget = config.get("max-description", DEFAULT_MAX_DESCRIPTION)
         if not isinstance(budget, int) or isinstance(budget, bool) or budget < 1:
             raise PerfpackError("configuration: validate.max-description must be a positive integer")
+        version = config.get("cli-version", "")
+        if not isinstance(version, str):
+            raise PerfpackError("configuration: validate.cli-version must be a string such as \"2.1.332\"")
         return cls(select, ignore,
                    {n.lower() for n in _names(config.get("external-agents"), "external-agents")},
-                   _names(config.get("external-skills"), "external-skills"), budget)
+                   _names(config.get("external-skills"), "external-skills"), budget, version)
 
 
 def _names(value: Any, key: str) -> set[str]:
@@ -91,8 +95,10 @@ class FileReport:
     delegations: list[tuple[str, int, int, str]] = field(default_factory=list)
     local_external: set[str] = field(default_factory=set)
     fallbacks: list[tuple[str, str, int, int]] = field(default_factory=list)
+    scope: str = ""  # names clash only inside one scope: a project's agents, or one plugin's (namespaced)
 
 
+_DROPPING = {"PP101", "PP104", "PP105", "PP106", "PP113", "PP114", "PP201", "PP213"}
 _PARALLEL_MIN_FILES = 200  # below this, starting worker processes costs more than it saves
 _worker_ctx: Context | None = None
 
@@ -103,7 +109,8 @@ def _check_md(job: tuple[Target, str]) -> FileReport:
     ctx = _worker_ctx
     assert ctx is not None
     fm = read_frontmatter(target.path)
-    data = fm.data if fm.data is not None else fm.lenient_data
+    # Claude Code's lenient retry reads a single-line `key: a: b`, but not in a CRLF file (the oracle)
+    data = fm.data if fm.data is not None else (None if fm.has_crlf else fm.lenient_data)
     if fm.data is None and isinstance(fm.lenient_data, dict):
         _lenient_positions(fm)
     md = MdFile(target, display, fm, data if isinstance(data, dict) else None)
@@ -113,7 +120,9 @@ def _check_md(job: tuple[Target, str]) -> FileReport:
         return report
     if target.kind == AGENT:
         findings += check_agent(md, ctx)
-        report.name = md.name
+        report.scope = f"{'plugin' if target.plugin else 'project'}:{target.root}"
+        dropped = any(f.severity == "error" and f.rule in _DROPPING for f in findings)
+        report.name = None if dropped else md.name
         if md.name:
             report.name_pos = fm.value_position("name") if "name" in fm.positions else \
                 (find_line(fm, "name:", 1, fm.end_line or None)[0], 1)
@@ -181,9 +190,11 @@ def validate_paths(paths: list[Path], options: Options | None = None, *, cwd: Pa
             findings += check_hooks(target, display)
             if target.kind == SETTINGS:
                 settings_allow[target.root] = _settings_patterns(target.path)
+    from perfpack.validate import claude_code
+
     ctx = Context(agent_names=set(), skills=set(found.skills) | options.external_skills,
                   external_agents=options.external_agents, max_description=options.max_description,
-                  settings_allow=settings_allow)
+                  settings_allow=settings_allow, version=claude_code.resolve_version(options.cli_version))
     schemas.preload()
     reports = _run_jobs(jobs, ctx)
     agents = [r for r in reports if r.kind == AGENT]
@@ -207,8 +218,8 @@ def _selected(rule_id: str, options: Options) -> bool:
 def _duplicates(agents: list[FileReport]) -> list[Finding]:
     by_name: dict[str, list[FileReport]] = {}
     for report in agents:
-        if report.name:
-            by_name.setdefault(report.name.lower(), []).append(report)
+        if report.name:  # exact names: the oracle shows `A-b` and `a-b` both load
+            by_name.setdefault(f"{report.scope}\0{report.name}", []).append(report)
     out = []
     for group in by_name.values():
         if len(group) < 2:
@@ -217,7 +228,7 @@ def _duplicates(agents: list[FileReport]) -> list[Finding]:
             others = ", ".join(o.display for o in group if o is not report)
             line, col = report.name_pos
             out.append(rule("PP204").finding(report.display, line, col, f"agent name `{report.name}` is also used "
-                                             f"by {others}: Claude Code silently keeps only one",
+                                             f"by {others}: Claude Code silently loads only one of them",
                                              "give each agent a unique name (and file name)"))
     return out
 

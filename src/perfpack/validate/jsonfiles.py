@@ -11,7 +11,7 @@ from typing import Any
 from perfpack.findings import Finding
 from perfpack.validate import schemas
 from perfpack.validate.discover import HOOKS, PLUGIN, SETTINGS, Target
-from perfpack.validate.markdown import check_home_paths, did_you_mean
+from perfpack.validate.markdown import check_home_paths, did_you_mean, show
 from perfpack.validate.rules import rule
 
 HOOK_EVENTS = ("PreToolUse", "PostToolUse", "PostToolUseFailure", "Notification", "UserPromptSubmit", "Stop",
@@ -39,6 +39,53 @@ def json_position(text: str, path: list[Any]) -> tuple[int, int]:
     return line, found - (text.rfind("\n", 0, found) + 1) + 1
 
 
+MAX_JSON_DEPTH = 200
+MAX_NUMBER_DIGITS = 400
+
+
+class _Unreadable(ValueError):
+    """JSON that is valid for Claude Code's parser but that perfpack refuses to walk (depth, huge numbers)."""
+
+
+def _depth(text: str) -> int:
+    """Deepest nesting of [ and { outside strings (linear; no recursion)."""
+    deepest = depth = 0
+    in_string = escaped = False
+    for char in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "]}":
+            depth -= 1
+    return deepest
+
+
+def _number(text: str) -> float:
+    if len(text) > MAX_NUMBER_DIGITS:
+        raise _Unreadable(f"a number with {len(text):,} digits")
+    return float(text) if any(c in text for c in ".eE") else int(text)
+
+
+def _constant(name: str) -> Any:
+    raise json.JSONDecodeError(f"{name} is not JSON", name, 0)
+
+
+def loads_strict(text: str) -> Any:
+    """json.loads without NaN/Infinity, with depth and digit limits (perfpack.safeio will own this)."""
+    if _depth(text) > MAX_JSON_DEPTH:
+        raise _Unreadable(f"nesting deeper than {MAX_JSON_DEPTH} levels")
+    return json.loads(text, parse_constant=_constant, parse_int=_number, parse_float=_number)
+
+
 def read_json(target: Target, display: str) -> tuple[Any, str | None, list[Finding]]:
     try:
         with target.path.open("rb") as handle:  # read past the cap only by one byte, however big the file
@@ -54,8 +101,14 @@ def read_json(target: Target, display: str) -> tuple[Any, str | None, list[Findi
         return None, None, [rule("PP101").finding(display, 1, 1, f"not valid UTF-8 (byte {exc.start})",
                                                   "save it as UTF-8")]
     try:
-        return json.loads(text), text, []
+        return loads_strict(text), text, []
+    except _Unreadable as exc:
+        return None, text, [rule("PP401").finding(display, 1, 1, f"JSON with {exc}: Claude Code reads it, but "
+                                                  "perfpack does not check further", "simplify the file",
+                                                  severity="warning")]
     except json.JSONDecodeError as exc:
+        if exc.doc in ("NaN", "Infinity", "-Infinity"):
+            exc = json.JSONDecodeError(f"{exc.doc} is not JSON", text, 0)
         what = {PLUGIN: "Claude Code refuses the plugin", HOOKS: "none of the plugin's hooks run",
                 SETTINGS: "Claude Code ignores the whole settings file silently"}[target.kind]
         return None, text, [rule("PP401").finding(display, exc.lineno, exc.colno, f"JSON does not parse: {exc.msg}; "
@@ -65,26 +118,85 @@ def read_json(target: Target, display: str) -> tuple[Any, str | None, list[Findi
         return None, text, [rule("PP401").finding(display, 1, 1, "JSON nested too deeply", "simplify the file")]
 
 
+def _entries(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
 def check_plugin(target: Target, display: str) -> list[Finding]:
+    """plugin.json as the CLI's manifest check reads it (each rule below was seen refusing or loading a plugin)."""
     data, text, out = read_json(target, display)
     if text is None or data is None:
         return out
     out += check_home_paths(display, text)
+    refused = "Claude Code refuses the whole plugin (invalid manifest)"
     if not isinstance(data, dict):
-        return out + [rule("PP402").finding(display, 1, 1, "plugin.json must be a JSON object", '{"name": "my-plugin"}')]
-    for error in schemas.iter_errors("plugin", data):
-        line, col = json_position(text, list(error.absolute_path))
-        where = ".".join(str(p) for p in error.absolute_path) or "(top level)"
-        fix = "write author as an object: {\"name\": \"...\"}" if list(error.absolute_path)[:1] == ["author"] \
-            else "see schemas/plugin.schema.json"
-        out.append(rule("PP402").finding(display, line, col, f"plugin.json {where}: {error.message[:200]}", fix))
+        return out + [rule("PP402").finding(display, 1, 1, f"plugin.json must be a JSON object: {refused}",
+                                            '{"name": "my-plugin"}')]
+    name = data.get("name")
+    line, col = json_position(text, ["name"])
+    if not isinstance(name, str) or not name.strip():
+        out.append(rule("PP402").finding(display, line, col, f"plugin.json has no `name` string: {refused}",
+                                         '"name": "my-plugin"'))
+    elif re.search(r"[\s:]", name):
+        out.append(rule("PP402").finding(display, line, col, f"plugin name `{show(name)}` has a space or `:`: "
+                                         f"{refused}", '"name": "' + re.sub(r"[\s:]+", "-", name.strip()) + '"'))
+    if "version" in data and not isinstance(data["version"], str):
+        line, col = json_position(text, ["version"])
+        out.append(rule("PP402").finding(display, line, col, f"`version` must be a string: {refused}",
+                                         '"version": "1.0.0"'))
+    for key in ("agents", "commands", "skills", "outputStyles"):
+        if key not in data:
+            continue
+        for index, entry in enumerate(_entries(data[key])):
+            where = [key, index] if isinstance(data[key], list) else [key]
+            line, col = json_position(text, where)
+            if not isinstance(entry, str) or not entry.startswith("./") or ".." in entry.split("/"):
+                out.append(rule("PP402").finding(display, line, col, f"`{key}` entry {show(entry)} is not a path "
+                                                 f"starting with ./ inside the plugin: {refused}",
+                                                 f'"{key}": ["./{key}/name.md"]'))
+            elif key == "agents" and not entry.endswith(".md"):
+                out.append(rule("PP402").finding(display, line, col, f"`agents` entry `{show(entry)}` is a folder; "
+                                                 f"the CLI takes only .md files there: {refused}",
+                                                 "list the agent files (\"./agents/a.md\") or drop `agents`: "
+                                                 "./agents/ loads by itself"))
+            elif not (target.root / entry).exists():
+                out.append(rule("PP410").finding(display, line, col, f"`{key}` lists `{show(entry)}`, which does not "
+                                                 "exist: the CLI logs an error and loads nothing for it",
+                                                 "fix the path or remove the entry"))
+    for key, shape in (("author", dict), ("keywords", list)):
+        if key in data and not isinstance(data[key], shape):
+            line, col = json_position(text, [key])
+            want = "an object with a name" if shape is dict else "a list"
+            out.append(rule("PP408").finding(display, line, col, f"`{key}` should be {want}; the CLI tolerates "
+                                             "it (marketplaces may not)",
+                                             '"author": {"name": "..."}' if shape is dict else '"keywords": ["..."]'))
+    out += _unlisted_agents(target, display, data)
     hooks = data.get("hooks")
-    for entry in (hooks if isinstance(hooks, list) else [hooks]):
-        if isinstance(entry, str) and entry.rstrip("/").replace("\\", "/") in ("./hooks/hooks.json", "hooks/hooks.json"):
+    for entry in _entries(hooks):
+        if isinstance(entry, str) and entry.rstrip("/").replace("\\", "/") in ("./hooks/hooks.json",
+                                                                               "hooks/hooks.json"):
             line, col = json_position(text, ["hooks"])
             out.append(rule("PP405").finding(display, line, col, "plugin.json names ./hooks/hooks.json, which Claude "
                                              "Code loads automatically: it fails with \"Duplicate hooks file\"",
                                              "remove the `hooks` entry from plugin.json"))
+    return out
+
+
+def _unlisted_agents(target: Target, display: str, data: dict[str, Any]) -> list[Finding]:
+    """When plugin.json lists agent files, only those load: every other file in agents/ is dropped."""
+    listed = [e for e in _entries(data.get("agents")) if isinstance(e, str) and e.endswith(".md")]
+    if "agents" not in data or not listed:
+        return []
+    wanted = {(target.root / e).resolve() for e in listed}
+    folder = target.root / "agents"
+    prefix = display[: -len(".claude-plugin/plugin.json")] if display.endswith(".claude-plugin/plugin.json") else ""
+    out = []
+    for path in sorted(folder.rglob("*.md")) if folder.is_dir() else []:
+        if path.resolve() not in wanted:
+            rel = f"{prefix}{path.relative_to(target.root)}"
+            out.append(rule("PP409").finding(rel, 1, 1, "plugin.json lists its agents and not this file: Claude Code "
+                                             "never loads it", f'add "./{path.relative_to(target.root)}" to '
+                                             "`agents` in plugin.json, or delete the file"))
     return out
 
 

@@ -8,29 +8,25 @@ from dataclasses import dataclass
 from typing import Any, Iterable
 
 from perfpack.findings import Finding
-from perfpack.frontmatter import Frontmatter
+from perfpack.frontmatter import MAX_YAML_BYTES, Frontmatter
+from perfpack.validate import claude_code as cc
 from perfpack.validate import schemas
 from perfpack.validate.discover import AGENT
 from perfpack.validate.rules import rule
 
-KNOWN_TOOLS = frozenset("""
-Agent Task AskUserQuestion Bash Edit EnterPlanMode ExitPlanMode EnterWorktree ExitWorktree Glob Grep LSP
-ListMcpResourcesTool ReadMcpResourceTool NotebookEdit Read Skill SlashCommand TaskCreate TaskGet TaskList
-TaskUpdate TaskOutput TaskStop TodoWrite ToolSearch WebFetch WebSearch Write CronCreate CronDelete CronList
-Monitor SendMessage TeamCreate TeamDelete KillBash
-""".split())
-REMOVED_TOOLS = {
-    "LS": "use Glob (and Bash `ls`)", "NotebookRead": "use Read (it reads notebooks)",
-    "MultiEdit": "use Edit", "BashOutput": "remove it (use TaskOutput for background output)",
-    "KillShell": "remove it (use TaskStop)",
-}
-BUILTIN_AGENTS = frozenset(
-    {"general-purpose", "explore", "plan", "statusline-setup", "output-style-setup", "claude-code-guide"})
 COMMAND_ONLY_KEYS = {"allowed-tools", "allowedtools", "allowed_tools", "argument-hint",
                      "disable-model-invocation", "disallowed-tools", "arguments"}
 AGENT_ONLY_KEYS = {"tools", "color", "maxTurns", "permissionMode", "skills", "memory", "isolation",
                    "mcpServers", "background", "initialPrompt", "disallowedTools"}
-EXTENSION_KEYS = {"triggers", "delegates-to", "external-agents"}
+EXTENSION_KEYS = cc.PERFPACK_KEYS
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def show(value: object, limit: int = 80) -> str:
+    """A value from a file, safe inside a one-line message: control characters (newlines, ESC) escaped."""
+    text = value if isinstance(value, str) else repr(value)
+    text = _CONTROL.sub(lambda m: repr(m.group(0))[1:-1], text)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 KEBAB = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 HOME_PATH = re.compile(r"(?<![\w$}./-])(/Users/[A-Za-z0-9._-]+|/home/[A-Za-z0-9._-]+|[A-Za-z]:\\+Users\\+[A-Za-z0-9._ -]+)")
@@ -71,6 +67,11 @@ class Context:
     external_agents: set[str]  # lower-case
     max_description: int
     settings_allow: dict[Any, list[str]]  # project root -> Bash permission patterns from settings.json
+    version: str = ""  # the Claude Code version judged by (perfpack.validate.claude_code)
+
+    @property
+    def builtin_agents(self) -> frozenset[str]:
+        return cc.builtin_agents(self.version or cc.default_version())
 
 
 def line_text(fm: Frontmatter, line: int) -> str:
@@ -104,6 +105,8 @@ def did_you_mean(word: str, choices: Iterable[str]) -> str | None:
 # --- frontmatter, common to agents and commands ---------------------------------------------------
 
 def check_frontmatter(md: MdFile, kind: str) -> list[Finding]:
+    """Framing and YAML. Agents: any of these drops the agent. Commands still load (their frontmatter is
+    ignored), so a command only gets warnings here."""
     fm, path, out = md.fm, md.display, []
     if fm.unreadable:
         return [rule("PP101").finding(path, 1, 1, f"cannot check this file: {fm.unreadable}",
@@ -116,10 +119,9 @@ def check_frontmatter(md: MdFile, kind: str) -> list[Finding]:
                                          "Claude Code drop agents (#80890)", "convert the file to LF line endings"))
     if not fm.present:
         stripped = (fm.text or "").lstrip()
-        if kind == AGENT or stripped.startswith("---"):
+        if kind == AGENT:
             where = "frontmatter must start at byte 0 with a `---` line"
-            what = ("Claude Code skips this agent silently" if kind == AGENT
-                    else "the frontmatter is read as body text; the command has no description or allowed-tools")
+            what = _consequence(md, kind)
             text = fm.text or ""
             # point at the late `---` line when there is one
             line = 1 + text[: len(text) - len(stripped)].count("\n") if stripped.startswith("---") else 1
@@ -127,12 +129,19 @@ def check_frontmatter(md: MdFile, kind: str) -> list[Finding]:
                                              "put `---`, the YAML keys and a closing `---` at the very top"))
         return out
     if not fm.closed:
-        out.append(rule("PP105").finding(path, 1, 1, "frontmatter has no closing `---` line: " + _consequence(md, kind),
-                                         "add a `---` line after the last YAML key"))
+        if kind == AGENT:
+            out.append(rule("PP105").finding(path, 1, 1, "frontmatter has no closing `---` line: "
+                                             + _consequence(md, kind), "add a `---` line after the last YAML key"))
+        return out
+    if fm.error and fm.error.message.startswith("frontmatter ") and not fm.error.message.startswith("frontmatter is"):
+        out.append(rule("PP113").finding(path, fm.error.line, fm.error.col, f"{fm.error.message}: not read",
+                                         f"keep frontmatter small and flat (under {MAX_YAML_BYTES // 1024} KB, "
+                                         "no alias chains)"))
         return out
     if fm.error:
         message = f"YAML does not parse: {fm.error.message}. "
-        if isinstance(md.data, dict) and fm.lenient_data is not None:
+        lenient = isinstance(md.data, dict) and fm.lenient_data is not None
+        if lenient:
             message += ("Claude Code's lenient retry may still read it, but strict parsers (`claude plugin validate`, "
                         f"other tools) reject it, and where the retry fails {_consequence(md, kind)}")
         else:
@@ -141,7 +150,8 @@ def check_frontmatter(md: MdFile, kind: str) -> list[Finding]:
         key = key_line.split(":", 1)[0].strip() if ":" in key_line and not key_line.startswith((" ", "\t")) else "description"
         fix = (f"quote the value ({key}: \"...\") or use a block scalar (`{key}: >-` with the text indented on the "
                "following lines)")
-        out.append(rule("PP106").finding(path, fm.error.line, fm.error.col, message, fix))
+        severity = None if kind == AGENT and not lenient else "warning"
+        out.append(rule("PP106").finding(path, fm.error.line, fm.error.col, show(message, 400), fix, severity))
     for key, line, col in fm.duplicate_keys:
         out.append(rule("PP107").finding(path, line, col, f"`{key}` appears more than once; only the last one counts",
                                          f"keep one `{key}`"))
@@ -166,16 +176,28 @@ def _consequence(md: MdFile, kind: str) -> str:
             return (f"Claude Code loads this plugin agent as `plugin:{md.target.path.stem}` with empty metadata "
                     "(a generic description, so it is never chosen automatically)")
         return "Claude Code skips this project agent silently"
-    return "the command loses its frontmatter (no description, no allowed-tools: its ! lines abort it)"
+    return ("Claude Code ignores this command's frontmatter (the command still loads; its description and "
+            "allowed-tools do not apply)")
+
+
+_OWN_CHECKS = {"name", "description", "model", "tools", "disallowedTools", "hooks", "argument-hint"}
 
 
 def check_schema(md: MdFile, kind: str, data: dict[str, Any]) -> list[Finding]:
+    """Type and allowed-value checks from the JSON Schemas. What makes the CLI drop the file is checked by
+    check_agent itself; what is left here the CLI ignores (a warning)."""
     out = []
     path, fm = md.display, md.fm
-    special = {"model": "PP205", "name": "PP202"} if kind == AGENT else {"model": "PP205"}
+    special: dict[str, str] = {}
     for error in schemas.iter_errors(kind, data):
         location = list(error.absolute_path)
+        if location and str(location[0]) in _OWN_CHECKS and kind == AGENT:
+            continue
+        if location and str(location[0]) in ("model", "argument-hint"):
+            continue
         if error.validator == "required":
+            if kind == AGENT:
+                continue
             missing = re.findall(r"'([^']+)' is a required property", error.message)
             key = missing[0] if missing else "name"
             out.append(rule("PP201").finding(path, fm.yaml_start_line - 1, 1,
@@ -195,11 +217,6 @@ def check_schema(md: MdFile, kind: str, data: dict[str, Any]) -> list[Finding]:
                 what = _short(error.message, 100)
             out.append(rule("PP212").finding(path, line, col, f"perfpack extension `{where}` {what}; perfpack "
                                              "ignores it", "see docs/validate.md (extension keys) for its shape"))
-        elif key == "argument-hint" and isinstance(value, list):
-            hint = " ".join(f"[{', '.join(map(str, v)) if isinstance(v, list) else v}]" for v in value)
-            out.append(rule("PP303").finding(path, line, col, "argument-hint parses as a YAML list, not a string "
-                                             "(an unquoted `[...]` crashed the CLI once, #17199)",
-                                             f"quote it: argument-hint: \"{hint}\""))
         elif key in ("tools", "disallowedTools") and kind == AGENT:
             continue  # checked by check_tools with better messages
         elif key in special and isinstance(value, str):
@@ -218,11 +235,11 @@ def check_schema(md: MdFile, kind: str, data: dict[str, Any]) -> list[Finding]:
             allowed = error.validator_value
             close = did_you_mean(value, allowed)
             fix = f"{key}: {close}" if close else f"use one of: {', '.join(allowed)}"
-            out.append(rule("PP109").finding(path, line, col, f"`{key}: {value}` is not an allowed value "
-                                             f"({', '.join(allowed)})", fix))
+            out.append(rule("PP109").finding(path, line, col, f"`{key}: {show(value)}` is not an allowed value "
+                                             f"({', '.join(map(str, allowed))}); Claude Code ignores it", fix))
         else:
-            out.append(rule("PP109").finding(path, line, col, f"`{key}`: {_short(error.message)}",
-                                             _schema_fix(key, kind)))
+            out.append(rule("PP109").finding(path, line, col, f"`{key}`: {show(_short(error.message))}; "
+                                             "Claude Code ignores the value", _schema_fix(key, kind)))
     return out
 
 
@@ -251,40 +268,76 @@ def check_agent(md: MdFile, ctx: Context) -> list[Finding]:
     data, fm, path = md.data, md.fm, md.display
     if data is None:
         return out
-    out += check_schema(md, AGENT, data)
+    version = ctx.version or cc.default_version()
+    plugin = bool(md.target.plugin)
+    for key in ("name", "description"):
+        value = data.get(key)
+        if isinstance(value, str) and value.strip():
+            continue
+        if key == "name" and plugin:
+            continue  # a plugin agent without a name is named after its file
+        line, col = fm.value_position(key) if key in data else (max(fm.yaml_start_line - 1, 1), 1)
+        what = "is missing" if key not in data or value is None or value == "" else \
+            f"is {_kind_name(type(value).__name__)}, not text"
+        out.append(rule("PP201").finding(path, line, col, f"`{key}` {what}: Claude Code drops this agent silently",
+                                         f"add `{key}:` with a quoted text value"))
     name = data.get("name")
-    if isinstance(name, str) and KEBAB.fullmatch(name) and name != md.target.path.stem:
+    if isinstance(name, str) and name.strip():
         line, col = fm.value_position("name")
-        out.append(rule("PP203").finding(path, line, col, f"agent name `{name}` differs from its file name "
-                                         f"`{md.target.path.name}`", f"rename the file to {name}.md"))
+        if cc.NAME_REJECTED.search(name) and not plugin:
+            out.append(rule("PP213").finding(path, line, col, f"name `{show(name)}` has `:` or starts with `-`: "
+                                             "Claude Code 2.1.218+ rejects the agent", "use letters, digits and "
+                                             "hyphens: name: " + (re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+                                                                  or "my-agent")))
+        elif not KEBAB.fullmatch(name):
+            out.append(rule("PP202").finding(path, line, col, f"name `{show(name)}` is not kebab-case; it loads "
+                                             "as written, but the docs ask for lowercase letters and hyphens",
+                                             "name: " + (re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+                                                         or "my-agent")))
+    hooks = data.get("hooks")
+    if "hooks" in data and hooks is not None and not isinstance(hooks, dict):
+        line, col = fm.value_position("hooks")
+        out.append(rule("PP114").finding(path, line, col, f"`hooks` is {_kind_name(type(hooks).__name__)}, not a "
+                                         "mapping: Claude Code drops this agent silently",
+                                         "hooks: {PreToolUse: [...]} (same shape as settings hooks), or remove it"))
+    out += check_schema(md, AGENT, data)
+    if "model" in data and cc.model_status(data.get("model"), version) == "refused":
+        value = data.get("model")
+        line, col = fm.value_position("model")
+        close = did_you_mean(str(value).lower(), cc.MODEL_ALIASES)
+        out.append(rule("PP205").finding(
+            path, line, col, f"model `{show(value)}` is neither an alias nor a claude- id: Claude Code sends it to "
+            "the API verbatim and the subagent fails with a model error",
+            f"model: {close}" if close else "use sonnet, opus, haiku, fable, inherit or a full claude-… id"))
+    warns = cc.warns_on_unknown_keys(version)
     for key in data:
         line, col = fm.position(key)
         if key.lower() in COMMAND_ONLY_KEYS or key == "allowedTools":
             if key.lower().replace("_", "-") in ("allowed-tools", "allowedtools") and "tools" not in data:
-                message = (f"`{key}` is a command key; agents read `tools`, so this agent silently gets every tool")
-                fix = f"rename `{key}` to `tools` and write it as a comma string: tools: Read, Grep"
-            elif key.lower() == "disallowed-tools":
-                message, fix = "`disallowed-tools` is the command/skill spelling; agents read `disallowedTools`", \
-                    "rename it to disallowedTools"
-            else:
-                message, fix = f"`{key}` is a command key; Claude Code ignores it in an agent", f"remove `{key}`"
-            out.append(rule("PP209").finding(path, line, col, message, fix))
-        elif key not in schemas.known_keys("agent"):
-            close = did_you_mean(key, schemas.known_keys("agent"))
-            out.append(rule("PP110").finding(
-                path, line, col, f"unknown key `{key}`: Claude Code ignores it silently"
-                + (f" (did you mean `{close}`?)" if close else ""),
-                f"rename it to `{close}`" if close else f"remove `{key}` or move its content into the body"))
-    out += check_tools(md, "tools")
-    out += check_tools(md, "disallowedTools")
+                out.append(rule("PP209").finding(path, line, col, f"`{show(key)}` is a command key; agents read "
+                                                 "`tools`, so this agent gets every tool",
+                                                 f"rename `{key}` to `tools`: tools: Read, Grep"))
+                continue
+        if cc.agent_key_known(key, version):
+            continue
+        close = did_you_mean(key, cc.AGENT_KEYS)
+        said = (f"Claude Code {version} logs a warning for it and ignores it" if warns
+                else f"Claude Code {version} ignores it silently")
+        extra = " (a perfpack key: it belongs in perfpack's own file, not the agent)" if key in EXTENSION_KEYS else ""
+        out.append(rule("PP110").finding(
+            path, line, col, f"unknown key `{show(key)}`: {said}{extra}"
+            + (f" (did you mean `{close}`?)" if close else ""),
+            f"rename it to `{close}`" if close else f"remove `{key}` or move its content into the body"))
+    out += check_tools(md, "tools", version)
+    out += check_tools(md, "disallowedTools", version)
     skills = _name_list(data.get("skills"))
     if skills is not None:
         key_line = fm.position("skills")[0]
         for skill in skills:
             if isinstance(skill, str) and skill and skill not in ctx.skills:
                 line, col = find_line(fm, skill, key_line, fm.end_line)
-                out.append(rule("PP210").finding(path, line, col, f"skill `{skill}` does not exist in the validated "
-                                                 "tree: Claude Code silently preloads nothing",
+                out.append(rule("PP210").finding(path, line, col, f"skill `{show(skill)}` does not exist in the "
+                                                 "validated tree: Claude Code silently preloads nothing",
                                                  f"add skills/{skill}/SKILL.md, fix the name, or list it in "
                                                  "[tool.perfpack.validate] external-skills"))
     description = data.get("description")
@@ -313,47 +366,70 @@ def split_tools(value: str) -> list[tuple[str, int]]:
     return entries
 
 
-def check_tools(md: MdFile, key: str) -> list[Finding]:
+def check_tools(md: MdFile, key: str, version: str) -> list[Finding]:
+    """Each `tools` entry as this CLI version resolves it; no entry resolving means a tool-less subagent."""
     data, fm, path = md.data or {}, md.fm, md.display
-    value = data.get(key)
-    if value is None:
+    if key not in data:
         return []
+    value = data.get(key)
     out = []
     line, col = fm.value_position(key)
     if isinstance(value, list):
-        out.append(rule("PP206").finding(path, line, col, f"`{key}` is a YAML list; some Claude Code versions lost "
-                                         "its first and last entries (#14580)",
-                                         f"{key}: {', '.join(str(v) for v in value)}"))
         entries = [(str(v), -1) for v in value if v is not None]
-    elif isinstance(value, str):
+    elif isinstance(value, str) and value.strip():
         entries = split_tools(value)
     else:
-        return [rule("PP109").finding(path, line, col, f"`{key}` must be a comma-separated string, not "
-                                      f"{type(value).__name__}", f"{key}: Read, Grep, Glob")]
+        if key == "tools":
+            out.append(rule("PP214").finding(path, line, col, f"`tools` is {_kind_name(type(value).__name__)}: the "
+                                             "agent list says \"All tools\" but the subagent is spawned with none",
+                                             "list the tools (tools: Read, Grep, Bash) or remove the key for all "
+                                             "tools"))
+        return out
+    if isinstance(value, str) and "," not in value and len(entries) == 1 and " " in entries[0][0].strip() \
+            and "(" not in entries[0][0]:
+        entries = [(part, -1) for part in entries[0][0].split()]  # `Read Bash Edit` is read as three tools
+    resolved = 0
     for entry, offset in entries:
         entry_line, entry_col = (line, col + offset) if offset >= 0 and line_text(fm, line).find(entry) >= 0 \
             else find_line(fm, entry, line, fm.end_line)
-        match = re.fullmatch(r"([A-Za-z_][\w]*)\s*\((.*)\)", entry, re.DOTALL)
-        name = match.group(1) if match else entry
-        if name.startswith("mcp__") and re.fullmatch(r"mcp__[\w.-]+(__[\w.*-]+)?", name):
+        status, detail = cc.tool_status(entry, version, alone=len(entries) == 1)
+        name = cc.tool_base(entry)
+        if status in ("ok", "renamed"):
+            resolved += 1
             continue
-        if name in KNOWN_TOOLS:
+        if status == "mcp":
+            continue  # depends on the user's MCP servers: not judged here
+        if key != "tools":
+            out.append(rule("PP208").finding(path, entry_line, entry_col, f"`{show(name)}` in {key} is not a tool "
+                                             f"of Claude Code {version}: it disallows nothing", "remove it"))
             continue
-        if name in REMOVED_TOOLS:
-            out.append(rule("PP207").finding(path, entry_line, entry_col, f"`{name}` is no longer a Claude Code tool",
-                                             REMOVED_TOOLS[name]))
+        if name in cc.REMOVED_TOOL_ADVICE:
+            out.append(rule("PP207").finding(path, entry_line, entry_col, f"`{show(name)}`: Claude Code {version} "
+                                             "does not give this tool to subagents", cc.REMOVED_TOOL_ADVICE[name]))
             continue
-        if " " in name.strip() and all(part in KNOWN_TOOLS | set(REMOVED_TOOLS) for part in name.split()):
-            out.append(rule("PP208").finding(path, entry_line, entry_col, f"`{name}` looks like several tools "
-                                             "separated by spaces; Claude Code splits on commas",
-                                             f"{key}: {', '.join(name.split())}"))
-            continue
-        close = did_you_mean(name, KNOWN_TOOLS)
-        out.append(rule("PP208").finding(path, entry_line, entry_col, f"unknown tool `{name}`: the agent will not "
-                                         "have it" + (f" (did you mean `{close}`?)" if close else ""),
+        close = did_you_mean(name, cc.known_tool_names(version))
+        if close is None and name.lower() in {t.lower() for t in cc.known_tool_names(version)}:
+            close = next(t for t in cc.known_tool_names(version) if t.lower() == name.lower())
+        out.append(rule("PP208").finding(path, entry_line, entry_col, f"unknown tool `{show(name)}`: the agent will "
+                                         "not have it" + (f" (did you mean `{close}`?)" if close else ""),
                                          f"use `{close}`" if close else "use a built-in tool name, mcp__server__tool "
                                          "or Agent(name)"))
+    if key == "tools" and entries and resolved == 0 and not any(cc.tool_status(e, version)[0] == "mcp"
+                                                                 for e, _ in entries):
+        memory = data.get("memory") in ("user", "project", "local")
+        if not memory:
+            out.append(rule("PP214").finding(path, line, col, "no tool in `tools` exists for subagents on Claude "
+                                             f"Code {version}: " + ("it refuses to spawn the agent (\"would be "
+                                             "spawned with zero tools\")" if _newer(version, "2.1.300") else
+                                             "the subagent is spawned with no tools at all"),
+                                             "name real tools (Read, Grep, Glob, Bash, Edit, Write, WebFetch, …)"))
     return out
+
+
+def _newer(version: str, than: str) -> bool:
+    def key(v: str) -> tuple[int, ...]:
+        return tuple(int(p) for p in re.findall(r"\d+", v))
+    return key(version) >= key(than)
 
 
 def _name_list(value: object) -> list | None:
@@ -455,19 +531,19 @@ def check_delegation(display: str, targets: list[tuple[str, int, int, str]], loc
                      fallbacks: list[tuple[str, str, int, int]], ctx: Context) -> list[Finding]:
     """Cross-file: every delegation target must be a validated agent, a built-in, or declared external."""
     out, seen = [], set()
-    known = ctx.agent_names | BUILTIN_AGENTS | ctx.external_agents | local_external
+    known = ctx.agent_names | ctx.builtin_agents | ctx.external_agents | local_external
     for name, line, col, how in targets:
         key = name.lower()
         if key in known or key.startswith("plugin:") or key in seen:
             continue
         seen.add(key)
-        close = did_you_mean(key, sorted(ctx.agent_names | BUILTIN_AGENTS))
+        close = did_you_mean(key, sorted(ctx.agent_names | ctx.builtin_agents))
         out.append(rule("PP211").finding(
             display, line, col, f"delegates to `{name}` ({how}), which is not an agent in the validated tree, "
             "not a built-in, and not declared external" + (f" (did you mean `{close}`?)" if close else ""),
             f"add agents/{name}.md, or declare it: `external-agents: {{{name}: general-purpose}}`"))
     for name, fallback, line, col in fallbacks:
-        if fallback.lower() not in BUILTIN_AGENTS | ctx.agent_names:
+        if fallback.lower() not in ctx.builtin_agents | ctx.agent_names:
             out.append(rule("PP212").finding(display, line, col, f"external-agents: fallback `{fallback}` for "
                                              f"`{name}` is neither a built-in nor a pack agent",
                                              "use general-purpose, Explore or Plan"))
@@ -509,7 +585,14 @@ def check_command(md: MdFile, ctx: Context) -> list[Finding]:
                 "argument becomes shell code", "remove the argument from the ! line; let the model pass it to a "
                 "tool call instead"))
         if patterns is None:
-            continue  # bare `Bash` allows everything
+            continue  # bare `Bash` allows everything, and skips the CLI's own checks (the oracle)
+        why = cli_refusal(command)
+        if why:
+            out.append(rule("PP305").finding(
+                path, line, col, f"`{show(_short(command, 60))}`: {why}; Claude Code refuses this ! line whatever "
+                "allowed-tools lists, and aborts the whole command", "move the logic into a script the ! line "
+                "calls (Bash(./script.sh:*)), or let the model run it as a tool call"))
+            continue
         refused = [seg for seg in split_shell(command) if not _allowed(seg, patterns)]
         if refused:
             first = refused[0].split()[0] if refused[0].split() else refused[0]
@@ -518,6 +601,40 @@ def check_command(md: MdFile, ctx: Context) -> list[Finding]:
                 "the whole command silently (nothing is sent to the model)",
                 f"add Bash({first}:*) to allowed-tools, or remove the ! line"))
     return out
+
+
+_BRACE = re.compile(r"\{[^{}\s]*(?:,|\.\.)[^{}\s]*\}|@\{")
+_OUTSIDE = re.compile(r"(?:^|\s)(?:~|\.\.(?:/|\s|$)|/(?!dev/null\b)[\w.-])")
+
+
+def _unquoted(command: str) -> str:
+    """The command with single-quoted text blanked out (what the shell would expand is what is left)."""
+    return re.sub(r"'[^']*'", "''", command)
+
+
+def cli_refusal(command: str) -> str | None:
+    """Why the CLI's own checks refuse a ! line even when allowed-tools allows the command (2.1.197 and
+    2.1.332 alike, from the oracle's recorded reasons); None when they let it through."""
+    text = _unquoted(ARG_IN_SHELL.sub("arg", command))  # arguments are pasted in before the checks run
+    if _BRACE.search(text):
+        return "brace expansion"
+    if "$(" in text.replace("$((", "") or "`" in text:
+        return "a nested command that cannot be checked before it runs"
+    if "${" in text or re.search(r'"[^"]*\$\w', text):
+        return "a variable expansion the checker cannot see through"
+    if re.search(r"\$[1-9]", text):
+        return "a positional parameter"
+    if re.search(r"(?:^|[;&|]\s*)[A-Za-z_]\w*=\S*\s+\S", text):
+        return "an environment assignment in front of the command"
+    if re.search(r"(?:^|[;&|]\s*)eval\b", text):
+        return "eval"
+    if re.search(r"(?<![<>0-9&])>>?(?!\s*/dev/null)(?!&)", text):
+        return "an output redirection (a write the checker asks about)"
+    for segment in split_shell(text):
+        words = segment.split()
+        if words and words[0] not in ("echo", "printf") and _OUTSIDE.search(" " + " ".join(words[1:])):
+            return "a path outside the project's working directory"
+    return None
 
 
 def _named_arguments(value: Any) -> list[str]:
@@ -571,7 +688,7 @@ def bash_patterns(value: Any) -> list[str] | None:
         return []
     patterns = []
     for entry in entries:
-        if entry in ("Bash", "Bash(*)", "Bash(:*)"):
+        if entry in ("Bash", "Bash(*)", "Bash(:*)", "Bash()"):
             return None
         match = re.fullmatch(r"Bash\((.*)\)", entry, re.DOTALL)
         if match:
@@ -608,13 +725,13 @@ def split_shell(command: str) -> list[str]:
 _READ_ONLY = {"cat", "head", "tail", "ls", "pwd", "echo", "wc", "grep", "rg", "date", "whoami", "uname", "which",
               "type", "file", "stat", "du", "df", "sort", "uniq", "cut", "tr", "basename", "dirname", "realpath",
               "readlink", "printenv", "id", "hostname", "nproc", "tree", "diff", "cd", "true", "false", "test",
-              "jq", "printf", "column", "seq"}
+              "jq", "printf", "column", "seq", "sleep"}
 _READ_ONLY_GIT = {"status", "log", "diff", "show", "branch", "rev-parse", "remote", "ls-files", "describe",
                   "blame", "shortlog", "tag"}
 
 
 def _read_only(segment: str) -> bool:
-    cleaned = re.sub(r"\d?>&\d|\d?>\s*/dev/null", "", segment)
+    cleaned = re.sub(r"\d?>&\d|\d?>\s*/dev/null|\$\(\([^)]*\)\)", "", segment)
     if ">" in cleaned or "$(" in cleaned or "`" in cleaned:
         return False
     words = cleaned.split()
@@ -624,6 +741,8 @@ def _read_only(segment: str) -> bool:
         return True
     if words[0] == "git":
         return len(words) > 1 and words[1] in _READ_ONLY_GIT
+    if words[0] == "xargs":
+        return len(words) > 1 and _read_only(" ".join(words[1:]).split("<")[0])
     if words[0] == "find":
         return not any(w in ("-exec", "-execdir", "-delete", "-ok", "-fprint") for w in words)
     return words[0] in _READ_ONLY
