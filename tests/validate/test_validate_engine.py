@@ -49,7 +49,7 @@ def test_parallel_and_serial_give_the_same_findings(tmp_path, monkeypatch):
     parallel = validate_paths([tmp_path], Options(), cwd=tmp_path).findings
     assert sorted(serial) == sorted(parallel)
     rules = {f.rule for f in serial}
-    assert rules == {"PP205", "PP211", "PP204", "PP203"}
+    assert rules == {"PP205", "PP211", "PP204"}
 
 
 def test_json_position_finds_non_ascii_keys():

@@ -29,12 +29,16 @@ CASES = {
     "PP110": ({"agents/fast-agent.md": agent(extra="modle: sonnet\n")}, "agents/fast-agent.md", 4),
     "PP111": ({"agents/fast-agent.md": agent(body="Read /home/alice/notes.md first.\n")}, "agents/fast-agent.md", 5),
     "PP112": ({"agents/fast-agent.md": agent(description="Use when slow. " * 80)}, "agents/fast-agent.md", 3),
+    "PP113": ({"agents/fast-agent.md": "---\nname: fast-agent\ndescription: x\n"
+               + "".join(f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}" if i else "lol"] * 9) + "]\n" for i in range(9))
+               + "---\nBody\n"}, "agents/fast-agent.md", 2),
+    "PP114": ({"agents/fast-agent.md": agent(extra="hooks: []\n")}, "agents/fast-agent.md", 4),
+    "PP213": ({"agents/fast-agent.md": agent(name="fast:agent")}, "agents/fast-agent.md", 2),
+    "PP214": ({"agents/fast-agent.md": agent(extra="tools: Frob, Blah\n")}, "agents/fast-agent.md", 4),
     "PP201": ({"agents/fast-agent.md": "---\nname: fast-agent\n---\nBody\n"}, "agents/fast-agent.md", 1),
     "PP202": ({"agents/Fast_Agent.md": agent(name="Fast_Agent")}, "agents/Fast_Agent.md", 2),
-    "PP203": ({"agents/other.md": agent()}, "agents/other.md", 2),
     "PP204": ({"agents/fast-agent.md": agent(), "agents/team/fast-agent.md": agent()}, "agents/fast-agent.md", 2),
     "PP205": ({"agents/fast-agent.md": agent(extra="model: gpt-4\n")}, "agents/fast-agent.md", 4),
-    "PP206": ({"agents/fast-agent.md": agent(extra="tools:\n  - Read\n  - Grep\n")}, "agents/fast-agent.md", 5),
     "PP207": ({"agents/fast-agent.md": agent(extra="tools: Read, LS, Grep\n")}, "agents/fast-agent.md", 4),
     "PP208": ({"agents/fast-agent.md": agent(extra="tools: Read, Grpe\n")}, "agents/fast-agent.md", 4),
     "PP209": ({"agents/fast-agent.md": agent(extra="allowed-tools: Read, Grep\n")}, "agents/fast-agent.md", 4),
@@ -46,10 +50,16 @@ CASES = {
     "PP301": ({"commands/go.md": "---\ndescription: Go\n---\n!`npm test`\n"}, "commands/go.md", 4),
     "PP302": ({"commands/go.md": "---\ndescription: Go\nallowed-tools: Bash(git log:*)\n---\n"
                "!`git log --grep $ARGUMENTS`\n"}, "commands/go.md", 5),
-    "PP303": ({"commands/go.md": "---\nargument-hint: [target]\n---\nBody\n"}, "commands/go.md", 2),
+    "PP305": ({"commands/go.md": "---\ndescription: Go\nallowed-tools: Bash(echo:*)\n---\n!`echo {a,b}`\n"},
+              "commands/go.md", 5),
     "PP304": ({"commands/go.md": "---\ndescription: Go\ntools: Read\n---\nBody\n"}, "commands/go.md", 3),
     "PP401": ({".claude-plugin/plugin.json": '{"name": "p",\n}'}, ".claude-plugin/plugin.json", 2),
-    "PP402": ({".claude-plugin/plugin.json": '{"name": "p",\n "author": "Me"}'}, ".claude-plugin/plugin.json", 2),
+    "PP402": ({".claude-plugin/plugin.json": '{"name": "p",\n "version": 1}'}, ".claude-plugin/plugin.json", 2),
+    "PP408": ({".claude-plugin/plugin.json": '{"name": "p",\n "author": "Me"}'}, ".claude-plugin/plugin.json", 2),
+    "PP409": ({".claude-plugin/plugin.json": '{"name": "p", "agents": ["./agents/a.md"]}', "agents/a.md": agent("a"),
+               "agents/b.md": agent("b")}, "agents/b.md", 1),
+    "PP410": ({".claude-plugin/plugin.json": '{"name": "p",\n "agents": ["./agents/none.md"]}'},
+              ".claude-plugin/plugin.json", 2),
     "PP403": ({"hooks/hooks.json": '{"hooks": {"Stop": [{"hooks": [{"type": "shell", "command": "true"}]}]}}'},
               "hooks/hooks.json", 1),
     "PP404": ({"hooks/hooks.json": '{"PreToolUse": []}'}, "hooks/hooks.json", 1),
@@ -89,13 +99,14 @@ def test_clean_pack_gives_nothing(tmp_path):
                             '"command": "python3 ${CLAUDE_PLUGIN_ROOT}/hooks/stop.py", "timeout": 5}]}]}}',
         "hooks/stop.py": "print()\n",
     })
-    assert run(pack) == []
+    # delegates-to is perfpack's key, unknown to Claude Code (PP110) since issue 16; nothing else fires
+    assert [f for f in run(pack) if f.rule != "PP110"] == []
 
 
 def test_yaml_error_on_command_says_it_loses_its_frontmatter(tmp_path):
     pack = write_pack(tmp_path, {"commands/go.md": "---\ndescription: Go: now: [\n---\nBody\n"})
     (error,) = [f for f in run(pack) if f.rule == "PP106"]
-    assert "loses its frontmatter" in error.message
+    assert "ignores this command's frontmatter" in error.message and error.severity == "warning"
 
 
 def test_bash_patterns_prefix_glob_exact_and_compound(tmp_path):
@@ -136,8 +147,9 @@ def test_external_agents_declared_in_frontmatter_or_config(tmp_path):
     files = {"agents/fast-agent.md": agent(extra="external-agents: {db-tuner: general-purpose}\n",
                                            body="DELEGATES TO: db-tuner, cache-guru\n")}
     findings = run(write_pack(tmp_path, files))
+    findings = [f for f in findings if f.rule != "PP110"]  # external-agents: a perfpack key (issue 15)
     assert [(f.rule, f.message.split("`")[1]) for f in findings] == [("PP211", "cache-guru")]
-    assert run(tmp_path, external_agents={"cache-guru"}) == []
+    assert [f for f in run(tmp_path, external_agents={"cache-guru"}) if f.rule != "PP110"] == []
 
 
 def test_agent_tool_targets_are_checked(tmp_path):
@@ -172,8 +184,8 @@ def test_findings_in_leniently_read_frontmatter_keep_their_lines(tmp_path):
     text = "---\nname: Reviewer\ndescription: Reviews. Use when: ready\nmodel: Opus\nmaxTurn: 5\n---\nBody\n"
     findings = run(write_pack(tmp_path, {"agents/Reviewer.md": text}))
     got = {(f.rule, f.line) for f in findings}
-    assert got == {("PP106", 3), ("PP202", 2), ("PP205", 4), ("PP110", 5)}
-    assert [f.fix for f in findings if f.rule == "PP205"] == ["model: opus"]
+    # `Opus` is an alias to the CLI (the oracle: aliases are case-insensitive), so no PP205
+    assert got == {("PP106", 3), ("PP202", 2), ("PP110", 5)}
 
 
 def test_hook_bash_c_body_is_not_a_script_path(tmp_path):

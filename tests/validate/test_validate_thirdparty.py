@@ -7,7 +7,8 @@ from validate_helpers import FIXTURES, run
 
 def test_thirdparty_pack_is_clean():
     findings = run(FIXTURES / "thirdparty")
-    assert findings == [], [(f.location, f.rule, f.message) for f in findings]
+    # one true warning: TodoWrite is not given to subagents (the oracle, both CLI versions)
+    assert [f.rule for f in findings] == ["PP207"], [(f.location, f.rule, f.message) for f in findings]
 
 
 def test_thirdparty_each_file_alone_is_clean():
