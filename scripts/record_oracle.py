@@ -18,9 +18,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "oracle"))
 
-from cases import generate  # noqa: E402
-from derive import write_facts  # noqa: E402
-from harness import record  # noqa: E402
+from cases import generate
+from derive import write_facts
+from harness import record
 
 
 def main(argv: list[str] | None = None) -> int:

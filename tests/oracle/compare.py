@@ -189,7 +189,8 @@ def run_validator(cases: list[Case], version: str) -> dict[str, tuple[list[Findi
 
 
 def _plugin_agent_count(root: Path, findings: list[Finding]) -> int:
-    from perfpack.validate.discover import AGENT as KIND, discover
+    from perfpack.validate.discover import AGENT as KIND
+    from perfpack.validate.discover import discover
 
     # a plugin agent whose frontmatter is missing or broken still loads, named after its file
     kept = {"PP104", "PP105", "PP106"}

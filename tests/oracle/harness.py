@@ -176,7 +176,7 @@ def _skill_names(case: Case) -> list[str]:
         return [case.id]
     if case.kind == SKILL:
         names = [case.id]
-        match = re.search(r"^name:\s*(\S+)", next(iter(case.files.values())), re.M)
+        match = re.search(r"^name:\s*(\S+)", next(iter(case.files.values())), re.MULTILINE)
         if match:
             names.append(match.group(1).replace("{ID}", case.id))
         return names

@@ -18,7 +18,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "e2e"))
-from fake_api import MAX_BODY_BYTES, FakeAnthropicAPI  # noqa: E402
+from fake_api import MAX_BODY_BYTES, FakeAnthropicAPI
 
 Block = dict[str, Any]
 Script = Callable[[dict[str, Any]], list[Block]]

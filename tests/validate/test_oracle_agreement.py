@@ -14,8 +14,8 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "oracle"))
 
-from cases import generate  # noqa: E402
-from compare import compare, recorded_versions  # noqa: E402
+from cases import generate
+from compare import compare, recorded_versions
 
 GOAL = 0.99
 

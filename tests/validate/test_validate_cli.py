@@ -6,7 +6,6 @@ import json
 import subprocess
 import sys
 
-
 from validate_helpers import FIXTURES, REPO_ROOT, write_pack
 
 BROKEN = "---\nname: fast-agent\ndescription: Use when slow.\nmodel: thinking\n---\nBody\n"

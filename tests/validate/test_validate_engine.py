@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from validate_helpers import write_pack
 
 from perfpack.validate import schemas
 from perfpack.validate.engine import Options, validate_paths
-from validate_helpers import write_pack
 
 SCALARS = st.one_of(st.none(), st.booleans(), st.integers(-5, 200), st.floats(allow_nan=False, width=32),
                     st.sampled_from(["sonnet", "thinking", "red", "Red", "a-b", "Read, Grep", "", "./x", "command",

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
 from validate_helpers import run, write_pack
 
 FRAGMENTS = ["---", "name: a-b", "name: [", "description: Use when: x", "tools: Read, Agent(", "model: thinking",

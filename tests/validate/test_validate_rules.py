@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from validate_helpers import rules_of, run, write_pack
 
 from perfpack.validate.rules import RULES
-from validate_helpers import rules_of, run, write_pack
 
 
 def agent(name: str = "fast-agent", extra: str = "", body: str = "Body.\n", description: str = "Use when slow.") -> str:

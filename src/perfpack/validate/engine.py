@@ -15,9 +15,18 @@ from perfpack.frontmatter import Frontmatter, Position, read_frontmatter
 from perfpack.validate import schemas
 from perfpack.validate.discover import AGENT, COMMAND, HOOKS, PLUGIN, SETTINGS, Target, discover
 from perfpack.validate.jsonfiles import check_hooks, check_plugin
-from perfpack.validate.markdown import (Context, MdFile, bash_patterns, check_agent, check_command,
-                                        check_delegation, check_frontmatter, check_home_paths, delegation_info,
-                                        find_line)
+from perfpack.validate.markdown import (
+    Context,
+    MdFile,
+    bash_patterns,
+    check_agent,
+    check_command,
+    check_delegation,
+    check_frontmatter,
+    check_home_paths,
+    delegation_info,
+    find_line,
+)
 from perfpack.validate.rules import RULES, expand_selection, rule
 
 DEFAULT_MAX_DESCRIPTION = 1024  # the cap Claude Code puts on skill descriptions; agents are paid per message too
@@ -42,7 +51,7 @@ class Options:
     cli_version: str = ""  # resolved by perfpack.validate.claude_code; "" = the newest recorded
 
     @classmethod
-    def from_config(cls, config: dict[str, Any]) -> "Options":
+    def from_config(cls, config: dict[str, Any]) -> Options:
         from perfpack.project import check_config_keys
 
         config = check_config_keys("tool.perfpack.validate", config, CONFIG_KEYS)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any
 
 from perfpack.findings import Finding
 from perfpack.frontmatter import MAX_YAML_BYTES, Frontmatter

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import Any
 
 from perfpack.errors import PerfpackError
@@ -44,7 +44,7 @@ def schema(name: str) -> dict:
     return _schemas()[name]
 
 
-@lru_cache(maxsize=None)
+@cache
 def validator(name: str) -> Any:
     """A compiled Draft 2020-12 validator for schema `name`, built once per process."""
     from jsonschema import Draft202012Validator
@@ -52,7 +52,7 @@ def validator(name: str) -> Any:
     return Draft202012Validator(_schemas()[name], registry=_registry())
 
 
-@lru_cache(maxsize=None)
+@cache
 def known_keys(name: str) -> frozenset[str]:
     return frozenset(schema(name).get("properties", {}))
 
@@ -160,7 +160,7 @@ def _compile(sub: Any, root: dict, by_uri: dict[str, dict], cache: dict[int, Any
     return check
 
 
-@lru_cache(maxsize=None)
+@cache
 def _compiled(name: str) -> Any:
     document = _schemas()[name]
     try:
