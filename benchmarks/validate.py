@@ -17,7 +17,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
 
-from perfpack.validate.engine import Options, validate_paths  # noqa: E402
+from perfpack.validate.engine import Options, validate_paths
 
 BUDGET = 1000.0  # files per second
 REPEATS = 5

@@ -23,7 +23,7 @@ from perfpack.validate import claude_code as cc
 from perfpack.validate.engine import Options, validate_paths
 
 ORACLE_DIR = Path(__file__).resolve().parents[1] / "data" / "oracle"
-DROPPING = {"PP101", "PP104", "PP105", "PP106", "PP113", "PP114", "PP201", "PP213"}
+DROPPING = {"PP101", "PP102", "PP104", "PP105", "PP106", "PP113", "PP114", "PP201", "PP213"}
 REFUSING_BANG = {"PP301", "PP305"}
 PLUGIN_REFUSED = {"PP401", "PP402"}
 _TICKED = re.compile(r"`([^`]+)`")

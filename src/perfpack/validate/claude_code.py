@@ -40,7 +40,6 @@ REMOVED_TOOL_ADVICE = {
     "TaskOutput": "remove it",
 }
 MODEL_ALIASES = ("sonnet", "opus", "haiku", "fable", "inherit")
-NAME_REJECTED = re.compile(r"^-|:")  # CL 2.1.218: names with `:` or a leading `-` are rejected
 
 
 @lru_cache(maxsize=1)
@@ -76,6 +75,11 @@ def resolve_version(version: str | None) -> str:
         raise PerfpackError(f"Claude Code {version} is older than every recorded version ({', '.join(known)})",
                             hint="record it: python scripts/record_oracle.py --cli-version " + version)
     return older[-1]
+
+
+def since(version: str, first: str) -> bool:
+    """Whether `version` is `first` or newer (a behaviour the CLI changed in `first`)."""
+    return _key(version) >= _key(first)
 
 
 def facts(version: str) -> dict[str, Any]:

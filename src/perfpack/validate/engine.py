@@ -107,7 +107,7 @@ class FileReport:
     scope: str = ""  # names clash only inside one scope: a project's agents, or one plugin's (namespaced)
 
 
-_DROPPING = {"PP101", "PP104", "PP105", "PP106", "PP113", "PP114", "PP201", "PP213"}
+_DROPPING = {"PP101", "PP102", "PP104", "PP105", "PP106", "PP113", "PP114", "PP201", "PP213"}
 _PARALLEL_MIN_FILES = 200  # below this, starting worker processes costs more than it saves
 _worker_ctx: Context | None = None
 
@@ -123,7 +123,7 @@ def _check_md(job: tuple[Target, str]) -> FileReport:
     if fm.data is None and isinstance(fm.lenient_data, dict):
         _lenient_positions(fm)
     md = MdFile(target, display, fm, data if isinstance(data, dict) else None)
-    findings = check_frontmatter(md, target.kind)
+    findings = check_frontmatter(md, target.kind, ctx.version)
     report = FileReport(display, target.kind, findings)
     if fm.unreadable:
         return report
@@ -189,21 +189,23 @@ def validate_paths(paths: list[Path], options: Options | None = None, *, cwd: Pa
     findings: list[Finding] = []
     jobs: list[tuple[Target, str]] = []
     settings_allow: dict[Path, list[str]] = {}
+    from perfpack.validate import claude_code
+
+    version = claude_code.resolve_version(options.cli_version)
     for target in found.targets:
         display = _display(target.path, cwd)
         if target.kind in (AGENT, COMMAND):
             jobs.append((target, display))
         elif target.kind == PLUGIN:
-            findings += check_plugin(target, display)
+            findings += check_plugin(target, display, version)
         elif target.kind in (HOOKS, SETTINGS):
             findings += check_hooks(target, display)
             if target.kind == SETTINGS:
                 settings_allow[target.root] = _settings_patterns(target.path)
-    from perfpack.validate import claude_code
 
     ctx = Context(agent_names=set(), skills=set(found.skills) | options.external_skills,
                   external_agents=options.external_agents, max_description=options.max_description,
-                  settings_allow=settings_allow, version=claude_code.resolve_version(options.cli_version))
+                  settings_allow=settings_allow, version=version)
     schemas.preload()
     reports = _run_jobs(jobs, ctx)
     agents = [r for r in reports if r.kind == AGENT]

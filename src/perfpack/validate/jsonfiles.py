@@ -122,8 +122,11 @@ def _entries(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
 
 
-def check_plugin(target: Target, display: str) -> list[Finding]:
+def check_plugin(target: Target, display: str, version: str = "") -> list[Finding]:
     """plugin.json as the CLI's manifest check reads it (each rule below was seen refusing or loading a plugin)."""
+    from perfpack.validate import claude_code as cc
+
+    version = version or cc.default_version()
     data, text, out = read_json(target, display)
     if text is None or data is None:
         return out
@@ -137,7 +140,7 @@ def check_plugin(target: Target, display: str) -> list[Finding]:
     if not isinstance(name, str) or not name.strip():
         out.append(rule("PP402").finding(display, line, col, f"plugin.json has no `name` string: {refused}",
                                          '"name": "my-plugin"'))
-    elif re.search(r"[\s:]", name):
+    elif re.search(r"\s", name) or (":" in name and cc.since(version, "2.1.332")):
         out.append(rule("PP402").finding(display, line, col, f"plugin name `{show(name)}` has a space or `:`: "
                                          f"{refused}", '"name": "' + re.sub(r"[\s:]+", "-", name.strip()) + '"'))
     if "version" in data and not isinstance(data["version"], str):
@@ -167,9 +170,13 @@ def check_plugin(target: Target, display: str) -> list[Finding]:
         if key in data and not isinstance(data[key], shape):
             line, col = json_position(text, [key])
             want = "an object with a name" if shape is dict else "a list"
-            out.append(rule("PP408").finding(display, line, col, f"`{key}` should be {want}; the CLI tolerates "
-                                             "it (marketplaces may not)",
-                                             '"author": {"name": "..."}' if shape is dict else '"keywords": ["..."]'))
+            fix = '"author": {"name": "..."}' if shape is dict else '"keywords": ["..."]'
+            if cc.since(version, "2.1.332"):
+                out.append(rule("PP408").finding(display, line, col, f"`{key}` should be {want}; Claude Code "
+                                                 f"{version} tolerates it (2.1.197 refused the plugin)", fix))
+            else:  # the oracle: 2.1.197 refuses the whole plugin for it
+                out.append(rule("PP402").finding(display, line, col, f"`{key}` must be {want}: {refused} "
+                                                 f"(Claude Code {version}; 2.1.332 tolerates it)", fix))
     out += _unlisted_agents(target, display, data)
     hooks = data.get("hooks")
     for entry in _entries(hooks):

@@ -105,7 +105,7 @@ def did_you_mean(word: str, choices: Iterable[str]) -> str | None:
 
 # --- frontmatter, common to agents and commands ---------------------------------------------------
 
-def check_frontmatter(md: MdFile, kind: str) -> list[Finding]:
+def check_frontmatter(md: MdFile, kind: str, version: str = "") -> list[Finding]:
     """Framing and YAML. Agents: any of these drops the agent. Commands still load (their frontmatter is
     ignored), so a command only gets warnings here."""
     fm, path, out = md.fm, md.display, []
@@ -113,8 +113,15 @@ def check_frontmatter(md: MdFile, kind: str) -> list[Finding]:
         return [rule("PP101").finding(path, 1, 1, f"cannot check this file: {fm.unreadable}",
                                       "save it as UTF-8 text (agents and commands are Markdown)")]
     if fm.has_bom:
-        out.append(rule("PP102").finding(path, 1, 1, "file starts with a UTF-8 byte-order mark; Claude Code before "
-                                         "2.1.239 did not see the file at all", "save the file as UTF-8 without BOM"))
+        version = version or cc.default_version()
+        if kind == AGENT and not cc.since(version, "2.1.239"):  # the oracle: 2.1.197 drops a BOM agent
+            out.append(rule("PP102").finding(path, 1, 1, f"file starts with a UTF-8 byte-order mark: Claude Code "
+                                             f"{version} drops this agent silently (fixed in 2.1.239)",
+                                             "save the file as UTF-8 without BOM", severity="error"))
+        else:
+            out.append(rule("PP102").finding(path, 1, 1, "file starts with a UTF-8 byte-order mark; Claude Code "
+                                             "before 2.1.239 did not see the file at all",
+                                             "save the file as UTF-8 without BOM"))
     if fm.has_crlf:
         out.append(rule("PP103").finding(path, 1, 1, "CRLF line endings; with `: ` in the description they made "
                                          "Claude Code drop agents (#80890)", "convert the file to LF line endings"))
@@ -285,7 +292,9 @@ def check_agent(md: MdFile, ctx: Context) -> list[Finding]:
     name = data.get("name")
     if isinstance(name, str) and name.strip():
         line, col = fm.value_position("name")
-        if cc.NAME_REJECTED.search(name) and not plugin:
+        # the oracle: a leading `-` is rejected by every recorded version, a `:` only since 2.1.218
+        rejected = name.startswith("-") or (":" in name and cc.since(version, "2.1.218"))
+        if rejected and not plugin:
             out.append(rule("PP213").finding(path, line, col, f"name `{show(name)}` has `:` or starts with `-`: "
                                              "Claude Code 2.1.218+ rejects the agent", "use letters, digits and "
                                              "hyphens: name: " + (re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
@@ -296,7 +305,8 @@ def check_agent(md: MdFile, ctx: Context) -> list[Finding]:
                                              "name: " + (re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
                                                          or "my-agent")))
     hooks = data.get("hooks")
-    if "hooks" in data and hooks is not None and not isinstance(hooks, dict):
+    # the oracle: 2.1.332 drops the agent; 2.1.197 loads it and ignores the value
+    if "hooks" in data and hooks is not None and not isinstance(hooks, dict) and cc.since(version, "2.1.332"):
         line, col = fm.value_position("hooks")
         out.append(rule("PP114").finding(path, line, col, f"`hooks` is {_kind_name(type(hooks).__name__)}, not a "
                                          "mapping: Claude Code drops this agent silently",
