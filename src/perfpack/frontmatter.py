@@ -117,9 +117,14 @@ def read_frontmatter(path: Path | str, *, max_bytes: int = DEFAULT_MAX_BYTES) ->
     """Read `path` and split off its frontmatter. Never raises for bad content; see `unreadable`."""
     path = Path(path)
     result = Frontmatter(path=path)
-    try:
-        with path.open("rb") as handle:
-            raw = handle.read(max_bytes + 1)
+    from perfpack.errors import PerfpackError
+    from perfpack.safeio import read_user_bytes
+
+    try:  # regular files only: a FIFO or device is refused without blocking
+        raw = read_user_bytes(path, what="", max_bytes=max_bytes)
+    except PerfpackError as exc:
+        result.unreadable = exc.message.strip().removeprefix(f"{path}: ")
+        return result
     except OSError as exc:
         result.unreadable = f"cannot read: {exc.strerror or exc}"
         return result

@@ -98,7 +98,10 @@ class _Script:
     def __call__(self, body: dict[str, Any]) -> list[dict[str, Any]]:
         system = "\n".join(_texts(body.get("system")))
         if MARKER in system or MARKER in "\n".join(_texts((body.get("messages") or [{}])[0].get("content"))):
-            return [text("done")]  # a subagent (its body is its system prompt) or a forked command
+            # a subagent (its body is its system prompt; its prompt carries the marker too, so an agent whose
+            # body the CLI does not send cannot re-run the main script and spawn agents recursively) or a forked
+            # command
+            return [text("done")]
         if self.actions is None:
             self.first_main = body
             agents = [n for n in _agent_lines(body) if n not in self.builtin_agents]
@@ -111,7 +114,8 @@ class _Script:
             return [text("end")]
         blocks = []
         for index, (tool, target) in enumerate(batch, start=done):
-            tool_input = ({"description": "probe", "prompt": "go", "subagent_type": target} if tool == "Agent"
+            tool_input = ({"description": "probe", "prompt": f"go {MARKER}subagent",
+                           "subagent_type": target} if tool == "Agent"
                           else {"skill": target, "args": "probe-arg"})
             block = tool_use(tool, tool_input)
             block["id"] = f"toolu_oracle_{index:05d}"

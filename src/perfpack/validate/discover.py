@@ -35,11 +35,13 @@ def _md_files(folder: Path, *, keep_readme: bool = False) -> list[Path]:
 
 def _manifest_paths(root: Path, key: str) -> list[Path]:
     """Extra files or folders plugin.json names under `key` (the CLI loads them); unreadable manifest: none."""
-    from perfpack.validate.jsonfiles import loads_strict
+    from perfpack.errors import PerfpackError
+    from perfpack.safeio import read_user_text
+    from perfpack.validate.jsonfiles import MAX_JSON_BYTES, loads_strict
 
-    try:
-        data = loads_strict((root / ".claude-plugin" / "plugin.json").read_text(encoding="utf-8-sig"))
-    except (OSError, ValueError, UnicodeDecodeError):
+    try:  # a FIFO or device is refused without blocking; check_plugin reports why
+        data = loads_strict(read_user_text(root / ".claude-plugin" / "plugin.json", max_bytes=MAX_JSON_BYTES))
+    except (OSError, PerfpackError):
         return []
     value = data.get(key) if isinstance(data, dict) else None
     out = []

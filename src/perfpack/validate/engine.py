@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from dataclasses import dataclass, field
@@ -246,10 +245,13 @@ def _duplicates(agents: list[FileReport]) -> list[Finding]:
 
 def _settings_patterns(path: Path) -> list[str]:
     """Bash patterns a project's settings.json allows; !-lines of its commands may use them too."""
-    try:
-        data = json.loads(path.read_text(encoding="utf-8-sig"))
+    from perfpack.safeio import read_user_text
+    from perfpack.validate.jsonfiles import MAX_JSON_BYTES, loads_strict
+
+    try:  # check_hooks has already reported anything unreadable here
+        data = loads_strict(read_user_text(path, max_bytes=MAX_JSON_BYTES))
         allow = data.get("permissions", {}).get("allow", [])
-    except (OSError, ValueError, AttributeError):
+    except (OSError, PerfpackError, AttributeError):
         return []
     if not isinstance(allow, list):
         return []

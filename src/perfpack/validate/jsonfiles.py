@@ -8,6 +8,7 @@ import shlex
 from pathlib import Path
 from typing import Any
 
+from perfpack.errors import PerfpackError
 from perfpack.findings import Finding
 from perfpack.validate import schemas
 from perfpack.validate.discover import HOOKS, PLUGIN, SETTINGS, Target
@@ -39,62 +40,22 @@ def json_position(text: str, path: list[Any]) -> tuple[int, int]:
     return line, found - (text.rfind("\n", 0, found) + 1) + 1
 
 
-MAX_JSON_DEPTH = 200
-MAX_NUMBER_DIGITS = 400
-
-
-class _Unreadable(ValueError):
-    """JSON that is valid for Claude Code's parser but that perfpack refuses to walk (depth, huge numbers)."""
-
-
-def _depth(text: str) -> int:
-    """Deepest nesting of [ and { outside strings (linear; no recursion)."""
-    deepest = depth = 0
-    in_string = escaped = False
-    for char in text:
-        if in_string:
-            if escaped:
-                escaped = False
-            elif char == "\\":
-                escaped = True
-            elif char == '"':
-                in_string = False
-        elif char == '"':
-            in_string = True
-        elif char in "[{":
-            depth += 1
-            deepest = max(deepest, depth)
-        elif char in "]}":
-            depth -= 1
-    return deepest
-
-
-def _number(text: str) -> float:
-    if len(text) > MAX_NUMBER_DIGITS:
-        raise _Unreadable(f"a number with {len(text):,} digits")
-    return float(text) if any(c in text for c in ".eE") else int(text)
-
-
-def _constant(name: str) -> Any:
-    raise json.JSONDecodeError(f"{name} is not JSON", name, 0)
-
-
 def loads_strict(text: str) -> Any:
-    """json.loads without NaN/Infinity, with depth and digit limits (perfpack.safeio will own this)."""
-    if _depth(text) > MAX_JSON_DEPTH:
-        raise _Unreadable(f"nesting deeper than {MAX_JSON_DEPTH} levels")
-    return json.loads(text, parse_constant=_constant, parse_int=_number, parse_float=_number)
+    """JSON as perfpack walks it: perfpack.safeio's strict reader (no NaN/Infinity, depth and digit limits)."""
+    from perfpack.safeio import loads_json_strict
+
+    return loads_json_strict(text, what="JSON", allow_lone_surrogates=True)
 
 
 def read_json(target: Target, display: str) -> tuple[Any, str | None, list[Finding]]:
-    try:
-        with target.path.open("rb") as handle:  # read past the cap only by one byte, however big the file
-            raw = handle.read(MAX_JSON_BYTES + 1)
-    except OSError as exc:
-        return None, None, [rule("PP101").finding(display, 1, 1, f"cannot read: {exc.strerror or exc}", "check the file")]
-    if len(raw) > MAX_JSON_BYTES:
-        return None, None, [rule("PP101").finding(display, 1, 1, "file larger than 4 MB; not a config file",
-                                                  "check the file")]
+    from perfpack.safeio import read_user_bytes
+
+    try:  # regular files only (a FIFO never blocks), at most MAX_JSON_BYTES
+        raw = read_user_bytes(target.path, what="", max_bytes=MAX_JSON_BYTES)
+    except (PerfpackError, OSError) as exc:
+        why = exc.message.strip().removeprefix(f"{target.path}: ") if isinstance(exc, PerfpackError) else \
+            f"cannot read: {exc.strerror or exc}"
+        return None, None, [rule("PP101").finding(display, 1, 1, show(why, 200), "check the file")]
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -102,20 +63,32 @@ def read_json(target: Target, display: str) -> tuple[Any, str | None, list[Findi
                                                   "save it as UTF-8")]
     try:
         return loads_strict(text), text, []
-    except _Unreadable as exc:
-        return None, text, [rule("PP401").finding(display, 1, 1, f"JSON with {exc}: Claude Code reads it, but "
+    except PerfpackError as exc:
+        refused, syntax = exc, _syntax_error(text)
+    if syntax is None:  # valid JSON that perfpack refuses to walk (depth, huge numbers)
+        why = refused.message.removeprefix("JSON: refused: ")
+        return None, text, [rule("PP401").finding(display, 1, 1, f"JSON {show(why)}: Claude Code reads it, but "
                                                   "perfpack does not check further", "simplify the file",
                                                   severity="warning")]
+    what = {PLUGIN: "Claude Code refuses the plugin", HOOKS: "none of the plugin's hooks run",
+            SETTINGS: "Claude Code ignores the whole settings file silently"}[target.kind]
+    return None, text, [rule("PP401").finding(display, syntax.lineno, syntax.colno, f"JSON does not parse: "
+                                              f"{syntax.msg}; {what}", "fix the JSON syntax (trailing commas and "
+                                              "comments are not allowed)")]
+
+
+def _syntax_error(text: str) -> json.JSONDecodeError | None:
+    """Why JSON.parse would fail on `text` (None: it parses). Only run once the strict reader refused."""
+    def constant(name: str) -> Any:
+        raise json.JSONDecodeError(f"{name} is not JSON", text, 0)
+
+    try:
+        json.loads(text, parse_constant=constant)
     except json.JSONDecodeError as exc:
-        if exc.doc in ("NaN", "Infinity", "-Infinity"):
-            exc = json.JSONDecodeError(f"{exc.doc} is not JSON", text, 0)
-        what = {PLUGIN: "Claude Code refuses the plugin", HOOKS: "none of the plugin's hooks run",
-                SETTINGS: "Claude Code ignores the whole settings file silently"}[target.kind]
-        return None, text, [rule("PP401").finding(display, exc.lineno, exc.colno, f"JSON does not parse: {exc.msg}; "
-                                                  f"{what}", "fix the JSON syntax (trailing commas and comments are "
-                                                  "not allowed)")]
-    except RecursionError:
-        return None, text, [rule("PP401").finding(display, 1, 1, "JSON nested too deeply", "simplify the file")]
+        return exc
+    except (RecursionError, ValueError):
+        return None
+    return None
 
 
 def _entries(value: Any) -> list[Any]:
@@ -217,8 +190,8 @@ def check_hooks(target: Target, display: str) -> list[Finding]:
             return out
         data = {"hooks": data["hooks"]}
     elif not isinstance(data, dict) or "hooks" not in data:
-        events = [k for k in data if k in HOOK_EVENTS] if isinstance(data, dict) else []
-        hint = f" (found event names {', '.join(events)} at the top level)" if events else ""
+        found = [k for k in data if k in HOOK_EVENTS] if isinstance(data, dict) else []
+        hint = f" (found event names {', '.join(found)} at the top level)" if found else ""
         return out + [rule("PP404").finding(display, 1, 1, "hooks.json has no top-level \"hooks\" key" + hint +
                                             ": Claude Code loads no hooks from it",
                                             'wrap the events: {"hooks": {"PreToolUse": [...]}}')]

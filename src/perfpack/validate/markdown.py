@@ -256,7 +256,7 @@ def _kind_name(kind: object) -> str:
              "str": "a string", "number": "a number", "integer": "an integer", "int": "an integer",
              "float": "a number", "boolean": "true/false", "bool": "true/false", "NoneType": "empty"}
     if isinstance(kind, list):
-        return " or ".join(names.get(k, k) for k in kind)
+        return " or ".join(names.get(str(k), str(k)) for k in kind)
     return names.get(str(kind), str(kind))
 
 
