@@ -105,3 +105,21 @@ def test_an_ordinary_project_has_nothing_to_validate(tmp_path, perfpack):
         result = perfpack(*args, cwd=tmp_path)
         assert result.returncode == 0, (args, result.stdout, result.stderr)
         assert "nothing to validate" in result.stderr and result.stdout == ""
+
+
+def test_list_rules_says_why_fix_and_how_each_cli_version_behaves() -> None:
+    import json as _json
+    import subprocess as _sp
+    import sys as _sys
+
+    from perfpack.validate.rules import RULES
+
+    assert all(r.why and r.fix for r in RULES.values())
+    run = _sp.run([_sys.executable, "-m", "perfpack", "validate", "--list-rules", "--format", "json"],
+                  capture_output=True, text=True, check=True, timeout=60)
+    listed = {r["id"]: r for r in _json.loads(run.stdout)["rules"]}
+    assert set(listed) == set(RULES)
+    assert "2.1.197" in listed["PP213"]["versions"] and "2.1.332" in listed["PP214"]["versions"]
+    text = _sp.run([_sys.executable, "-m", "perfpack", "validate", "--list-rules"], capture_output=True,
+                   text=True, check=True, timeout=60).stdout
+    assert "versions: 2.1.197: spawned with no tools; 2.1.332: the spawn is refused." in text

@@ -45,9 +45,19 @@ def validate(paths: tuple[Path, ...], fmt: str, strict: bool, select: tuple[str,
     if list_rules:
         from perfpack.validate.claude_code import supported_versions
 
+        if fmt == "json":
+            import json
+
+            click.echo(json.dumps({"cli_versions": supported_versions(), "rules": [
+                {"id": r.id, "name": r.name, "severity": r.severity, "summary": r.summary, "why": r.why,
+                 "fix": r.fix, "versions": r.versions} for r in RULES.values()]}, indent=2))
+            return ExitCode.OK
         click.echo(f"Claude Code versions recorded by the oracle: {', '.join(supported_versions())}")
         for rule in RULES.values():
             click.echo(f"{rule.id}  {rule.severity:<7}  {rule.name:<22}  {rule.summary}")
+            for label, text in (("why", rule.why), ("fix", rule.fix), ("versions", rule.versions)):
+                if text:
+                    click.echo(f"    {label}: {text}")
         return ExitCode.OK
     try:
         root = find_project_root(paths[0] if paths else None)
