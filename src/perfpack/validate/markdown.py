@@ -93,6 +93,8 @@ def find_line(fm: Frontmatter, needle: str, start: int, stop: int | None = None)
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str | None:
     choices = sorted(choices)
+    if not choices:
+        return None
     lowered = {c.lower(): c for c in choices}
     if word.lower() in lowered:
         return lowered[word.lower()]
@@ -331,7 +333,7 @@ def check_agent(md: MdFile, ctx: Context) -> list[Finding]:
                 continue
         if cc.agent_key_known(key, version):
             continue
-        close = did_you_mean(key, cc.AGENT_KEYS)
+        close = None if key in EXTENSION_KEYS else did_you_mean(key, cc.AGENT_KEYS)  # not a typo: skip difflib
         said = (f"Claude Code {version} logs a warning for it and ignores it" if warns
                 else f"Claude Code {version} ignores it silently")
         extra = " (a perfpack key: it belongs in perfpack's own file, not the agent)" if key in EXTENSION_KEYS else ""
