@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 
@@ -76,7 +77,9 @@ def test_script_runs_from_checkout_without_install(tmp_path):
                           capture_output=True, text=True, env=env, timeout=60)
     assert proc.returncode == 1, proc.stderr
     assert [f["rule"] for f in json.loads(proc.stdout)["findings"]] == ["PP205"]
-    clean = subprocess.run([sys.executable, "-I", str(script), str(FIXTURES / "thirdparty")],
+    # a copy: inside the repository the repository's own [tool.perfpack.validate] would apply
+    shutil.copytree(FIXTURES / "thirdparty", tmp_path / "thirdparty")
+    clean = subprocess.run([sys.executable, "-I", str(script), str(tmp_path / "thirdparty")],
                            capture_output=True, text=True, env=env, timeout=60)
     # the one finding is true: TodoWrite is not given to subagents (a warning, so the exit stays 0)
     assert clean.returncode == 0 and "0 error(s), 1 warning(s)" in clean.stdout and "PP207" in clean.stdout
