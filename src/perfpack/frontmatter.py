@@ -21,7 +21,7 @@ except AttributeError:  # pragma: no cover - depends on the PyYAML build
     _Base = yaml.SafeLoader
 
 
-class _Loader(_Base):  # type: ignore[misc, valid-type]
+class _Loader(_Base):
     """YAML 1.2 core schema, as Claude Code's parser reads frontmatter (the oracle confirms it on every
     supported version): `yes`/`no`/`on`/`off` and dates stay strings; only true/false are booleans."""
 
@@ -30,7 +30,7 @@ class _Loader(_Base):  # type: ignore[misc, valid-type]
 
 _REPLACED = {"tag:yaml.org,2002:bool", "tag:yaml.org,2002:int", "tag:yaml.org,2002:float",
              "tag:yaml.org,2002:timestamp", "tag:yaml.org,2002:null"}
-for _first, _resolvers in _Base.yaml_implicit_resolvers.items():
+for _first, _resolvers in getattr(_Base, "yaml_implicit_resolvers", {}).items():
     _Loader.yaml_implicit_resolvers[_first] = [(tag, rx) for tag, rx in _resolvers if tag not in _REPLACED]
 _Loader.add_implicit_resolver("tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
                               list("tTfF"))
