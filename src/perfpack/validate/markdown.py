@@ -599,7 +599,9 @@ def check_command(md: MdFile, ctx: Context) -> list[Finding]:
                 "tool call instead"))
         if patterns is None:
             continue  # bare `Bash` allows everything, and skips the CLI's own checks (the oracle)
-        why = cli_refusal(command)
+        why = cli_refusal(command, ctx.version or cc.default_version())
+        if why and why.startswith("an environment assignment") and _assignment_allowed(command, patterns):
+            why = None  # the oracle: `Bash(FOO=1:*)` lets `FOO=1 echo a` run (c111, both versions)
         if why:
             out.append(rule("PP305").finding(
                 path, line, col, f"`{show(_short(command, 60))}`: {why}; Claude Code refuses this ! line whatever "
@@ -625,9 +627,12 @@ def _unquoted(command: str) -> str:
     return re.sub(r"'[^']*'", "''", command)
 
 
-def cli_refusal(command: str) -> str | None:
+def cli_refusal(command: str, version: str = "") -> str | None:
     """Why the CLI's own checks refuse a ! line even when allowed-tools allows the command (2.1.197 and
     2.1.332 alike, from the oracle's recorded reasons); None when they let it through."""
+    # the oracle (c277): 2.1.332 leaves `$1` in a ! line alone and refuses it as a variable; 2.1.197 runs it
+    if re.search(r"\$[1-9]", _unquoted(command)) and cc.since(version or cc.default_version(), "2.1.332"):
+        return "a positional `$N` the CLI does not substitute here (it refuses it as a variable)"
     text = _unquoted(ARG_IN_SHELL.sub("arg", command))  # arguments are pasted in before the checks run
     if _BRACE.search(text):
         return "brace expansion"
@@ -759,6 +764,12 @@ def _read_only(segment: str) -> bool:
     if words[0] == "find":
         return not any(w in ("-exec", "-execdir", "-delete", "-ok", "-fprint") for w in words)
     return words[0] in _READ_ONLY
+
+
+def _assignment_allowed(command: str, patterns: list[str]) -> bool:
+    """An allowed-tools entry that itself starts with the assignment (`Bash(FOO=1:*)`) matches every part."""
+    return any(re.match(r"[A-Za-z_]\w*=", p) for p in patterns) and \
+        all(_allowed(seg, patterns) for seg in split_shell(command))
 
 
 def _allowed(segment: str, patterns: list[str]) -> bool:
