@@ -167,8 +167,8 @@ _RULES = [
          why="The CLI's permission checks refuse these shapes even when allowed-tools matches.",
          fix="Simplify the line (no `$(...)`, no `{}` expansion, paths inside the project).",
          versions="2.1.197 and 2.1.332 alike (oracle), except a positional `$1`: 2.1.197 runs the line (`$1` "
-                  "empty), 2.1.332 refuses it as a variable. An env assignment runs when allowed-tools names it "
-                  "(`Bash(FOO=1:*)`)."),
+                  "empty), 2.1.332 refuses it as a variable. An env assignment runs when allowed-tools "
+                  "names it (`Bash(FOO=1:*)`)."),
     Rule("PP401", "json-syntax", ERROR,
          "JSON file does not parse (a plugin.json: the plugin is refused)",
          why="The CLI parses these files with JSON.parse: no comments, no trailing commas, no NaN.",
