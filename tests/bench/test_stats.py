@@ -100,6 +100,17 @@ def test_summary_of_a_thousand_runs_is_cheap_and_does_not_grow_with_resamples():
 def test_noisy_samples_are_flagged():
     s = stats.summarize([0.1, 0.2, 0.1, 0.3, 0.1, 0.25, 0.12, 0.4])
     assert s.noisy and "variation" in s.noisy
+    # one slow outlier among many steady runs does not make a sample noisy (its median is pinned down)
+    steady = [0.100 + 0.0005 * (i % 5) for i in range(40)] + [0.5]
+    assert stats.summarize(steady).noisy is None
+
+
+def test_cpu_and_rss_summaries_have_real_intervals_or_none():
+    s = stats.summarize([1.0, 2.0, 3.0, 4.0, 5.0, 6.0])
+    assert s.median_ci is not None and s.median_ci[0] < s.median_ci[1]
+    bare = stats.summarize([1.0, 2.0, 3.0], intervals=False)
+    assert bare.median_ci is None and bare.mean_ci is None  # never a zero-width [x, x] posing as an interval
+    assert s.p25 == stats.percentile([1, 2, 3, 4, 5, 6], 25) and s.p75 == stats.percentile([1, 2, 3, 4, 5, 6], 75)
 
 
 def test_mad_outliers():
@@ -139,3 +150,25 @@ def test_judge_verdicts():
     assert stats.judge(base, tiny, min_effect=0.05).verdict == "same"
     paired = stats.judge(base, slower, pairs=list(zip(base, slower)))
     assert paired.verdict == "slower" and paired.ratio == pytest.approx(1.3)
+
+
+def test_too_noisy_is_inconclusive_never_a_direction():
+    rng = random.Random(7)
+    before = [rng.lognormvariate(0, 0.6) for _ in range(8)]
+    after = [x * 0.9 for x in (rng.lognormvariate(0, 0.6) for _ in range(8))]
+    v = stats.judge(before, after)
+    assert v.verdict == "inconclusive" and "too noisy" in v.reason
+    # a large change is judged even when the runs scatter: the interval clears the minimum effect
+    wide = [1.0 + 0.3 * (i % 4) for i in range(30)]
+    assert stats.judge(wide, [x * 3 for x in wide]).verdict == "slower"
+
+
+def test_too_few_runs_is_inconclusive():
+    v = stats.judge([0.1] * 20, [0.2, 0.21, 0.2])
+    assert v.verdict == "inconclusive" and "too few runs" in v.reason
+
+
+def test_verdict_reasons_do_not_repeat_themselves():
+    base = [0.100 + 0.001 * (i % 5) for i in range(20)]
+    v = stats.judge(base, [x * 1.3 for x in base])
+    assert v.reason.startswith("p = ") and "significant" not in v.reason

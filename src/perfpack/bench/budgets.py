@@ -6,7 +6,10 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from perfpack.bench.units import format_bytes, format_seconds
 from perfpack.errors import PerfpackError
+
+__all__ = ["Budget", "format_bytes", "format_seconds", "parse_budget", "parse_budgets", "parse_percent"]
 
 TIME_UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0}
 SIZE_UNITS = {"b": 1, "kb": 1024, "mb": 1024 ** 2, "gb": 1024 ** 3, "kib": 1024, "mib": 1024 ** 2, "gib": 1024 ** 3}
@@ -86,21 +89,3 @@ def parse_percent(spec: str | None, option: str = "--max-regression") -> float |
     if not 0 <= value < 10:
         raise PerfpackError(f"invalid {option} {spec!r}: out of range", hint="write a percentage, e.g. 5%")
     return value
-
-
-def format_seconds(value: float | None) -> str:
-    if value is None:
-        return "—"
-    for unit, factor in (("s", 1.0), ("ms", 1e-3), ("µs", 1e-6)):
-        if abs(value) >= factor:
-            return f"{value / factor:.3g} {unit}" if value / factor < 100 else f"{value / factor:.0f} {unit}"
-    return f"{value / 1e-9:.0f} ns"
-
-
-def format_bytes(value: float | None) -> str:
-    if value is None:
-        return "—"
-    for unit, factor in (("GB", 1024 ** 3), ("MB", 1024 ** 2), ("KB", 1024)):
-        if value >= factor:
-            return f"{value / factor:.1f} {unit}"
-    return f"{value:.0f} B"

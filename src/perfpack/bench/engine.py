@@ -12,12 +12,14 @@ from typing import Any, Sequence
 from perfpack.bench import stats
 from perfpack.bench.runner import Run, reap_orphans, run_once
 from perfpack.errors import PerfpackError
+from perfpack.terminal import one_line
 
 DEFAULT_MIN_TIME = 1.0
 DEFAULT_MIN_RUNS = 10
 DEFAULT_MAX_RUNS = 1000
 DEFAULT_PAIRS = 30  # enough to see a 10 % change through the noise of a shared 2-core machine
-MIN_EFFECT = 0.05
+MIN_EFFECT = stats.MIN_EFFECT_DEFAULT
+STDERR_TAIL_LINES = 8
 
 
 @dataclass
@@ -36,6 +38,23 @@ class Plan:
     # every call (~0.07 ms a run on `true`, a tenth of hyperfine's whole per-run cost); a plain dict of
     # bytes it converts in C.
     env: dict[bytes, bytes] = field(default_factory=lambda: dict(os.environb))
+    cwd: str | None = None  # None: the current directory
+    # Where the command's stderr goes between runs (a memfd, emptied before each run), so a failing run
+    # can show its last lines; created on first use.
+    stderr_fd: int = -1
+    last_stderr: str = ""  # the tail of the most recent failing run's stderr
+
+    def set_env(self, name: str, value: str | None) -> None:
+        key = os.fsencode(name)
+        if value is None:
+            self.env.pop(key, None)
+        else:
+            self.env[key] = os.fsencode(value)
+
+    def close(self) -> None:
+        if self.stderr_fd >= 0:
+            os.close(self.stderr_fd)
+            self.stderr_fd = -1
 
 
 @dataclass
@@ -52,7 +71,7 @@ class Progress:
             return
         self._last = now
         of = f"/{total}" if total else ""
-        sys.stderr.write(f"\r{self.label}: run {done}{of} ")
+        sys.stderr.write(f"\r{one_line(self.label, limit=40)}: run {done}{of} ")
         sys.stderr.flush()
 
     def done(self) -> None:
@@ -61,25 +80,59 @@ class Progress:
             sys.stderr.flush()
 
 
+def _stderr_sink(plan: Plan) -> int | None:
+    if plan.show_output:
+        return None
+    if plan.stderr_fd < 0:
+        try:
+            plan.stderr_fd = os.memfd_create("perfpack-bench-stderr", os.MFD_CLOEXEC)
+        except (OSError, AttributeError):  # no memfd (not Linux): stderr goes to /dev/null as before
+            return None
+    # Empty it before each run: the tail shown is the failing run's own (two cheap syscalls).
+    os.ftruncate(plan.stderr_fd, 0)
+    os.lseek(plan.stderr_fd, 0, os.SEEK_SET)
+    return plan.stderr_fd
+
+
+def stderr_tail(plan: Plan, lines: int = STDERR_TAIL_LINES, limit: int = 8192) -> str:
+    """The last lines the most recent run wrote to stderr, each made safe to print ("" if none)."""
+    if plan.stderr_fd < 0:
+        return ""
+    try:
+        size = os.fstat(plan.stderr_fd).st_size
+        data = os.pread(plan.stderr_fd, limit, max(0, size - limit))
+    except OSError:
+        return ""
+    text = data.decode("utf-8", "replace").rstrip("\n")
+    tail = [one_line(line, limit=200) for line in text.splitlines()[-lines:]]
+    return "\n".join(tail)
+
+
 def _once(plan: Plan) -> Run:
-    run = run_once(plan.argv, timeout=plan.timeout, show_output=plan.show_output, env=plan.env)
+    run = run_once(plan.argv, timeout=plan.timeout, show_output=plan.show_output, env=plan.env, cwd=plan.cwd,
+                   stderr_fd=_stderr_sink(plan))
     reap_orphans()
+    if run.exit_code != 0 or run.timed_out:
+        plan.last_stderr = stderr_tail(plan)
     return run
 
 
 def _check(run: Run, plan: Plan, index: int) -> None:
     if plan.ignore_failure:
         return
-    shown = " ".join(plan.display)
+    shown = one_line(" ".join(plan.display), limit=80)
     which = f"run {index}" if index > 0 else f"warm-up run {-index}"  # warm-up runs come as -1, -2, ...
+    tail = plan.last_stderr
+    said = ("\n  its stderr ended with:\n" + "\n".join(f"    | {line}" for line in tail.splitlines())) if tail \
+        else ("" if plan.show_output else "\n  it wrote nothing to stderr")
     if run.timed_out:
         raise PerfpackError(f"`{shown}` timed out after {plan.timeout:g} s on {which} (its process tree was "
                             "killed)",
-                            hint="raise --timeout, or pass --ignore-failure to keep the timed-out runs")
+                            hint="raise --timeout, or pass --ignore-failure to keep the timed-out runs" + said)
     if run.exit_code != 0:
         how = f"was killed by signal {-run.exit_code}" if run.exit_code < 0 else f"exited with {run.exit_code}"
         raise PerfpackError(f"`{shown}` {how} on {which}; benchmark stopped",
-                            hint="fix the command, or pass --ignore-failure to measure failing runs too")
+                            hint="fix the command, or pass --ignore-failure to measure failing runs too" + said)
 
 
 def measure(plan: Plan, *, progress: Progress | None = None) -> list[Run]:
@@ -108,12 +161,13 @@ def measure(plan: Plan, *, progress: Progress | None = None) -> list[Run]:
 
 
 def summarize_runs(runs: Sequence[Run]) -> dict[str, Any]:
-    """Summaries of wall time, CPU and peak RSS (RSS: no bootstrap, None when never observed)."""
+    """Summaries of wall time, CPU and peak RSS, each with real 95 % intervals (RSS: None when never
+    observed)."""
     rss = [r.rss_bytes for r in runs if r.rss_bytes is not None]
     return {
         "wall_s": stats.summarize([r.wall_s for r in runs]).to_dict(),
-        "cpu_s": stats.summarize([r.cpu_s for r in runs], intervals=False).to_dict(),
-        "rss_bytes": stats.summarize(rss, intervals=False).to_dict() if rss else None,
+        "cpu_s": stats.summarize([r.cpu_s for r in runs]).to_dict(),
+        "rss_bytes": stats.summarize(rss).to_dict() if rss else None,
     }
 
 
@@ -150,9 +204,3 @@ def judge_runs(before: Sequence[float], after: Sequence[float], *, paired: bool,
                min_effect: float = MIN_EFFECT) -> stats.Verdict:
     pairs = list(zip(before, after)) if paired else None
     return stats.judge(before, after, pairs=pairs, min_effect=min_effect)
-
-
-def is_regression(verdict: stats.Verdict, max_regression: float | None, min_effect: float = MIN_EFFECT) -> bool:
-    """A significant slowdown beyond the allowance (default: the minimum effect size)."""
-    allowance = min_effect if max_regression is None else max_regression
-    return verdict.verdict == "slower" and verdict.ratio - 1 > allowance

@@ -37,16 +37,24 @@ class Run:
     timed_out: bool = False
 
 
-def resolve_command(argv: Sequence[str], *, shell: bool) -> list[str]:
-    """The argv to spawn: `sh -c CMD` with --shell, otherwise the program found on PATH."""
+def resolve_command(argv: Sequence[str], *, shell: bool, cwd: str | None = None) -> list[str]:
+    """The argv to spawn: `sh -c CMD` with --shell, otherwise the program found on PATH (a path with a
+    slash is taken relative to `cwd`, default the current directory)."""
     if not argv:
         raise PerfpackError("no command to run", hint="put it after `--`, e.g. perfpack bench -- sleep 0.1")
     if shell:
         return ["/bin/sh", "-c", " ".join(argv)]
     program = argv[0]
-    found = shutil.which(program) if os.sep not in program else (program if os.access(program, os.X_OK) else None)
+    if os.sep in program:
+        path = os.path.join(cwd, program) if cwd is not None else program
+        found = path if os.access(path, os.X_OK) and not os.path.isdir(path) else None
+    else:
+        found = shutil.which(program)
     if not found:
-        raise PerfpackError(f"command not found or not executable: {program!r}",
+        from perfpack.terminal import one_line
+
+        where = f" in {one_line(cwd)}" if cwd is not None and os.sep in program else ""
+        raise PerfpackError(f"command not found or not executable{where}: {one_line(repr(program))}",
                             hint="check the name, or use --shell for shell syntax (pipes, builtins)")
     return [os.path.abspath(found), *argv[1:]]
 
@@ -209,24 +217,38 @@ def _devnull() -> int:
 
 
 def run_once(argv: Sequence[str], *, timeout: float | None = None, show_output: bool = False,
-             env: Mapping[str, str] | Mapping[bytes, bytes] | None = None) -> Run:
+             env: Mapping[str, str] | Mapping[bytes, bytes] | None = None, cwd: str | None = None,
+             stderr_fd: int | None = None) -> Run:
     """Spawn `argv` (already resolved: absolute program path) in its own process group and measure it.
 
     `env`: the command's environment; pass a plain dict (engine.Plan keeps one) where runs repeat, as
-    os.environ (the default) is slower for posix_spawn to convert."""
+    os.environ (the default) is slower for posix_spawn to convert. `cwd`: run there (posix_spawn has no
+    chdir action, so we step in and out around the spawn). `stderr_fd`: where the command's stderr goes
+    when its output is not shown (default /dev/null), so a failing run's last lines can be reported."""
     null = _devnull()
     file_actions = [(os.POSIX_SPAWN_DUP2, null, 0)]
     if not show_output:
-        file_actions += [(os.POSIX_SPAWN_DUP2, null, 1), (os.POSIX_SPAWN_DUP2, null, 2)]
+        file_actions += [(os.POSIX_SPAWN_DUP2, null, 1),
+                         (os.POSIX_SPAWN_DUP2, null if stderr_fd is None else stderr_fd, 2)]
     # The spawned child inherits our memory high-water mark into its ru_maxrss (Linux keeps the
     # pre-exec mm's peak), so wait4's figure only counts when it exceeds ours.
     own_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     environ = os.environ if env is None else env
+    here = os.open(".", os.O_RDONLY | os.O_CLOEXEC) if cwd is not None else -1
     start = time.perf_counter()
     try:
+        if cwd is not None:
+            os.chdir(cwd)
         pid = os.posix_spawn(argv[0], list(argv), environ, file_actions=file_actions, setpgroup=0)
     except OSError as exc:
-        raise PerfpackError(f"cannot start {argv[0]!r}: {exc.strerror}") from None
+        from perfpack.terminal import one_line
+
+        raise PerfpackError(f"cannot start {one_line(argv[0])}"
+                            + (f" in {one_line(cwd)}" if cwd is not None else "") + f": {exc.strerror}") from None
+    finally:
+        if here >= 0:
+            os.fchdir(here)
+            os.close(here)
     peak_sum = 0
     peak_one = 0
     seen: set[int] = {pid}

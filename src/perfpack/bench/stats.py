@@ -15,8 +15,9 @@ from typing import Sequence
 
 SEED = 20260501  # fixed so the same samples always give the same intervals
 MAX_RESAMPLE_WORK = 500_000  # resamples x sample size in bootstrap_ratio_ci, to bound time on huge samples
-NOISE_CV = 0.10  # coefficient of variation above which a run is flagged as too noisy to judge
-NOISE_CI = 0.10  # relative width of the median's 95 % interval above which it is flagged too
+NOISE_CI = 0.10  # relative width of the median's 95 % interval above which a sample is marked noisy
+MIN_EFFECT_DEFAULT = 0.05  # changes smaller than 5 % are "same": a shared machine drifts that much
+MIN_RUNS_TO_JUDGE = 5  # Mann-Whitney U cannot reach p < 0.05 with fewer (3 vs 3: p >= 0.1)
 
 
 def percentile(values: Sequence[float], q: float) -> float:
@@ -82,7 +83,7 @@ def mad_outliers(values: Sequence[float], threshold: float = 3.5) -> list[int]:
 
 @dataclass
 class Summary:
-    """Descriptive statistics of one metric's samples, with 95 % bootstrap intervals."""
+    """Descriptive statistics of one metric's samples, with 95 % bootstrap intervals (None: not computed)."""
 
     n: int
     min: float
@@ -90,14 +91,17 @@ class Summary:
     mean: float
     stdev: float
     median: float
+    p25: float
+    p75: float
     p95: float
     p99: float
-    mean_ci: tuple[float, float]
-    median_ci: tuple[float, float]
-    p95_ci: tuple[float, float]
-    p99_ci: tuple[float, float]
+    mean_ci: tuple[float, float] | None
+    median_ci: tuple[float, float] | None
+    p95_ci: tuple[float, float] | None
+    p99_ci: tuple[float, float] | None
     outliers: int
     cv: float
+    spread: float  # robust coefficient of variation: 1.4826 * MAD / median (what the noise check uses)
     noisy: str | None  # why the samples are too noisy to judge, or None
 
     def to_dict(self) -> dict:
@@ -105,9 +109,13 @@ class Summary:
 
     @classmethod
     def from_dict(cls, data: dict) -> "Summary":
-        values = dict(data)
+        values = {k: data.get(k) for k in cls.__dataclass_fields__}
         for key in ("mean_ci", "median_ci", "p95_ci", "p99_ci"):
-            values[key] = tuple(values[key])
+            values[key] = tuple(values[key]) if values[key] else None
+        for key in ("p25", "p75"):  # files written before quartiles were kept
+            if values[key] is None:
+                values[key] = values["median"]
+        values["spread"] = values["spread"] or 0.0
         return cls(**values)
 
 
@@ -215,8 +223,35 @@ def _normal_quantile(p: float) -> float:
     return (lo + hi) / 2
 
 
+def robust_spread(values: Sequence[float]) -> float:
+    """1.4826 * MAD / median: the coefficient of variation a normal sample would have, but one slow
+    outlier (a page fault, a cron job) does not inflate it."""
+    if len(values) < 3:
+        return 0.0
+    med = median(values)
+    if med <= 0:
+        return 0.0
+    return 1.4826 * median([abs(v - med) for v in values]) / med
+
+
+def noise_of(values: Sequence[float], median_ci: tuple[float, float] | None) -> str | None:
+    """Why this sample's median is too uncertain to resolve a change of about NOISE_CI, or None.
+
+    The test is the median's 95 % interval, not the plain spread: with enough runs a spread-out sample
+    still pins its median down (and one slow outlier should not mark it), while a few noisy runs do
+    not. This describes one sample; whether a comparison can be judged is decided by `judge` alone.
+    """
+    if len(values) < 3 or median_ci is None:
+        return None
+    med = median(values)
+    if med > 0 and (median_ci[1] - median_ci[0]) / med > NOISE_CI:
+        return (f"the median's 95% interval is {(median_ci[1] - median_ci[0]) / med:.0%} of the median "
+                f"(run-to-run variation {robust_spread(values):.0%}); smaller changes cannot be seen")
+    return None
+
+
 def summarize(values: Sequence[float], *, intervals: bool = True) -> Summary:
-    """Summary of samples; `intervals=False` skips the bootstrap (e.g. for CPU and memory figures)."""
+    """Summary of samples; `intervals=False` leaves the intervals out (None), never a zero-width [x, x]."""
     if not values:
         raise ValueError("no samples")
     m = mean(values)
@@ -225,21 +260,16 @@ def summarize(values: Sequence[float], *, intervals: bool = True) -> Summary:
     med = _sorted_percentile(data, 50)
     p95, p99 = _sorted_percentile(data, 95), _sorted_percentile(data, 99)
     cv = sd / m if m > 0 else 0.0
-    if intervals:
+    cis: dict[str, tuple[float, float] | None] = {"mean": None, "median": None, "p95": None, "p99": None}
+    if intervals and len(data) >= 2:
         cis = {"mean": mean_ci(values), "median": quantile_ci(data, 50), "p95": quantile_ci(data, 95),
                "p99": quantile_ci(data, 99)}
-    else:
-        cis = {"mean": (m, m), "median": (med, med), "p95": (p95, p95), "p99": (p99, p99)}
-    median_ci = cis["median"]
-    noisy = None
-    if len(values) >= 3 and cv > NOISE_CV:
-        noisy = f"coefficient of variation {cv:.0%} > {NOISE_CV:.0%}"
-    elif intervals and med > 0 and (median_ci[1] - median_ci[0]) / med > NOISE_CI:
-        noisy = f"median's 95% interval is {(median_ci[1] - median_ci[0]) / med:.0%} of the median"
     return Summary(
-        n=len(values), min=float(data[0]), max=float(data[-1]), mean=m, stdev=sd, median=med, p95=p95, p99=p99,
-        mean_ci=cis["mean"], median_ci=median_ci, p95_ci=cis["p95"], p99_ci=cis["p99"],
-        outliers=len(mad_outliers(values)), cv=cv, noisy=noisy,
+        n=len(values), min=float(data[0]), max=float(data[-1]), mean=m, stdev=sd, median=med,
+        p25=_sorted_percentile(data, 25), p75=_sorted_percentile(data, 75), p95=p95, p99=p99,
+        mean_ci=cis["mean"], median_ci=cis["median"], p95_ci=cis["p95"], p99_ci=cis["p99"],
+        outliers=len(mad_outliers(values)), cv=cv, spread=robust_spread(values),
+        noisy=noise_of(values, cis["median"]),
     )
 
 
@@ -309,6 +339,9 @@ def mann_whitney_u(x: Sequence[float], y: Sequence[float]) -> tuple[float, float
     return u1, min(1.0, math.erfc(max(z, 0.0) / math.sqrt(2)))
 
 
+VERDICTS = ("faster", "slower", "same", "inconclusive")
+
+
 @dataclass
 class Verdict:
     """Outcome of comparing a "before" with an "after" sample of timings."""
@@ -316,8 +349,8 @@ class Verdict:
     ratio: float  # after / before (medians, or median of pair ratios when paired); > 1 means slower
     ci: tuple[float, float]
     p_value: float
-    verdict: str  # "faster", "slower" or "same"
-    reason: str
+    verdict: str  # one of VERDICTS
+    reason: str  # why, in a few words: "p = 0.0012", "too noisy: ...", "not significant (p = 0.41)"
 
     def to_dict(self) -> dict:
         return {"ratio": self.ratio, "ci": list(self.ci), "p_value": self.p_value, "verdict": self.verdict,
@@ -325,22 +358,38 @@ class Verdict:
 
 
 def judge(before: Sequence[float], after: Sequence[float], *, pairs: Sequence[tuple[float, float]] | None = None,
-          alpha: float = 0.05, min_effect: float = 0.05) -> Verdict:
-    """Faster / slower / same: significant by Mann–Whitney U, the ratio's 95 % interval excluding 1,
-    and an effect of at least `min_effect` (a 2 % change on a shared machine is not a finding)."""
+          alpha: float = 0.05, min_effect: float = MIN_EFFECT_DEFAULT) -> Verdict:
+    """Faster / slower / same / inconclusive.
+
+    Faster or slower needs significance by Mann–Whitney U, the ratio's 95 % interval excluding 1, and an
+    effect of at least `min_effect` (a 2 % change on a shared machine is not a finding). "Too noisy to
+    judge" has one meaning, and then the verdict is "inconclusive", never a direction: the ratio's
+    interval holds 1 (no change) and also reaches past the minimum effect, so the runs cannot tell
+    "no change" from "a change that matters". Fewer than MIN_RUNS_TO_JUDGE runs a side is inconclusive too.
+    """
     _, p = mann_whitney_u(before, after)
     if pairs:
-        pair_ratios = [b / a for a, b in pairs if a > 0]
-        ratio = median(pair_ratios)
-        ci = quantile_ci(sorted(pair_ratios), 50)
+        pair_ratios = sorted(b / a for a, b in pairs if a > 0)
+        ratio = median(pair_ratios) if pair_ratios else 1.0
+        ci = quantile_ci(pair_ratios, 50) if len(pair_ratios) >= 2 else (ratio, ratio)
     else:
         base = median(before)
-        ratio = median(after) / base if base > 0 else math.inf
+        if base <= 0:
+            return Verdict(1.0, (1.0, 1.0), p, "inconclusive", "the baseline's median is 0; no ratio to judge")
+        ratio = median(after) / base
         ci = bootstrap_ratio_ci(before, after)
+    if min(len(before), len(after)) < MIN_RUNS_TO_JUDGE:
+        return Verdict(ratio, ci, p, "inconclusive",
+                       f"too few runs to judge ({len(before)} before, {len(after)} after; "
+                       f"at least {MIN_RUNS_TO_JUDGE} each)")
+    if ci[0] <= 1 <= ci[1] and (ci[0] < 1 - min_effect or ci[1] > 1 + min_effect):
+        return Verdict(ratio, ci, p, "inconclusive",
+                       f"too noisy to judge: the ratio's 95% interval [{ci[0]:.3f}, {ci[1]:.3f}] holds both no "
+                       f"change and changes beyond {min_effect:.0%}; add runs or quiet the machine")
     if p >= alpha:
-        return Verdict(ratio, ci, p, "same", f"not significant (p={p:.3f} >= {alpha})")
+        return Verdict(ratio, ci, p, "same", f"not significant (p = {p:.2g} >= {alpha:g})")
     if ci[0] <= 1 <= ci[1]:
         return Verdict(ratio, ci, p, "same", "the ratio's 95% interval contains 1")
     if abs(ratio - 1) < min_effect:
-        return Verdict(ratio, ci, p, "same", f"effect {ratio - 1:+.1%} below the minimum {min_effect:.0%}")
-    return Verdict(ratio, ci, p, "slower" if ratio > 1 else "faster", f"significant (p={p:.3g})")
+        return Verdict(ratio, ci, p, "same", f"change {ratio - 1:+.1%} is below the minimum effect {min_effect:.0%}")
+    return Verdict(ratio, ci, p, "slower" if ratio > 1 else "faster", f"p = {p:.2g}")

@@ -176,7 +176,7 @@ def _host_without_psutil(root: Path | None) -> dict[str, Any]:
                           "percent": round(100.0 * (total - available) / total, 1) if total else 0.0}
     except (OSError, ValueError, AttributeError):
         pass
-    info["disk"] = _disk(root, Skips())
+    info["disk"] = _disk(root, Skips()) if root is not None else None
     return info
 
 
@@ -194,11 +194,14 @@ def _meminfo_available() -> int | None:
 def _disk(root: Path | None, skips: Skips) -> dict[str, Any] | None:
     import shutil
 
+    if root is None:  # no usable project: its disk is unknown, and the current folder is not it
+        skips.add("disk", "no project folder to look at")
+        return None
     try:
-        where = root if root is not None else Path.cwd()
+        where = root
         usage = shutil.disk_usage(where)
     except OSError as exc:
-        skips.add("disk", f"cannot stat {root or 'the current folder'}: {exc.strerror or exc}")
+        skips.add("disk", f"cannot stat {root}: {exc.strerror or exc}")
         return None
     return {
         "path": str(where),
@@ -343,7 +346,7 @@ def stack(root: Path | None, skips: Skips) -> dict[str, Any] | None:
                 if name in SKIP_DIRS or name.startswith(".") and name not in (".github",):
                     continue
                 lower = name.lower()
-                if lower in BENCH_DIRS and depth <= 1:
+                if lower in BENCH_DIRS and depth <= 1 and _holds_code(entry.path):
                     bench_dirs.append(rel)
                 if lower in ("tests", "test", "__tests__", "spec"):
                     test_dirs.append(rel)
@@ -389,6 +392,34 @@ def stack(root: Path | None, skips: Skips) -> dict[str, Any] | None:
         "tests": suites["tests"],
         "benchmarks": suites["benchmarks"],
     }
+
+
+# A benchmark suite is code that runs: a folder of reports (`perfpack report --out perf/report.md` writes
+# Markdown and SVG there) or of results is not one.
+CODE_SUFFIXES = {".py", ".js", ".mjs", ".ts", ".go", ".rs", ".rb", ".java", ".kt", ".scala", ".cs", ".c", ".cc",
+                 ".cpp", ".php", ".lua", ".sh", ".bash", ".ex", ".exs", ".swift", ".jl", ".r", ".R"}
+
+
+def _holds_code(folder: str, limit: int = 200) -> bool:
+    """True when `folder` (or a folder inside it, one level down) holds a source file; bounded."""
+    seen = 0
+    todo = [(folder, 0)]
+    while todo:
+        here, depth = todo.pop()
+        try:
+            with os.scandir(here) as listing:
+                for entry in listing:
+                    seen += 1
+                    if seen > limit:
+                        return False
+                    if entry.is_dir(follow_symlinks=False):
+                        if depth < 1 and not entry.name.startswith("."):
+                            todo.append((entry.path, depth + 1))
+                    elif os.path.splitext(entry.name)[1] in CODE_SUFFIXES:
+                        return True
+        except OSError:
+            continue
+    return False
 
 
 def _read_small(path: Path, limit: int = 256 * 1024) -> str:

@@ -1,0 +1,30 @@
+"""Human units for durations and sizes ("923 ms", "1.64 s", "412.0 MB"): standard library only, no imports,
+so `perfpack snapshot` (which must start in a bare interpreter) can share them."""
+
+from __future__ import annotations
+
+
+def format_seconds(value: float | None) -> str:
+    """Three significant digits in the largest unit that keeps the number >= 1, never an exponent."""
+    if value is None:
+        return "—"
+    for unit, factor in (("s", 1.0), ("ms", 1e-3), ("µs", 1e-6)):
+        if abs(value) >= factor:
+            scaled = value / factor
+            return f"{scaled:.3g} {unit}" if abs(scaled) < 100 else f"{scaled:.0f} {unit}"
+    return f"{value / 1e-9:.0f} ns"
+
+
+def format_bytes(value: float | None) -> str:
+    if value is None:
+        return "—"
+    for unit, factor in (("GB", 1024 ** 3), ("MB", 1024 ** 2), ("KB", 1024)):
+        if value >= factor:
+            return f"{value / factor:.1f} {unit}"
+    return f"{value:.0f} B"
+
+
+def format_percent(ratio: float) -> str:
+    """A ratio after/before as a signed change: 0.412 -> "-58.8%"."""
+    pct = round((ratio - 1) * 100, 1)
+    return f"{pct + 0.0:+.1f}%"  # + 0.0: -0.0 (a ratio of 0.9999) prints as +0.0
