@@ -27,7 +27,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "snapshot": ("perfpack.snapshot.cli:snapshot",
                  "Baseline of the host and project for /optimize (always exits 0)."),
     "bench": ("perfpack.bench.cli:bench", "Benchmark a command; save baselines, enforce budgets."),
-    "compare": ("perfpack.bench.cli:compare", "Compare two commands, or two git revisions, interleaved in one run."),
+    "compare": ("perfpack.bench.cli:compare", "Compare two commands, or two git revisions, interleaved."),
     "baseline": ("perfpack.bench.cli:baseline", "List, show or remove saved baselines."),
     "history": ("perfpack.bench.cli:history", "A baseline over time: every saved run, trend, change points."),
     "report": ("perfpack.bench.cli:report", "Write the Markdown performance report from baselines."),

@@ -13,12 +13,21 @@ from perfpack.bench.history import analyse, change_points, read_history
 from perfpack.errors import PerfpackError
 
 
-def _load_run(root: Path, latencies: list[float], *, rate: int = 200, name: str = "checkout") -> bl.Measurement:
-    identity = bl.identity_for(root, ["GET", "http://127.0.0.1:8000/checkout"], cwd=root,
-                               extra={"rate": rate, "duration_s": 10})
-    return bl.Measurement(kind="load", name=name, identity=identity, metric="latency_s",
-                          samples={"latency_s": latencies}, settings={"rate": rate},
-                          figures={"achieved_rps": 199.5, "errors": 0})
+def _load_run(
+    root: Path, latencies: list[float], *, rate: int = 200, name: str = "checkout"
+) -> bl.Measurement:
+    identity = bl.identity_for(
+        root, ["GET", "http://127.0.0.1:8000/checkout"], cwd=root, extra={"rate": rate, "duration_s": 10}
+    )
+    return bl.Measurement(
+        kind="load",
+        name=name,
+        identity=identity,
+        metric="latency_s",
+        samples={"latency_s": latencies},
+        settings={"rate": rate},
+        figures={"achieved_rps": 199.5, "errors": 0},
+    )
 
 
 def test_a_load_run_saves_loads_and_compares_with_bench_statistics(tmp_path):
@@ -54,8 +63,13 @@ def test_save_refuses_an_existing_name_unless_forced_and_keeps_history(tmp_path)
 
 def test_kinds_and_metrics_never_compare_across(tmp_path):
     bl.save(tmp_path, _load_run(tmp_path, [0.01] * 10))
-    bench = bl.Measurement(kind="bench", name="checkout", identity=bl.identity_for(tmp_path, ["true"]),
-                           metric="wall_s", samples={"wall_s": [0.01] * 10})
+    bench = bl.Measurement(
+        kind="bench",
+        name="checkout",
+        identity=bl.identity_for(tmp_path, ["true"]),
+        metric="wall_s",
+        samples={"wall_s": [0.01] * 10},
+    )
     with pytest.raises(PerfpackError, match="not comparable"):
         bl.compare(bl.load(tmp_path, "checkout"), bench)
 
@@ -79,8 +93,18 @@ def test_names_are_validated_in_one_place(tmp_path, name):
 
 
 def _records(medians: list[float], width: float = 0.02, identity: str = "x") -> list[dict]:
-    return [{"v": 1, "median": m, "median_ci": [m * (1 - width), m * (1 + width)], "saved_at": f"2026-01-{i + 1:02d}",
-             "identity": identity, "host": "h", "commit": f"{i:040x}"} for i, m in enumerate(medians)]
+    return [
+        {
+            "v": 1,
+            "median": m,
+            "median_ci": [m * (1 - width), m * (1 + width)],
+            "saved_at": f"2026-01-{i + 1:02d}",
+            "identity": identity,
+            "host": "h",
+            "commit": f"{i:040x}",
+        }
+        for i, m in enumerate(medians)
+    ]
 
 
 def test_change_points_find_a_planted_step_and_nothing_in_noise():

@@ -28,7 +28,9 @@ def _rsvg() -> str:
 
 
 def _png(svg_text: str) -> Image.Image:
-    out = subprocess.run([_rsvg(), "--format", "png"], input=svg_text.encode(), capture_output=True, check=True)
+    out = subprocess.run(
+        [_rsvg(), "--format", "png"], input=svg_text.encode(), capture_output=True, check=True
+    )
     return Image.open(io.BytesIO(out.stdout)).convert("RGBA")
 
 
@@ -46,7 +48,7 @@ def _ink_boxes(svg_text: str) -> tuple[tuple[int, int], list[tuple[str, tuple[in
     boxes = []
     per_batch = 110
     for start in range(0, len(texts), per_batch):
-        batch = texts[start:start + per_batch]
+        batch = texts[start : start + per_batch]
         lone = ET.Element(f"{SVG_NS}svg", dict(root.attrib))
         lone.set("width", str(width + 2 * MARGIN))
         lone.set("height", str(height + 2 * MARGIN))
@@ -70,7 +72,9 @@ def _ink_boxes(svg_text: str) -> tuple[tuple[int, int], list[tuple[str, tuple[in
 def _assert_legible(svg_text: str) -> list[str]:
     (width, height), boxes = _ink_boxes(svg_text)
     for label, (x0, y0, x1, y1) in boxes:
-        assert x0 >= 0 and y0 >= 0 and x1 <= width and y1 <= height, f"label cut off: {label!r} {x0, y0, x1, y1}"
+        assert x0 >= 0 and y0 >= 0 and x1 <= width and y1 <= height, (
+            f"label cut off: {label!r} {x0, y0, x1, y1}"
+        )
     for (a, ba), (b, bb) in itertools.combinations(boxes, 2):
         overlap = ba[0] < bb[2] and bb[0] < ba[2] and ba[1] < bb[3] and bb[1] < ba[3]
         assert not overlap, f"labels overlap: {a!r} {ba} and {b!r} {bb}"
@@ -80,24 +84,57 @@ def _assert_legible(svg_text: str) -> list[str]:
 def _summary(median: float, spread: float, cpu: float | None, rss: float | None, rng: random.Random) -> dict:
     wall = [median * (1 + rng.uniform(-spread, spread)) for _ in range(30)]
     out = {"wall_s": stats.summarize(wall).to_dict()}
-    out["cpu_s"] = stats.summarize([cpu * (1 + rng.uniform(-0.05, 0.05)) for _ in range(30)]).to_dict() if cpu else None
+    out["cpu_s"] = (
+        stats.summarize([cpu * (1 + rng.uniform(-0.05, 0.05)) for _ in range(30)]).to_dict() if cpu else None
+    )
     out["rss_bytes"] = stats.summarize([rss] * 30).to_dict() if rss else None
     return out
 
 
-def _comparison(label: str, before: float, after: float, verdict: str, mode: str, rng: random.Random,
-                when: str, cpu: float | None = 0.01, rss: float | None = 30e6, confidence: str = "normal") -> Comparison:
+def _comparison(
+    label: str,
+    before: float,
+    after: float,
+    verdict: str,
+    mode: str,
+    rng: random.Random,
+    when: str,
+    cpu: float | None = 0.01,
+    rss: float | None = 30e6,
+    confidence: str = "normal",
+) -> Comparison:
     cmd = ["python3", "-c", "import sys; sys.path.insert(0, 'src'); from app import report; report.run()"]
     return Comparison(
-        label=label, mode=mode, kind="bench", metric="wall_s",
-        before=Side(label="main (3f9a2b1c4d5e)" if mode == "revisions" else "A", command=cmd,
-                    summary=_summary(before, 0.08, cpu, rss, rng), n=30, saved_at=when, commit="3f9a2b1c4d5e" * 3),
-        after=Side(label="HEAD (99aa00bb11cc)" if mode == "revisions" else "B", command=[*cmd, "--fast"],
-                   summary=_summary(after, 0.08, cpu and cpu * after / before, rss and rss * 1.3, rng), n=30,
-                   saved_at=when),
-        verdict={"ratio": after / before, "ci": [after / before * 0.97, after / before * 1.03], "p_value": 0.001,
-                 "verdict": verdict, "reason": "p = 0.001"},
-        confidence=confidence, saved_at=when, name=label)
+        label=label,
+        mode=mode,
+        kind="bench",
+        metric="wall_s",
+        before=Side(
+            label="main (3f9a2b1c4d5e)" if mode == "revisions" else "A",
+            command=cmd,
+            summary=_summary(before, 0.08, cpu, rss, rng),
+            n=30,
+            saved_at=when,
+            commit="3f9a2b1c4d5e" * 3,
+        ),
+        after=Side(
+            label="HEAD (99aa00bb11cc)" if mode == "revisions" else "B",
+            command=[*cmd, "--fast"],
+            summary=_summary(after, 0.08, cpu and cpu * after / before, rss and rss * 1.3, rng),
+            n=30,
+            saved_at=when,
+        ),
+        verdict={
+            "ratio": after / before,
+            "ci": [after / before * 0.97, after / before * 1.03],
+            "p_value": 0.001,
+            "verdict": verdict,
+            "reason": "p = 0.001",
+        },
+        confidence=confidence,
+        saved_at=when,
+        name=label,
+    )
 
 
 def test_before_after_chart_is_legible_with_hostile_labels():
@@ -105,16 +142,36 @@ def test_before_after_chart_is_legible_with_hostile_labels():
     comparisons = [
         _comparison("orders-report", 1.64, 0.67, "faster", "baseline", rng, "2026-03-02T14:05:00Z"),
         _comparison("orders-report", 0.67, 0.70, "same", "baseline", rng, "2026-03-03T09:00:00Z"),
-        _comparison("python3 -c 'import sys; sys.path.insert(0, \"src\"); import app' vs python3 -c 'import app2'",
-                    0.012, 0.0125, "inconclusive", "interleaved", rng, "2026-03-03T09:10:00Z", rss=None),
-        _comparison("a\nb <script>&amp;", 0.0004, 0.0009, "slower", "revisions", rng, "2026-03-04T10:00:00Z",
-                    cpu=None, confidence="low"),
+        _comparison(
+            "python3 -c 'import sys; sys.path.insert(0, \"src\"); import app' vs python3 -c 'import app2'",
+            0.012,
+            0.0125,
+            "inconclusive",
+            "interleaved",
+            rng,
+            "2026-03-03T09:10:00Z",
+            rss=None,
+        ),
+        _comparison(
+            "a\nb <script>&amp;",
+            0.0004,
+            0.0009,
+            "slower",
+            "revisions",
+            rng,
+            "2026-03-04T10:00:00Z",
+            cpu=None,
+            confidence="low",
+        ),
         _comparison("x" * 300, 12.0, 3.0, "faster", "interleaved", rng, "2026-03-05T10:00:00Z", rss=4e9),
     ]
     svg = charts.before_after_svg(comparisons)
     labels = _assert_legible(svg)
     # dated group headers: two rows named orders-report are told apart by their date
-    assert sum("2026-03-02 14:05" in t for t in labels) >= 1 and sum("2026-03-03 09:00" in t for t in labels) >= 1
+    assert (
+        sum("2026-03-02 14:05" in t for t in labels) >= 1
+        and sum("2026-03-03 09:00" in t for t in labels) >= 1
+    )
     # CPU and peak RSS beside wall time, the spread as a box
     assert "CPU (median)" in labels and "peak RSS" in labels and "<rect" in svg
     assert "SLOWER (low confidence)" in " ".join(labels)
@@ -126,10 +183,23 @@ def test_trend_chart_is_legible_and_marks_change_points():
     for i in range(45):
         level = 0.100 if i < 20 else (0.130 if i < 35 else 0.090)
         m = level * (1 + rng.uniform(-0.01, 0.01))
-        records.append({"v": 1, "median": m, "median_ci": [m * 0.99, m * 1.01], "p25": m * 0.98, "p75": m * 1.02,
-                        "min": m * 0.95, "p95": m * 1.08, "cpu_s": m * 0.8, "rss_bytes": 50e6 + i * 1e6,
-                        "saved_at": f"2026-{1 + i // 28:02d}-{1 + i % 28:02d}T12:00:00Z", "identity": "x", "host": "h",
-                        "commit": f"{i:040x}"})
+        records.append(
+            {
+                "v": 1,
+                "median": m,
+                "median_ci": [m * 0.99, m * 1.01],
+                "p25": m * 0.98,
+                "p75": m * 1.02,
+                "min": m * 0.95,
+                "p95": m * 1.08,
+                "cpu_s": m * 0.8,
+                "rss_bytes": 50e6 + i * 1e6,
+                "saved_at": f"2026-{1 + i // 28:02d}-{1 + i % 28:02d}T12:00:00Z",
+                "identity": "x",
+                "host": "h",
+                "commit": f"{i:040x}",
+            }
+        )
     history = analyse("checkout-latency", records, [])
     assert [p.index for p in history.change_points] == [20, 35]
     labels = _assert_legible(charts.trend_svg(history))
@@ -144,7 +214,7 @@ def test_ticks_are_round_and_their_labels_fit():
         mantissa = step / 10 ** int(f"{step:e}".split("e")[1])
         assert round(mantissa, 6) in (1, 2, 2.5, 5), (high, ticks)
         assert ticks[-1] >= high and all(abs(t / step - round(t / step)) < 1e-6 for t in ticks)
-    mb = charts.nice_ticks(19.1 * 2 ** 20, 116, charts.tick_label_bytes, unit=charts.byte_unit(19.1 * 2 ** 20))
+    mb = charts.nice_ticks(19.1 * 2**20, 116, charts.tick_label_bytes, unit=charts.byte_unit(19.1 * 2**20))
     assert [charts.tick_label_bytes(t) for t in mb][-1] in ("20 MB", "25 MB")
 
 

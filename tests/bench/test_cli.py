@@ -31,19 +31,31 @@ def test_help_explains(perfpack):
         assert proc.returncode == 0 and "Exit codes" in proc.stdout, cmd
 
 
-@pytest.mark.parametrize("spec,needle", [
-    ("p95=fast", "invalid budget"), ("p95=300", "needs a unit"), ("foo=1ms", "unknown metric"),
-    ("rss=5XB", "unknown size unit"), ("p95=3parsecs", "unknown time unit"), ("", "invalid budget"),
-])
+@pytest.mark.parametrize(
+    "spec,needle",
+    [
+        ("p95=fast", "invalid budget"),
+        ("p95=300", "needs a unit"),
+        ("foo=1ms", "unknown metric"),
+        ("rss=5XB", "unknown size unit"),
+        ("p95=3parsecs", "unknown time unit"),
+        ("", "invalid budget"),
+    ],
+)
 def test_budget_parse_errors_are_usage_errors(perfpack, project, spec, needle):
     _ok_error(perfpack("bench", "--runs", "1", "--budget", spec, "--", "true", cwd=project), needle)
 
 
 def test_other_usage_errors(perfpack, project):
-    _ok_error(perfpack("bench", "--budget-preset", "nope", "--", "true", cwd=project), "unknown budget preset")
+    _ok_error(
+        perfpack("bench", "--budget-preset", "nope", "--", "true", cwd=project), "unknown budget preset"
+    )
     _ok_error(perfpack("bench", "--max-regression", "lots", "--", "true", cwd=project), "--max-regression")
     _ok_error(perfpack("bench", "--save", "--", "true", cwd=project), "--save needs --name")
-    _ok_error(perfpack("bench", "--name", "../../etc/x", "--save", "--", "true", cwd=project), "invalid baseline name")
+    _ok_error(
+        perfpack("bench", "--name", "../../etc/x", "--save", "--", "true", cwd=project),
+        "invalid baseline name",
+    )
     _ok_error(perfpack("bench", "--", "no-such-program-xyz", cwd=project), "command not found")
     _ok_error(perfpack("bench", "--runs", "3", "--min-time", "1", "--", "true", cwd=project), "exclusive")
     _ok_error(perfpack("compare", "--", "true", cwd=project), "--vs")
@@ -54,9 +66,15 @@ def test_other_usage_errors(perfpack, project):
 
 
 def test_failing_command_stops_unless_ignored(perfpack, project):
-    _ok_error(perfpack("bench", "--runs", "3", "--", "false", cwd=project), "exited with 1 on warm-up run 1",
-              "--ignore-failure")
-    _ok_error(perfpack("bench", "--runs", "3", "--warmup", "0", "--", "false", cwd=project), "exited with 1 on run 1;")
+    _ok_error(
+        perfpack("bench", "--runs", "3", "--", "false", cwd=project),
+        "exited with 1 on warm-up run 1",
+        "--ignore-failure",
+    )
+    _ok_error(
+        perfpack("bench", "--runs", "3", "--warmup", "0", "--", "false", cwd=project),
+        "exited with 1 on run 1;",
+    )
     proc = perfpack("bench", "--runs", "3", "--ignore-failure", "--", "false", cwd=project)
     assert proc.returncode == 0 and "failed runs: 3" in proc.stdout
 
@@ -66,7 +84,9 @@ def test_bench_text_and_json_no_progress_when_not_a_tty(perfpack, project):
     assert proc.returncode == 0, proc.stderr
     assert proc.stderr == ""
     assert "median" in proc.stdout and "p95" in proc.stdout
-    data = json.loads(perfpack("bench", "--runs", "5", "--format", "json", "--", "sleep", "0.01", cwd=project).stdout)
+    data = json.loads(
+        perfpack("bench", "--runs", "5", "--format", "json", "--", "sleep", "0.01", cwd=project).stdout
+    )
     wall = data["summary"]["wall_s"]
     assert wall["n"] == 5 and 0.009 < wall["median"] < 0.2 and len(data["samples"]["wall_s"]) == 5
     md = perfpack("bench", "--runs", "3", "--format", "markdown", "--", "sleep", "0.01", cwd=project).stdout
@@ -79,13 +99,40 @@ def test_shell_is_opt_in(perfpack, project):
 
 
 def test_budgets_exit_1_only_when_breached(perfpack, project):
-    assert perfpack("bench", "--runs", "3", "--budget", "p95=1ms", "--", "sleep", "0.02", cwd=project).returncode == 1
-    assert perfpack("bench", "--runs", "3", "--budget", "p95=2s", "--budget", "rss=1GB", "--",
-                    "sleep", "0.02", cwd=project).returncode == 0
+    assert (
+        perfpack("bench", "--runs", "3", "--budget", "p95=1ms", "--", "sleep", "0.02", cwd=project).returncode
+        == 1
+    )
+    assert (
+        perfpack(
+            "bench",
+            "--runs",
+            "3",
+            "--budget",
+            "p95=2s",
+            "--budget",
+            "rss=1GB",
+            "--",
+            "sleep",
+            "0.02",
+            cwd=project,
+        ).returncode
+        == 0
+    )
     proc = perfpack("bench", "--runs", "3", "--budget-preset", "kpi", "--", "sleep", "0.15", cwd=project)
     assert proc.returncode == 1 and "p50" in proc.stdout and "BREACHED" in proc.stdout
-    mem = perfpack("bench", "--runs", "2", "--budget", "rss=50MB", "--", "python3", "-c",
-                   "import time; b = b'x' * (120 * 1024 * 1024); time.sleep(0.2)", cwd=project)
+    mem = perfpack(
+        "bench",
+        "--runs",
+        "2",
+        "--budget",
+        "rss=50MB",
+        "--",
+        "python3",
+        "-c",
+        "import time; b = b'x' * (120 * 1024 * 1024); time.sleep(0.2)",
+        cwd=project,
+    )
     assert mem.returncode == 1 and "rss" in mem.stdout
 
 
@@ -96,7 +143,9 @@ def _nap(project: Path, seconds: float) -> list[str]:
 
 
 def test_baseline_save_list_show_rm_and_regressions(perfpack, project):
-    saved = perfpack("bench", "--runs", "10", "--name", "nap", "--save", "--", *_nap(project, 0.05), cwd=project)
+    saved = perfpack(
+        "bench", "--runs", "10", "--name", "nap", "--save", "--", *_nap(project, 0.05), cwd=project
+    )
     assert saved.returncode == 0, saved.stderr
     path = project / ".claude/perfpack/baselines/nap.json"
     record = json.loads(path.read_text())
@@ -111,14 +160,25 @@ def test_baseline_save_list_show_rm_and_regressions(perfpack, project):
     assert same.returncode == 0, same.stdout
     assert "SAME" in same.stdout or "INCONCLUSIVE" in same.stdout, same.stdout
 
-    slow = perfpack("bench", "--runs", "10", "--name", "nap", "--format", "json", "--", *_nap(project, 0.1),
-                    cwd=project)
+    slow = perfpack(
+        "bench", "--runs", "10", "--name", "nap", "--format", "json", "--", *_nap(project, 0.1), cwd=project
+    )
     assert slow.returncode == 1, slow.stdout
     cmp = json.loads(slow.stdout)["comparison"]
     assert cmp["verdict"]["verdict"] == "slower" and cmp["verdict"]["ci"][0] > 1.2
     # a generous allowance turns the same slowdown into exit 0
-    allowed = perfpack("bench", "--runs", "10", "--name", "nap", "--max-regression", "200%", "--",
-                       *_nap(project, 0.1), cwd=project)
+    allowed = perfpack(
+        "bench",
+        "--runs",
+        "10",
+        "--name",
+        "nap",
+        "--max-regression",
+        "200%",
+        "--",
+        *_nap(project, 0.1),
+        cwd=project,
+    )
     assert allowed.returncode == 0 and "SLOWER" in allowed.stdout
     fast = perfpack("bench", "--runs", "10", "--name", "nap", "--", *_nap(project, 0.02), cwd=project)
     assert fast.returncode == 0 and "FASTER" in fast.stdout
@@ -127,7 +187,10 @@ def test_baseline_save_list_show_rm_and_regressions(perfpack, project):
     assert listed.returncode == 0 and "nap" in listed.stdout
     shown = perfpack("baseline", "show", "nap", cwd=project)
     assert shown.returncode == 0 and "sh nap.sh" in shown.stdout
-    assert json.loads(perfpack("baseline", "show", "nap", "--format", "json", cwd=project).stdout)["name"] == "nap"
+    assert (
+        json.loads(perfpack("baseline", "show", "nap", "--format", "json", cwd=project).stdout)["name"]
+        == "nap"
+    )
 
     report = perfpack("report", "--out", str(project / "out/perf.md"), cwd=project)
     assert report.returncode == 0, report.stderr
@@ -149,30 +212,88 @@ def test_save_never_replaces_a_baseline_silently(perfpack, project):
     again = perfpack("bench", "--runs", "5", "--name", "before", "--save", "--", *cmd, cwd=project)
     _ok_error(again, "already exists", "--force", "nothing was measured or written")
     assert path.read_bytes() == original
-    forced = perfpack("bench", "--runs", "5", "--name", "before", "--save", "--force", "--", *cmd, cwd=project)
+    forced = perfpack(
+        "bench", "--runs", "5", "--name", "before", "--save", "--force", "--", *cmd, cwd=project
+    )
     assert forced.returncode == 0, forced.stderr
     assert path.read_bytes() != original
     history = (project / ".claude/perfpack/history/before.jsonl").read_text().splitlines()
     assert len(history) == 2  # the replaced run's figures stay in the history
-    _ok_error(perfpack("bench", "--runs", "5", "--name", "before", "--force", "--", *cmd, cwd=project),
-              "--force only goes with --save")
+    _ok_error(
+        perfpack("bench", "--runs", "5", "--name", "before", "--force", "--", *cmd, cwd=project),
+        "--force only goes with --save",
+    )
 
 
 def test_not_comparable_unless_allowed(perfpack, project):
-    assert perfpack("bench", "--runs", "5", "--name", "n", "--save", "--env", "MODE=a", "--", "sleep", "0.01",
-                    cwd=project).returncode == 0
+    assert (
+        perfpack(
+            "bench",
+            "--runs",
+            "5",
+            "--name",
+            "n",
+            "--save",
+            "--env",
+            "MODE=a",
+            "--",
+            "sleep",
+            "0.01",
+            cwd=project,
+        ).returncode
+        == 0
+    )
     # another argument, another pinned value, another working directory: each is "not comparable", exit 2
-    _ok_error(perfpack("bench", "--runs", "5", "--name", "n", "--env", "MODE=a", "--", "sleep", "0.02", cwd=project),
-              "not comparable", "command: `sleep 0.01` then, `sleep 0.02` now", "--allow-changed-command")
-    _ok_error(perfpack("bench", "--runs", "5", "--name", "n", "--env", "MODE=b", "--", "sleep", "0.01", cwd=project),
-              "not comparable", "pinned variable MODE: 'a' then, 'b' now")
-    _ok_error(perfpack("bench", "--runs", "5", "--name", "n", "--", "sleep", "0.01", cwd=project),
-              "pinned variable MODE: 'a' then, (not pinned) now")
+    _ok_error(
+        perfpack(
+            "bench", "--runs", "5", "--name", "n", "--env", "MODE=a", "--", "sleep", "0.02", cwd=project
+        ),
+        "not comparable",
+        "command: `sleep 0.01` then, `sleep 0.02` now",
+        "--allow-changed-command",
+    )
+    _ok_error(
+        perfpack(
+            "bench", "--runs", "5", "--name", "n", "--env", "MODE=b", "--", "sleep", "0.01", cwd=project
+        ),
+        "not comparable",
+        "pinned variable MODE: 'a' then, 'b' now",
+    )
+    _ok_error(
+        perfpack("bench", "--runs", "5", "--name", "n", "--", "sleep", "0.01", cwd=project),
+        "pinned variable MODE: 'a' then, (not pinned) now",
+    )
     (project / "sub").mkdir()
-    _ok_error(perfpack("bench", "--runs", "5", "--name", "n", "--env", "MODE=a", "--", "sleep", "0.01",
-                       cwd=project / "sub"), "working directory: . then, sub now")
-    allowed = perfpack("bench", "--runs", "5", "--name", "n", "--allow-changed-command", "--format", "json", "--",
-                       "sleep", "0.02", cwd=project)
+    _ok_error(
+        perfpack(
+            "bench",
+            "--runs",
+            "5",
+            "--name",
+            "n",
+            "--env",
+            "MODE=a",
+            "--",
+            "sleep",
+            "0.01",
+            cwd=project / "sub",
+        ),
+        "working directory: . then, sub now",
+    )
+    allowed = perfpack(
+        "bench",
+        "--runs",
+        "5",
+        "--name",
+        "n",
+        "--allow-changed-command",
+        "--format",
+        "json",
+        "--",
+        "sleep",
+        "0.02",
+        cwd=project,
+    )
     assert allowed.returncode in (0, 1), allowed.stderr
     data = json.loads(allowed.stdout)["comparison"]
     assert data["confidence"] == "low" and any("sleep 0.02" in d for d in data["differences"])
@@ -182,7 +303,9 @@ def test_not_comparable_unless_allowed(perfpack, project):
 
 def test_fewer_runs_than_the_baseline_is_never_a_confident_verdict(perfpack, project):
     cmd = _nap(project, 0.05)
-    assert perfpack("bench", "--runs", "20", "--name", "big", "--save", "--", *cmd, cwd=project).returncode == 0
+    assert (
+        perfpack("bench", "--runs", "20", "--name", "big", "--save", "--", *cmd, cwd=project).returncode == 0
+    )
     proc = perfpack("bench", "--runs", "6", "--name", "big", "--", *_nap(project, 0.005), cwd=project)
     assert "FASTER (low confidence)" in proc.stdout, proc.stdout
     assert "6 runs now against 20 in the baseline" in proc.stdout
@@ -191,8 +314,20 @@ def test_fewer_runs_than_the_baseline_is_never_a_confident_verdict(perfpack, pro
 
 
 def test_compare_catches_a_planted_slowdown_and_not_an_unchanged_command(perfpack, project):
-    slow = perfpack("compare", "--runs", "20", "--format", "json", "--", "sleep", "0.03", "--vs", "sleep", "0.06",
-                    cwd=project)
+    slow = perfpack(
+        "compare",
+        "--runs",
+        "20",
+        "--format",
+        "json",
+        "--",
+        "sleep",
+        "0.03",
+        "--vs",
+        "sleep",
+        "0.06",
+        cwd=project,
+    )
     assert slow.returncode == 1, slow.stdout
     data = json.loads(slow.stdout)
     assert data["verdict"]["verdict"] == "slower" and 1.5 < data["verdict"]["ratio"] < 2.5
@@ -204,19 +339,37 @@ def test_compare_catches_a_planted_slowdown_and_not_an_unchanged_command(perfpac
     # local scratch for the report: git-ignored inside its own folder, `git add -A` never stages it
     assert (project / ".claude/perfpack/comparisons/.gitignore").read_text().strip().endswith("*")
     text = perfpack("report", cwd=project).stdout
-    assert "(interleaved)" in text and "**slower**" in text and ("**same**" in text or "**inconclusive**" in text)
+    assert (
+        "(interleaved)" in text
+        and "**slower**" in text
+        and ("**same**" in text or "**inconclusive**" in text)
+    )
 
 
 def test_compare_names_its_rows_and_escapes_markdown(perfpack, project):
-    proc = perfpack("compare", "--runs", "5", "--name", "orders-report", "--", "sh", "-c", "echo 'it''s'\nexit 0",
-                    "--vs", "true", cwd=project)
+    proc = perfpack(
+        "compare",
+        "--runs",
+        "5",
+        "--name",
+        "orders-report",
+        "--",
+        "sh",
+        "-c",
+        "echo 'it''s'\nexit 0",
+        "--vs",
+        "true",
+        cwd=project,
+    )
     assert proc.returncode == 0, proc.stderr
     assert "orders-report" in proc.stdout
     report = perfpack("report", cwd=project).stdout
     assert "orders-report" in report and "&#x27;" not in report
     rows = [line for line in report.splitlines() if line.startswith("| orders-report")]
     assert rows and all(line.endswith("|") for line in rows)
-    unnamed = perfpack("compare", "--runs", "5", "--", "sh", "-c", "true\ntrue # it's", "--vs", "true", cwd=project)
+    unnamed = perfpack(
+        "compare", "--runs", "5", "--", "sh", "-c", "true\ntrue # it's", "--vs", "true", cwd=project
+    )
     assert unnamed.returncode == 0, unnamed.stderr
     report = perfpack("report", cwd=project).stdout
     assert "&#x27;" not in report
@@ -228,10 +381,20 @@ def test_compare_names_its_rows_and_escapes_markdown(perfpack, project):
 
 
 def test_a_failing_commands_stderr_is_shown(perfpack, project):
-    proc = perfpack("bench", "--runs", "3", "--", "sh", "-c", "echo first >&2; echo 'no such table: orders' >&2; exit 3",
-                    cwd=project)
+    proc = perfpack(
+        "bench",
+        "--runs",
+        "3",
+        "--",
+        "sh",
+        "-c",
+        "echo first >&2; echo 'no such table: orders' >&2; exit 3",
+        cwd=project,
+    )
     _ok_error(proc, "exited with 3 on warm-up run 1", "its stderr ended with:", "| no such table: orders")
-    kept = perfpack("bench", "--runs", "3", "--ignore-failure", "--", "sh", "-c", "echo boom >&2; exit 1", cwd=project)
+    kept = perfpack(
+        "bench", "--runs", "3", "--ignore-failure", "--", "sh", "-c", "echo boom >&2; exit 1", cwd=project
+    )
     assert kept.returncode == 0 and "| boom" in kept.stdout
 
 
@@ -264,25 +427,54 @@ def test_corrupt_or_foreign_baselines_give_a_clear_error(perfpack, project, name
 
 
 def test_tampered_valid_json_is_rejected_by_the_schema(perfpack, project):
-    assert perfpack("bench", "--runs", "3", "--name", "t", "--save", "--", "true", cwd=project).returncode == 0
+    assert (
+        perfpack("bench", "--runs", "3", "--name", "t", "--save", "--", "true", cwd=project).returncode == 0
+    )
     path = project / ".claude/perfpack/baselines/t.json"
     data = json.loads(path.read_text())
     data["samples"]["wall_s"] = ["fast"]
     path.write_text(json.dumps(data))
     _ok_error(perfpack("baseline", "show", "t", cwd=project), "invalid baseline at samples/wall_s/0")
 
+
 def test_schema_1_baselines_are_still_read(perfpack, project):
     folder = project / ".claude/perfpack/baselines"
     folder.mkdir(parents=True)
-    summary = {"n": 5, "min": 0.01, "max": 0.012, "mean": 0.011, "stdev": 0.001, "median": 0.011, "p95": 0.012,
-               "p99": 0.012, "mean_ci": [0.01, 0.012], "median_ci": [0.01, 0.012], "p95_ci": [0.011, 0.012],
-               "p99_ci": [0.011, 0.012], "outliers": 0, "cv": 0.05, "noisy": None}
-    old = {"schema_version": 1, "kind": "perfpack-baseline", "name": "old", "saved_at": "2026-01-01T00:00:00Z",
-           "command": ["sleep", "0.01"], "shell": False, "settings": {"runs": 5},
-           "environment": {"host": {}, "python": {}, "git": {"commit": None, "dirty": None}},
-           "samples": {"wall_s": [0.01, 0.011, 0.011, 0.012, 0.011], "cpu_s": [0.0] * 5, "rss_bytes": [None] * 5,
-                       "exit_codes": [0] * 5},
-           "summary": {"wall_s": summary, "cpu_s": summary, "rss_bytes": None}, "budgets": []}
+    summary = {
+        "n": 5,
+        "min": 0.01,
+        "max": 0.012,
+        "mean": 0.011,
+        "stdev": 0.001,
+        "median": 0.011,
+        "p95": 0.012,
+        "p99": 0.012,
+        "mean_ci": [0.01, 0.012],
+        "median_ci": [0.01, 0.012],
+        "p95_ci": [0.011, 0.012],
+        "p99_ci": [0.011, 0.012],
+        "outliers": 0,
+        "cv": 0.05,
+        "noisy": None,
+    }
+    old = {
+        "schema_version": 1,
+        "kind": "perfpack-baseline",
+        "name": "old",
+        "saved_at": "2026-01-01T00:00:00Z",
+        "command": ["sleep", "0.01"],
+        "shell": False,
+        "settings": {"runs": 5},
+        "environment": {"host": {}, "python": {}, "git": {"commit": None, "dirty": None}},
+        "samples": {
+            "wall_s": [0.01, 0.011, 0.011, 0.012, 0.011],
+            "cpu_s": [0.0] * 5,
+            "rss_bytes": [None] * 5,
+            "exit_codes": [0] * 5,
+        },
+        "summary": {"wall_s": summary, "cpu_s": summary, "rss_bytes": None},
+        "budgets": [],
+    }
     (folder / "old.json").write_text(json.dumps(old))
     assert perfpack("baseline", "show", "old", cwd=project).returncode == 0
     proc = perfpack("bench", "--runs", "5", "--name", "old", "--", "sleep", "0.01", cwd=project)
@@ -290,12 +482,13 @@ def test_schema_1_baselines_are_still_read(perfpack, project):
     assert "did not record its working directory" in proc.stdout
 
 
-
 def test_unwritable_destinations_are_usage_errors(perfpack, project):
     (project / "a-file").write_text("x")
     _ok_error(perfpack("report", "--out", str(project / "a-file/perf.md"), cwd=project), "cannot write")
     (project / ".claude").write_text("not a folder")  # baselines and comparisons live under .claude/
-    _ok_error(perfpack("bench", "--runs", "1", "--name", "b", "--save", "--", "true", cwd=project), "cannot write")
+    _ok_error(
+        perfpack("bench", "--runs", "1", "--name", "b", "--save", "--", "true", cwd=project), "cannot write"
+    )
     _ok_error(perfpack("compare", "--runs", "2", "--", "true", "--vs", "true", cwd=project), "cannot")
     (project / ".claude").unlink()
     (project / ".claude/perfpack/baselines/d.json").mkdir(parents=True)

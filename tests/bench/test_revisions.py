@@ -49,45 +49,90 @@ def _env(tmp_path: Path) -> dict[str, str]:
 
 
 def _worktrees(repo: Path) -> list[str]:
-    return [line for line in _git(repo, "worktree", "list", "--porcelain").splitlines() if line.startswith("worktree ")]
+    return [
+        line
+        for line in _git(repo, "worktree", "list", "--porcelain").splitlines()
+        if line.startswith("worktree ")
+    ]
 
 
 def test_a_planted_slowdown_between_two_commits_is_found(repo, tmp_path):
     env = _env(tmp_path)
-    cmd = [sys.executable, "-m", "perfpack", "compare", "--rev", "HEAD~1", "--rev", "HEAD", "--runs", "15",
-           "--name", "work", "--format", "json", "--", "sh", "app/work.sh"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "perfpack",
+        "compare",
+        "--rev",
+        "HEAD~1",
+        "--rev",
+        "HEAD",
+        "--runs",
+        "15",
+        "--name",
+        "work",
+        "--format",
+        "json",
+        "--",
+        "sh",
+        "app/work.sh",
+    ]
     proc = subprocess.run(cmd, cwd=repo, capture_output=True, text=True, env=env, timeout=300)
     assert proc.returncode == 1, proc.stderr
     data = json.loads(proc.stdout)
     assert data["mode"] == "revisions" and data["verdict"]["verdict"] == "slower", data["verdict"]
     assert 1.3 < data["verdict"]["ratio"] < 2.5
-    assert data["revisions"]["a"]["subject"] == "docs only" and data["revisions"]["b"]["subject"] == "make work slower"
+    assert (
+        data["revisions"]["a"]["subject"] == "docs only"
+        and data["revisions"]["b"]["subject"] == "make work slower"
+    )
     assert data["before"]["commit"] == _git(repo, "rev-parse", "HEAD~1").strip()
     assert len(_worktrees(repo)) == 1 and list((tmp_path / "tmp").iterdir()) == []
     assert not (tmp_path / "hook-ran").exists()
-    same = subprocess.run([*cmd[:5], "HEAD~2", "--rev", "HEAD~1", *cmd[8:]], cwd=repo, capture_output=True,
-                          text=True, env=env, timeout=300)
+    same = subprocess.run(
+        [*cmd[:5], "HEAD~2", "--rev", "HEAD~1", *cmd[8:]],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
     assert same.returncode == 0, same.stderr
     assert json.loads(same.stdout)["verdict"]["verdict"] in ("same", "inconclusive")
-    report = subprocess.run([sys.executable, "-m", "perfpack", "report"], cwd=repo, capture_output=True, text=True,
-                            env=env).stdout
+    report = subprocess.run(
+        [sys.executable, "-m", "perfpack", "report"], cwd=repo, capture_output=True, text=True, env=env
+    ).stdout
     assert "(revisions)" in report and "work" in report
 
 
 def test_bad_revisions_are_one_line_errors(repo, tmp_path):
     env = _env(tmp_path)
     base = [sys.executable, "-m", "perfpack", "compare", "--runs", "3"]
-    for args, needle in ((["--rev", "nope", "--rev", "HEAD"], "unknown revision 'nope'"),
-                         (["--rev", "HEAD"], "exactly two revisions"),
-                         (["--rev", "--upload-pack=x", "--rev", "HEAD"], "invalid revision")):
+    for args, needle in (
+        (["--rev", "nope", "--rev", "HEAD"], "unknown revision 'nope'"),
+        (["--rev", "HEAD"], "exactly two revisions"),
+        (["--rev", "--upload-pack=x", "--rev", "HEAD"], "invalid revision"),
+    ):
         proc = subprocess.run([*base, *args, "--", "true"], cwd=repo, capture_output=True, text=True, env=env)
         assert proc.returncode == 2 and needle in proc.stderr and "Traceback" not in proc.stderr, proc.stderr
-    outside = subprocess.run([*base, "--rev", "A", "--rev", "B", "--", "true"], cwd=tmp_path / "tmp",
-                             capture_output=True, text=True, env=env)
+    outside = subprocess.run(
+        [*base, "--rev", "A", "--rev", "B", "--", "true"],
+        cwd=tmp_path / "tmp",
+        capture_output=True,
+        text=True,
+        env=env,
+    )
     assert outside.returncode == 2 and "not inside a git repository" in outside.stderr
-    failing = subprocess.run([*base, "--rev", "HEAD~1", "--rev", "HEAD", "--setup", "echo broken >&2; exit 4", "--",
-                              "true"], cwd=repo, capture_output=True, text=True, env=env)
-    assert failing.returncode == 2 and "--setup exited with 4" in failing.stderr and "| broken" in failing.stderr
+    failing = subprocess.run(
+        [*base, "--rev", "HEAD~1", "--rev", "HEAD", "--setup", "echo broken >&2; exit 4", "--", "true"],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    assert (
+        failing.returncode == 2 and "--setup exited with 4" in failing.stderr and "| broken" in failing.stderr
+    )
     assert len(_worktrees(repo)) == 1 and list((tmp_path / "tmp").iterdir()) == []
 
 
@@ -97,9 +142,31 @@ def test_worktrees_and_commands_are_cleaned_up_when_interrupted(repo, tmp_path, 
     (repo / "slow.sh").write_text("sleep 30\n")
     _git(repo, "add", "slow.sh")
     _git(repo, "commit", "-qm", "slow")
-    proc = subprocess.Popen([sys.executable, "-m", "perfpack", "compare", "--rev", "HEAD~1", "--rev", "HEAD",
-                             "--runs", "3", "--warmup", "0", "--", "sh", "-c", "sleep 30"], cwd=repo, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "perfpack",
+            "compare",
+            "--rev",
+            "HEAD~1",
+            "--rev",
+            "HEAD",
+            "--runs",
+            "3",
+            "--warmup",
+            "0",
+            "--",
+            "sh",
+            "-c",
+            "sleep 30",
+        ],
+        cwd=repo,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         deadline = time.monotonic() + 60
         children: list[psutil.Process] = []

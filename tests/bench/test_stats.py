@@ -39,13 +39,24 @@ def test_constant_samples_have_a_zero_width_interval():
     assert stats.mean_ci([2.0] * 20) == (2.0, 2.0)
 
 
-@pytest.mark.parametrize("n, p, k", [(10, 0.3, 3), (50, 0.5, 25), (200, 0.95, 190), (1200, 0.5, 600),
-                                     (30, 0.01, 1), (1000, 0.001, 3), (7, 0.5, 0), (7, 0.5, 8)])
+@pytest.mark.parametrize(
+    "n, p, k",
+    [
+        (10, 0.3, 3),
+        (50, 0.5, 25),
+        (200, 0.95, 190),
+        (1200, 0.5, 600),
+        (30, 0.01, 1),
+        (1000, 0.001, 3),
+        (7, 0.5, 0),
+        (7, 0.5, 8),
+    ],
+)
 def test_binomial_tail_matches_the_exact_sum(n, p, k):
     exact = Fraction(0)
     q = Fraction(p)
     for i in range(max(k, 0), n + 1):
-        exact += math.comb(n, i) * q ** i * (1 - q) ** (n - i)
+        exact += math.comb(n, i) * q**i * (1 - q) ** (n - i)
     assert stats._binomial_tail(n, p, k) == pytest.approx(float(exact), rel=1e-9, abs=1e-15)
 
 
@@ -110,7 +121,9 @@ def test_cpu_and_rss_summaries_have_real_intervals_or_none():
     assert s.median_ci is not None and s.median_ci[0] < s.median_ci[1]
     bare = stats.summarize([1.0, 2.0, 3.0], intervals=False)
     assert bare.median_ci is None and bare.mean_ci is None  # never a zero-width [x, x] posing as an interval
-    assert s.p25 == stats.percentile([1, 2, 3, 4, 5, 6], 25) and s.p75 == stats.percentile([1, 2, 3, 4, 5, 6], 75)
+    assert s.p25 == stats.percentile([1, 2, 3, 4, 5, 6], 25) and s.p75 == stats.percentile(
+        [1, 2, 3, 4, 5, 6], 75
+    )
 
 
 def test_mad_outliers():
@@ -148,7 +161,7 @@ def test_judge_verdicts():
     # significant but tiny: below the minimum effect it stays "same"
     tiny = [x * 1.02 for x in base]
     assert stats.judge(base, tiny, min_effect=0.05).verdict == "same"
-    paired = stats.judge(base, slower, pairs=list(zip(base, slower)))
+    paired = stats.judge(base, slower, pairs=list(zip(base, slower, strict=True)))
     assert paired.verdict == "slower" and paired.ratio == pytest.approx(1.3)
 
 

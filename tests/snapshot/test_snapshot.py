@@ -101,7 +101,7 @@ def test_host_section_has_the_machine(tmp_path: Path) -> None:
     host = snapshot_json(tmp_path)["host"]
     assert host["cpus"] == os.cpu_count()
     assert len(host["load_avg"]) == 3
-    assert 0 < host["memory"]["total_gb"] and 0 <= host["memory"]["percent"] <= 100
+    assert host["memory"]["total_gb"] > 0 and 0 <= host["memory"]["percent"] <= 100
     assert host["disk"]["path"] == str(tmp_path.resolve())
     assert 1 <= len(host["top_cpu"]) <= 5 and 1 <= len(host["top_memory"]) <= 5
     rss = [row["rss_mb"] for row in host["top_memory"]]
@@ -234,10 +234,10 @@ def test_unreadable_folder_and_binary_manifest(tmp_path: Path) -> None:
 def test_probe_that_raises_or_hangs_is_skipped(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from perfpack.snapshot import collect
 
-    def boom(root, skips):  # noqa: ANN001
+    def boom(root, skips):
         raise RuntimeError("kaput")
 
-    def hang(root, skips):  # noqa: ANN001
+    def hang(root, skips):
         time.sleep(30)
 
     monkeypatch.setitem(collect.PROBES, "git", (boom, 1.0))

@@ -8,7 +8,7 @@ Public API (docs/CONTRACTS.md) for every measuring command:
     save(root, m, force=False) -> Baseline        refuses an existing name unless force (never silent)
     load(root, name) -> Baseline                   validated; every problem is one PerfpackError line
     compare(baseline, m, ...) -> Comparison        like with like only (perfpack.bench.comparison)
-    history(root, name) -> History                 every saved run, trend, change points (perfpack.bench.history)
+    history(root, name) -> History                 every saved run, trend, change points
 
 Files: ROOT/.claude/perfpack/baselines/NAME.json (atomic writes, meant to be committed),
 ROOT/.claude/perfpack/history/NAME.jsonl (one small line per saved run, committed too).
@@ -49,8 +49,10 @@ def check_name(name: object, what: str = "baseline name") -> str:
     if not isinstance(name, str) or not _NAME.fullmatch(name) or ".." in name:
         from perfpack.terminal import one_line
 
-        raise PerfpackError(f"invalid {what} {one_line(repr(name), limit=120)}",
-                            hint="use letters, digits, '.', '_' or '-' (max 100), starting with a letter or digit")
+        raise PerfpackError(
+            f"invalid {what} {one_line(repr(name), limit=120)}",
+            hint="use letters, digits, '.', '_' or '-' (max 100), starting with a letter or digit",
+        )
     return name
 
 
@@ -84,13 +86,23 @@ class Identity:
     extra: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"command": list(self.command), "shell": self.shell, "cwd": self.cwd, "env": self.env,
-                "extra": self.extra}
+        return {
+            "command": list(self.command),
+            "shell": self.shell,
+            "cwd": self.cwd,
+            "env": self.env,
+            "extra": self.extra,
+        }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Identity:
-        return cls(command=list(data["command"]), shell=bool(data.get("shell", False)), cwd=data.get("cwd"),
-                   env=data.get("env"), extra=dict(data.get("extra") or {}))
+        return cls(
+            command=list(data["command"]),
+            shell=bool(data.get("shell", False)),
+            cwd=data.get("cwd"),
+            env=data.get("env"),
+            extra=dict(data.get("extra") or {}),
+        )
 
     def digest(self) -> str:
         """A short hash of the identity, kept in the history to mark where what was measured changed."""
@@ -111,20 +123,28 @@ class Identity:
         if self.command != other.command:
             out.append(f"command: `{show(self.command)}` then, `{show(other.command)}` now")
         if self.shell != other.shell:
-            out.append(f"shell: {'--shell' if self.shell else 'no shell'} then, "
-                       f"{'--shell' if other.shell else 'no shell'} now")
+            out.append(
+                f"shell: {'--shell' if self.shell else 'no shell'} then, "
+                f"{'--shell' if other.shell else 'no shell'} now"
+            )
         if self.cwd is not None and other.cwd is not None and self.cwd != other.cwd:
-            out.append(f"working directory: {one_line(self.cwd, limit=60)} then, {one_line(other.cwd, limit=60)} now")
+            out.append(
+                f"working directory: {one_line(self.cwd, limit=60)} then, {one_line(other.cwd, limit=60)} now"
+            )
         if self.env is not None and other.env is not None and self.env != other.env:
             for key in sorted(set(self.env) | set(other.env)):
                 before, after = self.env.get(key, "(not pinned)"), other.env.get(key, "(not pinned)")
                 if before != after:
-                    out.append(f"pinned variable {one_line(key, limit=40)}: {_env_value(before)} then, "
-                               f"{_env_value(after)} now")
+                    out.append(
+                        f"pinned variable {one_line(key, limit=40)}: {_env_value(before)} then, "
+                        f"{_env_value(after)} now"
+                    )
         for key in sorted(set(self.extra) | set(other.extra)):
             if self.extra.get(key) != other.extra.get(key):
-                out.append(f"{one_line(key, limit=40)}: {one_line(self.extra.get(key), limit=40)} then, "
-                           f"{one_line(other.extra.get(key), limit=40)} now")
+                out.append(
+                    f"{one_line(key, limit=40)}: {one_line(self.extra.get(key), limit=40)} then, "
+                    f"{one_line(other.extra.get(key), limit=40)} now"
+                )
         return out
 
 
@@ -136,15 +156,24 @@ def _env_value(value: str | None) -> str:
     return value if value == "(not pinned)" else repr(one_line(value, limit=40))
 
 
-def identity_for(root: Path, command: list[str], *, shell: bool = False, cwd: str | os.PathLike[str] | None = None,
-                 env: dict[str, str | None] | None = None, extra: dict[str, Any] | None = None) -> Identity:
+def identity_for(
+    root: Path,
+    command: list[str],
+    *,
+    shell: bool = False,
+    cwd: str | os.PathLike[str] | None = None,
+    env: dict[str, str | None] | None = None,
+    extra: dict[str, Any] | None = None,
+) -> Identity:
     """The identity of a command run in `cwd` (default: the current directory), recorded relative to
     the project root so a clone elsewhere (or a worktree of another revision) still matches."""
     here = os.path.realpath(cwd if cwd is not None else os.getcwd())
     top = os.path.realpath(root)
     rel = os.path.relpath(here, top)
     where = Path(rel).as_posix() if not rel.startswith("..") else here
-    return Identity(command=list(command), shell=shell, cwd=where, env=dict(env or {}), extra=dict(extra or {}))
+    return Identity(
+        command=list(command), shell=shell, cwd=where, env=dict(env or {}), extra=dict(extra or {})
+    )
 
 
 @dataclass
@@ -215,10 +244,21 @@ class Baseline:
 
     def to_dict(self) -> dict[str, Any]:
         m = self.measurement
-        return {"schema_version": SCHEMA_VERSION, "type": FILE_TYPE, "kind": m.kind, "name": m.name,
-                "saved_at": self.saved_at, "identity": m.identity.to_dict(), "metric": m.metric,
-                "settings": m.settings, "environment": self.environment, "samples": _thin(m.samples),
-                "summary": self.summary, "figures": m.figures, "budgets": m.budgets}
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "type": FILE_TYPE,
+            "kind": m.kind,
+            "name": m.name,
+            "saved_at": self.saved_at,
+            "identity": m.identity.to_dict(),
+            "metric": m.metric,
+            "settings": m.settings,
+            "environment": self.environment,
+            "samples": _thin(m.samples),
+            "summary": self.summary,
+            "figures": m.figures,
+            "budgets": m.budgets,
+        }
 
 
 def _thin(samples: dict[str, list[Any]]) -> dict[str, list[Any]]:
@@ -251,14 +291,21 @@ def host_info() -> dict[str, Any]:
     except OSError:
         cpu_model = platform.processor()
     try:
-        mem_gb = round(os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") / 2 ** 30)
+        mem_gb = round(os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") / 2**30)
     except (OSError, ValueError, AttributeError):
         mem_gb = 0
     cpus = os.cpu_count() or 0
     basis = f"{cpu_model}|{cpus}|{mem_gb}|{platform.system()}|{platform.machine()}"
-    return {"hostname": socket.gethostname(), "system": platform.system(), "release": platform.release(),
-            "machine": platform.machine(), "cpu_count": cpus, "cpu_model": cpu_model, "memory_gb": mem_gb,
-            "fingerprint": hashlib.sha256(basis.encode()).hexdigest()[:12]}
+    return {
+        "hostname": socket.gethostname(),
+        "system": platform.system(),
+        "release": platform.release(),
+        "machine": platform.machine(),
+        "cpu_count": cpus,
+        "cpu_model": cpu_model,
+        "memory_gb": mem_gb,
+        "fingerprint": hashlib.sha256(basis.encode()).hexdigest()[:12],
+    }
 
 
 def git_state(folder: Path) -> dict[str, Any]:
@@ -266,12 +313,19 @@ def git_state(folder: Path) -> dict[str, Any]:
     commit = dirty = None
     env = {**os.environ, "GIT_OPTIONAL_LOCKS": "0"}
     try:
-        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=folder, capture_output=True, text=True, timeout=5,
-                             env=env)
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=folder, capture_output=True, text=True, timeout=5, env=env
+        )
         if out.returncode == 0:
             commit = out.stdout.strip()
-            st = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=folder,
-                                capture_output=True, text=True, timeout=5, env=env)
+            st = subprocess.run(
+                ["git", "status", "--porcelain", "--untracked-files=no"],
+                cwd=folder,
+                capture_output=True,
+                text=True,
+                timeout=5,
+                env=env,
+            )
             dirty = bool(st.stdout.strip()) if st.returncode == 0 else None
     except (OSError, subprocess.SubprocessError):
         pass
@@ -282,8 +336,11 @@ def environment(root: Path, *, git_folder: Path | None = None) -> dict[str, Any]
     """Where the samples were taken: host (with its fingerprint), Python, git commit."""
     return {
         "host": host_info(),
-        "python": {"version": platform.python_version(), "implementation": platform.python_implementation(),
-                   "executable": sys.executable},
+        "python": {
+            "version": platform.python_version(),
+            "implementation": platform.python_implementation(),
+            "executable": sys.executable,
+        },
         "git": git_state(git_folder or Path(root)),
     }
 
@@ -300,8 +357,9 @@ def _validator(definition: str) -> Any:
     except (OSError, ValueError) as exc:
         raise PerfpackError(f"cannot read the baseline schema {path}: {exc}") from None
     # Validate against the definition for this type, so errors name the real field (not "oneOf failed").
-    return jsonschema.Draft202012Validator({"$schema": schema.get("$schema"), "$defs": schema.get("$defs", {}),
-                                            "$ref": f"#/$defs/{definition}"})
+    return jsonschema.Draft202012Validator(
+        {"$schema": schema.get("$schema"), "$defs": schema.get("$defs", {}), "$ref": f"#/$defs/{definition}"}
+    )
 
 
 def read_json(path: Path, *, what: str) -> Any:
@@ -314,7 +372,9 @@ def read_json(path: Path, *, what: str) -> Any:
     try:
         raw = read_user_bytes(path, what=what, max_bytes=MAX_FILE_BYTES)
     except FileNotFoundError:
-        raise PerfpackError(f"no {what} at {shown}", hint="`perfpack baseline list` shows the saved ones") from None
+        raise PerfpackError(
+            f"no {what} at {shown}", hint="`perfpack baseline list` shows the saved ones"
+        ) from None
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
@@ -322,7 +382,9 @@ def read_json(path: Path, *, what: str) -> Any:
     try:
         return loads_json_strict(text, what=f"{shown}: corrupt {what}")
     except PerfpackError as exc:
-        raise PerfpackError(exc.message, hint="restore it from git or remove it with `perfpack baseline rm`") from None
+        raise PerfpackError(
+            exc.message, hint="restore it from git or remove it with `perfpack baseline rm`"
+        ) from None
 
 
 def _check_record(path: Path, data: Any, *, what: str, file_type: str) -> dict[str, Any]:
@@ -333,15 +395,22 @@ def _check_record(path: Path, data: Any, *, what: str, file_type: str) -> dict[s
     # schema 1 named the file type "kind"; from 2 on "type" does, and "kind" is bench/load/...
     declared = (data.get("type") if "type" in data else data.get("kind")) if isinstance(data, dict) else None
     if declared != file_type:
-        raise PerfpackError(f"{shown}: not a perfpack {what} (no \"type\": \"{file_type}\" field)")
+        raise PerfpackError(f'{shown}: not a perfpack {what} (no "type": "{file_type}" field)')
     if version not in (1, SCHEMA_VERSION):
-        raise PerfpackError(f"{shown}: unsupported schema_version {one_line(repr(version), limit=40)} "
-                            f"(this perfpack reads 1 and {SCHEMA_VERSION})",
-                            hint="re-save it with this perfpack version")
-    definition = {("perfpack-baseline", 1): "baseline_v1", ("perfpack-baseline", 2): "baseline",
-                  ("perfpack-comparison", 2): "comparison"}.get((file_type, version))
+        raise PerfpackError(
+            f"{shown}: unsupported schema_version {one_line(repr(version), limit=40)} "
+            f"(this perfpack reads 1 and {SCHEMA_VERSION})",
+            hint="re-save it with this perfpack version",
+        )
+    definition = {
+        ("perfpack-baseline", 1): "baseline_v1",
+        ("perfpack-baseline", 2): "baseline",
+        ("perfpack-comparison", 2): "comparison",
+    }.get((file_type, version))
     if definition is None:
-        raise PerfpackError(f"{shown}: {what} of schema_version {version} is no longer read; measure it again")
+        raise PerfpackError(
+            f"{shown}: {what} of schema_version {version} is no longer read; measure it again"
+        )
     errors = sorted(_validator(definition).iter_errors(data), key=lambda e: list(e.absolute_path))
     if errors:
         first = errors[0]
@@ -352,29 +421,60 @@ def _check_record(path: Path, data: Any, *, what: str, file_type: str) -> dict[s
 
 def _from_v1(data: dict[str, Any]) -> dict[str, Any]:
     """A schema-1 baseline (bench only, no cwd or pinned variables recorded) in today's shape."""
-    return {"schema_version": 1, "type": FILE_TYPE, "kind": "bench", "name": data["name"],
-            "saved_at": data["saved_at"], "metric": "wall_s",
-            "identity": {"command": data["command"], "shell": data["shell"], "cwd": None, "env": None, "extra": {}},
-            "settings": data["settings"], "environment": data["environment"], "samples": data["samples"],
-            "summary": data["summary"], "figures": {}, "budgets": data.get("budgets", [])}
+    return {
+        "schema_version": 1,
+        "type": FILE_TYPE,
+        "kind": "bench",
+        "name": data["name"],
+        "saved_at": data["saved_at"],
+        "metric": "wall_s",
+        "identity": {
+            "command": data["command"],
+            "shell": data["shell"],
+            "cwd": None,
+            "env": None,
+            "extra": {},
+        },
+        "settings": data["settings"],
+        "environment": data["environment"],
+        "samples": data["samples"],
+        "summary": data["summary"],
+        "figures": {},
+        "budgets": data.get("budgets", []),
+    }
 
 
 def read_baseline_file(path: Path) -> Baseline:
     data = _check_record(path, read_json(path, what="baseline"), what="baseline", file_type=FILE_TYPE)
     if data["schema_version"] == 1:
         data = _from_v1(data)
-    m = Measurement(kind=data["kind"], name=data["name"], identity=Identity.from_dict(data["identity"]),
-                    metric=data["metric"], samples=data["samples"], settings=data.get("settings", {}),
-                    figures=data.get("figures", {}), budgets=data.get("budgets", []))
-    return Baseline(measurement=m, saved_at=data["saved_at"], environment=data["environment"],
-                    summary=data["summary"], path=path, schema_version=data["schema_version"])
+    m = Measurement(
+        kind=data["kind"],
+        name=data["name"],
+        identity=Identity.from_dict(data["identity"]),
+        metric=data["metric"],
+        samples=data["samples"],
+        settings=data.get("settings", {}),
+        figures=data.get("figures", {}),
+        budgets=data.get("budgets", []),
+    )
+    return Baseline(
+        measurement=m,
+        saved_at=data["saved_at"],
+        environment=data["environment"],
+        summary=data["summary"],
+        path=path,
+        schema_version=data["schema_version"],
+    )
 
 
 def load(root: Path, name: str) -> Baseline:
     """The saved baseline NAME, validated; a missing, corrupt, foreign or hostile file is one clear line."""
     path = baseline_path(root, name)
     if not os.path.lexists(path):
-        raise PerfpackError(f"no baseline named {name!r}", hint="`perfpack baseline list` shows the saved ones")
+        raise PerfpackError(
+            f"no baseline named {name!r}", hint="`perfpack baseline list` shows the saved ones"
+        )
     return read_baseline_file(path)
 
 
@@ -391,8 +491,10 @@ def write_text(path: Path, text: str) -> None:
     try:
         atomic_write_text(path, text)
     except OSError as exc:
-        raise PerfpackError(f"{one_line(str(path))}: cannot write: {exc.strerror or exc}",
-                            hint="check the folder exists and is writable") from None
+        raise PerfpackError(
+            f"{one_line(str(path))}: cannot write: {exc.strerror or exc}",
+            hint="check the folder exists and is writable",
+        ) from None
 
 
 def refuse_overwrite(root: Path, name: str) -> None:
@@ -404,17 +506,24 @@ def refuse_overwrite(root: Path, name: str) -> None:
         median = old.summary.get(old.measurement.metric) or {}
         from perfpack.bench.units import format_seconds
 
-        what = (f" (saved {old.saved_at}" + (f" at commit {old.commit[:12]}" if old.commit else "")
-                + (f", median {format_seconds(median.get('median'))}" if median else "") + ")")
+        what = (
+            f" (saved {old.saved_at}"
+            + (f" at commit {old.commit[:12]}" if old.commit else "")
+            + (f", median {format_seconds(median.get('median'))}" if median else "")
+            + ")"
+        )
     except PerfpackError:
         what = " (unreadable)"
-    raise PerfpackError(f"baseline {name!r} already exists{what}; nothing was measured or written",
-                        hint=f"compare with it: drop --save; replace it: add --force (every saved run stays in "
-                             f"`perfpack history {name}`); or save under another --name")
+    raise PerfpackError(
+        f"baseline {name!r} already exists{what}; nothing was measured or written",
+        hint=f"compare with it: drop --save; replace it: add --force (every saved run stays in "
+        f"`perfpack history {name}`); or save under another --name",
+    )
 
 
-def save(root: Path, measurement: Measurement, *, force: bool = False,
-         env: dict[str, Any] | None = None) -> Baseline:
+def save(
+    root: Path, measurement: Measurement, *, force: bool = False, env: dict[str, Any] | None = None
+) -> Baseline:
     """Save `measurement` as baseline NAME and append it to NAME's history.
 
     An existing NAME is refused unless `force` (then replaced; its figures stay in the history).
@@ -425,10 +534,17 @@ def save(root: Path, measurement: Measurement, *, force: bool = False,
         raise PerfpackError(f"unknown baseline kind {measurement.kind!r}", hint="one of " + ", ".join(KINDS))
     if not force:
         refuse_overwrite(root, name)
-    baseline = Baseline(measurement=measurement, saved_at=_now(), environment=env or environment(root),
-                        summary=measurement.summary(), path=baseline_path(root, name))
+    baseline = Baseline(
+        measurement=measurement,
+        saved_at=_now(),
+        environment=env or environment(root),
+        summary=measurement.summary(),
+        path=baseline_path(root, name),
+    )
     assert baseline.path is not None
-    write_text(baseline.path, json.dumps(baseline.to_dict(), indent=1, sort_keys=True, allow_nan=False) + "\n")
+    write_text(
+        baseline.path, json.dumps(baseline.to_dict(), indent=1, sort_keys=True, allow_nan=False) + "\n"
+    )
     from perfpack.bench.history import append
 
     append(root, baseline)
@@ -439,7 +555,9 @@ def remove(root: Path, name: str) -> Path:
     """Remove baseline NAME (its history stays: `perfpack history NAME`)."""
     path = baseline_path(root, name)
     if not os.path.lexists(path):
-        raise PerfpackError(f"no baseline named {name!r}", hint="`perfpack baseline list` shows the saved ones")
+        raise PerfpackError(
+            f"no baseline named {name!r}", hint="`perfpack baseline list` shows the saved ones"
+        )
     try:
         if path.is_dir() and not path.is_symlink():
             raise IsADirectoryError(21, "is a folder, not a baseline file")
@@ -465,12 +583,29 @@ def list_baselines(root: Path) -> list[dict[str, Any]]:
         try:
             b = read_baseline_file(path)
         except PerfpackError as exc:
-            out.append({"name": path.stem, "kind": None, "command": None, "saved_at": None, "summary": None,
-                        "error": str(exc)})
+            out.append(
+                {
+                    "name": path.stem,
+                    "kind": None,
+                    "command": None,
+                    "saved_at": None,
+                    "summary": None,
+                    "error": str(exc),
+                }
+            )
             continue
-        out.append({"name": b.name, "kind": b.kind, "command": b.identity.command, "saved_at": b.saved_at,
-                    "metric": b.measurement.metric, "summary": b.summary.get(b.measurement.metric),
-                    "commit": b.commit, "path": str(path)})
+        out.append(
+            {
+                "name": b.name,
+                "kind": b.kind,
+                "command": b.identity.command,
+                "saved_at": b.saved_at,
+                "metric": b.measurement.metric,
+                "summary": b.summary.get(b.measurement.metric),
+                "commit": b.commit,
+                "path": str(path),
+            }
+        )
     return out
 
 

@@ -56,10 +56,10 @@ def parse_budget(spec: str) -> Budget:
                             hint="use one of " + ", ".join([*TIME_METRICS, "rss"]))
     if not unit:
         raise PerfpackError(f"invalid budget {spec!r}: a time needs a unit", hint="use ns, us, ms or s, e.g. 300ms")
-    factor = TIME_UNITS.get(unit.lower() if unit != "µs" else unit)
-    if factor is None:
+    time_factor = TIME_UNITS.get(unit.lower() if unit != "µs" else unit)
+    if time_factor is None:
         raise PerfpackError(f"invalid budget {spec!r}: unknown time unit {unit!r}", hint="use ns, us, ms or s")
-    return Budget(metric, number * factor, spec.strip())
+    return Budget(metric, number * time_factor, spec.strip())
 
 
 def parse_budgets(specs: list[str], presets: list[str]) -> list[Budget]:

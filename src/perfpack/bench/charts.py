@@ -10,8 +10,9 @@ PNG with rsvg-convert and checks, on the pixels, that no two labels overlap and 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Sequence
+from typing import Any
 from xml.sax.saxutils import escape as _xml_escape
 
 from perfpack.bench.units import format_bytes, format_percent, format_seconds
@@ -20,14 +21,110 @@ from perfpack.terminal import one_line
 FONT = "DejaVu Sans, Verdana, Arial, sans-serif"
 SIZE = 12
 # DejaVu Sans advance widths for ASCII 32..126, in 1/2048 em.
-_WIDTHS = [651, 821, 942, 1716, 1303, 1946, 1597, 563, 799, 799, 1024, 1716, 651, 739, 651, 690,
-           1303, 1303, 1303, 1303, 1303, 1303, 1303, 1303, 1303, 1303, 690, 690, 1716, 1716, 1716, 1087,
-           2048, 1401, 1405, 1430, 1577, 1294, 1178, 1587, 1540, 604, 604, 1343, 1141, 1767, 1532, 1612,
-           1235, 1612, 1423, 1300, 1251, 1499, 1401, 2025, 1403, 1251, 1403, 799, 690, 799, 1716, 1024,
-           1024, 1255, 1300, 1126, 1300, 1260, 721, 1300, 1298, 569, 569, 1186, 569, 1995, 1298, 1253,
-           1300, 1300, 842, 1067, 803, 1298, 1212, 1675, 1212, 1212, 1075, 1303, 690, 1303, 1716]
-COLOURS = {"before": "#8c8c8c", "slower": "#d62728", "faster": "#2ca02c", "same": "#1f77b4",
-           "inconclusive": "#e08a00"}
+_WIDTHS = [
+    651,
+    821,
+    942,
+    1716,
+    1303,
+    1946,
+    1597,
+    563,
+    799,
+    799,
+    1024,
+    1716,
+    651,
+    739,
+    651,
+    690,
+    1303,
+    1303,
+    1303,
+    1303,
+    1303,
+    1303,
+    1303,
+    1303,
+    1303,
+    1303,
+    690,
+    690,
+    1716,
+    1716,
+    1716,
+    1087,
+    2048,
+    1401,
+    1405,
+    1430,
+    1577,
+    1294,
+    1178,
+    1587,
+    1540,
+    604,
+    604,
+    1343,
+    1141,
+    1767,
+    1532,
+    1612,
+    1235,
+    1612,
+    1423,
+    1300,
+    1251,
+    1499,
+    1401,
+    2025,
+    1403,
+    1251,
+    1403,
+    799,
+    690,
+    799,
+    1716,
+    1024,
+    1024,
+    1255,
+    1300,
+    1126,
+    1300,
+    1260,
+    721,
+    1300,
+    1298,
+    569,
+    569,
+    1186,
+    569,
+    1995,
+    1298,
+    1253,
+    1300,
+    1300,
+    842,
+    1067,
+    803,
+    1298,
+    1212,
+    1675,
+    1212,
+    1212,
+    1075,
+    1303,
+    690,
+    1303,
+    1716,
+]
+COLOURS = {
+    "before": "#8c8c8c",
+    "slower": "#d62728",
+    "faster": "#2ca02c",
+    "same": "#1f77b4",
+    "inconclusive": "#e08a00",
+}
 
 
 def text_width(text: str, size: float = SIZE, bold: bool = False) -> float:
@@ -49,8 +146,15 @@ def fit(text: str, width: float, size: float = SIZE, bold: bool = False) -> str:
     return text + "…"
 
 
-def nice_ticks(high: float, span_px: float, fmt: Callable[[float], str], *, size: float = SIZE,
-               gap: float = 14, unit: float = 1.0) -> list[float]:
+def nice_ticks(
+    high: float,
+    span_px: float,
+    fmt: Callable[[float], str],
+    *,
+    size: float = SIZE,
+    gap: float = 14,
+    unit: float = 1.0,
+) -> list[float]:
     """Ticks 0, s, 2s, ... covering `high`, s a 1-2-2.5-5 multiple of a power of ten (of `unit`: pass
     1024 ** k for bytes so steps are whole MB), as many as fit without their labels touching."""
     if high <= 0 or not math.isfinite(high):
@@ -73,7 +177,7 @@ def nice_ticks(high: float, span_px: float, fmt: Callable[[float], str], *, size
 def byte_unit(high: float) -> float:
     """The power of 1024 that `high` bytes are shown in (KB, MB, GB)."""
     unit = 1.0
-    while high >= 1024 * unit and unit < 1024 ** 3:
+    while high >= 1024 * unit and unit < 1024**3:
         unit *= 1024
     return unit
 
@@ -94,33 +198,63 @@ class Svg:
     height: float
     parts: list[str] = field(default_factory=list)
 
-    def text(self, x: float, y: float, content: str, *, anchor: str = "start", size: float = SIZE,
-             bold: bool = False, colour: str = "#222", title: str | None = None) -> None:
+    def text(
+        self,
+        x: float,
+        y: float,
+        content: str,
+        *,
+        anchor: str = "start",
+        size: float = SIZE,
+        bold: bool = False,
+        colour: str = "#222",
+        title: str | None = None,
+    ) -> None:
         weight = ' font-weight="bold"' if bold else ""
         tip = f"<title>{_xml_escape(one_line(title))}</title>" if title and title != content else ""
-        self.parts.append(f'<text x="{x:.1f}" y="{y:.1f}" text-anchor="{anchor}" font-size="{size:g}"{weight} '
-                          f'fill="{colour}">{tip}{_xml_escape(content)}</text>')
+        self.parts.append(
+            f'<text x="{x:.1f}" y="{y:.1f}" text-anchor="{anchor}" font-size="{size:g}"{weight} '
+            f'fill="{colour}">{tip}{_xml_escape(content)}</text>'
+        )
 
     def rect(self, x: float, y: float, w: float, h: float, fill: str, stroke: str = "none") -> None:
-        self.parts.append(f'<rect x="{x:.1f}" y="{y:.1f}" width="{max(w, 0.5):.1f}" height="{h:.1f}" '
-                          f'fill="{fill}" stroke="{stroke}"/>')
+        self.parts.append(
+            f'<rect x="{x:.1f}" y="{y:.1f}" width="{max(w, 0.5):.1f}" height="{h:.1f}" '
+            f'fill="{fill}" stroke="{stroke}"/>'
+        )
 
-    def line(self, x1: float, y1: float, x2: float, y2: float, colour: str = "#444", width: float = 1,
-             dash: str | None = None) -> None:
+    def line(
+        self,
+        x1: float,
+        y1: float,
+        x2: float,
+        y2: float,
+        colour: str = "#444",
+        width: float = 1,
+        dash: str | None = None,
+    ) -> None:
         extra = f' stroke-dasharray="{dash}"' if dash else ""
-        self.parts.append(f'<line x1="{x1:.1f}" y1="{y1:.1f}" x2="{x2:.1f}" y2="{y2:.1f}" stroke="{colour}" '
-                          f'stroke-width="{width:g}"{extra}/>')
+        self.parts.append(
+            f'<line x1="{x1:.1f}" y1="{y1:.1f}" x2="{x2:.1f}" y2="{y2:.1f}" stroke="{colour}" '
+            f'stroke-width="{width:g}"{extra}/>'
+        )
 
     def circle(self, x: float, y: float, r: float, fill: str) -> None:
         self.parts.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="{r:g}" fill="{fill}"/>')
 
     def render(self) -> str:
-        head = (f'<svg xmlns="http://www.w3.org/2000/svg" width="{self.width:.0f}" height="{self.height:.0f}" '
-                f'viewBox="0 0 {self.width:.0f} {self.height:.0f}" font-family="{FONT}" font-size="{SIZE}">')
-        return "\n".join([head, '<rect width="100%" height="100%" fill="white"/>', *self.parts, "</svg>"]) + "\n"
+        head = (
+            f'<svg xmlns="http://www.w3.org/2000/svg" width="{self.width:.0f}" height="{self.height:.0f}" '
+            f'viewBox="0 0 {self.width:.0f} {self.height:.0f}" font-family="{FONT}" font-size="{SIZE}">'
+        )
+        return (
+            "\n".join([head, '<rect width="100%" height="100%" fill="white"/>', *self.parts, "</svg>"]) + "\n"
+        )
 
 
-def _box(svg: Svg, scale: Callable[[float], float], s: dict[str, Any], y: float, h: float, colour: str) -> None:
+def _box(
+    svg: Svg, scale: Callable[[float], float], s: dict[str, Any], y: float, h: float, colour: str
+) -> None:
     """A horizontal box plot: whiskers min–p95, box p25–p75, a thick median line."""
     lo, hi = scale(s["min"]), scale(s.get("p95", s["max"]))
     q1, q3 = scale(s.get("p25", s["median"])), scale(s.get("p75", s["median"]))
@@ -139,7 +273,9 @@ def _grid(svg: Svg, x0: float, width: float, ticks: Sequence[float], y0: float, 
         svg.line(x, y0, x, y1, colour="#e4e4e4")
 
 
-def _axis(svg: Svg, x0: float, width: float, y: float, ticks: Sequence[float], fmt: Callable[[float], str]) -> None:
+def _axis(
+    svg: Svg, x0: float, width: float, y: float, ticks: Sequence[float], fmt: Callable[[float], str]
+) -> None:
     svg.line(x0, y, x0 + width, y)
     for t in ticks:
         x = x0 + width * t / ticks[-1]
@@ -148,7 +284,7 @@ def _axis(svg: Svg, x0: float, width: float, y: float, ticks: Sequence[float], f
 
 
 def _x_labels(stamps: list[str]) -> list[str]:
-    """"2026-03-02T14:05:09Z" as "03-02" when runs are on different days, "03-02 14:05" when a day has
+    """ "2026-03-02T14:05:09Z" as "03-02" when runs are on different days, "03-02 14:05" when a day has
     several, "14:05" when all are on one day (that day goes in the caption)."""
     days = [s[5:10] for s in stamps]
     if len(set(s[:10] for s in stamps)) == 1:
@@ -159,7 +295,7 @@ def _x_labels(stamps: list[str]) -> list[str]:
 
 
 def _date(stamp: str | None) -> str:
-    """"2026-03-02T14:05:09Z" -> "2026-03-02 14:05"."""
+    """ "2026-03-02T14:05:09Z" -> "2026-03-02 14:05"."""
     if not stamp:
         return ""
     return stamp.replace("T", " ")[:16]
@@ -174,8 +310,14 @@ def before_after_svg(comparisons: Sequence[Any]) -> str:
     for c in comparisons:
         side_names += [_side_label(c, "before"), _side_label(c, "after")]
     label_w = min(220, max(text_width(n) for n in side_names) + 12)
-    medians = [fs for c in comparisons for fs in (format_seconds(c.before.summary["wall_s"]["median"]),
-                                                   format_seconds(c.after.summary["wall_s"]["median"]))]
+    medians = [
+        fs
+        for c in comparisons
+        for fs in (
+            format_seconds(c.before.summary["wall_s"]["median"]),
+            format_seconds(c.after.summary["wall_s"]["median"]),
+        )
+    ]
     value_w = max(text_width(m) for m in medians) + 20
     x_label, x_wall = pad, pad + label_w
     x_value = x_wall + wall_w + 10
@@ -189,19 +331,28 @@ def before_after_svg(comparisons: Sequence[Any]) -> str:
     height = axis_y + 48
     svg = Svg(width, height)
     svg.text(pad, 22, "Before / after: wall time, CPU and peak memory", bold=True, size=14)
-    svg.text(pad, 40, "box: p25–p75   thick line: median   whiskers: min–p95   grey: before", size=11,
-             colour="#555")
+    svg.text(
+        pad,
+        40,
+        "box: p25–p75   thick line: median   whiskers: min–p95   grey: before",
+        size=11,
+        colour="#555",
+    )
     titles = ((x_wall, "wall time"), (x_value, "median"), (x_cpu, "CPU (median)"), (x_rss, "peak RSS"))
     for x, title in titles:
         svg.text(x, top - 6, title, bold=True, size=11)
 
-    wall_high = max(max(c.before.summary["wall_s"].get("p95", 0), c.after.summary["wall_s"].get("p95", 0))
-                    for c in comparisons)
+    wall_high = max(
+        max(c.before.summary["wall_s"].get("p95", 0), c.after.summary["wall_s"].get("p95", 0))
+        for c in comparisons
+    )
     wall_ticks = nice_ticks(wall_high, wall_w, tick_label_seconds, size=11)
-    cpu_high = max((_get(c, side, "cpu_s", "median") for c in comparisons for side in ("before", "after")),
-                   default=0.0)
-    rss_high = max((_get(c, side, "rss_bytes", "max") for c in comparisons for side in ("before", "after")),
-                   default=0.0)
+    cpu_high = max(
+        (_get(c, side, "cpu_s", "median") for c in comparisons for side in ("before", "after")), default=0.0
+    )
+    rss_high = max(
+        (_get(c, side, "rss_bytes", "max") for c in comparisons for side in ("before", "after")), default=0.0
+    )
     small_bar = small_w - 4
     cpu_ticks = nice_ticks(cpu_high, small_bar, tick_label_seconds, size=11)
     rss_ticks = nice_ticks(rss_high, small_bar, tick_label_bytes, size=11, unit=byte_unit(rss_high))
@@ -214,30 +365,50 @@ def before_after_svg(comparisons: Sequence[Any]) -> str:
         when = f"  ·  {_date(c.saved_at)}  ·  {c.mode}"
         room = width - 2 * pad - right_w - 24 - text_width(when, 11)
         svg.text(x_label, y + 16, fit(c.label, room, bold=True), bold=True, title=c.label)
-        svg.text(x_label + text_width(fit(c.label, room, bold=True), bold=True) + 2, y + 16, when.rstrip(), size=11,
-                 colour="#555")
+        svg.text(
+            x_label + text_width(fit(c.label, room, bold=True), bold=True) + 2,
+            y + 16,
+            when.rstrip(),
+            size=11,
+            colour="#555",
+        )
         svg.text(width - pad, y + 16, right, anchor="end", bold=True, colour=colour)
         rows_top, rows_bottom = y + head_h, y + head_h + 2 * row_h
-        for x0, span, ticks in ((x_wall, wall_w, wall_ticks), (x_cpu, small_bar, cpu_ticks),
-                                (x_rss, small_bar, rss_ticks)):
+        for x0, span, ticks in (
+            (x_wall, wall_w, wall_ticks),
+            (x_cpu, small_bar, cpu_ticks),
+            (x_rss, small_bar, rss_ticks),
+        ):
             _grid(svg, x0, span, ticks, rows_top, rows_bottom + (gap if i < len(comparisons) - 1 else 0))
         for j, side in enumerate(("before", "after")):
             s = getattr(c, side).summary
             ry = y + head_h + j * row_h
             fill = COLOURS["before"] if side == "before" else colour
-            svg.text(x_wall - 8, ry + 15, fit(_side_label(c, side), label_w - 12), anchor="end", size=11,
-                     title=_side_label(c, side))
+            svg.text(
+                x_wall - 8,
+                ry + 15,
+                fit(_side_label(c, side), label_w - 12),
+                anchor="end",
+                size=11,
+                title=_side_label(c, side),
+            )
 
             def wall_x(v: float) -> float:
                 return x_wall + wall_w * v / wall_ticks[-1]
 
             _box(svg, wall_x, s["wall_s"], ry + 5, row_h - 10, fill)
-            svg.text(x_value + value_w - 10, ry + 15, format_seconds(s["wall_s"]["median"]), anchor="end", size=11)
-            for x0, ticks, value, fmt in ((x_cpu, cpu_ticks, _get(c, side, "cpu_s", "median"), format_seconds),
-                                          (x_rss, rss_ticks, _get(c, side, "rss_bytes", "max"), format_bytes)):
+            svg.text(
+                x_value + value_w - 10, ry + 15, format_seconds(s["wall_s"]["median"]), anchor="end", size=11
+            )
+            for x0, ticks, value, fmt in (
+                (x_cpu, cpu_ticks, _get(c, side, "cpu_s", "median"), format_seconds),
+                (x_rss, rss_ticks, _get(c, side, "rss_bytes", "max"), format_bytes),
+            ):
                 if value > 0:
                     svg.rect(x0, ry + 6, small_bar * value / ticks[-1], row_h - 12, fill=fill)
-                    svg.text(x0 + small_bar * value / ticks[-1] + 4, ry + 15, fmt(value), size=10, colour="#333")
+                    svg.text(
+                        x0 + small_bar * value / ticks[-1] + 4, ry + 15, fmt(value), size=10, colour="#333"
+                    )
                 else:
                     svg.text(x0, ry + 15, "—", size=10, colour="#333")
     _axis(svg, x_wall, wall_w, axis_y, wall_ticks, tick_label_seconds)
@@ -276,14 +447,21 @@ def trend_svg(history: Any) -> str:
     cpu_ticks = nice_ticks(max([v for v in cpu if v] or [0]), 70, tick_label_seconds, size=11, gap=2)
     rss_high = max([v for v in rss if v] or [0])
     rss_ticks = nice_ticks(rss_high, 70, tick_label_bytes, size=11, gap=2, unit=byte_unit(rss_high))
-    y_labels = [tick_label_seconds(t) for t in wall_ticks + cpu_ticks] + [tick_label_bytes(t) for t in rss_ticks]
+    y_labels = [tick_label_seconds(t) for t in wall_ticks + cpu_ticks] + [
+        tick_label_bytes(t) for t in rss_ticks
+    ]
     left = pad + max(text_width(t, 11) for t in y_labels) + 10
     slot = max(14.0, min(48.0, 640 / max(n, 1)))
     plot_w = slot * n
-    title_w = text_width(f"{history.name}: 0000 saved run(s), newest level +000.0% against the first", 14, True)
+    title_w = text_width(
+        f"{history.name}: 0000 saved run(s), newest level +000.0% against the first", 14, True
+    )
     width = max(left + plot_w + pad + 10, pad * 2 + max(title_w, 430))
-    panels = [("wall time (box p25–p75, line median, whiskers min–p95)", 160, wall_ticks, tick_label_seconds),
-              ("CPU (median)", 70, cpu_ticks, tick_label_seconds), ("peak RSS", 70, rss_ticks, tick_label_bytes)]
+    panels = [
+        ("wall time (box p25–p75, line median, whiskers min–p95)", 160, wall_ticks, tick_label_seconds),
+        ("CPU (median)", 70, cpu_ticks, tick_label_seconds),
+        ("peak RSS", 70, rss_ticks, tick_label_bytes),
+    ]
     top = 74
     ys = []
     y = top
@@ -298,13 +476,18 @@ def trend_svg(history: Any) -> str:
     if trend is not None:
         title += f", newest level {format_percent(trend)} against the first"
     svg.text(pad, 22, fit(title, width - 2 * pad, size=14, bold=True), bold=True, size=14, title=title)
-    svg.text(pad, 40, "dashed line: change point (step in the median beyond noise and the minimum effect)",
-             size=11, colour="#555")
+    svg.text(
+        pad,
+        40,
+        "dashed line: change point (step in the median beyond noise and the minimum effect)",
+        size=11,
+        colour="#555",
+    )
 
     def x_of(i: int) -> float:
         return left + slot * (i + 0.5)
 
-    for (name, h, ticks, fmt), y0 in zip(panels, ys):
+    for (name, h, ticks, fmt), y0 in zip(panels, ys, strict=True):
         svg.text(left, y0 - 6, name, bold=True, size=11)
         svg.line(left, y0 + h, left + plot_w, y0 + h)
         svg.line(left, y0, left, y0 + h)
@@ -325,9 +508,15 @@ def trend_svg(history: Any) -> str:
         svg.line(x, lo, x, hi, colour="#333")
         q1, q3 = wall_y(r.get("p25") or r["median"]), wall_y(r.get("p75") or r["median"])
         svg.rect(x - box_w / 2, q3, box_w, max(q1 - q3, 1), fill="#9ecae1", stroke="#333")
-        svg.line(x - box_w / 2 - 1, wall_y(r["median"]), x + box_w / 2 + 1, wall_y(r["median"]), colour="#000",
-                 width=2.5)
-    for values, (name, h, ticks, fmt), y1 in ((cpu, panels[1], ys[1]), (rss, panels[2], ys[2])):
+        svg.line(
+            x - box_w / 2 - 1,
+            wall_y(r["median"]),
+            x + box_w / 2 + 1,
+            wall_y(r["median"]),
+            colour="#000",
+            width=2.5,
+        )
+    for values, (_, h, ticks, _fmt), y1 in ((cpu, panels[1], ys[1]), (rss, panels[2], ys[2])):
         for i, v in enumerate(values):
             if v:
                 svg.circle(x_of(i), y1 + h - h * v / ticks[-1], 3.5, "#1f77b4")
@@ -359,6 +548,11 @@ def trend_svg(history: Any) -> str:
         svg.text(x, axis_y + 10, dates[i], anchor="middle", size=10)
         last_right = hi_x
     first, last = _date(records[0].get("saved_at")), _date(records[-1].get("saved_at"))
-    svg.text(left, axis_y + 30, f"saved runs {offset + 1}–{offset + n}, oldest left ({first} to {last} UTC)",
-             size=10, colour="#555")
+    svg.text(
+        left,
+        axis_y + 30,
+        f"saved runs {offset + 1}–{offset + n}, oldest left ({first} to {last} UTC)",
+        size=10,
+        colour="#555",
+    )
     return svg.render()

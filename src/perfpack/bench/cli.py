@@ -26,29 +26,67 @@ def _emit(report: Any, fmt: str) -> None:
 
 
 _common = [
-    click.option("--warmup", type=click.IntRange(0, 10_000), default=1, show_default=True,
-                 help="Unmeasured runs first (warm caches)."),
-    click.option("--timeout", type=click.FloatRange(0, min_open=True), default=None,
-                 help="Seconds per run; on expiry the whole process tree is killed."),
+    click.option(
+        "--warmup",
+        type=click.IntRange(0, 10_000),
+        default=1,
+        show_default=True,
+        help="Unmeasured runs first (warm caches).",
+    ),
+    click.option(
+        "--timeout",
+        type=click.FloatRange(0, min_open=True),
+        default=None,
+        help="Seconds per run; on expiry the whole process tree is killed.",
+    ),
     click.option("--shell", is_flag=True, help="Run through /bin/sh -c (off by default: no shell)."),
     click.option("--ignore-failure", is_flag=True, help="Keep measuring when a run fails or times out."),
-    click.option("--show-output", is_flag=True, help="Let the command write to the terminal (default: /dev/null; "
-                 "a failing run's last stderr lines are shown)."),
-    click.option("--env", "env", multiple=True, metavar="NAME=VALUE",
-                 help="Set a variable for the command and pin it: a baseline compares only with runs that "
-                      "pinned the same value. Repeatable."),
-    click.option("--pin-env", "pin_env", multiple=True, metavar="NAME",
-                 help="Pin a variable at its current value (or as unset). Repeatable."),
-    click.option("--min-effect", default="5%", show_default=True,
-                 help="Smallest change reported as faster/slower (below it: same)."),
-    click.option("--max-regression", default=None,
-                 help="Tolerated significant slowdown, e.g. 5%  [default: the minimum effect]."),
-    click.option("--allow-changed-command", "allow_changed", is_flag=True,
-                 help="Compare with a baseline even though the command, its arguments, working directory or "
-                      "pinned variables differ (the result says what differed)."),
+    click.option(
+        "--show-output",
+        is_flag=True,
+        help="Let the command write to the terminal (default: /dev/null; "
+        "a failing run's last stderr lines are shown).",
+    ),
+    click.option(
+        "--env",
+        "env",
+        multiple=True,
+        metavar="NAME=VALUE",
+        help="Set a variable for the command and pin it: a baseline compares only with runs that "
+        "pinned the same value. Repeatable.",
+    ),
+    click.option(
+        "--pin-env",
+        "pin_env",
+        multiple=True,
+        metavar="NAME",
+        help="Pin a variable at its current value (or as unset). Repeatable.",
+    ),
+    click.option(
+        "--min-effect",
+        default="5%",
+        show_default=True,
+        help="Smallest change reported as faster/slower (below it: same).",
+    ),
+    click.option(
+        "--max-regression",
+        default=None,
+        help="Tolerated significant slowdown, e.g. 5%  [default: the minimum effect].",
+    ),
+    click.option(
+        "--allow-changed-command",
+        "allow_changed",
+        is_flag=True,
+        help="Compare with a baseline even though the command, its arguments, working directory or "
+        "pinned variables differ (the result says what differed).",
+    ),
     click.option("--format", "fmt", type=FORMATS, default="text", show_default=True),
-    click.option("--project", type=click.Path(file_okay=False), default=None,
-                 help="Project folder (default: found from the current directory)."),
+    click.option(
+        "--project",
+        type=click.Path(file_okay=False),
+        default=None,
+        help="Project folder (default: found from the current directory).",
+    ),
 ]
 
 
@@ -61,32 +99,77 @@ def _with_common(func: Any) -> Any:
 def _run_options(**kw: Any) -> Any:
     from perfpack.bench.commands import RunOptions
 
-    return RunOptions(shell=kw["shell"], warmup=kw["warmup"], timeout=kw["timeout"],
-                      ignore_failure=kw["ignore_failure"], show_output=kw["show_output"], env=list(kw["env"]),
-                      pin_env=list(kw["pin_env"]), min_effect=kw["min_effect"],
-                      max_regression=kw["max_regression"], allow_changed=kw["allow_changed"],
-                      project=kw["project"])
+    return RunOptions(
+        shell=kw["shell"],
+        warmup=kw["warmup"],
+        timeout=kw["timeout"],
+        ignore_failure=kw["ignore_failure"],
+        show_output=kw["show_output"],
+        env=list(kw["env"]),
+        pin_env=list(kw["pin_env"]),
+        min_effect=kw["min_effect"],
+        max_regression=kw["max_regression"],
+        allow_changed=kw["allow_changed"],
+        project=kw["project"],
+    )
 
 
 @click.command(context_settings=_ARGS_CTX)
-@click.option("--runs", type=click.IntRange(1, 1_000_000), default=None,
-              help="Measured runs [default: as many as fit in 1 s, 10 to 1000].")
-@click.option("--min-time", type=click.FloatRange(0, min_open=True), default=None,
-              help="Run until this many seconds have passed (at least 10 runs).")
-@click.option("--name", default=None, help="Baseline name: compare with it, and --save to it. Also the label "
-              "in the report.")
-@click.option("--save", is_flag=True, help="Save this run as baseline NAME (needs --name; refused when NAME "
-              "exists, unless --force).")
-@click.option("--force", is_flag=True, help="With --save: replace an existing baseline (its figures stay in "
-              "`perfpack history NAME`).")
-@click.option("--budget", "budgets", multiple=True, metavar="METRIC=VALUE",
-              help="Absolute budget: p50/median/mean/min/max/p95/p99 in ns/us/ms/s, rss in B/KB/MB/GB. Repeatable.")
-@click.option("--budget-preset", "presets", multiple=True, metavar="NAME",
-              help="Named budget set: kpi = p50<100ms, p95<300ms, p99<1s.")
+@click.option(
+    "--runs",
+    type=click.IntRange(1, 1_000_000),
+    default=None,
+    help="Measured runs [default: as many as fit in 1 s, 10 to 1000].",
+)
+@click.option(
+    "--min-time",
+    type=click.FloatRange(0, min_open=True),
+    default=None,
+    help="Run until this many seconds have passed (at least 10 runs).",
+)
+@click.option(
+    "--name",
+    default=None,
+    help="Baseline name: compare with it, and --save to it. Also the label in the report.",
+)
+@click.option(
+    "--save",
+    is_flag=True,
+    help="Save this run as baseline NAME (needs --name; refused when NAME exists, unless --force).",
+)
+@click.option(
+    "--force",
+    is_flag=True,
+    help="With --save: replace an existing baseline (its figures stay in `perfpack history NAME`).",
+)
+@click.option(
+    "--budget",
+    "budgets",
+    multiple=True,
+    metavar="METRIC=VALUE",
+    help="Absolute budget: p50/median/mean/min/max/p95/p99 in ns/us/ms/s, rss in B/KB/MB/GB. Repeatable.",
+)
+@click.option(
+    "--budget-preset",
+    "presets",
+    multiple=True,
+    metavar="NAME",
+    help="Named budget set: kpi = p50<100ms, p95<300ms, p99<1s.",
+)
 @_with_common
 @click.argument("command", nargs=-1, required=True, metavar="-- CMD [ARG]...")
-def bench(command: tuple[str, ...], runs: int | None, min_time: float | None, name: str | None, save: bool,
-          force: bool, budgets: tuple[str, ...], presets: tuple[str, ...], fmt: str, **kw: Any) -> int:
+def bench(
+    command: tuple[str, ...],
+    runs: int | None,
+    min_time: float | None,
+    name: str | None,
+    save: bool,
+    force: bool,
+    budgets: tuple[str, ...],
+    presets: tuple[str, ...],
+    fmt: str,
+    **kw: Any,
+) -> int:
     """Benchmark CMD: wall time, CPU, peak RSS of the process tree, with statistics.
 
     \b
@@ -106,26 +189,57 @@ def bench(command: tuple[str, ...], runs: int | None, min_time: float | None, na
     """
     from perfpack.bench.commands import BenchRequest, run_bench
 
-    result = run_bench(BenchRequest(command=list(command), options=_run_options(**kw), runs=runs, min_time=min_time,
-                                    name=name, save=save, force=force, budgets=list(budgets), presets=list(presets)))
+    result = run_bench(
+        BenchRequest(
+            command=list(command),
+            options=_run_options(**kw),
+            runs=runs,
+            min_time=min_time,
+            name=name,
+            save=save,
+            force=force,
+            budgets=list(budgets),
+            presets=list(presets),
+        )
+    )
     _emit(result.to_report(), fmt)
     return result.exit_code
 
 
 @click.command(context_settings=_ARGS_CTX)
-@click.option("--runs", type=click.IntRange(2, 100_000), default=30, show_default=True,
-              help="Number of A/B pairs.")
+@click.option(
+    "--runs", type=click.IntRange(2, 100_000), default=30, show_default=True, help="Number of A/B pairs."
+)
 @click.option("--name", default=None, help="Label of this comparison in the output and the report.")
-@click.option("--rev", "revs", multiple=True, metavar="REV",
-              help="Twice: compare CMD at two git revisions, each in a temporary worktree (removed "
-                   "afterwards, also on Ctrl-C or SIGTERM).")
-@click.option("--setup", default=None, metavar="SHELL-CMD",
-              help="With --rev: run once in each worktree before measuring (e.g. a build).")
+@click.option(
+    "--rev",
+    "revs",
+    multiple=True,
+    metavar="REV",
+    help="Twice: compare CMD at two git revisions, each in a temporary worktree (removed "
+    "afterwards, also on Ctrl-C or SIGTERM).",
+)
+@click.option(
+    "--setup",
+    default=None,
+    metavar="SHELL-CMD",
+    help="With --rev: run once in each worktree before measuring (e.g. a build).",
+)
 @click.option("--no-store", is_flag=True, help="Do not keep the result for `perfpack report`.")
 @_with_common
-@click.argument("commands", nargs=-1, required=True, metavar="CMD_A... --vs CMD_B...  |  --rev A --rev B -- CMD...")
-def compare(commands: tuple[str, ...], runs: int, name: str | None, revs: tuple[str, ...], setup: str | None,
-            no_store: bool, fmt: str, **kw: Any) -> int:
+@click.argument(
+    "commands", nargs=-1, required=True, metavar="CMD_A... --vs CMD_B...  |  --rev A --rev B -- CMD..."
+)
+def compare(
+    commands: tuple[str, ...],
+    runs: int,
+    name: str | None,
+    revs: tuple[str, ...],
+    setup: str | None,
+    no_store: bool,
+    fmt: str,
+    **kw: Any,
+) -> int:
     """Compare CMD_A (before) with CMD_B (after), or CMD at two git revisions, interleaved in one run.
 
     \b
@@ -146,17 +260,31 @@ def compare(commands: tuple[str, ...], runs: int, name: str | None, revs: tuple[
     parts = list(commands)
     if revs:
         if "--vs" in parts:
-            raise PerfpackError("--rev runs one command at two revisions: drop --vs",
-                                hint="perfpack compare --rev main --rev HEAD -- CMD ARGS")
+            raise PerfpackError(
+                "--rev runs one command at two revisions: drop --vs",
+                hint="perfpack compare --rev main --rev HEAD -- CMD ARGS",
+            )
         a, b = parts, []
     else:
         if parts.count("--vs") != 1:
-            raise PerfpackError("compare needs exactly one --vs between the two commands",
-                                hint="perfpack compare -- CMD_A ARGS --vs CMD_B ARGS  (or --rev A --rev B -- CMD)")
+            raise PerfpackError(
+                "compare needs exactly one --vs between the two commands",
+                hint="perfpack compare -- CMD_A ARGS --vs CMD_B ARGS  (or --rev A --rev B -- CMD)",
+            )
         split = parts.index("--vs")
-        a, b = parts[:split], parts[split + 1:]
-    result = run_compare(CompareRequest(a=a, b=b, revs=list(revs), setup=setup, options=_run_options(**kw),
-                                        pairs=runs, name=name, store=not no_store))
+        a, b = parts[:split], parts[split + 1 :]
+    result = run_compare(
+        CompareRequest(
+            a=a,
+            b=b,
+            revs=list(revs),
+            setup=setup,
+            options=_run_options(**kw),
+            pairs=runs,
+            name=name,
+            store=not no_store,
+        )
+    )
     _emit(result.to_report(), fmt)
     return result.exit_code
 
@@ -169,14 +297,19 @@ def baseline() -> None:
     """
 
 
-_project_option = click.option("--project", type=click.Path(file_okay=False), default=None,
-                               help="Project folder (default: found from the current directory).")
+_project_option = click.option(
+    "--project",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Project folder (default: found from the current directory).",
+)
 
 
 @baseline.command("list", context_settings=_CTX)
 @_project_option
-@click.option("--format", "fmt", type=click.Choice(format_choices("text", "json")), default="text",
-              show_default=True)
+@click.option(
+    "--format", "fmt", type=click.Choice(format_choices("text", "json")), default="text", show_default=True
+)
 def baseline_list(project: str | None, fmt: str) -> int:
     """List saved baselines with their median and p95. Exit 0 (2 if a file is corrupt)."""
     from perfpack.bench import render
@@ -185,7 +318,9 @@ def baseline_list(project: str | None, fmt: str) -> int:
     from perfpack.report import Report
 
     items = list_baselines(project_root(project))
-    _emit(Report(command="baseline list", data={"baselines": items}, text=render.baseline_list_text(items)), fmt)
+    _emit(
+        Report(command="baseline list", data={"baselines": items}, text=render.baseline_list_text(items)), fmt
+    )
     return ExitCode.USAGE if any(item.get("error") for item in items) else ExitCode.OK
 
 
@@ -202,7 +337,9 @@ def baseline_show(name: str, project: str | None, fmt: str) -> int:
 
     b = load(project_root(project), name)
     text = render.baseline_text(b)
-    _emit(Report(command="baseline show", data=b.to_dict(), text=text, markdown="```\n" + text + "```\n"), fmt)
+    _emit(
+        Report(command="baseline show", data=b.to_dict(), text=text, markdown="```\n" + text + "```\n"), fmt
+    )
     return ExitCode.OK
 
 
@@ -223,7 +360,9 @@ def baseline_rm(name: str, project: str | None) -> int:
 @click.command(context_settings=_CTX)
 @click.argument("name")
 @_project_option
-@click.option("--min-effect", default="5%", show_default=True, help="Smallest step flagged as a change point.")
+@click.option(
+    "--min-effect", default="5%", show_default=True, help="Smallest step flagged as a change point."
+)
 @click.option("--format", "fmt", type=FORMATS, default="text", show_default=True)
 def history(name: str, project: str | None, min_effect: str, fmt: str) -> int:
     """Every saved run of baseline NAME over time: trend and change points.
@@ -243,21 +382,44 @@ def history(name: str, project: str | None, min_effect: str, fmt: str) -> int:
 
     effect = parse_percent(min_effect, "--min-effect")
     h = read_history(project_root(project), check_name(name), min_effect=0.05 if effect is None else effect)
-    _emit(Report(command="history", data=render.history_data(h), text=render.history_text(h),
-                 markdown=render.history_markdown(h)), fmt)
+    _emit(
+        Report(
+            command="history",
+            data=render.history_data(h),
+            text=render.history_text(h),
+            markdown=render.history_markdown(h),
+        ),
+        fmt,
+    )
     return ExitCode.OK
 
 
 @click.command(context_settings=_CTX)
-@click.option("--out", type=click.Path(dir_okay=False), default=None,
-              help="Write the report here (SVG charts are saved beside it); default: stdout, no charts.")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Write the report here (SVG charts are saved beside it); default: stdout, no charts.",
+)
 @_project_option
-@click.option("--budget", "budgets", multiple=True, metavar="METRIC=VALUE", help="Budgets to check every baseline against.")
+@click.option(
+    "--budget",
+    "budgets",
+    multiple=True,
+    metavar="METRIC=VALUE",
+    help="Budgets to check every baseline against.",
+)
 @click.option("--budget-preset", "presets", multiple=True, metavar="NAME", help="e.g. kpi.")
-@click.option("--limit", type=click.IntRange(1, 100), default=10, show_default=True,
-              help="Newest comparisons to include.")
-def report(out: str | None, project: str | None, budgets: tuple[str, ...], presets: tuple[str, ...],
-           limit: int) -> int:
+@click.option(
+    "--limit",
+    type=click.IntRange(1, 100),
+    default=10,
+    show_default=True,
+    help="Newest comparisons to include.",
+)
+def report(
+    out: str | None, project: str | None, budgets: tuple[str, ...], presets: tuple[str, ...], limit: int
+) -> int:
     """Write the Markdown performance report: comparisons (with every caveat), history with change
     points, baselines, budgets; with --out, SVG charts beside it (before/after, one trend per name).
 
@@ -265,7 +427,8 @@ def report(out: str | None, project: str | None, budgets: tuple[str, ...], prese
     """
     from perfpack.bench.report import ReportRequest, build_report
 
-    result = build_report(ReportRequest(project=project, out=out, budgets=list(budgets), presets=list(presets),
-                                        limit=limit))
+    result = build_report(
+        ReportRequest(project=project, out=out, budgets=list(budgets), presets=list(presets), limit=limit)
+    )
     _emit(result.to_report(), "text")
     return result.exit_code

@@ -92,8 +92,13 @@ class BenchResult:
         from perfpack.bench import render
         from perfpack.report import Report
 
-        return Report(command="bench", data=render.bench_data(self), text=render.bench_text(self),
-                      markdown=render.bench_markdown(self), failed=self.exit_code != ExitCode.OK)
+        return Report(
+            command="bench",
+            data=render.bench_data(self),
+            text=render.bench_text(self),
+            markdown=render.bench_markdown(self),
+            failed=self.exit_code != ExitCode.OK,
+        )
 
 
 @dataclass
@@ -128,8 +133,13 @@ class CompareResult:
         from perfpack.bench import render
         from perfpack.report import Report
 
-        return Report(command="compare", data=render.compare_data(self), text=render.compare_text(self),
-                      markdown=render.compare_markdown(self), failed=self.regression)
+        return Report(
+            command="compare",
+            data=render.compare_data(self),
+            text=render.compare_text(self),
+            markdown=render.compare_markdown(self),
+            failed=self.regression,
+        )
 
 
 # ------------------------------------------------------------------ shared pieces
@@ -147,26 +157,46 @@ def pinned_env(options: RunOptions) -> dict[str, str | None]:
     for spec in options.env:
         key, sep, value = spec.partition("=")
         if not sep or not key or "\0" in spec or any(c in key for c in "=\n"):
-            raise PerfpackError(f"invalid --env {one_line(repr(spec))}", hint="write NAME=VALUE, e.g. --env PYTHONHASHSEED=0")
+            raise PerfpackError(
+                f"invalid --env {one_line(repr(spec))}", hint="write NAME=VALUE, e.g. --env PYTHONHASHSEED=0"
+            )
         pinned[key] = value
     for key in options.pin_env:
         if not key or any(c in key for c in "=\n\0"):
-            raise PerfpackError(f"invalid --pin-env {one_line(repr(key))}", hint="write a variable name, e.g. --pin-env DATABASE_URL")
+            raise PerfpackError(
+                f"invalid --pin-env {one_line(repr(key))}",
+                hint="write a variable name, e.g. --pin-env DATABASE_URL",
+            )
         pinned.setdefault(key, os.environ.get(key))
     return pinned
 
 
-def make_plan(command: list[str], options: RunOptions, *, runs: int | None, min_time: float | None,
-              pinned: dict[str, str | None], cwd: str | None = None) -> engine.Plan:
+def make_plan(
+    command: list[str],
+    options: RunOptions,
+    *,
+    runs: int | None,
+    min_time: float | None,
+    pinned: dict[str, str | None],
+    cwd: str | None = None,
+) -> engine.Plan:
     from perfpack.bench.runner import resolve_command
 
     if runs is not None and min_time is not None:
         raise PerfpackError("--runs and --min-time are exclusive", hint="pick one")
     where = cwd or options.cwd
     argv = resolve_command(list(command), shell=options.shell, cwd=where)
-    plan = engine.Plan(argv=argv, display=list(command), runs=runs, min_time=min_time, warmup=options.warmup,
-                       timeout=options.timeout, ignore_failure=options.ignore_failure,
-                       show_output=options.show_output, cwd=where)
+    plan = engine.Plan(
+        argv=argv,
+        display=list(command),
+        runs=runs,
+        min_time=min_time,
+        warmup=options.warmup,
+        timeout=options.timeout,
+        ignore_failure=options.ignore_failure,
+        show_output=options.show_output,
+        cwd=where,
+    )
     for key, value in pinned.items():
         plan.set_env(key, value)
     return plan
@@ -177,8 +207,14 @@ def _percent_options(options: RunOptions) -> tuple[float, float | None]:
     return (engine.MIN_EFFECT if effect is None else effect), parse_percent(options.max_regression)
 
 
-def _record(root: Path, kind: str, name: str | None, command: list[str], figures: list[dict[str, Any]],
-            extra: dict[str, Any] | None = None) -> str:
+def _record(
+    root: Path,
+    kind: str,
+    name: str | None,
+    command: list[str],
+    figures: list[dict[str, Any]],
+    extra: dict[str, Any] | None = None,
+) -> str:
     """Append what was printed to the project's ledger (for `perfpack evidence check`)."""
     from perfpack import ledger
 
@@ -207,9 +243,11 @@ def comparison_figures(comparison: Comparison) -> list[dict[str, Any]]:
     from perfpack.ledger import figure
 
     v = comparison.verdict
-    return [figure("ratio", v["ratio"], "x", verdict=v["verdict"]),
-            figure("change", (v["ratio"] - 1) * 100, "%", verdict=v["verdict"]),
-            figure("p_value", v["p_value"], "")]
+    return [
+        figure("ratio", v["ratio"], "x", verdict=v["verdict"]),
+        figure("change", (v["ratio"] - 1) * 100, "%", verdict=v["verdict"]),
+        figure("p_value", v["p_value"], ""),
+    ]
 
 
 # ------------------------------------------------------------------ bench
@@ -225,7 +263,9 @@ def run_bench(request: BenchRequest) -> BenchResult:
     if request.save and not request.name:
         raise PerfpackError("--save needs --name", hint="e.g. perfpack bench --name startup --save -- CMD")
     if request.force and not request.save:
-        raise PerfpackError("--force only goes with --save", hint="perfpack bench --name NAME --save --force -- CMD")
+        raise PerfpackError(
+            "--force only goes with --save", hint="perfpack bench --name NAME --save --force -- CMD"
+        )
     name = check_name(request.name) if request.name is not None else None
     pinned = pinned_env(options)
     root = project_root(options.project)
@@ -245,26 +285,43 @@ def run_bench(request: BenchRequest) -> BenchResult:
                 previous = None
             else:
                 raise cmp.not_comparable(f"baseline {name!r}", differences)
-    plan = make_plan(list(request.command), options, runs=request.runs, min_time=request.min_time, pinned=pinned)
+    plan = make_plan(
+        list(request.command), options, runs=request.runs, min_time=request.min_time, pinned=pinned
+    )
     enable_subreaper()
     try:
         runs = engine.measure(plan, progress=engine.Progress(" ".join(request.command)))
     finally:
         plan.close()
     measurement = Measurement(
-        kind="bench", name=name, identity=identity, metric="wall_s", samples=engine.samples_of(runs),
-        settings={"runs": len(runs), "warmup": options.warmup, "timeout": options.timeout,
-                  "min_time": request.min_time})
+        kind="bench",
+        name=name,
+        identity=identity,
+        metric="wall_s",
+        samples=engine.samples_of(runs),
+        settings={
+            "runs": len(runs),
+            "warmup": options.warmup,
+            "timeout": options.timeout,
+            "min_time": request.min_time,
+        },
+    )
     summary = measurement.summary()
-    result = BenchResult(request=request, measurement=measurement, summary=summary,
-                         budgets=[b.check(summary) for b in limits], notes=notes,
-                         failed_runs=sum(1 for r in runs if r.exit_code != 0 or r.timed_out),
-                         last_stderr=plan.last_stderr)
+    result = BenchResult(
+        request=request,
+        measurement=measurement,
+        summary=summary,
+        budgets=[b.check(summary) for b in limits],
+        notes=notes,
+        failed_runs=sum(1 for r in runs if r.exit_code != 0 or r.timed_out),
+        last_stderr=plan.last_stderr,
+    )
     measurement.budgets = result.budgets
     env = store.environment(root)
     if previous is not None:
-        result.comparison = cmp.with_baseline(previous, measurement, min_effect=effect,
-                                              allow_changed=options.allow_changed, host=env["host"])
+        result.comparison = cmp.with_baseline(
+            previous, measurement, min_effect=effect, allow_changed=options.allow_changed, host=env["host"]
+        )
         result.regression = result.comparison.is_regression(allowance, effect)
         result.stored = cmp.store(root, result.comparison)
     elif name and not request.save:
@@ -294,29 +351,51 @@ def run_compare(request: CompareRequest) -> CompareResult:
     root = project_root(options.project)
     if request.revs:
         if len(request.revs) != 2 or request.b:
-            raise PerfpackError("--rev needs exactly two revisions and one command",
-                                hint="perfpack compare --rev main --rev HEAD -- CMD ARGS")
+            raise PerfpackError(
+                "--rev needs exactly two revisions and one command",
+                hint="perfpack compare --rev main --rev HEAD -- CMD ARGS",
+            )
         return _compare_revisions(request, root, pinned, effect, allowance, name)
     if not request.a or not request.b:
-        raise PerfpackError("compare needs a command on each side of --vs",
-                            hint="perfpack compare -- CMD_A ARGS --vs CMD_B ARGS  (or --rev A --rev B -- CMD)")
-    plans = [make_plan(c, options, runs=request.pairs, min_time=None, pinned=pinned) for c in (request.a, request.b)]
+        raise PerfpackError(
+            "compare needs a command on each side of --vs",
+            hint="perfpack compare -- CMD_A ARGS --vs CMD_B ARGS  (or --rev A --rev B -- CMD)",
+        )
+    plans = [
+        make_plan(c, options, runs=request.pairs, min_time=None, pinned=pinned)
+        for c in (request.a, request.b)
+    ]
     enable_subreaper()
     try:
-        runs_a, runs_b = engine.interleave(plans[0], plans[1], request.pairs, progress=engine.Progress("compare"))
+        runs_a, runs_b = engine.interleave(
+            plans[0], plans[1], request.pairs, progress=engine.Progress("compare")
+        )
     finally:
         for plan in plans:
             plan.close()
-    a, b = (Measurement(kind="bench", name=name, metric="wall_s", samples=engine.samples_of(r),
-                        identity=identity_for(root, c, shell=options.shell, cwd=options.cwd, env=pinned))
-            for c, r in ((request.a, runs_a), (request.b, runs_b)))
+    a, b = (
+        Measurement(
+            kind="bench",
+            name=name,
+            metric="wall_s",
+            samples=engine.samples_of(r),
+            identity=identity_for(root, c, shell=options.shell, cwd=options.cwd, env=pinned),
+        )
+        for c, r in ((request.a, runs_a), (request.b, runs_b))
+    )
     label = name or one_line(f"{shlex.join(request.a)} vs {shlex.join(request.b)}", limit=120)
     comparison = cmp.interleaved(a, b, label=label, min_effect=effect, name=name)
     return _finish(request, root, comparison, allowance, effect, {"a": a.samples, "b": b.samples})
 
 
-def _compare_revisions(request: CompareRequest, root: Path, pinned: dict[str, str | None], effect: float,
-                       allowance: float | None, name: str | None) -> CompareResult:
+def _compare_revisions(
+    request: CompareRequest,
+    root: Path,
+    pinned: dict[str, str | None],
+    effect: float,
+    allowance: float | None,
+    name: str | None,
+) -> CompareResult:
     from perfpack.bench import comparison as cmp
     from perfpack.bench.revisions import worktrees
     from perfpack.bench.runner import enable_subreaper
@@ -324,44 +403,77 @@ def _compare_revisions(request: CompareRequest, root: Path, pinned: dict[str, st
     options = request.options
     command = list(request.a)
     if not command:
-        raise PerfpackError("--rev needs the command to run at both revisions",
-                            hint="perfpack compare --rev main --rev HEAD -- CMD ARGS")
+        raise PerfpackError(
+            "--rev needs the command to run at both revisions",
+            hint="perfpack compare --rev main --rev HEAD -- CMD ARGS",
+        )
     start = Path(options.cwd or os.getcwd())
     with worktrees(start, list(request.revs), setup=request.setup) as trees:
-        plans = [make_plan(command, options, runs=request.pairs, min_time=None, pinned=pinned, cwd=str(t.cwd))
-                 for t in trees]
+        plans = [
+            make_plan(command, options, runs=request.pairs, min_time=None, pinned=pinned, cwd=str(t.cwd))
+            for t in trees
+        ]
         enable_subreaper()
         try:
-            runs_a, runs_b = engine.interleave(plans[0], plans[1], request.pairs,
-                                               progress=engine.Progress("compare --rev"))
+            runs_a, runs_b = engine.interleave(
+                plans[0], plans[1], request.pairs, progress=engine.Progress("compare --rev")
+            )
         finally:
             for plan in plans:
                 plan.close()
     ta, tb = trees
     identity = Identity(command=command, shell=options.shell, cwd=".", env=pinned)
-    a, b = (Measurement(kind="bench", name=name, metric="wall_s", samples=engine.samples_of(r), identity=identity)
-            for r in (runs_a, runs_b))
+    a, b = (
+        Measurement(kind="bench", name=name, metric="wall_s", samples=engine.samples_of(r), identity=identity)
+        for r in (runs_a, runs_b)
+    )
     label = name or one_line(f"{shlex.join(command)} at {ta.rev} vs {tb.rev}", limit=120)
-    comparison = cmp.interleaved(a, b, label=label, mode="revisions", min_effect=effect, name=name,
-                                 labels=(f"{ta.rev} ({ta.commit[:12]})", f"{tb.rev} ({tb.commit[:12]})"),
-                                 commits=(ta.commit, tb.commit))
+    comparison = cmp.interleaved(
+        a,
+        b,
+        label=label,
+        mode="revisions",
+        min_effect=effect,
+        name=name,
+        labels=(f"{ta.rev} ({ta.commit[:12]})", f"{tb.rev} ({tb.commit[:12]})"),
+        commits=(ta.commit, tb.commit),
+    )
     result = _finish(request, root, comparison, allowance, effect, {"a": a.samples, "b": b.samples})
     result.subjects = (ta.subject, tb.subject)
     return result
 
 
-def _finish(request: CompareRequest, root: Path, comparison: Comparison, allowance: float | None, effect: float,
-            samples: dict[str, dict[str, list[Any]]]) -> CompareResult:
+def _finish(
+    request: CompareRequest,
+    root: Path,
+    comparison: Comparison,
+    allowance: float | None,
+    effect: float,
+    samples: dict[str, dict[str, list[Any]]],
+) -> CompareResult:
     from perfpack.bench import comparison as cmp
 
-    result = CompareResult(request=request, comparison=comparison, regression=comparison.is_regression(allowance, effect),
-                           samples=samples)
+    result = CompareResult(
+        request=request,
+        comparison=comparison,
+        regression=comparison.is_regression(allowance, effect),
+        samples=samples,
+    )
     if request.store:
         result.stored = cmp.store(root, comparison)
     if request.options.ledger:
-        figures = (summary_figures(comparison.before.summary, "a_") + summary_figures(comparison.after.summary, "b_")
-                   + comparison_figures(comparison))
+        figures = (
+            summary_figures(comparison.before.summary, "a_")
+            + summary_figures(comparison.after.summary, "b_")
+            + comparison_figures(comparison)
+        )
         command = request.a + (["--vs", *request.b] if request.b else [])
-        result.ledger_id = _record(root, "compare", comparison.name, command, figures,
-                                   extra={"revs": request.revs} if request.revs else None)
+        result.ledger_id = _record(
+            root,
+            "compare",
+            comparison.name,
+            command,
+            figures,
+            extra={"revs": request.revs} if request.revs else None,
+        )
     return result

@@ -7,9 +7,10 @@ import json
 import os
 import re
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from perfpack.bench import stats
 from perfpack.bench.baseline import SCHEMA_VERSION, Baseline, Measurement, write_text
@@ -57,13 +58,15 @@ class Comparison:
         return str(self.verdict["verdict"])
 
     def shown_verdict(self) -> str:
-        """"SLOWER", "FASTER (low confidence)", "INCONCLUSIVE", ..."""
+        """ "SLOWER", "FASTER (low confidence)", "INCONCLUSIVE", ..."""
         word = self.outcome.upper()
         if self.confidence == "low" and self.outcome in ("faster", "slower", "same"):
             word += " (low confidence)"
         return word
 
-    def is_regression(self, max_regression: float | None, min_effect: float = stats.MIN_EFFECT_DEFAULT) -> bool:
+    def is_regression(
+        self, max_regression: float | None, min_effect: float = stats.MIN_EFFECT_DEFAULT
+    ) -> bool:
         """A significant slowdown beyond the allowance (default: the minimum effect size)."""
         allowance = min_effect if max_regression is None else max_regression
         return self.outcome == "slower" and self.verdict["ratio"] - 1 > allowance
@@ -86,14 +89,22 @@ def _now() -> str:
 
 
 def not_comparable(what: str, differences: Sequence[str]) -> PerfpackError:
-    return PerfpackError(f"not comparable with {what}: " + "; ".join(differences),
-                         hint="measure the same thing, or pass --allow-changed-command to compare anyway "
-                              "(the result and the report will say what differed)")
+    return PerfpackError(
+        f"not comparable with {what}: " + "; ".join(differences),
+        hint="measure the same thing, or pass --allow-changed-command to compare anyway "
+        "(the result and the report will say what differed)",
+    )
 
 
-def with_baseline(baseline: Baseline, measurement: Measurement, *, min_effect: float = stats.MIN_EFFECT_DEFAULT,
-                  allow_changed: bool = False, label: str | None = None,
-                  host: dict[str, Any] | None = None) -> Comparison:
+def with_baseline(
+    baseline: Baseline,
+    measurement: Measurement,
+    *,
+    min_effect: float = stats.MIN_EFFECT_DEFAULT,
+    allow_changed: bool = False,
+    label: str | None = None,
+    host: dict[str, Any] | None = None,
+) -> Comparison:
     """Compare a new measurement with a saved baseline, unpaired (Mann-Whitney U, bootstrap ratio interval).
 
     A different kind or metric is never comparable; a different command, shell, working directory,
@@ -103,9 +114,14 @@ def with_baseline(baseline: Baseline, measurement: Measurement, *, min_effect: f
     """
     name = baseline.name
     if baseline.kind != measurement.kind or baseline.measurement.metric != measurement.metric:
-        raise not_comparable(f"baseline {name!r}", [f"it holds a {baseline.kind} measurement of "
-                                                    f"{baseline.measurement.metric}, this is {measurement.kind} of "
-                                                    f"{measurement.metric}"])
+        raise not_comparable(
+            f"baseline {name!r}",
+            [
+                f"it holds a {baseline.kind} measurement of "
+                f"{baseline.measurement.metric}, this is {measurement.kind} of "
+                f"{measurement.metric}"
+            ],
+        )
     differences = baseline.identity.differences(measurement.identity)
     if differences and not allow_changed:
         raise not_comparable(f"baseline {name!r}", differences)
@@ -114,57 +130,113 @@ def with_baseline(baseline: Baseline, measurement: Measurement, *, min_effect: f
     notes: list[str] = []
     confidence = "normal"
     if differences:
-        notes.append("compared although what was measured differs (--allow-changed-command): " + "; ".join(differences))
+        notes.append(
+            "compared although what was measured differs (--allow-changed-command): " + "; ".join(differences)
+        )
         confidence = "low"
     if baseline.identity.cwd is None:
-        notes.append("the baseline (schema 1) did not record its working directory or pinned variables; "
-                     "re-save it to compare those too")
+        notes.append(
+            "the baseline (schema 1) did not record its working directory or pinned variables; "
+            "re-save it to compare those too"
+        )
     n_before, n_after = len(before), len(after)
     if max(n_before, n_after) >= RUN_RATIO_FOR_CONFIDENCE * min(n_before, n_after):
         confidence = "low"
-        notes.append(f"low confidence: {n_after} runs now against {n_before} in the baseline; "
-                     f"re-run with --runs {n_before} for a verdict on equal footing")
+        notes.append(
+            f"low confidence: {n_after} runs now against {n_before} in the baseline; "
+            f"re-run with --runs {n_before} for a verdict on equal footing"
+        )
     here = (host or {}).get("fingerprint")
     there = baseline.host_fingerprint
     if here and there and here != there:
         confidence = "low"
         host_name = (baseline.environment.get("host") or {}).get("hostname", "?")
-        notes.append(f"low confidence: the baseline was measured on another machine ({host_name}, "
-                     f"fingerprint {there}; this one is {here})")
+        notes.append(
+            f"low confidence: the baseline was measured on another machine ({host_name}, "
+            f"fingerprint {there}; this one is {here})"
+        )
     notes += _noise_notes(baseline.summary, "the baseline", measurement.summary(), "this run")
     if verdict.verdict == "inconclusive":
         notes.append(f"inconclusive: {verdict.reason}; no direction is claimed")
     return Comparison(
-        label=label or name, mode="baseline", kind=measurement.kind, metric=measurement.metric,
-        before=Side(label=f"baseline {name}", command=baseline.identity.command, summary=baseline.summary,
-                    n=n_before, saved_at=baseline.saved_at, commit=baseline.commit),
-        after=Side(label="this run", command=measurement.identity.command, summary=measurement.summary(),
-                   n=n_after, saved_at=_now()),
-        verdict=verdict.to_dict(), confidence=confidence, notes=notes, differences=differences, saved_at=_now(),
-        name=name)
+        label=label or name,
+        mode="baseline",
+        kind=measurement.kind,
+        metric=measurement.metric,
+        before=Side(
+            label=f"baseline {name}",
+            command=baseline.identity.command,
+            summary=baseline.summary,
+            n=n_before,
+            saved_at=baseline.saved_at,
+            commit=baseline.commit,
+        ),
+        after=Side(
+            label="this run",
+            command=measurement.identity.command,
+            summary=measurement.summary(),
+            n=n_after,
+            saved_at=_now(),
+        ),
+        verdict=verdict.to_dict(),
+        confidence=confidence,
+        notes=notes,
+        differences=differences,
+        saved_at=_now(),
+        name=name,
+    )
 
 
-def interleaved(a: Measurement, b: Measurement, *, label: str, mode: str = "interleaved",
-                labels: tuple[str, str] = ("A", "B"), commits: tuple[str | None, str | None] = (None, None),
-                min_effect: float = stats.MIN_EFFECT_DEFAULT, name: str | None = None) -> Comparison:
+def interleaved(
+    a: Measurement,
+    b: Measurement,
+    *,
+    label: str,
+    mode: str = "interleaved",
+    labels: tuple[str, str] = ("A", "B"),
+    commits: tuple[str | None, str | None] = (None, None),
+    min_effect: float = stats.MIN_EFFECT_DEFAULT,
+    name: str | None = None,
+) -> Comparison:
     """Compare A and B measured in pairs (same index = one pair): ratio = median of pair ratios B/A."""
     va, vb = a.values(), b.values()
-    pairs = list(zip(va, vb))
+    pairs = list(zip(va, vb, strict=True))
     verdict = stats.judge(va, vb, pairs=pairs, min_effect=min_effect)
     notes = _noise_notes(a.summary(), labels[0], b.summary(), labels[1])
     if verdict.verdict == "inconclusive":
         notes.append(f"inconclusive: {verdict.reason}; no direction is claimed")
     now = _now()
     return Comparison(
-        label=label, mode=mode, kind=a.kind, metric=a.metric,
-        before=Side(label=labels[0], command=a.identity.command, summary=a.summary(), n=len(va), saved_at=now,
-                    commit=commits[0]),
-        after=Side(label=labels[1], command=b.identity.command, summary=b.summary(), n=len(vb), saved_at=now,
-                   commit=commits[1]),
-        verdict=verdict.to_dict(), notes=notes, saved_at=now, name=name)
+        label=label,
+        mode=mode,
+        kind=a.kind,
+        metric=a.metric,
+        before=Side(
+            label=labels[0],
+            command=a.identity.command,
+            summary=a.summary(),
+            n=len(va),
+            saved_at=now,
+            commit=commits[0],
+        ),
+        after=Side(
+            label=labels[1],
+            command=b.identity.command,
+            summary=b.summary(),
+            n=len(vb),
+            saved_at=now,
+            commit=commits[1],
+        ),
+        verdict=verdict.to_dict(),
+        notes=notes,
+        saved_at=now,
+        name=name,
+    )
 
 
-def _noise_notes(before: dict[str, Any], before_label: str, after: dict[str, Any], after_label: str) -> list[str]:
+def _noise_notes(
+    before: dict[str, Any], before_label: str, after: dict[str, Any], after_label: str
+) -> list[str]:
     out = []
     for label, summary in ((before_label, before), (after_label, after)):
         wall = summary.get("wall_s") or next((v for v in summary.values() if v), None)
@@ -212,8 +284,9 @@ def list_stored(root: Path, limit: int = 20) -> tuple[list[Comparison], list[str
     out, skipped = [], []
     for path in sorted(folder.glob("*.json"))[-limit:]:
         try:
-            data = _check_record(path, read_json(path, what="comparison"), what="comparison",
-                                 file_type=COMPARISON_TYPE)
+            data = _check_record(
+                path, read_json(path, what="comparison"), what="comparison", file_type=COMPARISON_TYPE
+            )
             out.append(Comparison.from_dict(data))
         except PerfpackError as exc:
             skipped.append(exc.message)

@@ -6,8 +6,9 @@ import os
 import random
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any
 
 from perfpack.bench import stats
 from perfpack.bench.runner import Run, reap_orphans, run_once
@@ -123,8 +124,10 @@ def _check(run: Run, plan: Plan, index: int) -> None:
     shown = one_line(" ".join(plan.display), limit=80)
     which = f"run {index}" if index > 0 else f"warm-up run {-index}"  # warm-up runs come as -1, -2, ...
     tail = plan.last_stderr
-    said = ("\n  its stderr ended with:\n" + "\n".join(f"    | {line}" for line in tail.splitlines())) if tail \
-        else ("" if plan.show_output else "\n  it wrote nothing to stderr")
+    if tail:
+        said = "\n  its stderr ended with:\n" + "\n".join(f"    | {line}" for line in tail.splitlines())
+    else:
+        said = "" if plan.show_output else "\n  it wrote nothing to stderr"
     if run.timed_out:
         raise PerfpackError(f"`{shown}` timed out after {plan.timeout:g} s on {which} (its process tree was "
                             "killed)",
@@ -202,5 +205,5 @@ def interleave(plan_a: Plan, plan_b: Plan, pairs: int, *, seed: int | None = Non
 
 def judge_runs(before: Sequence[float], after: Sequence[float], *, paired: bool,
                min_effect: float = MIN_EFFECT) -> stats.Verdict:
-    pairs = list(zip(before, after)) if paired else None
+    pairs = list(zip(before, after, strict=True)) if paired else None
     return stats.judge(before, after, pairs=pairs, min_effect=min_effect)

@@ -44,15 +44,31 @@ def record_of(baseline: Baseline) -> dict[str, Any]:
     rss = baseline.summary.get("rss_bytes")
     host = baseline.environment.get("host") or {}
     git = baseline.environment.get("git") or {}
-    small_figures = {k: v for k, v in m.figures.items() if isinstance(v, (int, float, str, bool)) or v is None}
+    small_figures = {
+        k: v for k, v in m.figures.items() if isinstance(v, (int, float, str, bool)) or v is None
+    }
     return {
-        "v": RECORD_VERSION, "kind": m.kind, "name": m.name, "saved_at": baseline.saved_at,
-        "commit": git.get("commit"), "dirty": git.get("dirty"), "host": host.get("fingerprint"),
-        "hostname": host.get("hostname"), "identity": m.identity.digest(), "metric": m.metric,
-        "n": main.get("n"), "min": main.get("min"), "p25": main.get("p25"), "median": main.get("median"),
-        "p75": main.get("p75"), "p95": main.get("p95"), "p99": main.get("p99"), "max": main.get("max"),
+        "v": RECORD_VERSION,
+        "kind": m.kind,
+        "name": m.name,
+        "saved_at": baseline.saved_at,
+        "commit": git.get("commit"),
+        "dirty": git.get("dirty"),
+        "host": host.get("fingerprint"),
+        "hostname": host.get("hostname"),
+        "identity": m.identity.digest(),
+        "metric": m.metric,
+        "n": main.get("n"),
+        "min": main.get("min"),
+        "p25": main.get("p25"),
+        "median": main.get("median"),
+        "p75": main.get("p75"),
+        "p95": main.get("p95"),
+        "p99": main.get("p99"),
+        "max": main.get("max"),
         "median_ci": main.get("median_ci"),
-        "cpu_s": cpu.get("median") if cpu else None, "rss_bytes": rss.get("max") if rss else None,
+        "cpu_s": cpu.get("median") if cpu else None,
+        "rss_bytes": rss.get("max") if rss else None,
         "figures": small_figures,
     }
 
@@ -101,8 +117,8 @@ class History:
         if len(self.records) < 2:
             return None
         bounds = [0, *[c.index for c in self.change_points], len(self.records)]
-        first = stats.median([r["median"] for r in self.records[bounds[0]:bounds[1]]])
-        last = stats.median([r["median"] for r in self.records[bounds[-2]:bounds[-1]]])
+        first = stats.median([r["median"] for r in self.records[bounds[0] : bounds[1]]])
+        last = stats.median([r["median"] for r in self.records[bounds[-2] : bounds[-1]]])
         return last / first if first > 0 else None
 
     def sparkline(self, width: int = 40) -> str:
@@ -119,10 +135,17 @@ def _valid(entry: Any) -> bool:
     if not isinstance(entry, dict) or entry.get("v") != RECORD_VERSION:
         return False
     median = entry.get("median")
-    if not isinstance(median, (int, float)) or isinstance(median, bool) or not math.isfinite(median) or median < 0:
+    if (
+        not isinstance(median, (int, float))
+        or isinstance(median, bool)
+        or not math.isfinite(median)
+        or median < 0
+    ):
         return False
     ci = entry.get("median_ci")
-    return ci is None or (isinstance(ci, list) and len(ci) == 2 and all(isinstance(x, (int, float)) for x in ci))
+    return ci is None or (
+        isinstance(ci, list) and len(ci) == 2 and all(isinstance(x, (int, float)) for x in ci)
+    )
 
 
 def read_records(root: Path, name: str) -> tuple[list[dict[str, Any]], list[str]]:
@@ -156,7 +179,9 @@ def _half_width(record: dict[str, Any]) -> float:
     return (ci[1] - ci[0]) / 2 if ci else 0.0
 
 
-def change_points(records: list[dict[str, Any]], *, min_effect: float = stats.MIN_EFFECT_DEFAULT) -> list[int]:
+def change_points(
+    records: list[dict[str, Any]], *, min_effect: float = stats.MIN_EFFECT_DEFAULT
+) -> list[int]:
     """Indices where a significant step in the medians begins (binary segmentation, L1 cost)."""
     values = [float(r["median"]) for r in records]
 
@@ -173,8 +198,9 @@ def change_points(records: list[dict[str, Any]], *, min_effect: float = stats.MI
             return False
         step = abs(mr - ml)
         # the runs' own noise: typical half-width of the medians' intervals on each side
-        noise = stats.median([_half_width(r) for r in records[lo:k]]) + \
-            stats.median([_half_width(r) for r in records[k:hi]])
+        noise = stats.median([_half_width(r) for r in records[lo:k]]) + stats.median(
+            [_half_width(r) for r in records[k:hi]]
+        )
         if step <= noise:
             return False
         # scatter of the medians around their segment's median (robust), scaled to a difference of medians
@@ -201,22 +227,35 @@ def change_points(records: list[dict[str, Any]], *, min_effect: float = stats.MI
     return sorted(found)
 
 
-def analyse(name: str, records: list[dict[str, Any]], skipped: list[str], *,
-            min_effect: float = stats.MIN_EFFECT_DEFAULT) -> History:
+def analyse(
+    name: str,
+    records: list[dict[str, Any]],
+    skipped: list[str],
+    *,
+    min_effect: float = stats.MIN_EFFECT_DEFAULT,
+) -> History:
     records = records[-MAX_ANALYSED:]
     points = []
     indices = change_points(records, min_effect=min_effect)
     bounds = [0, *indices, len(records)]
     for i, k in enumerate(indices):
-        before = stats.median([r["median"] for r in records[bounds[i]:k]])
-        after = stats.median([r["median"] for r in records[k:bounds[i + 2]]])
+        before = stats.median([r["median"] for r in records[bounds[i] : k]])
+        after = stats.median([r["median"] for r in records[k : bounds[i + 2]]])
         marks = []
         if records[k].get("identity") != records[k - 1].get("identity"):
             marks.append("what was measured changed here (command, directory, pinned variables or settings)")
         if records[k].get("host") != records[k - 1].get("host"):
             marks.append(f"measured on another machine from here ({records[k].get('hostname') or '?'})")
-        points.append(ChangePoint(index=k, before=before, after=after, saved_at=str(records[k].get("saved_at")),
-                                  commit=records[k].get("commit"), marks=marks))
+        points.append(
+            ChangePoint(
+                index=k,
+                before=before,
+                after=after,
+                saved_at=str(records[k].get("saved_at")),
+                commit=records[k].get("commit"),
+                marks=marks,
+            )
+        )
     return History(name=name, records=records, change_points=points, skipped=skipped, min_effect=min_effect)
 
 

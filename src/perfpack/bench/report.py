@@ -9,7 +9,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from perfpack.bench.budgets import Budget, format_bytes, format_seconds as fs, parse_budgets
+from perfpack.bench.budgets import Budget, format_bytes, parse_budgets
+from perfpack.bench.budgets import format_seconds as fs
 from perfpack.bench.render import cell, code, interval
 from perfpack.bench.units import format_percent
 from perfpack.exitcodes import ExitCode
@@ -41,10 +42,22 @@ class ReportResult:
     def to_report(self) -> Report:
         from perfpack.report import Report
 
-        text = ("wrote " + ", ".join(one_line(str(p)) for p in self.written) + "\n") if self.written else self.markdown
-        return Report(command="report", text=text, markdown=self.markdown,
-                      data={"written": [str(p) for p in self.written], "charts": sorted(self.charts),
-                            "skipped": self.skipped, "markdown": self.markdown})
+        text = (
+            ("wrote " + ", ".join(one_line(str(p)) for p in self.written) + "\n")
+            if self.written
+            else self.markdown
+        )
+        return Report(
+            command="report",
+            text=text,
+            markdown=self.markdown,
+            data={
+                "written": [str(p) for p in self.written],
+                "charts": sorted(self.charts),
+                "skipped": self.skipped,
+                "markdown": self.markdown,
+            },
+        )
 
 
 def _when(stamp: str | None) -> str:
@@ -61,21 +74,33 @@ def _change(c: Comparison, metric: str, key: str, conv: Any) -> str:
 def comparisons_section(comparisons: list[Comparison], chart: str | None) -> list[str]:
     lines = ["## Before / after", ""]
     if not comparisons:
-        return lines + ["No comparisons stored yet (`perfpack compare -- A --vs B`, `perfpack compare --rev A --rev B "
-                        "-- CMD`, or `perfpack bench --name NAME` against a saved baseline).", ""]
-    lines += ["| comparison | when | before: median (95% CI) | after: median (95% CI) | change | ratio 95% CI | p "
-              "| verdict | CPU median | peak RSS |",
-              "|---|---|---:|---:|---:|---:|---:|---|---:|---:|"]
+        return lines + [
+            "No comparisons stored yet (`perfpack compare -- A --vs B`, `perfpack compare --rev A --rev B "
+            "-- CMD`, or `perfpack bench --name NAME` against a saved baseline).",
+            "",
+        ]
+    lines += [
+        "| comparison | when | before: median (95% CI) | after: median (95% CI) | change | ratio 95% CI | p "
+        "| verdict | CPU median | peak RSS |",
+        "|---|---|---:|---:|---:|---:|---:|---|---:|---:|",
+    ]
     for c in comparisons:
         b, a, v = c.before.summary["wall_s"], c.after.summary["wall_s"], c.verdict
         lines.append(
-            f"| {cell(c.label)} ({c.mode}) | {_when(c.saved_at)} | {fs(b['median'])} {interval(b.get('median_ci'))} | "
+            f"| {cell(c.label)} ({c.mode}) | {_when(c.saved_at)} | "
+            f"{fs(b['median'])} {interval(b.get('median_ci'))} | "
             f"{fs(a['median'])} {interval(a.get('median_ci'))} | {format_percent(v['ratio'])} | "
-            f"{v['ci'][0]:.3f} – {v['ci'][1]:.3f} | {v['p_value']:.2g} | **{cell(c.shown_verdict().lower())}** | "
-            f"{_change(c, 'cpu_s', 'median', fs)} | {_change(c, 'rss_bytes', 'max', format_bytes)} |")
-    lines += ["", "Change = ratio after/before − 1 (interleaved and revision comparisons: median of pair ratios). "
-              "Faster or slower needs p < 0.05 (Mann–Whitney U), a ratio interval excluding 1 and the minimum "
-              "effect; samples too noisy to judge give **inconclusive**, never a direction.", ""]
+            f"{v['ci'][0]:.3f} – {v['ci'][1]:.3f} | {v['p_value']:.2g} | "
+            f"**{cell(c.shown_verdict().lower())}** | "
+            f"{_change(c, 'cpu_s', 'median', fs)} | {_change(c, 'rss_bytes', 'max', format_bytes)} |"
+        )
+    lines += [
+        "",
+        "Change = ratio after/before − 1 (interleaved and revision comparisons: median of pair ratios). "
+        "Faster or slower needs p < 0.05 (Mann–Whitney U), a ratio interval excluding 1 and the minimum "
+        "effect; samples too noisy to judge give **inconclusive**, never a direction.",
+        "",
+    ]
     noted = [(c, note) for c in comparisons for note in c.notes]
     if noted:
         lines += ["Notes on these comparisons:", ""]
@@ -86,18 +111,23 @@ def comparisons_section(comparisons: list[Comparison], chart: str | None) -> lis
     lines += ["| comparison | when | p95 before | p95 after | change |", "|---|---|---:|---:|---:|"]
     for c in comparisons:
         before, after = c.before.summary["wall_s"]["p95"], c.after.summary["wall_s"]["p95"]
-        lines.append(f"| {cell(c.label)} | {_when(c.saved_at)} | {fs(before)} | {fs(after)} | "
-                     f"{format_percent(after / before) if before else '—'} |")
+        lines.append(
+            f"| {cell(c.label)} | {_when(c.saved_at)} | {fs(before)} | {fs(after)} | "
+            f"{format_percent(after / before) if before else '—'} |"
+        )
     return lines + [""]
 
 
-def history_section(histories: list[History], charts: dict[str, str | None]) -> list[str]:
+def history_section(histories: list[History], charts: dict[str, str]) -> list[str]:
     from perfpack.bench.render import history_markdown
 
     lines = ["## History", ""]
     if not histories:
-        return lines + ["No saved runs yet (each `perfpack bench --name NAME --save` adds one to "
-                        "`.claude/perfpack/history/NAME.jsonl`).", ""]
+        return lines + [
+            "No saved runs yet (each `perfpack bench --name NAME --save` adds one to "
+            "`.claude/perfpack/history/NAME.jsonl`).",
+            "",
+        ]
     for h in histories:
         lines += [history_markdown(h, charts.get(h.name)).rstrip("\n"), ""]
     return lines
@@ -107,22 +137,29 @@ def baselines_section(baselines: list[dict[str, Any]]) -> list[str]:
     lines = ["## Baselines", ""]
     if not baselines:
         return lines + ["No baselines saved yet (`perfpack bench --name NAME --save -- CMD`).", ""]
-    lines += ["| name | kind | command | runs | median | p95 | p99 | saved | commit |",
-              "|---|---|---|---:|---:|---:|---:|---|---|"]
+    lines += [
+        "| name | kind | command | runs | median | p95 | p99 | saved | commit |",
+        "|---|---|---|---:|---:|---:|---:|---|---|",
+    ]
     for item in baselines:
         if item.get("error"):
-            lines.append(f"| {cell(item['name'])} | | **unreadable**: {cell(one_line(item['error'], limit=160))} "
-                         "| | | | | | |")
+            lines.append(
+                f"| {cell(item['name'])} | | **unreadable**: {cell(one_line(item['error'], limit=160))} "
+                "| | | | | | |"
+            )
             continue
         s = item["summary"] or {}
-        lines.append(f"| {cell(item['name'])} | {item['kind']} | {code(shlex.join(item['command']))} | "
-                     f"{s.get('n', '—')} | {fs(s.get('median'))} | {fs(s.get('p95'))} | {fs(s.get('p99'))} | "
-                     f"{_when(item['saved_at'])} | {(item.get('commit') or '')[:12]} |")
+        lines.append(
+            f"| {cell(item['name'])} | {item['kind']} | {code(shlex.join(item['command']))} | "
+            f"{s.get('n', '—')} | {fs(s.get('median'))} | {fs(s.get('p95'))} | {fs(s.get('p99'))} | "
+            f"{_when(item['saved_at'])} | {(item.get('commit') or '')[:12]} |"
+        )
     return lines + [""]
 
 
-def budget_rows(root: Path, baselines: list[dict[str, Any]], comparisons: list[Comparison],
-                limits: list[Budget]) -> list[tuple[str, dict[str, Any]]]:
+def budget_rows(
+    root: Path, baselines: list[dict[str, Any]], comparisons: list[Comparison], limits: list[Budget]
+) -> list[tuple[str, dict[str, Any]]]:
     from perfpack.bench.baseline import load
     from perfpack.errors import PerfpackError
 
@@ -138,8 +175,11 @@ def budget_rows(root: Path, baselines: list[dict[str, Any]], comparisons: list[C
         rows += [(f"baseline {item['name']}", b) for b in checks]
     if limits:
         for c in comparisons:
-            rows += [(f"{c.label} (after, {_when(c.saved_at)})", b.check(c.after.summary)) for b in limits
-                     if b.metric != "rss" or c.after.summary.get("rss_bytes")]
+            rows += [
+                (f"{c.label} (after, {_when(c.saved_at)})", b.check(c.after.summary))
+                for b in limits
+                if b.metric != "rss" or c.after.summary.get("rss_bytes")
+            ]
     return rows
 
 
@@ -150,8 +190,10 @@ def budgets_section(rows: list[tuple[str, dict[str, Any]]]) -> list[str]:
     lines += ["| where | budget | value | holds |", "|---|---|---:|---|"]
     for where, b in rows:
         conv = format_bytes if b["metric"] == "rss" else fs
-        lines.append(f"| {cell(where)} | {b['metric']} ≤ {conv(b['limit'])} | {conv(b['value'])} | "
-                     f"{'yes' if b['ok'] else '**no**'} |")
+        lines.append(
+            f"| {cell(where)} | {b['metric']} ≤ {conv(b['limit'])} | {conv(b['value'])} | "
+            f"{'yes' if b['ok'] else '**no**'} |"
+        )
     held = sum(1 for _, b in rows if b["ok"])
     return lines + ["", f"{held} of {len(rows)} budget checks hold.", ""]
 
@@ -186,8 +228,13 @@ def build_report(request: ReportRequest) -> ReportResult:
             if len(h.records) >= 2:
                 trend_charts[h.name] = f"{out.stem}-trend-{h.name}.svg"
                 chart_files[trend_charts[h.name]] = charts.trend_svg(h)
-    lines = ["# Performance report", "", f"Project: {code(str(root), 200)}  ",
-             f"Generated: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}", ""]
+    lines = [
+        "# Performance report",
+        "",
+        f"Project: {code(str(root), 200)}  ",
+        f"Generated: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}",
+        "",
+    ]
     lines += comparisons_section(comparisons, compare_chart)
     lines += history_section(histories, trend_charts or {})
     lines += baselines_section(baselines)

@@ -14,10 +14,11 @@ import shutil
 import signal
 import subprocess
 import tempfile
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from perfpack.errors import PerfpackError
 from perfpack.terminal import one_line
@@ -46,8 +47,15 @@ class Terminated(BaseException):
 def _git(args: list[str], cwd: Path, *, check: bool = True) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C"}
     try:
-        proc = subprocess.run(["git", "-c", "core.hooksPath=/dev/null", *args], cwd=cwd, capture_output=True,
-                              text=True, errors="replace", timeout=_GIT_TIMEOUT, env=env)
+        proc = subprocess.run(
+            ["git", "-c", "core.hooksPath=/dev/null", *args],
+            cwd=cwd,
+            capture_output=True,
+            text=True,
+            errors="replace",
+            timeout=_GIT_TIMEOUT,
+            env=env,
+        )
     except FileNotFoundError:
         raise PerfpackError("git is not installed", hint="--rev needs git") from None
     except subprocess.TimeoutExpired:
@@ -61,19 +69,27 @@ def _git(args: list[str], cwd: Path, *, check: bool = True) -> subprocess.Comple
 def repo_top(start: Path) -> Path:
     proc = _git(["rev-parse", "--show-toplevel"], start, check=False)
     if proc.returncode != 0:
-        raise PerfpackError(f"{one_line(str(start))} is not inside a git repository",
-                            hint="--rev compares two revisions of a git repository; run it inside one")
+        raise PerfpackError(
+            f"{one_line(str(start))} is not inside a git repository",
+            hint="--rev compares two revisions of a git repository; run it inside one",
+        )
     return Path(proc.stdout.strip())
 
 
 def resolve(top: Path, rev: str) -> tuple[str, str]:
     """(full commit id, subject) of `rev`, or a one-line error."""
     if not rev or rev.startswith("-") or "\0" in rev:
-        raise PerfpackError(f"invalid revision {one_line(repr(rev))}", hint="a commit, branch or tag, e.g. HEAD~1")
-    proc = _git(["rev-parse", "--verify", "--quiet", "--end-of-options", f"{rev}^{{commit}}"], top, check=False)
+        raise PerfpackError(
+            f"invalid revision {one_line(repr(rev))}", hint="a commit, branch or tag, e.g. HEAD~1"
+        )
+    proc = _git(
+        ["rev-parse", "--verify", "--quiet", "--end-of-options", f"{rev}^{{commit}}"], top, check=False
+    )
     if proc.returncode != 0:
-        raise PerfpackError(f"unknown revision {one_line(repr(rev))} in {one_line(str(top))}",
-                            hint="a commit, branch or tag that `git rev-parse` knows, e.g. HEAD~1 or main")
+        raise PerfpackError(
+            f"unknown revision {one_line(repr(rev))} in {one_line(str(top))}",
+            hint="a commit, branch or tag that `git rev-parse` knows, e.g. HEAD~1 or main",
+        )
     commit = proc.stdout.strip()
     subject = _git(["log", "-1", "--format=%s", commit], top, check=False).stdout.strip()
     return commit, subject
@@ -108,8 +124,10 @@ def worktrees(start: Path, revs: list[str], *, setup: str | None = None) -> Iter
             _git(["worktree", "add", "--detach", "--quiet", str(path), commit], top)
             cwd = path / rel
             if not cwd.is_dir():
-                raise PerfpackError(f"{one_line(rel)} does not exist at revision {one_line(rev)}",
-                                    hint="run from a folder that exists in both revisions (e.g. the top)")
+                raise PerfpackError(
+                    f"{one_line(rel)} does not exist at revision {one_line(rev)}",
+                    hint="run from a folder that exists in both revisions (e.g. the top)",
+                )
             trees.append(Worktree(rev=rev, commit=commit, subject=subject, path=path, cwd=cwd))
         if setup:
             for tree in trees:
@@ -143,12 +161,21 @@ def worktrees(start: Path, revs: list[str], *, setup: str | None = None) -> Iter
 def _setup(tree: Worktree, command: str) -> None:
     """Run the user's --setup command once in a worktree (e.g. a build); its failure stops the comparison."""
     try:
-        proc = subprocess.run(["/bin/sh", "-c", command], cwd=tree.cwd, stdin=subprocess.DEVNULL,
-                              capture_output=True, text=True, errors="replace")
+        proc = subprocess.run(
+            ["/bin/sh", "-c", command],
+            cwd=tree.cwd,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            errors="replace",
+        )
     except OSError as exc:
         raise PerfpackError(f"--setup could not start: {exc.strerror or exc}") from None
     if proc.returncode != 0:
-        tail = "\n".join(f"    | {one_line(line, limit=200)}" for line in proc.stderr.strip().splitlines()[-8:])
-        raise PerfpackError(f"--setup exited with {proc.returncode} at revision {one_line(tree.rev)} "
-                            f"({tree.commit[:12]})",
-                            hint="fix the setup command" + (f"\n  its stderr ended with:\n{tail}" if tail else ""))
+        tail = "\n".join(
+            f"    | {one_line(line, limit=200)}" for line in proc.stderr.strip().splitlines()[-8:]
+        )
+        raise PerfpackError(
+            f"--setup exited with {proc.returncode} at revision {one_line(tree.rev)} ({tree.commit[:12]})",
+            hint="fix the setup command" + (f"\n  its stderr ended with:\n{tail}" if tail else ""),
+        )

@@ -10,12 +10,12 @@ from __future__ import annotations
 import os
 import resource
 import select
-import signal
 import shutil
+import signal
 import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping, Sequence
 
 from perfpack.errors import PerfpackError
 
@@ -82,7 +82,8 @@ def _tree(pid: int) -> list[int]:
             return [pid, *(p.pid for p in psutil.Process(pid).children(recursive=True))]
         except Exception:
             return [pid]
-    out, todo, seen = [], [pid], set()
+    out: list[int] = []
+    todo, seen = [pid], set()
     while todo and len(out) < 100_000:
         p = todo.pop()
         if p in seen:

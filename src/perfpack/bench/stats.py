@@ -8,10 +8,12 @@ where 1,000 resamples cost ~150 ms and grew with the run count.
 
 from __future__ import annotations
 
+import functools
 import math
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Any
 
 SEED = 20260501  # fixed so the same samples always give the same intervals
 MAX_RESAMPLE_WORK = 500_000  # resamples x sample size in bootstrap_ratio_ci, to bound time on huge samples
@@ -108,8 +110,8 @@ class Summary:
         return {k: (list(v) if isinstance(v, tuple) else v) for k, v in self.__dict__.items()}
 
     @classmethod
-    def from_dict(cls, data: dict) -> "Summary":
-        values = {k: data.get(k) for k in cls.__dataclass_fields__}
+    def from_dict(cls, data: dict) -> Summary:
+        values: dict[str, Any] = {k: data.get(k) for k in cls.__dataclass_fields__}
         for key in ("mean_ci", "median_ci", "p95_ci", "p99_ci"):
             values[key] = tuple(values[key]) if values[key] else None
         for key in ("p25", "p75"):  # files written before quartiles were kept
@@ -295,9 +297,8 @@ def _rank(values: Sequence[float]) -> tuple[list[float], list[int]]:
 def _exact_u_cdf(n1: int, n2: int) -> list[float]:
     """P(U <= u) for u = 0..n1*n2 under H0 without ties (counting by dynamic programming)."""
     # counts[i][j] would be the full table; keep a dict per (i, j) row lazily via recursion on j.
-    from functools import lru_cache
 
-    @lru_cache(maxsize=None)
+    @functools.cache
     def count(u: int, a: int, b: int) -> int:
         if u < 0:
             return 0
@@ -357,8 +358,9 @@ class Verdict:
                 "reason": self.reason}
 
 
-def judge(before: Sequence[float], after: Sequence[float], *, pairs: Sequence[tuple[float, float]] | None = None,
-          alpha: float = 0.05, min_effect: float = MIN_EFFECT_DEFAULT) -> Verdict:
+def judge(before: Sequence[float], after: Sequence[float], *,
+          pairs: Sequence[tuple[float, float]] | None = None, alpha: float = 0.05,
+          min_effect: float = MIN_EFFECT_DEFAULT) -> Verdict:
     """Faster / slower / same / inconclusive.
 
     Faster or slower needs significance by Mann–Whitney U, the ratio's 95 % interval excluding 1, and an
@@ -375,7 +377,7 @@ def judge(before: Sequence[float], after: Sequence[float], *, pairs: Sequence[tu
     else:
         base = median(before)
         if base <= 0:
-            return Verdict(1.0, (1.0, 1.0), p, "inconclusive", "the baseline's median is 0; no ratio to judge")
+            return Verdict(1.0, (1.0, 1.0), p, "inconclusive", "the baseline's median is 0: no ratio")
         ratio = median(after) / base
         ci = bootstrap_ratio_ci(before, after)
     if min(len(before), len(after)) < MIN_RUNS_TO_JUDGE:
@@ -384,12 +386,14 @@ def judge(before: Sequence[float], after: Sequence[float], *, pairs: Sequence[tu
                        f"at least {MIN_RUNS_TO_JUDGE} each)")
     if ci[0] <= 1 <= ci[1] and (ci[0] < 1 - min_effect or ci[1] > 1 + min_effect):
         return Verdict(ratio, ci, p, "inconclusive",
-                       f"too noisy to judge: the ratio's 95% interval [{ci[0]:.3f}, {ci[1]:.3f}] holds both no "
+                       f"too noisy to judge: the ratio's 95% interval [{ci[0]:.3f}, {ci[1]:.3f}] holds "
+                       "both no "
                        f"change and changes beyond {min_effect:.0%}; add runs or quiet the machine")
     if p >= alpha:
         return Verdict(ratio, ci, p, "same", f"not significant (p = {p:.2g} >= {alpha:g})")
     if ci[0] <= 1 <= ci[1]:
         return Verdict(ratio, ci, p, "same", "the ratio's 95% interval contains 1")
     if abs(ratio - 1) < min_effect:
-        return Verdict(ratio, ci, p, "same", f"change {ratio - 1:+.1%} is below the minimum effect {min_effect:.0%}")
+        return Verdict(ratio, ci, p, "same",
+                       f"change {ratio - 1:+.1%} is below the minimum effect {min_effect:.0%}")
     return Verdict(ratio, ci, p, "slower" if ratio > 1 else "faster", f"p = {p:.2g}")

@@ -18,7 +18,7 @@ def format_seconds(value: float | None) -> str:
 def format_bytes(value: float | None) -> str:
     if value is None:
         return "—"
-    for unit, factor in (("GB", 1024 ** 3), ("MB", 1024 ** 2), ("KB", 1024)):
+    for unit, factor in (("GB", 1024**3), ("MB", 1024**2), ("KB", 1024)):
         if value >= factor:
             return f"{value / factor:.1f} {unit}"
     return f"{value:.0f} B"

@@ -7,9 +7,10 @@ import shutil
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from perfpack.snapshot import probes
 
@@ -34,7 +35,7 @@ class Snapshot:
 
 
 # name -> (probe, its own budget in seconds); each is also cut off by HARD_CAP_S.
-PROBES: dict[str, tuple[Callable[[Path | None, "probes.Skips"], Any], float]] = {
+PROBES: dict[str, tuple[Callable[[Path | None, probes.Skips], Any], float]] = {
     "host": (probes.host, 2.0),
     "git": (probes.git, 2.5),
     "stack": (probes.stack, 2.5),
@@ -90,11 +91,11 @@ def take_snapshot(
 
 
 def _run_probe(
-    name: str, probe: Callable[..., Any], root: Path | None, skips: "probes.Skips", results: dict[str, Any]
+    name: str, probe: Callable[..., Any], root: Path | None, skips: probes.Skips, results: dict[str, Any]
 ) -> None:
     try:
         results[name] = probe(root, skips)
-    except BaseException as exc:  # noqa: BLE001 - a probe never takes the snapshot down
+    except BaseException as exc:
         results[name] = exc
 
 

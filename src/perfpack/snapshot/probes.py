@@ -396,8 +396,8 @@ def stack(root: Path | None, skips: Skips) -> dict[str, Any] | None:
 
 # A benchmark suite is code that runs: a folder of reports (`perfpack report --out perf/report.md` writes
 # Markdown and SVG there) or of results is not one.
-CODE_SUFFIXES = {".py", ".js", ".mjs", ".ts", ".go", ".rs", ".rb", ".java", ".kt", ".scala", ".cs", ".c", ".cc",
-                 ".cpp", ".php", ".lua", ".sh", ".bash", ".ex", ".exs", ".swift", ".jl", ".r", ".R"}
+CODE_SUFFIXES = {".py", ".js", ".mjs", ".ts", ".go", ".rs", ".rb", ".java", ".kt", ".scala", ".cs", ".c",
+                 ".cc", ".cpp", ".php", ".lua", ".sh", ".bash", ".ex", ".exs", ".swift", ".jl", ".r", ".R"}
 
 
 def _holds_code(folder: str, limit: int = 200) -> bool:

@@ -39,7 +39,8 @@ def to_markdown(snap: Snapshot) -> str:
                        f"({_s(mem['percent'])}% used)")
         disk = host.get("disk")
         if disk:
-            out.append(f"- Disk ({_s(disk['path'], 200)}): {_s(disk['free_gb'])} GB free of {_s(disk['total_gb'])} GB"
+            out.append(f"- Disk ({_s(disk['path'], 200)}): {_s(disk['free_gb'])} GB free of "
+                       f"{_s(disk['total_gb'])} GB"
                        f" ({_s(disk['percent'])}% used)")
         if host.get("top_cpu"):
             out.append("- Top CPU: " + _procs(host["top_cpu"], "cpu"))
@@ -60,13 +61,16 @@ def to_markdown(snap: Snapshot) -> str:
             line += "; shallow clone"
         out.append(line)
     if stack:
-        langs = ", ".join(f"{_s(row['language'], 40)} {_s(row['share'])}%" for row in stack.get("languages", []))
+        langs = ", ".join(f"{_s(row['language'], 40)} {_s(row['share'])}%"
+                          for row in stack.get("languages", []))
         out.append(
             f"- Languages: {langs or 'none detected'}"
-            + (f" (manifests: {', '.join(_s(m, 60) for m in stack['manifests'])})" if stack.get("manifests") else "")
+            + (f" (manifests: {', '.join(_s(m, 60) for m in stack['manifests'])})"
+               if stack.get("manifests") else "")
         )
         out.append(f"- Tests: {'; '.join(_s(t, 120) for t in stack.get('tests') or []) or 'none detected'}")
-        out.append(f"- Benchmarks: {'; '.join(_s(b, 120) for b in stack.get('benchmarks') or []) or 'none detected'}")
+        benches = "; ".join(_s(b, 120) for b in stack.get("benchmarks") or [])
+        out.append(f"- Benchmarks: {benches or 'none detected'}")
     cont = s.get("containers")
     if cont is not None:
         out.append(f"**Containers** ({_s(cont['running'])} running)")
