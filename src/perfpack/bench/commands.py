@@ -11,7 +11,7 @@ import os
 import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from perfpack.bench import engine
 from perfpack.bench.baseline import Baseline, Identity, Measurement, check_name, identity_for
@@ -21,7 +21,7 @@ from perfpack.errors import PerfpackError
 from perfpack.exitcodes import ExitCode
 from perfpack.terminal import one_line
 
-if False:  # typing only (perfpack.report imports json and dataclasses machinery we load anyway)
+if TYPE_CHECKING:
     from perfpack.report import Report
 
 
