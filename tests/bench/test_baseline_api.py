@@ -138,3 +138,20 @@ def test_history_skips_damaged_lines_with_a_note(tmp_path):
         handle.write('{"v": 1, "median": NaN}\n[[[[\nnot json\n{"v": 1}\n')
     h = read_history(tmp_path, "checkout")
     assert len(h.records) == 1 and len(h.skipped) == 4
+
+
+def test_load_runs_show_in_the_report_with_their_charts(tmp_path):
+    from perfpack.bench.comparison import store
+    from perfpack.bench.report import ReportRequest, build_report
+
+    (tmp_path / ".git").mkdir()
+    rng = random.Random(2)
+    before = [rng.lognormvariate(-4, 0.2) for _ in range(300)]
+    bl.save(tmp_path, _load_run(tmp_path, before))
+    store(tmp_path, bl.compare(bl.load(tmp_path, "checkout"), _load_run(tmp_path, [x * 1.4 for x in before])))
+    bl.save(tmp_path, _load_run(tmp_path, [x * 1.4 for x in before]), force=True)
+    result = build_report(ReportRequest(project=str(tmp_path), out=str(tmp_path / "out/perf.md")))
+    text = (tmp_path / "out/perf.md").read_text()
+    assert "| checkout (baseline) |" in text and "**slower**" in text and "| checkout | load |" in text
+    assert (tmp_path / "out/perf.svg").read_text().count("latency") >= 1
+    assert (tmp_path / "out/perf-trend-checkout.svg").exists() and len(result.written) == 3

@@ -294,6 +294,11 @@ def _x_labels(stamps: list[str]) -> list[str]:
     return [f"{s[5:10]} {s[11:16]}".strip() or "?" for s in stamps]
 
 
+def _metric_title(records: Sequence[dict[str, Any]]) -> str:
+    metric = records[-1].get("metric", "wall_s") if records else "wall_s"
+    return {"wall_s": "wall time", "latency_s": "latency"}.get(str(metric), str(metric))
+
+
 def _date(stamp: str | None) -> str:
     """ "2026-03-02T14:05:09Z" -> "2026-03-02 14:05"."""
     if not stamp:
@@ -314,8 +319,8 @@ def before_after_svg(comparisons: Sequence[Any]) -> str:
         fs
         for c in comparisons
         for fs in (
-            format_seconds(c.before.summary["wall_s"]["median"]),
-            format_seconds(c.after.summary["wall_s"]["median"]),
+            format_seconds(c.before.summary[c.metric]["median"]),
+            format_seconds(c.after.summary[c.metric]["median"]),
         )
     ]
     value_w = max(text_width(m) for m in medians) + 20
@@ -338,12 +343,14 @@ def before_after_svg(comparisons: Sequence[Any]) -> str:
         size=11,
         colour="#555",
     )
-    titles = ((x_wall, "wall time"), (x_value, "median"), (x_cpu, "CPU (median)"), (x_rss, "peak RSS"))
+    metrics = {c.metric for c in comparisons}
+    time_title = "wall time" if metrics == {"wall_s"} else ("latency" if metrics == {"latency_s"} else "time")
+    titles = ((x_wall, time_title), (x_value, "median"), (x_cpu, "CPU (median)"), (x_rss, "peak RSS"))
     for x, title in titles:
         svg.text(x, top - 6, title, bold=True, size=11)
 
     wall_high = max(
-        max(c.before.summary["wall_s"].get("p95", 0), c.after.summary["wall_s"].get("p95", 0))
+        max(c.before.summary[c.metric].get("p95", 0), c.after.summary[c.metric].get("p95", 0))
         for c in comparisons
     )
     wall_ticks = nice_ticks(wall_high, wall_w, tick_label_seconds, size=11)
@@ -396,9 +403,9 @@ def before_after_svg(comparisons: Sequence[Any]) -> str:
             def wall_x(v: float) -> float:
                 return x_wall + wall_w * v / wall_ticks[-1]
 
-            _box(svg, wall_x, s["wall_s"], ry + 5, row_h - 10, fill)
+            _box(svg, wall_x, s[c.metric], ry + 5, row_h - 10, fill)
             svg.text(
-                x_value + value_w - 10, ry + 15, format_seconds(s["wall_s"]["median"]), anchor="end", size=11
+                x_value + value_w - 10, ry + 15, format_seconds(s[c.metric]["median"]), anchor="end", size=11
             )
             for x0, ticks, value, fmt in (
                 (x_cpu, cpu_ticks, _get(c, side, "cpu_s", "median"), format_seconds),
@@ -458,7 +465,8 @@ def trend_svg(history: Any) -> str:
     )
     width = max(left + plot_w + pad + 10, pad * 2 + max(title_w, 430))
     panels = [
-        ("wall time (box p25–p75, line median, whiskers min–p95)", 160, wall_ticks, tick_label_seconds),
+        (f"{_metric_title(records)} (box p25–p75, line median, whiskers min–p95)", 160, wall_ticks,
+         tick_label_seconds),
         ("CPU (median)", 70, cpu_ticks, tick_label_seconds),
         ("peak RSS", 70, rss_ticks, tick_label_bytes),
     ]

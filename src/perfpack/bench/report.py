@@ -85,7 +85,7 @@ def comparisons_section(comparisons: list[Comparison], chart: str | None) -> lis
         "|---|---|---:|---:|---:|---:|---:|---|---:|---:|",
     ]
     for c in comparisons:
-        b, a, v = c.before.summary["wall_s"], c.after.summary["wall_s"], c.verdict
+        b, a, v = c.before.summary[c.metric], c.after.summary[c.metric], c.verdict
         lines.append(
             f"| {cell(c.label)} ({c.mode}) | {_when(c.saved_at)} | "
             f"{fs(b['median'])} {interval(b.get('median_ci'))} | "
@@ -110,7 +110,7 @@ def comparisons_section(comparisons: list[Comparison], chart: str | None) -> lis
         lines += [f"![before/after: wall time box plots, CPU and peak RSS]({chart})", ""]
     lines += ["| comparison | when | p95 before | p95 after | change |", "|---|---|---:|---:|---:|"]
     for c in comparisons:
-        before, after = c.before.summary["wall_s"]["p95"], c.after.summary["wall_s"]["p95"]
+        before, after = c.before.summary[c.metric]["p95"], c.after.summary[c.metric]["p95"]
         lines.append(
             f"| {cell(c.label)} | {_when(c.saved_at)} | {fs(before)} | {fs(after)} | "
             f"{format_percent(after / before) if before else '—'} |"
