@@ -367,7 +367,7 @@ def stack(root: Path | None, skips: Skips) -> dict[str, Any] | None:
             if suffix == ".go" and name.endswith("_test.go"):
                 go_tests += 1
             if suffix == ".py" and (
-                name.startswith("bench_") or name.endswith("_bench.py") or name.startswith("test_bench")
+                name.startswith(("bench_", "test_bench")) or name.endswith("_bench.py")
             ):
                 py_bench_files += 1
             if (
@@ -480,12 +480,11 @@ def _suites(
             for key in scripts:
                 if key == "test" or key.startswith("test:"):
                     tests.append(f"npm run {key}")
-                elif "bench" in key or key.startswith("perf") or key.startswith("load"):
+                elif "bench" in key or key.startswith(("perf", "load")):
                     benches.append(f"npm run {key}")
-    if "go.mod" in manifests or go_tests:
-        if go_tests:
-            tests.append(f"go test ./... ({go_tests} _test.go file(s) seen)")
-            benches.append("go test -bench (if Benchmark* functions exist)")
+    if go_tests:
+        tests.append(f"go test ./... ({go_tests} _test.go file(s) seen)")
+        benches.append("go test -bench (if Benchmark* functions exist)")
     if "Cargo.toml" in manifests:
         tests.append("cargo test")
         cargo = _read_small(root / "Cargo.toml")
@@ -569,7 +568,7 @@ def baselines(root: Path | None, skips: Skips) -> list[dict[str, Any]] | None:
     except ImportError:
         skips.add("baselines", "perfpack.bench.baseline is not available in this install")
         return None
-    items = list_baselines(root)
+    items = list_baselines(root, validate=False)
     if not items:
         return []
     items = sorted(items, key=lambda b: str(b.get("saved_at") or ""), reverse=True)[:5]
