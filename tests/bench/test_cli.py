@@ -512,4 +512,17 @@ def test_bench_and_compare_record_what_they_printed_in_the_ledger(perfpack, proj
     assert figures["p95"] == printed["summary"]["wall_s"]["p95"]
     compared = [r for r in records.values() if r["kind"] == "compare"]
     assert compared and compared[0]["name"] == "ab"
-    assert {"ratio", "a_median", "b_median"} <= {f["metric"] for f in compared[0]["figures"]}
+    sides = {(f["metric"], f.get("side")) for f in compared[0]["figures"]}
+    assert {("ratio", None), ("median", "a"), ("median", "b"), ("p95", "a")} <= sides
+
+
+def test_an_agents_figures_from_bench_pass_the_evidence_check(perfpack, project):
+    """What bench printed is what `perfpack evidence check` finds in the ledger; an invented figure is not."""
+    proc = perfpack("bench", "--runs", "5", "--format", "json", "--", "sleep", "0.01", cwd=project)
+    median = json.loads(proc.stdout)["summary"]["wall_s"]["median"]
+    told = project / "told.md"
+    told.write_text(f"The median is {median * 1000:.2f} ms.\n")
+    checked = perfpack("evidence", "check", "--message", str(told), cwd=project)
+    assert checked.returncode == 0, (checked.stdout, checked.stderr)
+    told.write_text("The median is 987.65 ms.\n")
+    assert perfpack("evidence", "check", "--message", str(told), cwd=project).returncode == 1

@@ -221,32 +221,37 @@ def _record(
     return ledger.record(root, kind=kind, name=name, command=command, figures=figures, extra=extra)
 
 
-def summary_figures(summary: dict[str, Any], prefix: str = "") -> list[dict[str, Any]]:
-    """The figures bench prints for one side, as ledger figures (seconds as printed: ms or s)."""
+def summary_figures(summary: dict[str, Any], side: str | None = None) -> list[dict[str, Any]]:
+    """The figures bench prints for one side, as ledger figures in the ledger's conventions
+    (perfpack.evidence): the statistic as `metric`, `side` "before"/"after" or "a"/"b" for a pair."""
     from perfpack.ledger import figure
 
+    extra = {"side": side} if side else {}
     out = []
-    wall = summary.get("wall_s")
+    wall = summary.get("wall_s") or summary.get("latency_s")
     if wall:
         for key in ("median", "mean", "min", "max", "p95", "p99"):
-            out.append(figure(f"{prefix}{key}", wall[key], "s", of="wall"))
+            out.append(figure(key, wall[key], "s", of="wall", **extra))
     cpu = summary.get("cpu_s")
     if cpu:
-        out.append(figure(f"{prefix}cpu_median", cpu["median"], "s", of="cpu"))
+        out.append(figure("cpu", cpu["median"], "s", of="cpu", **extra))
     rss = summary.get("rss_bytes")
     if rss:
-        out.append(figure(f"{prefix}rss_peak", rss["max"], "B", of="rss"))
+        out.append(figure("rss", rss["max"], "B", of="peak rss", **extra))
     return out
 
 
 def comparison_figures(comparison: Comparison) -> list[dict[str, Any]]:
+    """Both sides' figures and what the verdict line printed (ratio, change)."""
     from perfpack.ledger import figure
 
+    sides = ("a", "b") if comparison.mode in ("interleaved", "revisions") else ("before", "after")
     v = comparison.verdict
     return [
+        *summary_figures(comparison.before.summary, sides[0]),
+        *summary_figures(comparison.after.summary, sides[1]),
         figure("ratio", v["ratio"], "x", verdict=v["verdict"]),
         figure("change", (v["ratio"] - 1) * 100, "%", verdict=v["verdict"]),
-        figure("p_value", v["p_value"], ""),
     ]
 
 
@@ -331,9 +336,7 @@ def run_bench(request: BenchRequest) -> BenchResult:
     if request.save:
         result.saved = store.save(root, measurement, force=True, env=env)
     if options.ledger:
-        figures = summary_figures(summary)
-        if result.comparison is not None:
-            figures += comparison_figures(result.comparison)
+        figures = comparison_figures(result.comparison) if result.comparison else summary_figures(summary)
         result.ledger_id = _record(root, "bench", name, list(request.command), figures)
     return result
 
@@ -462,11 +465,7 @@ def _finish(
     if request.store:
         result.stored = cmp.store(root, comparison)
     if request.options.ledger:
-        figures = (
-            summary_figures(comparison.before.summary, "a_")
-            + summary_figures(comparison.after.summary, "b_")
-            + comparison_figures(comparison)
-        )
+        figures = comparison_figures(comparison)
         command = request.a + (["--vs", *request.b] if request.b else [])
         result.ledger_id = _record(
             root,
