@@ -499,7 +499,8 @@ def test_unwritable_destinations_are_usage_errors(perfpack, project):
 def test_bench_and_compare_record_what_they_printed_in_the_ledger(perfpack, project):
     from perfpack import ledger
 
-    proc = perfpack("bench", "--runs", "5", "--name", "l", "--format", "json", "--", "sleep", "0.01", cwd=project)
+    proc = perfpack("bench", "--runs", "5", "--name", "l", "--format", "json", "--", "sleep", "0.01",
+                    cwd=project)
     assert proc.returncode == 0, proc.stderr
     printed = json.loads(proc.stdout)
     cmp = perfpack("compare", "--runs", "5", "--name", "ab", "--", "true", "--vs", "true", cwd=project)
