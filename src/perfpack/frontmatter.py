@@ -211,6 +211,23 @@ def _expanded_size(node: Any, limit: int) -> tuple[int, int]:
     return walk(node, 0)
 
 
+def _may_exceed_limits(yaml_text: str) -> bool:
+    """False when the text alone proves the limits hold, so the node walk can be skipped (most files).
+
+    Without an anchor (`&`) there is no alias to expand, and the text's size (<= MAX_YAML_BYTES) bounds
+    the values. Nesting is at most the deepest indentation plus the `- ` entries on one line plus every
+    flow bracket in the text: when that sum is under the limit, so is the depth.
+    """
+    if "&" in yaml_text:
+        return True
+    brackets = yaml_text.count("[") + yaml_text.count("{")
+    deepest = 0
+    for line in yaml_text.split("\n"):
+        stripped = line.lstrip()
+        deepest = max(deepest, len(line) - len(stripped) + stripped.count("- ") + stripped.count("? "))
+    return brackets + deepest >= MAX_YAML_DEPTH
+
+
 def _yaml_limit_problem(result: Frontmatter) -> str | None:
     """Why this frontmatter is refused before it is parsed (size, nesting), or None."""
     if len(result.yaml_text) > MAX_YAML_BYTES:
@@ -230,7 +247,7 @@ def _parse_yaml(result: Frontmatter) -> None:
         loader = _Loader(result.yaml_text)
         try:
             node = loader.get_single_node()
-            if node is not None:
+            if node is not None and _may_exceed_limits(result.yaml_text):
                 size, depth = _expanded_size(node, MAX_YAML_VALUES)
                 if size > MAX_YAML_VALUES or depth > MAX_YAML_DEPTH:
                     what = (f"nests more than {MAX_YAML_DEPTH} levels deep" if depth > MAX_YAML_DEPTH else
