@@ -164,13 +164,15 @@ def test_load_stays_within_budget_with_a_large_store(db: Path) -> None:
                 "high" if i == 777 else "low",
                 0.5,
                 "{}",
+                f"insight number {i} " + "x" * 200,
+                float(i),
             )
             for i in range(3000)
         ]
         store.transaction(
             lambda c: c.executemany(
-                "INSERT INTO insights (uid, agent, created, area, insight, impact, confidence, data) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO insights (uid, agent, created, area, insight, impact, confidence, data, norm, "
+                "last_seen) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 rows,
             )
         )
@@ -304,7 +306,7 @@ def test_messages_older_than_retention_expire(db: Path) -> None:
     "content, message",
     [
         (os.urandom(4096), "not a SQLite database"),
-        (b"SQLite format 3\x00" + os.urandom(4000), "not a usable perfpack memory database"),
+        (b"SQLite format 3\x00" + os.urandom(4000), "not a SQLite database"),
     ],
 )
 def test_corrupt_files_are_refused_and_untouched(db: Path, content: bytes, message: str) -> None:

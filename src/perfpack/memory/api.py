@@ -7,7 +7,8 @@ import os
 from perfpack import fastjson
 from perfpack.errors import PerfpackError
 from perfpack.memory.hygiene import check_agent
-from perfpack.memory.store import MemoryStore, default_db_str, insight_row, task_row
+from perfpack.memory.records import insight_row, task_row
+from perfpack.memory.store import SQLITE_VERSION, MemoryStore, database_error, default_db_str
 
 # pathlib (~5 ms: urllib.parse, ipaddress) stays off the per-write path: paths are strings inside and
 # become Path only where the public API returns one.
@@ -28,6 +29,27 @@ def resolve_db(db: Path | str | None = None, root: Path | str | None = None) -> 
 
 def _resolve_db(db: Path | str | None, root: Path | str | None) -> str:
     return os.fspath(db) if db is not None else default_db_str(root)
+
+
+def _open(db: Path | str | None, root: Path | str | None) -> MemoryStore:
+    store = MemoryStore.open(_resolve_db(db, root))
+    assert store is not None  # create=True never returns None
+    return store
+
+
+def _refresh_digest(store: MemoryStore, agent: str, result: dict) -> None:
+    """Rewrite AGENT's MEMORY.md; the record is stored already, so a failure here is reported, not raised."""
+    from perfpack.memory.digest import write_digest_str
+
+    try:
+        path = write_digest_str(store, agent)
+    except OSError as exc:
+        result["digest_error"] = database_error(store.file, exc, writing=False).message.replace(
+            store.file, "MEMORY.md", 1
+        )
+        return
+    if path is not None:
+        result["digest"] = path
 
 
 def open_store(
@@ -63,6 +85,13 @@ class AgentMemoryManager:
             self._store.close()
             self._store = None
 
+    def __del__(self) -> None:
+        # A dropped manager closes its connection now, not whenever the cyclic GC runs (see MemoryStore).
+        try:
+            self.close()
+        except Exception:  # noqa: BLE001 - a finaliser must not raise
+            pass
+
     def __enter__(self) -> AgentMemoryManager:
         return self
 
@@ -77,11 +106,7 @@ class AgentMemoryManager:
         """Record an insight: {area, insight, impact: low|medium|high, confidence: 0..1}; refreshes MEMORY.md."""
         result = self.store.add_insight(agent, insight)
         if self.digest:
-            from perfpack.memory.digest import write_digest_str
-
-            path = write_digest_str(self.store, agent)
-            if path is not None:
-                result["digest"] = path
+            _refresh_digest(self.store, agent, result)
         return result
 
     def update_collaboration_pattern(
@@ -171,32 +196,23 @@ def save_my_memory(
     task_rows = [task_row(agent, t) for t in new_tasks]  # validate everything before writing anything
     insight_rows = [insight_row(agent, i) for i in new_insights]
     state = memory.get("state", {})
-    with MemoryStore.open(_resolve_db(db, root)) as store:
+    result: dict = {"agent": agent}
+    with _open(db, root) as store:
 
         def body(c):
             version = store.save_state_in(c, agent, state, memory.get("version", 0))
-            c.executemany(
-                "INSERT INTO tasks (uid, agent, created, description, outcome, data) VALUES (?, ?, ?, ?, ?, ?)",
-                task_rows,
-            )
-            c.executemany(
-                "INSERT INTO insights (uid, agent, created, area, insight, impact, confidence, data) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                insight_rows,
-            )
-            return version
+            for row in task_rows:
+                store.insert_task_in(c, row)
+            merged = sum(store.insert_insight_in(c, row)[1] > 1 for row in insight_rows)
+            return version, merged
 
-        version = store.transaction(body)
+        result["version"], merged = store.transaction(body)
+        result.update(tasks_added=len(task_rows), insights_added=len(insight_rows) - merged)
+        if merged:
+            result["insights_merged"] = merged
         if insight_rows:
-            from perfpack.memory.digest import write_digest_str
-
-            write_digest_str(store, agent)
-    return {
-        "agent": agent,
-        "version": version,
-        "tasks_added": len(task_rows),
-        "insights_added": len(insight_rows),
-    }
+            _refresh_digest(store, agent, result)
+    return result
 
 
 def load_shared_context(
@@ -236,8 +252,92 @@ def send_message_to_agents(
     root: Path | str | None = None,
 ) -> dict:
     """Send a message: target_agents=[] (or None) broadcasts to every agent, else only the named ones read it."""
-    with MemoryStore.open(_resolve_db(db, root)) as store:
+    with _open(db, root) as store:
         return store.send_message(from_agent, message_type, content, target_agents, metadata)
+
+
+def forget(
+    ids: list[int] | None = None,
+    *,
+    match: str | None = None,
+    agent: str | None = None,
+    kind: str = "insight",
+    apply: bool = False,
+    db: Path | str | None = None,
+    root: Path | str | None = None,
+) -> dict:
+    """Remove records of `kind` (insight, task or message) by id, or those containing every word of `match`
+    (case-insensitive; with `agent`, only that agent's). A dry run unless apply=True: it lists what would
+    go. Applied, the search index and the agents' MEMORY.md follow."""
+    if kind not in ("insight", "task", "message"):
+        raise PerfpackError(f"unknown kind {kind!r}: use insight, task or message")
+    if agent is not None:
+        check_agent(agent)
+    if (not ids) == (match is None):
+        raise PerfpackError("forget needs record ids or --match WORDS (not both)",
+                            hint="perfpack memory forget 12 14, or forget --match 'timing probe' --agent A")
+    result: dict = {"kind": kind, "applied": bool(apply), "records": []}
+    store = MemoryStore.open(_resolve_db(db, root), create=False)
+    if store is None:
+        return result
+    with store:
+        if match is not None:
+            words = match.split()
+            if not words:
+                raise PerfpackError("--match needs at least one word")
+            ids = [ref for _, ref in store.like_search(words, agent, kind, 10_000)]
+        elif agent is not None:
+            wanted = set(ids or [])
+            ids = [i["id"] for i in store.forget(kind, sorted(wanted), apply=False) if _owner(i) == agent]
+        found = store.forget(kind, list(ids or []), apply=apply)
+        result["records"] = [_shorten(item) for item in found]
+        if apply and kind != "message":
+            from perfpack.memory.digest import write_digest_str
+
+            for who in sorted({_owner(item) for item in found}):
+                try:
+                    write_digest_str(store, who)
+                except OSError as exc:
+                    result["digest_error"] = str(exc)
+    result["count"] = len(result["records"])
+    if not apply and result["count"]:
+        result["hint"] = "dry run: nothing was removed; add --yes (apply=True) to remove these"
+    return result
+
+
+def _owner(item: dict) -> str:
+    return str(item.get("agent") or item.get("from_agent") or "")
+
+
+def top_insights(root: Path | str, limit: int = 5) -> list[dict]:
+    """The most valuable insights of all agents (impact x confidence, then the most recently seen), for
+    /optimize's snapshot. Read-only; [] when there is no memory database or it is unusable."""
+    try:
+        store = MemoryStore.open(default_db_str(root), create=False)
+        if store is None:
+            return []
+        with store:
+            return store.top_insights(None, limit)
+    except (PerfpackError, OSError):
+        return []
+
+
+def memory_status(root: Path | str | None = None, db: Path | str | None = None) -> dict:
+    """What the memory is and runs on: path, SQLite version in use, schema, record counts, search index."""
+    path = _resolve_db(db, root)
+    status: dict = {"db": path, "sqlite_version": SQLITE_VERSION, "exists": False}
+    try:
+        store = MemoryStore.open(path, create=False)
+    except PerfpackError as exc:
+        return {**status, "exists": True, "problem": exc.message}
+    if store is None:
+        return status
+    with store:
+        status.update(exists=True, schema=store.schema_version, **store.counts())
+        status["search"] = (
+            "fts5" if store.search_index_usable() else ("plain (index stale)" if store.has_fts else "plain")
+        )
+    return status
 
 
 def recent_insights(root: Path, limit: int = 5) -> list[dict]:

@@ -2,6 +2,15 @@
 
 Every write is one short `BEGIN IMMEDIATE` transaction; counters are updated in SQL, never read-modify-write.
 A file that is not perfpack's memory database is reported and never written to.
+
+Safety rules (issue 14; the evidence is in docs/memory.md):
+- the database file is never opened or closed by Python itself (closing any descriptor of it drops the
+  POSIX locks SQLite holds on it in this process: that lost acknowledged writes and corrupted indexes);
+- no connection checkpoints on its own (`wal_autocheckpoint = 0`): a checkpoint runs only while this
+  process holds the gate (`memory.db-lock`) exclusively, and every perfpack write holds it shared, so no
+  checkpoint ever races a writer that resets the WAL (SQLite's WAL-reset bug, fixed only in 3.51.3);
+- the search index is written beside the record in a savepoint: if it fails, the record is kept, the
+  index is marked stale and searches use the plain scan until `memory check --repair` rebuilds it.
 """
 
 from __future__ import annotations
@@ -18,95 +27,42 @@ except ImportError:  # pragma: no cover - other Python builds
 # the public functions still return Path, importing it only when called.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from pathlib import Path
 
 from perfpack import fastjson
 from perfpack.errors import PerfpackError
 from perfpack.memory.hygiene import MAX_RECORD_BYTES, MAX_STATE_BYTES, check_agent, check_size, redact
+from perfpack.memory.records import (
+    INSIGHT_COLUMNS,
+    INSIGHT_INSERT,
+    MESSAGE_COLUMNS,
+    TASK_COLUMNS,
+    dumps,
+    insight_dict,
+    insight_row,
+    iso,
+    message_dict,
+    task_dict,
+    task_row,
+)
+from perfpack.memory.schema import (
+    APPLICATION_ID,
+    FTS_TABLE,
+    INSIGHT_ORDER,
+    MIGRATIONS,
+    SCHEMA_VERSION,
+    SEARCH_BODIES,
+)
 
-APPLICATION_ID = 0x50504D4D  # "PPMM": marks the file as perfpack memory
-SCHEMA_VERSION = 1
 BUSY_TIMEOUT_MS = 30_000
-WAL_LEFT_LIMIT = 512 * 1024  # bytes of WAL a `perfpack memory` process may leave for the next (see close)
-OUTCOMES = ("success", "partial", "failure")
-IMPACTS = ("low", "medium", "high")
+CHECKPOINT_BUSY_MS = 1_000  # a checkpoint waits at most this long for readers; a later write retries
+WAL_LIMIT = 512 * 1024  # bytes of WAL after which a write checkpoints (and truncates) it, under the gate
 MESSAGE_RETENTION_DAYS = 30
-_IMPACT_RANK = "CASE impact WHEN 'high' THEN 3 WHEN 'medium' THEN 2 ELSE 1 END"
-# Value of an insight: impact weighted by confidence; recency breaks ties.
-INSIGHT_ORDER = f"({_IMPACT_RANK}) * confidence DESC, created DESC, id DESC"
+SQLITE_VERSION = sqlite3.sqlite_version
 
-_SCHEMA_V1 = """
-CREATE TABLE tasks (
-    id INTEGER PRIMARY KEY, uid TEXT NOT NULL UNIQUE, agent TEXT NOT NULL, created REAL NOT NULL,
-    description TEXT NOT NULL,
-    outcome TEXT NOT NULL CHECK (outcome IN ('success', 'partial', 'failure')),
-    data TEXT NOT NULL DEFAULT '{}'
-);
-CREATE INDEX tasks_agent_created ON tasks (agent, created DESC);
-CREATE TABLE insights (
-    id INTEGER PRIMARY KEY, uid TEXT NOT NULL UNIQUE, agent TEXT NOT NULL, created REAL NOT NULL,
-    area TEXT NOT NULL, insight TEXT NOT NULL,
-    impact TEXT NOT NULL CHECK (impact IN ('low', 'medium', 'high')),
-    confidence REAL NOT NULL CHECK (typeof(confidence) IN ('real', 'integer') AND confidence BETWEEN 0 AND 1),
-    data TEXT NOT NULL DEFAULT '{}'
-);
-CREATE INDEX insights_agent_created ON insights (agent, created DESC);
-CREATE INDEX insights_created ON insights (created DESC);
-CREATE INDEX insights_value ON insights (agent, (CASE impact WHEN 'high' THEN 3 WHEN 'medium' THEN 2 ELSE 1 END) * confidence DESC, created DESC, id DESC);
-CREATE INDEX insights_value_all ON insights ((CASE impact WHEN 'high' THEN 3 WHEN 'medium' THEN 2 ELSE 1 END) * confidence DESC, created DESC, id DESC);
-CREATE TABLE collaborations (
-    agent TEXT NOT NULL, other TEXT NOT NULL, task_type TEXT NOT NULL DEFAULT '',
-    successes INTEGER NOT NULL DEFAULT 0 CHECK (successes >= 0),
-    failures INTEGER NOT NULL DEFAULT 0 CHECK (failures >= 0),
-    last_at REAL NOT NULL,
-    PRIMARY KEY (agent, other, task_type)
-);
-CREATE TABLE messages (
-    id INTEGER PRIMARY KEY, uid TEXT NOT NULL UNIQUE, sender TEXT NOT NULL, created REAL NOT NULL,
-    type TEXT NOT NULL, content TEXT NOT NULL, metadata TEXT NOT NULL DEFAULT '{}',
-    broadcast INTEGER NOT NULL CHECK (broadcast IN (0, 1))
-);
-CREATE INDEX messages_created ON messages (created);
-CREATE TABLE message_targets (
-    message_id INTEGER NOT NULL REFERENCES messages (id) ON DELETE CASCADE, agent TEXT NOT NULL,
-    PRIMARY KEY (agent, message_id)
-) WITHOUT ROWID;
-CREATE TABLE message_reads (
-    message_id INTEGER NOT NULL REFERENCES messages (id) ON DELETE CASCADE, agent TEXT NOT NULL,
-    read_at REAL NOT NULL,
-    PRIMARY KEY (agent, message_id)
-) WITHOUT ROWID;
-CREATE TABLE agent_state (
-    agent TEXT PRIMARY KEY, version INTEGER NOT NULL CHECK (version >= 1), data TEXT NOT NULL, updated REAL NOT NULL
-);
-"""
-
-_FTS_V1 = """
-CREATE VIRTUAL TABLE search_index USING fts5 (body, kind UNINDEXED, ref UNINDEXED, agent UNINDEXED);
-CREATE TRIGGER tasks_fts_ins AFTER INSERT ON tasks BEGIN
-  INSERT INTO search_index (body, kind, ref, agent) VALUES (new.description || ' ' || new.data, 'task', new.id, new.agent);
-END;
-CREATE TRIGGER tasks_fts_del AFTER DELETE ON tasks BEGIN
-  DELETE FROM search_index WHERE kind = 'task' AND ref = old.id;
-END;
-CREATE TRIGGER insights_fts_ins AFTER INSERT ON insights BEGIN
-  INSERT INTO search_index (body, kind, ref, agent)
-  VALUES (new.area || ' ' || new.insight || ' ' || new.data, 'insight', new.id, new.agent);
-END;
-CREATE TRIGGER insights_fts_del AFTER DELETE ON insights BEGIN
-  DELETE FROM search_index WHERE kind = 'insight' AND ref = old.id;
-END;
-CREATE TRIGGER messages_fts_ins AFTER INSERT ON messages BEGIN
-  INSERT INTO search_index (body, kind, ref, agent)
-  VALUES (new.type || ' ' || new.content || ' ' || new.metadata, 'message', new.id, new.sender);
-END;
-CREATE TRIGGER messages_fts_del AFTER DELETE ON messages BEGIN
-  DELETE FROM search_index WHERE kind = 'message' AND ref = old.id;
-END;
-"""
-
-# Migrations: MIGRATIONS[n] brings a database from user_version n to n + 1, inside one transaction.
-MIGRATIONS: dict[int, str] = {0: _SCHEMA_V1}
+# SQLite's primary result codes (sqlite3.h) used to tell the failures apart.
+_BUSY, _LOCKED, _READONLY, _IOERR, _CORRUPT, _FULL, _CANTOPEN, _NOTADB = 5, 6, 8, 10, 11, 13, 14, 26
 
 
 def fts5_available() -> bool:
@@ -142,12 +98,64 @@ def default_db_str(root: Path | str | None = None) -> str:
     return os.path.join(os.fspath(root), ".claude", "memory", "memory.db")
 
 
-def iso(ts: float) -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ts))
+def database_error(path: str, exc: BaseException, *, writing: bool = True) -> PerfpackError:
+    """One honest line for a failure of the database at `path`: full disk, read-only, locked and damaged
+    are told apart (only a damaged file is called damaged)."""
+    import errno as errnos
+
+    code = getattr(exc, "sqlite_errorcode", None)
+    primary = code & 0xFF if isinstance(code, int) else None
+    err = getattr(exc, "errno", None)
+    folder = os.path.dirname(path) or "."
+    done = "; nothing was written" if writing else ""
+    if primary == _FULL or err in (errnos.ENOSPC, errnos.EDQUOT) or (primary == _IOERR and _disk_full(folder)):
+        return PerfpackError(
+            f"{path}: the disk is full{done} (the memory database is intact)",
+            hint="free some space, then run the command again",
+        )
+    if primary == _READONLY or err == errnos.EROFS or (primary in (_IOERR, _CANTOPEN) and _read_only(folder)):
+        return PerfpackError(
+            f"{path}: the memory database is on a read-only file system or not writable{done}",
+            hint="check the mount and the permissions of the file and its folder; the database is unchanged",
+        )
+    if primary in (_BUSY, _LOCKED):
+        return PerfpackError(
+            f"{path}: the memory database is locked by another process (waited {BUSY_TIMEOUT_MS // 1000} s)"
+            f"{done}",
+            hint="a long transaction holds it (another perfpack or sqlite3 process); retry when it ends",
+        )
+    if err in (errnos.EACCES, errnos.EPERM) or primary == 3:  # SQLITE_PERM
+        return PerfpackError(f"{path}: permission denied{done}", hint="check the file's and folder's permissions")
+    if primary == _NOTADB:
+        return PerfpackError(
+            f"{path}: not a SQLite database (a foreign file, or its header is destroyed)",
+            hint="perfpack never overwrites it; point --db / PERFPACK_MEMORY_DB elsewhere",
+        )
+    if primary == _CORRUPT or "malformed" in str(exc):
+        return PerfpackError(
+            f"{path}: the memory database is damaged ({exc}){done}",
+            hint="run `perfpack memory check --repair` (it keeps a backup and says what was lost)",
+        )
+    if primary == _CANTOPEN:
+        return PerfpackError(f"{path}: cannot open the memory database{done}",
+                             hint="check that its folder exists and is writable")
+    reason = getattr(exc, "strerror", None) or str(exc)
+    return PerfpackError(f"{path}: the memory database cannot be used ({reason}){done}")
 
 
-def _dumps(value: object) -> str:
-    return fastjson.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+def _disk_full(folder: str) -> bool:
+    try:
+        info = os.statvfs(folder)
+    except OSError:
+        return False
+    return info.f_bavail * info.f_frsize < 64 * 1024
+
+
+def _read_only(folder: str) -> bool:
+    try:
+        return bool(os.statvfs(folder).f_flag & os.ST_RDONLY) or not os.access(folder, os.W_OK)
+    except OSError:
+        return False
 
 
 class MemoryStore:
@@ -164,22 +172,29 @@ class MemoryStore:
         checkpoints the WAL into it and deletes it: two fsyncs and an unlink, ~4 ms or 15% of a bare
         interpreter start. Left open, the WAL keeps the committed transactions and the next process
         recovers it exactly as after a crash (SQLite's design; tests/memory kill writers with SIGKILL and
-        count every committed record). Recovery reads the whole WAL, and forgets what was checkpointed,
-        so close() checkpoints and truncates it once it is over WAL_LEFT_LIMIT bytes.
+        count every committed record). Recovery reads the whole WAL, so writes checkpoint it (under the
+        gate) once it is over WAL_LIMIT bytes.
         """
         if cls._left_open is None:
             cls._left_open = []
 
     def __init__(self, path: Path | str, conn: sqlite3.Connection) -> None:
         self.file = os.fspath(path)  # the database file as a string (no pathlib on the write path)
-        self.conn = conn
+        self.conn: sqlite3.Connection | None = conn
         self._fts: bool | None = None
+        self._gate: int | None = None  # descriptor of FILE-lock (see _gate_fd), -1 when unavailable
 
     @property
     def path(self) -> Path:
         from pathlib import Path
 
         return Path(self.file)
+
+    @property
+    def c(self) -> sqlite3.Connection:
+        if self.conn is None:
+            raise PerfpackError(f"{self.file}: the memory store is closed")
+        return self.conn
 
     # -- opening and schema -------------------------------------------------------------------------------
     @classmethod
@@ -188,8 +203,8 @@ class MemoryStore:
         path = os.fspath(path)
         if isinstance(path, bytes):
             raise TypeError(f"expected str or os.PathLike[str], not bytes: {path!r}")
-        path = _clean(path)
-        _check_file(path, create)
+        path = clean(path)
+        _check_file(path)
         if not os.path.exists(path):
             if not create:
                 return None
@@ -197,27 +212,25 @@ class MemoryStore:
             try:
                 os.makedirs(folder, exist_ok=True)
             except OSError as exc:
-                raise PerfpackError(f"{folder}: cannot create the memory folder: {exc}") from None
+                raise database_error(path, exc) from None
         try:
             conn = sqlite3.connect(
                 path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False
             )
         except sqlite3.Error as exc:
-            raise PerfpackError(f"{path}: cannot open the memory database: {exc}") from None
+            raise database_error(path, exc) from None
         store = cls(path, conn)
         try:
             conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            conn.execute("PRAGMA wal_autocheckpoint = 0")  # checkpoints only under the gate (checkpoint())
             store._prepare(create)
             conn.execute("PRAGMA synchronous = NORMAL")  # WAL: durable across process crashes, fast commits
             conn.execute("PRAGMA foreign_keys = ON")
-        except sqlite3.DatabaseError as exc:
-            conn.close()
-            raise PerfpackError(
-                f"{path}: not a usable perfpack memory database ({exc})",
-                hint="perfpack leaves the file untouched; move it away to start a new memory",
-            )
+        except sqlite3.Error as exc:
+            store._close_now()
+            raise database_error(path, exc, writing=create) from None
         except BaseException:
-            conn.close()
+            store._close_now()
             raise
         return store
 
@@ -229,31 +242,28 @@ class MemoryStore:
         if not create:
             if version == 0:
                 return  # an empty file: nothing stored yet
-            raise PerfpackError(
-                f"{self.file}: memory schema {version} needs migrating to {SCHEMA_VERSION}",
-                hint="run any `perfpack memory` write command (it migrates the schema)",
-            )
+            if version < SCHEMA_VERSION:
+                return  # read as it is: reads work on every older schema (see _old_schema)
         if version == 0:
             # WAL is persistent in the file; it cannot be switched inside a transaction.
             self._switch_to_wal()
-        self.conn.execute("BEGIN IMMEDIATE")
-        try:
-            app_id, version, objects = self._ids()  # another process may have created or migrated it meanwhile
-            self._check_ours(app_id, version, objects)
-            with_fts = fts5_available() if version == 0 else None
-            while version < SCHEMA_VERSION:
-                for statement in _split(MIGRATIONS[version]):
-                    self.conn.execute(statement)
-                if version == 0 and with_fts:
-                    for statement in _split(_FTS_V1):
-                        self.conn.execute(statement)
-                version += 1
-            self.conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
-            self.conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-            self.conn.execute("COMMIT")
-        except BaseException:
-            self.conn.execute("ROLLBACK")
-            raise
+        with self._gated():
+            self.c.execute("BEGIN IMMEDIATE")
+            try:
+                app_id, version, objects = self._ids()  # another process may have created or migrated it
+                self._check_ours(app_id, version, objects)
+                with_fts = fts5_available() if version == 0 else self.has_fts
+                while version < SCHEMA_VERSION:
+                    MIGRATIONS[version](self.c, with_fts)
+                    version += 1
+                self.c.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+                self.c.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+                self.c.execute("COMMIT")
+            except BaseException:
+                if self.c.in_transaction:
+                    self.c.execute("ROLLBACK")
+                raise
+        self._fts = None
 
     def _switch_to_wal(self) -> None:
         # The switch needs the file to itself, and SQLite answers "locked" at once (no busy handler)
@@ -261,7 +271,7 @@ class MemoryStore:
         deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
         while True:
             try:
-                self.conn.execute("PRAGMA journal_mode = WAL")
+                self.c.execute("PRAGMA journal_mode = WAL")
                 return
             except sqlite3.OperationalError as exc:
                 if "locked" not in str(exc) or time.monotonic() > deadline:
@@ -274,7 +284,7 @@ class MemoryStore:
         Separate statements could straddle another process's schema creation and see a mix, e.g.
         application_id 0 with user_version 1, and call a perfpack database foreign.
         """
-        row = self.conn.execute(
+        row = self.c.execute(
             "SELECT a.application_id, v.user_version, (SELECT count(*) FROM sqlite_master)"
             " FROM pragma_application_id() AS a, pragma_user_version() AS v"
         ).fetchone()
@@ -296,18 +306,36 @@ class MemoryStore:
                 hint="perfpack never writes to it; point --db / PERFPACK_MEMORY_DB elsewhere",
             )
 
+    @property
+    def schema_version(self) -> int:
+        return int(self.c.execute("PRAGMA user_version").fetchone()[0])
+
+    # -- closing ------------------------------------------------------------------------------------------
     def close(self) -> None:
-        if MemoryStore._left_open is not None and not self.conn.in_transaction:
-            try:
-                too_long = os.stat(self.file + "-wal").st_size > WAL_LEFT_LIMIT
-            except OSError:
-                too_long = False
-            if too_long:  # waits at most 1 s for others in the WAL; if busy, a later process does it
-                self.conn.execute("PRAGMA busy_timeout = 1000")
-                self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-            MemoryStore._left_open.append(self.conn)  # referenced, so never closed by garbage collection
+        if self.conn is None:
             return
-        self.conn.close()
+        if MemoryStore._left_open is not None and not self.conn.in_transaction:
+            self.checkpoint_if_large()
+            MemoryStore._left_open.append(self.conn)  # referenced, so never closed by garbage collection
+            self.conn = None
+            return
+        self._close_now()
+
+    def _close_now(self) -> None:
+        # Explicitly: a sqlite3.Connection sits in a reference cycle with its statement cache, so a
+        # dropped one would stay open until the cyclic garbage collector runs.
+        if self.conn is not None:
+            conn, self.conn = self.conn, None
+            conn.close()
+        if self._gate is not None and self._gate >= 0:
+            os.close(self._gate)  # the gate file, never the database file
+        self._gate = None
+
+    def __del__(self) -> None:
+        try:
+            self.close()
+        except Exception:  # noqa: BLE001 - a finaliser must not raise
+            pass
 
     def __enter__(self) -> MemoryStore:
         return self
@@ -315,46 +343,166 @@ class MemoryStore:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    # -- the gate: writes shared, checkpoints exclusive --------------------------------------------------
+    def _gate_fd(self) -> int:
+        if self._gate is None:
+            try:
+                self._gate = os.open(
+                    self.file + "-lock", os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644
+                )
+            except OSError:
+                self._gate = -1  # e.g. a read-only folder: nothing can be written there anyway
+        return self._gate
+
+    def _gated(self, exclusive: bool = False, wait: bool = True) -> _Gate:
+        return _Gate(self._gate_fd(), exclusive, wait)
+
+    def checkpoint_if_large(self) -> None:
+        try:
+            large = os.stat(self.file + "-wal").st_size > WAL_LIMIT
+        except OSError:
+            large = False
+        if large:
+            self.checkpoint()
+
+    def checkpoint(self, *, wait: bool = False) -> bool:
+        """Copy the WAL into the database and truncate it, holding the gate exclusively, so no perfpack
+        writer is inside a transaction meanwhile. False if writers hold the gate (a later write retries)."""
+        gate = self._gated(exclusive=True, wait=wait)
+        if not gate.acquire():
+            return False
+        try:
+            self.c.execute(f"PRAGMA busy_timeout = {CHECKPOINT_BUSY_MS}")
+            try:
+                busy = self.c.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+            finally:
+                self.c.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            return not busy
+        except sqlite3.Error:
+            return False  # a reader held on; nothing is lost, a later write checkpoints
+        finally:
+            gate.release()
+
     @property
     def has_fts(self) -> bool:
         if self._fts is None:
-            row = self.conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'search_index'").fetchone()
+            row = self.c.execute("SELECT 1 FROM sqlite_master WHERE name = 'search_index'").fetchone()
             self._fts = row is not None
         return self._fts
 
-    def transaction(self, body):
+    def transaction(self, body: Callable[[sqlite3.Connection], object]) -> object:
         """Run body(conn) in one BEGIN IMMEDIATE transaction: the only way this module writes."""
-        self.conn.execute("BEGIN IMMEDIATE")
+        conn = self.c
         try:
-            result = body(self.conn)
-            self.conn.execute("COMMIT")
-        except BaseException:
-            if self.conn.in_transaction:
-                self.conn.execute("ROLLBACK")
-            raise
+            with self._gated():
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    result = body(conn)
+                    conn.execute("COMMIT")
+                except BaseException:
+                    if conn.in_transaction:
+                        conn.execute("ROLLBACK")
+                    raise
+        except sqlite3.Error as exc:
+            raise database_error(self.file, exc) from None
+        except OSError as exc:
+            raise database_error(self.file, exc) from None
+        self.checkpoint_if_large()
         return result
 
+    # -- the search index ---------------------------------------------------------------------------------
+    def _index(self, c: sqlite3.Connection, kind: str, ref: int) -> None:
+        """Add record `ref` of `kind` to the search index; a failure marks the index stale, never the write."""
+        if not self.has_fts:
+            return
+        table, who, body = SEARCH_BODIES[kind]
+        c.execute("SAVEPOINT search_index")
+        try:
+            c.execute(
+                f"INSERT INTO search_index (body, kind, ref, agent) SELECT {body}, ?, id, {who} "
+                f"FROM {table} WHERE id = ?",
+                (kind, ref),
+            )
+        except sqlite3.DatabaseError:
+            c.execute("ROLLBACK TO search_index")
+            c.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('search_index', 'stale')")
+        c.execute("RELEASE search_index")
+
+    def _unindex(self, c: sqlite3.Connection, kind: str, refs: list[int]) -> None:
+        if not self.has_fts or not refs:
+            return
+        c.execute("SAVEPOINT search_index")
+        try:
+            c.executemany("DELETE FROM search_index WHERE kind = ? AND ref = ?", [(kind, r) for r in refs])
+        except sqlite3.DatabaseError:
+            c.execute("ROLLBACK TO search_index")
+            c.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('search_index', 'stale')")
+        c.execute("RELEASE search_index")
+
+    def search_index_usable(self) -> bool:
+        if not self.has_fts or os.environ.get("PERFPACK_MEMORY_NO_FTS") == "1":
+            return False
+        try:
+            row = self.c.execute("SELECT value FROM meta WHERE key = 'search_index'").fetchone()
+        except sqlite3.OperationalError:  # an older schema without meta (read without migrating)
+            return True
+        return row is None
+
+    def rebuild_search_index(self, c: sqlite3.Connection) -> int:
+        """Drop and refill the search index from the records (inside the caller's transaction)."""
+        c.execute("DROP TABLE IF EXISTS search_index")
+        c.execute(FTS_TABLE)
+        for kind, (table, who, body) in SEARCH_BODIES.items():
+            c.execute(
+                f"INSERT INTO search_index (body, kind, ref, agent) SELECT {body}, ?, id, {who} FROM {table}",
+                (kind,),
+            )
+        c.execute("DELETE FROM meta WHERE key = 'search_index'")
+        self._fts = True
+        return int(c.execute("SELECT count(*) FROM search_index").fetchone()[0])
+
     # -- writes -------------------------------------------------------------------------------------------
+    def insert_task_in(self, c: sqlite3.Connection, row: tuple, *, skip_known: bool = False) -> int | None:
+        """Insert one task_row() in the caller's transaction; its id (None if skip_known and uid known)."""
+        sql = "INSERT INTO tasks (uid, agent, created, description, outcome, data) VALUES (?, ?, ?, ?, ?, ?)"
+        if skip_known:
+            sql += " ON CONFLICT (uid) DO NOTHING"
+        found = c.execute(sql + " RETURNING id", row).fetchone()
+        if found is None:
+            return None
+        self._index(c, "task", found[0])
+        return int(found[0])
+
+    def insert_insight_in(
+        self, c: sqlite3.Connection, row: tuple, *, skip_known: bool = False
+    ) -> tuple[int, int, str] | None:
+        """Insert one insight_row() in the caller's transaction, merged into an identical one (same agent,
+        area and whitespace-normalised text): (id, count, uid). None if skip_known and its uid is stored."""
+        if skip_known and c.execute("SELECT 1 FROM insights WHERE uid = ?", (row[0],)).fetchone():
+            return None
+        found = c.execute(
+            INSIGHT_INSERT + " ON CONFLICT (agent, area, norm) DO UPDATE SET count = count + 1, "
+            "last_seen = max(last_seen, excluded.last_seen) RETURNING id, count, uid",
+            row,
+        ).fetchone()
+        if found[1] == 1:
+            self._index(c, "insight", found[0])
+        return int(found[0]), int(found[1]), str(found[2])
+
     def add_task(self, agent: str, task: dict) -> dict:
         row = task_row(agent, task)
-        cur = self.transaction(
-            lambda c: c.execute(
-                "INSERT INTO tasks (uid, agent, created, description, outcome, data) VALUES (?, ?, ?, ?, ?, ?)",
-                row,
-            )
-        )
-        return {"id": cur.lastrowid, "uid": row[0], "agent": agent, "kind": "task"}
+        rid = self.transaction(lambda c: self.insert_task_in(c, row))
+        return {"id": rid, "uid": row[0], "agent": agent, "kind": "task"}
 
     def add_insight(self, agent: str, insight: dict) -> dict:
         row = insight_row(agent, insight)
-        cur = self.transaction(
-            lambda c: c.execute(
-                "INSERT INTO insights (uid, agent, created, area, insight, impact, confidence, data) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                row,
-            )
-        )
-        return {"id": cur.lastrowid, "uid": row[0], "agent": agent, "kind": "insight"}
+        found = self.transaction(lambda c: self.insert_insight_in(c, row))
+        assert isinstance(found, tuple)
+        rid, count, uid = found
+        out = {"id": rid, "uid": uid, "agent": agent, "kind": "insight"}
+        if count > 1:
+            out.update(merged=True, count=count)
+        return out
 
     def update_collaboration(self, agent: str, other: str, success: bool, task_type: str = "") -> dict:
         check_agent(agent)
@@ -372,6 +520,7 @@ class MemoryStore:
                 (agent, other, task_type, ok, bad, time.time()),
             ).fetchone()
         )
+        assert isinstance(row, tuple)
         return {
             "agent": agent,
             "collaborator": other,
@@ -402,23 +551,30 @@ class MemoryStore:
         metadata = {} if metadata is None else metadata
         if not isinstance(metadata, dict):
             raise PerfpackError("message metadata must be a JSON object")
+        message_type = str(redact(message_type))
         content = str(redact(content))
-        meta = _dumps(redact(metadata))
+        meta = dumps(redact(metadata))
         check_size(content + meta, MAX_RECORD_BYTES, "message")
         uid, now = os.urandom(16).hex(), time.time()
 
         def body(c: sqlite3.Connection) -> int:
             # Retention: expired messages go on the way in (indexed range delete; cheap).
-            c.execute("DELETE FROM messages WHERE created < ?", (now - retention_days * 86400,))
+            expired = [
+                r[0] for r in c.execute(
+                    "DELETE FROM messages WHERE created < ? RETURNING id", (now - retention_days * 86400,)
+                ).fetchall()
+            ]
+            self._unindex(c, "message", expired)
             mid = c.execute(
                 "INSERT INTO messages (uid, sender, created, type, content, metadata, broadcast) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                "VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
                 (uid, sender, now, message_type, content, meta, 0 if targets else 1),
-            ).lastrowid
+            ).fetchone()[0]
             c.executemany(
                 "INSERT INTO message_targets (message_id, agent) VALUES (?, ?)", [(mid, t) for t in targets]
             )
-            return mid
+            self._index(c, "message", mid)
+            return int(mid)
 
         mid = self.transaction(body)
         return {"id": mid, "uid": uid, "sender": sender, "broadcast": not targets, "target_agents": targets}
@@ -435,7 +591,7 @@ class MemoryStore:
         sql = f"SELECT {MESSAGE_COLUMNS} FROM messages m WHERE {_UNREAD_WHERE} ORDER BY m.created, m.id LIMIT ?"
         params = (time.time() - retention_days * 86400, agent, agent, agent, int(limit))
         if not mark_read:
-            rows = self.conn.execute(sql, params).fetchall()
+            rows = self.c.execute(sql, params).fetchall()
         else:
 
             def body(c: sqlite3.Connection) -> list:
@@ -447,7 +603,7 @@ class MemoryStore:
                 )
                 return found
 
-            rows = self.transaction(body)
+            rows = self.transaction(body)  # type: ignore[assignment]
         return [message_dict(r) for r in rows]
 
     def save_state_in(
@@ -466,7 +622,7 @@ class MemoryStore:
             raise PerfpackError(
                 "memory version must be a non-negative integer (the one load_my_memory returned)"
             )
-        data = _dumps(redact(state))
+        data = dumps(redact(state))
         check_size(data, MAX_STATE_BYTES, "memory state")
         now = time.time()
         if expected_version == 0:
@@ -491,36 +647,73 @@ class MemoryStore:
             )
         return expected_version + 1
 
+    def forget(self, kind: str, ids: list[int], *, apply: bool) -> list[dict]:
+        """The records of `kind` with these ids (what would go); deleted, with their search entries, if
+        `apply`. Deleting is one transaction."""
+        table, _who, _body = SEARCH_BODIES[kind]
+        columns = {"task": TASK_COLUMNS, "insight": self._insight_columns(), "message": MESSAGE_COLUMNS}[kind]
+        to_dict = {"task": task_dict, "insight": insight_dict, "message": message_dict}[kind]
+        unique = sorted(set(ids))
+        marks = ",".join("?" * len(unique))
+        rows = (
+            self.c.execute(f"SELECT {columns} FROM {table} WHERE id IN ({marks}) ORDER BY id", unique).fetchall()
+            if unique else []
+        )
+        found = [to_dict(r) for r in rows]
+        if apply and found:
+            gone = [item["id"] for item in found]
+
+            def body(c: sqlite3.Connection) -> None:
+                c.executemany(f"DELETE FROM {table} WHERE id = ?", [(i,) for i in gone])
+                self._unindex(c, kind, gone)
+
+            self.transaction(body)
+        return found
+
     # -- reads --------------------------------------------------------------------------------------------
+    def _old_schema(self) -> bool:
+        """A database still at schema 1, read without migrating (create=False on a read)."""
+        return self.schema_version < 2
+
+    def _insight_columns(self) -> str:
+        return INSIGHT_COLUMNS if not self._old_schema() else INSIGHT_COLUMNS.replace(
+            ", count, last_seen", ", 1, created"
+        )
+
+    def _insight_order(self) -> str:
+        return INSIGHT_ORDER if not self._old_schema() else INSIGHT_ORDER.replace("last_seen", "created")
+
     def state(self, agent: str) -> tuple[int, dict]:
-        row = self.conn.execute("SELECT version, data FROM agent_state WHERE agent = ?", (agent,)).fetchone()
+        row = self.c.execute("SELECT version, data FROM agent_state WHERE agent = ?", (agent,)).fetchone()
         return (row[0], fastjson.loads(row[1])) if row else (0, {})
 
     def recent_tasks(self, agent: str | None, limit: int) -> list[dict]:
         where, params = ("WHERE agent = ?", (agent,)) if agent else ("", ())
-        rows = self.conn.execute(
+        rows = self.c.execute(
             f"SELECT {TASK_COLUMNS} FROM tasks {where} ORDER BY created DESC, id DESC LIMIT ?",
             (*params, int(limit)),
         ).fetchall()
         return [task_dict(r) for r in rows]
 
     def top_insights(self, agent: str | None, limit: int) -> list[dict]:
+        """The most valuable insights: impact x confidence, then the most recently seen."""
         where, params = ("WHERE agent = ?", (agent,)) if agent else ("", ())
-        rows = self.conn.execute(
-            f"SELECT {INSIGHT_COLUMNS} FROM insights {where} ORDER BY {INSIGHT_ORDER} LIMIT ?",
+        rows = self.c.execute(
+            f"SELECT {self._insight_columns()} FROM insights {where} ORDER BY {self._insight_order()} LIMIT ?",
             (*params, int(limit)),
         ).fetchall()
         return [insight_dict(r) for r in rows]
 
     def recent_insights(self, limit: int) -> list[dict]:
-        rows = self.conn.execute(
-            f"SELECT {INSIGHT_COLUMNS} FROM insights ORDER BY created DESC, id DESC LIMIT ?", (int(limit),)
+        rows = self.c.execute(
+            f"SELECT {self._insight_columns()} FROM insights ORDER BY created DESC, id DESC LIMIT ?",
+            (int(limit),),
         ).fetchall()
         return [insight_dict(r) for r in rows]
 
     def collaborators(self, agent: str | None, limit: int) -> list[dict]:
         where, params = ("WHERE agent = ?", (agent,)) if agent else ("", ())
-        rows = self.conn.execute(
+        rows = self.c.execute(
             f"SELECT agent, other, sum(successes), sum(failures), max(last_at), "
             f"json_group_object(task_type, json_array(successes, failures)) FROM collaborations {where} "
             f"GROUP BY agent, other ORDER BY sum(successes) + sum(failures) DESC, max(last_at) DESC LIMIT ?",
@@ -546,7 +739,7 @@ class MemoryStore:
         return out
 
     def recent_messages(self, limit: int, retention_days: float = MESSAGE_RETENTION_DAYS) -> list[dict]:
-        rows = self.conn.execute(
+        rows = self.c.execute(
             f"SELECT {MESSAGE_COLUMNS} FROM messages "
             "WHERE broadcast = 1 AND created >= ? ORDER BY created DESC, id DESC LIMIT ?",
             (time.time() - retention_days * 86400, int(limit)),
@@ -559,7 +752,7 @@ class MemoryStore:
         for table in ("tasks", "insights"):
             names.update(
                 row[0]
-                for row in self.conn.execute(
+                for row in self.c.execute(
                     f"WITH RECURSIVE a(agent) AS (SELECT min(agent) FROM {table} UNION ALL "
                     f"SELECT (SELECT min(agent) FROM {table} WHERE agent > a.agent) FROM a "
                     "WHERE a.agent IS NOT NULL) SELECT agent FROM a WHERE agent IS NOT NULL"
@@ -568,10 +761,10 @@ class MemoryStore:
         return sorted(names)
 
     def unread_count(self, agent: str, retention_days: float = MESSAGE_RETENTION_DAYS) -> int:
-        return self.conn.execute(
+        return int(self.c.execute(
             f"SELECT count(*) FROM messages m WHERE {_UNREAD_WHERE}",
             (time.time() - retention_days * 86400, agent, agent, agent),
-        ).fetchone()[0]
+        ).fetchone()[0])
 
     def search(
         self,
@@ -582,14 +775,16 @@ class MemoryStore:
         limit: int = 20,
         use_fts: bool | None = None,
     ) -> list[dict]:
-        """Tasks, insights and messages matching every word of `query` (FTS5 ranking, or LIKE without FTS5)."""
+        """Tasks, insights and messages matching every word of `query` (FTS5 ranking, or LIKE without FTS5
+        or while the search index is stale or failing: searching degrades, it never fails)."""
         words = [w for w in query.split() if w.strip('"')]
         if not words:
             raise PerfpackError("search query is empty", hint='e.g. perfpack memory search "n+1 query"')
         if kind not in (None, "task", "insight", "message"):
             raise PerfpackError(f"unknown kind {kind!r}: use task, insight or message")
         if use_fts is None:
-            use_fts = self.has_fts and os.environ.get("PERFPACK_MEMORY_NO_FTS") != "1"
+            use_fts = self.search_index_usable()
+        refs = None
         if use_fts:
             match = " ".join('"' + w.replace('"', '""') + '"' for w in words)
             sql, params = "SELECT kind, ref FROM search_index WHERE search_index MATCH ?", [match]
@@ -598,21 +793,16 @@ class MemoryStore:
             if kind:
                 sql, params = sql + " AND kind = ?", params + [kind]
             try:
-                refs = self.conn.execute(sql + " ORDER BY rank LIMIT ?", (*params, int(limit))).fetchall()
-            except sqlite3.OperationalError as exc:
-                raise PerfpackError(f"search query not understood: {exc}") from None
-        else:
-            refs = self._like_search(words, agent, kind, int(limit))
+                refs = self.c.execute(sql + " ORDER BY rank LIMIT ?", (*params, int(limit))).fetchall()
+            except sqlite3.DatabaseError:
+                refs = None  # a damaged or busy search index: the plain scan answers instead
+        if refs is None:
+            refs = self.like_search(words, agent, kind, int(limit))
         return [item for item in (self._hydrate(k, r) for k, r in refs) if item is not None]
 
-    def _like_search(self, words: list[str], agent: str | None, kind: str | None, limit: int) -> list:
-        bodies = {
-            "task": ("tasks", "agent", "description || ' ' || data"),
-            "insight": ("insights", "agent", "area || ' ' || insight || ' ' || data"),
-            "message": ("messages", "sender", "type || ' ' || content || ' ' || metadata"),
-        }
+    def like_search(self, words: list[str], agent: str | None, kind: str | None, limit: int) -> list:
         parts, params = [], []
-        for name, (table, who, body) in bodies.items():
+        for name, (table, who, body) in SEARCH_BODIES.items():
             if kind and kind != name:
                 continue
             conds = [f"({body}) LIKE ? ESCAPE '\\'" for _ in words]
@@ -624,28 +814,65 @@ class MemoryStore:
                 params.append(agent)
             parts.append(f"SELECT '{name}', id, created FROM {table} WHERE " + " AND ".join(conds))
         sql = " UNION ALL ".join(parts) + " ORDER BY 3 DESC LIMIT ?"
-        return [(k, r) for k, r, _ in self.conn.execute(sql, (*params, limit)).fetchall()]
+        return [(k, r) for k, r, _ in self.c.execute(sql, (*params, limit)).fetchall()]
 
     def _hydrate(self, kind: str, ref: int) -> dict | None:
         if kind == "task":
-            row = self.conn.execute(f"SELECT {TASK_COLUMNS} FROM tasks WHERE id = ?", (ref,)).fetchone()
+            row = self.c.execute(f"SELECT {TASK_COLUMNS} FROM tasks WHERE id = ?", (ref,)).fetchone()
             return row and {"kind": "task", **task_dict(row)}
         if kind == "insight":
-            row = self.conn.execute(f"SELECT {INSIGHT_COLUMNS} FROM insights WHERE id = ?", (ref,)).fetchone()
+            row = self.c.execute(
+                f"SELECT {self._insight_columns()} FROM insights WHERE id = ?", (ref,)
+            ).fetchone()
             return row and {"kind": "insight", **insight_dict(row)}
-        row = self.conn.execute(f"SELECT {MESSAGE_COLUMNS} FROM messages WHERE id = ?", (ref,)).fetchone()
+        row = self.c.execute(f"SELECT {MESSAGE_COLUMNS} FROM messages WHERE id = ?", (ref,)).fetchone()
         return row and {"kind": "message", **message_dict(row)}
 
     def counts(self) -> dict:
         return {
-            table: self.conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+            table: self.c.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
             for table in ("tasks", "insights", "collaborations", "messages", "agent_state")
         }
 
 
-TASK_COLUMNS = "id, uid, agent, created, description, outcome, data"
-INSIGHT_COLUMNS = "id, uid, agent, created, area, insight, impact, confidence, data"
-MESSAGE_COLUMNS = "id, uid, sender, created, type, content, metadata, broadcast"
+class _Gate:
+    """flock(2) on FILE-lock: shared by writers, exclusive for a checkpoint.
+
+    flock, not fcntl locks: an flock belongs to the open file description, so closing some other
+    descriptor never releases it, and it never interferes with SQLite's own fcntl locks.
+    """
+
+    def __init__(self, fd: int, exclusive: bool, wait: bool) -> None:
+        self.fd, self.exclusive, self.wait, self.held = fd, exclusive, wait, False
+
+    def acquire(self) -> bool:
+        if self.fd < 0:
+            return not self.exclusive  # no gate file: writes go on, checkpoints are left to others
+        import fcntl
+
+        mode = fcntl.LOCK_EX if self.exclusive else fcntl.LOCK_SH
+        try:
+            fcntl.flock(self.fd, mode if self.wait else mode | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        self.held = True
+        return True
+
+    def release(self) -> None:
+        if self.held:
+            import fcntl
+
+            fcntl.flock(self.fd, fcntl.LOCK_UN)
+            self.held = False
+
+    def __enter__(self) -> _Gate:
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+
 # Messages `m` for one agent: live, not its own, to all or to it, not read by it (params: since, agent x3).
 _UNREAD_WHERE = (
     "m.created >= ? AND m.sender != ? "
@@ -654,127 +881,7 @@ _UNREAD_WHERE = (
 )
 
 
-def task_row(agent: str, task: object, *, uid: str | None = None, created: float | None = None) -> tuple:
-    """Validated, redacted values for one tasks row (raises PerfpackError naming the problem)."""
-    check_agent(agent)
-    if not isinstance(task, dict):
-        raise PerfpackError("a task must be a JSON object with task_description and outcome")
-    task = dict(task)
-    description = task.pop("task_description", None)
-    if description is None:
-        description = task.pop("description", None)
-    if not isinstance(description, str) or not description.strip():
-        raise PerfpackError("task_description must be a non-empty string")
-    outcome = task.pop("outcome", None)
-    if outcome not in OUTCOMES:
-        raise PerfpackError(f"task outcome must be one of {', '.join(OUTCOMES)}, not {outcome!r}")
-    for key in ("id", "uid", "agent", "created_at", "kind"):
-        task.pop(key, None)
-    for key in ("key_insights", "delegations"):
-        if key in task and not isinstance(task[key], list):
-            raise PerfpackError(f"task {key} must be a list")
-    for item in task.get("delegations", []):
-        if not isinstance(item, dict):
-            raise PerfpackError("each delegation must be an object like {to_agent, reason, outcome}")
-        if "to_agent" in item:
-            check_agent(item["to_agent"], what="delegation to_agent")
-    description = str(redact(description))
-    data = _dumps(redact(task))
-    check_size(description + data, MAX_RECORD_BYTES, "task record")
-    return (uid or os.urandom(16).hex(), agent, created or time.time(), description, outcome, data)
-
-
-def insight_row(
-    agent: str, insight: object, *, uid: str | None = None, created: float | None = None
-) -> tuple:
-    check_agent(agent)
-    if not isinstance(insight, dict):
-        raise PerfpackError("an insight must be a JSON object with insight, impact and confidence")
-    insight = dict(insight)
-    text = insight.pop("insight", None)
-    if not isinstance(text, str) or not text.strip():
-        raise PerfpackError("insight must be a non-empty string")
-    area = insight.pop("area", "general")
-    if not isinstance(area, str) or not area.strip() or len(area) > 100:
-        raise PerfpackError("insight area must be a non-empty string of at most 100 characters")
-    impact = insight.pop("impact", None)
-    if impact not in IMPACTS:
-        raise PerfpackError(f"insight impact must be one of {', '.join(IMPACTS)}, not {impact!r}")
-    confidence = insight.pop("confidence", 0.5)
-    if isinstance(confidence, bool) or not isinstance(confidence, (int, float)) or not 0 <= confidence <= 1:
-        raise PerfpackError(f"insight confidence must be a number from 0 to 1, not {confidence!r}")
-    for key in ("id", "uid", "agent", "created_at", "kind"):
-        insight.pop(key, None)
-    text, area = str(redact(text)), str(redact(area))
-    data = _dumps(redact(insight))
-    check_size(text + area + data, MAX_RECORD_BYTES, "insight record")
-    return (
-        uid or os.urandom(16).hex(),
-        agent,
-        created or time.time(),
-        area,
-        text,
-        impact,
-        float(confidence),
-        data,
-    )
-
-
-def task_dict(row: tuple) -> dict:
-    rid, uid, agent, created, description, outcome, data = row
-    return {
-        "id": rid,
-        "uid": uid,
-        "agent": agent,
-        "created_at": iso(created),
-        "task_description": description,
-        "outcome": outcome,
-        **fastjson.loads(data),
-    }
-
-
-def insight_dict(row: tuple) -> dict:
-    rid, uid, agent, created, area, text, impact, confidence, data = row
-    return {
-        "id": rid,
-        "uid": uid,
-        "agent": agent,
-        "created_at": iso(created),
-        "area": area,
-        "insight": text,
-        "impact": impact,
-        "confidence": confidence,
-        **fastjson.loads(data),
-    }
-
-
-def message_dict(row: tuple) -> dict:
-    rid, uid, sender, created, mtype, content, metadata, broadcast = row
-    return {
-        "id": rid,
-        "uid": uid,
-        "from_agent": sender,
-        "created_at": iso(created),
-        "type": mtype,
-        "content": content,
-        "metadata": fastjson.loads(metadata),
-        "broadcast": bool(broadcast),
-    }
-
-
-def _split(script: str) -> list[str]:
-    """Statements of a schema script (triggers keep their inner semicolons)."""
-    out, current = [], []
-    for line in script.strip().splitlines():
-        current.append(line)
-        text = "\n".join(current).strip()
-        if text.endswith(";") and (not text.upper().startswith("CREATE TRIGGER") or text.endswith("END;")):
-            out.append(text)
-            current = []
-    return out
-
-
-def _clean(path: str) -> str:
+def clean(path: str) -> str:
     """The path as str(Path(path)) spells it: no doubled or trailing slashes, no "." parts."""
     if not path:
         return "."
@@ -783,19 +890,26 @@ def _clean(path: str) -> str:
     return lead + "/".join(parts) if parts else (lead or ".")
 
 
-def _check_file(path: str, create: bool) -> None:
-    """Refuse, before SQLite touches it, anything at `path` that is not a SQLite file."""
-    if os.path.isdir(path):
-        raise PerfpackError(f"{path}: is a folder, not a memory database")
+_clean = clean  # the name digest.py imported
+
+
+def _check_file(path: str) -> None:
+    """Refuse, before SQLite touches it, anything at `path` that is not a regular file.
+
+    Only stat, never open(): closing any descriptor of the database file drops every POSIX lock this
+    process holds on it, including those of SQLite connections already open here. That let another
+    process delete the WAL under a live connection (acknowledged writes lost, indexes corrupted: the
+    root cause of issue 14, docs/memory.md). A foreign file's content is recognised by SQLite itself.
+    """
     try:
-        with open(path, "rb") as handle:
-            header = handle.read(16)
+        info = os.stat(path)
     except FileNotFoundError:
         return
     except OSError as exc:
-        raise PerfpackError(f"{path}: cannot read the memory database: {exc}") from None
-    if header and header != b"SQLite format 3\x00":
-        raise PerfpackError(
-            f"{path}: not a SQLite database (corrupt or a foreign file)",
-            hint="perfpack never overwrites it; move it away to start a new memory",
-        )
+        raise database_error(path, exc, writing=False) from None
+    import stat
+
+    if stat.S_ISDIR(info.st_mode):
+        raise PerfpackError(f"{path}: is a folder, not a memory database")
+    if not stat.S_ISREG(info.st_mode):
+        raise PerfpackError(f"{path}: not a regular file (a FIFO, device or socket), not a memory database")

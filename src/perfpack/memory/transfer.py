@@ -8,15 +8,9 @@ import time
 
 from perfpack.errors import PerfpackError
 from perfpack.memory.hygiene import MAX_STATE_BYTES, check_agent, check_size, redact
-from perfpack.memory.store import (
-    MESSAGE_COLUMNS,
-    MESSAGE_RETENTION_DAYS,
-    MemoryStore,
-    _dumps,
-    insight_row,
-    iso,
-    task_row,
-)
+from perfpack.memory.records import MESSAGE_COLUMNS, insight_row, iso, task_row
+from perfpack.memory.records import dumps as _dumps
+from perfpack.memory.store import MESSAGE_RETENTION_DAYS, MemoryStore
 
 _MAX_INT = 2**63 - 1  # SQLite's INTEGER: a larger count or version would be an OverflowError, not a message
 FORMAT = "perfpack-memory"
@@ -185,17 +179,9 @@ def import_memory(store: MemoryStore, data: object) -> dict:
     def body(c):
         added = {"tasks": 0, "insights": 0, "messages": 0}
         for row in tasks:
-            added["tasks"] += c.execute(
-                "INSERT INTO tasks (uid, agent, created, description, outcome, data) "
-                "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (uid) DO NOTHING",
-                row,
-            ).rowcount
-        for row in insights:
-            added["insights"] += c.execute(
-                "INSERT INTO insights (uid, agent, created, area, insight, impact, confidence, data) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (uid) DO NOTHING",
-                row,
-            ).rowcount
+            added["tasks"] += store.insert_task_in(c, row, skip_known=True) is not None
+        for row in insights:  # an identical insight already stored is merged into it (counted)
+            added["insights"] += store.insert_insight_in(c, row, skip_known=True) is not None
         c.executemany(
             "INSERT INTO collaborations (agent, other, task_type, successes, failures, last_at) "
             "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (agent, other, task_type) DO UPDATE SET "
@@ -242,11 +228,13 @@ def _import_message(store: MemoryStore, c, msg: dict) -> int:
         raise PerfpackError("message target_agents must be a list and read_by an object")
     content, meta_text = str(redact(content)), _dumps(redact(meta))
     check_size(content + meta_text, MAX_RECORD_BYTES, "message")
-    cur = c.execute(
+    new = c.execute(
         "INSERT INTO messages (uid, sender, created, type, content, metadata, broadcast) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (uid) DO NOTHING",
+        "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (uid) DO NOTHING RETURNING id",
         (uid, sender, _created(msg), mtype, content, meta_text, 0 if targets else 1),
-    )
+    ).fetchone()
+    if new is not None:
+        store._index(c, "message", new[0])
     mid = c.execute("SELECT id FROM messages WHERE uid = ?", (uid,)).fetchone()[0]
     c.executemany(
         "INSERT OR IGNORE INTO message_targets (message_id, agent) VALUES (?, ?)",
@@ -256,7 +244,7 @@ def _import_message(store: MemoryStore, c, msg: dict) -> int:
         "INSERT OR IGNORE INTO message_reads (message_id, agent, read_at) VALUES (?, ?, ?)",
         [(mid, check_agent(a, what="reader"), _number(at)) for a, at in reads.items()],
     )
-    return cur.rowcount
+    return 1 if new is not None else 0
 
 
 def compact(
@@ -278,14 +266,17 @@ def compact(
             "DELETE FROM message_reads WHERE message_id IN (SELECT id FROM messages WHERE created < ?)",
             (cutoff,),
         )
-        return c.execute("DELETE FROM messages WHERE created < ?", (cutoff,)).rowcount
+        gone = [r[0] for r in c.execute("DELETE FROM messages WHERE created < ? RETURNING id", (cutoff,))]
+        store._unindex(c, "message", gone)
+        return len(gone)
 
     removed = store.transaction(body)
-    if store.has_fts:
+    if store.search_index_usable():
         store.transaction(lambda c: c.execute("INSERT INTO search_index (search_index) VALUES ('optimize')"))
     if vacuum:
-        store.conn.execute("VACUUM")
-    store.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        with store._gated():  # a write like any other: checkpoints wait for it
+            store.c.execute("VACUUM")
+    store.checkpoint(wait=True)
     return {
         "messages_removed": removed,
         "retention_days": retention_days,
