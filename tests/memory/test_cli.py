@@ -180,9 +180,15 @@ def test_damaged_pages_behind_a_valid_header_give_exit_2(project: Path) -> None:
 
 
 def test_db_option_and_environment_override(tmp_path: Path, project: Path) -> None:
+    # --db stays inside the project (issue 13: /optimize pre-approves `perfpack memory`); the
+    # environment variable, which an agent's approved command line cannot set, may point anywhere.
+    inside = project / "elsewhere" / "m.db"
+    assert mem("--db", str(inside), "insight", PE, INSIGHT).returncode == 0
+    assert inside.is_file() and not (project / ".claude" / "memory").exists()
     target = tmp_path / "elsewhere" / "m.db"
-    assert mem("--db", str(target), "insight", PE, INSIGHT).returncode == 0
-    assert target.is_file() and not (project / ".claude" / "memory").exists()
+    refused = mem("--db", str(target), "insight", PE, INSIGHT)
+    assert refused.returncode == 2 and "outside the project" in refused.stderr and not target.exists()
+    assert run_perfpack("memory", "insight", PE, INSIGHT, env={"PERFPACK_MEMORY_DB": str(target)}).returncode == 0
     out = run_perfpack("memory", "load", PE, env={"PERFPACK_MEMORY_DB": str(target)})
     assert json.loads(out.stdout)["optimization_insights"]
 

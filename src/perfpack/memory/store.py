@@ -55,7 +55,9 @@ from perfpack.memory.schema import (
     SEARCH_BODIES,
 )
 
-BUSY_TIMEOUT_MS = 30_000
+# How long a write waits for another process's transaction before saying the database is locked.
+_BUSY_ENV = os.environ.get("PERFPACK_MEMORY_BUSY_TIMEOUT_MS", "")
+BUSY_TIMEOUT_MS = int(_BUSY_ENV) if _BUSY_ENV.isdigit() and 0 < len(_BUSY_ENV) < 8 else 30_000
 CHECKPOINT_BUSY_MS = 1_000  # a checkpoint waits at most this long for readers; a later write retries
 WAL_LIMIT = 512 * 1024  # bytes of WAL after which a write checkpoints (and truncates) it, under the gate
 MESSAGE_RETENTION_DAYS = 30
@@ -120,7 +122,7 @@ def database_error(path: str, exc: BaseException, *, writing: bool = True) -> Pe
         )
     if primary in (_BUSY, _LOCKED):
         return PerfpackError(
-            f"{path}: the memory database is locked by another process (waited {BUSY_TIMEOUT_MS // 1000} s)"
+            f"{path}: the memory database is locked by another process (waited {BUSY_TIMEOUT_MS / 1000:g} s)"
             f"{done}",
             hint="a long transaction holds it (another perfpack or sqlite3 process); retry when it ends",
         )
@@ -450,7 +452,21 @@ class MemoryStore:
 
     def rebuild_search_index(self, c: sqlite3.Connection) -> int:
         """Drop and refill the search index from the records (inside the caller's transaction)."""
-        c.execute("DROP TABLE IF EXISTS search_index")
+        c.execute("SAVEPOINT drop_search_index")
+        try:
+            c.execute("DROP TABLE IF EXISTS search_index")
+        except sqlite3.DatabaseError:
+            # A damaged FTS5 table cannot even be dropped (its constructor fails): take it out of the
+            # schema by hand, then drop its shadow tables, which are plain tables.
+            c.execute("ROLLBACK TO drop_search_index")
+            version = c.execute("PRAGMA schema_version").fetchone()[0]
+            c.execute("PRAGMA writable_schema = ON")
+            c.execute("DELETE FROM sqlite_master WHERE type = 'table' AND name = 'search_index'")
+            c.execute(f"PRAGMA schema_version = {int(version) + 1}")
+            c.execute("PRAGMA writable_schema = OFF")
+            for part in ("data", "idx", "content", "docsize", "config"):
+                c.execute(f"DROP TABLE IF EXISTS search_index_{part}")
+        c.execute("RELEASE drop_search_index")
         c.execute(FTS_TABLE)
         for kind, (table, who, body) in SEARCH_BODIES.items():
             c.execute(

@@ -42,6 +42,7 @@ PROBES: dict[str, tuple[Callable[[Path | None, probes.Skips], Any], float]] = {
     "containers": (probes.containers, 1.5),
     "baselines": (probes.baselines, 1.5),
     "insights": (probes.insights, 1.5),
+    "memory": (probes.memory, 1.5),
 }
 
 

@@ -579,8 +579,17 @@ def insights(root: Path | None, skips: Skips) -> list[dict[str, Any]] | None:
     if root is None:
         return None
     try:
-        from perfpack.memory import recent_insights
+        from perfpack.memory import top_insights
     except ImportError:
         skips.add("insights", "perfpack.memory is not available in this install")
         return None
-    return list(recent_insights(root, 5))
+    return list(top_insights(root, 5))
+
+
+def memory(root: Path | None, skips: Skips) -> dict[str, Any] | None:
+    """The memory database in use: SQLite version, record counts, search mode (perfpack.memory's own)."""
+    if root is None:
+        return None
+    from perfpack.memory import memory_status
+
+    return memory_status(root)

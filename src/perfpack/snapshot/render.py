@@ -86,7 +86,9 @@ def to_markdown(snap: Snapshot) -> str:
                 f" (saved {_s(item.get('saved_at') or '?', 40)}; `{_command(item.get('command'))}`)"
             )
     if "insights" in s:
-        out.append("**Recent insights (perfpack memory)**")
+        memdb = s.get("memory") or {}
+        version = f", SQLite {memdb['sqlite_version']}" if memdb.get("sqlite_version") else ""
+        out.append(f"**Most valuable insights (perfpack memory{version})**")
         if not s["insights"]:
             out.append("- none yet")
         for item in s["insights"]:
