@@ -77,7 +77,7 @@ def test_help_and_the_click_entry_agree(project: Path) -> None:
         "import sys; from perfpack.memory.cli import memory; "
         "sys.exit(memory.main(sys.argv[1:], standalone_mode=False))"
     )
-    via_click = subprocess.run(  # noqa: PLW1510 - the exit code is the thing checked
+    via_click = subprocess.run(
         [sys.executable, "-c", code, "insight", "--help"], capture_output=True, text=True
     )
     assert via_click.returncode == 0 and via_click.stdout == sub.stdout
@@ -88,7 +88,7 @@ def test_the_installed_script_works(project: Path) -> None:
     script = Path(sys.executable).with_name("perfpack")
     if not script.exists():
         pytest.skip("no console script next to the interpreter")
-    out = subprocess.run(  # noqa: PLW1510 - the exit code is the thing checked
+    out = subprocess.run(
         [str(script), "memory", "insight", PE, INSIGHT],
         capture_output=True,
         text=True,
@@ -142,7 +142,7 @@ def test_malformed_input_is_one_clear_line_and_exit_2(
 
 
 def test_non_utf8_argument(project: Path) -> None:
-    proc = subprocess.run(  # noqa: PLW1510 - the exit code is the thing checked
+    proc = subprocess.run(
         [sys.executable, "-m", "perfpack", "memory", "insight", PE, b'{"insight": "\xff"}'],
         capture_output=True,
         env={**os.environ, "CLAUDE_PROJECT_DIR": str(project)},
@@ -167,7 +167,8 @@ def test_corrupt_database_gives_exit_2_and_stays_untouched(project: Path, conten
 def test_damaged_pages_behind_a_valid_header_give_exit_2(project: Path) -> None:
     db = project / ".claude" / "memory" / "memory.db"
     for n in range(40):
-        assert mem("insight", PE, json.dumps({"insight": f"{n} " + "x" * 600, "impact": "high"})).returncode == 0
+        record = {"insight": f"{n} " + "x" * 600, "impact": "high"}
+        assert mem("insight", PE, json.dumps(record)).returncode == 0
     conn = sqlite3.connect(db)
     conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     conn.close()
@@ -188,7 +189,8 @@ def test_db_option_and_environment_override(tmp_path: Path, project: Path) -> No
     target = tmp_path / "elsewhere" / "m.db"
     refused = mem("--db", str(target), "insight", PE, INSIGHT)
     assert refused.returncode == 2 and "outside the project" in refused.stderr and not target.exists()
-    assert run_perfpack("memory", "insight", PE, INSIGHT, env={"PERFPACK_MEMORY_DB": str(target)}).returncode == 0
+    env = {"PERFPACK_MEMORY_DB": str(target)}
+    assert run_perfpack("memory", "insight", PE, INSIGHT, env=env).returncode == 0
     out = run_perfpack("memory", "load", PE, env={"PERFPACK_MEMORY_DB": str(target)})
     assert json.loads(out.stdout)["optimization_insights"]
 
@@ -196,12 +198,13 @@ def test_db_option_and_environment_override(tmp_path: Path, project: Path) -> No
 def test_each_cli_write_leaves_the_wal_bounded_and_every_record_readable(project: Path, db: Path) -> None:
     # `perfpack memory` ends with os._exit and leaves its committed WAL to the next process instead of
     # paying a checkpoint per write (MemoryStore.leave_open_at_exit); the WAL must stay bounded anyway.
-    from perfpack.memory.store import WAL_LIMIT as WAL_LEFT_LIMIT
+    from perfpack.memory.store import WAL_LEFT_LIMIT
 
     wal = db.with_name("memory.db-wal")
     sizes = []
     for i in range(30):
-        out = mem("task", PE, json.dumps({"task_description": f"task {i} " + "x" * 2000, "outcome": "success"}))
+        task = {"task_description": f"task {i} " + "x" * 2000, "outcome": "success"}
+        out = mem("task", PE, json.dumps(task))
         assert out.returncode == 0, out.stderr
         sizes.append(wal.stat().st_size)
     assert sizes[0] > 0  # left, not checkpointed away

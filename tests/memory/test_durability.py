@@ -9,7 +9,6 @@ deleted the WAL, and this process went on committing into the deleted file.
 from __future__ import annotations
 
 import os
-import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -21,14 +20,16 @@ from perfpack.memory.store import MemoryStore
 
 TORTURE = str(Path(__file__).with_name("torture.py"))
 OTHER_PROCESS_OPENS_AND_CLOSES = (
-    "import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); c.execute('SELECT count(*) FROM insights').fetchone();"
+    "import sqlite3, sys; c = sqlite3.connect(sys.argv[1]);"
+    " c.execute('SELECT count(*) FROM insights').fetchone();"
     " c.close()"
 )
 
 
 def _stored(db: Path) -> list[str]:
     out = subprocess.run(
-        [sys.executable, "-c", "import sqlite3, sys; print('\\n'.join(r[0] for r in sqlite3.connect(sys.argv[1])"
+        [sys.executable, "-c",
+         "import sqlite3, sys; print('\\n'.join(r[0] for r in sqlite3.connect(sys.argv[1])"
          ".execute('SELECT insight FROM insights ORDER BY id')))", str(db)],
         capture_output=True, text=True, check=True,
     )
@@ -83,7 +84,9 @@ def test_a_dropped_manager_closes_its_connection_at_once(db: Path) -> None:
         return count
 
     for i in range(5):
-        AgentMemoryManager(db, digest=False).add_optimization_insight("a", {"insight": f"x{i}", "impact": "low"})
+        manager = AgentMemoryManager(db, digest=False)
+        manager.add_optimization_insight("a", {"insight": f"x{i}", "impact": "low"})
+        del manager  # dropped without close(), as the torture's odd writers do
     assert open_descriptors() == 0
 
 

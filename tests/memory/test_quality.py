@@ -19,7 +19,9 @@ from tests.conftest import run_perfpack
 PE = "performance-engineer"
 
 
-def mem(*args: str, input: str | None = None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+def mem(
+    *args: str, input: str | None = None, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess:
     return run_perfpack("memory", *args, input=input, env=env)
 
 
@@ -156,7 +158,8 @@ def test_check_and_repair_a_database_damaged_like_the_torture_run(db: Path) -> N
     report = json.loads(out.stdout)
     assert report["ok"] is False and report["sqlite_version"] == sqlite3.sqlite_version
     assert any("missing from index" in p for p in report["problems"])
-    assert [(x["kind"], x["id"], x["agent"]) for x in report["lost"]] == [("insight", 2, PE), ("insight", 3, PE)]
+    lost = [(x["kind"], x["id"], x["agent"]) for x in report["lost"]]
+    assert lost == [("insight", 2, PE), ("insight", 3, PE)]
 
     out = mem("check", "--repair")
     assert out.returncode == 0, out.stdout + out.stderr
@@ -233,13 +236,15 @@ def test_read_only_file_system_says_so(small_fs: Path) -> None:
 def test_a_locked_database_says_locked(db: Path) -> None:
     AgentMemoryManager(db, digest=False).add_optimization_insight(PE, _insight("first"))
     holder = subprocess.Popen(
-        [sys.executable, "-c", "import sqlite3, sys, time; c = sqlite3.connect(sys.argv[1], isolation_level=None);"
+        [sys.executable, "-c",
+         "import sqlite3, sys, time; c = sqlite3.connect(sys.argv[1], isolation_level=None);"
          " c.execute('BEGIN EXCLUSIVE'); print('held', flush=True); time.sleep(30)", str(db)],
         stdout=subprocess.PIPE, text=True,
     )
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
-        out = mem("insight", PE, json.dumps(_insight("second")), env={"PERFPACK_MEMORY_BUSY_TIMEOUT_MS": "300"})
+        env = {"PERFPACK_MEMORY_BUSY_TIMEOUT_MS": "300"}
+        out = mem("insight", PE, json.dumps(_insight("second")), env=env)
     finally:
         holder.kill()
         holder.wait()

@@ -77,7 +77,7 @@ class AgentMemoryManager:
     @property
     def store(self) -> MemoryStore:
         if self._store is None:
-            self._store = MemoryStore.open(self._db)
+            self._store = _open(self._db, None)
         return self._store
 
     def close(self) -> None:
@@ -89,7 +89,7 @@ class AgentMemoryManager:
         # A dropped manager closes its connection now, not whenever the cyclic GC runs (see MemoryStore).
         try:
             self.close()
-        except Exception:  # noqa: BLE001 - a finaliser must not raise
+        except Exception:  # a finaliser must not raise
             pass
 
     def __enter__(self) -> AgentMemoryManager:
@@ -99,11 +99,13 @@ class AgentMemoryManager:
         self.close()
 
     def add_task_to_history(self, agent: str, task: dict) -> dict:
-        """Record a finished task: {task_description, outcome: success|partial|failure, key_insights, delegations}."""
+        """Record a finished task:
+        {task_description, outcome: success|partial|failure, key_insights, delegations}."""
         return self.store.add_task(agent, task)
 
     def add_optimization_insight(self, agent: str, insight: dict) -> dict:
-        """Record an insight: {area, insight, impact: low|medium|high, confidence: 0..1}; refreshes MEMORY.md."""
+        """Record an insight: {area, insight, impact: low|medium|high, confidence: 0..1}; refreshes
+        MEMORY.md. The same insight again (same agent, area and text) is merged: count and last seen."""
         result = self.store.add_insight(agent, insight)
         if self.digest:
             _refresh_digest(self.store, agent, result)
@@ -116,7 +118,8 @@ class AgentMemoryManager:
         return self.store.update_collaboration(agent, collaborator, bool(success), task_type)
 
     def get_unread_messages(self, agent: str, *, mark_read: bool = True, limit: int = 50) -> list[dict]:
-        """Messages broadcast or sent to `agent` that it has not read yet; marks them read unless mark_read=False."""
+        """Messages broadcast or sent to `agent` that it has not read yet; marks them read unless
+        mark_read=False."""
         return self.store.unread_messages(agent, mark_read=mark_read, limit=limit)
 
     def send_message(
@@ -183,7 +186,8 @@ def save_my_memory(
     agent: str, memory: dict, *, db: Path | str | None = None, root: Path | str | None = None
 ) -> dict:
     """Save what load_my_memory returned: its `state` object (refused if a newer version was saved meanwhile)
-    and any task_history / optimization_insights entries without an id (new ones; existing entries are kept)."""
+    and any task_history / optimization_insights entries without an id (new ones; existing entries are
+    kept)."""
     check_agent(agent)
     if not isinstance(memory, dict):
         raise PerfpackError("memory must be a JSON object (as returned by load_my_memory)")
@@ -251,7 +255,8 @@ def send_message_to_agents(
     db: Path | str | None = None,
     root: Path | str | None = None,
 ) -> dict:
-    """Send a message: target_agents=[] (or None) broadcasts to every agent, else only the named ones read it."""
+    """Send a message: target_agents=[] (or None) broadcasts to every agent, else only the named ones
+    read it."""
     with _open(db, root) as store:
         return store.send_message(from_agent, message_type, content, target_agents, metadata)
 
@@ -341,7 +346,8 @@ def memory_status(root: Path | str | None = None, db: Path | str | None = None) 
 
 
 def recent_insights(root: Path, limit: int = 5) -> list[dict]:
-    """The newest insights of all agents (read-only; [] when there is no memory database or it is unusable)."""
+    """The newest insights of all agents (read-only; [] when there is no memory database or it is
+    unusable)."""
     try:
         store = MemoryStore.open(default_db_str(root), create=False)
         if store is None:

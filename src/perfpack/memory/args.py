@@ -48,11 +48,13 @@ _JSON_IN = "JSON is an argument, or read from stdin when it is - or missing."
 MANY = 10_000
 COMMANDS: dict[str, Spec] = {
     "task": Spec("AGENT [JSON | -]", "Record a finished task of AGENT.",
-                 'JSON: {"task_description": "...", "outcome": "success|partial|failure", "key_insights": [...], '
+                 'JSON: {"task_description": "...", "outcome": "success|partial|failure", '
+                 '"key_insights": [...], '
                  '"delegations": [{"to_agent": "...", "reason": "...", "outcome": "..."}]}. ' + _JSON_IN,
                  (), 1, 2),
     "insight": Spec("AGENT [JSON | -]", "Record an optimization insight of AGENT (refreshes its MEMORY.md).",
-                    'JSON: {"area": "caching", "insight": "...", "impact": "low|medium|high", "confidence": 0.9}. '
+                    'JSON: {"area": "caching", "insight": "...", "impact": "low|medium|high", '
+                    '"confidence": 0.9}. '
                     "The same insight again (same agent, area and text) is merged: its count and last-seen "
                     "time go up. " + _JSON_IN, (), 1, 2),
     "collab": Spec("AGENT COLLABORATOR (--success | --failure) [--task-type TYPE]",
@@ -68,21 +70,24 @@ COMMANDS: dict[str, Spec] = {
                    "Find tasks, insights and messages containing every word of QUERY.",
                    "Uses SQLite FTS5 when the build has it and the index is sound, a plain scan otherwise.",
                    ("--agent", "--kind", "--limit", "--no-fts"), 1, MANY),
-    "load": Spec("AGENT [--budget BYTES]", "AGENT's recent tasks, most valuable insights, collaborators, state.",
+    "load": Spec("AGENT [--budget BYTES]",
+                 "AGENT's recent tasks, most valuable insights, collaborators, state.",
                  "At most BUDGET bytes of JSON (default 4096): insights by value (impact x confidence, then "
                  "the most recently seen), never the whole store. Pass the object (changed) to `save`.",
                  ("--budget",), 1, 1),
-    "shared": Spec("[--budget BYTES]", "Context shared by all agents: broadcasts, top insights, collaborations.",
+    "shared": Spec("[--budget BYTES]",
+                   "Context shared by all agents: broadcasts, top insights, collaborations.",
                    "At most BUDGET bytes of JSON (default 4096).", ("--budget",), 0, 0),
     "save": Spec("AGENT [JSON | -]", "Save the object `load` returned: its state and entries without an id.",
                  "Refused (exit 2, nothing written) if another process saved a newer version since the load.",
                  (), 1, 2),
     "forget": Spec("[ID...] [--match WORDS] [--agent AGENT] [--kind insight|task|message] [--yes]",
-                   "Remove records by id, or those containing every word of --match (a dry run without --yes).",
+                   "Remove records by id, or those containing every word of --match (dry run without --yes).",
                    "Default kind: insight. Applied, the search index and the agents' MEMORY.md follow.",
                    ("--match", "--agent", "--kind", "--yes"), 0, MANY),
     "check": Spec("[--repair]", "Run SQLite's integrity check on the memory database and say what it found.",
-                  "--repair keeps a backup (memory.db.backup-TIME), rebuilds the indexes and the search index, "
+                  "--repair keeps a backup (memory.db.backup-TIME), rebuilds the indexes and the search "
+                  "index, "
                   "and says what, if anything, was lost. Exit 1 when problems remain.", ("--repair",), 0, 0),
     "info": Spec("", "The database in use: path, SQLite version, schema, record counts, search index.",
                  "", (), 0, 0),
@@ -91,7 +96,8 @@ COMMANDS: dict[str, Spec] = {
                    "The JSON export round-trips through `import`. --out writes inside the project only, "
                    "never through a symbolic link, and replaces an existing file only with --force.",
                    ("--agent", "--out", "--force"), 0, 0),
-    "import": Spec("[FILE | -]", "Merge a JSON export into the memory (idempotent: known records are skipped).",
+    "import": Spec("[FILE | -]",
+                   "Merge a JSON export into the memory (idempotent: known records are skipped).",
                    "Reads FILE, or stdin when FILE is - or missing.", (), 0, 1),
     "compact": Spec("[--retention-days DAYS] [--no-vacuum]",
                     "Delete messages older than the retention (default 30 days), tidy the index, VACUUM.",

@@ -25,6 +25,9 @@ _TRACKED = {
 
 
 def check_database(path: str, *, repair: bool = False) -> dict:
+    from perfpack.memory.store import _check_file
+
+    _check_file(path)  # a FIFO, device or folder is refused (exit 2), never opened
     result: dict = {"db": path, "sqlite_version": SQLITE_VERSION, "exists": os.path.exists(path)}
     if not result["exists"]:
         return {**result, "ok": True, "problems": [], "problems_left": False}
@@ -147,7 +150,7 @@ def _repair(store: MemoryStore) -> list[str]:
             entries = store.rebuild_search_index(c)
             done.append(f"rebuilt the search index ({entries} entries)")
 
-    store.transaction(body)  # type: ignore[arg-type]
+    store.transaction(body)
     return done
 
 

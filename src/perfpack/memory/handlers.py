@@ -84,7 +84,8 @@ def _parse_json(raw: bytes, where: str) -> object:
     try:
         return fastjson.loads(text)
     except ValueError as exc:  # json.JSONDecodeError, or nesting too deep
-        at = f" at line {exc.lineno} column {exc.colno}" if hasattr(exc, "lineno") else ""
+        line, col = getattr(exc, "lineno", None), getattr(exc, "colno", None)
+        at = f" at line {line} column {col}" if line is not None else ""
         raise PerfpackError(f"{where} is not valid JSON: {getattr(exc, 'msg', exc)}{at}") from None
 
 
@@ -122,7 +123,8 @@ def collab(a: Args) -> object:
     if a.success == a.failure:
         raise PerfpackError("`memory collab` needs exactly one of --success or --failure")
     with api.AgentMemoryManager(_db(a)) as manager:
-        return manager.update_collaboration_pattern(a.positionals[0], a.positionals[1], a.success, a.task_type)
+        agent, other = a.positionals
+        return manager.update_collaboration_pattern(agent, other, a.success, a.task_type)
 
 
 def unread(a: Args) -> object:
@@ -149,7 +151,8 @@ def forget(a: Args) -> object:
     ids = []
     for item in a.positionals:
         if not item.isdigit():
-            raise PerfpackError(f"record id {item!r} is not a whole number", hint="ids as `load`/`search` show")
+            raise PerfpackError(f"record id {item!r} is not a whole number",
+                                hint="ids as `load` and `search` show them")
         ids.append(int(item))
     return api.forget(ids, match=a.match, agent=a.agent, kind=a.kind or "insight", apply=a.yes, db=_db(a))
 

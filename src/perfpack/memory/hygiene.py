@@ -15,28 +15,20 @@ REDACTED = "[REDACTED]"
 
 # Cheap substring test first: the regexes are only compiled and run when one of these appears.
 _TRIGGERS = (
-    "sk-",
-    "akia",
-    "asia",
-    "ghp_",
-    "gho_",
-    "ghu_",
-    "ghs_",
-    "ghr_",
-    "github_pat_",
-    "xox",
-    "bearer",
-    "private key",
-    "@",
-    "pass",
-    "pwd",
-    "secret",
-    "token",
-    "key",
+    "sk-", "sk_live", "sk_test", "rk_live", "rk_test", "akia", "asia",
+    "ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_", "xox",
+    "hooks.slack", "bearer", "basic", "authorization", "private key", "eyj", "://", "@",
+    "pass", "pwd", "secret", "token", "key", "credential", "auth",
 )
 _SECRET_KEY = (
-    r"(?i)^(?:.*[-_])?(?:password|passwd|pwd|secret|token|api[-_]?key|private[-_]?key|"
+    r"(?i)^(?:.*[-_])?(?:password|passwd|pwd|pass|secret|token|api[-_]?key|private[-_]?key|"
     r"access[-_]?key|auth|authorization|credentials?)$"
+)
+# A name (env var, config key) whose segments include one of these words holds a secret: DB_PASS,
+# DATABASE_PASSWORD, aws_secret_access_key, AWS_SECRET_ACCESS_KEY, api-key, x.auth_token...
+_SECRET_NAME = (
+    r"(?:[A-Za-z0-9]+[_.-])*(?:password|passwd|pwd|pass|passphrase|secret|token|api[_-]?key|apikey|"
+    r"access[_-]?key|private[_-]?key|credentials?|auth)(?:[_.-][A-Za-z0-9]+)*"
 )
 # Compiled on first use: compiling costs more than a whole memory write needs otherwise.
 _patterns: list | None = None
@@ -48,25 +40,36 @@ def _compiled() -> list:
         import re  # not at the top: most records hold no trigger word, and `import re` costs ~40% of a start
 
         _patterns = [
+            # PEM and PGP private keys, with or without their END line
             (
                 re.compile(
-                    r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----(?:.*?-----END [A-Z0-9 ]*PRIVATE KEY-----|.*)",
+                    r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----"
+                    r"(?:.*?-----END [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----|.*)",
                     re.DOTALL,
                 ),
                 REDACTED,
             ),
             (re.compile(r"\bsk-[A-Za-z0-9_-]{16,}"), REDACTED),
+            (re.compile(r"\b[sr]k_(?:live|test)_[A-Za-z0-9]{10,}"), REDACTED),  # Stripe
             (re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b"), REDACTED),
             (re.compile(r"\bgh[pousr]_[A-Za-z0-9]{20,}"), REDACTED),
             (re.compile(r"\bgithub_pat_[A-Za-z0-9_]{20,}"), REDACTED),
-            (re.compile(r"\bxox[abposr]-[A-Za-z0-9-]{8,}"), REDACTED),
-            (re.compile(r"(?i)\b(bearer)\s+[A-Za-z0-9._~+/=-]{8,}"), r"\1 " + REDACTED),
-            # user:password@host in URLs keeps the user and host, drops the password
-            (re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://[^\s:/@]+):[^\s@/]+@"), r"\1:" + REDACTED + "@"),
+            (re.compile(r"\bxox[abposre]-[A-Za-z0-9-]{8,}"), REDACTED),
+            (re.compile(r"(?i)(hooks\.slack\.com/(?:services|workflows|triggers)/)[A-Za-z0-9/_-]+"),
+             r"\1" + REDACTED),
+            # a bare JWT: base64url header (always {"... = eyJ), payload and signature
+            (re.compile(r"\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}"), REDACTED),
+            (re.compile(r"(?i)\b(bearer|basic|digest)\s+[A-Za-z0-9._~+/=-]{8,}"), r"\1 " + REDACTED),
+            (re.compile(r"(?i)\b(authorization\s*[:=]\s*)(?!(?:bearer|basic|digest)\s)[^\s\"',;]{8,}"),
+             r"\1" + REDACTED),
+            # user:password@host in URLs keeps the scheme, user and host, drops the password (which may
+            # hold "/" or ":"; an empty user as in redis://:pw@host too)
+            # (to the last "@" of the URL: an unencoded "@" in a password is common)
+            (re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://[^\s:/@]*):[^\s\"'<>]+@"), r"\1:" + REDACTED + "@"),
             (
                 re.compile(
-                    r"(?i)\b(password|passwd|pwd|secret|api[-_]?key|access[-_]?token|auth[-_]?token|token)"
-                    r"(\"?'?\s*[:=]\s*[\"']?)(?!\[REDACTED\])[^\s\"',;&]+"
+                    r"(?i)(?<![A-Za-z0-9_.-])(" + _SECRET_NAME + r")(\"?'?\s*[:=]\s*[\"']?)(?!\[REDACTED\])"
+                    r"[^\s\"',;&]+"
                 ),
                 r"\1\2" + REDACTED,
             ),
@@ -75,12 +78,22 @@ def _compiled() -> list:
 
 
 def redact_text(text: str) -> str:
-    """`text` with secret-looking values (API keys, tokens, private keys, URL passwords) replaced."""
+    """`text` with secret-looking values (API keys, tokens, private keys, URL passwords) replaced, and any
+    lone surrogate (not encodable as UTF-8, so not storable) replaced by U+FFFD."""
+    text = _encodable(text)
     lowered = text.lower()
     if not any(trigger in lowered for trigger in _TRIGGERS):
         return text
     for pattern, replacement in _compiled():
         text = pattern.sub(replacement, text)
+    return text
+
+
+def _encodable(text: str) -> str:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return "".join("\ufffd" if "\ud800" <= ch <= "\udfff" else ch for ch in text)
     return text
 
 
@@ -91,8 +104,9 @@ def redact(value: object) -> object:
     if isinstance(value, list):
         return [redact(item) for item in value]
     if isinstance(value, dict):
-        out = {}
-        for key, item in value.items():
+        out: dict[object, object] = {}
+        for raw_key, item in value.items():
+            key = _encodable(raw_key) if isinstance(raw_key, str) else raw_key
             if (
                 isinstance(key, str)
                 and isinstance(item, (str, int, float))

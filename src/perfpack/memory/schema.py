@@ -39,8 +39,12 @@ CREATE TABLE insights (
 );
 CREATE INDEX insights_agent_created ON insights (agent, created DESC);
 CREATE INDEX insights_created ON insights (created DESC);
-CREATE INDEX insights_value ON insights (agent, (CASE impact WHEN 'high' THEN 3 WHEN 'medium' THEN 2 ELSE 1 END) * confidence DESC, created DESC, id DESC);
-CREATE INDEX insights_value_all ON insights ((CASE impact WHEN 'high' THEN 3 WHEN 'medium' THEN 2 ELSE 1 END) * confidence DESC, created DESC, id DESC);
+CREATE INDEX insights_value ON insights (agent,
+    (CASE impact WHEN 'high' THEN 3 WHEN 'medium' THEN 2 ELSE 1 END) * confidence DESC,
+    created DESC, id DESC);
+CREATE INDEX insights_value_all ON insights (
+    (CASE impact WHEN 'high' THEN 3 WHEN 'medium' THEN 2 ELSE 1 END) * confidence DESC,
+    created DESC, id DESC);
 CREATE TABLE collaborations (
     agent TEXT NOT NULL, other TEXT NOT NULL, task_type TEXT NOT NULL DEFAULT '',
     successes INTEGER NOT NULL DEFAULT 0 CHECK (successes >= 0),
@@ -64,12 +68,15 @@ CREATE TABLE message_reads (
     PRIMARY KEY (agent, message_id)
 ) WITHOUT ROWID;
 CREATE TABLE agent_state (
-    agent TEXT PRIMARY KEY, version INTEGER NOT NULL CHECK (version >= 1), data TEXT NOT NULL, updated REAL NOT NULL
+    agent TEXT PRIMARY KEY, version INTEGER NOT NULL CHECK (version >= 1), data TEXT NOT NULL,
+    updated REAL NOT NULL
 );
 """
 
 # The search index: one row per task, insight and message; `ref` is the record's id in its table.
-FTS_TABLE = "CREATE VIRTUAL TABLE search_index USING fts5 (body, kind UNINDEXED, ref UNINDEXED, agent UNINDEXED)"
+FTS_TABLE = (
+    "CREATE VIRTUAL TABLE search_index USING fts5 (body, kind UNINDEXED, ref UNINDEXED, agent UNINDEXED)"
+)
 # The text indexed for each kind: (table, agent column, body expression).
 SEARCH_BODIES = {
     "task": ("tasks", "agent", "description || ' ' || data"),
@@ -83,8 +90,12 @@ _V1_TRIGGERS = ("tasks_fts_ins", "tasks_fts_del", "insights_fts_ins", "insights_
 _V2_INDEXES = """
 DROP INDEX insights_value;
 DROP INDEX insights_value_all;
-CREATE INDEX insights_value ON insights (agent, (CASE impact WHEN 'high' THEN 3 WHEN 'medium' THEN 2 ELSE 1 END) * confidence DESC, last_seen DESC, id DESC);
-CREATE INDEX insights_value_all ON insights ((CASE impact WHEN 'high' THEN 3 WHEN 'medium' THEN 2 ELSE 1 END) * confidence DESC, last_seen DESC, id DESC);
+CREATE INDEX insights_value ON insights (agent,
+    (CASE impact WHEN 'high' THEN 3 WHEN 'medium' THEN 2 ELSE 1 END) * confidence DESC,
+    last_seen DESC, id DESC);
+CREATE INDEX insights_value_all ON insights (
+    (CASE impact WHEN 'high' THEN 3 WHEN 'medium' THEN 2 ELSE 1 END) * confidence DESC,
+    last_seen DESC, id DESC);
 CREATE UNIQUE INDEX insights_same ON insights (agent, area, norm);
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """

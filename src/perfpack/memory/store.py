@@ -23,13 +23,6 @@ try:  # the C module itself: `import sqlite3` adds datetime and adapter set-up (
 except ImportError:  # pragma: no cover - other Python builds
     import sqlite3  # type: ignore[no-redef]
 
-# pathlib costs ~5 ms (urllib.parse, ipaddress) per memory write: paths are os.path strings inside;
-# the public functions still return Path, importing it only when called.
-TYPE_CHECKING = False
-if TYPE_CHECKING:
-    from collections.abc import Callable
-    from pathlib import Path
-
 from perfpack import fastjson
 from perfpack.errors import PerfpackError
 from perfpack.memory.hygiene import MAX_RECORD_BYTES, MAX_STATE_BYTES, check_agent, check_size, redact
@@ -55,11 +48,23 @@ from perfpack.memory.schema import (
     SEARCH_BODIES,
 )
 
+# pathlib costs ~5 ms (urllib.parse, ipaddress) per memory write: paths are os.path strings inside;
+# the public functions still return Path, importing it only when called.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from pathlib import Path
+    from typing import TypeVar
+
+    T = TypeVar("T")
+
 # How long a write waits for another process's transaction before saying the database is locked.
 _BUSY_ENV = os.environ.get("PERFPACK_MEMORY_BUSY_TIMEOUT_MS", "")
 BUSY_TIMEOUT_MS = int(_BUSY_ENV) if _BUSY_ENV.isdigit() and 0 < len(_BUSY_ENV) < 8 else 30_000
 CHECKPOINT_BUSY_MS = 1_000  # a checkpoint waits at most this long for readers; a later write retries
-WAL_LIMIT = 512 * 1024  # bytes of WAL after which a write checkpoints (and truncates) it, under the gate
+WAL_LIMIT = 4 * 1024 * 1024  # WAL bytes after which a write checkpoints (and truncates) it, under the gate
+# A `perfpack memory` process leaves its WAL to the next one, which recovers (reads) all of it: kept smaller.
+WAL_LEFT_LIMIT = 512 * 1024
 MESSAGE_RETENTION_DAYS = 30
 SQLITE_VERSION = sqlite3.sqlite_version
 
@@ -110,7 +115,8 @@ def database_error(path: str, exc: BaseException, *, writing: bool = True) -> Pe
     err = getattr(exc, "errno", None)
     folder = os.path.dirname(path) or "."
     done = "; nothing was written" if writing else ""
-    if primary == _FULL or err in (errnos.ENOSPC, errnos.EDQUOT) or (primary == _IOERR and _disk_full(folder)):
+    full = err in (errnos.ENOSPC, errnos.EDQUOT) or (primary == _IOERR and _disk_full(folder))
+    if primary == _FULL or full:
         return PerfpackError(
             f"{path}: the disk is full{done} (the memory database is intact)",
             hint="free some space, then run the command again",
@@ -127,7 +133,8 @@ def database_error(path: str, exc: BaseException, *, writing: bool = True) -> Pe
             hint="a long transaction holds it (another perfpack or sqlite3 process); retry when it ends",
         )
     if err in (errnos.EACCES, errnos.EPERM) or primary == 3:  # SQLITE_PERM
-        return PerfpackError(f"{path}: permission denied{done}", hint="check the file's and folder's permissions")
+        return PerfpackError(f"{path}: permission denied{done}",
+                             hint="check the permissions of the file and its folder")
     if primary == _NOTADB:
         return PerfpackError(
             f"{path}: not a SQLite database (a foreign file, or its header is destroyed)",
@@ -317,7 +324,7 @@ class MemoryStore:
         if self.conn is None:
             return
         if MemoryStore._left_open is not None and not self.conn.in_transaction:
-            self.checkpoint_if_large()
+            self.checkpoint_if_large(WAL_LEFT_LIMIT)
             MemoryStore._left_open.append(self.conn)  # referenced, so never closed by garbage collection
             self.conn = None
             return
@@ -336,7 +343,7 @@ class MemoryStore:
     def __del__(self) -> None:
         try:
             self.close()
-        except Exception:  # noqa: BLE001 - a finaliser must not raise
+        except Exception:  # a finaliser must not raise
             pass
 
     def __enter__(self) -> MemoryStore:
@@ -359,9 +366,9 @@ class MemoryStore:
     def _gated(self, exclusive: bool = False, wait: bool = True) -> _Gate:
         return _Gate(self._gate_fd(), exclusive, wait)
 
-    def checkpoint_if_large(self) -> None:
+    def checkpoint_if_large(self, limit: int = WAL_LIMIT) -> None:
         try:
-            large = os.stat(self.file + "-wal").st_size > WAL_LIMIT
+            large = os.stat(self.file + "-wal").st_size > limit
         except OSError:
             large = False
         if large:
@@ -392,7 +399,7 @@ class MemoryStore:
             self._fts = row is not None
         return self._fts
 
-    def transaction(self, body: Callable[[sqlite3.Connection], object]) -> object:
+    def transaction(self, body: Callable[[sqlite3.Connection], T]) -> T:
         """Run body(conn) in one BEGIN IMMEDIATE transaction: the only way this module writes."""
         conn = self.c
         try:
@@ -414,7 +421,8 @@ class MemoryStore:
 
     # -- the search index ---------------------------------------------------------------------------------
     def _index(self, c: sqlite3.Connection, kind: str, ref: int) -> None:
-        """Add record `ref` of `kind` to the search index; a failure marks the index stale, never the write."""
+        """Add record `ref` of `kind` to the search index; a failure marks the index stale, never fails
+        the write."""
         if not self.has_fts:
             return
         table, who, body = SEARCH_BODIES[kind]
@@ -513,7 +521,7 @@ class MemoryStore:
     def add_insight(self, agent: str, insight: dict) -> dict:
         row = insight_row(agent, insight)
         found = self.transaction(lambda c: self.insert_insight_in(c, row))
-        assert isinstance(found, tuple)
+        assert found is not None  # only skip_known inserts can be skipped
         rid, count, uid = found
         out = {"id": rid, "uid": uid, "agent": agent, "kind": "insight"}
         if count > 1:
@@ -536,7 +544,6 @@ class MemoryStore:
                 (agent, other, task_type, ok, bad, time.time()),
             ).fetchone()
         )
-        assert isinstance(row, tuple)
         return {
             "agent": agent,
             "collaborator": other,
@@ -604,7 +611,8 @@ class MemoryStore:
         retention_days: float = MESSAGE_RETENTION_DAYS,
     ) -> list[dict]:
         check_agent(agent)
-        sql = f"SELECT {MESSAGE_COLUMNS} FROM messages m WHERE {_UNREAD_WHERE} ORDER BY m.created, m.id LIMIT ?"
+        sql = (f"SELECT {MESSAGE_COLUMNS} FROM messages m WHERE {_UNREAD_WHERE} "
+               "ORDER BY m.created, m.id LIMIT ?")
         params = (time.time() - retention_days * 86400, agent, agent, agent, int(limit))
         if not mark_read:
             rows = self.c.execute(sql, params).fetchall()
@@ -619,7 +627,7 @@ class MemoryStore:
                 )
                 return found
 
-            rows = self.transaction(body)  # type: ignore[assignment]
+            rows = self.transaction(body)
         return [message_dict(r) for r in rows]
 
     def save_state_in(
@@ -672,7 +680,8 @@ class MemoryStore:
         unique = sorted(set(ids))
         marks = ",".join("?" * len(unique))
         rows = (
-            self.c.execute(f"SELECT {columns} FROM {table} WHERE id IN ({marks}) ORDER BY id", unique).fetchall()
+            self.c.execute(f"SELECT {columns} FROM {table} WHERE id IN ({marks}) ORDER BY id",
+                           unique).fetchall()
             if unique else []
         )
         found = [to_dict(r) for r in rows]
@@ -715,7 +724,8 @@ class MemoryStore:
         """The most valuable insights: impact x confidence, then the most recently seen."""
         where, params = ("WHERE agent = ?", (agent,)) if agent else ("", ())
         rows = self.c.execute(
-            f"SELECT {self._insight_columns()} FROM insights {where} ORDER BY {self._insight_order()} LIMIT ?",
+            f"SELECT {self._insight_columns()} FROM insights {where} "
+            f"ORDER BY {self._insight_order()} LIMIT ?",
             (*params, int(limit)),
         ).fetchall()
         return [insight_dict(r) for r in rows]
@@ -892,7 +902,8 @@ class _Gate:
 # Messages `m` for one agent: live, not its own, to all or to it, not read by it (params: since, agent x3).
 _UNREAD_WHERE = (
     "m.created >= ? AND m.sender != ? "
-    "AND (m.broadcast = 1 OR EXISTS (SELECT 1 FROM message_targets t WHERE t.agent = ? AND t.message_id = m.id)) "
+    "AND (m.broadcast = 1 OR EXISTS "
+    "(SELECT 1 FROM message_targets t WHERE t.agent = ? AND t.message_id = m.id)) "
     "AND NOT EXISTS (SELECT 1 FROM message_reads r WHERE r.agent = ? AND r.message_id = m.id)"
 )
 
@@ -901,7 +912,9 @@ def clean(path: str) -> str:
     """The path as str(Path(path)) spells it: no doubled or trailing slashes, no "." parts."""
     if not path:
         return "."
-    lead = "//" if path.startswith("//") and not path.startswith("///") else ("/" if path.startswith("/") else "")
+    lead = "/" if path.startswith("/") else ""
+    if path.startswith("//") and not path.startswith("///"):
+        lead = "//"
     parts = [part for part in path.split("/") if part and part != "."]
     return lead + "/".join(parts) if parts else (lead or ".")
 

@@ -31,7 +31,7 @@ def export_memory(store: MemoryStore | None, agent: str | None = None) -> dict:
     }
     if store is None:
         return out
-    c = store.conn
+    c = store.c
     where = " WHERE agent = ?" if agent else ""
     params = (agent,) if agent else ()
     for uid, who, created, desc, outcome, data in c.execute(
@@ -169,7 +169,8 @@ def import_memory(store: MemoryStore, data: object) -> dict:
     for state in lists["states"]:
         agent = check_agent(state.get("agent"))
         version = state.get("version")
-        if not isinstance(state.get("state"), dict) or not isinstance(version, int) or abs(version) > _MAX_INT:
+        if not isinstance(state.get("state"), dict) or not isinstance(version, int) \
+                or abs(version) > _MAX_INT:
             raise PerfpackError("each exported state needs an object `state` and an integer `version`")
         # As save_my_memory stores it: redacted and within the size limit, whatever file it came from.
         data = _dumps(redact(state["state"]))
@@ -368,7 +369,7 @@ def _created(item: dict) -> float:
         return _number(item["created"])
     text = item.get("created_at")
     try:
-        return float(calendar.timegm(time.strptime(text, "%Y-%m-%dT%H:%M:%SZ")))
+        return float(calendar.timegm(time.strptime(str(text), "%Y-%m-%dT%H:%M:%SZ")))
     except (TypeError, ValueError):
         raise PerfpackError(f"exported record has an invalid created_at: {text!r}") from None
 
