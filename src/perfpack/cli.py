@@ -36,6 +36,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
                  "Check that the figures in an agent's report were really measured (the ledger)."),
     "commits": ("perfpack.commits.cli:commits",
                 "Check commits are atomic: size, one concern, sign-off, trailers."),
+    "explain": ("perfpack.explain.cli:explain",
+                "Query plans, full table reads, N+1 loops, and the indexes that fix them, measured."),
 }
 
 # Commands that must start faster than click allows: name -> "module:function(argv, *, ends_process) -> int".

@@ -8,6 +8,7 @@ is created inside a transaction that is rolled back too, so the catalog is left 
 
 from __future__ import annotations
 
+import itertools
 import re
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
@@ -24,6 +25,7 @@ STATEMENT_TIMEOUT_MS = 60_000
 LOCK_TIMEOUT_MS = 2_000
 _SCAN_NODES = ("Seq Scan", "Parallel Seq Scan")
 _HYPO_NAME = re.compile(r"<(\d+)>")
+_PREPARED = itertools.count(1)
 
 
 def redact(url: str) -> str:
@@ -83,7 +85,7 @@ class PostgresTarget:
     def plan(self, sql: str, conn: Any = None) -> Plan:
         conn = conn or self.conn
         try:
-            rows = conn.execute("EXPLAIN (FORMAT JSON) " + sql).fetchall()
+            rows = explain_rows(conn, sql)
         except self.psycopg.errors.QueryCanceled:
             raise PerfpackError("EXPLAIN took too long (statement_timeout)") from None
         except self.psycopg.Error as err:
@@ -169,7 +171,7 @@ class PostgresTarget:
                     conn.execute("ROLLBACK TO SAVEPOINT perfpack_cand")
             conn.execute("SAVEPOINT perfpack_explain")
             try:
-                rows = conn.execute("EXPLAIN (FORMAT JSON) " + sql).fetchall()
+                rows = explain_rows(conn, sql)
             except psycopg.Error:
                 conn.execute("ROLLBACK TO SAVEPOINT perfpack_explain")
                 return None
@@ -248,6 +250,32 @@ class PostgresSandbox:
 
     def plan(self, sql: str) -> Plan:
         return self.target.plan(sql, self.conn)
+
+
+def parameters(sql: str) -> int:
+    """The highest $n in the statement outside quotes (0: none)."""
+    bare = re.sub(r"'(?:[^']|'')*'|\"(?:[^"]|\"\")*\"", "", sql)
+    found = [int(n) for n in re.findall(r"\$(\d+)", bare)]
+    return max(found, default=0)
+
+
+def explain_rows(conn: Any, sql: str) -> list[Any]:
+    """EXPLAIN (FORMAT JSON); a statement with $1.. parameters (as pg_stat_statements shows them) gets
+    its generic plan: prepared, then explained with unknown values (NULLs, which a generic plan
+    does not look at)."""
+    n = parameters(sql)
+    if not n:
+        return conn.execute("EXPLAIN (FORMAT JSON) " + sql).fetchall()
+    name = f"perfpack_generic_{next(_PREPARED)}"  # a fresh name: a failed run may leave one behind
+    conn.execute("SET plan_cache_mode = force_generic_plan")
+    try:
+        conn.execute(f"PREPARE {name} AS " + sql)
+        rows = conn.execute(f"EXPLAIN (FORMAT JSON) EXECUTE {name}(" + ", ".join(["NULL"] * n) + ")").fetchall()
+        conn.execute(f"DEALLOCATE {name}")
+        return rows
+    finally:
+        if conn.info.transaction_status.name != "INERROR":
+            conn.execute("RESET plan_cache_mode")
 
 
 def parse_plan(document: Any) -> Plan:
