@@ -67,13 +67,13 @@ def statements_from_text(text: str) -> list[Statement]:
     parts = split_statements(text)
     if not parts:
         raise PerfpackError("no SQL statement given")
+    # each given statement on its own (two of one shape may differ in what they select); repeats count
     merged: dict[str, Statement] = {}
     for part in parts:
-        key = shape(part)
-        if key in merged:
-            merged[key].count += 1
+        if part in merged:
+            merged[part].count += 1
         else:
-            merged[key] = Statement(sql=key, example=part, count=1)
+            merged[part] = Statement(sql=shape(part), example=part, count=1)
     return list(merged.values())
 
 

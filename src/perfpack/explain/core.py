@@ -10,6 +10,7 @@ after, and only suggestions that search instead of scan and are `min_speedup` ti
 
 from __future__ import annotations
 
+import os
 import re
 import statistics
 import sys
@@ -21,8 +22,16 @@ from perfpack.errors import PerfpackError
 from perfpack.explain.model import NPlusOne, Plan, Scan, Statement, Suggestion
 from perfpack.explain.shape import first_word
 from perfpack.explain.sqlinfo import Candidate, SqlError, StatementInfo, TableUse, analyse, candidates
+from perfpack.explain.util import one_line
 
 EXPLAINABLE = frozenset({"SELECT", "WITH", "UPDATE", "DELETE", "INSERT", "REPLACE", "VALUES", "TABLE"})
+# statements with no plan to read: listed and counted, never run
+OTHER_KINDS = frozenset({"BEGIN", "COMMIT", "END", "ROLLBACK", "SAVEPOINT", "RELEASE", "CREATE", "DROP", "ALTER",
+                         "PRAGMA", "ANALYZE", "VACUUM", "REINDEX", "ATTACH", "DETACH", "SET", "RESET", "SHOW",
+                         "GRANT", "REVOKE", "TRUNCATE", "COPY", "CALL", "DO", "LOCK", "PREPARE", "EXECUTE",
+                         "DEALLOCATE", "DISCARD", "LISTEN", "NOTIFY", "UNLISTEN", "COMMENT", "CLUSTER",
+                         "REFRESH", "START", "ABORT", "CHECKPOINT", "DECLARE", "FETCH", "CLOSE", "MOVE", "MERGE",
+                         "SECURITY", "IMPORT", "LOAD", "EXPLAIN"})
 _BAD_HOW = ("scan", "seq scan", "automatic index", "covering index")
 _PLACEHOLDER = re.compile(r"(?<![\w'])(\?\d*|\$\d+|%s|%\(\w+\)s|:[A-Za-z_]\w*)")
 
@@ -88,8 +97,11 @@ def open_target(spec: str) -> Target:
 
 
 def progress(message: str) -> None:
-    sys.stderr.write(f"perfpack explain: {message}\n")
-    sys.stderr.flush()
+    """Progress on stderr for a person at a terminal; agents and CI get only the result (and an error
+    stays the one line it should be)."""
+    if sys.stderr.isatty() or os.environ.get("PERFPACK_PROGRESS") == "1":
+        sys.stderr.write(f"perfpack explain: {message}\n")
+        sys.stderr.flush()
 
 
 def explain(target: Target, statements: list[Statement], opts: Options,
@@ -132,6 +144,8 @@ class _Names:
 def _explain_one(target: Target, st: Statement, opts: Options, taken: _Names) -> tuple[StatementInfo, Plan] | None:
     word = first_word(st.example)
     if word not in EXPLAINABLE:
+        if opts.strict_sql and word not in OTHER_KINDS:
+            target.plan(st.example)  # not a statement we know: the engine says what is wrong with it
         st.kind = word.lower() or "other"
         return None
     try:

@@ -26,6 +26,7 @@ LOCK_TIMEOUT_MS = 2_000
 _SCAN_NODES = ("Seq Scan", "Parallel Seq Scan")
 _HYPO_NAME = re.compile(r"<(\d+)>")
 _PREPARED = itertools.count(1)
+_QUOTED = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"")
 
 
 def redact(url: str) -> str:
@@ -254,7 +255,7 @@ class PostgresSandbox:
 
 def parameters(sql: str) -> int:
     """The highest $n in the statement outside quotes (0: none)."""
-    bare = re.sub(r"'(?:[^']|'')*'|\"(?:[^"]|\"\")*\"", "", sql)
+    bare = _QUOTED.sub("", sql)
     found = [int(n) for n in re.findall(r"\$(\d+)", bare)]
     return max(found, default=0)
 
