@@ -47,6 +47,7 @@ class Target(Protocol):
     def row_count(self, table: str) -> int | None: ...
     def share(self, table: str, alias: str, conditions: list[str]) -> float | None: ...
     def index_names(self) -> set[str]: ...
+    def existing_indexes(self, table: str) -> list[tuple[str, ...]]: ...
     def whatif(self, sql: str, candidates: list[Candidate]) -> tuple[Plan, dict[str, Candidate]] | None: ...
     def sandbox(self) -> Any: ...
     def close(self) -> None: ...
@@ -220,7 +221,11 @@ def _suggest(target: Target, st: Statement, plan: Plan, info: StatementInfo, opt
         uses_by_table.setdefault(use.qualified.lower(), []).append(use)
         rowid = target.rowid_column(use.qualified)
         skip = (lambda c, r=rowid: bool(r) and c.lower() == r.lower())  # type: ignore[misc]
+        existing = target.existing_indexes(use.qualified)
         for cand in candidates(use, target.engine, skip):
+            cols = tuple(c.name.lower() for c in cand.columns)
+            if any(have[:len(cols)] == cols for have in existing) and not any(c.modifier for c in cand.columns):
+                continue  # an index that starts with these columns is there already
             if cand.key() not in {c.key() for c in cands}:
                 cands.append(cand)
     opaque = sorted({o for u in info.uses for o in u.opaque})
@@ -241,12 +246,41 @@ def _suggest(target: Target, st: Statement, plan: Plan, info: StatementInfo, opt
         st.notes.append("the planner would keep the full read even with the candidate indexes "
                         + ", ".join(c.label() for c in cands[:3]))
         return None
-    chosen = list(dict.fromkeys(used.values()))
+    chosen = _simplify(target, st.example, list(dict.fromkeys(used.values())), info, after_bad, plan_after.sorts,
+                       opts)
     if not opts.try_indexes:
         chosen = _selective(target, st, chosen, uses_by_table, opts)
         if not chosen:
             return None
     return _make(target, chosen, taken, "planner")
+
+
+def _simplify(target: Target, sql: str, chosen: list[Candidate], info: StatementInfo, bad: int, sorts: int,
+              opts: Options) -> list[Candidate]:
+    """Drop trailing join columns the planner only liked for an index-only read: (email, id) -> (email)
+    when the plan stays as good. Equality, range and sort columns are kept: they are the point."""
+    joins = {(u.qualified.lower(), j.lower()) for u in info.uses for j in u.join}
+    eqs = {(u.qualified.lower(), c.lower()) for u in info.uses for c in [*u.eq, *u.range]}
+    eqs |= {(u.qualified.lower(), c.lower()) for u in info.uses for c, _ in [*u.order, *u.prefix]}
+    out = list(chosen)
+    for i, cand in enumerate(out):
+        cols = list(cand.columns)
+        while len(cols) > 1:
+            last = (cand.table.lower(), cols[-1].name.lower())
+            if last not in joins or last in eqs:
+                break
+            shorter = Candidate(cand.table, tuple(cols[:-1]))
+            trial = out[:i] + [shorter] + out[i + 1:]
+            res = target.whatif(sql, trial)
+            if res is None:
+                break
+            plan, used = res
+            if shorter.key() not in {c.key() for c in used.values()} or plan.sorts > sorts \
+                    or _badness(target, plan, info, opts) > bad:
+                break
+            cols = cols[:-1]
+            out[i] = shorter
+    return out
 
 
 def _heuristic(target: Target, st: Statement, plan: Plan, info: StatementInfo, cands: list[Candidate],

@@ -131,6 +131,16 @@ class PostgresTarget:
     def share(self, table: str, alias: str, conditions: list[str]) -> float | None:
         return None  # the planner's own estimates (hypopg) already weigh selectivity
 
+    def existing_indexes(self, table: str) -> list[tuple[str, ...]]:
+        """Column lists (lower case) of the table's plain (non-partial, non-expression) indexes."""
+        rows = self._query(
+            "SELECT array_agg(a.attname ORDER BY k.n) FROM pg_index i "
+            "CROSS JOIN LATERAL unnest(i.indkey) WITH ORDINALITY AS k(attnum, n) "
+            "JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum "
+            "WHERE i.indrelid = to_regclass(%s) AND i.indpred IS NULL AND i.indexprs IS NULL "
+            "GROUP BY i.indexrelid", (_regclass(table),))
+        return [tuple(c.lower() for c in r[0]) for r in rows]
+
     def index_names(self) -> set[str]:
         return {r[0].lower() for r in self._query("SELECT indexname FROM pg_indexes")}
 

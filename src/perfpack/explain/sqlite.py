@@ -129,6 +129,22 @@ class SQLiteTarget:
         finally:
             self.conn.set_progress_handler(None, 0)
 
+    def existing_indexes(self, table: str) -> list[tuple[str, ...]]:
+        """Column lists (lower case) of the table's indexes, primary key included."""
+        schema, name = _split(table)
+        out = []
+        rowid = self.rowid_column(table)
+        if rowid:
+            out.append((rowid.lower(),))
+        try:
+            for row in self.conn.execute(f"PRAGMA {quote_ident(schema)}.index_list({_literal(name)})").fetchall():
+                cols = self.conn.execute(f"PRAGMA {quote_ident(schema)}.index_info({_literal(row[1])})").fetchall()
+                if all(c[2] for c in cols):
+                    out.append(tuple(c[2].lower() for c in cols))
+        except sqlite3.Error:
+            pass
+        return out
+
     def index_names(self) -> set[str]:
         return {r[0].lower() for r in self.conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
 
