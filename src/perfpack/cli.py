@@ -192,8 +192,12 @@ def _log_internal_error(exc: BaseException) -> str:
 
     path = crash_log_path()
     stamp = time.strftime("%Y-%m-%d %H:%M:%S")
+    import re
+
+    # a database URL on the command line (perfpack explain --db) may carry a password
+    argv = [re.sub(r"(://[^/@\s:]*:)[^@/\s]*@", r"\1***@", arg) for arg in sys.argv]
     entry = (f"--- {stamp} perfpack {__version__} python {sys.version.split()[0]}\n"
-             f"argv: {sys.argv!r}\n" + "".join(traceback.format_exception(exc)))
+             f"argv: {argv!r}\n" + "".join(traceback.format_exception(exc)))
     try:
         os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
         append_nofollow(path, entry.encode("utf-8", "backslashreplace"))

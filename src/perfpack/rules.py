@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 FAMILIES: dict[str, str] = {
     "validate": "perfpack.validate.rules",
     "commits": "perfpack.commits.rules",
+    "explain": "perfpack.explain.rules",
 }
 
 

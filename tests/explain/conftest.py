@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from perfpack.explain import pgtemp
+
 from . import library
 
 PASSWORD = "s3cret-for-tests"
@@ -63,5 +64,6 @@ def catalog_state(cluster, dbname: str = "library") -> list[tuple]:
             "UNION ALL SELECT 'cfg', coalesce(setdatabase::text, ''), array_to_string(setconfig, ',') "
             "FROM pg_db_role_setting "
             "UNION ALL SELECT 'rows', 'loans', count(*)::text FROM loans "
-            "UNION ALL SELECT 'rows', 'members', count(*)::text FROM members ORDER BY 1, 2, 3").fetchall()
+            "UNION ALL SELECT 'rows', 'members', count(*)::text FROM members ORDER BY 1, 2, 3"
+        ).fetchall()
     return out

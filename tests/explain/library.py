@@ -25,22 +25,53 @@ CREATE INDEX loans_book ON loans (book_id);
 CREATE INDEX books_isbn ON books (isbn);
 """
 
-GENRES = ["crime", "poetry", "travel", "history", "science", "fantasy", "cooking", "drama", "sport", "art",
-          "music", "law"]
+GENRES = [
+    "crime",
+    "poetry",
+    "travel",
+    "history",
+    "science",
+    "fantasy",
+    "cooking",
+    "drama",
+    "sport",
+    "art",
+    "music",
+    "law",
+]
 
 
 def rows(seed: int = 7) -> dict[str, list[tuple[Any, ...]]]:
     rnd = random.Random(seed)
     cities = [f"city{i}" for i in range(300)]
-    members = [(i, f"member {i}", rnd.choice(cities), f"m{i}@mail.test", f"20{10 + i % 14}-{1 + i % 12:02d}-01")
-               for i in range(1, MEMBERS + 1)]
-    books = [(i, f"title {rnd.randrange(10**6)}", f"author{rnd.randrange(5000)}", f"isbn-{i:07d}",
-              1900 + rnd.randrange(124), rnd.choice(GENRES)) for i in range(1, BOOKS + 1)]
+    members = [
+        (i, f"member {i}", rnd.choice(cities), f"m{i}@mail.test", f"20{10 + i % 14}-{1 + i % 12:02d}-01")
+        for i in range(1, MEMBERS + 1)
+    ]
+    books = [
+        (
+            i,
+            f"title {rnd.randrange(10**6)}",
+            f"author{rnd.randrange(5000)}",
+            f"isbn-{i:07d}",
+            1900 + rnd.randrange(124),
+            rnd.choice(GENRES),
+        )
+        for i in range(1, BOOKS + 1)
+    ]
     loans = []
     for i in range(1, LOANS + 1):
         day = f"2023-{1 + rnd.randrange(12):02d}-{1 + rnd.randrange(28):02d}"
-        loans.append((i, rnd.randrange(1, MEMBERS + 1), rnd.randrange(1, BOOKS + 1), day,
-                      None if rnd.random() < 0.02 else day, round(rnd.random() * 5, 2)))
+        loans.append(
+            (
+                i,
+                rnd.randrange(1, MEMBERS + 1),
+                rnd.randrange(1, BOOKS + 1),
+                day,
+                None if rnd.random() < 0.02 else day,
+                round(rnd.random() * 5, 2),
+            )
+        )
     genres = [(g, g.title()) for g in GENRES]
     return {"members": members, "books": books, "loans": loans, "genres": genres}
 

@@ -9,12 +9,13 @@ from pathlib import Path
 
 from .conftest import digest
 
-PROGRAM = '''
+PROGRAM = """
 import sqlite3, sys, threading
 db = sqlite3.connect(sys.argv[1])
 
 def report(first):                                      # an N+1 inside a "request"
-    loans = db.execute("SELECT id, book_id FROM loans WHERE member_id BETWEEN ? AND ?", (first, first + 4)).fetchall()
+    loans = db.execute("SELECT id, book_id FROM loans WHERE member_id BETWEEN ? AND ?",
+                       (first, first + 4)).fetchall()
     for _id, book in loans:
         db.execute("SELECT title FROM books WHERE id = ?", (book,)).fetchone()   # LINE_BOOKS
     return len(loans)
@@ -42,7 +43,7 @@ def worker():
     for k in range(7):
         c.execute("SELECT name FROM members WHERE id = ?", (k + 1,)).fetchone()
 t = threading.Thread(target=worker); t.start(); t.join()
-'''
+"""
 
 
 def _write(tmp_path: Path, source: str, name: str = "app.py") -> Path:
@@ -55,11 +56,24 @@ def _line(source: str, marker: str) -> int:
     return next(i for i, line in enumerate(textwrap.dedent(source).splitlines(), 1) if marker in line)
 
 
-def test_capture_counts_shapes_and_finds_the_n_plus_one_loops(perfpack, sqlite_db: Path, tmp_path: Path) -> None:
+def test_capture_counts_shapes_and_finds_the_n_plus_one_loops(
+    perfpack, sqlite_db: Path, tmp_path: Path
+) -> None:
     app = _write(tmp_path, PROGRAM)
     before = digest(sqlite_db)
-    proc = perfpack("explain", "--db", str(sqlite_db), "--format", "json", "--capture", "--",
-                    sys.executable, str(app), str(sqlite_db), cwd=tmp_path)
+    proc = perfpack(
+        "explain",
+        "--db",
+        str(sqlite_db),
+        "--format",
+        "json",
+        "--capture",
+        "--",
+        sys.executable,
+        str(app),
+        str(sqlite_db),
+        cwd=tmp_path,
+    )
     assert proc.returncode == 1, proc.stderr
     data = json.loads(proc.stdout)
     by_sql = {s["sql"]: s for s in data["statements"]}
@@ -89,15 +103,30 @@ def test_capture_counts_shapes_and_finds_the_n_plus_one_loops(perfpack, sqlite_d
 
 
 def test_other_databases_and_memory_are_left_out(perfpack, sqlite_db: Path, tmp_path: Path) -> None:
-    app = _write(tmp_path, """
+    app = _write(
+        tmp_path,
+        """
         import sqlite3, sys
         other = sqlite3.connect(sys.argv[2])
         other.execute("CREATE TABLE IF NOT EXISTS x (a)")
         sqlite3.connect(":memory:").execute("SELECT 42").fetchall()
         sqlite3.connect(sys.argv[1]).execute("SELECT * FROM genres").fetchall()
-    """)
-    proc = perfpack("explain", "--db", str(sqlite_db), "--format", "json", "--capture", "--",
-                    sys.executable, str(app), str(sqlite_db), str(tmp_path / "other.db"), cwd=tmp_path)
+    """,
+    )
+    proc = perfpack(
+        "explain",
+        "--db",
+        str(sqlite_db),
+        "--format",
+        "json",
+        "--capture",
+        "--",
+        sys.executable,
+        str(app),
+        str(sqlite_db),
+        str(tmp_path / "other.db"),
+        cwd=tmp_path,
+    )
     assert proc.returncode == 0, proc.stderr
     data = json.loads(proc.stdout)
     assert [s["sql"] for s in data["statements"]] == ["SELECT * FROM genres"]
@@ -105,14 +134,26 @@ def test_other_databases_and_memory_are_left_out(perfpack, sqlite_db: Path, tmp_
 
 
 def test_a_crashing_program_is_one_line_exit_2(perfpack, sqlite_db: Path, tmp_path: Path) -> None:
-    app = _write(tmp_path, """
+    app = _write(
+        tmp_path,
+        """
         import sqlite3, sys
         sqlite3.connect(sys.argv[1]).execute("SELECT * FROM loans WHERE member_id = 3").fetchall()
         raise SystemExit("boom: the program failed")
-    """)
+    """,
+    )
     before = digest(sqlite_db)
-    proc = perfpack("explain", "--db", str(sqlite_db), "--capture", "--", sys.executable, str(app),
-                    str(sqlite_db), cwd=tmp_path)
+    proc = perfpack(
+        "explain",
+        "--db",
+        str(sqlite_db),
+        "--capture",
+        "--",
+        sys.executable,
+        str(app),
+        str(sqlite_db),
+        cwd=tmp_path,
+    )
     assert proc.returncode == 2
     assert proc.stdout == ""
     lines = proc.stderr.strip().splitlines()
@@ -122,7 +163,9 @@ def test_a_crashing_program_is_one_line_exit_2(perfpack, sqlite_db: Path, tmp_pa
 
 def test_a_killed_program_and_a_missing_program(perfpack, sqlite_db: Path, tmp_path: Path) -> None:
     app = _write(tmp_path, "import os, signal\nos.kill(os.getpid(), signal.SIGSEGV)\n")
-    proc = perfpack("explain", "--db", str(sqlite_db), "--capture", "--", sys.executable, str(app), cwd=tmp_path)
+    proc = perfpack(
+        "explain", "--db", str(sqlite_db), "--capture", "--", sys.executable, str(app), cwd=tmp_path
+    )
     assert proc.returncode == 2 and "killed by SIGSEGV" in proc.stderr
     proc = perfpack("explain", "--db", str(sqlite_db), "--capture", "--", "no-such-program-xyz", cwd=tmp_path)
     assert proc.returncode == 2 and "program not found" in proc.stderr
@@ -130,10 +173,24 @@ def test_a_killed_program_and_a_missing_program(perfpack, sqlite_db: Path, tmp_p
 
 
 def test_a_program_that_hangs_is_stopped(perfpack, sqlite_db: Path, tmp_path: Path) -> None:
-    app = _write(tmp_path, "import time, subprocess, sys\n"
-                           "subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)'])\ntime.sleep(60)\n")
-    proc = perfpack("explain", "--db", str(sqlite_db), "--timeout", "1", "--capture", "--", sys.executable, str(app),
-                    cwd=tmp_path, timeout=30)
+    app = _write(
+        tmp_path,
+        "import time, subprocess, sys\n"
+        "subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)'])\ntime.sleep(60)\n",
+    )
+    proc = perfpack(
+        "explain",
+        "--db",
+        str(sqlite_db),
+        "--timeout",
+        "1",
+        "--capture",
+        "--",
+        sys.executable,
+        str(app),
+        cwd=tmp_path,
+        timeout=30,
+    )
     assert proc.returncode == 2 and "did not finish within 1 s" in proc.stderr
 
 
@@ -141,13 +198,29 @@ def test_the_programs_own_sitecustomize_still_runs(perfpack, sqlite_db: Path, tm
     own = tmp_path / "own"
     own.mkdir()
     (own / "sitecustomize.py").write_text("import builtins\nbuiltins.OWN_SITECUSTOMIZE = 'yes'\n")
-    app = _write(tmp_path, """
+    app = _write(
+        tmp_path,
+        """
         import sqlite3, sys
         print(OWN_SITECUSTOMIZE)
         sqlite3.connect(sys.argv[1]).execute("SELECT * FROM genres").fetchall()
-    """)
-    proc = perfpack("explain", "--db", str(sqlite_db), "--show-output", "--format", "json", "--capture", "--",
-                    sys.executable, str(app), str(sqlite_db), cwd=tmp_path, env={"PYTHONPATH": str(own)})
+    """,
+    )
+    proc = perfpack(
+        "explain",
+        "--db",
+        str(sqlite_db),
+        "--show-output",
+        "--format",
+        "json",
+        "--capture",
+        "--",
+        sys.executable,
+        str(app),
+        str(sqlite_db),
+        cwd=tmp_path,
+        env={"PYTHONPATH": str(own)},
+    )
     assert proc.returncode == 0, proc.stderr
     assert "yes" in proc.stderr  # --show-output: the program's output went to stderr, not into the report
     assert json.loads(proc.stdout)["statements"][0]["count"] == 1
@@ -160,7 +233,9 @@ def test_a_program_with_no_statements(perfpack, sqlite_db: Path, tmp_path: Path)
 
 
 def test_forked_children_are_recorded_once(perfpack, sqlite_db: Path, tmp_path: Path) -> None:
-    app = _write(tmp_path, """
+    app = _write(
+        tmp_path,
+        """
         import os, sqlite3, sys
         db = sqlite3.connect(sys.argv[1])
         db.execute("SELECT * FROM genres WHERE code = 'art'").fetchall()
@@ -171,9 +246,23 @@ def test_forked_children_are_recorded_once(perfpack, sqlite_db: Path, tmp_path: 
                 c.execute("SELECT * FROM genres WHERE code = 'law'").fetchall()
             os._exit(0) if False else sys.exit(0)
         os.waitpid(pid, 0)
-    """)
-    proc = perfpack("explain", "--db", str(sqlite_db), "--format", "json", "--capture", "--", sys.executable,
-                    str(app), str(sqlite_db), cwd=tmp_path)
+    """,
+    )
+    proc = perfpack(
+        "explain",
+        "--db",
+        str(sqlite_db),
+        "--format",
+        "json",
+        "--capture",
+        "--",
+        sys.executable,
+        str(app),
+        str(sqlite_db),
+        cwd=tmp_path,
+    )
     assert proc.returncode == 0, proc.stderr
     data = json.loads(proc.stdout)
-    assert [s["count"] for s in data["statements"] if s["sql"] == "SELECT * FROM genres WHERE code = ?"] == [4]
+    assert [s["count"] for s in data["statements"] if s["sql"] == "SELECT * FROM genres WHERE code = ?"] == [
+        4
+    ]

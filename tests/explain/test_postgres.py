@@ -46,8 +46,16 @@ def test_sql_suggestions_checked_by_hypopg(perfpack, pg, hypopg_available, tmp_p
     if not hypopg_available:
         pytest.skip("hypopg is not installed (apt-get install postgresql-15-hypopg)")
     before = catalog_state(pg)
-    proc = perfpack("explain", "--db", pg.url("library"), "--format", "json", "--sql",
-                    ";\n".join(list(NEEDS) + FINE), cwd=tmp_path)
+    proc = perfpack(
+        "explain",
+        "--db",
+        pg.url("library"),
+        "--format",
+        "json",
+        "--sql",
+        ";\n".join(list(NEEDS) + FINE),
+        cwd=tmp_path,
+    )
     assert proc.returncode == 1, proc.stderr
     data = json.loads(proc.stdout)
     by_example = {s["example"]: s for s in data["statements"]}
@@ -57,30 +65,49 @@ def test_sql_suggestions_checked_by_hypopg(perfpack, pg, hypopg_available, tmp_p
         assert sug["checked"] == "planner"
     for sql in FINE:
         assert by_example[sql]["suggestion"] is None, (sql, by_example[sql]["suggestion"])
-    assert any(fs["table"] == "loans" and fs["rows"] >= 50_000 for fs in by_example[list(NEEDS)[0]]["full_scans"])
+    assert any(
+        fs["table"] == "loans" and fs["rows"] >= 50_000 for fs in by_example[list(NEEDS)[0]]["full_scans"]
+    )
     # hypopg was created inside a transaction that was rolled back: the catalog is as it was
     assert catalog_state(pg) == before
 
 
 def test_try_indexes_in_a_rolled_back_transaction(perfpack, pg, tmp_path: Path) -> None:
     before = catalog_state(pg)
-    proc = perfpack("explain", "--db", pg.url("library"), "--try-indexes", "--format", "json", "--sql",
-                    "SELECT * FROM loans WHERE member_id = 77; SELECT * FROM loans WHERE fee > 0.5; "
-                    "UPDATE loans SET fee = 0 WHERE member_id = 5", cwd=tmp_path)
+    proc = perfpack(
+        "explain",
+        "--db",
+        pg.url("library"),
+        "--try-indexes",
+        "--format",
+        "json",
+        "--sql",
+        "SELECT * FROM loans WHERE member_id = 77; SELECT * FROM loans WHERE fee > 0.5; "
+        "UPDATE loans SET fee = 0 WHERE member_id = 5",
+        cwd=tmp_path,
+    )
     assert proc.returncode == 1, proc.stderr
     data = json.loads(proc.stdout)
     kept = {s["example"]: s["suggestion"] for s in data["statements"] if s["suggestion"]}
-    assert set(kept) == {"SELECT * FROM loans WHERE member_id = 77", "UPDATE loans SET fee = 0 WHERE member_id = 5"}
+    assert set(kept) == {
+        "SELECT * FROM loans WHERE member_id = 77",
+        "UPDATE loans SET fee = 0 WHERE member_id = 5",
+    }
     for sug in kept.values():
         assert sug["checked"] == "measured" and sug["speedup"] >= 2 and sug["before_ms"] > sug["after_ms"]
         assert any("Index" in line and "idx_loans_member_id" in line for line in sug["plan_after"])
     assert catalog_state(pg) == before  # no index, no extension, the UPDATE's rows untouched
     with pg.connect("library") as conn:
-        assert conn.execute("SELECT count(*) FROM loans WHERE member_id = 5 AND fee = 0").fetchone()[0] == 0 or True
+        assert (
+            conn.execute("SELECT count(*) FROM loans WHERE member_id = 5 AND fee = 0").fetchone()[0] == 0
+            or True
+        )
         assert not conn.execute("SELECT 1 FROM pg_indexes WHERE indexname LIKE 'idx_%'").fetchall()
 
 
-def test_wrong_password_missing_database_and_bad_sql_are_one_line_exit_2(perfpack, pg, tmp_path: Path) -> None:
+def test_wrong_password_missing_database_and_bad_sql_are_one_line_exit_2(
+    perfpack, pg, tmp_path: Path
+) -> None:
     before = catalog_state(pg)
     wrong = pg.url("library", password="not-the-password", tcp=True)
     proc = perfpack("explain", "--db", wrong, "--sql", "SELECT 1", cwd=tmp_path)
@@ -103,10 +130,12 @@ def test_wrong_password_missing_database_and_bad_sql_are_one_line_exit_2(perfpac
 
 def test_capture_psycopg_program(perfpack, pg, tmp_path: Path) -> None:
     app = tmp_path / "app.py"
-    app.write_text(textwrap.dedent('''
+    app.write_text(
+        textwrap.dedent("""
         import sys, psycopg
         conn = psycopg.connect(sys.argv[1], autocommit=True)
-        rows = conn.execute("SELECT id, book_id FROM loans WHERE member_id BETWEEN %s AND %s", (30, 34)).fetchall()
+        rows = conn.execute("SELECT id, book_id FROM loans WHERE member_id BETWEEN %s AND %s",
+                            (30, 34)).fetchall()
         cur = conn.cursor()
         for _id, book in rows:
             cur.execute("SELECT title FROM books WHERE id = %s", (book,))
@@ -114,11 +143,23 @@ def test_capture_psycopg_program(perfpack, pg, tmp_path: Path) -> None:
         for i in range(8):
             conn.execute("SELECT name FROM members WHERE email = %s", (f"m{i + 1}@mail.test",)).fetchone()
         print(len(rows))
-    '''))
+    """)
+    )
     before = catalog_state(pg)
     url = pg.url("library")
-    proc = perfpack("explain", "--db", url, "--format", "json", "--capture", "--", sys.executable, str(app), url,
-                    cwd=tmp_path)
+    proc = perfpack(
+        "explain",
+        "--db",
+        url,
+        "--format",
+        "json",
+        "--capture",
+        "--",
+        sys.executable,
+        str(app),
+        url,
+        cwd=tmp_path,
+    )
     assert proc.returncode == 1, proc.stderr
     data = json.loads(proc.stdout)
     n = int((tmp_path / ".claude/perfpack/explain/program.log").read_text().split()[0])
@@ -134,11 +175,28 @@ def test_capture_psycopg_program(perfpack, pg, tmp_path: Path) -> None:
 
 
 @pytest.mark.skipif(shutil.which("psql") is None, reason="psql is not installed")
-def test_capture_a_program_that_is_not_python_through_pg_stat_statements(perfpack, pg, tmp_path: Path) -> None:
+def test_capture_a_program_that_is_not_python_through_pg_stat_statements(
+    perfpack, pg, tmp_path: Path
+) -> None:
     url = pg.url("library")
-    proc = perfpack("explain", "--db", url, "--format", "json", "--capture", "--", "psql", "-X", "-q", url,
-                    "-c", "SELECT * FROM members WHERE email = 'm7@mail.test'",
-                    "-c", "SELECT * FROM members WHERE email = 'm8@mail.test'", cwd=tmp_path)
+    proc = perfpack(
+        "explain",
+        "--db",
+        url,
+        "--format",
+        "json",
+        "--capture",
+        "--",
+        "psql",
+        "-X",
+        "-q",
+        url,
+        "-c",
+        "SELECT * FROM members WHERE email = 'm7@mail.test'",
+        "-c",
+        "SELECT * FROM members WHERE email = 'm8@mail.test'",
+        cwd=tmp_path,
+    )
     assert proc.returncode == 1, proc.stderr
     data = json.loads(proc.stdout)
     assert data["capture"]["method"] == "pg_stat_statements"
@@ -151,13 +209,30 @@ def test_a_role_that_may_only_read(perfpack, pg, tmp_path: Path) -> None:
     said so), --try-indexes keeps none, and nothing fails."""
     before = catalog_state(pg)
     url = pg.url("library", user="reader", password="reader-pw", tcp=True)
-    proc = perfpack("explain", "--db", url, "--format", "json", "--sql", "SELECT * FROM loans WHERE member_id = 77",
-                    cwd=tmp_path)
+    proc = perfpack(
+        "explain",
+        "--db",
+        url,
+        "--format",
+        "json",
+        "--sql",
+        "SELECT * FROM loans WHERE member_id = 77",
+        cwd=tmp_path,
+    )
     assert proc.returncode == 1, proc.stderr
     st = json.loads(proc.stdout)["statements"][0]
     assert st["suggestion"]["checked"] in ("planner", "statement")
-    proc = perfpack("explain", "--db", url, "--format", "json", "--try-indexes", "--sql",
-                    "SELECT * FROM loans WHERE member_id = 77", cwd=tmp_path)
+    proc = perfpack(
+        "explain",
+        "--db",
+        url,
+        "--format",
+        "json",
+        "--try-indexes",
+        "--sql",
+        "SELECT * FROM loans WHERE member_id = 77",
+        cwd=tmp_path,
+    )
     assert proc.returncode == 0, proc.stderr
     st = json.loads(proc.stdout)["statements"][0]
     assert st["suggestion"] is None and any("could not be built" in n for n in st["notes"])

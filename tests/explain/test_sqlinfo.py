@@ -28,7 +28,9 @@ def labels(sql: str, alias: str, engine: str = "sqlite") -> list[str]:
 def test_equality_then_range_then_order() -> None:
     sql = "SELECT * FROM loans WHERE member_id = 5 AND loaned >= '2023-05-01' ORDER BY loaned DESC LIMIT 3"
     use = uses(sql)["loans"]
-    assert use.eq == ["member_id"] and use.range == ["loaned"] and use.order == [("loaned", True)] and use.limit
+    assert (
+        use.eq == ["member_id"] and use.range == ["loaned"] and use.order == [("loaned", True)] and use.limit
+    )
     assert labels(sql, "loans")[0] == "loans(member_id, loaned)"
 
 
@@ -38,8 +40,10 @@ def test_two_equalities_make_a_composite() -> None:
 
 
 def test_join_columns_and_aliases() -> None:
-    sql = ("SELECT m.name, b.title FROM loans l JOIN members m ON m.id = l.member_id "
-           "JOIN books b ON b.id = l.book_id WHERE m.city = 'city3'")
+    sql = (
+        "SELECT m.name, b.title FROM loans l JOIN members m ON m.id = l.member_id "
+        "JOIN books b ON b.id = l.book_id WHERE m.city = 'city3'"
+    )
     found = uses(sql)
     assert found["l"].join == ["member_id", "book_id"]
     assert found["m"].eq == ["city"] and found["m"].join == ["id"]
@@ -47,16 +51,27 @@ def test_join_columns_and_aliases() -> None:
 
 
 def test_correlated_subquery_column_is_a_constant_inside() -> None:
-    sql = "SELECT * FROM members m WHERE EXISTS (SELECT 1 FROM loans l WHERE l.member_id = m.id AND l.fee > 4)"
+    sql = (
+        "SELECT * FROM members m WHERE EXISTS (SELECT 1 FROM loans l WHERE l.member_id = m.id AND l.fee > 4)"
+    )
     found = uses(sql)
     assert found["l"].eq == ["member_id"] and found["l"].range == ["fee"]
     assert labels(sql, "l")[0] == "loans(member_id, fee)"
 
 
-@pytest.mark.parametrize("where", [
-    "lower(email) = 'x'", "length(name) * 2 > 3", "name LIKE '%son'", "city <> 'x'", "NOT (city = 'x')",
-    "substr(email, 1, 2) = 'ab'", "city = 'a' OR name = 'b'", "coalesce(joined, '') = ''",
-])
+@pytest.mark.parametrize(
+    "where",
+    [
+        "lower(email) = 'x'",
+        "length(name) * 2 > 3",
+        "name LIKE '%son'",
+        "city <> 'x'",
+        "NOT (city = 'x')",
+        "substr(email, 1, 2) = 'ab'",
+        "city = 'a' OR name = 'b'",
+        "coalesce(joined, '') = ''",
+    ],
+)
 def test_expressions_no_index_can_serve(where: str) -> None:
     use = uses(f"SELECT * FROM members WHERE {where}")["members"]
     assert not use.searchable() and use.opaque

@@ -1,4 +1,4 @@
-"""`perfpack explain` on real SQLite files, through the real command line; SQLite's own `.expert` as oracle."""
+"""`perfpack explain` on real SQLite files through the real command line; SQLite's `.expert` as oracle."""
 
 from __future__ import annotations
 
@@ -25,8 +25,10 @@ NEEDS = {  # statement -> the table(s) whose index it needs
     "WHERE m.email = 'm9@mail.test'": {"loans", "members"},
     "SELECT * FROM members WHERE name LIKE 'member 123%'": {"members"},
     "UPDATE loans SET fee = 0 WHERE member_id = 5 AND returned IS NULL": {"loans"},
-    "SELECT count(*) FROM members m WHERE EXISTS (SELECT 1 FROM loans l WHERE l.member_id = m.id AND l.fee > 4.9)":
-        {"loans"},
+    "SELECT count(*) FROM members m WHERE EXISTS "
+    "(SELECT 1 FROM loans l WHERE l.member_id = m.id AND l.fee > 4.9)": {
+        "loans"
+    },
 }
 FINE = [  # no index to add: indexed already, small, not indexable, or wants most rows
     "SELECT * FROM loans WHERE book_id = 5",
@@ -67,24 +69,39 @@ def test_sql_finds_what_needs_an_index_and_nothing_else(perfpack, sqlite_db: Pat
     assert sorted(p.name for p in sqlite_db.parent.iterdir()) == ["library.db"]  # no -wal/-shm/-journal left
 
 
-def test_try_indexes_measures_on_a_copy_and_keeps_only_real_wins(perfpack, sqlite_db: Path, tmp_path: Path) -> None:
+def test_try_indexes_measures_on_a_copy_and_keeps_only_real_wins(
+    perfpack, sqlite_db: Path, tmp_path: Path
+) -> None:
     before = digest(sqlite_db)
-    script = ";\n".join(["SELECT * FROM loans WHERE member_id = 77",
-                         "SELECT title FROM books WHERE author = 'author42' ORDER BY year DESC LIMIT 5",
-                         "SELECT * FROM loans WHERE fee > 4.99", "SELECT * FROM loans WHERE fee > 0.5"])
-    proc = run(perfpack, "--db", str(sqlite_db), "--sql", script, "--try-indexes", "--format", "json", cwd=tmp_path)
+    script = ";\n".join(
+        [
+            "SELECT * FROM loans WHERE member_id = 77",
+            "SELECT title FROM books WHERE author = 'author42' ORDER BY year DESC LIMIT 5",
+            "SELECT * FROM loans WHERE fee > 4.99",
+            "SELECT * FROM loans WHERE fee > 0.5",
+        ]
+    )
+    proc = run(
+        perfpack, "--db", str(sqlite_db), "--sql", script, "--try-indexes", "--format", "json", cwd=tmp_path
+    )
     assert proc.returncode == 1, proc.stderr
     data = json.loads(proc.stdout)
     assert data["measured"] is True
     kept = [s for s in data["statements"] if s["suggestion"]]
-    assert {s["example"] for s in kept} >= {"SELECT * FROM loans WHERE member_id = 77",
-                                           "SELECT title FROM books WHERE author = 'author42' ORDER BY year DESC LIMIT 5"}
+    assert {s["example"] for s in kept} >= {
+        "SELECT * FROM loans WHERE member_id = 77",
+        "SELECT title FROM books WHERE author = 'author42' ORDER BY year DESC LIMIT 5",
+    }
     for st in kept:
         sug = st["suggestion"]
         assert sug["checked"] == "measured" and sug["speedup"] >= 2.0
         assert sug["before_ms"] > sug["after_ms"] > 0
-        assert not any(line.lstrip().startswith("SCAN loans") and "INDEX" not in line for line in sug["plan_after"])
-        assert any("USING INDEX idx_" in line or "USING COVERING INDEX idx_" in line for line in sug["plan_after"])
+        assert not any(
+            line.lstrip().startswith("SCAN loans") and "INDEX" not in line for line in sug["plan_after"]
+        )
+        assert any(
+            "USING INDEX idx_" in line or "USING COVERING INDEX idx_" in line for line in sug["plan_after"]
+        )
     wide = next(s for s in data["statements"] if s["example"] == "SELECT * FROM loans WHERE fee > 0.5")
     assert wide["suggestion"] is None
     assert digest(sqlite_db) == before
@@ -97,9 +114,17 @@ def test_try_indexes_measures_on_a_copy_and_keeps_only_real_wins(perfpack, sqlit
 
 
 def test_text_output_is_short_and_points_to_the_details(perfpack, sqlite_db: Path, tmp_path: Path) -> None:
-    many = ";".join(f"SELECT * FROM loans WHERE member_id = {i} AND fee > {i % 5} AND loaned LIKE 'x{i}%'"
-                    f" AND returned = 'r{i}' AND book_id > {i}" for i in range(3)) + ";" + ";".join(NEEDS) + ";" + \
-        ";".join(FINE)
+    many = (
+        ";".join(
+            f"SELECT * FROM loans WHERE member_id = {i} AND fee > {i % 5} AND loaned LIKE 'x{i}%'"
+            f" AND returned = 'r{i}' AND book_id > {i}"
+            for i in range(3)
+        )
+        + ";"
+        + ";".join(NEEDS)
+        + ";"
+        + ";".join(FINE)
+    )
     proc = run(perfpack, "--db", str(sqlite_db), "--sql", many, cwd=tmp_path)
     assert proc.returncode == 1, proc.stderr
     assert len(proc.stdout.encode()) <= 2048
@@ -115,11 +140,14 @@ def test_nothing_to_fix_exits_0(perfpack, sqlite_db: Path, tmp_path: Path) -> No
     assert "No full read" in proc.stdout
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--sql", "SELEC * FROM loans"], "syntax error"),
-    (["--sql", "SELECT * FROM no_such_table"], "no such table"),
-    (["--sql", "SELECT nope FROM loans"], "no such column"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--sql", "SELEC * FROM loans"], "syntax error"),
+        (["--sql", "SELECT * FROM no_such_table"], "no such table"),
+        (["--sql", "SELECT nope FROM loans"], "no such column"),
+    ],
+)
 def test_bad_sql_is_one_line_exit_2(perfpack, sqlite_db: Path, tmp_path: Path, args, message) -> None:
     before = digest(sqlite_db)
     proc = run(perfpack, "--db", str(sqlite_db), *args, cwd=tmp_path)
@@ -140,8 +168,17 @@ def test_missing_database_is_not_created(perfpack, tmp_path: Path) -> None:
 
 def test_a_write_in_sql_is_explained_not_run(perfpack, sqlite_db: Path, tmp_path: Path) -> None:
     before = digest(sqlite_db)
-    proc = run(perfpack, "--db", str(sqlite_db), "--try-indexes", "--format", "json",
-               "--sql", "DELETE FROM loans WHERE member_id = 3; DROP TABLE books", cwd=tmp_path)
+    proc = run(
+        perfpack,
+        "--db",
+        str(sqlite_db),
+        "--try-indexes",
+        "--format",
+        "json",
+        "--sql",
+        "DELETE FROM loans WHERE member_id = 3; DROP TABLE books",
+        cwd=tmp_path,
+    )
     # DROP TABLE is not a statement with a plan: it is listed, never run
     assert proc.returncode == 1, proc.stderr
     data = json.loads(proc.stdout)
@@ -158,8 +195,15 @@ def test_wal_database_gets_no_side_files(perfpack, sqlite_db: Path, tmp_path: Pa
     conn.close()
     assert not Path(str(sqlite_db) + "-wal").exists()
     before = digest(sqlite_db)
-    proc = run(perfpack, "--db", str(sqlite_db), "--try-indexes", "--sql",
-               "SELECT * FROM loans WHERE member_id = 3", cwd=tmp_path)
+    proc = run(
+        perfpack,
+        "--db",
+        str(sqlite_db),
+        "--try-indexes",
+        "--sql",
+        "SELECT * FROM loans WHERE member_id = 3",
+        cwd=tmp_path,
+    )
     assert proc.returncode == 1, proc.stderr
     assert digest(sqlite_db) == before
     assert sorted(p.name for p in sqlite_db.parent.iterdir()) == ["library.db"]
@@ -179,8 +223,9 @@ ORACLE_CASES = list(NEEDS) + [
 
 
 def _expert(db: Path, sql: str) -> set[tuple[str, tuple[str, ...]]]:
-    proc = subprocess.run(["sqlite3", str(db)], input=f".expert\n{sql};\n", capture_output=True, text=True,
-                          timeout=60)
+    proc = subprocess.run(
+        ["sqlite3", str(db)], input=f".expert\n{sql};\n", capture_output=True, text=True, timeout=60
+    )
     out = set()
     for table, cols in re.findall(r"CREATE INDEX \S+ ON (\w+)\(([^)]*)\);", proc.stdout):
         names = tuple(c.strip().split()[0].lower() for c in cols.split(","))
@@ -188,7 +233,9 @@ def _expert(db: Path, sql: str) -> set[tuple[str, tuple[str, ...]]]:
     return out
 
 
-@pytest.mark.skipif(shutil.which("sqlite3") is None, reason="the sqlite3 shell (for .expert) is not installed")
+@pytest.mark.skipif(
+    shutil.which("sqlite3") is None, reason="the sqlite3 shell (for .expert) is not installed"
+)
 def test_agrees_with_sqlite_expert(library_db: Path) -> None:
     """For statements where the table's size and the predicate's selectivity do not decide (.expert knows
     neither), perfpack's planner-checked suggestion names the same tables and leading columns."""
@@ -206,8 +253,9 @@ def test_agrees_with_sqlite_expert(library_db: Path) -> None:
             for ddl in st.suggestion.ddl:
                 table, cols = re.search(r"ON (\w+) \((.*)\)$", ddl).groups()
                 ours.add((table.lower(), tuple(c.strip().split()[0].lower() for c in cols.split(","))))
-        same = {t for t, _ in ours} == {t for t, _ in theirs} and \
-            {(t, c[0]) for t, c in ours} == {(t, c[0]) for t, c in theirs}
+        same = {t for t, _ in ours} == {t for t, _ in theirs} and {(t, c[0]) for t, c in ours} == {
+            (t, c[0]) for t, c in theirs
+        }
         if same:
             agree += 1
         else:

@@ -25,7 +25,7 @@ from typing import Any
 from perfpack.errors import PerfpackError
 from perfpack.explain.model import NPlusOne, Statement
 from perfpack.explain.shape import first_word
-from perfpack.explain.util import one_line
+from perfpack.terminal import one_line
 
 BOOT_DIR = Path(__file__).resolve().parent / "boot"
 SHAPE_FILE = Path(__file__).resolve().parent / "shape.py"
@@ -54,8 +54,9 @@ class Captured:
     info: dict[str, Any] = field(default_factory=dict)
 
 
-def run_program(argv: list[str], *, env_extra: dict[str, str], timeout: float, log_path: Path | None,
-                show_output: bool) -> tuple[int, str]:
+def run_program(
+    argv: list[str], *, env_extra: dict[str, str], timeout: float, log_path: Path | None, show_output: bool
+) -> tuple[int, str]:
     """Run the program (no shell), bounded by `timeout`; returns (exit status, last line of its stderr).
     Its output goes to `log_path` (the terminal with `show_output`; our stdout stays the report)."""
     exe = shutil.which(argv[0]) if os.sep not in argv[0] else argv[0]
@@ -70,21 +71,29 @@ def run_program(argv: list[str], *, env_extra: dict[str, str], timeout: float, l
         else:
             if log_path is not None:
                 log_path.parent.mkdir(parents=True, exist_ok=True)
-                handle = open(log_path, "w+b")
+                handle = open(log_path, "w+b")  # noqa: SIM115 - closed in the finally below
             else:
-                handle = tempfile.TemporaryFile()
+                handle = tempfile.TemporaryFile()  # noqa: SIM115 - closed in the finally below
             out = err = handle
         try:
-            proc = subprocess.Popen([exe, *argv[1:]], stdin=subprocess.DEVNULL, stdout=out, stderr=err, env=env,
-                                    start_new_session=True)
+            proc = subprocess.Popen(
+                [exe, *argv[1:]],
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=err,
+                env=env,
+                start_new_session=True,
+            )
         except OSError as exc:
             raise PerfpackError(f"cannot run {one_line(argv[0], limit=200)}: {exc.strerror}") from None
         try:
             code = proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             _kill_group(proc)
-            raise PerfpackError(f"the program did not finish within {timeout:g} s and was stopped",
-                                hint="raise --timeout, or capture a shorter scenario") from None
+            raise PerfpackError(
+                f"the program did not finish within {timeout:g} s and was stopped",
+                hint="raise --timeout, or capture a shorter scenario",
+            ) from None
         except KeyboardInterrupt:
             _kill_group(proc)
             raise
@@ -122,16 +131,27 @@ def describe_exit(code: int, last: str) -> str:
     return f"the program {what}" + (f": {one_line(last, limit=200)}" if last else "")
 
 
-def python_capture(argv: list[str], *, timeout: float, log_path: Path | None, show_output: bool,
-                   pg_options: str | None = None) -> tuple[list[Event], int, str]:
+def python_capture(
+    argv: list[str],
+    *,
+    timeout: float,
+    log_path: Path | None,
+    show_output: bool,
+    pg_options: str | None = None,
+) -> tuple[list[Event], int, str]:
     folder = tempfile.mkdtemp(prefix="perfpack-capture-")
     try:
         paths = [str(BOOT_DIR)] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
-        env = {"PYTHONPATH": os.pathsep.join(paths), "PERFPACK_EXPLAIN_CAPTURE": folder,
-               "PERFPACK_EXPLAIN_SHAPE": str(SHAPE_FILE)}
+        env = {
+            "PYTHONPATH": os.pathsep.join(paths),
+            "PERFPACK_EXPLAIN_CAPTURE": folder,
+            "PERFPACK_EXPLAIN_SHAPE": str(SHAPE_FILE),
+        }
         if pg_options:
             env["PGOPTIONS"] = (os.environ.get("PGOPTIONS", "") + " " + pg_options).strip()
-        code, last = run_program(argv, env_extra=env, timeout=timeout, log_path=log_path, show_output=show_output)
+        code, last = run_program(
+            argv, env_extra=env, timeout=timeout, log_path=log_path, show_output=show_output
+        )
         return read_events(folder), code, last
     finally:
         shutil.rmtree(folder, ignore_errors=True)
@@ -166,14 +186,34 @@ def _read_file(path: str, pid: int) -> list[Event]:
                 elif tag == "E" and parts[1] in shapes:
                     sid, start, dur, rows, thread, db, site = parts[1:8]
                     text, example = shapes[sid]
-                    out.append(Event(shape=text, example=example, start=int(start), dur=int(dur),
-                                     rows=None if rows == "-1" else int(rows), stream=(pid, int(thread)),
-                                     db=dbs.get(db, {}), site=sites.get(site)))
+                    out.append(
+                        Event(
+                            shape=text,
+                            example=example,
+                            start=int(start),
+                            dur=int(dur),
+                            rows=None if rows == "-1" else int(rows),
+                            stream=(pid, int(thread)),
+                            db=dbs.get(db, {}),
+                            site=sites.get(site),
+                        )
+                    )
                 elif tag == "O" and parts[1] in shapes:
                     text, example = shapes[parts[1]]
-                    db = next(iter(dbs.values()), {}) if len(dbs) == 1 else {}
-                    out.append(Event(shape=text, example=example, start=-1, dur=int(parts[3]), rows=None,
-                                     stream=(pid, 0), db=db, site=None, count=int(parts[2])))
+                    only = next(iter(dbs.values()), {}) if len(dbs) == 1 else {}
+                    out.append(
+                        Event(
+                            shape=text,
+                            example=example,
+                            start=-1,
+                            dur=int(parts[3]),
+                            rows=None,
+                            stream=(pid, 0),
+                            db=only,
+                            site=None,
+                            count=int(parts[2]),
+                        )
+                    )
             except (ValueError, IndexError, json.JSONDecodeError):
                 continue  # a line cut short by a killed process
     return out
@@ -188,8 +228,11 @@ def for_target(events: list[Event], engine: str, target: str) -> tuple[list[Even
         from urllib.parse import unquote, urlsplit
 
         dbname = unquote(urlsplit(target).path.lstrip("/")) or None
-        keep = [e for e in events if e.db.get("engine") == "postgresql"
-                and (dbname is None or e.db.get("dbname") in (None, dbname))]
+        keep = [
+            e
+            for e in events
+            if e.db.get("engine") == "postgresql" and (dbname is None or e.db.get("dbname") in (None, dbname))
+        ]
     return keep, len(events) - len(keep)
 
 
@@ -235,10 +278,13 @@ def n_plus_one(events: list[Event], minimum: int) -> list[NPlusOne]:
         for i, ev in enumerate(stream):
             key = (ev.shape, ev.site)
             # this statement coming round again ends the loops it started
-            for other, burst in list(active.items()):
-                if other != key and (burst["parent"] == key or i - burst["last"] - 1 > MAX_GAP
-                                     or ev.start - burst["end"] > MAX_IDLE_NS):
-                    finish(other, burst)
+            for other, running in list(active.items()):
+                if other != key and (
+                    running["parent"] == key
+                    or i - running["last"] - 1 > MAX_GAP
+                    or ev.start - running["end"] > MAX_IDLE_NS
+                ):
+                    finish(other, running)
                     del active[other]
             if ev.shape in selects:
                 burst = active.get(key)
@@ -251,19 +297,28 @@ def n_plus_one(events: list[Event], minimum: int) -> list[NPlusOne]:
                 else:
                     if burst is not None:
                         finish(key, burst)
-                    active[key] = {"n": 1, "single": int(single), "last": i, "end": ev.start + ev.dur,
-                                   "parent": previous if previous != key else None}
+                    active[key] = {
+                        "n": 1,
+                        "single": int(single),
+                        "last": i,
+                        "end": ev.start + ev.dur,
+                        "parent": previous if previous != key else None,
+                    }
             if previous != key:
                 previous = key
         for key, burst in active.items():
             finish(key, burst)
-    out = [NPlusOne(sql=shape, count=sum(runs), loops=len(runs), site=site) for (shape, site), runs in found.items()]
+    out = [
+        NPlusOne(sql=shape, count=sum(runs), loops=len(runs), site=site)
+        for (shape, site), runs in found.items()
+    ]
     return sorted(out, key=lambda n: -n.count)
 
 
 # -- PostgreSQL from the server's side ------------------------------------------------------------
-def pgss_delta(before: dict[Any, tuple[str, int, float, int]],
-               after: dict[Any, tuple[str, int, float, int]]) -> list[Statement]:
+def pgss_delta(
+    before: dict[Any, tuple[str, int, float, int]], after: dict[Any, tuple[str, int, float, int]]
+) -> list[Statement]:
     """Counts, times and rows per shape between two pg_stat_statements snapshots (the whole database's:
     other sessions' statements in that window count too). Its texts have $1 for literals."""
     from perfpack.explain.shape import shape
@@ -297,7 +352,8 @@ def _pgss(target: Any) -> dict[Any, tuple[str, int, float, int]]:
     rows = target.conn.execute(
         "SELECT queryid, query, calls, total_exec_time, rows FROM pg_stat_statements "
         "WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) "
-        "AND userid = (SELECT oid FROM pg_roles WHERE rolname = current_user)").fetchall()
+        "AND userid = (SELECT oid FROM pg_roles WHERE rolname = current_user)"
+    ).fetchall()
     return {r[0]: (r[1], int(r[2]), float(r[3]), int(r[4])) for r in rows}
 
 
@@ -305,7 +361,11 @@ def pgss_n_plus_one(statements: list[Statement], minimum: int) -> list[NPlusOne]
     """Without the order of statements: SELECT shapes run many times that return at most a row each."""
     out = []
     for st in statements:
-        if first_word(st.sql) in ("SELECT", "WITH") and st.count >= minimum and st.rows is not None \
-                and st.rows <= st.count:
+        if (
+            first_word(st.sql) in ("SELECT", "WITH")
+            and st.count >= minimum
+            and st.rows is not None
+            and st.rows <= st.count
+        ):
             out.append(NPlusOne(sql=st.sql, count=st.count, loops=0, site=None))
     return sorted(out, key=lambda n: -n.count)

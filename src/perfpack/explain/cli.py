@@ -8,39 +8,98 @@ from typing import Any
 
 import click
 
-from perfpack.errors import EXIT_FINDINGS, EXIT_OK, PerfpackError
+from perfpack.errors import PerfpackError
+from perfpack.report import format_choices
 
 _CTX = {"help_option_names": ["-h", "--help"], "max_content_width": 100, "allow_interspersed_args": False}
 
 
 @click.command("explain", context_settings=_CTX)
-@click.option("--db", "db", required=True, metavar="TARGET",
-              help="A SQLite file (opened read-only) or a postgresql:// URL.")
+@click.option(
+    "--db",
+    "db",
+    required=True,
+    metavar="TARGET",
+    help="A SQLite file (opened read-only) or a postgresql:// URL.",
+)
 @click.option("--sql", default=None, help="The statement(s) to explain, separated by ';'.")
 @click.option("--sql-file", default=None, metavar="FILE", help="Read the statements from FILE.")
-@click.option("--capture", is_flag=True,
-              help="Run the program after `--` and explain every statement it sends to TARGET.")
-@click.option("--try-indexes", is_flag=True,
-              help="Build each suggested index where it harms nothing (a copy of the SQLite file; a "
-                   "transaction rolled back on PostgreSQL), time the statement before and after, keep "
-                   "only those that search instead of scan and are --min-speedup times faster.")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
-@click.option("--min-rows", type=click.IntRange(0), default=1000, show_default=True,
-              help="Tables with fewer rows are never given an index.")
-@click.option("--min-speedup", type=click.FloatRange(1.0), default=2.0, show_default=True,
-              help="--try-indexes keeps a suggestion only this many times faster.")
-@click.option("--n-plus-one", "nplus1_min", type=click.IntRange(2), default=5, show_default=True,
-              help="Runs of one single-row SELECT in one loop that make an N+1 candidate.")
-@click.option("--timeout", type=click.FloatRange(0, min_open=True), default=600.0, show_default=True,
-              help="Seconds the captured program may run; then it is stopped (exit 2).")
-@click.option("--show-output", is_flag=True,
-              help="Let the captured program write to stderr (default: .claude/perfpack/explain/program.log).")
-@click.option("--project", type=click.Path(file_okay=False), default=None,
-              help="Project folder for the details file and the ledger [default: found from the cwd].")
+@click.option(
+    "--capture",
+    is_flag=True,
+    help="Run the program after `--` and explain every statement it sends to TARGET.",
+)
+@click.option(
+    "--try-indexes",
+    is_flag=True,
+    help="Build each suggested index where it harms nothing (a copy of the SQLite file; a "
+    "transaction rolled back on PostgreSQL), time the statement before and after, keep "
+    "only those that search instead of scan and are --min-speedup times faster.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(format_choices("text", "json", "github", "sarif")),
+    default="text",
+    show_default=True,
+    help="text: a summary of at most 2 KB; json: everything.",
+)
+@click.option(
+    "--min-rows",
+    type=click.IntRange(0),
+    default=1000,
+    show_default=True,
+    help="Tables with fewer rows are never given an index.",
+)
+@click.option(
+    "--min-speedup",
+    type=click.FloatRange(1.0),
+    default=2.0,
+    show_default=True,
+    help="--try-indexes keeps a suggestion only this many times faster.",
+)
+@click.option(
+    "--n-plus-one",
+    "nplus1_min",
+    type=click.IntRange(2),
+    default=5,
+    show_default=True,
+    help="Runs of one single-row SELECT in one loop that make an N+1 candidate.",
+)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(0, min_open=True),
+    default=600.0,
+    show_default=True,
+    help="Seconds the captured program may run; then it is stopped (exit 2).",
+)
+@click.option(
+    "--show-output",
+    is_flag=True,
+    help="Let the captured program write to stderr (default: .claude/perfpack/explain/program.log).",
+)
+@click.option(
+    "--project",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Project folder for the details file and the ledger [default: found from the cwd].",
+)
 @click.argument("command", nargs=-1, type=click.UNPROCESSED, metavar="[-- CMD [ARG...]]")
-def explain(db: str, sql: str | None, sql_file: str | None, capture: bool, try_indexes: bool, fmt: str,
-            min_rows: int, min_speedup: float, nplus1_min: int, timeout: float, show_output: bool,
-            project: str | None, command: tuple[str, ...]) -> int:
+def explain(
+    db: str,
+    sql: str | None,
+    sql_file: str | None,
+    capture: bool,
+    try_indexes: bool,
+    fmt: str,
+    min_rows: int,
+    min_speedup: float,
+    nplus1_min: int,
+    timeout: float,
+    show_output: bool,
+    project: str | None,
+    command: tuple[str, ...],
+) -> int:
     """Each statement's plan, the tables it reads in full, and the index that would fix it.
 
     \b
@@ -66,25 +125,33 @@ def explain(db: str, sql: str | None, sql_file: str | None, capture: bool, try_i
     if command and not capture:
         raise PerfpackError("a program after `--` needs --capture")
     if capture and not command:
-        raise PerfpackError("--capture needs the program after `--`", hint="perfpack explain --db D --capture -- CMD")
+        raise PerfpackError(
+            "--capture needs the program after `--`", hint="perfpack explain --db D --capture -- CMD"
+        )
     root = find_project_root(project) if project else find_project_root()
     opts = Options(min_rows=min_rows, try_indexes=try_indexes, min_speedup=min_speedup, nplus1_min=nplus1_min)
-    req = Request(db=db, sql=sql, sql_file=sql_file, capture=list(command), options=opts, timeout=timeout,
-                  show_output=show_output, root=root)
+    req = Request(
+        db=db,
+        sql=sql,
+        sql_file=sql_file,
+        capture=list(command),
+        options=opts,
+        timeout=timeout,
+        show_output=show_output,
+        root=root,
+    )
     result = run(req)
     import json
 
-    payload = json.dumps(result.to_json(), indent=1, ensure_ascii=False)
-    details = write_details(root, payload)
+    from perfpack.explain.render import report
+    from perfpack.report import render
+
+    details = write_details(root, json.dumps(result.to_json(), indent=1, ensure_ascii=False))
     if try_indexes:
         _ledger(root, result, db, sys.argv[1:] if sys.argv else [])
-    if fmt == "json":
-        sys.stdout.write(payload + "\n")
-    else:
-        from perfpack.explain.render import summary
-
-        sys.stdout.write(summary(result, _show(details, root)))
-    return EXIT_FINDINGS if (result.suggestions() or result.n_plus_one) else EXIT_OK
+    rep = report(result, fmt, _show(details, root))
+    sys.stdout.write(render(rep, fmt) + "\n")
+    return rep.exit_code(strict=True)
 
 
 def _show(path: Path | None, root: Path) -> str | None:
@@ -98,19 +165,19 @@ def _show(path: Path | None, root: Path) -> str | None:
 
 def _ledger(root: Path, result: Any, db: str, argv: list[str]) -> None:
     """Every measured suggestion goes to the project's ledger (what `perfpack evidence` checks)."""
-    try:
-        from perfpack import ledger
-    except ImportError:  # until the shared ledger is on main
-        return
+    from perfpack import ledger
+
     figures = []
     for st in result.statements:
         s = st.suggestion
         if s is None or s.speedup is None:
             continue
         extra = {"sql": st.sql, "ddl": "; ".join(s.ddl)}
-        figures += [ledger.figure("before_ms", round(s.before_ms, 4), "ms", **extra),
-                    ledger.figure("after_ms", round(s.after_ms, 4), "ms", **extra),
-                    ledger.figure("speedup", round(s.speedup, 2), "x", **extra)]
+        figures += [
+            ledger.figure("before_ms", round(s.before_ms, 4), "ms", **extra),
+            ledger.figure("after_ms", round(s.after_ms, 4), "ms", **extra),
+            ledger.figure("speedup", round(s.speedup, 2), "x", **extra),
+        ]
     # the URL may carry a password: the ledger gets the redacted form
     argv = [result.target if a == db else (f"--db={result.target}" if a == f"--db={db}" else a) for a in argv]
     ledger.record(root, kind="explain", name=result.target, command=["perfpack", *argv], figures=figures)

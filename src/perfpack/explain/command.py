@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -10,8 +9,8 @@ from typing import Any
 from perfpack.errors import PerfpackError
 from perfpack.explain.core import Options, Result, explain, open_target, progress
 from perfpack.explain.model import Statement
-from perfpack.explain.shape import shape, split_statements
-from perfpack.explain.util import one_line
+from perfpack.explain.shape import shape, split_with_lines
+from perfpack.terminal import one_line
 
 MAX_SQL_BYTES = 8 * 1024 * 1024
 MAX_STATEMENTS = 1000  # shapes explained in one run; a capture keeps the busiest
@@ -38,19 +37,21 @@ def run(req: Request) -> Result:
     statements: list[Statement] = []
     if req.sql is not None or req.sql_file is not None:
         text = req.sql if req.sql is not None else read_sql_file(req.sql_file or "")
-        statements = statements_from_text(text)
+        statements = statements_from_text(text, "--sql" if req.sql is not None else (req.sql_file or ""))
     say = (lambda _m: None) if req.quiet else progress
     target = open_target(req.db)
     try:
         capture_info: dict[str, Any] | None = None
-        n_plus_one = []
+        n_plus_one: list[Any] = []
         if req.capture:
             statements, n_plus_one, capture_info = _capture(target, req, say)
             req.options.strict_sql = False
         if len(statements) > MAX_STATEMENTS:
             if not req.capture:
-                raise PerfpackError(f"too many statements ({len(statements)} > {MAX_STATEMENTS})",
-                                    hint="explain fewer at a time")
+                raise PerfpackError(
+                    f"too many statements ({len(statements)} > {MAX_STATEMENTS})",
+                    hint="explain fewer at a time",
+                )
             capture_info = {**(capture_info or {}), "shapes_not_explained": len(statements) - MAX_STATEMENTS}
             statements = statements[:MAX_STATEMENTS]
         if statements:
@@ -63,48 +64,29 @@ def run(req: Request) -> Result:
         target.close()
 
 
-def statements_from_text(text: str) -> list[Statement]:
-    parts = split_statements(text)
+def statements_from_text(text: str, source: str = "--sql") -> list[Statement]:
+    if len(text.encode("utf-8", "surrogatepass")) > MAX_SQL_BYTES:
+        raise PerfpackError(f"the SQL is larger than {MAX_SQL_BYTES // 2**20} MiB")
+    parts = split_with_lines(text)
     if not parts:
         raise PerfpackError("no SQL statement given")
     # each given statement on its own (two of one shape may differ in what they select); repeats count
     merged: dict[str, Statement] = {}
-    for part in parts:
+    for line, part in parts:
         if part in merged:
             merged[part].count += 1
         else:
-            merged[part] = Statement(sql=shape(part), example=part, count=1)
+            merged[part] = Statement(sql=shape(part), example=part, count=1, source=source, line=line)
     return list(merged.values())
 
 
 def read_sql_file(path: str) -> str:
-    try:
-        from perfpack.safeio import read_user_text
-    except ImportError:  # until the shared safeio module is on main
-        return _read_text(path)
-    return read_user_text(path, what="SQL file", max_bytes=MAX_SQL_BYTES)
-
-
-def _read_text(path: str) -> str:
-    import stat
+    from perfpack.safeio import read_user_text
 
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
-    except OSError as err:
-        raise PerfpackError(f"cannot read the SQL file {one_line(path)}: {err.strerror}") from None
-    try:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):
-            raise PerfpackError(f"the SQL file {one_line(path)} is not a regular file")
-        if st.st_size > MAX_SQL_BYTES:
-            raise PerfpackError(f"the SQL file {one_line(path)} is larger than {MAX_SQL_BYTES // 2**20} MiB")
-        data = os.read(fd, MAX_SQL_BYTES + 1)
-    finally:
-        os.close(fd)
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as err:
-        raise PerfpackError(f"the SQL file {one_line(path)} is not UTF-8 (byte {err.start})") from None
+        return read_user_text(path, what="SQL file", max_bytes=MAX_SQL_BYTES)
+    except FileNotFoundError:
+        raise PerfpackError(f"SQL file {one_line(path)}: not found") from None
 
 
 def _capture(target: Any, req: Request, say: Any) -> tuple[list[Statement], list[Any], dict[str, Any]]:
@@ -115,15 +97,22 @@ def _capture(target: Any, req: Request, say: Any) -> tuple[list[Statement], list
     if target.engine == "postgresql" and capture.has_pg_stat_statements(target):
         pgss = capture._pgss(target)
     say(f"running {one_line(' '.join(req.capture), limit=120)} and recording its statements")
-    events, code, last = capture.python_capture(req.capture, timeout=req.timeout, log_path=log_path,
-                                                show_output=req.show_output)
+    events, code, last = capture.python_capture(
+        req.capture, timeout=req.timeout, log_path=log_path, show_output=req.show_output
+    )
     if code != 0:
-        raise PerfpackError(capture.describe_exit(code, last)
-                            + (f" (its output: {log_path})" if log_path and not req.show_output else ""))
+        raise PerfpackError(
+            capture.describe_exit(code, last)
+            + (f" (its output: {log_path})" if log_path and not req.show_output else "")
+        )
     target_spec = target.path if target.engine == "sqlite" else target.url
     mine, elsewhere = capture.for_target(events, target.engine, target_spec)
-    info: dict[str, Any] = {"method": "python", "events": len(mine), "elsewhere": elsewhere,
-                            "program_log": str(log_path) if log_path else None}
+    info: dict[str, Any] = {
+        "method": "python",
+        "events": len(mine),
+        "elsewhere": elsewhere,
+        "program_log": str(log_path) if log_path else None,
+    }
     if mine:
         statements = capture.aggregate(mine)
         loops = capture.n_plus_one(mine, req.options.nplus1_min)
@@ -133,13 +122,18 @@ def _capture(target: Any, req: Request, say: Any) -> tuple[list[Statement], list
         after = capture._pgss(target)
         statements = capture.pgss_delta(pgss, after)
         loops = capture.pgss_n_plus_one(statements, req.options.nplus1_min)
-        info = {"method": "pg_stat_statements", "events": sum(s.count for s in statements),
-                "program_log": info["program_log"]}
+        info = {
+            "method": "pg_stat_statements",
+            "events": sum(s.count for s in statements),
+            "program_log": info["program_log"],
+        }
     else:
         statements, loops = [], []
-        info["note"] = ("no statement to this database was recorded: perfpack records Python programs "
-                        "(sqlite3, psycopg) from the inside, and PostgreSQL servers with pg_stat_statements; "
-                        "see docs/explain.md")
+        info["note"] = (
+            "no statement to this database was recorded: perfpack records Python programs "
+            "(sqlite3, psycopg) from the inside, and PostgreSQL servers with pg_stat_statements; "
+            "see docs/explain.md"
+        )
     info["statements"] = sum(s.count for s in statements)
     return statements, loops, info
 
@@ -166,7 +160,9 @@ def write_details(root: Path | None, payload: str) -> Path | None:
         folder.mkdir(parents=True, exist_ok=True)
         ignore = folder / ".gitignore"
         if not ignore.exists():
-            atomic_write_text(ignore, "# perfpack explain's details and program logs: local, not for review\n*\n")
+            atomic_write_text(
+                ignore, "# perfpack explain's details and program logs: local, not for review\n*\n"
+            )
         path = folder / "last.json"
         atomic_write_text(path, payload)
         return path

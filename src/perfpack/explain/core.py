@@ -15,23 +15,69 @@ import re
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Protocol
+from typing import Any, Protocol
 
 from perfpack.errors import PerfpackError
 from perfpack.explain.model import NPlusOne, Plan, Scan, Statement, Suggestion
 from perfpack.explain.shape import first_word
 from perfpack.explain.sqlinfo import Candidate, SqlError, StatementInfo, TableUse, analyse, candidates
-from perfpack.explain.util import one_line
+from perfpack.terminal import one_line
 
 EXPLAINABLE = frozenset({"SELECT", "WITH", "UPDATE", "DELETE", "INSERT", "REPLACE", "VALUES", "TABLE"})
 # statements with no plan to read: listed and counted, never run
-OTHER_KINDS = frozenset({"BEGIN", "COMMIT", "END", "ROLLBACK", "SAVEPOINT", "RELEASE", "CREATE", "DROP", "ALTER",
-                         "PRAGMA", "ANALYZE", "VACUUM", "REINDEX", "ATTACH", "DETACH", "SET", "RESET", "SHOW",
-                         "GRANT", "REVOKE", "TRUNCATE", "COPY", "CALL", "DO", "LOCK", "PREPARE", "EXECUTE",
-                         "DEALLOCATE", "DISCARD", "LISTEN", "NOTIFY", "UNLISTEN", "COMMENT", "CLUSTER",
-                         "REFRESH", "START", "ABORT", "CHECKPOINT", "DECLARE", "FETCH", "CLOSE", "MOVE", "MERGE",
-                         "SECURITY", "IMPORT", "LOAD", "EXPLAIN"})
+OTHER_KINDS = frozenset(
+    {
+        "BEGIN",
+        "COMMIT",
+        "END",
+        "ROLLBACK",
+        "SAVEPOINT",
+        "RELEASE",
+        "CREATE",
+        "DROP",
+        "ALTER",
+        "PRAGMA",
+        "ANALYZE",
+        "VACUUM",
+        "REINDEX",
+        "ATTACH",
+        "DETACH",
+        "SET",
+        "RESET",
+        "SHOW",
+        "GRANT",
+        "REVOKE",
+        "TRUNCATE",
+        "COPY",
+        "CALL",
+        "DO",
+        "LOCK",
+        "PREPARE",
+        "EXECUTE",
+        "DEALLOCATE",
+        "DISCARD",
+        "LISTEN",
+        "NOTIFY",
+        "UNLISTEN",
+        "COMMENT",
+        "CLUSTER",
+        "REFRESH",
+        "START",
+        "ABORT",
+        "CHECKPOINT",
+        "DECLARE",
+        "FETCH",
+        "CLOSE",
+        "MOVE",
+        "MERGE",
+        "SECURITY",
+        "IMPORT",
+        "LOAD",
+        "EXPLAIN",
+    }
+)
 _BAD_HOW = ("scan", "seq scan", "automatic index", "covering index")
 _PLACEHOLDER = re.compile(r"(?<![\w'])(\?\d*|\$\d+|%s|%\(\w+\)s|:[A-Za-z_]\w*)")
 
@@ -74,16 +120,21 @@ class Result:
     capture: dict[str, Any] | None = None
     elapsed_s: float = 0.0
     measured: bool = False
+    min_speedup: float = 2.0
 
     def suggestions(self) -> list[Statement]:
         return [s for s in self.statements if s.suggestion is not None]
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "target": self.target, "engine": self.engine, "measured": self.measured,
+            "target": self.target,
+            "engine": self.engine,
+            "measured": self.measured,
+            "min_speedup": self.min_speedup if self.measured else None,
             "statements": [s.to_json() for s in self.statements],
             "n_plus_one": [n.to_json() for n in self.n_plus_one],
-            "capture": self.capture, "elapsed_s": round(self.elapsed_s, 3),
+            "capture": self.capture,
+            "elapsed_s": round(self.elapsed_s, 3),
         }
 
 
@@ -105,8 +156,9 @@ def progress(message: str) -> None:
         sys.stderr.flush()
 
 
-def explain(target: Target, statements: list[Statement], opts: Options,
-            report: Callable[[str], None] | None = None) -> Result:
+def explain(
+    target: Target, statements: list[Statement], opts: Options, report: Callable[[str], None] | None = None
+) -> Result:
     """Fill in plan, full scans and suggestion for every statement (in place) and return the result."""
     started = time.perf_counter()
     taken = _Names({n.lower() for n in target.index_names()})
@@ -115,7 +167,9 @@ def explain(target: Target, statements: list[Statement], opts: Options,
         done = _explain_one(target, st, opts, taken)
         if done is not None:
             infos[id(st)] = done
-    result = Result(target=target.display, engine=target.engine, statements=statements)
+    result = Result(
+        target=target.display, engine=target.engine, statements=statements, min_speedup=opts.min_speedup
+    )
     if opts.try_indexes:
         todo = [s for s in statements if s.suggestion is not None]
         if todo:
@@ -142,7 +196,9 @@ class _Names:
         return self.given[cand.key()]
 
 
-def _explain_one(target: Target, st: Statement, opts: Options, taken: _Names) -> tuple[StatementInfo, Plan] | None:
+def _explain_one(
+    target: Target, st: Statement, opts: Options, taken: _Names
+) -> tuple[StatementInfo, Plan] | None:
     word = first_word(st.example)
     if word not in EXPLAINABLE:
         if opts.strict_sql and word not in OTHER_KINDS:
@@ -167,15 +223,23 @@ def _explain_one(target: Target, st: Statement, opts: Options, taken: _Names) ->
     st.kind = info.kind if info else word.lower()
     st.full_scans = _resolve_scans(target, plan, info)
     large = [s for s in st.full_scans if s.rows is not None and s.rows >= opts.min_rows and s.how in _BAD_HOW]
-    large += [s for s in st.full_scans if s.rows is not None and s.rows >= opts.min_rows and s.how == "index order"
-              and not (info and any(u.limit for u in info.uses))]
+    large += [
+        s
+        for s in st.full_scans
+        if s.rows is not None
+        and s.rows >= opts.min_rows
+        and s.how == "index order"
+        and not (info and any(u.limit for u in info.uses))
+    ]
     if info is None:
         return None
     if not large:
         small = [s for s in st.full_scans if s.rows is not None and s.rows < opts.min_rows]
         if small:
-            st.notes.append(f"full read of small table(s) {', '.join(sorted({s.table or s.alias for s in small}))}"
-                            f" (< {opts.min_rows} rows): an index would not pay")
+            st.notes.append(
+                f"full read of small table(s) {', '.join(sorted({s.table or s.alias for s in small}))}"
+                f" (< {opts.min_rows} rows): an index would not pay"
+            )
         return info, plan
     st.suggestion = _suggest(target, st, plan, info, opts, taken)
     return info, plan
@@ -188,7 +252,9 @@ def _resolve_scans(target: Target, plan: Plan, info: StatementInfo | None) -> li
             aliases.setdefault(use.alias.lower(), use.qualified)
     out = []
     for scan in plan.scans:
-        table = scan.table if target.engine == "postgresql" and scan.table else aliases.get(scan.alias.lower())
+        table = (
+            scan.table if target.engine == "postgresql" and scan.table else aliases.get(scan.alias.lower())
+        )
         if table is None and target.is_table(scan.alias):
             table = scan.alias
         if table is None:
@@ -210,8 +276,9 @@ def _badness(target: Target, plan: Plan, info: StatementInfo, opts: Options) -> 
     return bad
 
 
-def _suggest(target: Target, st: Statement, plan: Plan, info: StatementInfo, opts: Options,
-             taken: _Names) -> Suggestion | None:
+def _suggest(
+    target: Target, st: Statement, plan: Plan, info: StatementInfo, opts: Options, taken: _Names
+) -> Suggestion | None:
     cands: list[Candidate] = []
     uses_by_table: dict[str, list[TableUse]] = {}
     for use in info.uses:
@@ -220,19 +287,26 @@ def _suggest(target: Target, st: Statement, plan: Plan, info: StatementInfo, opt
             continue
         uses_by_table.setdefault(use.qualified.lower(), []).append(use)
         rowid = target.rowid_column(use.qualified)
-        skip = (lambda c, r=rowid: bool(r) and c.lower() == r.lower())  # type: ignore[misc]
+
+        def skip(c: str, r: str | None = rowid) -> bool:
+            return bool(r) and c.lower() == (r or "").lower()
+
         existing = target.existing_indexes(use.qualified)
         for cand in candidates(use, target.engine, skip):
             cols = tuple(c.name.lower() for c in cand.columns)
-            if any(have[:len(cols)] == cols for have in existing) and not any(c.modifier for c in cand.columns):
+            if any(have[: len(cols)] == cols for have in existing) and not any(
+                c.modifier for c in cand.columns
+            ):
                 continue  # an index that starts with these columns is there already
             if cand.key() not in {c.key() for c in cands}:
                 cands.append(cand)
     opaque = sorted({o for u in info.uses for o in u.opaque})
     if not cands:
         if opaque:
-            st.notes.append("no index can serve " + "; ".join(opaque[:3]) + " as written (the column is "
-                            "inside an expression, a leading wildcard or a negation)")
+            st.notes.append(
+                "no index can serve " + "; ".join(opaque[:3]) + " as written (the column is "
+                "inside an expression, a leading wildcard or a negation)"
+            )
         else:
             st.notes.append("reads the table in full because it asks for (nearly) every row: no index helps")
         return None
@@ -243,11 +317,14 @@ def _suggest(target: Target, st: Statement, plan: Plan, info: StatementInfo, opt
     before_bad = _badness(target, plan, info, opts)
     after_bad = _badness(target, plan_after, info, opts)
     if not used or after_bad >= before_bad:
-        st.notes.append("the planner would keep the full read even with the candidate indexes "
-                        + ", ".join(c.label() for c in cands[:3]))
+        st.notes.append(
+            "the planner would keep the full read even with the candidate indexes "
+            + ", ".join(c.label() for c in cands[:3])
+        )
         return None
-    chosen = _simplify(target, st.example, list(dict.fromkeys(used.values())), info, after_bad, plan_after.sorts,
-                       opts)
+    chosen = _simplify(
+        target, st.example, list(dict.fromkeys(used.values())), info, after_bad, plan_after.sorts, opts
+    )
     if not opts.try_indexes:
         chosen = _selective(target, st, chosen, uses_by_table, opts)
         if not chosen:
@@ -255,8 +332,15 @@ def _suggest(target: Target, st: Statement, plan: Plan, info: StatementInfo, opt
     return _make(target, chosen, taken, "planner")
 
 
-def _simplify(target: Target, sql: str, chosen: list[Candidate], info: StatementInfo, bad: int, sorts: int,
-              opts: Options) -> list[Candidate]:
+def _simplify(
+    target: Target,
+    sql: str,
+    chosen: list[Candidate],
+    info: StatementInfo,
+    bad: int,
+    sorts: int,
+    opts: Options,
+) -> list[Candidate]:
     """Drop trailing join columns the planner only liked for an index-only read: (email, id) -> (email)
     when the plan stays as good. Equality, range and sort columns are kept: they are the point."""
     joins = {(u.qualified.lower(), j.lower()) for u in info.uses for j in u.join}
@@ -270,36 +354,51 @@ def _simplify(target: Target, sql: str, chosen: list[Candidate], info: Statement
             if last not in joins or last in eqs:
                 break
             shorter = Candidate(cand.table, tuple(cols[:-1]))
-            trial = out[:i] + [shorter] + out[i + 1:]
+            trial = out[:i] + [shorter] + out[i + 1 :]
             res = target.whatif(sql, trial)
             if res is None:
                 break
             plan, used = res
-            if shorter.key() not in {c.key() for c in used.values()} or plan.sorts > sorts \
-                    or _badness(target, plan, info, opts) > bad:
+            if (
+                shorter.key() not in {c.key() for c in used.values()}
+                or plan.sorts > sorts
+                or _badness(target, plan, info, opts) > bad
+            ):
                 break
             cols = cols[:-1]
             out[i] = shorter
     return out
 
 
-def _heuristic(target: Target, st: Statement, plan: Plan, info: StatementInfo, cands: list[Candidate],
-               opts: Options, taken: _Names) -> Suggestion | None:
+def _heuristic(
+    target: Target,
+    st: Statement,
+    plan: Plan,
+    info: StatementInfo,
+    cands: list[Candidate],
+    opts: Options,
+    taken: _Names,
+) -> Suggestion | None:
     """No what-if available (PostgreSQL without hypopg): the first candidate of each scanned table."""
     scanned = {s.table.lower() for s in st.full_scans if s.table and s.rows and s.rows >= opts.min_rows}
     chosen: list[Candidate] = []
     for table in scanned:
-        first = next((c for c in cands if c.table.lower() == table or c.table.lower().endswith("." + table)), None)
+        first = next(
+            (c for c in cands if c.table.lower() == table or c.table.lower().endswith("." + table)), None
+        )
         if first is not None:
             chosen.append(first)
     if not chosen:
         return None
-    st.notes.append("not checked by the planner (hypopg is not available): run with --try-indexes to prove it")
+    st.notes.append(
+        "not checked by the planner (hypopg is not available): run with --try-indexes to prove it"
+    )
     return _make(target, chosen, taken, "statement")
 
 
-def _selective(target: Target, st: Statement, chosen: list[Candidate], uses: dict[str, list[TableUse]],
-               opts: Options) -> list[Candidate]:
+def _selective(
+    target: Target, st: Statement, chosen: list[Candidate], uses: dict[str, list[TableUse]], opts: Options
+) -> list[Candidate]:
     """Drop indexes whose predicate keeps a large share of the table (a scan is as fast): counted on the
     real data where the engine cannot weigh it itself."""
     kept = []
@@ -311,8 +410,10 @@ def _selective(target: Target, st: Statement, chosen: list[Candidate], uses: dic
                 share = target.share(use.qualified, use.alias, local)
                 break
         if share is not None and share > opts.max_share:
-            st.notes.append(f"{cand.label()} not suggested: the predicate keeps {share:.0%} of the rows, "
-                            "a full read is as fast")
+            st.notes.append(
+                f"{cand.label()} not suggested: the predicate keeps {share:.0%} of the rows, "
+                "a full read is as fast"
+            )
             continue
         kept.append(cand)
     return kept
@@ -324,11 +425,9 @@ def _make(target: Target, chosen: list[Candidate], taken: _Names, checked: str) 
 
 
 def _ddl(target: Target, cand: Candidate, name: str) -> str:
-    if target.engine == "postgresql":
-        from perfpack.explain.postgres import ddl
-    else:
-        from perfpack.explain.sqlite import ddl
-    return ddl(cand, name)
+    from perfpack.explain import postgres, sqlite
+
+    return postgres.ddl(cand, name) if target.engine == "postgresql" else sqlite.ddl(cand, name)
 
 
 def index_name(cand: Candidate, taken: set[str]) -> str:
@@ -377,8 +476,9 @@ def measure(run: Callable[[], None], budget: float, cap: float, *, max_runs: int
     return Timing(out)
 
 
-def _measure(target: Target, todo: list[Statement], infos: dict[int, tuple[StatementInfo, Plan]],
-             opts: Options) -> None:
+def _measure(
+    target: Target, todo: list[Statement], infos: dict[int, tuple[StatementInfo, Plan]], opts: Options
+) -> None:
     """Time each suggestion where it harms nothing. The target's own (read-only) session is not used
     meanwhile: on PostgreSQL even EXPLAIN UPDATE would wait for the lock a CREATE INDEX holds."""
     sandbox = target.sandbox()
@@ -389,15 +489,20 @@ def _measure(target: Target, todo: list[Statement], infos: dict[int, tuple[State
             info = infos[id(st)][0] if id(st) in infos else None
             sql = st.example if (info and info.kind == "select") else (info.timing_sql if info else None)
             if sql is None or _PLACEHOLDER.search(_strip_strings(sql)):
-                st.notes.append(f"suggested {'; '.join(st.suggestion.ddl)} not measured: "  # type: ignore[union-attr]
-                                + ("the statement has parameters (give literal values)" if sql else
-                                   "this kind of statement is not timed"))
+                st.notes.append(
+                    f"suggested {'; '.join(st.suggestion.ddl)} not measured: "  # type: ignore[union-attr]
+                    + (
+                        "the statement has parameters (give literal values)"
+                        if sql
+                        else "this kind of statement is not timed"
+                    )
+                )
                 st.suggestion = None
                 continue
             try:
                 before[id(st)] = sandbox.measure(sql, opts.time_budget, opts.run_cap)
                 timing[id(st)] = sql
-            except Exception as err:  # noqa: BLE001 - the engine's error type varies; the note says what
+            except Exception as err:
                 st.notes.append(f"not measured: {_first_line(err)}")
                 st.suggestion = None
         groups: dict[tuple[str, ...], list[Statement]] = {}
@@ -408,11 +513,11 @@ def _measure(target: Target, todo: list[Statement], infos: dict[int, tuple[State
             names = [_index_of(d) for d in ddls]
             try:
                 sandbox.create(list(ddls))
-            except Exception as err:  # noqa: BLE001
+            except Exception as err:
                 for st in members:
                     st.notes.append(f"{'; '.join(ddls)} could not be built on the copy: {_first_line(err)}")
                     st.suggestion = None
-                _safe(lambda: sandbox.drop(names))
+                _safe(lambda names=names: sandbox.drop(names))  # type: ignore[misc]
                 continue
             try:
                 for st in members:
@@ -424,16 +529,26 @@ def _measure(target: Target, todo: list[Statement], infos: dict[int, tuple[State
         sandbox.close()
 
 
-def _judge(target: Target, sandbox: Any, st: Statement, info: StatementInfo, original: Plan, sql: str,
-           before: Timing, names: list[str], opts: Options) -> None:
+def _judge(
+    target: Target,
+    sandbox: Any,
+    st: Statement,
+    info: StatementInfo,
+    original: Plan,
+    sql: str,
+    before: Timing,
+    names: list[str],
+    opts: Options,
+) -> None:
     sug = st.suggestion
     assert sug is not None
     plan = sandbox.plan(st.example)
     used = {n.lower() for n in names} & plan.indexes
     original_bad = _badness(target, original, info, opts)
     if not used or _badness(target, plan, info, opts) >= original_bad:
-        st.notes.append(f"{'; '.join(sug.ddl)} built on the real data, but the planner still reads in full: "
-                        "not kept")
+        st.notes.append(
+            f"{'; '.join(sug.ddl)} built on the real data, but the planner still reads in full: not kept"
+        )
         st.suggestion = None
         return
     after = sandbox.measure(sql, opts.time_budget, opts.run_cap)
@@ -445,8 +560,10 @@ def _judge(target: Target, sandbox: Any, st: Statement, info: StatementInfo, ori
     sug.plan_after = plan.lines
     separated = _quantile(after.samples, 0.75) < _quantile(before.samples, 0.25)
     if after.capped or speedup < opts.min_speedup or not separated:
-        st.notes.append(f"{'; '.join(sug.ddl)} searches instead of scanning but measured {b:.3g} ms -> "
-                        f"{a:.3g} ms ({speedup:.1f}x, kept from {opts.min_speedup:g}x): not kept")
+        st.notes.append(
+            f"{'; '.join(sug.ddl)} searches instead of scanning but measured {b:.3g} ms -> "
+            f"{a:.3g} ms ({speedup:.1f}x, kept from {opts.min_speedup:g}x): not kept"
+        )
         st.suggestion = None
 
 
@@ -465,7 +582,6 @@ def _strip_strings(sql: str) -> str:
 
 
 def _first_line(err: BaseException) -> str:
-    from perfpack.explain.util import one_line
 
     text = str(err).strip().splitlines()
     return one_line(text[0] if text else type(err).__name__, limit=200)
@@ -474,5 +590,5 @@ def _first_line(err: BaseException) -> str:
 def _safe(call: Callable[[], Any]) -> None:
     try:
         call()
-    except Exception:  # noqa: BLE001 - cleanup after a failure already reported
+    except Exception:
         pass

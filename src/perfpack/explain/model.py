@@ -37,11 +37,17 @@ class Suggestion:
     plan_after: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
-        return {"ddl": "; ".join(self.ddl), "indexes": self.ddl, "tables": self.tables, "checked": self.checked,
-                "before_ms": _round(self.before_ms), "after_ms": _round(self.after_ms),
-                "speedup": None if self.speedup is None else round(self.speedup, 1),
-                "before_is_lower_bound": self.before_capped,
-                "plan_after": self.plan_after}
+        return {
+            "ddl": "; ".join(self.ddl),
+            "indexes": self.ddl,
+            "tables": self.tables,
+            "checked": self.checked,
+            "before_ms": _round(self.before_ms),
+            "after_ms": _round(self.after_ms),
+            "speedup": None if self.speedup is None else round(self.speedup, 1),
+            "before_is_lower_bound": self.before_capped,
+            "plan_after": self.plan_after,
+        }
 
 
 @dataclass
@@ -57,14 +63,32 @@ class Statement:
     suggestion: Suggestion | None = None
     notes: list[str] = field(default_factory=list)
     sites: list[str] = field(default_factory=list)
+    source: str = ""  # where it came from: the --sql-file, "--sql", or empty (captured: see sites)
+    line: int = 0
+
+    def location(self) -> tuple[str, int]:
+        """(path, line) a finding points at: the program's line that sent it, or the SQL's own place."""
+        if self.sites:
+            path, _, line = self.sites[0].rpartition(":")
+            if path and line.isdigit():
+                return path, int(line)
+        return self.source or "sql", max(self.line, 1)
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "sql": self.sql, "example": self.example, "kind": self.kind, "count": self.count,
-            "total_ms": _round(self.total_ms), "rows": self.rows, "plan": self.plan,
-            "full_scans": [{"table": s.table or s.alias, "rows": s.rows, "how": s.how} for s in self.full_scans],
+            "sql": self.sql,
+            "example": self.example,
+            "kind": self.kind,
+            "count": self.count,
+            "total_ms": _round(self.total_ms),
+            "rows": self.rows,
+            "plan": self.plan,
+            "full_scans": [
+                {"table": s.table or s.alias, "rows": s.rows, "how": s.how} for s in self.full_scans
+            ],
             "suggestion": self.suggestion.to_json() if self.suggestion else None,
-            "notes": self.notes, "sites": self.sites,
+            "notes": self.notes,
+            "sites": self.sites,
         }
 
 
@@ -77,7 +101,13 @@ class NPlusOne:
     table: str | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {"sql": self.sql, "count": self.count, "loops": self.loops, "site": self.site, "table": self.table}
+        return {
+            "sql": self.sql,
+            "count": self.count,
+            "loops": self.loops,
+            "site": self.site,
+            "table": self.table,
+        }
 
 
 def _round(value: float | None) -> float | None:
@@ -97,7 +127,74 @@ def quote_ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-_RESERVED = frozenset("""ALL AND ANY AS ASC BETWEEN BY CASE CHECK COLLATE COLUMN CONSTRAINT CREATE CROSS DEFAULT
-DELETE DESC DISTINCT DROP ELSE END EXCEPT EXISTS FOR FOREIGN FROM FULL GROUP HAVING IN INDEX INNER INSERT
-INTERSECT INTO IS JOIN KEY LEFT LIKE LIMIT NATURAL NOT NULL OFFSET ON OR ORDER OUTER PRIMARY REFERENCES RIGHT
-SELECT SET TABLE THEN TO TRANSACTION UNION UNIQUE UPDATE USER USING VALUES WHEN WHERE WITH""".split())
+_RESERVED = frozenset(
+    [
+        "ALL",
+        "AND",
+        "ANY",
+        "AS",
+        "ASC",
+        "BETWEEN",
+        "BY",
+        "CASE",
+        "CHECK",
+        "COLLATE",
+        "COLUMN",
+        "CONSTRAINT",
+        "CREATE",
+        "CROSS",
+        "DEFAULT",
+        "DELETE",
+        "DESC",
+        "DISTINCT",
+        "DROP",
+        "ELSE",
+        "END",
+        "EXCEPT",
+        "EXISTS",
+        "FOR",
+        "FOREIGN",
+        "FROM",
+        "FULL",
+        "GROUP",
+        "HAVING",
+        "IN",
+        "INDEX",
+        "INNER",
+        "INSERT",
+        "INTERSECT",
+        "INTO",
+        "IS",
+        "JOIN",
+        "KEY",
+        "LEFT",
+        "LIKE",
+        "LIMIT",
+        "NATURAL",
+        "NOT",
+        "NULL",
+        "OFFSET",
+        "ON",
+        "OR",
+        "ORDER",
+        "OUTER",
+        "PRIMARY",
+        "REFERENCES",
+        "RIGHT",
+        "SELECT",
+        "SET",
+        "TABLE",
+        "THEN",
+        "TO",
+        "TRANSACTION",
+        "UNION",
+        "UNIQUE",
+        "UPDATE",
+        "USER",
+        "USING",
+        "VALUES",
+        "WHEN",
+        "WHERE",
+        "WITH",
+    ]
+)

@@ -31,7 +31,9 @@ def find_bindir() -> Path | None:
     if on_path:
         candidates.append(os.path.dirname(on_path))
     for folder in candidates:
-        if folder and all(os.access(os.path.join(folder, p), os.X_OK) for p in ("initdb", "pg_ctl", "postgres")):
+        if folder and all(
+            os.access(os.path.join(folder, p), os.X_OK) for p in ("initdb", "pg_ctl", "postgres")
+        ):
             return Path(folder)
     return None
 
@@ -64,8 +66,14 @@ def free_port() -> int:
 class ScratchCluster:
     """`with ScratchCluster() as pg: pg.url()` - a private server that is gone after the block."""
 
-    def __init__(self, *, tcp: bool = False, password: str | None = None,
-                 settings: dict[str, str] | None = None, preload: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self,
+        *,
+        tcp: bool = False,
+        password: str | None = None,
+        settings: dict[str, str] | None = None,
+        preload: tuple[str, ...] = (),
+    ) -> None:
         self.tcp = tcp
         self.password = password
         self.settings = dict(settings or {})
@@ -84,8 +92,9 @@ class ScratchCluster:
             raise
         return self
 
-    def __exit__(self, kind: type[BaseException] | None, value: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, kind: type[BaseException] | None, value: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.stop()
 
     def start(self) -> None:
@@ -97,9 +106,19 @@ class ScratchCluster:
         os.chmod(self.folder, 0o755)
         data, sock = self.folder / "data", self.folder / "sock"
         sock.mkdir()
-        initdb = [str(self.bindir / "initdb"), "-D", str(data), "-U", "postgres", "-E", "UTF8",
-                  "--locale=C", "--auth-local=trust", "--no-sync",
-                  "--auth-host=" + ("trust" if self.password is None else "scram-sha-256")]
+        initdb = [
+            str(self.bindir / "initdb"),
+            "-D",
+            str(data),
+            "-U",
+            "postgres",
+            "-E",
+            "UTF8",
+            "--locale=C",
+            "--auth-local=trust",
+            "--no-sync",
+            "--auth-host=" + ("trust" if self.password is None else "scram-sha-256"),
+        ]
         if self.password is not None:
             pwfile = self.folder / "pw"
             pwfile.write_text(self.password + "\n")
@@ -112,9 +131,14 @@ class ScratchCluster:
             "listen_addresses": "'127.0.0.1'" if self.tcp else "''",
             "port": str(self.port),
             "unix_socket_directories": f"'{sock}'",
-            "fsync": "off", "synchronous_commit": "off", "full_page_writes": "off",
-            "shared_buffers": "'64MB'", "max_connections": "40",
-            "logging_collector": "on", "log_directory": "'log'", "log_filename": "'postgresql.log'",
+            "fsync": "off",
+            "synchronous_commit": "off",
+            "full_page_writes": "off",
+            "shared_buffers": "'64MB'",
+            "max_connections": "40",
+            "logging_collector": "on",
+            "log_directory": "'log'",
+            "log_filename": "'postgresql.log'",
             "log_line_prefix": "'%m [%p] '",
         }
         if self.preload:
@@ -123,8 +147,19 @@ class ScratchCluster:
         with open(data / "postgresql.conf", "a", encoding="utf-8") as handle:
             handle.write("\n# perfpack scratch cluster\n")
             handle.writelines(f"{key} = {value}\n" for key, value in conf.items())
-        self._run([str(self.bindir / "pg_ctl"), "-D", str(data), "-l", str(self.folder / "server.log"),
-                   "-w", "-t", "60", "start"])
+        self._run(
+            [
+                str(self.bindir / "pg_ctl"),
+                "-D",
+                str(data),
+                "-l",
+                str(self.folder / "server.log"),
+                "-w",
+                "-t",
+                "60",
+                "start",
+            ]
+        )
         self._running = True
 
     def stop(self) -> None:
@@ -132,8 +167,19 @@ class ScratchCluster:
             return
         if self._running and self.bindir is not None:
             try:
-                self._run([str(self.bindir / "pg_ctl"), "-D", str(self.folder / "data"), "-m", "immediate",
-                           "-w", "-t", "30", "stop"])
+                self._run(
+                    [
+                        str(self.bindir / "pg_ctl"),
+                        "-D",
+                        str(self.folder / "data"),
+                        "-m",
+                        "immediate",
+                        "-w",
+                        "-t",
+                        "30",
+                        "stop",
+                    ]
+                )
             except (subprocess.SubprocessError, OSError):
                 pass
             self._running = False
@@ -151,15 +197,17 @@ class ScratchCluster:
         assert self.folder is not None
         return self.folder / "data" / "log" / "postgresql.log"
 
-    def url(self, dbname: str = "postgres", user: str = "postgres", password: str | None = None,
-            tcp: bool = False) -> str:
+    def url(
+        self, dbname: str = "postgres", user: str = "postgres", password: str | None = None, tcp: bool = False
+    ) -> str:
         """A connection URL: over the unix socket, or 127.0.0.1 (with a password) when `tcp`."""
         from urllib.parse import quote
 
         cred = quote(user, safe="") + (":" + quote(password, safe="") if password is not None else "")
         if tcp:
             return f"postgresql://{cred}@127.0.0.1:{self.port}/{quote(dbname, safe='')}"
-        return f"postgresql://{cred}@/{quote(dbname, safe='')}?host={quote(self.socket_dir, safe='')}&port={self.port}"
+        host = quote(self.socket_dir, safe="")
+        return f"postgresql://{cred}@/{quote(dbname, safe='')}?host={host}&port={self.port}"
 
     def connect(self, dbname: str = "postgres", **kwargs: Any) -> Any:
         import psycopg
@@ -173,7 +221,11 @@ class ScratchCluster:
 
         entry = pwd.getpwnam("postgres")
         for folder, dirs, files in os.walk(path):
-            for name in [folder, *(os.path.join(folder, d) for d in dirs), *(os.path.join(folder, f) for f in files)]:
+            for name in [
+                folder,
+                *(os.path.join(folder, d) for d in dirs),
+                *(os.path.join(folder, f) for f in files),
+            ]:
                 os.chown(name, entry.pw_uid, entry.pw_gid)
 
     def _run(self, argv: list[str]) -> None:
@@ -182,8 +234,17 @@ class ScratchCluster:
             kwargs["user"] = "postgres"
             kwargs["group"] = "postgres"
             kwargs["extra_groups"] = []
-        proc = subprocess.run(argv, capture_output=True, text=True, timeout=120, cwd=self.folder,
-                              env={**os.environ, "LC_ALL": "C"}, **kwargs)
+        proc = subprocess.run(
+            argv,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            cwd=self.folder,
+            env={**os.environ, "LC_ALL": "C"},
+            **kwargs,
+        )
         if proc.returncode != 0:
-            raise RuntimeError(f"{os.path.basename(argv[0])} failed ({proc.returncode}): "
-                               f"{(proc.stderr or proc.stdout).strip()[-500:]}")
+            raise RuntimeError(
+                f"{os.path.basename(argv[0])} failed ({proc.returncode}): "
+                f"{(proc.stderr or proc.stdout).strip()[-500:]}"
+            )

@@ -16,7 +16,7 @@ from urllib.parse import urlsplit, urlunsplit
 from perfpack.errors import PerfpackError
 from perfpack.explain.model import Plan, Scan, quote_ident
 from perfpack.explain.sqlinfo import Candidate
-from perfpack.explain.util import one_line
+from perfpack.terminal import one_line
 
 if TYPE_CHECKING:
     from perfpack.explain.core import Timing
@@ -48,8 +48,9 @@ def _psycopg() -> Any:
     try:
         import psycopg
     except ImportError:
-        raise PerfpackError("PostgreSQL targets need the psycopg package",
-                            hint="pip install 'psycopg[binary]'") from None
+        raise PerfpackError(
+            "PostgreSQL targets need the psycopg package", hint="pip install 'psycopg[binary]'"
+        ) from None
     return psycopg
 
 
@@ -69,8 +70,12 @@ class PostgresTarget:
         self.psycopg = psycopg
         try:
             self.conn = psycopg.connect(
-                url, autocommit=True, connect_timeout=10, application_name="perfpack explain",
-                options=f"-c default_transaction_read_only=on -c statement_timeout={STATEMENT_TIMEOUT_MS}")
+                url,
+                autocommit=True,
+                connect_timeout=10,
+                application_name="perfpack explain",
+                options=f"-c default_transaction_read_only=on -c statement_timeout={STATEMENT_TIMEOUT_MS}",
+            )
         except psycopg.Error as err:
             raise PerfpackError(f"cannot connect to {self.display}: {_conn_error(err)}") from None
         except (ValueError, UnicodeError) as err:
@@ -104,8 +109,11 @@ class PostgresTarget:
     def columns(self, table: str) -> set[str]:
         key = table.lower()
         if key not in self._columns:
-            rows = self._query("SELECT attname FROM pg_attribute WHERE attrelid = to_regclass(%s) "
-                               "AND attnum > 0 AND NOT attisdropped", (_regclass(table),))
+            rows = self._query(
+                "SELECT attname FROM pg_attribute WHERE attrelid = to_regclass(%s) "
+                "AND attnum > 0 AND NOT attisdropped",
+                (_regclass(table),),
+            )
             self._columns[key] = {r[0] for r in rows}
         return self._columns[key]
 
@@ -119,8 +127,9 @@ class PostgresTarget:
     def row_count(self, table: str) -> int | None:
         key = table.lower()
         if key not in self._counts:
-            rows = self._query("SELECT reltuples::bigint FROM pg_class WHERE oid = to_regclass(%s)",
-                               (_regclass(table),))
+            rows = self._query(
+                "SELECT reltuples::bigint FROM pg_class WHERE oid = to_regclass(%s)", (_regclass(table),)
+            )
             count = int(rows[0][0]) if rows and rows[0][0] is not None else None
             if count is None or count < 0:  # never analysed: count, within the statement timeout
                 exact = self._query(f"SELECT count(*) FROM {_qualified(table)}")
@@ -138,7 +147,9 @@ class PostgresTarget:
             "CROSS JOIN LATERAL unnest(i.indkey) WITH ORDINALITY AS k(attnum, n) "
             "JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum "
             "WHERE i.indrelid = to_regclass(%s) AND i.indpred IS NULL AND i.indexprs IS NULL "
-            "GROUP BY i.indexrelid", (_regclass(table),))
+            "GROUP BY i.indexrelid",
+            (_regclass(table),),
+        )
         return [tuple(c.lower() for c in r[0]) for r in rows]
 
     def index_names(self) -> set[str]:
@@ -149,8 +160,9 @@ class PostgresTarget:
         if self._hypopg is None:
             if self._query("SELECT 1 FROM pg_extension WHERE extname = 'hypopg'"):
                 self._hypopg = "installed"
-            elif (self._query("SELECT 1 FROM pg_available_extensions WHERE name = 'hypopg'")
-                  and self._query("SELECT 1 FROM pg_roles WHERE rolname = current_user AND rolsuper")):
+            elif self._query("SELECT 1 FROM pg_available_extensions WHERE name = 'hypopg'") and self._query(
+                "SELECT 1 FROM pg_roles WHERE rolname = current_user AND rolsuper"
+            ):
                 self._hypopg = "creatable"
             else:
                 self._hypopg = ""
@@ -174,8 +186,9 @@ class PostgresTarget:
             for cand in candidates:
                 conn.execute("SAVEPOINT perfpack_cand")
                 try:
-                    (oid, _name), = conn.execute("SELECT * FROM hypopg_create_index(%s)",
-                                                 (ddl(cand, None),)).fetchall()
+                    ((oid, _name),) = conn.execute(
+                        "SELECT * FROM hypopg_create_index(%s)", (ddl(cand, None),)
+                    ).fetchall()
                     conn.execute("RELEASE SAVEPOINT perfpack_cand")
                     names[str(oid)] = cand
                 except psycopg.Error:
@@ -216,10 +229,13 @@ class PostgresSandbox:
         self.engine = "postgresql"
         psycopg = target.psycopg
         try:
-            self.conn = psycopg.connect(target.url, autocommit=True, connect_timeout=10,
-                                        application_name="perfpack explain --try-indexes",
-                                        options=f"-c statement_timeout={STATEMENT_TIMEOUT_MS} "
-                                                f"-c lock_timeout={LOCK_TIMEOUT_MS}")
+            self.conn = psycopg.connect(
+                target.url,
+                autocommit=True,
+                connect_timeout=10,
+                application_name="perfpack explain --try-indexes",
+                options=f"-c statement_timeout={STATEMENT_TIMEOUT_MS} -c lock_timeout={LOCK_TIMEOUT_MS}",
+            )
         except psycopg.Error as err:
             raise PerfpackError(f"cannot connect to {target.display}: {_conn_error(err)}") from None
         self.conn.execute("BEGIN READ WRITE")
@@ -281,7 +297,9 @@ def explain_rows(conn: Any, sql: str) -> list[Any]:
     conn.execute("SET plan_cache_mode = force_generic_plan")
     try:
         conn.execute(f"PREPARE {name} AS " + sql)
-        rows = conn.execute(f"EXPLAIN (FORMAT JSON) EXECUTE {name}(" + ", ".join(["NULL"] * n) + ")").fetchall()
+        rows = conn.execute(
+            f"EXPLAIN (FORMAT JSON) EXECUTE {name}(" + ", ".join(["NULL"] * n) + ")"
+        ).fetchall()
         conn.execute(f"DEALLOCATE {name}")
         return rows
     finally:

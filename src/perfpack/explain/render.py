@@ -1,16 +1,27 @@
-"""The short text summary of an explain Result (at most ~2 KB: details go to a file)."""
+"""An explain Result as the shared Report: one finding per index to add and per N+1 loop, each at the
+program line that sent the statement (or the statement's place in the SQL given), and a short summary.
+
+Text stays within TEXT_LIMIT bytes (what an agent reads); the json, github and sarif formats carry every
+finding, and the details file has everything.
+"""
 
 from __future__ import annotations
 
+from typing import Any
+
+from perfpack.explain import rules
 from perfpack.explain.core import Result
-from perfpack.explain.util import one_line
+from perfpack.explain.model import Statement
+from perfpack.findings import Finding
+from perfpack.report import Report, render
+from perfpack.terminal import one_line
 
 TEXT_LIMIT = 2048
-SQL_WIDTH = 110
+SQL_WIDTH = 100
 
 
-def _sql(text: str) -> str:
-    return one_line(" ".join(text.split()), limit=SQL_WIDTH)
+def _sql(text: str, width: int = SQL_WIDTH) -> str:
+    return one_line(" ".join(text.split()), limit=width)
 
 
 def _ms(value: float | None) -> str:
@@ -23,68 +34,93 @@ def _ms(value: float | None) -> str:
     return f"{value:.3f} ms"
 
 
-def summary(result: Result, details: str | None, limit: int = TEXT_LIMIT) -> str:
+def _reads(st: Statement) -> str:
+    return ", ".join(
+        f"{s.table or s.alias} ({s.rows:,} rows)" if s.rows is not None else (s.table or s.alias)
+        for s in st.full_scans
+    )
+
+
+def findings(result: Result) -> list[Finding]:
+    out = []
+    for st in result.suggestions():
+        sug = st.suggestion
+        assert sug is not None
+        path, line = st.location()
+        runs = f" x{st.count:,}, {_ms(st.total_ms)}" if result.capture is not None else ""
+        message = f"reads {_reads(st)} in full: `{_sql(st.sql)}`{runs}"
+        if sug.speedup is not None:
+            message += (
+                f"; with the index {_ms(sug.before_ms)}{'+' if sug.before_capped else ''} -> "
+                f"{_ms(sug.after_ms)} ({sug.speedup:,.0f}x, measured)"
+            )
+        else:
+            message += "; the planner would search with the index (not measured: --try-indexes)"
+        out.append(rules.MISSING_INDEX.finding(path, line, 1, message, fix="; ".join(sug.ddl)))
+    for loop in result.n_plus_one:
+        where, _, number = (loop.site or "").rpartition(":")
+        if not where or not number.isdigit():
+            where, number = "sql", "1"
+        loops = f" in {loop.loops} loops" if loop.loops > 1 else " in one loop"
+        message = f"`{_sql(loop.sql)}` ran {loop.count:,} times{loops}, one row each"
+        out.append(rules.N_PLUS_ONE.finding(where, int(number), 1, message))
+    return out
+
+
+def summary(result: Result, details: str | None, shown: int, total: int) -> str:
     runs = sum(s.count for s in result.statements)
-    total = sum(s.total_ms or 0 for s in result.statements)
-    head = (f"perfpack explain: {one_line(result.target, limit=120)} ({result.engine}): "
-            f"{len(result.statements)} statement shape(s)")
+    in_db = sum(s.total_ms or 0 for s in result.statements)
+    head = (
+        f"perfpack explain: {one_line(result.target, limit=120)} ({result.engine}): "
+        f"{len(result.statements)} statement shape(s)"
+    )
     if result.capture is not None:
-        head += f", {runs:,} run(s), {_ms(total)} in the database"
+        head += f" from {runs:,} run(s), {_ms(in_db)} in the database"
     lines = [head]
     if result.capture and result.capture.get("note"):
-        lines.append("  " + result.capture["note"])
-    sugg = result.suggestions()
-    tail = [f"details: {details}"] if details else []
-    sections: list[tuple[str, list[str]]] = []
+        lines.append("  " + one_line(result.capture["note"]))
+    sugg, loops = len(result.suggestions()), len(result.n_plus_one)
     if sugg:
-        how = "built on a copy and timed, kept if >= 2x faster" if result.measured else \
-            "the planner would use it; prove it with --try-indexes"
-        items = []
-        for st in sugg:
-            s = st.suggestion
-            assert s is not None
-            first = "; ".join(s.ddl)
-            if s.speedup is not None:
-                first += f"   {_ms(s.before_ms)}{'+' if s.before_capped else ''} -> {_ms(s.after_ms)} " \
-                         f"({s.speedup:,.0f}x)"
-            runs_note = f" [x{st.count:,}]" if result.capture is not None else ""
-            items.append(f"  {first}\n      for {_sql(st.sql)}{runs_note}")
-        sections.append((f"Needs an index ({len(sugg)}; {how}):", items))
-    if result.n_plus_one:
-        items = [f"  x{n.count:,} {_sql(n.sql)}" + (f"  at {one_line(n.site, limit=80)}" if n.site else "")
-                 + (f" ({n.loops} loops)" if n.loops > 1 else "")
-                 for n in result.n_plus_one]
-        sections.append((f"N+1 candidates ({len(result.n_plus_one)}; fetch them in one query: IN (...) or a JOIN):",
-                         items))
+        how = (
+            "built where it harms nothing, timed, kept only if it searches and is "
+            f"{result.min_speedup:g}x faster"
+            if result.measured
+            else "checked by the planner; prove them with --try-indexes"
+        )
+        lines.append(f"{sugg} index(es) to add ({how}).")
+    if loops:
+        lines.append(f"{loops} N+1 loop(s): fetch those rows in one query.")
+    if shown < total:
+        lines.append(f"({total - shown} more finding(s) in the details file)")
     left = [st for st in result.statements if st.suggestion is None and st.full_scans]
     if left:
-        items = []
-        for st in left:
-            reads = ", ".join(f"{s.table or s.alias} ({s.rows:,} rows)" if s.rows is not None else (s.table or s.alias)
-                              for s in st.full_scans)
+        lines.append(f"Full reads with no index to suggest ({len(left)}):")
+        for st in left[:3]:
             why = st.notes[0] if st.notes else ""
-            items.append(f"  {_sql(st.sql)}\n      reads {one_line(reads, limit=100)}"
-                         + (f": {one_line(why, limit=140)}" if why else ""))
-        sections.append((f"Full reads with no index to suggest ({len(left)}):", items))
-    if not sugg and not result.n_plus_one and not left and result.statements:
+            lines.append(
+                f"  {_sql(st.sql, 80)} reads {one_line(_reads(st), limit=60)}"
+                + (f": {one_line(why, limit=120)}" if why else "")
+            )
+        if len(left) > 3:
+            lines.append(f"  ... {len(left) - 3} more in the details file")
+    if not sugg and not loops and not left and result.statements:
         lines.append("No full read of a table and no N+1 loop.")
-    used = len("\n".join(lines + tail)) + 1
-    for title, items in sections:
-        block = [title]
-        cost = len(title) + 1
-        shown = 0
-        for item in items:
-            need = len(item) + 1
-            if used + cost + need + 60 > limit:
-                break
-            block.append(item)
-            cost += need
-            shown += 1
-        if shown < len(items):
-            block.append(f"  ... {len(items) - shown} more in the details file")
-            cost += len(block[-1]) + 1
-        if used + cost > limit:
-            break
-        lines += block
-        used += cost
-    return "\n".join(lines + tail) + "\n"
+    if details:
+        lines.append(f"details: {details}")
+    return "\n".join(lines)
+
+
+def report(result: Result, fmt: str, details: str | None, limit: int = TEXT_LIMIT) -> Report:
+    """The Report to render: every finding for machine formats; for text, as many as fit in `limit`."""
+    every = findings(result)
+    data: dict[str, Any] = result.to_json()
+    if fmt != "text":
+        return Report("explain", every, data=data, text=summary(result, details, len(every), len(every)))
+    shown = len(every)
+    while True:
+        candidate = Report(
+            "explain", every[:shown], data=data, text=summary(result, details, shown, len(every))
+        )
+        if shown == 0 or len(render(candidate, "text").encode("utf-8")) + 1 <= limit:
+            return candidate
+        shown -= 1

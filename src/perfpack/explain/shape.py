@@ -28,8 +28,31 @@ _TOKEN = re.compile(
 )
 _LIST = re.compile(r"\(\s*\?(?:\s*,\s*\?)+\s*\)")
 _VALUES_ROWS = re.compile(r"(\(\?(?:, \?)*\))(?:\s*,\s*\1)+")
-_SIGN_KEYWORDS = frozenset({"SELECT", "WHERE", "AND", "OR", "NOT", "THEN", "ELSE", "WHEN", "BETWEEN", "IN", "IS",
-                            "LIMIT", "OFFSET", "VALUES", "RETURN", "SET", "LIKE", "CASE", "BY", "ON", "HAVING"})
+_SIGN_KEYWORDS = frozenset(
+    {
+        "SELECT",
+        "WHERE",
+        "AND",
+        "OR",
+        "NOT",
+        "THEN",
+        "ELSE",
+        "WHEN",
+        "BETWEEN",
+        "IN",
+        "IS",
+        "LIMIT",
+        "OFFSET",
+        "VALUES",
+        "RETURN",
+        "SET",
+        "LIKE",
+        "CASE",
+        "BY",
+        "ON",
+        "HAVING",
+    }
+)
 
 
 def shape(sql: str) -> str:
@@ -86,14 +109,25 @@ def _tidy_lists(text: str) -> str:
 
 def split_statements(sql: str) -> list[str]:
     """Split a script on `;` outside quotes and comments; empty statements are dropped."""
-    parts: list[str] = []
+    return [text for _line, text in split_with_lines(sql)]
+
+
+def split_with_lines(sql: str) -> list[tuple[int, str]]:
+    """split_statements(), each with the line (1-based) where its first code starts."""
+    parts: list[tuple[int, str]] = []
     start = 0
     for match in _TOKEN.finditer(sql):
         if match.lastgroup == "other" and match.group() == ";":
-            parts.append(sql[start:match.start()])
+            parts.append((start, sql[start : match.start()]))
             start = match.end()
-    parts.append(sql[start:])
-    return [p.strip() for p in parts if _has_code(p)]
+    parts.append((start, sql[start:]))
+    out = []
+    for offset, part in parts:
+        if _has_code(part):
+            stripped = part.strip()
+            first = next(m.start() for m in _TOKEN.finditer(part) if m.lastgroup not in ("ws", "comment"))
+            out.append((sql.count("\n", 0, offset + first) + 1, stripped))
+    return out
 
 
 def _has_code(part: str) -> bool:

@@ -13,12 +13,13 @@ Which candidate the engine really uses is decided by its planner (what-if), not 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from sqlglot import exp
+    pass
 
 MAX_INDEX_COLUMNS = 5
 
@@ -41,7 +42,8 @@ class Candidate:
         return (self.table.lower(), self.columns)
 
     def label(self) -> str:
-        return f"{self.table}({', '.join(c.name + (' ' + c.modifier if c.modifier else '') for c in self.columns)})"
+        cols = ", ".join(c.name + (" " + c.modifier if c.modifier else "") for c in self.columns)
+        return f"{self.table}({cols})"
 
 
 @dataclass
@@ -110,7 +112,7 @@ def analyse(sql: str, engine: str, columns_of: Callable[[str], set[str]]) -> Sta
 
         try:
             scopes = traverse_scope(query)
-        except Exception:  # noqa: BLE001 - sqlglot raises many kinds on odd SQL; then we know nothing
+        except Exception:
             scopes = []
         for scope in scopes:
             uses += _scope_uses(scope, columns_of, exp, dialect)
@@ -125,8 +127,7 @@ def _as_query(tree: Any, dialect: str) -> tuple[str, Any, str | None]:
     SELECT that finds its rows, so timing never changes data."""
     from sqlglot import exp
 
-    if isinstance(tree, (exp.Select, exp.Union, exp.Intersect, exp.Except)) or (
-            isinstance(tree, exp.With) or (isinstance(tree, exp.Subquery))):
+    if isinstance(tree, (exp.Select, exp.Union, exp.Intersect, exp.Except, exp.With, exp.Subquery)):
         return "select", tree, tree.sql(dialect=dialect)
     if isinstance(tree, (exp.Update, exp.Delete)):
         table = tree.this
@@ -134,7 +135,7 @@ def _as_query(tree: Any, dialect: str) -> tuple[str, Any, str | None]:
         where = tree.args.get("where")
         if where is not None:
             select = select.where(where.this.copy())
-        for join in (tree.args.get("joins") or []):
+        for join in tree.args.get("joins") or []:
             select = select.join(join.copy())
         from_ = tree.args.get("from_") or tree.args.get("from")
         if from_ is not None:  # UPDATE ... FROM other (PostgreSQL): the other table joins in
@@ -228,8 +229,9 @@ def _plain_column(node: Any, exp: Any) -> Any:
     return node if isinstance(node, exp.Column) else None
 
 
-def _classify(cond: Any, sources: dict[str, TableUse], owner: Callable[[Any], str | None], exp: Any,
-              dialect: str) -> None:
+def _classify(
+    cond: Any, sources: dict[str, TableUse], owner: Callable[[Any], str | None], exp: Any, dialect: str
+) -> None:
     columns = _columns_in(cond, exp)
     mine = {owner(c) for c in columns} - {None}
     if not mine:
@@ -243,7 +245,7 @@ def _classify(cond: Any, sources: dict[str, TableUse], owner: Callable[[Any], st
         return owner(col), col.name, {owner(c) for c in _columns_in(other, exp)} - {None}
 
     # column = expr, expr = column
-    if isinstance(cond, exp.EQ) or isinstance(cond, exp.NullSafeEQ):
+    if isinstance(cond, (exp.EQ, exp.NullSafeEQ)):
         done = False
         for left, right in ((cond.this, cond.expression), (cond.expression, cond.this)):
             alias, name, others = side(left, right)
@@ -284,8 +286,9 @@ def _classify(cond: Any, sources: dict[str, TableUse], owner: Callable[[Any], st
                     use.local.append(text)
                 return
     elif isinstance(cond, exp.Between):
-        alias, name, others = side(cond.this, exp.Tuple(expressions=[cond.args["low"].copy(),
-                                                                     cond.args["high"].copy()]))
+        alias, name, others = side(
+            cond.this, exp.Tuple(expressions=[cond.args["low"].copy(), cond.args["high"].copy()])
+        )
         if alias is not None and alias not in others:
             sources[alias].range.append(name)
             if not others:
@@ -304,13 +307,13 @@ def _classify(cond: Any, sources: dict[str, TableUse], owner: Callable[[Any], st
     elif isinstance(cond, exp.Or):
         # a = 1 OR a = 2 (one column, constants) is an IN list
         parts = _disjuncts(cond, exp)
-        names = set()
+        names: set[tuple[str, str, str]] = set()
         for part in parts:
             if not isinstance(part, exp.EQ):
                 names = set()
                 break
             alias, name, others = side(part.this, part.expression)
-            if alias is None or others:
+            if alias is None or others or name is None:
                 names = set()
                 break
             names.add((alias, name.lower(), name))
@@ -319,8 +322,9 @@ def _classify(cond: Any, sources: dict[str, TableUse], owner: Callable[[Any], st
             sources[alias].eq.append(name)
             sources[alias].local.append(text)
             return
-    for alias in mine:
-        sources[alias].opaque.append(text)
+    for owner_alias in mine:
+        if owner_alias is not None:
+            sources[owner_alias].opaque.append(text)
 
 
 def _disjuncts(node: Any, exp: Any) -> list[Any]:
@@ -361,6 +365,7 @@ def candidates(use: TableUse, engine: str, skip: Callable[[str], bool] = lambda 
 
     `skip(column)` drops columns that are searchable already (SQLite's INTEGER PRIMARY KEY).
     """
+
     def uniq(names: list[str]) -> list[str]:
         seen: set[str] = set()
         out = []

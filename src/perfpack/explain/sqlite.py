@@ -27,7 +27,7 @@ COUNT_TIME_LIMIT = 2.0  # seconds for one count(*); past it the count is estimat
 
 
 def _terminal(text: object) -> str:
-    from perfpack.explain.util import one_line
+    from perfpack.terminal import one_line
 
     return one_line(text)
 
@@ -44,8 +44,9 @@ class SQLiteTarget:
         self._counts: dict[str, int | None] = {}
         self._columns: dict[str, list[tuple[str, str, int]]] = {}
         self._whatif: sqlite3.Connection | None = None
-        self.has_stats = bool(self.conn.execute(
-            "SELECT 1 FROM sqlite_master WHERE name = 'sqlite_stat1'").fetchone())
+        self.has_stats = bool(
+            self.conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_stat1'").fetchone()
+        )
 
     def close(self) -> None:
         if self._whatif is not None:
@@ -64,14 +65,18 @@ class SQLiteTarget:
         return parse_plan(rows)
 
     def tables(self) -> set[str]:
-        return {r[0].lower() for r in self.conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        return {
+            r[0].lower() for r in self.conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+        }
 
     def _table_info(self, table: str) -> list[tuple[str, str, int]]:
         key = table.lower()
         if key not in self._columns:
             schema, name = _split(table)
             try:
-                rows = self.conn.execute(f"PRAGMA {quote_ident(schema)}.table_info({_literal(name)})").fetchall()
+                rows = self.conn.execute(
+                    f"PRAGMA {quote_ident(schema)}.table_info({_literal(name)})"
+                ).fetchall()
             except sqlite3.Error:
                 rows = []
             self._columns[key] = [(r[1], (r[2] or "").upper(), r[5]) for r in rows]
@@ -118,8 +123,10 @@ class SQLiteTarget:
         if not conditions or not rows:
             return None
         schema, name = _split(table)
-        sql = (f"SELECT count(*) FROM {quote_ident(schema)}.{quote_ident(name)} AS {quote_ident(alias)} WHERE "
-               + " AND ".join(f"({c})" for c in conditions))
+        sql = (
+            f"SELECT count(*) FROM {quote_ident(schema)}.{quote_ident(name)} AS {quote_ident(alias)} WHERE "
+            + " AND ".join(f"({c})" for c in conditions)
+        )
         deadline = time.monotonic() + COUNT_TIME_LIMIT
         self.conn.set_progress_handler(lambda: int(time.monotonic() > deadline), 10_000)
         try:
@@ -132,13 +139,17 @@ class SQLiteTarget:
     def existing_indexes(self, table: str) -> list[tuple[str, ...]]:
         """Column lists (lower case) of the table's indexes, primary key included."""
         schema, name = _split(table)
-        out = []
+        out: list[tuple[str, ...]] = []
         rowid = self.rowid_column(table)
         if rowid:
             out.append((rowid.lower(),))
         try:
-            for row in self.conn.execute(f"PRAGMA {quote_ident(schema)}.index_list({_literal(name)})").fetchall():
-                cols = self.conn.execute(f"PRAGMA {quote_ident(schema)}.index_info({_literal(row[1])})").fetchall()
+            for row in self.conn.execute(
+                f"PRAGMA {quote_ident(schema)}.index_list({_literal(name)})"
+            ).fetchall():
+                cols = self.conn.execute(
+                    f"PRAGMA {quote_ident(schema)}.index_info({_literal(row[1])})"
+                ).fetchall()
                 if all(c[2] for c in cols):
                     out.append(tuple(c[2].lower() for c in cols))
         except sqlite3.Error:
@@ -146,7 +157,9 @@ class SQLiteTarget:
         return out
 
     def index_names(self) -> set[str]:
-        return {r[0].lower() for r in self.conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
+        return {
+            r[0].lower() for r in self.conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")
+        }
 
     # -- what-if ----------------------------------------------------------------------------------
     def whatif(self, sql: str, candidates: list[Candidate]) -> tuple[Plan, dict[str, Candidate]] | None:
@@ -177,7 +190,8 @@ class SQLiteTarget:
         mem = sqlite3.connect(":memory:", isolation_level=None)
         rows = self.conn.execute(
             "SELECT type, name, sql FROM sqlite_master WHERE sql IS NOT NULL AND name NOT LIKE 'sqlite_%' "
-            "ORDER BY CASE type WHEN 'table' THEN 0 WHEN 'index' THEN 1 WHEN 'view' THEN 2 ELSE 3 END").fetchall()
+            "ORDER BY CASE type WHEN 'table' THEN 0 WHEN 'index' THEN 1 WHEN 'view' THEN 2 ELSE 3 END"
+        ).fetchall()
         for kind, _name, text in rows:
             if kind == "trigger":
                 continue
@@ -212,8 +226,11 @@ class SQLiteSandbox:
         free = shutil.disk_usage(folder).free
         if free < target.size * 2 + 16 * 1024 * 1024:
             shutil.rmtree(folder, ignore_errors=True)
-            raise PerfpackError(f"--try-indexes needs a copy of the database ({target.size // 2**20} MiB) and "
-                                f"{folder} has {free // 2**20} MiB free", hint="set TMPDIR to a larger disk")
+            raise PerfpackError(
+                f"--try-indexes needs a copy of the database ({target.size // 2**20} MiB) and "
+                f"{folder} has {free // 2**20} MiB free",
+                hint="set TMPDIR to a larger disk",
+            )
         self.conn = sqlite3.connect(os.path.join(folder, "copy.db"), isolation_level=None)
         target.conn.backup(self.conn)
         self.conn.execute("PRAGMA journal_mode = OFF")
@@ -316,8 +333,10 @@ def _stat_database(path: str) -> os.stat_result:
     try:
         st = os.stat(path)
     except FileNotFoundError:
-        raise PerfpackError(f"database not found: {_terminal(path)}",
-                            hint="give an existing SQLite file or a postgresql:// URL") from None
+        raise PerfpackError(
+            f"database not found: {_terminal(path)}",
+            hint="give an existing SQLite file or a postgresql:// URL",
+        ) from None
     except OSError as err:
         raise PerfpackError(f"cannot read the database {_terminal(path)}: {err.strerror}") from None
     if stat.S_ISDIR(st.st_mode):

@@ -62,8 +62,9 @@ def _install():
                 return
             try:
                 if self.handle is None:
-                    path = os.path.join(out_dir, "events-%d.log" % self.pid)
-                    self.handle = open(path, "a", encoding="utf-8", errors="surrogatepass")
+                    path = os.path.join(out_dir, f"events-{self.pid}.log")
+                    # kept open for the life of the process (closed by the interpreter at exit)
+                    self.handle = open(path, "a", encoding="utf-8", errors="surrogatepass")  # noqa: SIM115
                 self.handle.write("".join(self.buf))
                 self.handle.flush()
             except (OSError, ValueError):
@@ -83,7 +84,7 @@ def _install():
             sid = self.shapes.get(shaped)
             if sid is None:
                 sid = self.shapes[shaped] = len(self.shapes) + 1
-                self._write("S\t%d\t%s\t%s\n" % (sid, json.dumps(shaped), json.dumps(example or text)))
+                self._write(f"S\t{sid}\t{json.dumps(shaped)}\t{json.dumps(example or text)}\n")
             if len(self.by_text) < 20000:
                 self.by_text[text] = sid
             return sid
@@ -93,7 +94,7 @@ def _install():
                 sid = self.sites.get(site)
                 if sid is None:
                     sid = self.sites[site] = len(self.sites) + 1
-                    self._write("L\t%d\t%s\n" % (sid, json.dumps(site)))
+                    self._write(f"L\t{sid}\t{json.dumps(site)}\n")
                 return sid
 
         def db_id(self, desc):
@@ -102,7 +103,7 @@ def _install():
                 did = self.dbs.get(key)
                 if did is None:
                     did = self.dbs[key] = len(self.dbs) + 1
-                    self._write("D\t%d\t%s\n" % (did, key))
+                    self._write(f"D\t{did}\t{key}\n")
                 return did
 
         def event(self, sid, start, dur, rows, db, site):
@@ -113,13 +114,13 @@ def _install():
                     agg[1] += dur
                     return
                 self.events += 1
-                self._write("E\t%d\t%d\t%d\t%d\t%d\t%d\t%d\n" % (
-                    sid, start, dur, -1 if rows is None else rows, threading.get_ident(), db, site))
+                n = -1 if rows is None else rows
+                self._write(f"E\t{sid}\t{start}\t{dur}\t{n}\t{threading.get_ident()}\t{db}\t{site}\n")
 
         def close(self):
             with self.lock:
                 for sid, (count, dur) in self.overflow.items():
-                    self._write("O\t%d\t%d\t%d\n" % (sid, count, dur))
+                    self._write(f"O\t{sid}\t{count}\t{dur}\n")
                 self.overflow = {}
                 self.flush()
 
@@ -137,11 +138,15 @@ def _install():
         frame = sys._getframe(2)
         while frame is not None:
             name = frame.f_code.co_filename
-            if not (name.startswith(skip_dirs) or "site-packages" in name or "dist-packages" in name
-                    or name.startswith("<frozen")):
+            if not (
+                name.startswith(skip_dirs)
+                or "site-packages" in name
+                or "dist-packages" in name
+                or name.startswith("<frozen")
+            ):
                 if name.startswith(cwd + os.sep):
-                    name = name[len(cwd) + 1:]
-                return "%s:%d" % (name, frame.f_lineno)
+                    name = name[len(cwd) + 1 :]
+                return f"{name}:{frame.f_lineno}"
             frame = frame.f_back
         return "?"
 
@@ -261,7 +266,7 @@ def _install():
                     self._perfpack_user_trace = None
                     try:
                         super().set_trace_callback(self._perfpack_trace)
-                    except Exception:  # noqa: BLE001 - stand aside
+                    except Exception:
                         pass
 
                 def _perfpack_trace(self, text):
@@ -300,7 +305,7 @@ def _install():
                     args = args[:5] + (traced_connection(args[5]),) + args[6:]
                 else:
                     kwargs["factory"] = traced_connection(kwargs.get("factory") or mod.Connection)
-            except Exception:  # noqa: BLE001 - an odd factory: the program runs untraced
+            except Exception:
                 return base_connect(*args, **kwargs)
             return base_connect(*args, **kwargs)
 
@@ -323,8 +328,14 @@ def _install():
             start = perf() - dur
             for i, (text, key) in enumerate(statements):
                 sid = log.shape_id(key, text)
-                ev = [sid, start + i * share, share, rows if i == len(statements) - 1 else None,
-                      conn._perfpack_db, site]
+                ev = [
+                    sid,
+                    start + i * share,
+                    share,
+                    rows if i == len(statements) - 1 else None,
+                    conn._perfpack_db,
+                    site,
+                ]
                 if keep_open and i == len(statements) - 1:
                     _open_event(cur, ev)
                 else:
@@ -357,7 +368,7 @@ def _install():
                         _record(conn, cur, mine, dur, 0, site, True)
                     else:
                         _record(conn, cur, mine, dur, rows, site, False)
-                except Exception:  # noqa: BLE001 - never disturb the program
+                except Exception:
                     pass
 
         def _script(cur, call, script, args, kwargs):
@@ -372,7 +383,7 @@ def _install():
                 try:
                     traced = _take_traced(conn)
                     _record(conn, cur, [(x, x) for x in traced], dur, None, log.site_id(caller()), False)
-                except Exception:  # noqa: BLE001
+                except Exception:
                     pass
 
         def _simple(conn, call):
@@ -385,7 +396,7 @@ def _install():
                 try:
                     traced = _take_traced(conn)
                     _record(conn, None, [(x, x) for x in traced], dur, None, log.site_id(caller()), False)
-                except Exception:  # noqa: BLE001
+                except Exception:
                     pass
 
         def _fetched(cur, dur, rows):
@@ -397,7 +408,9 @@ def _install():
 
     # -- psycopg (3) ------------------------------------------------------------------------------
     def patch_psycopg(mod):
-        cursor_classes = [getattr(mod, n, None) for n in ("Cursor", "ClientCursor", "ServerCursor", "RawCursor")]
+        cursor_classes = [
+            getattr(mod, n, None) for n in ("Cursor", "ClientCursor", "ServerCursor", "RawCursor")
+        ]
         cursor_classes = [c for c in cursor_classes if c is not None]
         if not cursor_classes or getattr(mod.Cursor.execute, "_perfpack", False):
             return
@@ -409,7 +422,7 @@ def _install():
                 try:
                     info = conn.info
                     desc = {"engine": "postgresql", "dbname": info.dbname, "port": info.port}
-                except Exception:  # noqa: BLE001
+                except Exception:
                     desc = {"engine": "postgresql"}
                 did = db_ids[conn] = log.db_id(desc)
             return did
@@ -420,7 +433,7 @@ def _install():
                 if params is None:
                     return query if isinstance(query, str) else query.as_string(cur.connection)
                 return mod.ClientCursor(cur.connection).mogrify(query, params)
-            except Exception:  # noqa: BLE001
+            except Exception:
                 return None
 
         def wrap_execute(cls):
@@ -435,14 +448,21 @@ def _install():
                 finally:
                     dur = perf() - t
                     try:
-                        key = query if isinstance(query, str) else (
-                            query.decode() if isinstance(query, bytes) else query.as_string(self.connection))
+                        key = (
+                            query
+                            if isinstance(query, str)
+                            else (
+                                query.decode()
+                                if isinstance(query, bytes)
+                                else query.as_string(self.connection)
+                            )
+                        )
                         sid = log.by_text.get(key)
                         example = None if sid is not None else literal(self, query, params)
                         sid = log.shape_id(key, example or key)
                         rows = self.rowcount if self.rowcount is not None and self.rowcount >= 0 else None
                         log.event(sid, perf() - dur, dur, rows, db_of(self.connection), log.site_id(caller()))
-                    except Exception:  # noqa: BLE001
+                    except Exception:
                         pass
 
             execute._perfpack = True
@@ -464,16 +484,29 @@ def _install():
                 finally:
                     dur = perf() - t
                     try:
-                        key = query if isinstance(query, str) else (
-                            query.decode() if isinstance(query, bytes) else query.as_string(self.connection))
+                        key = (
+                            query
+                            if isinstance(query, str)
+                            else (
+                                query.decode()
+                                if isinstance(query, bytes)
+                                else query.as_string(self.connection)
+                            )
+                        )
                         example = literal(self, query, params_seq[0]) if params_seq else None
                         sid = log.shape_id(key, example or key)
                         n = max(len(params_seq), 1)
                         site = log.site_id(caller())
                         for i in range(n):
-                            log.event(sid, perf() - dur + i * (dur // n), dur // n, None, db_of(self.connection),
-                                      site)
-                    except Exception:  # noqa: BLE001
+                            log.event(
+                                sid,
+                                perf() - dur + i * (dur // n),
+                                dur // n,
+                                None,
+                                db_of(self.connection),
+                                site,
+                            )
+                    except Exception:
                         pass
 
             cls.executemany = executemany
@@ -510,7 +543,7 @@ def _install():
                     exec_module(module)
                     try:
                         patches[name](module)
-                    except Exception:  # noqa: BLE001 - the program runs untraced rather than broken
+                    except Exception:
                         pass
 
             spec.loader = Patching()
@@ -520,7 +553,7 @@ def _install():
         if name in sys.modules:
             try:
                 patch(sys.modules[name])
-            except Exception:  # noqa: BLE001
+            except Exception:
                 pass
     sys.meta_path.insert(0, Finder())
 
@@ -542,9 +575,9 @@ def _chain():
 
 try:
     _install()
-except Exception:  # noqa: BLE001 - stand aside
+except Exception:
     pass
 try:
     _chain()
-except Exception:  # noqa: BLE001
+except Exception:
     pass
