@@ -29,7 +29,7 @@ COUNT_TIME_LIMIT = 2.0  # seconds for one count(*); past it the count is estimat
 def _terminal(text: object) -> str:
     from perfpack.terminal import one_line
 
-    return one_line(text)
+    return one_line(text, limit=300)
 
 
 class SQLiteTarget:
@@ -59,9 +59,9 @@ class SQLiteTarget:
         try:
             rows = conn.execute("EXPLAIN QUERY PLAN " + sql).fetchall()
         except sqlite3.ProgrammingError as err:  # e.g. "You can only execute one statement at a time."
-            raise PerfpackError(f"cannot explain this statement: {err}") from err
+            raise PerfpackError(f"cannot explain this statement: {_terminal(err)}") from err
         except sqlite3.Error as err:
-            raise PerfpackError(f"SQLite rejected the statement: {err}") from err
+            raise PerfpackError(f"SQLite rejected the statement: {_terminal(err)}") from err
         return parse_plan(rows)
 
     def tables(self) -> set[str]:
@@ -366,5 +366,5 @@ def _open_readonly(path: str) -> sqlite3.Connection:
         conn.execute("PRAGMA query_only = 1")
         conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
     except sqlite3.Error as err:
-        raise PerfpackError(f"cannot open the database {_terminal(path)}: {err}") from None
+        raise PerfpackError(f"cannot open the database {_terminal(path)}: {_terminal(err)}") from None
     return conn
