@@ -325,10 +325,11 @@ def _suggest(
     chosen = _simplify(
         target, st.example, list(dict.fromkeys(used.values())), info, after_bad, plan_after.sorts, opts
     )
-    if not opts.try_indexes:
-        chosen = _selective(target, st, chosen, uses_by_table, opts)
-        if not chosen:
-            return None
+    # where the engine cannot weigh selectivity itself (SQLite), count it: an index for a predicate that
+    # keeps a large share of the table only wins as a narrower copy of it (a covering read), not a search
+    chosen = _selective(target, st, chosen, uses_by_table, opts)
+    if not chosen:
+        return None
     return _make(target, chosen, taken, "planner")
 
 

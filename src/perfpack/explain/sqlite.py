@@ -308,6 +308,8 @@ def parse_plan(rows: list[tuple[int, int, int, str]]) -> Plan:
                 scans.append(Scan(alias=name, how="index order"))
         elif automatic:
             scans.append(Scan(alias=name, how="automatic index"))
+        elif not using and not name.startswith("("):
+            scans.append(Scan(alias=name, how="scan"))  # 3.40 prints a bare "SEARCH t" for min()/max() reads
     return Plan(lines=lines, scans=scans, indexes=indexes, sorts=sorts)
 
 
@@ -333,10 +335,7 @@ def _stat_database(path: str) -> os.stat_result:
     try:
         st = os.stat(path)
     except FileNotFoundError:
-        raise PerfpackError(
-            f"database not found: {_terminal(path)}",
-            hint="give an existing SQLite file or a postgresql:// URL",
-        ) from None
+        raise PerfpackError(f"database not found: {_terminal(path)} (give a SQLite file or a postgresql:// URL)") from None
     except OSError as err:
         raise PerfpackError(f"cannot read the database {_terminal(path)}: {err.strerror}") from None
     if stat.S_ISDIR(st.st_mode):
