@@ -107,7 +107,7 @@ class Options:
     max_share: float = 0.25  # unmeasured: no suggestion when the predicate keeps more of the table
     nplus1_min: int = 5  # executions in one loop that make an N+1 candidate
     time_budget: float = 0.08  # seconds of timing per statement and side (at least 3 runs)
-    run_cap: float = 2.0  # seconds: a slower run is interrupted and counted as "at least this"
+    run_cap: float = 1.0  # seconds: a slower run is interrupted and counted as "at least this"
     strict_sql: bool = True  # --sql: a statement the engine rejects is an error (capture: a note)
 
 
@@ -458,8 +458,10 @@ class Timing:
 
 
 def measure(run: Callable[[], None], budget: float, cap: float, *, max_runs: int = 200) -> Timing:
-    """Time `run`: one warm-up, then at least 3 runs or `budget` seconds. A run slower than `budget`
-    is its own sample (no more runs); one over `cap` seconds is interrupted (run raises RunTimeout)."""
+    """Time `run` in milliseconds: at least 3 runs or `budget` seconds. A run slower than `budget` is
+    the only sample; one over `cap` seconds is interrupted (run raises RunTimeout) and gives a lower
+    bound. The first run warms caches and is dropped, unless it took over 5 ms (then there is little
+    to warm: the data was just read or copied, and a slow statement's runs are the costly part)."""
     t0 = time.perf_counter()
     try:
         run()
@@ -468,8 +470,8 @@ def measure(run: Callable[[], None], budget: float, cap: float, *, max_runs: int
     first = time.perf_counter() - t0
     if first > budget:
         return Timing([first * 1000])
-    runs = min(max_runs, max(3, int(budget / max(first, 1e-6))))
-    out = []
+    out = [first * 1000] if first > 0.005 else []
+    runs = min(max_runs, max(3 - len(out), int(budget / max(first, 1e-6)) - len(out)))
     for _ in range(runs):
         t = time.perf_counter()
         run()
@@ -506,26 +508,31 @@ def _measure(
             except Exception as err:
                 st.notes.append(f"not measured: {_first_line(err)}")
                 st.suggestion = None
-        groups: dict[tuple[str, ...], list[Statement]] = {}
+        # each distinct index is built once (in the order first suggested) and all stay while the
+        # statements are timed: one build per index, however many statements share it
+        names: dict[str, str] = {}
+        failed: dict[str, str] = {}
         for st in todo:
-            if st.suggestion is not None and id(st) in timing:
-                groups.setdefault(tuple(st.suggestion.ddl), []).append(st)
-        for ddls, members in groups.items():
-            names = [_index_of(d) for d in ddls]
-            try:
-                sandbox.create(list(ddls))
-            except Exception as err:
-                for st in members:
-                    st.notes.append(f"{'; '.join(ddls)} could not be built on the copy: {_first_line(err)}")
-                    st.suggestion = None
-                _safe(lambda names=names: sandbox.drop(names))  # type: ignore[misc]
+            if st.suggestion is None or id(st) not in timing:
                 continue
-            try:
-                for st in members:
-                    info, plan = infos[id(st)]
-                    _judge(target, sandbox, st, info, plan, timing[id(st)], before[id(st)], names, opts)
-            finally:
-                sandbox.drop(names)
+            for ddl in st.suggestion.ddl:
+                if ddl in names or ddl in failed:
+                    continue
+                try:
+                    sandbox.create([ddl])
+                    names[ddl] = _index_of(ddl)
+                except Exception as err:
+                    failed[ddl] = _first_line(err)
+        for st in todo:
+            if st.suggestion is None or id(st) not in timing:
+                continue
+            broken = [d for d in st.suggestion.ddl if d in failed]
+            if broken:
+                st.notes.append(f"{broken[0]} could not be built on the copy: {failed[broken[0]]}")
+                st.suggestion = None
+                continue
+            info, plan = infos[id(st)]
+            _judge(target, sandbox, st, info, plan, timing[id(st)], before[id(st)], names, opts)
     finally:
         sandbox.close()
 
@@ -538,13 +545,15 @@ def _judge(
     original: Plan,
     sql: str,
     before: Timing,
-    names: list[str],
+    names: dict[str, str],
     opts: Options,
 ) -> None:
+    """Keep the suggestion if, with the built indexes, the plan searches and the statement is faster.
+    The indexes it names become the ones the plan really used (another statement's may serve it better)."""
     sug = st.suggestion
     assert sug is not None
     plan = sandbox.plan(st.example)
-    used = {n.lower() for n in names} & plan.indexes
+    used = [ddl for ddl, name in names.items() if name.lower() in plan.indexes]
     original_bad = _badness(target, original, info, opts)
     if not used or _badness(target, plan, info, opts) >= original_bad:
         st.notes.append(
@@ -552,6 +561,9 @@ def _judge(
         )
         st.suggestion = None
         return
+    if set(used) != set(sug.ddl):
+        sug.ddl = used
+        sug.tables = [_table_of_ddl(d) for d in used]
     after = sandbox.measure(sql, opts.time_budget, opts.run_cap)
     b, a = before.median, after.median
     speedup = b / a if a > 0 else float("inf")
@@ -566,6 +578,11 @@ def _judge(
             f"{a:.3g} ms ({speedup:.1f}x, kept from {opts.min_speedup:g}x): not kept"
         )
         st.suggestion = None
+
+
+def _table_of_ddl(ddl: str) -> str:
+    match = re.search(r" ON ((?:\"[^\"]+\"|[^\s(]+)(?:\.(?:\"[^\"]+\"|[^\s(]+))?) \(", ddl)
+    return match.group(1).replace('"', "") if match else ""
 
 
 def _quantile(values: list[float], q: float) -> float:
@@ -586,10 +603,3 @@ def _first_line(err: BaseException) -> str:
 
     text = str(err).strip().splitlines()
     return one_line(text[0] if text else type(err).__name__, limit=200)
-
-
-def _safe(call: Callable[[], Any]) -> None:
-    try:
-        call()
-    except Exception:
-        pass

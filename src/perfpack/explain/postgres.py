@@ -268,12 +268,15 @@ class PostgresSandbox:
             conn.execute("RELEASE SAVEPOINT perfpack_timing")
 
     def create(self, statements: list[str]) -> None:
-        self.conn.execute("SAVEPOINT perfpack_try")
+        """Build the indexes inside the transaction (a failure undoes only itself)."""
         for text in statements:
-            self.conn.execute(text)
-
-    def drop(self, names: list[str]) -> None:
-        self.conn.execute("ROLLBACK TO SAVEPOINT perfpack_try")
+            self.conn.execute("SAVEPOINT perfpack_try")
+            try:
+                self.conn.execute(text)
+            except self.target.psycopg.Error:
+                self.conn.execute("ROLLBACK TO SAVEPOINT perfpack_try")
+                raise
+            self.conn.execute("RELEASE SAVEPOINT perfpack_try")
 
     def plan(self, sql: str) -> Plan:
         return self.target.plan(sql, self.conn)

@@ -233,8 +233,13 @@ class SQLiteSandbox:
             )
         self.conn = sqlite3.connect(os.path.join(folder, "copy.db"), isolation_level=None)
         target.conn.backup(self.conn)
+        # a throw-away copy: no journal, no syncs; the whole file in the page cache so timed runs read
+        # memory, not the OS; the index builds sort in memory on both cores
         self.conn.execute("PRAGMA journal_mode = OFF")
         self.conn.execute("PRAGMA synchronous = OFF")
+        self.conn.execute(f"PRAGMA cache_size = -{min(max(target.size // 1024 * 2, 8192), 1024 * 1024)}")
+        self.conn.execute("PRAGMA temp_store = MEMORY")
+        self.conn.execute("PRAGMA threads = 2")
         self.engine = "sqlite"
 
     def close(self) -> None:
@@ -267,10 +272,6 @@ class SQLiteSandbox:
             self.conn.execute(text)
         if self.target.has_stats:
             self.conn.execute("ANALYZE")
-
-    def drop(self, names: list[str]) -> None:
-        for name in names:
-            self.conn.execute(f"DROP INDEX IF EXISTS {quote_ident(name)}")
 
     def plan(self, sql: str) -> Plan:
         return self.target.plan(sql, self.conn)
@@ -335,7 +336,8 @@ def _stat_database(path: str) -> os.stat_result:
     try:
         st = os.stat(path)
     except FileNotFoundError:
-        raise PerfpackError(f"database not found: {_terminal(path)} (give a SQLite file or a postgresql:// URL)") from None
+        raise PerfpackError(
+            f"database not found: {_terminal(path)} (give a SQLite file or a postgresql:// URL)") from None
     except OSError as err:
         raise PerfpackError(f"cannot read the database {_terminal(path)}: {err.strerror}") from None
     if stat.S_ISDIR(st.st_mode):
