@@ -35,8 +35,30 @@ from pathlib import Path
 from typing import Any
 
 PERFPACK = [sys.executable, "-m", "perfpack"]
-WORDS = ["amber", "birch", "cedar", "delta", "ember", "fjord", "grove", "heron", "indigo", "juniper", "kelp",
-         "larch", "maple", "nectar", "onyx", "pebble", "quartz", "raven", "sable", "tundra", "umber", "vale"]
+WORDS = [
+    "amber",
+    "birch",
+    "cedar",
+    "delta",
+    "ember",
+    "fjord",
+    "grove",
+    "heron",
+    "indigo",
+    "juniper",
+    "kelp",
+    "larch",
+    "maple",
+    "nectar",
+    "onyx",
+    "pebble",
+    "quartz",
+    "raven",
+    "sable",
+    "tundra",
+    "umber",
+    "vale",
+]
 
 
 @dataclass
@@ -60,11 +82,29 @@ class World:
 def make_world(seed: int, rows: int) -> World:
     rnd = random.Random(seed)
     words = rnd.sample(WORDS, 12)
-    n = {"fact": f"{words[0]}_events", "dim": f"{words[1]}_accounts", "dim2": f"{words[2]}_items",
-         "small": f"{words[3]}_kinds", "small2": f"{words[4]}_flags"}
-    col = {"fk": f"{words[5]}_id", "fk2": f"{words[6]}_id", "code": f"{words[7]}_code", "cat": "category",
-           "amount": "amount", "day": "happened", "qty": f"{words[8]}_qty", "note": "note", "flag": "flag",
-           "email": "email", "name": "name", "region": "region", "score": "score", "label": "label"}
+    n = {
+        "fact": f"{words[0]}_events",
+        "dim": f"{words[1]}_accounts",
+        "dim2": f"{words[2]}_items",
+        "small": f"{words[3]}_kinds",
+        "small2": f"{words[4]}_flags",
+    }
+    col = {
+        "fk": f"{words[5]}_id",
+        "fk2": f"{words[6]}_id",
+        "code": f"{words[7]}_code",
+        "cat": "category",
+        "amount": "amount",
+        "day": "happened",
+        "qty": f"{words[8]}_qty",
+        "note": "note",
+        "flag": "flag",
+        "email": "email",
+        "name": "name",
+        "region": "region",
+        "score": "score",
+        "label": "label",
+    }
     n.update({f"c_{k}": v for k, v in col.items()})
     # which of the "could be indexed" columns are: decides half of the ground truth
     indexed = {"fk2", "region"} | set(rnd.sample(["day", "label"], 1))
@@ -78,84 +118,219 @@ def make_world(seed: int, rows: int) -> World:
 
     needs = [
         Shape(f"SELECT * FROM {F} WHERE {c['code']} = '{{v}}'", True, lambda r: {"v": code(r)}),
-        Shape(f"SELECT {c['amount']} FROM {F} WHERE {c['qty']} = {{v}}", True, lambda r: {"v": r.randrange(rows * 4)}),
-        Shape(f"SELECT * FROM {F} WHERE {c['fk']} = {{a}} AND {c['cat']} = {{b}}", True,
-              lambda r: {"a": r.randrange(dims), "b": r.randrange(8)}),
-        Shape(f"SELECT * FROM {F} WHERE {c['fk']} = {{a}} AND {c['amount']} > {{b}}", True,
-              lambda r: {"a": r.randrange(dims), "b": r.randrange(900)}),
-        Shape(f"SELECT * FROM {F} WHERE {c['fk']} = {{a}} ORDER BY {c['amount']} DESC LIMIT 5", True,
-              lambda r: {"a": r.randrange(dims)}),
-        Shape(f"SELECT count(*) FROM {F} WHERE {c['amount']} BETWEEN {{a}} AND {{a}} + 0.5", True,
-              lambda r: {"a": r.randrange(999)}),
-        Shape(f"SELECT * FROM {F} WHERE {c['code']} IN ('{{a}}', '{{b}}', '{{c}}')", True,
-              lambda r: {"a": code(r), "b": code(r), "c": code(r)}),
-        Shape(f"SELECT {c['code']} FROM {F} WHERE {c['note']} LIKE '{{p}}%'", True,
-              lambda r: {"p": f"n{r.randrange(rows):07d}"[:7]}),
-        Shape(f"SELECT e.* FROM {F} e JOIN {D} a ON a.id = e.{c['fk']} WHERE a.{c['email']} = '{{v}}'", True,
-              lambda r: {"v": f"u{r.randrange(dims)}@mail.test"}),
-        Shape(f"UPDATE {F} SET {c['flag']} = 1 - {c['flag']} WHERE {c['code']} = '{{v}}'", True,
-              lambda r: {"v": code(r)}),
-        Shape(f"DELETE FROM {F} WHERE {c['qty']} = {{v}}", True, lambda r: {"v": r.randrange(rows * 4, rows * 5)}),
-        Shape(f"SELECT * FROM {F} WHERE {c['qty']} > {{v}} ORDER BY {c['qty']} LIMIT 10", True,
-              lambda r: {"v": rows * 4 - 50 - r.randrange(500)}),
-        Shape(f"SELECT * FROM {F} WHERE {c['fk']} = {{a}} AND {c['cat']} = {{b}} AND {c['flag']} = {{f}}", True,
-              lambda r: {"a": r.randrange(dims), "b": r.randrange(8), "f": r.randrange(2)}),
-        Shape(f"SELECT {c['cat']}, count(*) FROM {F} WHERE {c['fk']} = {{a}} GROUP BY {c['cat']}", True,
-              lambda r: {"a": r.randrange(dims)}),
-        Shape(f"SELECT * FROM {D} WHERE {c['score']} BETWEEN {{a}} AND {{a}} + 0.01", True,
-              lambda r: {"a": round(r.random() * 99, 2)}),
-        Shape(f"SELECT * FROM {D} WHERE {c['name']} = '{{v}}'", True, lambda r: {"v": f"acct {r.randrange(dims)}"}),
-        Shape(f"SELECT * FROM {F} WHERE {c['day']} = '{{d}}' AND {c['fk']} = {{a}}" if "day" not in indexed else
-              f"SELECT * FROM {F} WHERE {c['note']} = 'n{{a:07d}} x'", True,
-              lambda r: {"d": _day(r), "a": r.randrange(dims)}),
-        Shape(f"SELECT max({c['amount']}) FROM {F} WHERE {c['fk']} IN ({{a}}, {{b}})", True,
-              lambda r: {"a": r.randrange(dims), "b": r.randrange(dims)}),
-        Shape(f"SELECT * FROM {D2} WHERE {c['label']} = '{{v}}'" if "label" not in indexed else
-              f"SELECT * FROM {D2} WHERE {c['score']} = {{s}}", True,
-              lambda r: {"v": f"item {r.randrange(dims // 2)}", "s": r.randrange(10**6)}),
-        Shape(f"SELECT a.{c['name']}, e.{c['amount']} FROM {D} a JOIN {F} e ON e.{c['fk']} = a.id "
-              f"WHERE a.{c['name']} = 'acct {{v}}'", True, lambda r: {"v": r.randrange(dims)}),
+        Shape(
+            f"SELECT {c['amount']} FROM {F} WHERE {c['qty']} = {{v}}",
+            True,
+            lambda r: {"v": r.randrange(rows * 4)},
+        ),
+        Shape(
+            f"SELECT * FROM {F} WHERE {c['fk']} = {{a}} AND {c['cat']} = {{b}}",
+            True,
+            lambda r: {"a": r.randrange(dims), "b": r.randrange(8)},
+        ),
+        Shape(
+            f"SELECT * FROM {F} WHERE {c['fk']} = {{a}} AND {c['amount']} > {{b}}",
+            True,
+            lambda r: {"a": r.randrange(dims), "b": r.randrange(900)},
+        ),
+        Shape(
+            f"SELECT * FROM {F} WHERE {c['fk']} = {{a}} ORDER BY {c['amount']} DESC LIMIT 5",
+            True,
+            lambda r: {"a": r.randrange(dims)},
+        ),
+        Shape(
+            f"SELECT count(*) FROM {F} WHERE {c['amount']} BETWEEN {{a}} AND {{a}} + 0.5",
+            True,
+            lambda r: {"a": r.randrange(999)},
+        ),
+        Shape(
+            f"SELECT * FROM {F} WHERE {c['code']} IN ('{{a}}', '{{b}}', '{{c}}')",
+            True,
+            lambda r: {"a": code(r), "b": code(r), "c": code(r)},
+        ),
+        Shape(
+            f"SELECT {c['code']} FROM {F} WHERE {c['note']} LIKE '{{p}}%'",
+            True,
+            lambda r: {"p": f"n{r.randrange(rows):07d}"[:7]},
+        ),
+        Shape(
+            f"SELECT e.* FROM {F} e JOIN {D} a ON a.id = e.{c['fk']} WHERE a.{c['email']} = '{{v}}'",
+            True,
+            lambda r: {"v": f"u{r.randrange(dims)}@mail.test"},
+        ),
+        Shape(
+            f"UPDATE {F} SET {c['flag']} = 1 - {c['flag']} WHERE {c['code']} = '{{v}}'",
+            True,
+            lambda r: {"v": code(r)},
+        ),
+        Shape(
+            f"DELETE FROM {F} WHERE {c['qty']} = {{v}}",
+            True,
+            lambda r: {"v": r.randrange(rows * 4, rows * 5)},
+        ),
+        Shape(
+            f"SELECT * FROM {F} WHERE {c['qty']} > {{v}} ORDER BY {c['qty']} LIMIT 10",
+            True,
+            lambda r: {"v": rows * 4 - 50 - r.randrange(500)},
+        ),
+        Shape(
+            f"SELECT * FROM {F} WHERE {c['fk']} = {{a}} AND {c['cat']} = {{b}} AND {c['flag']} = {{f}}",
+            True,
+            lambda r: {"a": r.randrange(dims), "b": r.randrange(8), "f": r.randrange(2)},
+        ),
+        Shape(
+            f"SELECT {c['cat']}, count(*) FROM {F} WHERE {c['fk']} = {{a}} GROUP BY {c['cat']}",
+            True,
+            lambda r: {"a": r.randrange(dims)},
+        ),
+        Shape(
+            f"SELECT * FROM {D} WHERE {c['score']} BETWEEN {{a}} AND {{a}} + 0.01",
+            True,
+            lambda r: {"a": round(r.random() * 99, 2)},
+        ),
+        Shape(
+            f"SELECT * FROM {D} WHERE {c['name']} = '{{v}}'",
+            True,
+            lambda r: {"v": f"acct {r.randrange(dims)}"},
+        ),
+        Shape(
+            f"SELECT * FROM {F} WHERE {c['day']} = '{{d}}' AND {c['fk']} = {{a}}"
+            if "day" not in indexed
+            else f"SELECT * FROM {F} WHERE {c['note']} = 'n{{a:07d}} x'",
+            True,
+            lambda r: {"d": _day(r), "a": r.randrange(dims)},
+        ),
+        Shape(
+            f"SELECT max({c['amount']}) FROM {F} WHERE {c['fk']} IN ({{a}}, {{b}})",
+            True,
+            lambda r: {"a": r.randrange(dims), "b": r.randrange(dims)},
+        ),
+        Shape(
+            f"SELECT * FROM {D2} WHERE {c['label']} = '{{v}}'"
+            if "label" not in indexed
+            else f"SELECT * FROM {D2} WHERE {c['score']} = {{s}}",
+            True,
+            lambda r: {"v": f"item {r.randrange(dims // 2)}", "s": r.randrange(10**6)},
+        ),
+        Shape(
+            f"SELECT a.{c['name']}, e.{c['amount']} FROM {D} a JOIN {F} e ON e.{c['fk']} = a.id "
+            f"WHERE a.{c['name']} = 'acct {{v}}'",
+            True,
+            lambda r: {"v": r.randrange(dims)},
+        ),
     ]
     fine = [
-        Shape(f"SELECT * FROM {F} WHERE id = {{v}}", False, lambda r: {"v": r.randrange(1, rows)}, "primary key"),
-        Shape(f"SELECT * FROM {F} WHERE {c['fk2']} = {{v}}", False, lambda r: {"v": r.randrange(500)}, "indexed"),
-        Shape(f"SELECT * FROM {F} WHERE {c['fk2']} BETWEEN {{a}} AND {{a}} + 1", False,
-              lambda r: {"a": r.randrange(500)}, "indexed"),
-        Shape(f"SELECT * FROM {D} WHERE {c['region']} = {{v}}", False, lambda r: {"v": r.randrange(40)}, "indexed"),
-        Shape(f"SELECT * FROM {S} WHERE {c['name']} = '{{v}}'", False, lambda r: {"v": f"kind {r.randrange(60)}"},
-              "small"),
-        Shape(f"SELECT * FROM {S2} WHERE {c['score']} > {{v}}", False, lambda r: {"v": r.randrange(100)}, "small"),
-        Shape(f"SELECT * FROM {F} WHERE lower({c['code']}) = '{{v}}'", False, lambda r: {"v": code(r).lower()},
-              "expression"),
-        Shape(f"SELECT count(*) FROM {F} WHERE abs({c['amount']} - 500) < {{v}}", False,
-              lambda r: {"v": r.randrange(1, 5)}, "expression"),
-        Shape(f"SELECT * FROM {F} WHERE substr({c['note']}, 2, 4) = '{{v}}'", False,
-              lambda r: {"v": f"{r.randrange(10000):04d}"}, "expression"),
-        Shape(f"SELECT count(*) FROM {F} WHERE {c['code']} LIKE '%{{v}}'", False,
-              lambda r: {"v": f"{r.randrange(1000):03d}"}, "leading wildcard"),
-        Shape(f"SELECT count(*) FROM {F} WHERE {c['flag']} = {{v}}", False, lambda r: {"v": r.randrange(2)},
-              "half the rows"),
+        Shape(
+            f"SELECT * FROM {F} WHERE id = {{v}}", False, lambda r: {"v": r.randrange(1, rows)}, "primary key"
+        ),
+        Shape(
+            f"SELECT * FROM {F} WHERE {c['fk2']} = {{v}}", False, lambda r: {"v": r.randrange(500)}, "indexed"
+        ),
+        Shape(
+            f"SELECT * FROM {F} WHERE {c['fk2']} BETWEEN {{a}} AND {{a}} + 1",
+            False,
+            lambda r: {"a": r.randrange(500)},
+            "indexed",
+        ),
+        Shape(
+            f"SELECT * FROM {D} WHERE {c['region']} = {{v}}",
+            False,
+            lambda r: {"v": r.randrange(40)},
+            "indexed",
+        ),
+        Shape(
+            f"SELECT * FROM {S} WHERE {c['name']} = '{{v}}'",
+            False,
+            lambda r: {"v": f"kind {r.randrange(60)}"},
+            "small",
+        ),
+        Shape(
+            f"SELECT * FROM {S2} WHERE {c['score']} > {{v}}",
+            False,
+            lambda r: {"v": r.randrange(100)},
+            "small",
+        ),
+        Shape(
+            f"SELECT * FROM {F} WHERE lower({c['code']}) = '{{v}}'",
+            False,
+            lambda r: {"v": code(r).lower()},
+            "expression",
+        ),
+        Shape(
+            f"SELECT count(*) FROM {F} WHERE abs({c['amount']} - 500) < {{v}}",
+            False,
+            lambda r: {"v": r.randrange(1, 5)},
+            "expression",
+        ),
+        Shape(
+            f"SELECT * FROM {F} WHERE substr({c['note']}, 2, 4) = '{{v}}'",
+            False,
+            lambda r: {"v": f"{r.randrange(10000):04d}"},
+            "expression",
+        ),
+        Shape(
+            f"SELECT count(*) FROM {F} WHERE {c['code']} LIKE '%{{v}}'",
+            False,
+            lambda r: {"v": f"{r.randrange(1000):03d}"},
+            "leading wildcard",
+        ),
+        Shape(
+            f"SELECT count(*) FROM {F} WHERE {c['flag']} = {{v}}",
+            False,
+            lambda r: {"v": r.randrange(2)},
+            "half the rows",
+        ),
         Shape(f"SELECT count(*), avg({c['amount']}) FROM {F}", False, lambda r: {}, "every row"),
         Shape(f"SELECT {c['cat']}, count(*) FROM {F} GROUP BY {c['cat']}", False, lambda r: {}, "every row"),
-        Shape(f"SELECT count(*) FROM {F} WHERE {c['cat']} <> {{v}}", False, lambda r: {"v": r.randrange(8)},
-              "negation"),
-        Shape(f"SELECT count(*) FROM {F} WHERE {c['amount']} > {{v}}", False, lambda r: {"v": r.randrange(50)},
-              "most rows"),
-        Shape(f"SELECT * FROM {S} k JOIN {F} e ON e.{c['fk2']} = k.id WHERE k.{c['name']} = '{{v}}'", False,
-              lambda r: {"v": f"kind {r.randrange(60)}"}, "small + indexed"),
-        Shape(f"SELECT * FROM {D} WHERE id IN ({{a}}, {{b}})", False,
-              lambda r: {"a": r.randrange(1, dims), "b": r.randrange(1, dims)}, "primary key"),
-        Shape(f"SELECT count(*) FROM {D} WHERE {c['email']} LIKE '%{{v}}@mail.test'", False,
-              lambda r: {"v": r.randrange(100)}, "leading wildcard"),
-        Shape(f"SELECT * FROM {S2} f JOIN {S} k ON k.id = f.id WHERE f.{c['name']} = 'flag {{v}}'", False,
-              lambda r: {"v": r.randrange(10)}, "small"),
-        Shape(f"SELECT * FROM {F} WHERE {c['day']} = '{{d}}'" if "day" in indexed else
-              f"SELECT * FROM {D2} WHERE {c['label']} = 'item {{v}}'", False,
-              lambda r: {"d": _day(r), "v": r.randrange(dims // 2)}, "indexed"),
+        Shape(
+            f"SELECT count(*) FROM {F} WHERE {c['cat']} <> {{v}}",
+            False,
+            lambda r: {"v": r.randrange(8)},
+            "negation",
+        ),
+        Shape(
+            f"SELECT count(*) FROM {F} WHERE {c['amount']} > {{v}}",
+            False,
+            lambda r: {"v": r.randrange(50)},
+            "most rows",
+        ),
+        Shape(
+            f"SELECT * FROM {S} k JOIN {F} e ON e.{c['fk2']} = k.id WHERE k.{c['name']} = '{{v}}'",
+            False,
+            lambda r: {"v": f"kind {r.randrange(60)}"},
+            "small + indexed",
+        ),
+        Shape(
+            f"SELECT * FROM {D} WHERE id IN ({{a}}, {{b}})",
+            False,
+            lambda r: {"a": r.randrange(1, dims), "b": r.randrange(1, dims)},
+            "primary key",
+        ),
+        Shape(
+            f"SELECT count(*) FROM {D} WHERE {c['email']} LIKE '%{{v}}@mail.test'",
+            False,
+            lambda r: {"v": r.randrange(100)},
+            "leading wildcard",
+        ),
+        Shape(
+            f"SELECT * FROM {S2} f JOIN {S} k ON k.id = f.id WHERE f.{c['name']} = 'flag {{v}}'",
+            False,
+            lambda r: {"v": r.randrange(10)},
+            "small",
+        ),
+        Shape(
+            f"SELECT * FROM {F} WHERE {c['day']} = '{{d}}'"
+            if "day" in indexed
+            else f"SELECT * FROM {D2} WHERE {c['label']} = 'item {{v}}'",
+            False,
+            lambda r: {"d": _day(r), "v": r.randrange(dims // 2)},
+            "indexed",
+        ),
     ]
     w.shapes = needs + fine
     w.loops = {
-        f"SELECT {c['name']} FROM {D} WHERE id = ?": 0, f"SELECT {c['label']} FROM {D2} WHERE id = ?": 0,
+        f"SELECT {c['name']} FROM {D} WHERE id = ?": 0,
+        f"SELECT {c['label']} FROM {D2} WHERE id = ?": 0,
         f"SELECT {c['name']} FROM {S} WHERE id = ?": 0,
     }
     return w
@@ -168,11 +343,25 @@ def _day(r: random.Random) -> str:
 def columns(w: World) -> dict[str, list[tuple[str, str]]]:
     n = w.names
     return {
-        n["fact"]: [("id", "INTEGER PRIMARY KEY"), (n["c_fk"], "INTEGER"), (n["c_fk2"], "INTEGER"),
-                    (n["c_code"], "TEXT"), (n["c_cat"], "INTEGER"), (n["c_amount"], "DOUBLE PRECISION"),
-                    (n["c_day"], "TEXT"), (n["c_qty"], "INTEGER"), (n["c_note"], "TEXT"), (n["c_flag"], "INTEGER")],
-        n["dim"]: [("id", "INTEGER PRIMARY KEY"), (n["c_name"], "TEXT"), (n["c_email"], "TEXT"),
-                   (n["c_region"], "INTEGER"), (n["c_score"], "DOUBLE PRECISION")],
+        n["fact"]: [
+            ("id", "INTEGER PRIMARY KEY"),
+            (n["c_fk"], "INTEGER"),
+            (n["c_fk2"], "INTEGER"),
+            (n["c_code"], "TEXT"),
+            (n["c_cat"], "INTEGER"),
+            (n["c_amount"], "DOUBLE PRECISION"),
+            (n["c_day"], "TEXT"),
+            (n["c_qty"], "INTEGER"),
+            (n["c_note"], "TEXT"),
+            (n["c_flag"], "INTEGER"),
+        ],
+        n["dim"]: [
+            ("id", "INTEGER PRIMARY KEY"),
+            (n["c_name"], "TEXT"),
+            (n["c_email"], "TEXT"),
+            (n["c_region"], "INTEGER"),
+            (n["c_score"], "DOUBLE PRECISION"),
+        ],
         n["dim2"]: [("id", "INTEGER PRIMARY KEY"), (n["c_label"], "TEXT"), (n["c_score"], "INTEGER")],
         n["small"]: [("id", "INTEGER PRIMARY KEY"), (n["c_name"], "TEXT")],
         n["small2"]: [("id", "INTEGER PRIMARY KEY"), (n["c_name"], "TEXT"), (n["c_score"], "INTEGER")],
@@ -184,11 +373,25 @@ def data(w: World) -> dict[str, list[tuple[Any, ...]]]:
     rows, dims = w.rows, max(w.rows // 10, 1000)
     codes = list(range(rows))
     rnd.shuffle(codes)
-    fact = [(i + 1, rnd.randrange(dims), rnd.randrange(500), f"K{codes[i]:07d}", rnd.randrange(8),
-             round(rnd.random() * 1000, 3), _day(rnd), rnd.randrange(rows * 4), f"n{rnd.randrange(rows):07d} x",
-             rnd.randrange(2)) for i in range(rows)]
-    dim = [(i + 1, f"acct {i}", f"u{i}@mail.test", rnd.randrange(40), round(rnd.random() * 100, 4))
-           for i in range(dims)]
+    fact = [
+        (
+            i + 1,
+            rnd.randrange(dims),
+            rnd.randrange(500),
+            f"K{codes[i]:07d}",
+            rnd.randrange(8),
+            round(rnd.random() * 1000, 3),
+            _day(rnd),
+            rnd.randrange(rows * 4),
+            f"n{rnd.randrange(rows):07d} x",
+            rnd.randrange(2),
+        )
+        for i in range(rows)
+    ]
+    dim = [
+        (i + 1, f"acct {i}", f"u{i}@mail.test", rnd.randrange(40), round(rnd.random() * 100, 4))
+        for i in range(dims)
+    ]
     dim2 = [(i + 1, f"item {i}", rnd.randrange(10**6)) for i in range(dims // 2)]
     small = [(i + 1, f"kind {i}") for i in range(60)]
     small2 = [(i + 1, f"flag {i % 10}", rnd.randrange(100)) for i in range(200)]
@@ -226,7 +429,7 @@ def build_postgres(w: World, conn: Any) -> None:
     conn.execute("VACUUM ANALYZE")
 
 
-PROGRAM = r'''
+PROGRAM = r"""
 import json, random, sys
 plan = json.load(open(sys.argv[2]))
 engine = plan["engine"]
@@ -238,7 +441,7 @@ if engine == "sqlite":
 else:
     import psycopg
     db = psycopg.connect(sys.argv[1], autocommit=True); q = "%s"
-    def run(sql, args=()):
+    def run(sql, args=None):
         cur = db.execute(sql, args)
         return cur.fetchall() if cur.description else []
 for sql in plan["statements"]:
@@ -257,7 +460,7 @@ for i in range(3):
     run(plan["decoy_short"].replace("?", q), (i + 1,))
 for i in range(12):
     run(plan["decoy_wide"].replace("?", q), (i,))
-'''
+"""
 
 
 def program_plan(w: World, engine: str) -> dict[str, Any]:
@@ -270,18 +473,25 @@ def program_plan(w: World, engine: str) -> dict[str, Any]:
     dims = max(w.rows // 10, 1000)
     sizes = rnd.sample(range(12, 90), 3)
     loops = {}
-    parents = [f"SELECT {n['c_fk']} + 1 FROM {n['fact']} WHERE {n['c_fk2']} = {{v}} ORDER BY id LIMIT {{k}}",
-               f"SELECT id FROM {n['dim2']} ORDER BY id DESC LIMIT {{k}}",
-               f"SELECT id FROM {n['small']} WHERE id <= {{k}}"]
-    for (shape, _), parent, size in zip(w.loops.items(), parents, sizes):
+    parents = [
+        f"SELECT {n['c_fk']} + 1 FROM {n['fact']} WHERE {n['c_fk2']} = {{v}} ORDER BY id LIMIT {{k}}",
+        f"SELECT id FROM {n['dim2']} ORDER BY id DESC LIMIT {{k}}",
+        f"SELECT id FROM {n['small']} WHERE id <= {{k}}",
+    ]
+    for (shape, _), parent, size in zip(w.loops.items(), parents, sizes, strict=True):
         repeats = 2 if not loops else 1
         loops[shape] = (parent.format(v=rnd.randrange(500), k=size), size, repeats)
         w.loops[shape] = size * repeats
     # the fact parent may return fewer rows than asked: size it by the real count
     del dims
-    return {"engine": engine, "seed": w.seed, "statements": statements, "loops": loops,
-            "decoy_short": f"SELECT {n['c_name']} FROM {n['dim']} WHERE {n['c_region']} = ? LIMIT 1",
-            "decoy_wide": f"SELECT * FROM {n['fact']} WHERE {n['c_fk2']} = ?"}
+    return {
+        "engine": engine,
+        "seed": w.seed,
+        "statements": statements,
+        "loops": loops,
+        "decoy_short": f"SELECT {n['c_name']} FROM {n['dim']} WHERE {n['c_region']} = ? LIMIT 1",
+        "decoy_wide": f"SELECT * FROM {n['fact']} WHERE {n['c_fk2']} = ?",
+    }
 
 
 def fix_loop_sizes(w: World, plan: dict[str, Any], run_sql: Any) -> None:
@@ -297,11 +507,21 @@ def shape_of(sql: str) -> str:
     return shape(sql)
 
 
-def perfpack(*args: str, cwd: Path, env: dict[str, str] | None = None) -> tuple[subprocess.CompletedProcess[str], float]:
+CPU: dict[str, float] = {}
+
+
+def perfpack(*args: str, cwd: Path) -> tuple[subprocess.CompletedProcess[str], float]:
+    """Run `perfpack explain ARGS`; its wall time (and, in CPU["last"], the CPU seconds it and the
+    programs it ran used: the figure a loaded machine does not inflate)."""
+    import resource
+
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t = time.perf_counter()
-    proc = subprocess.run([*PERFPACK, "explain", *args], cwd=cwd, capture_output=True, text=True,
-                          env={**os.environ, **(env or {})}, timeout=600)
-    return proc, time.perf_counter() - t
+    proc = subprocess.run([*PERFPACK, "explain", *args], cwd=cwd, capture_output=True, text=True, timeout=600)
+    wall = time.perf_counter() - t
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    CPU["last"] = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return proc, wall
 
 
 def score(w: World, data_: dict[str, Any]) -> dict[str, Any]:
@@ -329,17 +549,32 @@ def score(w: World, data_: dict[str, Any]) -> dict[str, Any]:
             sug = st["suggestion"]
             speedups.append(sug["speedup"])
             scans_after = [ln for ln in sug["plan_after"] if re.match(r"\s*(SCAN \w+$|.*Seq Scan)", ln)]
-            if sug["speedup"] is None or sug["speedup"] < 2 or any(
-                    t in " ".join(scans_after) for t in sug["tables"]):
+            if (
+                sug["speedup"] is None
+                or sug["speedup"] < 2
+                or any(t in " ".join(scans_after) for t in sug["tables"])
+            ):
                 bad_kept.append((st["sql"], sug["speedup"], scans_after))
     found = {(x["sql"]): x["count"] for x in data_["n_plus_one"]}
     loops_ok = all(found.get(s) == n for s, n in w.loops.items())
     extra_loops = [s for s in found if s not in w.loops]
     precision = tp / (tp + fp) if tp + fp else 1.0
     recall = tp / (tp + fn) if tp + fn else 1.0
-    return {"precision": precision, "recall": recall, "tp": tp, "fp": fp, "fn": fn, "false": false,
-            "misses": misses, "speedups": sorted(s for s in speedups if s), "bad_kept": bad_kept,
-            "loops_ok": loops_ok, "loops_found": found, "loops_planted": dict(w.loops), "extra_loops": extra_loops}
+    return {
+        "precision": precision,
+        "recall": recall,
+        "tp": tp,
+        "fp": fp,
+        "fn": fn,
+        "false": false,
+        "misses": misses,
+        "speedups": sorted(s for s in speedups if s),
+        "bad_kept": bad_kept,
+        "loops_ok": loops_ok,
+        "loops_found": found,
+        "loops_planted": dict(w.loops),
+        "extra_loops": extra_loops,
+    }
 
 
 def expert_anchor(db: Path, statements: list[str], w: World) -> dict[str, Any]:
@@ -350,24 +585,32 @@ def expert_anchor(db: Path, statements: list[str], w: World) -> dict[str, Any]:
     tp = fp = fn = 0
     for shape in w.shapes:
         sql = shape.template.format(**shape.values(random.Random(2)))
-        out = subprocess.run(["sqlite3", str(db)], input=f".expert\n{sql};\n", capture_output=True, text=True,
-                             timeout=60).stdout
+        out = subprocess.run(
+            ["sqlite3", str(db)], input=f".expert\n{sql};\n", capture_output=True, text=True, timeout=60
+        ).stdout
         got = "CREATE INDEX" in out
         tp += got and shape.needs
         fp += got and not shape.needs
         fn += (not got) and shape.needs
-    return {"seconds": time.perf_counter() - t, "precision": tp / (tp + fp) if tp + fp else 1.0,
-            "recall": tp / (tp + fn) if tp + fn else 1.0}
+    return {
+        "seconds": time.perf_counter() - t,
+        "precision": tp / (tp + fp) if tp + fp else 1.0,
+        "recall": tp / (tp + fn) if tp + fn else 1.0,
+    }
 
 
 def bad_inputs_sqlite(db: Path, work: Path) -> list[str]:
     problems = []
     before = hashlib.sha256(db.read_bytes()).hexdigest()
     crash = work / "crash.py"
-    crash.write_text("import sqlite3, sys\nsqlite3.connect(sys.argv[1]).execute('SELECT 1')\nraise SystemExit(3)\n")
-    cases = {"malformed SQL": ["--db", str(db), "--sql", "SELEC * FROM x"],
-             "missing database": ["--db", str(work / "missing.db"), "--sql", "SELECT 1"],
-             "crashing program": ["--db", str(db), "--capture", "--", sys.executable, str(crash), str(db)]}
+    crash.write_text(
+        "import sqlite3, sys\nsqlite3.connect(sys.argv[1]).execute('SELECT 1')\nraise SystemExit(3)\n"
+    )
+    cases = {
+        "malformed SQL": ["--db", str(db), "--sql", "SELEC * FROM x"],
+        "missing database": ["--db", str(work / "missing.db"), "--sql", "SELECT 1"],
+        "crashing program": ["--db", str(db), "--capture", "--", sys.executable, str(crash), str(db)],
+    }
     for what, args in cases.items():
         proc, _ = perfpack(*args, cwd=work)
         lines = proc.stderr.strip().splitlines()
@@ -394,13 +637,31 @@ def run_sqlite(w: World, work: Path) -> dict[str, Any]:
     pristine = work / "pristine.db"
     shutil.copyfile(db, pristine)
     problems = bad_inputs_sqlite(pristine, work)
-    proc, seconds = perfpack("--db", str(db), "--try-indexes", "--format", "json", "--capture", "--",
-                             sys.executable, str(work / "prog.py"), str(db), str(work / "plan.json"), cwd=work)
+    proc, seconds = perfpack(
+        "--db",
+        str(db),
+        "--try-indexes",
+        "--format",
+        "json",
+        "--capture",
+        "--",
+        sys.executable,
+        str(work / "prog.py"),
+        str(db),
+        str(work / "plan.json"),
+        cwd=work,
+    )
     if proc.returncode not in (0, 1):
         raise SystemExit(f"perfpack explain failed: {proc.stderr.strip()}")
+    cpu = CPU["last"]
     result = score(w, json.loads(proc.stdout))
-    result.update(seconds=seconds, build_s=built, problems=problems,
-                  anchor=expert_anchor(pristine, plan["statements"], w))
+    result.update(
+        seconds=seconds,
+        cpu=cpu,
+        build_s=built,
+        problems=problems,
+        anchor=expert_anchor(pristine, plan["statements"], w),
+    )
     return result
 
 
@@ -425,37 +686,60 @@ def run_postgres(w: World, work: Path) -> dict[str, Any]:
         (work / "prog.py").write_text(PROGRAM)
         url = pg.url("bench")
         problems = bad_inputs_postgres(pg, work)
-        proc, seconds = perfpack("--db", url, "--try-indexes", "--format", "json", "--capture", "--",
-                                 sys.executable, str(work / "prog.py"), url, str(work / "plan.json"), cwd=work)
+        proc, seconds = perfpack(
+            "--db",
+            url,
+            "--try-indexes",
+            "--format",
+            "json",
+            "--capture",
+            "--",
+            sys.executable,
+            str(work / "prog.py"),
+            url,
+            str(work / "plan.json"),
+            cwd=work,
+        )
         if proc.returncode not in (0, 1):
             raise SystemExit(f"perfpack explain failed: {proc.stderr.strip()}")
+        cpu = CPU["last"]
         result = score(w, json.loads(proc.stdout))
         with psycopg.connect(url, autocommit=True) as conn:
             t = time.perf_counter()
             for shape in w.shapes:
                 conn.execute("EXPLAIN " + shape.template.format(**shape.values(random.Random(2)))).fetchall()
             anchor = {"seconds": time.perf_counter() - t, "what": "a bare EXPLAIN of each of the 40 shapes"}
-        result.update(seconds=seconds, build_s=built, problems=problems, anchor=anchor)
+        result.update(seconds=seconds, cpu=cpu, build_s=built, problems=problems, anchor=anchor)
         return result
 
 
 def bad_inputs_postgres(pg: Any, work: Path) -> list[str]:
     def state() -> list[Any]:
         with pg.connect("bench") as conn:
-            return conn.execute("SELECT relname, relkind FROM pg_class WHERE relnamespace = 'public'::regnamespace "
-                                "UNION ALL SELECT extname, '' FROM pg_extension ORDER BY 1").fetchall()
+            return conn.execute(
+                "SELECT relname, relkind FROM pg_class WHERE relnamespace = 'public'::regnamespace "
+                "UNION ALL SELECT extname, '' FROM pg_extension ORDER BY 1"
+            ).fetchall()
+
     before = state()
     crash = work / "crash.py"
     crash.write_text("raise SystemExit(3)\n")
-    cases = {"malformed SQL": ["--db", pg.url("bench"), "--sql", "SELEC * FROM x"],
-             "missing database": ["--db", pg.url("no_such_db"), "--sql", "SELECT 1"],
-             "wrong password": ["--db", pg.url("bench", password="wrong", tcp=True), "--sql", "SELECT 1"],
-             "crashing program": ["--db", pg.url("bench"), "--capture", "--", sys.executable, str(crash)]}
+    cases = {
+        "malformed SQL": ["--db", pg.url("bench"), "--sql", "SELEC * FROM x"],
+        "missing database": ["--db", pg.url("no_such_db"), "--sql", "SELECT 1"],
+        "wrong password": ["--db", pg.url("bench", password="wrong", tcp=True), "--sql", "SELECT 1"],
+        "crashing program": ["--db", pg.url("bench"), "--capture", "--", sys.executable, str(crash)],
+    }
     problems = []
     for what, args in cases.items():
         proc, _ = perfpack(*args, cwd=work)
         lines = proc.stderr.strip().splitlines()
-        if proc.returncode != 2 or len(lines) != 1 or proc.stdout or "wrong" in proc.stderr.replace("wrong password", ""):
+        if (
+            proc.returncode != 2
+            or len(lines) != 1
+            or proc.stdout
+            or "wrong" in proc.stderr.replace("wrong password", "")
+        ):
             problems.append(f"{what}: exit {proc.returncode}, {len(lines)} stderr line(s)")
     if state() != before:
         problems.append("the catalog changed")
@@ -467,21 +751,32 @@ def report(engine: str, seed: int, r: dict[str, Any]) -> bool:
         print(f"{engine} seed {seed}: skipped ({r['skipped']})")
         return True
     med = sorted(r["speedups"])[len(r["speedups"]) // 2] if r["speedups"] else 0
-    ok = (r["precision"] >= 0.95 and r["recall"] >= 0.95 and not r["bad_kept"] and r["loops_ok"]
-          and not r["extra_loops"] and r["seconds"] <= 10 and not r["problems"])
+    ok = (
+        r["precision"] >= 0.95
+        and r["recall"] >= 0.95
+        and not r["bad_kept"]
+        and r["loops_ok"]
+        and not r["extra_loops"]
+        and r["seconds"] <= 10
+        and not r["problems"]
+    )
     a = r.get("anchor") or {}
     anchor = ""
     if "precision" in a:
-        anchor = (f"; anchor sqlite3 .expert: precision {a['precision']:.2f} recall {a['recall']:.2f} in "
-                  f"{a['seconds']:.2f} s")
+        anchor = (
+            f"; anchor sqlite3 .expert: precision {a['precision']:.2f} recall {a['recall']:.2f} in "
+            f"{a['seconds']:.2f} s"
+        )
     elif a:
         anchor = f"; anchor {a['what']}: {a['seconds']:.2f} s ({r['seconds'] / max(a['seconds'], 1e-9):.0f}x)"
-    print(f"{engine} seed {seed}: precision {r['precision']:.2f} recall {r['recall']:.2f} "
-          f"(tp {r['tp']} fp {r['fp']} fn {r['fn']}); kept {len(r['speedups'])}, min speedup "
-          f"{min(r['speedups'], default=0):.1f}x, median {med:.0f}x; N+1 {'ok' if r['loops_ok'] else 'WRONG'} "
-          f"{sorted(r['loops_found'].values())} vs planted {sorted(r['loops_planted'].values())}; "
-          f"run {r['seconds']:.2f} s (budget 10 s){anchor}; bad inputs {'ok' if not r['problems'] else r['problems']}"
-          f" -> {'PASS' if ok else 'FAIL'}")
+    print(
+        f"{engine} seed {seed}: precision {r['precision']:.2f} recall {r['recall']:.2f} "
+        f"(tp {r['tp']} fp {r['fp']} fn {r['fn']}); kept {len(r['speedups'])}, min speedup "
+        f"{min(r['speedups'], default=0):.1f}x, median {med:.0f}x; N+1 {'ok' if r['loops_ok'] else 'WRONG'} "
+        f"{sorted(r['loops_found'].values())} vs planted {sorted(r['loops_planted'].values())}; "
+        f"run {r['seconds']:.2f} s wall, {r['cpu']:.2f} s CPU (budget 10 s){anchor}; "
+        f"bad inputs {'ok' if not r['problems'] else r['problems']} -> {'PASS' if ok else 'FAIL'}"
+    )
     for item in r["false"]:
         print(f"   false positive: {item}")
     for item in r["misses"]:
@@ -499,11 +794,13 @@ def main() -> int:
     parser.add_argument("--rows", type=int, default=200_000)
     parser.add_argument("--engine", choices=["sqlite", "postgresql", "both"], default="both")
     args = parser.parse_args()
-    print(f"load average {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f} "
-          f"on {os.cpu_count()} cores")
+    print(
+        f"load average {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f} "
+        f"on {os.cpu_count()} cores"
+    )
     ok = True
     for seed in args.seed:
-        for engine in (["sqlite", "postgresql"] if args.engine == "both" else [args.engine]):
+        for engine in ["sqlite", "postgresql"] if args.engine == "both" else [args.engine]:
             w = make_world(seed, args.rows)
             with tempfile.TemporaryDirectory(prefix="perfpack-bench-explain-") as folder:
                 runner = run_sqlite if engine == "sqlite" else run_postgres
