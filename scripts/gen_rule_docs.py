@@ -18,7 +18,8 @@ sys.path.insert(0, str(ROOT / "src"))
 
 from perfpack import rules  # noqa: E402  (after the sys.path line: works from a checkout)
 
-PAGES = {"validate": ROOT / "docs" / "validate.md", "commits": ROOT / "docs" / "commits.md"}
+PAGES = {"validate": ROOT / "docs" / "validate.md", "commits": ROOT / "docs" / "commits.md",
+         "explain": ROOT / "docs" / "explain.md"}
 
 
 def render(text: str, family: str) -> str:
