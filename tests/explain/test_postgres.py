@@ -237,3 +237,36 @@ def test_a_role_that_may_only_read(perfpack, pg, tmp_path: Path) -> None:
     st = json.loads(proc.stdout)["statements"][0]
     assert st["suggestion"] is None and any("could not be built" in n for n in st["notes"])
     assert catalog_state(pg) == before
+
+
+def test_capture_psycopg2_program(perfpack, pg, tmp_path: Path) -> None:
+    pytest.importorskip("psycopg2")
+    app = tmp_path / "app2.py"
+    app.write_text(textwrap.dedent('''
+        import sys, psycopg2, psycopg2.extras
+        conn = psycopg2.connect(sys.argv[1])
+        cur = conn.cursor(cursor_factory=psycopg2.extras.DictCursor)
+        cur.execute("SELECT id FROM members WHERE city = %s ORDER BY id LIMIT 9", ("city7",))
+        ids = [r["id"] for r in cur.fetchall()]
+        for i in ids:
+            cur.execute("SELECT email FROM members WHERE id = %s", (i,))
+            cur.fetchone()
+        with conn.cursor() as plain:
+            plain.execute("SELECT * FROM loans WHERE member_id = %(m)s", {"m": 12})
+            plain.fetchall()
+        conn.rollback()
+        print(len(ids))
+    '''))
+    url = pg.url("library")
+    proc = perfpack("explain", "--db", url, "--format", "json", "--capture", "--", sys.executable, str(app),
+                    url, cwd=tmp_path)
+    assert proc.returncode == 1, proc.stderr
+    data = json.loads(proc.stdout)
+    n = int((tmp_path / ".claude/perfpack/explain/program.log").read_text().split()[0])
+    by_sql = {s["sql"]: s for s in data["statements"]}
+    assert by_sql["SELECT email FROM members WHERE id = ?"]["count"] == n == 9
+    loans = by_sql["SELECT * FROM loans WHERE member_id = ?"]
+    assert loans["example"] == "SELECT * FROM loans WHERE member_id = 12"  # the statement as sent
+    assert loans["suggestion"]["tables"] == ["loans"]
+    assert {x["sql"]: x["count"] for x in data["n_plus_one"]} == {"SELECT email FROM members WHERE id = ?": 9}
+    assert data["capture"]["method"] == "python"

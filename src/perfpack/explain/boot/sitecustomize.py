@@ -515,8 +515,95 @@ def _install():
             wrap_execute(cls)
             wrap_executemany(cls)
 
+    # -- psycopg2 -----------------------------------------------------------------------------------
+    def patch_psycopg2(mod):
+        base_connect = mod.connect
+        if getattr(base_connect, "_perfpack", False):
+            return
+        ext = sys.modules.get("psycopg2.extensions")
+        if ext is None:
+            return
+        classes = {}
+
+        def db_of(conn):
+            did = getattr(conn, "_perfpack_db", None)
+            if did is None:
+                try:
+                    desc = {"engine": "postgresql", "dbname": conn.info.dbname, "port": conn.info.port}
+                except Exception:
+                    desc = {"engine": "postgresql"}
+                did = log.db_id(desc)
+                try:
+                    conn._perfpack_db = did
+                except Exception:
+                    pass
+            return did
+
+        def record(cur, query, dur, n):
+            key = query if isinstance(query, str) else (
+                query.decode() if isinstance(query, bytes) else query.as_string(cur))
+            sent = cur.query.decode("utf-8", "replace") if isinstance(cur.query, bytes) else None
+            sid = log.shape_id(key, sent or key)
+            rows = cur.rowcount if n == 1 and cur.rowcount is not None and cur.rowcount >= 0 else None
+            site = log.site_id(caller())
+            for i in range(n):
+                log.event(sid, perf() - dur + i * (dur // n), dur // n, rows, db_of(cur.connection), site)
+
+        def traced_cursor(factory):
+            cls = classes.get(("cur", factory))
+            if cls is None:
+
+                class TracedCursor(factory):
+                    def execute(self, query, vars=None):
+                        t = perf()
+                        try:
+                            return super().execute(query, vars)
+                        finally:
+                            try:
+                                record(self, query, perf() - t, 1)
+                            except Exception:
+                                pass
+
+                    def executemany(self, query, vars_list):
+                        vars_list = list(vars_list)
+                        t = perf()
+                        try:
+                            return super().executemany(query, vars_list)
+                        finally:
+                            try:
+                                record(self, query, perf() - t, max(len(vars_list), 1))
+                            except Exception:
+                                pass
+
+                cls = classes[("cur", factory)] = TracedCursor
+            return cls
+
+        def traced_connection(factory):
+            cls = classes.get(("conn", factory))
+            if cls is None:
+
+                class TracedConnection(factory):
+                    def cursor(self, *args, **kwargs):
+                        chosen = kwargs.get("cursor_factory") or self.cursor_factory or ext.cursor
+                        kwargs["cursor_factory"] = traced_cursor(chosen)
+                        return super().cursor(*args, **kwargs)
+
+                cls = classes[("conn", factory)] = TracedConnection
+            return cls
+
+        def connect(dsn=None, connection_factory=None, cursor_factory=None, **kwargs):
+            try:
+                factory = traced_connection(connection_factory or ext.connection)
+            except Exception:
+                return base_connect(dsn, connection_factory, cursor_factory, **kwargs)
+            return base_connect(dsn, connection_factory=factory, cursor_factory=cursor_factory, **kwargs)
+
+        connect._perfpack = True
+        connect.__doc__ = base_connect.__doc__
+        mod.connect = connect
+
     # -- patch each driver when the program imports it ---------------------------------------------
-    patches = {"sqlite3": patch_sqlite3, "psycopg": patch_psycopg}
+    patches = {"sqlite3": patch_sqlite3, "psycopg": patch_psycopg, "psycopg2": patch_psycopg2}
 
     class Finder:
         def find_spec(self, name, path=None, target=None):
