@@ -93,6 +93,7 @@ def test_capture_counts_shapes_and_finds_the_n_plus_one_loops(
     loops = {(x["sql"], x["site"]): x for x in data["n_plus_one"]}
     book_loop = loops[("SELECT title FROM books WHERE id = ?", f"app.py:{_line(PROGRAM, 'LINE_BOOKS')}")]
     assert n >= 5 and m >= 5 and book_loop["count"] == n + m and book_loop["loops"] == 2
+    assert book_loop["sizes"] == [n, m]
     email_loop = loops[("SELECT name FROM members WHERE email = ?", f"app.py:{_line(PROGRAM, 'LINE_EMAIL')}")]
     assert email_loop["count"] == 25
     thread_loop = [x for x in data["n_plus_one"] if x["sql"] == "SELECT name FROM members WHERE id = ?"]

@@ -309,7 +309,7 @@ def n_plus_one(events: list[Event], minimum: int) -> list[NPlusOne]:
         for key, burst in active.items():
             finish(key, burst)
     out = [
-        NPlusOne(sql=shape, count=sum(runs), loops=len(runs), site=site)
+        NPlusOne(sql=shape, count=sum(runs), loops=len(runs), site=site, sizes=runs)
         for (shape, site), runs in found.items()
     ]
     return sorted(out, key=lambda n: -n.count)

@@ -79,7 +79,7 @@ OTHER_KINDS = frozenset(
     }
 )
 _BAD_HOW = ("scan", "seq scan", "automatic index", "covering index")
-_PLACEHOLDER = re.compile(r"(?<![\w'])(\?\d*|\$\d+|%s|%\(\w+\)s|:[A-Za-z_]\w*)")
+_PLACEHOLDER = re.compile(r"(?<![\w':])(\?\d*|\$\d+|%s|%\(\w+\)s|:[A-Za-z_]\w*)")
 
 
 class Target(Protocol):

@@ -99,12 +99,14 @@ class NPlusOne:
     loops: int
     site: str | None
     table: str | None = None
+    sizes: list[int] = field(default_factory=list)  # the runs in each loop, in order
 
     def to_json(self) -> dict[str, Any]:
         return {
             "sql": self.sql,
             "count": self.count,
             "loops": self.loops,
+            "sizes": self.sizes,
             "site": self.site,
             "table": self.table,
         }
