@@ -270,3 +270,35 @@ def test_capture_psycopg2_program(perfpack, pg, tmp_path: Path) -> None:
     assert loans["suggestion"]["tables"] == ["loans"]
     assert {x["sql"]: x["count"] for x in data["n_plus_one"]} == {"SELECT email FROM members WHERE id = ?": 9}
     assert data["capture"]["method"] == "python"
+
+
+@pytest.mark.skipif(shutil.which("psql") is None, reason="psql is not installed")
+def test_capture_through_the_server_log(perfpack, tmp_path: Path) -> None:
+    """A cluster that logs every statement (log_min_duration_statement = 0) and has no pg_stat_statements:
+    a program that is not Python is recorded from the server's log, in order, so its N+1 loop is found."""
+    from perfpack.explain import pgtemp
+
+    reason = pgtemp.missing_reason()
+    if reason:
+        pytest.skip(reason)
+    with pgtemp.ScratchCluster(settings={"log_min_duration_statement": "0"}) as cluster:
+        with cluster.connect() as conn:
+            conn.execute("CREATE TABLE people (id int PRIMARY KEY, email text, team int)")
+            conn.execute("INSERT INTO people SELECT i, 'p' || i || '@x', i % 50 "
+                         "FROM generate_series(1, 20000) i")
+            conn.execute("ANALYZE people")
+        script = tmp_path / "job.sql"
+        lookups = "\n".join(f"SELECT email FROM people WHERE id = {i};" for i in range(1, 8))
+        script.write_text("SELECT id FROM people WHERE team = 3 ORDER BY id LIMIT 7;\n" + lookups + "\n"
+                          "SELECT * FROM people WHERE email = 'p77@x';\n")
+        url = cluster.url()
+        proc = perfpack("explain", "--db", url, "--format", "json", "--capture", "--", "psql", "-X", "-q",
+                        url, "-f", str(script), cwd=tmp_path)
+        assert proc.returncode == 1, proc.stderr
+        data = json.loads(proc.stdout)
+        assert data["capture"]["method"] == "server log"
+        by_sql = {s["sql"]: s for s in data["statements"]}
+        assert by_sql["SELECT email FROM people WHERE id = ?"]["count"] == 7
+        assert by_sql["SELECT * FROM people WHERE email = ?"]["suggestion"]["tables"] == ["people"]
+        loops = {x["sql"]: x["count"] for x in data["n_plus_one"]}
+        assert loops == {"SELECT email FROM people WHERE id = ?": 7}

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -288,7 +289,7 @@ def n_plus_one(events: list[Event], minimum: int) -> list[NPlusOne]:
                     del active[other]
             if ev.shape in selects:
                 burst = active.get(key)
-                single = ev.rows is not None and ev.rows <= 1
+                single = ev.rows is None or ev.rows <= 1  # None: a server log, which has no row counts
                 if burst is not None and ev.start - burst["end"] <= MAX_IDLE_NS:
                     burst["n"] += 1
                     burst["single"] += single
@@ -369,3 +370,94 @@ def pgss_n_plus_one(statements: list[Statement], minimum: int) -> list[NPlusOne]
         ):
             out.append(NPlusOne(sql=st.sql, count=st.count, loops=0, site=None))
     return sorted(out, key=lambda n: -n.count)
+
+
+# -- PostgreSQL's own log ---------------------------------------------------------------------------
+_LOG_DURATION = re.compile(
+    r"^(?P<prefix>.*?)LOG:\s+duration: (?P<ms>[0-9.]+) ms\s+(?P<kind>statement|execute [^:]*): (?P<sql>.*)$")
+_LOG_DETAIL = re.compile(r"^.*?DETAIL:\s+parameters: (?P<params>.*)$")
+_LOG_PID = re.compile(r"\[(\d+)\]")
+_LOG_TIME = re.compile(r"(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+)?)")
+_LOG_PARAM = re.compile(r"\$(\d+) = ((?:'(?:[^']|'')*')|NULL)")
+MAX_LOG_BYTES = 256 * 1024 * 1024
+
+
+def pg_log_position(target: Any) -> tuple[str, int] | None:
+    """(log file, its size now) when the server logs every statement with its duration
+    (log_min_duration_statement = 0), writes a log file, and this session may read it."""
+    rows = target._query("SELECT current_setting('log_min_duration_statement'), pg_current_logfile()")
+    if not rows or rows[0][0] != "0" or not rows[0][1]:
+        return None
+    size = target._query("SELECT size FROM pg_stat_file(%s)", (rows[0][1],))
+    if not size:
+        return None  # not allowed to read server files
+    return rows[0][1], int(size[0][0])
+
+
+def pg_log_read(target: Any, position: tuple[str, int]) -> str:
+    path, offset = position
+    chunks = []
+    total = 0
+    while total < MAX_LOG_BYTES:
+        rows = target._query("SELECT pg_read_binary_file(%s, %s, %s)", (path, offset + total, 1 << 22))
+        if not rows or not rows[0][0]:
+            break
+        data = bytes(rows[0][0])
+        chunks.append(data)
+        total += len(data)
+        if len(data) < 1 << 22:
+            break
+    return b"".join(chunks).decode("utf-8", "replace")
+
+
+def parse_pg_log(text: str, dbname: str | None) -> list[Event]:
+    """Statements from the server's log lines `LOG:  duration: 1.2 ms  statement: ...` (simple protocol)
+    and `... execute <name>: ...` with their `DETAIL:  parameters: $1 = '5'` (extended protocol).
+    The session is the log line's [pid] when log_line_prefix has %p. Rows are not in the log."""
+    from perfpack.explain.shape import shape
+
+    events: list[Event] = []
+    current: dict[str, Any] | None = None
+
+    def finish() -> None:
+        if current is None:
+            return
+        sql = "\n".join(current["sql"]).strip()
+        example = sql
+        for n, value in sorted(current["params"].items(), key=lambda kv: -int(kv[0])):
+            example = example.replace(f"${n}", value)
+        events.append(Event(shape=shape(sql), example=example, start=current["start"],
+                            dur=int(float(current["ms"]) * 1e6), rows=None, stream=(current["pid"], 0),
+                            db={"engine": "postgresql", "dbname": dbname}, site=None))
+
+    for index, line in enumerate(text.splitlines()):
+        match = _LOG_DURATION.match(line)
+        if match:
+            finish()
+            prefix = match.group("prefix")
+            pid = _LOG_PID.search(prefix)
+            stamp = _LOG_TIME.search(prefix)
+            start = index * 1000
+            if stamp:
+                import datetime
+
+                try:
+                    start = int(datetime.datetime.fromisoformat(stamp.group(1)).timestamp() * 1e9)
+                except ValueError:
+                    pass
+            current = {"ms": match.group("ms"), "sql": [match.group("sql")], "params": {},
+                       "pid": int(pid.group(1)) if pid else 0, "start": start}
+            continue
+        if current is None:
+            continue
+        if line.startswith("\t"):
+            current["sql"].append(line[1:])
+            continue
+        detail = _LOG_DETAIL.match(line)
+        if detail:
+            current["params"] = {n: v for n, v in _LOG_PARAM.findall(detail.group("params"))}
+            continue
+        finish()
+        current = None
+    finish()
+    return [e for e in events if first_word(e.shape) in _PGSS_KINDS]

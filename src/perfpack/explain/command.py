@@ -94,8 +94,12 @@ def _capture(target: Any, req: Request, say: Any) -> tuple[list[Statement], list
 
     log_path = detail_dir(req.root) / "program.log" if req.root else None
     pgss = None
-    if target.engine == "postgresql" and capture.has_pg_stat_statements(target):
-        pgss = capture._pgss(target)
+    log_position = None
+    if target.engine == "postgresql":
+        if capture.has_pg_stat_statements(target):
+            pgss = capture._pgss(target)
+        else:
+            log_position = capture.pg_log_position(target)
     say(f"running {one_line(' '.join(req.capture), limit=120)} and recording its statements")
     events, code, last = capture.python_capture(
         req.capture, timeout=req.timeout, log_path=log_path, show_output=req.show_output
@@ -116,8 +120,6 @@ def _capture(target: Any, req: Request, say: Any) -> tuple[list[Statement], list
     if mine:
         statements = capture.aggregate(mine)
         loops = capture.n_plus_one(mine, req.options.nplus1_min)
-        for loop in loops:
-            loop.table = _table_of(loop.sql)
     elif pgss is not None:
         after = capture._pgss(target)
         statements = capture.pgss_delta(pgss, after)
@@ -127,13 +129,24 @@ def _capture(target: Any, req: Request, say: Any) -> tuple[list[Statement], list
             "events": sum(s.count for s in statements),
             "program_log": info["program_log"],
         }
+    elif log_position is not None:
+        from urllib.parse import unquote, urlsplit
+
+        dbname = unquote(urlsplit(target.url).path.lstrip("/")) or None
+        events = capture.parse_pg_log(capture.pg_log_read(target, log_position), dbname)
+        statements = capture.aggregate(events)
+        loops = capture.n_plus_one(events, req.options.nplus1_min)
+        info = {"method": "server log", "events": len(events), "program_log": info["program_log"],
+                "log": log_position[0]}
     else:
         statements, loops = [], []
         info["note"] = (
             "no statement to this database was recorded: perfpack records Python programs "
-            "(sqlite3, psycopg) from the inside, and PostgreSQL servers with pg_stat_statements; "
-            "see docs/explain.md"
+            "(sqlite3, psycopg, psycopg2) from the inside, and PostgreSQL servers with "
+            "pg_stat_statements or log_min_duration_statement = 0; see docs/explain.md"
         )
+    for loop in loops:
+        loop.table = _table_of(loop.sql)
     info["statements"] = sum(s.count for s in statements)
     return statements, loops, info
 
