@@ -167,17 +167,17 @@ def _ledger(root: Path, result: Any, db: str, argv: list[str]) -> None:
     """Every measured suggestion goes to the project's ledger (what `perfpack evidence` checks)."""
     from perfpack import ledger
 
-    figures = []
-    for st in result.statements:
-        s = st.suggestion
-        if s is None or s.speedup is None:
-            continue
-        extra = {"sql": st.sql, "ddl": "; ".join(s.ddl)}
-        figures += [
-            ledger.figure("before_ms", round(s.before_ms, 4), "ms", **extra),
-            ledger.figure("after_ms", round(s.after_ms, 4), "ms", **extra),
-            ledger.figure("speedup", round(s.speedup, 2), "x", **extra),
-        ]
     # the URL may carry a password: the ledger gets the redacted form
     argv = [result.target if a == db else (f"--db={result.target}" if a == f"--db={db}" else a) for a in argv]
-    ledger.record(root, kind="explain", name=result.target, command=["perfpack", *argv], figures=figures)
+    for st in result.statements:
+        s = st.tried
+        if s is None or s.speedup is None or s.before_ms is None or s.after_ms is None:
+            continue
+        # one record per statement: its before and after are a pair `evidence` turns into the change
+        figures = [
+            ledger.figure("median", round(s.before_ms, 4), "ms", side="before", lower_bound=s.before_capped),
+            ledger.figure("median", round(s.after_ms, 4), "ms", side="after"),
+            ledger.figure("speedup", round(s.speedup, 2), "x"),
+        ]
+        ledger.record(root, kind="explain", name=st.sql[:300], command=["perfpack", *argv], figures=figures,
+                      extra={"target": result.target, "ddl": "; ".join(s.ddl), "kept": st.suggestion is s})

@@ -571,6 +571,7 @@ def _judge(
     sug.before_capped = before.capped
     sug.checked = "measured"
     sug.plan_after = plan.lines
+    st.tried = sug
     # every run before slower than the typical run after: one hiccup on a busy machine does not decide
     separated = after.median < min(before.samples)
     if after.capped or speedup < opts.min_speedup or not separated:

@@ -63,6 +63,7 @@ class Statement:
     suggestion: Suggestion | None = None
     notes: list[str] = field(default_factory=list)
     sites: list[str] = field(default_factory=list)
+    tried: Suggestion | None = None  # what --try-indexes built and timed, kept or not (for the ledger)
     source: str = ""  # where it came from: the --sql-file, "--sql", or empty (captured: see sites)
     line: int = 0
 
