@@ -154,9 +154,11 @@ def nice_ticks(
     size: float = SIZE,
     gap: float = 14,
     unit: float = 1.0,
+    vertical: bool = False,
 ) -> list[float]:
     """Ticks 0, s, 2s, ... covering `high`, s a 1-2-2.5-5 multiple of a power of ten (of `unit`: pass
-    1024 ** k for bytes so steps are whole MB), as many as fit without their labels touching."""
+    1024 ** k for bytes so steps are whole MB), as many as fit without their labels touching (on a
+    vertical axis the labels are stacked, so their height counts, not their width)."""
     if high <= 0 or not math.isfinite(high):
         high = unit
     scaled = high / unit
@@ -168,7 +170,7 @@ def nice_ticks(
         if len(ticks) < 2:
             ticks.append(step * unit)
         px = span_px / ticks[-1] * step * unit
-        widest = max(text_width(fmt(t), size) for t in ticks)
+        widest = size * 1.2 if vertical else max(text_width(fmt(t), size) for t in ticks)
         if widest + gap <= px or count == 1:
             return ticks
     return [0.0, high]
@@ -448,17 +450,19 @@ def trend_svg(history: Any) -> str:
     pad = 16
     wall = [r["median"] for r in records]
     walls_hi = max(max((r.get("p95") or r["median"]) for r in records), max(wall))
-    wall_ticks = nice_ticks(walls_hi, 160, tick_label_seconds, size=11, gap=4)
+    wall_ticks = nice_ticks(walls_hi, 160, tick_label_seconds, size=11, gap=16, vertical=True)
     cpu = [r.get("cpu_s") for r in records]
     rss = [r.get("rss_bytes") for r in records]
-    cpu_ticks = nice_ticks(max([v for v in cpu if v] or [0]), 70, tick_label_seconds, size=11, gap=2)
+    cpu_ticks = nice_ticks(max([v for v in cpu if v] or [0]), 70, tick_label_seconds, size=11, gap=10,
+                           vertical=True)
     rss_high = max([v for v in rss if v] or [0])
-    rss_ticks = nice_ticks(rss_high, 70, tick_label_bytes, size=11, gap=2, unit=byte_unit(rss_high))
+    rss_ticks = nice_ticks(rss_high, 70, tick_label_bytes, size=11, gap=10, unit=byte_unit(rss_high),
+                           vertical=True)
     y_labels = [tick_label_seconds(t) for t in wall_ticks + cpu_ticks] + [
         tick_label_bytes(t) for t in rss_ticks
     ]
     left = pad + max(text_width(t, 11) for t in y_labels) + 10
-    slot = max(14.0, min(48.0, 640 / max(n, 1)))
+    slot = max(14.0, min(120.0, 640 / max(n, 1)))  # a few runs still get a readable width
     plot_w = slot * n
     title_w = text_width(
         f"{history.name}: 0000 saved run(s), newest level +000.0% against the first", 14, True

@@ -160,7 +160,7 @@ def bench_text(r: BenchResult) -> str:
             f"median {fs(before.summary['wall_s']['median'])}):"
         )
         out.append("  " + verdict_line(c))
-        out += [f"  note: {note}" for note in c.notes]
+        out += [f"  note: {note}" for note in c.notes if not note.startswith("inconclusive: ")]
     out += [f"note: {note}" for note in r.notes]
     if r.budgets:
         out.append("budgets:")
@@ -261,7 +261,7 @@ def compare_text(r: CompareResult) -> str:
             out.append(f"  {tag}: {command_text(side.command)}")
         out += _side_lines(side.summary, "     ")
     out.append("  " + verdict_line(c, ratio_name="B/A (median of pair ratios)"))
-    out += [f"  note: {note}" for note in c.notes]
+    out += [f"  note: {note}" for note in c.notes if not note.startswith("inconclusive: ")]
     if r.stored:
         out.append(f"stored for `perfpack report`: {one_line(str(r.stored))}")
     out.append(f"result: {compare_status(r)}")
