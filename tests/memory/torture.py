@@ -5,8 +5,9 @@ usage: python tests/memory/torture.py [--runs N] [--writers 6] [--calls 300] [--
 
 6 writer processes x 300 `add_optimization_insight` calls into one project's memory: even writers keep one
 AgentMemoryManager, odd ones make a new one per call; each id (and uid) is logged only after the call
-returned. A 7th writer (one manager, endless) is SIGKILLed mid-run. Afterwards: every logged id must be in
-the database with its uid, `PRAGMA integrity_check` must say ok, and no call may have raised.
+returned. A 7th writer (one manager, endless) is SIGKILLed mid-run, after 50 acknowledged writes.
+Afterwards: every logged id must be in the database with its uid, `PRAGMA integrity_check` must say ok,
+and no call may have raised.
 Exit 0 when every run is clean, 1 otherwise. Prints one line per run and a summary (stdout).
 
 PERFPACK_TORTURE_PYTHONPATH / extra environment is passed through, so the same harness drives other
@@ -83,8 +84,12 @@ def one_run(workdir: Path, writers: int, calls: int, kill: bool, env: dict) -> d
 
     procs = [spawn(f"writer-{i}", calls, "keep" if i % 2 == 0 else "new") for i in range(writers)]
     victim = spawn("victim", -1, "keep") if kill else None
-    if victim is not None:
-        time.sleep(1.5)
+    if victim is not None:  # killed mid-run: once it has had writes acknowledged, while the others write
+        log, deadline = workdir / "victim.log", time.monotonic() + 60
+        while time.monotonic() < deadline and victim.poll() is None:
+            if log.exists() and log.read_bytes().count(b"\n") >= 50:
+                break
+            time.sleep(0.02)
         os.kill(victim.pid, signal.SIGKILL)
         victim.wait()
     crashed = []
