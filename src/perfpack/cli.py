@@ -142,8 +142,8 @@ def _click_main(args: list[str]) -> int:
     except click.ClickException as exc:
         exc.show()
         return exc.exit_code
-    except click.Abort:
-        click.echo("Aborted!", err=True)
+    except click.Abort:  # Ctrl-C inside a click prompt or command
+        sys.stderr.write("perfpack: interrupted\n")
         return ExitCode.INTERRUPTED
     return result if isinstance(result, int) else 0
 

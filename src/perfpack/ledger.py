@@ -2,8 +2,9 @@
 
 bench, compare, load, profile and explain --try-indexes each append one record; `perfpack evidence
 check` matches the figures an agent reports against it. One JSON line per record in
-ROOT/.claude/perfpack/ledger.jsonl (machine-specific, git-ignored), appended with a single O_APPEND
-write so parallel agents never interleave records.
+ROOT/.claude/perfpack/ledger.jsonl (machine-specific: listed in .claude/perfpack/.gitignore, which
+record() creates, so `git add -A` never stages it), appended with a single O_APPEND write so parallel
+agents never interleave records.
 """
 
 from __future__ import annotations
@@ -56,11 +57,27 @@ def record(root: Path | str, *, kind: str, name: str | None, command: Iterable[s
     line = json.dumps(entry, ensure_ascii=True, allow_nan=False, default=str) + "\n"
     path = ledger_path(root)
     try:
-        os.makedirs(os.path.dirname(path), exist_ok=True)
+        folder = os.path.dirname(path)
+        os.makedirs(folder, exist_ok=True)
+        _ignore_in_git(folder)
         append_nofollow(path, line.encode("ascii"))
     except (OSError, PerfpackError):
         return ""
     return record_id
+
+
+def _ignore_in_git(folder: str) -> None:
+    """List the ledger in FOLDER/.gitignore (created if missing): its figures belong to this machine."""
+    from perfpack.safeio import append_nofollow
+
+    ignore = os.path.join(folder, ".gitignore")
+    try:
+        with open(ignore, "rb") as handle:
+            if LEDGER_NAME.encode() in handle.read(1 << 16).split():
+                return
+    except FileNotFoundError:
+        pass
+    append_nofollow(ignore, f"# perfpack's ledger of measurements (this machine's)\n{LEDGER_NAME}\n".encode())
 
 
 def read(root: Path | str) -> list[dict[str, Any]]:

@@ -201,3 +201,13 @@ def test_ledger_records_the_commit(tmp_path):
     head = subprocess.run([*git, "rev-parse", "HEAD"], capture_output=True, text=True).stdout
     ledger.record(Path(tmp_path), kind="load", name="n", command="x", figures=[])
     assert ledger.read(tmp_path)[-1]["commit"] == head.strip()
+
+
+def test_ledger_is_git_ignored_where_it_is_written(tmp_path):
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    ledger.record(tmp_path, kind="bench", name="n", command="x", figures=[])
+    ledger.record(tmp_path, kind="bench", name="n", command="x", figures=[])
+    status = subprocess.run(["git", "-C", str(tmp_path), "status", "--porcelain", "--untracked-files=all"],
+                            capture_output=True, text=True, check=True).stdout
+    assert "ledger.jsonl" not in status
+    assert (tmp_path / ".claude" / "perfpack" / ".gitignore").read_text().count("ledger.jsonl") == 1
