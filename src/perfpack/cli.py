@@ -31,6 +31,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "baseline": ("perfpack.bench.cli:baseline", "List, show or remove saved baselines."),
     "history": ("perfpack.bench.cli:history", "A baseline over time: every saved run, trend, change points."),
     "report": ("perfpack.bench.cli:report", "Write the Markdown performance report from baselines."),
+    "load": ("perfpack.load.cli:load",
+             "HTTP load, open loop: latency without coordinated omission, k6-style thresholds."),
     "memory": ("perfpack.memory.cli:memory", "Agent memory that survives sessions and parallel subagents."),
     "evidence": ("perfpack.evidence.cli:evidence",
                  "Check that the figures in an agent's report were really measured (the ledger)."),

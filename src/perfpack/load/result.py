@@ -1,0 +1,268 @@
+"""From a run's counts to the summary: HdrHistogram percentiles, errors by kind, rates, thresholds, verdict.
+
+The verdict is one of pass / fail / inconclusive / interrupted. "inconclusive" means the generator did not
+keep the rate (see `generator_kept_rate`): its own delay is in the latencies, so a failure cannot be
+blamed on the server. The figures are always in the summary, whatever the verdict.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from perfpack.errors import PerfpackError
+from perfpack.load.engine import Counts
+
+LATENCY_KEYS = ("p50", "p90", "p95", "p99", "p999", "max")
+_THRESHOLD = re.compile(
+    r"^\s*(?P<metric>p\(\s*\d+(?:\.\d+)?\s*\)|p\d+(?:\.\d+)?|avg|min|med|max|error_rate|errors|rate)\s*"
+    r"(?P<op><=|>=|<|>)\s*(?P<value>\d+(?:\.\d+)?)\s*(?P<unit>ms|s|us|µs|%|/s|req/s)?\s*$")
+_MS = {"ms": 1.0, "s": 1000.0, "us": 0.001, "µs": 0.001, None: 1.0}
+HINT = ("e.g. p95<200ms, p99<=1s, avg<50, max<2s, error_rate<1%, rate>450 "
+        "(latency in ms unless a unit is given; rate in requests/s)")
+
+# What "the generator kept the rate" means (docs/load.md, "Verdicts"):
+RATE_TOLERANCE = 0.02  # every request due was sent, achieved within 2 % of the target (unless the server set the pace)
+# ... and when its timing is exact enough to blame a failed latency threshold on the server:
+LAG_SHARE = 0.10  # its own lag at p99 at most 10 % of the latency p99 ...
+LAG_FLOOR_MS = 1.0  # ... or under 1 ms
+LATENCY_METRICS = ("avg", "min", "max")  # and every pNN
+CPU_SATURATED = 0.85  # a generator using this much of its one core may be what limits the rate
+
+
+@dataclass(frozen=True)
+class Threshold:
+    expr: str
+    metric: str  # "p95", "p99.9", "avg", "min", "max", "error_rate", "errors", "rate"
+    op: str
+    value: float  # ms for latency, a fraction for error_rate, requests/s for rate
+
+    def holds(self, actual: float) -> bool:
+        return {"<": actual < self.value, "<=": actual <= self.value,
+                ">": actual > self.value, ">=": actual >= self.value}[self.op]
+
+
+def parse_threshold(expr: str) -> Threshold:
+    m = _THRESHOLD.match(expr) if isinstance(expr, str) and len(expr) <= 100 else None
+    if not m:
+        shown = expr[:60] if isinstance(expr, str) else repr(expr)
+        raise PerfpackError(f"bad threshold {shown!r}", hint=HINT)
+    metric, op, value, unit = m["metric"], m["op"], float(m["value"]), m["unit"]
+    metric = metric.replace("(", "").replace(")", "").replace(" ", "")
+    if metric == "med":
+        metric = "p50"
+    if metric == "p999":
+        metric = "p99.9"
+    if metric.startswith("p"):
+        q = float(metric[1:])
+        if not 0 < q <= 100:
+            raise PerfpackError(f"bad threshold {expr!r}: percentile {q:g} is not in (0, 100]", hint=HINT)
+        metric = f"p{q:g}"
+    if metric in ("error_rate",):
+        if unit not in (None, "%"):
+            raise PerfpackError(f"bad threshold {expr!r}: error_rate is a % or a fraction", hint=HINT)
+        value = value / 100 if unit == "%" else value
+        if value > 1:
+            raise PerfpackError(f"bad threshold {expr!r}: an error rate above 100 %", hint=HINT)
+    elif metric in ("rate", "errors"):
+        if unit not in (None, "/s", "req/s") or (metric == "errors" and unit):
+            raise PerfpackError(f"bad threshold {expr!r}: {metric} takes a plain number", hint=HINT)
+    else:
+        if unit not in _MS:
+            raise PerfpackError(f"bad threshold {expr!r}: latency takes ms, s or us", hint=HINT)
+        value *= _MS[unit]
+    return Threshold(expr.strip(), metric, op, value)
+
+
+def histogram(latency_us: dict[int, int]) -> Any:
+    """An HdrHistogram (1 us .. 1 h, 3 significant digits) of quantized microsecond counts."""
+    from hdrh.histogram import HdrHistogram  # type: ignore[import-untyped]
+
+    h = HdrHistogram(1, 3_600_000_000, 3)
+    top = h.highest_trackable_value
+    for value, count in latency_us.items():
+        h.record_value(min(max(value, 1), top), count)
+    return h
+
+
+def _pct_ms(h: Any, q: float) -> float:
+    return h.get_value_at_percentile(q) / 1000 if h.get_total_count() else 0.0
+
+
+def latency_ms(h: Any) -> dict[str, float]:
+    n = h.get_total_count()
+    out = {"p50": _pct_ms(h, 50), "p90": _pct_ms(h, 90), "p95": _pct_ms(h, 95), "p99": _pct_ms(h, 99),
+           "p999": _pct_ms(h, 99.9), "max": h.get_max_value() / 1000 if n else 0.0,
+           "avg": h.get_mean_value() / 1000 if n else 0.0, "min": h.get_min_value() / 1000 if n else 0.0}
+    return {k: round(v, 3) for k, v in out.items()}
+
+
+def generator_kept_rate(c: Counts, achieved: float, timing_ok: bool) -> tuple[bool, str]:
+    """(kept, why not). Open loop only: a closed loop has no rate to keep.
+
+    Short of the rate with every allowed connection busy, the server set the pace, unless the
+    generator was itself saturated (its core nearly full, or its own lag large): then nobody can tell.
+    """
+    if c.mode != "open" or not c.target_rate or c.interrupted:
+        return True, ""
+    if c.not_sent:
+        return False, f"{c.not_sent:,} requests due in the window were never sent: the generator fell behind"
+    if achieved < c.target_rate * (1 - RATE_TOLERANCE):
+        cores = c.cpu_s / c.wall_s if c.wall_s else 0.0
+        if not c.waited_for_connection:
+            return False, (f"achieved {achieved:,.1f} of {c.target_rate:,.6g} req/s with connections free: "
+                           "the generator set the pace")
+        if cores >= CPU_SATURATED or not timing_ok:
+            return False, (f"achieved {achieved:,.1f} of {c.target_rate:,.6g} req/s with the generator itself "
+                           f"saturated ({100 * cores:.0f} % of its core, its own lag large): "
+                           "it may be what set the pace")
+    return True, ""
+
+
+def generator_timing_ok(c: Counts, lat: dict[str, float], lag: dict[str, float]) -> tuple[bool, str]:
+    """Is the generator's own delay (due -> picked up) small next to the latencies it measured?"""
+    if c.mode != "open":
+        return True, ""
+    if lag["p99"] > max(LAG_FLOOR_MS, LAG_SHARE * lat["p99"]):
+        return False, (f"its own lag p99 {_ms(lag['p99'])} is more than 10 % of the latency p99 "
+                       f"({_ms(lat['p99'])}): part of the latency is the generator's (a busy machine?)")
+    return True, ""
+
+
+def summarize(c: Counts, thresholds: list[Threshold]) -> dict[str, Any]:
+    """The run's summary (the JSON output; text is rendered from it). Compact: at most ~2 KB."""
+    h = histogram(c.latency_us)
+    lat = latency_ms(h)
+    lag_h = histogram(c.lag_us)
+    lag = {"p50": _pct_ms(lag_h, 50), "p99": _pct_ms(lag_h, 99),
+           "max": lag_h.get_max_value() / 1000 if lag_h.get_total_count() else 0.0}
+    window = c.measured_s or c.duration_s
+    achieved = c.sent / window if window else 0.0
+    nerr = sum(c.errors.values())
+    error_rate = nerr / c.requests if c.requests else 0.0
+    timing_ok, timing_why = generator_timing_ok(c, lat, lag)
+    kept, why = generator_kept_rate(c, achieved, timing_ok)
+    actual = {"error_rate": error_rate, "errors": float(nerr), "rate": achieved, **lat,
+              "p99.9": lat["p999"]}
+    results = []
+    for t in thresholds:
+        if t.metric in actual:
+            value = actual[t.metric]
+        else:  # any other percentile, read from the same histogram
+            value = round(_pct_ms(h, float(t.metric[1:])), 3)
+        unit = {"error_rate": "%", "errors": "", "rate": "req/s"}.get(t.metric, "ms")
+        shown = 100 * value if unit == "%" else value
+        results.append({"expr": t.expr, "ok": t.holds(value), "actual": _round(shown), "unit": unit})
+    if c.requests == 0 and thresholds:  # nothing measured: no threshold can be said to hold
+        for r in results:
+            r["ok"] = False
+    failed = [t for t, r in zip(thresholds, results) if not r["ok"]]
+    # A failed latency threshold proves nothing about the server when the generator's own lag is in it.
+    blamed_on_generator = not timing_ok and any(t.metric.startswith("p") or t.metric in LATENCY_METRICS
+                                                for t in failed)
+    if c.interrupted:
+        verdict = "interrupted"
+    elif not kept or blamed_on_generator:
+        verdict = "inconclusive"
+    elif failed:
+        verdict = "fail"
+    else:
+        verdict = "pass"
+    summary: dict[str, Any] = {
+        "mode": c.mode,
+        "target_rate": c.target_rate,
+        "achieved_rate": round(achieved, 2),
+        "duration_s": round(window, 3),
+        "requests": c.requests,
+        "errors": nerr,
+        "error_rate": round(error_rate, 6),
+        "errors_by_kind": dict(sorted(c.errors.items(), key=lambda kv: -kv[1])[:8]),
+        "latency_ms": lat,
+        "generator": {"lag_ms": {k: round(v, 3) for k, v in lag.items()},
+                      "cpu_cores": round(c.cpu_s / c.wall_s, 3) if c.wall_s else 0.0,
+                      "kept_rate": kept, "timing_ok": timing_ok, "connections": c.connections_opened, "max_in_flight": c.max_in_flight,
+                      "waited_for_connection": c.waited_for_connection, "not_sent": c.not_sent,
+                      "workers": c.workers},
+        "thresholds": results,
+        "verdict": verdict,
+        "ok": verdict == "pass",
+    }
+    if why or timing_why:
+        summary["generator"]["why"] = why or timing_why
+    if c.interrupted:
+        summary["unfinished"] = c.unfinished
+    if len(c.by_name) > 1:
+        per = {}
+        for name, d in sorted(c.by_name.items(), key=lambda kv: -kv[1]["n"])[:6]:
+            hn = histogram(d["latency_us"])
+            per[name[:40]] = {"n": d["n"], "errors": d["errors"], "p95": round(_pct_ms(hn, 95), 3),
+                              "p99": round(_pct_ms(hn, 99), 3)}
+        summary["by_request"] = per
+    return summary
+
+
+def _round(v: float) -> float:
+    return round(v, 6) if abs(v) < 1 else round(v, 3)
+
+
+def _ms(v: float) -> str:
+    if v >= 1000:
+        return f"{v / 1000:.3g} s" if v < 10_000 else f"{v / 1000:,.1f} s"
+    if v >= 100:
+        return f"{v:.0f} ms"
+    if v >= 1:
+        return f"{v:.3g} ms"
+    return f"{v * 1000:.0f} us"
+
+
+def render_text(s: dict[str, Any], *, what: str) -> str:
+    lat, gen = s["latency_ms"], s["generator"]
+    lines = []
+    if s["mode"] == "open":
+        lines.append(f"open loop: {what} at {s['target_rate']:,.6g} req/s for {s['duration_s']:g} s "
+                     "(latency from each request's intended start: a stall is charged to every request it delayed)")
+    else:
+        lines.append(f"CLOSED LOOP: {what}, {gen['connections']} connections back to back for {s['duration_s']:g} s "
+                     "(latency from each actual send: waiting caused by a slow server is NOT counted; "
+                     "use --rate for an open-loop run)")
+    rate = f"achieved {s['achieved_rate']:,.1f} req/s"
+    if s["target_rate"]:
+        rate += f" of {s['target_rate']:,.6g} target ({100 * s['achieved_rate'] / s['target_rate']:.1f} %)"
+    lines.append(f"requests   {s['requests']:,}   {rate}")
+    lines.append("latency    " + "  ".join(f"{k if k != 'p999' else 'p99.9'} {_ms(lat[k])}" for k in LATENCY_KEYS)
+                 + f"  avg {_ms(lat['avg'])}")
+    if s["errors"]:
+        kinds = ", ".join(f"{k}: {v:,}" for k, v in s["errors_by_kind"].items())
+        lines.append(f"errors     {s['errors']:,} ({100 * s['error_rate']:.2f} %): {kinds}")
+    else:
+        lines.append("errors     0")
+    if s["mode"] == "open":
+        g = (f"generator  lag p50 {_ms(gen['lag_ms']['p50'])} p99 {_ms(gen['lag_ms']['p99'])} "
+             f"max {_ms(gen['lag_ms']['max'])}; {100 * gen['cpu_cores']:.0f} % of one core; "
+             f"{gen['connections']} connections, {gen['max_in_flight']} in flight at most")
+    else:
+        g = f"generator  {100 * gen['cpu_cores']:.0f} % of one core; {gen['connections']} connections"
+    if gen["workers"] > 1:
+        g += f"; {gen['workers']} workers"
+    lines.append(g)
+    if gen["waited_for_connection"]:
+        lines.append(f"           {gen['waited_for_connection']:,} requests waited for a free connection "
+                     "(all allowed connections busy: the server set the pace; the wait is in the latencies)")
+    if not gen["kept_rate"]:
+        lines.append(f"           the generator did NOT keep the rate: {gen.get('why', '')}")
+    elif not gen["timing_ok"]:
+        lines.append(f"           the generator's timing: {gen.get('why', '')}")
+    for name, d in s.get("by_request", {}).items():
+        lines.append(f"  {name}: {d['n']:,} requests, {d['errors']:,} errors, p95 {_ms(d['p95'])}, p99 {_ms(d['p99'])}")
+    for t in s["thresholds"]:
+        actual = _ms(t["actual"]) if t["unit"] == "ms" else f"{t['actual']:,.6g}{' ' if t['unit'] != '%' else ''}{t['unit']}"
+        lines.append(f"threshold  {t['expr']}: {'ok' if t['ok'] else 'FAILED'} (actual {actual.strip()})")
+    verdict = s["verdict"]
+    note = {"pass": "", "fail": " (a threshold failed)",
+            "inconclusive": " (the generator could not keep the rate or its own delay is in a failed latency "
+                            "threshold: lower --rate, add --workers, or use a quieter machine)",
+            "interrupted": f" (stopped early after {s['duration_s']:g} s; "
+                           f"{s.get('unfinished', 0):,} requests in flight not counted)"}[verdict]
+    lines.append(f"verdict    {verdict.upper()}{note}")
+    return "\n".join(lines)

@@ -1,0 +1,150 @@
+"""Thresholds, durations, URLs, headers and scenario files: checked before any request is sent."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from perfpack.errors import PerfpackError
+from perfpack.load.engine import Counts, _sequence, quantize_us
+from perfpack.load.plan import load_scenario, parse_duration, single_request_plan
+from perfpack.load.result import parse_threshold, summarize
+
+
+@pytest.mark.parametrize(("expr", "metric", "op", "value"), [
+    ("p95<200ms", "p95", "<", 200.0),
+    ("p(95) < 200", "p95", "<", 200.0),  # k6's own spelling, bare number = ms as in k6
+    ("p99<=1s", "p99", "<=", 1000.0),
+    ("p99.9<2s", "p99.9", "<", 2000.0),
+    ("p999<2s", "p99.9", "<", 2000.0),
+    ("med<10", "p50", "<", 10.0),
+    ("avg<500us", "avg", "<", 0.5),
+    ("max<3s", "max", "<", 3000.0),
+    ("error_rate<1%", "error_rate", "<", 0.01),
+    ("error_rate<0.05", "error_rate", "<", 0.05),
+    ("rate>450", "rate", ">", 450.0),
+    ("rate>=450/s", "rate", ">=", 450.0),
+    ("errors<10", "errors", "<", 10.0),
+])
+def test_thresholds_parse_like_k6(expr: str, metric: str, op: str, value: float) -> None:
+    t = parse_threshold(expr)
+    assert (t.metric, t.op, t.value) == (metric, op, pytest.approx(value))
+
+
+@pytest.mark.parametrize("expr", ["", "p95", "p95<", "p95<<3", "p95<abc", "p95<-3", "p0<3", "p101<3", "p95<3kg",
+                                  "error_rate<200%", "rate>5ms", "latency<3", "p95<200ms; rm -rf /", "x" * 500,
+                                  "p95=200", "errors<3%"])
+def test_bad_threshold_is_one_clear_error(expr: str) -> None:
+    with pytest.raises(PerfpackError) as info:
+        parse_threshold(expr)
+    assert "bad threshold" in info.value.message and info.value.hint
+
+
+def test_durations() -> None:
+    assert parse_duration("30s", what="d") == 30
+    assert parse_duration("500ms", what="d") == 0.5
+    assert parse_duration("2m", what="d") == 120
+    assert parse_duration("0", what="d", allow_zero=True) == 0
+    for bad in ("", "abc", "-1s", "1e999s", "25h", "0", "nan", "1 parsec"):
+        with pytest.raises(PerfpackError):
+            parse_duration(bad, what="--duration")
+
+
+def test_request_bytes_are_built_once_and_exact() -> None:
+    target, [spec] = single_request_plan("http://127.0.0.1:8080/orders?x=1", method="post",
+                                         headers=("X-Trace: 1",), body="{}")
+    assert target.port == 8080
+    assert spec.wire.startswith(b"POST /orders?x=1 HTTP/1.1\r\nHost: 127.0.0.1:8080\r\n")
+    assert b"X-Trace: 1\r\n" in spec.wire and spec.wire.endswith(b"Content-Length: 2\r\n\r\n{}")
+
+
+@pytest.mark.parametrize("url", ["ftp://x/", "https://example.org/", "http://", "127.0.0.1:80/", "http://a b/",
+                                 "http://h/\r\nX: y", "http://user:pw@h/", "http://h:99999/"])
+def test_bad_urls(url: str) -> None:
+    with pytest.raises(PerfpackError):
+        single_request_plan(url)
+
+
+@pytest.mark.parametrize("header", ["NoColon", "Bad Name: x", "X: a\r\nInjected: 1", "Host: other",
+                                    "Content-Length: 5"])
+def test_bad_headers(header: str) -> None:
+    with pytest.raises(PerfpackError):
+        single_request_plan("http://127.0.0.1/", headers=(header,))
+
+
+def test_weighted_sequence_is_exact_and_interleaved() -> None:
+    _, [a] = single_request_plan("http://127.0.0.1/a")
+    _, [b] = single_request_plan("http://127.0.0.1/b")
+    a = a.__class__("a", "GET", "/a", 3, a.wire)
+    b = b.__class__("b", "GET", "/b", 1, b.wire)
+    seq = [s.name for s in _sequence([a, b])]
+    assert sorted(seq) == ["a", "a", "a", "b"] and seq != ["a", "a", "a", "b"][::-1]
+
+
+def test_quantize_matches_three_significant_digits() -> None:
+    for us in (0, 1, 2047, 2048, 5000, 123_456, 190_000, 10**9):
+        q = quantize_us(us)
+        assert q <= max(us, 1) and (us < 2048 or (us - q) / us < 1e-3)
+
+
+def write(tmp: Path, text: str, name: str = "s.toml") -> Path:
+    path = tmp / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_scenario_file(tmp_path: Path) -> None:
+    (tmp_path / "order.json").write_text('{"item": 1}')
+    path = write(tmp_path, """
+url = "http://127.0.0.1:8000/api"
+rate = 200
+duration = "10s"
+warmup = "0s"
+thresholds = ["p95<200ms", "error_rate<1%"]
+[headers]
+Authorization = "Bearer t"
+[[request]]
+name = "list"
+path = "/orders"
+weight = 8
+[[request]]
+name = "create"
+method = "post"
+path = "/orders"
+weight = 2
+body_file = "order.json"
+headers = { "Content-Type" = "application/json" }
+""")
+    s = load_scenario(path)
+    assert s["rate"] == 200 and s["duration"] == 10 and s["warmup"] == 0
+    listing, create = s["requests"]
+    assert listing.weight == 8 and listing.wire.startswith(b"GET /api/orders HTTP/1.1\r\n")
+    assert b"Authorization: Bearer t\r\n" in create.wire and create.wire.endswith(b'{"item": 1}')
+
+
+@pytest.mark.parametrize(("text", "says"), [
+    ("rate = 5", "needs url"),
+    ('url = "http://127.0.0.1/"\n', "at least one [[request]]"),
+    ('url = "http://127.0.0.1/"\nbogus = 1\n[[request]]\npath="/"', "unknown key 'bogus'"),
+    ('url = "http://127.0.0.1/"\n[[request]]\npath="/"\nweight=0', "weight"),
+    ('url = "http://127.0.0.1/"\n[[request]]\npath="/"\nweight=true', "weight"),
+    ('url = "http://127.0.0.1/"\n[[request]]\npath="nope"', "path"),
+    ('url = "http://127.0.0.1/"\n[[request]]\npath="/"\nurl="http://127.0.0.1/"', "exactly one of path or url"),
+    ('url = "http://127.0.0.1/"\n[[request]]\nurl="http://other:81/"', "one host per scenario"),
+    ('url = "http://127.0.0.1/"\n[[request]]\nname="a"\npath="/"\n[[request]]\nname="a"\npath="/"', "used twice"),
+    ('url = "http://127.0.0.1/"\n[[request]]\npath="/"\nbody_file="missing.json"', "no such file"),
+    ('url = "http://127.0.0.1/"\nduration="forever"\n[[request]]\npath="/"', "duration"),
+    ('url = "http://127.0.0.1/"\n[[request]]\npath="/"\nheaders={"X"="a\\nb"}', "line break"),
+    ('url = "http://127.0.0.1/"\n[[request]]\npath="/"\nmethod="GE T"', "method"),
+    ("url = [", "invalid TOML"),
+])
+def test_scenario_errors_are_one_line(tmp_path: Path, text: str, says: str) -> None:
+    with pytest.raises(PerfpackError) as info:
+        load_scenario(write(tmp_path, text))
+    assert says in str(info.value) and "\n  hint" not in info.value.message
+
+
+def test_summary_with_nothing_measured_fails_its_thresholds() -> None:
+    s = summarize(Counts("open", 10.0, 1.0, measured_s=1.0), [parse_threshold("p95<1s")])
+    assert s["thresholds"][0]["ok"] is False and s["requests"] == 0
