@@ -11,7 +11,8 @@ start and end of each stall (CLOCK_MONOTONIC nanoseconds, the clock the generato
 Paths: `/` (tiny 200), `/chunked`, `/close` (Connection: close), `/nolength` (body until close),
 `/status/NNN`, `/sleep/MS` (answers after MS without blocking others), `/big` (1 MiB), `/hang` (never
 answers), `/reset` (closes without answering), `/garbage` (not HTTP), `/hugeheaders` (100 KiB of
-headers), `/head-only` (sends half a status line, then stalls).
+headers), `/head-only` (sends half a status line, then stalls), `/badlength`, `/textlength`, `/badchunk`,
+`/extra` (more bytes than Content-Length), `/escape` (terminal escapes in the reason phrase).
 """
 
 from __future__ import annotations
@@ -100,6 +101,16 @@ class Server(asyncio.Protocol):
             self.t.write(b"HTTP/1.1 200 OK\r\n" + b"X-Pad: " + b"a" * 100_000 + b"\r\nContent-Length: 0\r\n\r\n")
         elif path == b"/head-only":
             self.t.write(b"HTTP/1.1 2")
+        elif path == b"/badlength":
+            self.t.write(b"HTTP/1.1 200 OK\r\nContent-Length: -5\r\n\r\n")
+        elif path == b"/textlength":
+            self.t.write(b"HTTP/1.1 200 OK\r\nContent-Length: 1e3\r\n\r\n")
+        elif path == b"/badchunk":
+            self.t.write(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n")
+        elif path == b"/extra":
+            self.t.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok and more")
+        elif path == b"/escape":
+            self.t.write(b"HTTP/1.1 200 \x1b[31mred\x1b[0m\r\nContent-Length: 0\r\n\r\n")
         else:
             self.t.write(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n")
 
