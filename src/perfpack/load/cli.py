@@ -14,40 +14,106 @@ _CTX = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 @click.command(context_settings=_CTX)
 @click.argument("url", required=False)
-@click.option("--rate", type=float, default=None, metavar="RPS",
-              help="Open loop (default, 50 req/s): start requests at this constant rate, whatever the answers.")
-@click.option("--concurrency", type=int, default=None, metavar="N",
-              help="Closed loop instead: N connections sending back to back (omits queueing; says so).")
-@click.option("--duration", default=None, metavar="TIME", help="Measured time after the warm-up.  [default: 30s]")
+@click.option(
+    "--rate",
+    type=float,
+    default=None,
+    metavar="RPS",
+    help="Open loop (default, 50 req/s): start requests at this constant rate, whatever the answers.",
+)
+@click.option(
+    "--concurrency",
+    type=int,
+    default=None,
+    metavar="N",
+    help="Closed loop instead: N connections sending back to back (omits queueing; says so).",
+)
+@click.option(
+    "--duration", default=None, metavar="TIME", help="Measured time after the warm-up.  [default: 30s]"
+)
 @click.option("--warmup", default=None, metavar="TIME", help="Unmeasured load first.  [default: 5s]")
-@click.option("--timeout", default=None, metavar="TIME", help="Give up on a request after this.  [default: 10s]")
-@click.option("--connections", type=int, default=None, metavar="N",
-              help="Most connections the open loop opens; past that requests queue.  [default: 1000]")
+@click.option(
+    "--timeout", default=None, metavar="TIME", help="Give up on a request after this.  [default: 10s]"
+)
+@click.option(
+    "--connections",
+    type=int,
+    default=None,
+    metavar="N",
+    help="Most connections the open loop opens; past that requests queue.  [default: 1000]",
+)
 @click.option("--method", "-X", default="GET", show_default=True)
 @click.option("--header", "-H", "headers", multiple=True, metavar="'NAME: VALUE'", help="Repeatable.")
 @click.option("--body", default=None, metavar="TEXT|@FILE", help="Request body: the text, or @FILE's bytes.")
-@click.option("--scenario", default=None, metavar="FILE",
-              help="TOML file of weighted requests, rate and thresholds (docs/load.md).")
-@click.option("--threshold", "thresholds", multiple=True, metavar="EXPR",
-              help="k6-style, repeatable: p95<200ms, p99<1s, avg<50, max<2s, error_rate<1%, rate>450.")
+@click.option(
+    "--scenario",
+    default=None,
+    metavar="FILE",
+    help="TOML file of weighted requests, rate and thresholds (docs/load.md).",
+)
+@click.option(
+    "--threshold",
+    "thresholds",
+    multiple=True,
+    metavar="EXPR",
+    help="k6-style, repeatable: p95<200ms, p99<1s, avg<50, max<2s, error_rate<1%, rate>450.",
+)
 @click.option("--name", default=None, help="Baseline name: compare with it, or --save to it.")
 @click.option("--save", is_flag=True, help="Save this run as baseline NAME (needs --name).")
 @click.option("--force", is_flag=True, help="With --save: replace an existing baseline NAME.")
-@click.option("--workers", type=click.IntRange(0, 64), default=0, show_default=True,
-              help="Run on N local Locust workers (Locust master/worker mode) instead of this process.")
-@click.option("--expect-workers", type=click.IntRange(0, 1000), default=0,
-              help="Also wait for this many remote Locust workers (`perfpack load-worker`).")
-@click.option("--master-bind", default="127.0.0.1:5557", show_default=True, metavar="HOST:PORT",
-              help="Where the Locust master listens for workers.")
-@click.option("--format", "fmt", type=click.Choice(format_choices("text", "json")), default="text",
-              show_default=True)
+@click.option(
+    "--workers",
+    type=click.IntRange(0, 64),
+    default=0,
+    show_default=True,
+    help="Run on N local Locust workers (Locust master/worker mode) instead of this process.",
+)
+@click.option(
+    "--expect-workers",
+    type=click.IntRange(0, 1000),
+    default=0,
+    help="Also wait for this many remote workers (python -m perfpack.load.distributed worker HOST:PORT).",
+)
+@click.option(
+    "--master-bind",
+    default="127.0.0.1:5557",
+    show_default=True,
+    metavar="HOST:PORT",
+    help="Where the Locust master listens for workers.",
+)
+@click.option(
+    "--format", "fmt", type=click.Choice(format_choices("text", "json")), default="text", show_default=True
+)
 @click.option("--quiet", "-q", is_flag=True, help="No progress lines on stderr.")
-@click.option("--project", type=click.Path(file_okay=False), default=None,
-              help="Project folder for the ledger and baselines (default: found from the current directory).")
-def load(url: str | None, rate: float | None, concurrency: int | None, duration: str | None, warmup: str | None,
-         timeout: str | None, connections: int | None, method: str, headers: tuple[str, ...], body: str | None,
-         scenario: str | None, thresholds: tuple[str, ...], name: str | None, save: bool, force: bool,
-         workers: int, expect_workers: int, master_bind: str, fmt: str, quiet: bool, project: str | None) -> int:
+@click.option(
+    "--project",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Project folder for the ledger and baselines (default: found from the current directory).",
+)
+def load(
+    url: str | None,
+    rate: float | None,
+    concurrency: int | None,
+    duration: str | None,
+    warmup: str | None,
+    timeout: str | None,
+    connections: int | None,
+    method: str,
+    headers: tuple[str, ...],
+    body: str | None,
+    scenario: str | None,
+    thresholds: tuple[str, ...],
+    name: str | None,
+    save: bool,
+    force: bool,
+    workers: int,
+    expect_workers: int,
+    master_bind: str,
+    fmt: str,
+    quiet: bool,
+    project: str | None,
+) -> int:
     """HTTP load without coordinated omission: open loop at a constant rate, latency from each request's
     intended start, k6-style thresholds.
 
@@ -69,14 +135,30 @@ def load(url: str | None, rate: float | None, concurrency: int | None, duration:
     from perfpack.report import Report, render
 
     root = find_project_root(project) if project else find_project_root()
-    options = LoadOptions(url=url, scenario=scenario, rate=rate, concurrency=concurrency, duration=duration,
-                          warmup=warmup, timeout=timeout, connections=connections, method=method, headers=headers,
-                          body=body, thresholds=thresholds, name=name, save=save, force=force,
-                          workers=workers, quiet=quiet,
-                          extra={"expect_workers": expect_workers, "master_bind": master_bind})
+    options = LoadOptions(
+        url=url,
+        scenario=scenario,
+        rate=rate,
+        concurrency=concurrency,
+        duration=duration,
+        warmup=warmup,
+        timeout=timeout,
+        connections=connections,
+        method=method,
+        headers=headers,
+        body=body,
+        thresholds=thresholds,
+        name=name,
+        save=save,
+        force=force,
+        workers=workers,
+        quiet=quiet,
+        extra={"expect_workers": expect_workers, "master_bind": master_bind},
+    )
     outcome = run_load(options, root=Path(root))
-    report = Report(command="load", data=outcome.summary, text=outcome.text,
-                    failed=outcome.summary["verdict"] != "pass")
+    report = Report(
+        command="load", data=outcome.summary, text=outcome.text, failed=outcome.summary["verdict"] != "pass"
+    )
     sys.stdout.write(render(report, fmt) + "\n")
     sys.stdout.flush()
     return outcome.exit_code

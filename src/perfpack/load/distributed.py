@@ -43,17 +43,31 @@ def _trace(what: str) -> None:
 
 # ------------------------------------------------------------------ plans and counts as JSON
 def plan_to_json(plan: Plan) -> dict[str, Any]:
-    return {"target": [plan.target.scheme, plan.target.host, plan.target.port],
-            "requests": [[r.name, r.method, r.path, r.weight, base64.b64encode(r.wire).decode()] for r in plan.requests],
-            "rate": plan.rate, "concurrency": plan.concurrency, "duration_s": plan.duration_s,
-            "warmup_s": plan.warmup_s, "timeout_s": plan.timeout_s, "connections": plan.connections}
+    return {
+        "target": [plan.target.scheme, plan.target.host, plan.target.port],
+        "requests": [
+            [r.name, r.method, r.path, r.weight, base64.b64encode(r.wire).decode()] for r in plan.requests
+        ],
+        "rate": plan.rate,
+        "concurrency": plan.concurrency,
+        "duration_s": plan.duration_s,
+        "warmup_s": plan.warmup_s,
+        "timeout_s": plan.timeout_s,
+        "connections": plan.connections,
+    }
 
 
 def plan_from_json(d: dict[str, Any]) -> Plan:
-    return Plan(target=Target(*d["target"]),
-                requests=[RequestSpec(n, m, p, w, base64.b64decode(wire)) for n, m, p, w, wire in d["requests"]],
-                rate=d["rate"], concurrency=d["concurrency"], duration_s=d["duration_s"], warmup_s=d["warmup_s"],
-                timeout_s=d["timeout_s"], connections=d["connections"])
+    return Plan(
+        target=Target(*d["target"]),
+        requests=[RequestSpec(n, m, p, w, base64.b64decode(wire)) for n, m, p, w, wire in d["requests"]],
+        rate=d["rate"],
+        concurrency=d["concurrency"],
+        duration_s=d["duration_s"],
+        warmup_s=d["warmup_s"],
+        timeout_s=d["timeout_s"],
+        connections=d["connections"],
+    )
 
 
 def counts_to_json(c: Counts) -> dict[str, Any]:
@@ -87,10 +101,19 @@ def merge(parts: list[Counts], *, target_rate: float | None) -> Counts:
             mine["errors"] += per["errors"]
             for k, v in per["latency_us"].items():
                 mine["latency_us"][k] = mine["latency_us"].get(k, 0) + v
-        for key in ("requests", "sent", "scheduled", "not_sent", "unfinished", "waited_for_connection",
-                    "connections_opened", "max_in_flight"):
+        for key in (
+            "requests",
+            "sent",
+            "scheduled",
+            "not_sent",
+            "unfinished",
+            "waited_for_connection",
+            "connections_opened",
+            "max_in_flight",
+        ):
             setattr(out, key, getattr(out, key) + getattr(p, key))
         out.cpu_s = max(out.cpu_s, p.cpu_s)  # per generator: each has its own core
+        out.merged_rate = (out.merged_rate or 0.0) + p.achieved_rate()
         out.wall_s = max(out.wall_s, p.wall_s)
         out.interrupted = out.interrupted or p.interrupted
     return out
@@ -103,8 +126,14 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def run_on_locust(plan: Plan, *, workers: int, quiet: bool = False, expect_workers: int = 0,
-                  master_bind: str = "127.0.0.1:5557") -> Counts:
+def run_on_locust(
+    plan: Plan,
+    *,
+    workers: int,
+    quiet: bool = False,
+    expect_workers: int = 0,
+    master_bind: str = "127.0.0.1:5557",
+) -> Counts:
     """Run `plan` split over `workers` local Locust workers (+ `expect_workers` remote ones)."""
     try:
         import locust  # noqa: F401  (only to say clearly when it is missing; the master imports it for real)
@@ -119,11 +148,21 @@ def run_on_locust(plan: Plan, *, workers: int, quiet: bool = False, expect_worke
     port = int(port_text) if expect_workers else _free_port()
     if not expect_workers:
         host = "127.0.0.1"
-    job = {"plan": plan_to_json(plan), "local_workers": workers, "expect_workers": expect_workers,
-           "bind": [host, port], "quiet": quiet}
+    job = {
+        "plan": plan_to_json(plan),
+        "local_workers": workers,
+        "expect_workers": expect_workers,
+        "bind": [host, port],
+        "quiet": quiet,
+    }
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    proc = subprocess.Popen([sys.executable, "-m", "perfpack.load.distributed", "master"], stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE, env=env, start_new_session=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "perfpack.load.distributed", "master"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        env=env,
+        start_new_session=True,
+    )
     assert proc.stdin is not None and proc.stdout is not None
     previous = signal.getsignal(signal.SIGINT)
 
@@ -162,7 +201,7 @@ def run_on_locust(plan: Plan, *, workers: int, quiet: bool = False, expect_worke
 
 # ------------------------------------------------------------------ the engine child (no locust)
 def engine_child() -> int:
-    """Read a plan on stdin, run it, write Counts as JSON on stdout. SIGINT stops it early (partial counts)."""
+    """Read a plan on stdin, run it, write Counts as JSON on stdout. SIGINT stops it early (partial)."""
     from perfpack.load.engine import Engine
 
     plan = plan_from_json(json.loads(sys.stdin.read()))
@@ -175,14 +214,15 @@ def engine_child() -> int:
     return 0
 
 
-# ------------------------------------------------------------------ Locust's side (master and worker processes)
+# ------------------------------------------------------------ Locust's side (master and worker processes)
 def _locust_user_class() -> Any:
-    import gevent  # type: ignore[import-untyped]
-    from gevent import subprocess as gsub  # type: ignore[import-untyped]
+    import gevent
+    from gevent import subprocess as gsub
     from locust import User, constant, task
 
     class PerfpackLoadUser(User):
         """One per worker: runs perfpack's engine (in a child process) at this worker's share of the rate."""
+
         wait_time = constant(0)
         plan: dict[str, Any] | None = None  # set by the master's "perfpack_plan" message
         stop_requested = False
@@ -193,8 +233,11 @@ def _locust_user_class() -> Any:
             while PerfpackLoadUser.plan is None:
                 gevent.sleep(0.05)
             _trace("worker: engine starting")
-            child = gsub.Popen([sys.executable, "-m", "perfpack.load.distributed", "engine"],
-                               stdin=gsub.PIPE, stdout=gsub.PIPE)
+            child = gsub.Popen(
+                [sys.executable, "-m", "perfpack.load.distributed", "engine"],
+                stdin=gsub.PIPE,
+                stdout=gsub.PIPE,
+            )
             watcher = gevent.spawn(_stop_when_asked, child)
             try:
                 out, _ = child.communicate(json.dumps(PerfpackLoadUser.plan).encode())
@@ -226,7 +269,7 @@ def master_main() -> int:
     job = json.loads(sys.stdin.read())
     import logging
 
-    import gevent  # type: ignore[import-untyped]
+    import gevent
     from locust.env import Environment
 
     logging.basicConfig(level=logging.ERROR)
@@ -236,7 +279,7 @@ def master_main() -> int:
     host, port = job["bind"]
     try:
         runner = env.create_master_runner(master_bind_host=host, master_bind_port=port)
-    except Exception as exc:  # noqa: BLE001 - zmq's bind errors are not OSError
+    except Exception as exc:
         print(json.dumps({"error": f"cannot listen on {host}:{port}: {exc}"}))
         return 0
     results: list[dict[str, Any]] = []
@@ -248,9 +291,14 @@ def master_main() -> int:
         runner.send_message("perfpack_stop", {})
 
     gevent.signal_handler(signal.SIGINT, on_sigint, signal.SIGINT, None)
-    local = [subprocess.Popen([sys.executable, "-m", "perfpack.load.distributed", "worker", f"127.0.0.1:{port}"],
-                              stdin=subprocess.DEVNULL, start_new_session=True)
-             for _ in range(job["local_workers"])]
+    local = [
+        subprocess.Popen(
+            [sys.executable, "-m", "perfpack.load.distributed", "worker", f"127.0.0.1:{port}"],
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        for _ in range(job["local_workers"])
+    ]
     want = job["local_workers"] + job["expect_workers"]
     try:
         waited = 0.0
@@ -258,8 +306,14 @@ def master_main() -> int:
             gevent.sleep(0.1)
             waited += 0.1
         if runner.worker_count < want:
-            print(json.dumps({"error": f"{runner.worker_count} of {want} Locust workers connected "
-                                       f"in {WAIT_FOR_WORKERS_S:g} s"}))
+            print(
+                json.dumps(
+                    {
+                        "error": f"{runner.worker_count} of {want} Locust workers connected "
+                        f"in {WAIT_FOR_WORKERS_S:g} s"
+                    }
+                )
+            )
             return 0
         n = runner.worker_count
         _trace(f"master: {n} workers connected")
@@ -301,7 +355,7 @@ def worker_main(master: str) -> int:
     """A Locust worker: connect to the master, take the plan, run it when told."""
     import logging
 
-    import gevent  # type: ignore[import-untyped]
+    import gevent
     from locust.env import Environment
 
     logging.basicConfig(level=logging.ERROR)

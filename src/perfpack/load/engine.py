@@ -35,7 +35,7 @@ _IDLE, _CONNECTING, _BUSY = 0, 1, 2
 
 
 def quantize_us(us: int) -> int:
-    """Round a microsecond value the way a 3-significant-digit HdrHistogram stores it (cheap on the hot path)."""
+    """Round microseconds the way a 3-significant-digit HdrHistogram stores them (cheap on the hot path)."""
     if us < 2048:
         return us if us > 0 else 1
     shift = us.bit_length() - 11
@@ -45,6 +45,7 @@ def quantize_us(us: int) -> int:
 @dataclass
 class Counts:
     """What a run measured, in plain counters (merged across workers, turned into a summary by result.py)."""
+
     mode: str
     target_rate: float | None
     duration_s: float  # the measured window (warm-up excluded), as planned
@@ -54,7 +55,25 @@ class Counts:
     by_name: dict[str, dict[str, Any]] = field(default_factory=dict)  # name -> {"n", "errors", "latency_us"}
     errors: dict[str, int] = field(default_factory=dict)  # kind -> count
     requests: int = 0  # finished requests (ok or error) whose intended start was in the window
-    sent: int = 0  # requests written to a socket inside the window
+    sent: int = 0  # requests due in the window that were written to a socket (first tries)
+    # a least-squares fit of their send times (s from the window start) on their order: n, Sx, Sy, Sxx, Sxy.
+    # Its slope is the achieved rate: a generator falling behind stretches it; one late wake-up or a
+    # catch-up burst barely moves it (endpoints alone would make short runs noisy).
+    send_fit: list[float] = field(default_factory=lambda: [0.0] * 5)
+    merged_rate: float | None = None  # the sum of the parts' achieved rates, for counts merged from workers
+
+    def achieved_rate(self) -> float:
+        if self.merged_rate is not None:
+            return self.merged_rate
+        n, sx, sy, sxx, sxy = self.send_fit
+        denominator = n * sxx - sx * sx
+        if n >= 3 and denominator > 0:
+            slope = (n * sxy - sx * sy) / denominator  # seconds per request
+            if slope > 0:
+                return 1.0 / slope
+        window = self.measured_s or self.duration_s
+        return self.sent / window if window else 0.0
+
     scheduled: int = 0  # requests due inside the window
     not_sent: int = 0  # due in the window but never picked up: the generator was still behind at its end
     unfinished: int = 0  # in flight when the run was interrupted: not counted
@@ -66,6 +85,12 @@ class Counts:
     workers: int = 1
     interrupted: bool = False
     timer: str = "timerfd"
+    # the open-loop schedule: request k is due at schedule_start_ns + int(k * interval_ns)
+    # (CLOCK_MONOTONIC ns); those due in [window_start_ns, window_end_ns) are measured
+    schedule_start_ns: int = 0
+    interval_ns: float = 0.0
+    window_start_ns: int = 0
+    window_end_ns: int = 0
 
 
 class _Conn:
@@ -195,7 +220,9 @@ class Engine:
         self.queue: deque[tuple[RequestSpec, int, bool]] = deque()
         self.cycle = _sequence(plan.requests)
         self.busy = 0
-        self._cpu_mark: list[tuple[float, int]] = []  # (process time, monotonic ns) at the window's start and end
+        self._cpu_mark: list[
+            tuple[float, int]
+        ] = []  # (process time, monotonic ns) at the window's start and end
         try:
             if plan.mode == "open":
                 self._open_loop(counts)
@@ -220,6 +247,8 @@ class Engine:
         t0 = time.monotonic_ns() + 20_000_000  # 20 ms to settle before the first due time
         self.t_window = w0 = t0 + int(plan.warmup_s * 1e9)
         self.t_window_end = w1 = w0 + int(plan.duration_s * 1e9)
+        counts.schedule_start_ns, counts.interval_ns = t0, interval
+        counts.window_start_ns, counts.window_end_ns = w0, w1
         total = round((plan.warmup_s + plan.duration_s) * plan.rate)
         # the last answers may take up to the timeout (plus the grace a late generator gets)
         self.deadline = w1 + int(plan.timeout_s * 1e9) + _GRACE_NS
@@ -362,8 +391,15 @@ class Engine:
         self.counts.max_in_flight = max(self.counts.max_in_flight, self.busy)
         now = time.monotonic_ns()
         c.sent = now
-        if self.t_window <= now < self.t_window_end:
-            self.counts.sent += 1
+        if self.t_window <= due < self.t_window_end and not retried:
+            counts = self.counts
+            counts.sent += 1
+            fit, x, y = counts.send_fit, counts.sent, (now - self.t_window) / 1e9
+            fit[0] += 1
+            fit[1] += x
+            fit[2] += y
+            fit[3] += x * x
+            fit[4] += x * y
         data = spec.wire
         try:
             n = c.sock.send(data)
@@ -475,7 +511,7 @@ class Engine:
                 status = int(head[9:12])
             except ValueError:
                 raise _ProtocolError("unreadable status code") from None
-            rest = buf[i + 4:]
+            rest = buf[i + 4 :]
             if 100 <= status < 200:  # an interim answer (100 Continue, 103 Early Hints): the real one follows
                 c.buf = b""
                 return self._feed(c, rest) if rest else False
@@ -548,7 +584,7 @@ class Engine:
                 raise _ProtocolError("unreadable chunk size") from None
             if size == 0:
                 end = buf.find(b"\r\n\r\n", j)  # trailers, then a blank line
-                if buf[j:j + 4] == b"\r\n\r\n" or end >= 0:
+                if buf[j : j + 4] == b"\r\n\r\n" or end >= 0:
                     return True
                 if len(buf) - j > MAX_HEAD:
                     raise _ProtocolError("trailers larger than 64 KiB")
@@ -625,7 +661,9 @@ class Engine:
         self.idle.append(c)
 
     def _next_from_queue(self) -> None:
-        while self.queue and (self.idle or len(self.conns) < (self.plan.concurrency or self.plan.connections)):
+        while self.queue and (
+            self.idle or len(self.conns) < (self.plan.concurrency or self.plan.connections)
+        ):
             spec, due, retried = self.queue.popleft()
             self._dispatch(spec, due, retried)
 
@@ -646,7 +684,14 @@ class Engine:
     def _check_timeouts(self, now: int) -> None:
         limit = int(self.plan.timeout_s * 1e9)
         for c in list(self.conns.values()):
-            if c.spec is not None and now - c.sent > limit and c.sent or c.spec is not None and c.state == _CONNECTING and now - c.due > limit:
+            if (
+                c.spec is not None
+                and now - c.sent > limit
+                and c.sent
+                or c.spec is not None
+                and c.state == _CONNECTING
+                and now - c.due > limit
+            ):
                 self._finish_error(c, "timeout")
 
     def _expire_all(self, now: int, *, interrupted: bool = False) -> None:
@@ -706,11 +751,15 @@ def preflight(plan: Plan, timeout_s: float = 5.0) -> None:
     try:
         sock.connect(addr)
     except TimeoutError:
-        raise PerfpackError(f"cannot connect to {plan.target.origin}: no answer in {min(timeout_s, plan.timeout_s):g} s",
-                            hint="is the server running and listening there?") from None
+        raise PerfpackError(
+            f"cannot connect to {plan.target.origin}: no answer in {min(timeout_s, plan.timeout_s):g} s",
+            hint="is the server running and listening there?",
+        ) from None
     except OSError as exc:
-        raise PerfpackError(f"cannot connect to {plan.target.origin}: {exc.strerror or exc}",
-                            hint="is the server running and listening there?") from None
+        raise PerfpackError(
+            f"cannot connect to {plan.target.origin}: {exc.strerror or exc}",
+            hint="is the server running and listening there?",
+        ) from None
     finally:
         sock.close()
 

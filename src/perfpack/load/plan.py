@@ -1,4 +1,4 @@
-"""What a load run will do: target URL(s), rate or concurrency, durations, thresholds, from flags or a scenario file.
+"""What a load run will do (target, rate or concurrency, durations, thresholds), from flags or a file.
 
 Everything here is checked before any request is sent: a bad URL, duration, header, threshold or scenario
 file is one PerfpackError (exit 2), never a half-run.
@@ -39,6 +39,7 @@ def parse_duration(text: str, *, what: str, default_unit: str = "s", allow_zero:
 @dataclass(frozen=True)
 class Target:
     """Where requests go: one host and port (plain HTTP/1.1)."""
+
     scheme: str
     host: str
     port: int
@@ -53,6 +54,7 @@ class Target:
 @dataclass(frozen=True)
 class RequestSpec:
     """One kind of request; `wire` is the exact bytes sent (built once, reused for every request)."""
+
     name: str
     method: str
     path: str
@@ -91,22 +93,33 @@ class Plan:
 
 def parse_url(url: str) -> tuple[Target, str]:
     """(target, path with query) of an http:// URL, or one clear error."""
-    if not isinstance(url, str) or not url or len(url) > 8192 or any(ord(c) < 33 or ord(c) == 127 for c in url):
-        raise PerfpackError(f"invalid URL {url[:80]!r}" if isinstance(url, str) else "invalid URL",
-                            hint="e.g. http://127.0.0.1:8000/orders (no spaces or control characters)")
+    if (
+        not isinstance(url, str)
+        or not url
+        or len(url) > 8192
+        or any(ord(c) < 33 or ord(c) == 127 for c in url)
+    ):
+        raise PerfpackError(
+            f"invalid URL {url[:80]!r}" if isinstance(url, str) else "invalid URL",
+            hint="e.g. http://127.0.0.1:8000/orders (no spaces or control characters)",
+        )
     try:
         parts = urlsplit(url)
         port = parts.port
     except ValueError as exc:
         raise PerfpackError(f"invalid URL {url[:80]!r}: {exc}") from None
     if parts.scheme == "https":
-        raise PerfpackError(f"{url[:80]}: https is not supported by perfpack load's own engine",
-                            hint="load the service over plain http (e.g. its port behind the TLS terminator)")
+        raise PerfpackError(
+            f"{url[:80]}: https is not supported by perfpack load's own engine",
+            hint="load the service over plain http (e.g. its port behind the TLS terminator)",
+        )
     if parts.scheme != "http" or not parts.hostname:
         raise PerfpackError(f"invalid URL {url[:80]!r}: need http://HOST[:PORT]/PATH")
     if parts.username or parts.password:
-        raise PerfpackError(f"{url[:80]}: credentials in the URL are not sent",
-                            hint="pass them as a header: --header 'Authorization: Basic ...'")
+        raise PerfpackError(
+            f"{url[:80]}: credentials in the URL are not sent",
+            hint="pass them as a header: --header 'Authorization: Basic ...'",
+        )
     path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     return Target("http", parts.hostname, port or 80), path
 
@@ -119,8 +132,10 @@ def parse_header(text: str) -> tuple[str, str]:
     if any(c in value for c in "\r\n\0"):
         raise PerfpackError(f"header {name}: the value has a line break or NUL")
     if name.lower() in ("host", "content-length", "transfer-encoding", "connection"):
-        raise PerfpackError(f"header {name} is set by perfpack load itself",
-                            hint="Host, Content-Length, Transfer-Encoding and Connection cannot be overridden")
+        raise PerfpackError(
+            f"header {name} is set by perfpack load itself",
+            hint="Host, Content-Length, Transfer-Encoding and Connection cannot be overridden",
+        )
     return name, value
 
 
@@ -128,7 +143,9 @@ def build_wire(target: Target, method: str, path: str, headers: list[tuple[str, 
     if not _TOKEN.match(method):
         raise PerfpackError(f"invalid HTTP method {method[:40]!r}")
     if any(ord(c) < 33 or ord(c) == 127 for c in path) or not (path.startswith("/") or path == "*"):
-        raise PerfpackError(f"invalid request path {path[:80]!r}", hint="start it with / and leave out spaces")
+        raise PerfpackError(
+            f"invalid request path {path[:80]!r}", hint="start it with / and leave out spaces"
+        )
     host = f"[{target.host}]" if ":" in target.host else target.host
     if target.port != 80:
         host += f":{target.port}"
@@ -144,8 +161,10 @@ def build_wire(target: Target, method: str, path: str, headers: list[tuple[str, 
     try:
         head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
     except UnicodeEncodeError:
-        raise PerfpackError("a header or the path has characters outside Latin-1",
-                            hint="percent-encode the path; header values must be Latin-1") from None
+        raise PerfpackError(
+            "a header or the path has characters outside Latin-1",
+            hint="percent-encode the path; header values must be Latin-1",
+        ) from None
     return head + body
 
 
@@ -168,18 +187,32 @@ def _read_file(path: Path, *, what: str, limit: int) -> bytes:
         raise PerfpackError(f"{what} {path}: no such file") from None
 
 
-def single_request_plan(url: str, *, method: str = "GET", headers: tuple[str, ...] = (), body: str | None = None) -> tuple[Target, list[RequestSpec]]:
+def single_request_plan(
+    url: str, *, method: str = "GET", headers: tuple[str, ...] = (), body: str | None = None
+) -> tuple[Target, list[RequestSpec]]:
     target, path = parse_url(url)
     method = method.upper()
     hdrs = [parse_header(h) for h in headers]
     data = read_body(body) if body is not None else b""
-    return target, [RequestSpec(f"{method} {path}"[:80], method, path, 1, build_wire(target, method, path, hdrs, data))]
+    return target, [
+        RequestSpec(f"{method} {path}"[:80], method, path, 1, build_wire(target, method, path, hdrs, data))
+    ]
 
 
 # --- scenario files -------------------------------------------------------------------------------
 
-_TOP_KEYS = {"url", "rate", "concurrency", "duration", "warmup", "timeout", "connections", "thresholds", "headers",
-             "request"}
+_TOP_KEYS = {
+    "url",
+    "rate",
+    "concurrency",
+    "duration",
+    "warmup",
+    "timeout",
+    "connections",
+    "thresholds",
+    "headers",
+    "request",
+}
 _REQ_KEYS = {"name", "method", "path", "url", "weight", "headers", "body", "body_file"}
 
 
@@ -195,8 +228,9 @@ def load_scenario(path: Path) -> dict[str, Any]:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise PerfpackError(f"scenario file {path}: invalid TOML: {exc}",
-                            hint="see docs/load.md, 'Scenario files'") from None
+        raise PerfpackError(
+            f"scenario file {path}: invalid TOML: {exc}", hint="see docs/load.md, 'Scenario files'"
+        ) from None
     return check_scenario(data, where=str(path), base=Path(path).parent)
 
 
@@ -208,24 +242,34 @@ def _want(cond: bool, where: str, message: str) -> None:
 def check_scenario(data: dict[str, Any], *, where: str, base: Path) -> dict[str, Any]:
     unknown = sorted(set(data) - _TOP_KEYS)
     _want(not unknown, where, f"unknown key {unknown[0]!r}" if unknown else "")
-    _want(isinstance(data.get("url"), str), where, "needs url = \"http://HOST:PORT\" (the base of every path)")
+    _want(isinstance(data.get("url"), str), where, 'needs url = "http://HOST:PORT" (the base of every path)')
     target, base_path = parse_url(data["url"])
     out: dict[str, Any] = {"target": target}
     for key in ("rate", "concurrency", "connections"):
         if key in data:
             value = data[key]
-            _want(isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0, where,
-                  f"{key} must be a positive number")
+            _want(
+                isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0,
+                where,
+                f"{key} must be a positive number",
+            )
             out[key] = value
     for key in ("duration", "warmup", "timeout"):
         if key in data:
-            _want(isinstance(data[key], (str, int, float)) and not isinstance(data[key], bool), where,
-                  f"{key} must be a duration like \"30s\"")
-            out[key] = parse_duration(str(data[key]), what=f"scenario file {where}: {key}",
-                                      allow_zero=key == "warmup")
+            _want(
+                isinstance(data[key], (str, int, float)) and not isinstance(data[key], bool),
+                where,
+                f'{key} must be a duration like "30s"',
+            )
+            out[key] = parse_duration(
+                str(data[key]), what=f"scenario file {where}: {key}", allow_zero=key == "warmup"
+            )
     thresholds = data.get("thresholds", [])
-    _want(isinstance(thresholds, list) and all(isinstance(t, str) for t in thresholds), where,
-          "thresholds must be a list of strings like \"p95<200ms\"")
+    _want(
+        isinstance(thresholds, list) and all(isinstance(t, str) for t in thresholds),
+        where,
+        'thresholds must be a list of strings like "p95<200ms"',
+    )
     out["thresholds"] = list(thresholds)
     common = _headers_table(data.get("headers", {}), where, "headers")
     reqs: Any = data.get("request")
@@ -238,7 +282,9 @@ def check_scenario(data: dict[str, Any], *, where: str, base: Path) -> dict[str,
         bad = sorted(set(req) - _REQ_KEYS)
         _want(not bad, where, f"{at}: unknown key {bad[0]!r}" if bad else "")
         method = req.get("method", "GET")
-        _want(isinstance(method, str) and bool(_TOKEN.match(method)), where, f"{at}: invalid method {method!r}")
+        _want(
+            isinstance(method, str) and bool(_TOKEN.match(method)), where, f"{at}: invalid method {method!r}"
+        )
         method = method.upper()
         _want(("path" in req) != ("url" in req), where, f"{at}: needs exactly one of path or url")
         if "url" in req:
@@ -246,12 +292,18 @@ def check_scenario(data: dict[str, Any], *, where: str, base: Path) -> dict[str,
             t2, path = parse_url(req["url"])
             _want(t2 == target, where, f"{at}: url must be on {target.origin} (one host per scenario)")
         else:
-            _want(isinstance(req["path"], str) and req["path"].startswith("/"), where,
-                  f"{at}: path must be a string starting with /")
+            _want(
+                isinstance(req["path"], str) and req["path"].startswith("/"),
+                where,
+                f"{at}: path must be a string starting with /",
+            )
             path = base_path.rstrip("/") + req["path"] if base_path != "/" else req["path"]
         weight = req.get("weight", 1)
-        _want(isinstance(weight, int) and not isinstance(weight, bool) and 1 <= weight <= MAX_WEIGHT, where,
-              f"{at}: weight must be a whole number from 1 to {MAX_WEIGHT}")
+        _want(
+            isinstance(weight, int) and not isinstance(weight, bool) and 1 <= weight <= MAX_WEIGHT,
+            where,
+            f"{at}: weight must be a whole number from 1 to {MAX_WEIGHT}",
+        )
         _want(not ("body" in req and "body_file" in req), where, f"{at}: body and body_file are exclusive")
         if "body" in req:
             _want(isinstance(req["body"], str), where, f"{at}: body must be a string")
@@ -277,7 +329,7 @@ def check_scenario(data: dict[str, Any], *, where: str, base: Path) -> dict[str,
 
 
 def _headers_table(table: Any, where: str, at: str) -> dict[str, str]:
-    _want(isinstance(table, dict), where, f"{at} must be a table of name = \"value\"")
+    _want(isinstance(table, dict), where, f'{at} must be a table of name = "value"')
     out = {}
     for name, value in table.items():
         _want(isinstance(value, str), where, f"{at}: {name} must be a string")

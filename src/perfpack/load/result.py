@@ -17,13 +17,18 @@ from perfpack.load.engine import Counts
 LATENCY_KEYS = ("p50", "p90", "p95", "p99", "p999", "max")
 _THRESHOLD = re.compile(
     r"^\s*(?P<metric>p\(\s*\d+(?:\.\d+)?\s*\)|p\d+(?:\.\d+)?|avg|min|med|max|error_rate|errors|rate)\s*"
-    r"(?P<op><=|>=|<|>)\s*(?P<value>\d+(?:\.\d+)?)\s*(?P<unit>ms|s|us|µs|%|/s|req/s)?\s*$")
+    r"(?P<op><=|>=|<|>)\s*(?P<value>\d+(?:\.\d+)?)\s*(?P<unit>ms|s|us|µs|%|/s|req/s)?\s*$"
+)
 _MS = {"ms": 1.0, "s": 1000.0, "us": 0.001, "µs": 0.001, None: 1.0}
-HINT = ("e.g. p95<200ms, p99<=1s, avg<50, max<2s, error_rate<1%, rate>450 "
-        "(latency in ms unless a unit is given; rate in requests/s)")
+HINT = (
+    "e.g. p95<200ms, p99<=1s, avg<50, max<2s, error_rate<1%, rate>450 "
+    "(latency in ms unless a unit is given; rate in requests/s)"
+)
 
 # What "the generator kept the rate" means (docs/load.md, "Verdicts"):
-RATE_TOLERANCE = 0.02  # every request due was sent, achieved within 2 % of the target (unless the server set the pace)
+RATE_TOLERANCE = (
+    0.02  # every request due was sent, achieved within 2 % of the target (unless the server set the pace)
+)
 # ... and when its timing is exact enough to blame a failed latency threshold on the server:
 LAG_SHARE = 0.10  # its own lag at p99 at most 10 % of the latency p99 ...
 LAG_FLOOR_MS = 1.0  # ... or under 1 ms
@@ -39,8 +44,12 @@ class Threshold:
     value: float  # ms for latency, a fraction for error_rate, requests/s for rate
 
     def holds(self, actual: float) -> bool:
-        return {"<": actual < self.value, "<=": actual <= self.value,
-                ">": actual > self.value, ">=": actual >= self.value}[self.op]
+        return {
+            "<": actual < self.value,
+            "<=": actual <= self.value,
+            ">": actual > self.value,
+            ">=": actual >= self.value,
+        }[self.op]
 
 
 def parse_threshold(expr: str) -> Threshold:
@@ -77,7 +86,7 @@ def parse_threshold(expr: str) -> Threshold:
 
 def histogram(latency_us: dict[int, int]) -> Any:
     """An HdrHistogram (1 us .. 1 h, 3 significant digits) of quantized microsecond counts."""
-    from hdrh.histogram import HdrHistogram  # type: ignore[import-untyped]
+    from hdrh.histogram import HdrHistogram
 
     h = HdrHistogram(1, 3_600_000_000, 3)
     top = h.highest_trackable_value
@@ -92,9 +101,16 @@ def _pct_ms(h: Any, q: float) -> float:
 
 def latency_ms(h: Any) -> dict[str, float]:
     n = h.get_total_count()
-    out = {"p50": _pct_ms(h, 50), "p90": _pct_ms(h, 90), "p95": _pct_ms(h, 95), "p99": _pct_ms(h, 99),
-           "p999": _pct_ms(h, 99.9), "max": h.get_max_value() / 1000 if n else 0.0,
-           "avg": h.get_mean_value() / 1000 if n else 0.0, "min": h.get_min_value() / 1000 if n else 0.0}
+    out = {
+        "p50": _pct_ms(h, 50),
+        "p90": _pct_ms(h, 90),
+        "p95": _pct_ms(h, 95),
+        "p99": _pct_ms(h, 99),
+        "p999": _pct_ms(h, 99.9),
+        "max": h.get_max_value() / 1000 if n else 0.0,
+        "avg": h.get_mean_value() / 1000 if n else 0.0,
+        "min": h.get_min_value() / 1000 if n else 0.0,
+    }
     return {k: round(v, 3) for k, v in out.items()}
 
 
@@ -111,12 +127,16 @@ def generator_kept_rate(c: Counts, achieved: float, timing_ok: bool) -> tuple[bo
     if achieved < c.target_rate * (1 - RATE_TOLERANCE):
         cores = c.cpu_s / c.wall_s if c.wall_s else 0.0
         if not c.waited_for_connection:
-            return False, (f"achieved {achieved:,.1f} of {c.target_rate:,.6g} req/s with connections free: "
-                           "the generator set the pace")
+            return False, (
+                f"achieved {achieved:,.1f} of {c.target_rate:,.6g} req/s with connections free: "
+                "the generator set the pace"
+            )
         if cores >= CPU_SATURATED or not timing_ok:
-            return False, (f"achieved {achieved:,.1f} of {c.target_rate:,.6g} req/s with the generator itself "
-                           f"saturated ({100 * cores:.0f} % of its core, its own lag large): "
-                           "it may be what set the pace")
+            busy = f"{100 * cores:.0f} % of its core" if cores >= CPU_SATURATED else "its own lag large"
+            return False, (
+                f"achieved {achieved:,.1f} of {c.target_rate:,.6g} req/s with every connection busy "
+                f"but the generator itself saturated ({busy}): it may be what set the pace"
+            )
     return True, ""
 
 
@@ -125,8 +145,10 @@ def generator_timing_ok(c: Counts, lat: dict[str, float], lag: dict[str, float])
     if c.mode != "open":
         return True, ""
     if lag["p99"] > max(LAG_FLOOR_MS, LAG_SHARE * lat["p99"]):
-        return False, (f"its own lag p99 {_ms(lag['p99'])} is more than 10 % of the latency p99 "
-                       f"({_ms(lat['p99'])}): part of the latency is the generator's (a busy machine?)")
+        return False, (
+            f"its own lag p99 {_ms(lag['p99'])} is more than 10 % of the latency p99 "
+            f"({_ms(lat['p99'])}): part of the latency is the generator's (a busy machine?)"
+        )
     return True, ""
 
 
@@ -135,16 +157,18 @@ def summarize(c: Counts, thresholds: list[Threshold]) -> dict[str, Any]:
     h = histogram(c.latency_us)
     lat = latency_ms(h)
     lag_h = histogram(c.lag_us)
-    lag = {"p50": _pct_ms(lag_h, 50), "p99": _pct_ms(lag_h, 99),
-           "max": lag_h.get_max_value() / 1000 if lag_h.get_total_count() else 0.0}
+    lag = {
+        "p50": _pct_ms(lag_h, 50),
+        "p99": _pct_ms(lag_h, 99),
+        "max": lag_h.get_max_value() / 1000 if lag_h.get_total_count() else 0.0,
+    }
     window = c.measured_s or c.duration_s
-    achieved = c.sent / window if window else 0.0
+    achieved = c.achieved_rate()
     nerr = sum(c.errors.values())
     error_rate = nerr / c.requests if c.requests else 0.0
     timing_ok, timing_why = generator_timing_ok(c, lat, lag)
     kept, why = generator_kept_rate(c, achieved, timing_ok)
-    actual = {"error_rate": error_rate, "errors": float(nerr), "rate": achieved, **lat,
-              "p99.9": lat["p999"]}
+    actual = {"error_rate": error_rate, "errors": float(nerr), "rate": achieved, **lat, "p99.9": lat["p999"]}
     results = []
     for t in thresholds:
         if t.metric in actual:
@@ -157,10 +181,11 @@ def summarize(c: Counts, thresholds: list[Threshold]) -> dict[str, Any]:
     if c.requests == 0 and thresholds:  # nothing measured: no threshold can be said to hold
         for r in results:
             r["ok"] = False
-    failed = [t for t, r in zip(thresholds, results) if not r["ok"]]
+    failed = [t for t, r in zip(thresholds, results, strict=True) if not r["ok"]]
     # A failed latency threshold proves nothing about the server when the generator's own lag is in it.
-    blamed_on_generator = not timing_ok and any(t.metric.startswith("p") or t.metric in LATENCY_METRICS
-                                                for t in failed)
+    blamed_on_generator = not timing_ok and any(
+        t.metric.startswith("p") or t.metric in LATENCY_METRICS for t in failed
+    )
     if c.interrupted:
         verdict = "interrupted"
     elif not kept or blamed_on_generator:
@@ -179,11 +204,17 @@ def summarize(c: Counts, thresholds: list[Threshold]) -> dict[str, Any]:
         "error_rate": round(error_rate, 6),
         "errors_by_kind": dict(sorted(c.errors.items(), key=lambda kv: -kv[1])[:8]),
         "latency_ms": lat,
-        "generator": {"lag_ms": {k: round(v, 3) for k, v in lag.items()},
-                      "cpu_cores": round(c.cpu_s / c.wall_s, 3) if c.wall_s else 0.0,
-                      "kept_rate": kept, "timing_ok": timing_ok, "connections": c.connections_opened, "max_in_flight": c.max_in_flight,
-                      "waited_for_connection": c.waited_for_connection, "not_sent": c.not_sent,
-                      "workers": c.workers},
+        "generator": {
+            "lag_ms": {k: round(v, 3) for k, v in lag.items()},
+            "cpu_cores": round(c.cpu_s / c.wall_s, 3) if c.wall_s else 0.0,
+            "kept_rate": kept,
+            "timing_ok": timing_ok,
+            "connections": c.connections_opened,
+            "max_in_flight": c.max_in_flight,
+            "waited_for_connection": c.waited_for_connection,
+            "not_sent": c.not_sent,
+            "workers": c.workers,
+        },
         "thresholds": results,
         "verdict": verdict,
         "ok": verdict == "pass",
@@ -196,8 +227,12 @@ def summarize(c: Counts, thresholds: list[Threshold]) -> dict[str, Any]:
         per = {}
         for name, d in sorted(c.by_name.items(), key=lambda kv: -kv[1]["n"])[:6]:
             hn = histogram(d["latency_us"])
-            per[name[:40]] = {"n": d["n"], "errors": d["errors"], "p95": round(_pct_ms(hn, 95), 3),
-                              "p99": round(_pct_ms(hn, 99), 3)}
+            per[name[:40]] = {
+                "n": d["n"],
+                "errors": d["errors"],
+                "p95": round(_pct_ms(hn, 95), 3),
+                "p99": round(_pct_ms(hn, 99), 3),
+            }
         summary["by_request"] = per
     return summary
 
@@ -220,49 +255,69 @@ def render_text(s: dict[str, Any], *, what: str) -> str:
     lat, gen = s["latency_ms"], s["generator"]
     lines = []
     if s["mode"] == "open":
-        lines.append(f"open loop: {what} at {s['target_rate']:,.6g} req/s for {s['duration_s']:g} s "
-                     "(latency from each request's intended start: a stall is charged to every request it delayed)")
+        lines.append(
+            f"open loop: {what} at {s['target_rate']:,.6g} req/s for {s['duration_s']:g} s "
+            "(latency from each request's intended start: a stall is charged to every request it delayed)"
+        )
     else:
-        lines.append(f"CLOSED LOOP: {what}, {gen['connections']} connections back to back for {s['duration_s']:g} s "
-                     "(latency from each actual send: waiting caused by a slow server is NOT counted; "
-                     "use --rate for an open-loop run)")
+        lines.append(
+            f"CLOSED LOOP: {what}, {gen['connections']} connections back to back for {s['duration_s']:g} s "
+            "(latency from each actual send: waiting caused by a slow server is NOT counted; "
+            "use --rate for an open-loop run)"
+        )
     rate = f"achieved {s['achieved_rate']:,.1f} req/s"
     if s["target_rate"]:
         rate += f" of {s['target_rate']:,.6g} target ({100 * s['achieved_rate'] / s['target_rate']:.1f} %)"
     lines.append(f"requests   {s['requests']:,}   {rate}")
-    lines.append("latency    " + "  ".join(f"{k if k != 'p999' else 'p99.9'} {_ms(lat[k])}" for k in LATENCY_KEYS)
-                 + f"  avg {_ms(lat['avg'])}")
+    lines.append(
+        "latency    "
+        + "  ".join(f"{k if k != 'p999' else 'p99.9'} {_ms(lat[k])}" for k in LATENCY_KEYS)
+        + f"  avg {_ms(lat['avg'])}"
+    )
     if s["errors"]:
         kinds = ", ".join(f"{k}: {v:,}" for k, v in s["errors_by_kind"].items())
         lines.append(f"errors     {s['errors']:,} ({100 * s['error_rate']:.2f} %): {kinds}")
     else:
         lines.append("errors     0")
     if s["mode"] == "open":
-        g = (f"generator  lag p50 {_ms(gen['lag_ms']['p50'])} p99 {_ms(gen['lag_ms']['p99'])} "
-             f"max {_ms(gen['lag_ms']['max'])}; {100 * gen['cpu_cores']:.0f} % of one core; "
-             f"{gen['connections']} connections, {gen['max_in_flight']} in flight at most")
+        g = (
+            f"generator  lag p50 {_ms(gen['lag_ms']['p50'])} p99 {_ms(gen['lag_ms']['p99'])} "
+            f"max {_ms(gen['lag_ms']['max'])}; {100 * gen['cpu_cores']:.0f} % of one core; "
+            f"{gen['connections']} connections, {gen['max_in_flight']} in flight at most"
+        )
     else:
         g = f"generator  {100 * gen['cpu_cores']:.0f} % of one core; {gen['connections']} connections"
     if gen["workers"] > 1:
         g += f"; {gen['workers']} workers"
     lines.append(g)
     if gen["waited_for_connection"]:
-        lines.append(f"           {gen['waited_for_connection']:,} requests waited for a free connection "
-                     "(all allowed connections busy: the server set the pace; the wait is in the latencies)")
+        lines.append(
+            f"           {gen['waited_for_connection']:,} requests waited for a free connection "
+            "(all allowed connections busy: the server set the pace; the wait is in the latencies)"
+        )
     if not gen["kept_rate"]:
         lines.append(f"           the generator did NOT keep the rate: {gen.get('why', '')}")
     elif not gen["timing_ok"]:
         lines.append(f"           the generator's timing: {gen.get('why', '')}")
     for name, d in s.get("by_request", {}).items():
-        lines.append(f"  {name}: {d['n']:,} requests, {d['errors']:,} errors, p95 {_ms(d['p95'])}, p99 {_ms(d['p99'])}")
+        lines.append(
+            f"  {name}: {d['n']:,} requests, {d['errors']:,} errors, p95 {_ms(d['p95'])}, p99 {_ms(d['p99'])}"
+        )
     for t in s["thresholds"]:
-        actual = _ms(t["actual"]) if t["unit"] == "ms" else f"{t['actual']:,.6g}{' ' if t['unit'] != '%' else ''}{t['unit']}"
+        actual = (
+            _ms(t["actual"])
+            if t["unit"] == "ms"
+            else f"{t['actual']:,.6g}{' ' if t['unit'] != '%' else ''}{t['unit']}"
+        )
         lines.append(f"threshold  {t['expr']}: {'ok' if t['ok'] else 'FAILED'} (actual {actual.strip()})")
     verdict = s["verdict"]
-    note = {"pass": "", "fail": " (a threshold failed)",
-            "inconclusive": " (the generator could not keep the rate or its own delay is in a failed latency "
-                            "threshold: lower --rate, add --workers, or use a quieter machine)",
-            "interrupted": f" (stopped early after {s['duration_s']:g} s; "
-                           f"{s.get('unfinished', 0):,} requests in flight not counted)"}[verdict]
+    note = {
+        "pass": "",
+        "fail": " (a threshold failed)",
+        "inconclusive": " (the generator could not keep the rate or its own delay is in a failed latency "
+        "threshold: lower --rate, add --workers, or use a quieter machine)",
+        "interrupted": f" (stopped early after {s['duration_s']:g} s; "
+        f"{s.get('unfinished', 0):,} requests in flight not counted)",
+    }[verdict]
     lines.append(f"verdict    {verdict.upper()}{note}")
     return "\n".join(lines)

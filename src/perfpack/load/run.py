@@ -26,6 +26,7 @@ MAX_CONNECTIONS = 10_000
 @dataclass
 class LoadOptions:
     """The command line, as values (defaults: the documented ones)."""
+
     url: str | None = None
     scenario: str | None = None
     rate: float | None = None
@@ -59,8 +60,10 @@ class LoadOutcome:
 def build_plan(o: LoadOptions) -> Plan:
     """Check every option and file; one PerfpackError on the first problem, before anything is sent."""
     if o.rate is not None and o.concurrency is not None:
-        raise PerfpackError("--rate and --concurrency are exclusive",
-                            hint="--rate RPS: open loop (the default); --concurrency N: closed loop")
+        raise PerfpackError(
+            "--rate and --concurrency are exclusive",
+            hint="--rate RPS: open loop (the default); --concurrency N: closed loop",
+        )
     settings: dict[str, Any] = {}
     if o.scenario:
         if o.url or o.method != "GET" or o.headers or o.body is not None:
@@ -69,12 +72,20 @@ def build_plan(o: LoadOptions) -> Plan:
         target, requests = settings["target"], settings["requests"]
     else:
         if not o.url:
-            raise PerfpackError("give a URL to load, or --scenario FILE",
-                                hint="perfpack load http://127.0.0.1:8000/ --rate 100 --duration 10s")
+            raise PerfpackError(
+                "give a URL to load, or --scenario FILE",
+                hint="perfpack load http://127.0.0.1:8000/ --rate 100 --duration 10s",
+            )
         target, requests = single_request_plan(o.url, method=o.method, headers=o.headers, body=o.body)
-    thresholds: list[Threshold] = [parse_threshold(t) for t in [*settings.get("thresholds", []), *o.thresholds]]
+    thresholds: list[Threshold] = [
+        parse_threshold(t) for t in [*settings.get("thresholds", []), *o.thresholds]
+    ]
     rate = o.rate if o.rate is not None else settings.get("rate")
-    concurrency = o.concurrency if o.concurrency is not None else (None if o.rate is not None else settings.get("concurrency"))
+    concurrency = (
+        o.concurrency
+        if o.concurrency is not None
+        else (None if o.rate is not None else settings.get("concurrency"))
+    )
     if rate is not None and concurrency is not None:
         raise PerfpackError("the scenario file sets both rate and concurrency; keep one")
     if rate is None and concurrency is None:
@@ -84,8 +95,11 @@ def build_plan(o: LoadOptions) -> Plan:
     if concurrency is not None and not 1 <= int(concurrency) <= MAX_CONNECTIONS:
         raise PerfpackError(f"--concurrency {concurrency}: must be 1 to {MAX_CONNECTIONS}")
     duration = parse_duration(o.duration, what="--duration") if o.duration else settings.get("duration", 30.0)
-    warmup = (parse_duration(o.warmup, what="--warmup", allow_zero=True) if o.warmup is not None
-              else settings.get("warmup", 5.0))
+    warmup = (
+        parse_duration(o.warmup, what="--warmup", allow_zero=True)
+        if o.warmup is not None
+        else settings.get("warmup", 5.0)
+    )
     timeout = parse_duration(o.timeout, what="--timeout") if o.timeout else settings.get("timeout", 10.0)
     connections = o.connections or int(settings.get("connections", 1000))
     if not 1 <= connections <= MAX_CONNECTIONS:
@@ -93,13 +107,21 @@ def build_plan(o: LoadOptions) -> Plan:
     if rate is not None and (duration + warmup) * float(rate) > 100_000_000:
         raise PerfpackError("that run would send more than 100 million requests", hint="shorten --duration")
     _raise_fd_limit(connections if concurrency is None else int(concurrency))
-    return Plan(target=target, requests=requests, rate=float(rate) if rate is not None else None,
-                concurrency=int(concurrency) if concurrency is not None else None, duration_s=duration,
-                warmup_s=warmup, timeout_s=timeout, connections=connections, thresholds=thresholds)
+    return Plan(
+        target=target,
+        requests=requests,
+        rate=float(rate) if rate is not None else None,
+        concurrency=int(concurrency) if concurrency is not None else None,
+        duration_s=duration,
+        warmup_s=warmup,
+        timeout_s=timeout,
+        connections=connections,
+        thresholds=thresholds,
+    )
 
 
 def _raise_fd_limit(connections: int) -> None:
-    """Each connection is a file descriptor: lift the soft limit toward the hard one, or say what is possible."""
+    """Each connection is a file descriptor: lift the soft limit to the hard one, or say what is allowed."""
     try:
         import resource
     except ImportError:  # pragma: no cover - not POSIX
@@ -113,16 +135,24 @@ def _raise_fd_limit(connections: int) -> None:
         except (ValueError, OSError):
             new = soft
         if new < need:
-            raise PerfpackError(f"--connections {connections} needs {need} open files; this process may open {new}",
-                                hint="lower --connections, or raise `ulimit -n`")
+            raise PerfpackError(
+                f"--connections {connections} needs {need} open files; this process may open {new}",
+                hint="lower --connections, or raise `ulimit -n`",
+            )
 
 
 def exit_code_for(verdict: str) -> int:
-    return {"pass": ExitCode.OK, "fail": ExitCode.FINDINGS, "inconclusive": ExitCode.USAGE,
-            "interrupted": ExitCode.INTERRUPTED}[verdict]
+    return {
+        "pass": ExitCode.OK,
+        "fail": ExitCode.FINDINGS,
+        "inconclusive": ExitCode.USAGE,
+        "interrupted": ExitCode.INTERRUPTED,
+    }[verdict]
 
 
-def execute(plan: Plan, *, quiet: bool = False, workers: int = 0, extra: dict[str, Any] | None = None) -> Counts:
+def execute(
+    plan: Plan, *, quiet: bool = False, workers: int = 0, extra: dict[str, Any] | None = None
+) -> Counts:
     """Run the plan here (or on Locust workers); Ctrl-C stops it and keeps what was measured."""
     if workers:
         from perfpack.load.distributed import run_on_locust
@@ -130,17 +160,24 @@ def execute(plan: Plan, *, quiet: bool = False, workers: int = 0, extra: dict[st
         return run_on_locust(plan, workers=workers, quiet=quiet, **(extra or {}))
     preflight(plan)
     if not quiet:
-        sys.stderr.write(f"load: {plan.describe()}, "
-                         + (f"open loop at {plan.rate:g} req/s" if plan.rate else
-                            f"closed loop with {plan.concurrency} connections")
-                         + f", {plan.warmup_s:g} s warm-up + {plan.duration_s:g} s\n")
+        sys.stderr.write(
+            f"load: {plan.describe()}, "
+            + (
+                f"open loop at {plan.rate:g} req/s"
+                if plan.rate
+                else f"closed loop with {plan.concurrency} connections"
+            )
+            + f", {plan.warmup_s:g} s warm-up + {plan.duration_s:g} s\n"
+        )
     started = time.monotonic()
     total = plan.warmup_s + plan.duration_s
 
     def progress(done: float, counts: Counts) -> None:
         if not quiet and int(done) % 5 == 0 and done >= 1:
-            sys.stderr.write(f"load: {min(done, total):.0f} s of {total:g} s, {counts.requests:,} requests, "
-                             f"{sum(counts.errors.values()):,} errors\n")
+            sys.stderr.write(
+                f"load: {min(done, total):.0f} s of {total:g} s, {counts.requests:,} requests, "
+                f"{sum(counts.errors.values()):,} errors\n"
+            )
             sys.stderr.flush()
 
     engine = Engine(plan, progress=progress)
@@ -190,16 +227,26 @@ def _remember(root: Path, o: LoadOptions, plan: Plan, counts: Counts, summary: d
     from perfpack.ledger import figure, record
 
     lat = summary["latency_ms"]
-    figures = [figure(k if k != "p999" else "p99.9", lat[k], "ms", of="latency") for k in
-               ("p50", "p90", "p95", "p99", "p999", "max", "avg")]
-    figures += [figure("achieved_rate", summary["achieved_rate"], "req/s"),
-                figure("error_rate", round(100 * summary["error_rate"], 4), "%"),
-                figure("requests", summary["requests"], "count")]
+    figures = [
+        figure(k if k != "p999" else "p99.9", lat[k], "ms", of="latency")
+        for k in ("p50", "p90", "p95", "p99", "p999", "max", "avg")
+    ]
+    figures += [
+        figure("achieved_rate", summary["achieved_rate"], "req/s"),
+        figure("error_rate", round(100 * summary["error_rate"], 4), "%"),
+        figure("requests", summary["requests"], "count"),
+    ]
     if summary["target_rate"]:
         figures.append(figure("target_rate", summary["target_rate"], "req/s"))
     command = ["perfpack", "load", *(["--scenario", o.scenario] if o.scenario else [o.url or ""])]
-    record(root, kind="load", name=o.name, command=command, figures=figures,
-           extra={"verdict": summary["verdict"], "mode": summary["mode"]})
+    record(
+        root,
+        kind="load",
+        name=o.name,
+        command=command,
+        figures=figures,
+        extra={"verdict": summary["verdict"], "mode": summary["mode"]},
+    )
     if not o.name:
         return []
     from perfpack.load.baseline import compare_or_save
