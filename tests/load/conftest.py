@@ -15,8 +15,9 @@ SERVER = Path(__file__).with_name("server.py")
 
 class Server:
     def __init__(self, *args: str) -> None:
-        self.proc = subprocess.Popen([sys.executable, str(SERVER), "--max-seconds", "300", *args],
-                                     stdout=subprocess.PIPE, text=True)
+        self.proc = subprocess.Popen(
+            [sys.executable, str(SERVER), "--max-seconds", "300", *args], stdout=subprocess.PIPE, text=True
+        )
         assert self.proc.stdout is not None
         self.port = int(self.proc.stdout.readline())
         self.base = f"http://127.0.0.1:{self.port}"

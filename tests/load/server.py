@@ -50,11 +50,11 @@ class Server(asyncio.Protocol):
             lower = head.lower()
             j = lower.find(b"\r\ncontent-length:")
             if j >= 0:
-                need = int(lower[j + 17:].split(b"\r\n", 1)[0])
+                need = int(lower[j + 17 :].split(b"\r\n", 1)[0])
             if len(buf) < i + 4 + need:
                 self.buf = buf
                 return
-            buf = buf[i + 4 + need:]
+            buf = buf[i + 4 + need :]
             self.respond(head)
             if self.t.is_closing():
                 return
@@ -74,8 +74,10 @@ class Server(asyncio.Protocol):
             else:
                 self.t.write(OK if method != b"HEAD" else OK[:-3])
         elif path == b"/chunked":
-            self.t.write(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
-                         b"5\r\nhello\r\n7;ext=1\r\n, world\r\n0\r\nX-Trailer: 1\r\n\r\n")
+            self.t.write(
+                b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+                b"5\r\nhello\r\n7;ext=1\r\n, world\r\n0\r\nX-Trailer: 1\r\n\r\n"
+            )
         elif path == b"/close":
             self.t.write(b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\nConnection: close\r\n\r\nok\n")
             self.t.close()
@@ -98,7 +100,9 @@ class Server(asyncio.Protocol):
         elif path == b"/garbage":
             self.t.write(b"\x00\x01 this is not http\r\n\r\n")
         elif path == b"/hugeheaders":
-            self.t.write(b"HTTP/1.1 200 OK\r\n" + b"X-Pad: " + b"a" * 100_000 + b"\r\nContent-Length: 0\r\n\r\n")
+            self.t.write(
+                b"HTTP/1.1 200 OK\r\n" + b"X-Pad: " + b"a" * 100_000 + b"\r\nContent-Length: 0\r\n\r\n"
+            )
         elif path == b"/head-only":
             self.t.write(b"HTTP/1.1 2")
         elif path == b"/badlength":
@@ -143,7 +147,7 @@ async def main() -> None:
     loop = asyncio.get_running_loop()
     server = await loop.create_server(Server, "127.0.0.1", args.port, backlog=4096, reuse_address=True)
     port = server.sockets[0].getsockname()[1]
-    log = open(args.stall_log, "a") if args.stall_log else None  # noqa: SIM115, ASYNC230 - before serving
+    log = open(args.stall_log, "a") if args.stall_log else None  # noqa: SIM115 - before serving
     if args.stall_every > 0 and args.stall > 0:
         first = time.monotonic_ns() + int(args.stall_every * 1e9)
         loop.call_at(loop.time() + args.stall_every, _stall, loop, first, args.stall_every, args.stall, log)

@@ -14,10 +14,26 @@ pytest.importorskip("locust")
 
 
 @pytest.mark.slow
-def test_two_local_locust_workers_same_summary_thresholds_and_exit_codes(http_server, perfpack, tmp_path: Path) -> None:
+def test_two_local_locust_workers_same_summary_thresholds_and_exit_codes(
+    http_server, perfpack, tmp_path: Path
+) -> None:
     srv = http_server("--error-rate", "0.1")
-    common = (srv.url(), "--rate", "100", "--duration", "2s", "--warmup", "0.5s", "--workers", "2",
-              "--project", str(tmp_path), "-q", "--format", "json")
+    common = (
+        srv.url(),
+        "--rate",
+        "100",
+        "--duration",
+        "2s",
+        "--warmup",
+        "0.5s",
+        "--workers",
+        "2",
+        "--project",
+        str(tmp_path),
+        "-q",
+        "--format",
+        "json",
+    )
     ok = perfpack("load", *common, "--threshold", "error_rate<20%", timeout=180)
     s = load_json(ok)
     assert ok.returncode == ExitCode.OK, ok.stderr

@@ -12,29 +12,50 @@ from perfpack.load.plan import load_scenario, parse_duration, single_request_pla
 from perfpack.load.result import parse_threshold, summarize
 
 
-@pytest.mark.parametrize(("expr", "metric", "op", "value"), [
-    ("p95<200ms", "p95", "<", 200.0),
-    ("p(95) < 200", "p95", "<", 200.0),  # k6's own spelling, bare number = ms as in k6
-    ("p99<=1s", "p99", "<=", 1000.0),
-    ("p99.9<2s", "p99.9", "<", 2000.0),
-    ("p999<2s", "p99.9", "<", 2000.0),
-    ("med<10", "p50", "<", 10.0),
-    ("avg<500us", "avg", "<", 0.5),
-    ("max<3s", "max", "<", 3000.0),
-    ("error_rate<1%", "error_rate", "<", 0.01),
-    ("error_rate<0.05", "error_rate", "<", 0.05),
-    ("rate>450", "rate", ">", 450.0),
-    ("rate>=450/s", "rate", ">=", 450.0),
-    ("errors<10", "errors", "<", 10.0),
-])
+@pytest.mark.parametrize(
+    ("expr", "metric", "op", "value"),
+    [
+        ("p95<200ms", "p95", "<", 200.0),
+        ("p(95) < 200", "p95", "<", 200.0),  # k6's own spelling, bare number = ms as in k6
+        ("p99<=1s", "p99", "<=", 1000.0),
+        ("p99.9<2s", "p99.9", "<", 2000.0),
+        ("p999<2s", "p99.9", "<", 2000.0),
+        ("med<10", "p50", "<", 10.0),
+        ("avg<500us", "avg", "<", 0.5),
+        ("max<3s", "max", "<", 3000.0),
+        ("error_rate<1%", "error_rate", "<", 0.01),
+        ("error_rate<0.05", "error_rate", "<", 0.05),
+        ("rate>450", "rate", ">", 450.0),
+        ("rate>=450/s", "rate", ">=", 450.0),
+        ("errors<10", "errors", "<", 10.0),
+    ],
+)
 def test_thresholds_parse_like_k6(expr: str, metric: str, op: str, value: float) -> None:
     t = parse_threshold(expr)
     assert (t.metric, t.op, t.value) == (metric, op, pytest.approx(value))
 
 
-@pytest.mark.parametrize("expr", ["", "p95", "p95<", "p95<<3", "p95<abc", "p95<-3", "p0<3", "p101<3", "p95<3kg",
-                                  "error_rate<200%", "rate>5ms", "latency<3", "p95<200ms; rm -rf /", "x" * 500,
-                                  "p95=200", "errors<3%"])
+@pytest.mark.parametrize(
+    "expr",
+    [
+        "",
+        "p95",
+        "p95<",
+        "p95<<3",
+        "p95<abc",
+        "p95<-3",
+        "p0<3",
+        "p101<3",
+        "p95<3kg",
+        "error_rate<200%",
+        "rate>5ms",
+        "latency<3",
+        "p95<200ms; rm -rf /",
+        "x" * 500,
+        "p95=200",
+        "errors<3%",
+    ],
+)
 def test_bad_threshold_is_one_clear_error(expr: str) -> None:
     with pytest.raises(PerfpackError) as info:
         parse_threshold(expr)
@@ -52,22 +73,35 @@ def test_durations() -> None:
 
 
 def test_request_bytes_are_built_once_and_exact() -> None:
-    target, [spec] = single_request_plan("http://127.0.0.1:8080/orders?x=1", method="post",
-                                         headers=("X-Trace: 1",), body="{}")
+    target, [spec] = single_request_plan(
+        "http://127.0.0.1:8080/orders?x=1", method="post", headers=("X-Trace: 1",), body="{}"
+    )
     assert target.port == 8080
     assert spec.wire.startswith(b"POST /orders?x=1 HTTP/1.1\r\nHost: 127.0.0.1:8080\r\n")
     assert b"X-Trace: 1\r\n" in spec.wire and spec.wire.endswith(b"Content-Length: 2\r\n\r\n{}")
 
 
-@pytest.mark.parametrize("url", ["ftp://x/", "https://example.org/", "http://", "127.0.0.1:80/", "http://a b/",
-                                 "http://h/\r\nX: y", "http://user:pw@h/", "http://h:99999/"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "ftp://x/",
+        "https://example.org/",
+        "http://",
+        "127.0.0.1:80/",
+        "http://a b/",
+        "http://h/\r\nX: y",
+        "http://user:pw@h/",
+        "http://h:99999/",
+    ],
+)
 def test_bad_urls(url: str) -> None:
     with pytest.raises(PerfpackError):
         single_request_plan(url)
 
 
-@pytest.mark.parametrize("header", ["NoColon", "Bad Name: x", "X: a\r\nInjected: 1", "Host: other",
-                                    "Content-Length: 5"])
+@pytest.mark.parametrize(
+    "header", ["NoColon", "Bad Name: x", "X: a\r\nInjected: 1", "Host: other", "Content-Length: 5"]
+)
 def test_bad_headers(header: str) -> None:
     with pytest.raises(PerfpackError):
         single_request_plan("http://127.0.0.1/", headers=(header,))
@@ -96,7 +130,9 @@ def write(tmp: Path, text: str, name: str = "s.toml") -> Path:
 
 def test_scenario_file(tmp_path: Path) -> None:
     (tmp_path / "order.json").write_text('{"item": 1}')
-    path = write(tmp_path, """
+    path = write(
+        tmp_path,
+        """
 url = "http://127.0.0.1:8000/api"
 rate = 200
 duration = "10s"
@@ -115,7 +151,8 @@ path = "/orders"
 weight = 2
 body_file = "order.json"
 headers = { "Content-Type" = "application/json" }
-""")
+""",
+    )
     s = load_scenario(path)
     assert s["rate"] == 200 and s["duration"] == 10 and s["warmup"] == 0
     listing, create = s["requests"]
@@ -123,22 +160,31 @@ headers = { "Content-Type" = "application/json" }
     assert b"Authorization: Bearer t\r\n" in create.wire and create.wire.endswith(b'{"item": 1}')
 
 
-@pytest.mark.parametrize(("text", "says"), [
-    ("rate = 5", "needs url"),
-    ('url = "http://127.0.0.1/"\n', "at least one [[request]]"),
-    ('url = "http://127.0.0.1/"\nbogus = 1\n[[request]]\npath="/"', "unknown key 'bogus'"),
-    ('url = "http://127.0.0.1/"\n[[request]]\npath="/"\nweight=0', "weight"),
-    ('url = "http://127.0.0.1/"\n[[request]]\npath="/"\nweight=true', "weight"),
-    ('url = "http://127.0.0.1/"\n[[request]]\npath="nope"', "path"),
-    ('url = "http://127.0.0.1/"\n[[request]]\npath="/"\nurl="http://127.0.0.1/"', "exactly one of path or url"),
-    ('url = "http://127.0.0.1/"\n[[request]]\nurl="http://other:81/"', "one host per scenario"),
-    ('url = "http://127.0.0.1/"\n[[request]]\nname="a"\npath="/"\n[[request]]\nname="a"\npath="/"', "used twice"),
-    ('url = "http://127.0.0.1/"\n[[request]]\npath="/"\nbody_file="missing.json"', "no such file"),
-    ('url = "http://127.0.0.1/"\nduration="forever"\n[[request]]\npath="/"', "duration"),
-    ('url = "http://127.0.0.1/"\n[[request]]\npath="/"\nheaders={"X"="a\\nb"}', "line break"),
-    ('url = "http://127.0.0.1/"\n[[request]]\npath="/"\nmethod="GE T"', "method"),
-    ("url = [", "invalid TOML"),
-])
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        ("rate = 5", "needs url"),
+        ('url = "http://127.0.0.1/"\n', "at least one [[request]]"),
+        ('url = "http://127.0.0.1/"\nbogus = 1\n[[request]]\npath="/"', "unknown key 'bogus'"),
+        ('url = "http://127.0.0.1/"\n[[request]]\npath="/"\nweight=0', "weight"),
+        ('url = "http://127.0.0.1/"\n[[request]]\npath="/"\nweight=true', "weight"),
+        ('url = "http://127.0.0.1/"\n[[request]]\npath="nope"', "path"),
+        (
+            'url = "http://127.0.0.1/"\n[[request]]\npath="/"\nurl="http://127.0.0.1/"',
+            "exactly one of path or url",
+        ),
+        ('url = "http://127.0.0.1/"\n[[request]]\nurl="http://other:81/"', "one host per scenario"),
+        (
+            'url = "http://127.0.0.1/"\n[[request]]\nname="a"\npath="/"\n[[request]]\nname="a"\npath="/"',
+            "used twice",
+        ),
+        ('url = "http://127.0.0.1/"\n[[request]]\npath="/"\nbody_file="missing.json"', "no such file"),
+        ('url = "http://127.0.0.1/"\nduration="forever"\n[[request]]\npath="/"', "duration"),
+        ('url = "http://127.0.0.1/"\n[[request]]\npath="/"\nheaders={"X"="a\\nb"}', "line break"),
+        ('url = "http://127.0.0.1/"\n[[request]]\npath="/"\nmethod="GE T"', "method"),
+        ("url = [", "invalid TOML"),
+    ],
+)
 def test_scenario_errors_are_one_line(tmp_path: Path, text: str, says: str) -> None:
     with pytest.raises(PerfpackError) as info:
         load_scenario(write(tmp_path, text))
@@ -148,3 +194,50 @@ def test_scenario_errors_are_one_line(tmp_path: Path, text: str, says: str) -> N
 def test_summary_with_nothing_measured_fails_its_thresholds() -> None:
     s = summarize(Counts("open", 10.0, 1.0, measured_s=1.0), [parse_threshold("p95<1s")])
     assert s["thresholds"][0]["ok"] is False and s["requests"] == 0
+
+
+def _fit(times: list[float]) -> list[float]:
+    fit = [0.0] * 5
+    for x, y in enumerate(times, 1):
+        fit[0] += 1
+        fit[1] += x
+        fit[2] += y
+        fit[3] += x * x
+        fit[4] += x * y
+    return fit
+
+
+def test_achieved_rate_is_the_slope_of_the_sends() -> None:
+    on_time = Counts(
+        "open", 100.0, 1.0, measured_s=1.0, sent=100, send_fit=_fit([k / 100 for k in range(100)])
+    )
+    assert on_time.achieved_rate() == pytest.approx(100)
+    one_late = [k / 100 for k in range(100)]
+    one_late[-1] += 0.05  # one late wake-up at the very end barely moves it (the end points alone: -5 %)
+    assert Counts("open", 100.0, 1.0, sent=100, send_fit=_fit(one_late)).achieved_rate() > 99
+    behind = [k / 80 for k in range(100)]  # a generator that only manages 80 req/s
+    assert Counts("open", 100.0, 1.0, sent=100, send_fit=_fit(behind)).achieved_rate() == pytest.approx(80)
+
+
+def test_worker_counts_merge_into_one_run() -> None:
+    from perfpack.load.distributed import counts_from_json, counts_to_json, merge
+
+    parts = []
+    for offset in (0.0, 0.004):
+        c = Counts(
+            "open",
+            50.0,
+            1.0,
+            measured_s=1.0,
+            sent=50,
+            requests=50,
+            send_fit=_fit([offset + k / 50 for k in range(50)]),
+        )
+        c.latency_us = {1000: 49, 200_000: 1}
+        c.errors = {"status 500": 2}
+        parts.append(counts_from_json(counts_to_json(c)))  # as they travel between processes
+    merged = merge(parts, target_rate=100.0)
+    s = summarize(merged, [parse_threshold("p99<300ms"), parse_threshold("error_rate<5%")])
+    assert s["requests"] == 100 and s["errors"] == 4 and s["achieved_rate"] == pytest.approx(100)
+    assert s["generator"]["workers"] == 2 and s["latency_ms"]["max"] == pytest.approx(200, rel=0.01)
+    assert s["verdict"] == "pass"

@@ -135,10 +135,11 @@ def run_on_locust(
     master_bind: str = "127.0.0.1:5557",
 ) -> Counts:
     """Run `plan` split over `workers` local Locust workers (+ `expect_workers` remote ones)."""
-    try:
-        import locust  # noqa: F401  (only to say clearly when it is missing; the master imports it for real)
-    except ImportError:
-        raise PerfpackError("--workers needs Locust", hint="pip install locust") from None
+    import importlib.util
+
+    # find_spec, not import: importing locust monkey-patches the whole process with gevent
+    if importlib.util.find_spec("locust") is None:
+        raise PerfpackError("--workers needs Locust", hint="pip install 'perfpack[distributed]' (or locust)")
     from perfpack.load.engine import preflight
 
     preflight(plan)
