@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
 
 import pytest
@@ -10,7 +11,9 @@ from perfpack.exitcodes import ExitCode
 
 from .conftest import load_json
 
-pytest.importorskip("locust")
+# find_spec, not importorskip: importing locust would monkey-patch this whole test process with gevent
+# (and a later fork-based pool in another test would deadlock)
+pytestmark = pytest.mark.skipif(importlib.util.find_spec("locust") is None, reason="needs locust")
 
 
 @pytest.mark.slow

@@ -241,3 +241,15 @@ def test_worker_counts_merge_into_one_run() -> None:
     assert s["requests"] == 100 and s["errors"] == 4 and s["achieved_rate"] == pytest.approx(100)
     assert s["generator"]["workers"] == 2 and s["latency_ms"]["max"] == pytest.approx(200, rel=0.01)
     assert s["verdict"] == "pass"
+
+
+def test_perfpack_load_never_imports_locust_or_gevent_itself() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, perfpack.load.cli, perfpack.load.run, perfpack.load.distributed, perfpack.load.engine; "
+        "bad = [m for m in ('gevent', 'locust', 'zmq') if m in sys.modules]; print(bad); sys.exit(bool(bad))"
+    )
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stdout + r.stderr

@@ -45,22 +45,40 @@ def latency_samples(latency_us: dict[int, int], limit: int = SAMPLES) -> list[fl
 
 
 def identity_extra(plan: Plan) -> dict[str, Any]:
-    """What must match for two load runs to be compared: like with like."""
+    """What must match for two load runs to be compared: like with like (the duration may differ)."""
     return {
         "mode": plan.mode,
         "rate": plan.rate,
         "concurrency": plan.concurrency,
-        "duration_s": plan.duration_s,
         "requests": [[r.name, r.method, r.path, r.weight] for r in plan.requests],
     }
 
 
-def measurement(root: Path, name: str, plan: Plan, counts: Counts, summary: dict[str, Any]) -> Any:
+def _api() -> Any:
+    """bench's kind-aware baseline API (save/load/compare/history), or one clear error."""
     from perfpack.bench import baseline as bench_baseline
 
-    api: Any = bench_baseline  # the kind-aware API (bench's issue); checked for in compare_or_save
-    Measurement, identity_for = api.Measurement, api.identity_for
+    api: Any = bench_baseline
+    if not hasattr(api, "Measurement"):
+        raise PerfpackError(
+            "saving or comparing load runs as baselines needs bench's baseline API (kind "
+            '"load"), which this perfpack does not have yet',
+            hint="run without --name",
+        )
+    return api
 
+
+def before_run(root: Path, name: str, *, save: bool, force: bool) -> None:
+    """Checks that must fail before any request is sent: the name, and --save over an existing one."""
+    check_name(name)
+    if save:
+        api = _api()
+        if not force:
+            api.refuse_overwrite(root, name)
+
+
+def measurement(root: Path, name: str, plan: Plan, counts: Counts, summary: dict[str, Any]) -> Any:
+    api = _api()
     command = (
         [plan.requests[0].method, plan.target.origin + plan.requests[0].path]
         if len(plan.requests) == 1
@@ -70,46 +88,52 @@ def measurement(root: Path, name: str, plan: Plan, counts: Counts, summary: dict
         k: summary[k]
         for k in ("target_rate", "achieved_rate", "requests", "errors", "error_rate", "latency_ms", "verdict")
     }
-    return Measurement(
+    return api.Measurement(
         kind="load",
         name=name,
-        identity=identity_for(root, command, extra=identity_extra(plan)),
+        identity=api.identity_for(root, command, extra=identity_extra(plan)),
         metric="latency_s",
         samples={"latency_s": latency_samples(counts.latency_us)},
-        settings={"warmup_s": plan.warmup_s, "timeout_s": plan.timeout_s, "connections": plan.connections},
+        settings={
+            "duration_s": plan.duration_s,
+            "warmup_s": plan.warmup_s,
+            "timeout_s": plan.timeout_s,
+            "connections": plan.connections,
+        },
         figures=figures,
     )
 
 
 def compare_or_save(root: Path, o: Any, plan: Plan, counts: Counts, summary: dict[str, Any]) -> list[str]:
-    """--save: keep this run as NAME. Otherwise, when NAME exists: compare this run with it."""
-    from perfpack.bench import baseline as bench_baseline
+    """--save: keep this run as NAME. Otherwise, when NAME exists: compare this run with it.
 
-    api: Any = bench_baseline
+    Returns lines for the text output. A problem here (a baseline of another kind, one that measured
+    something else) is a line too: the run's figures are printed whatever happens.
+    """
+    try:
+        return _compare_or_save(root, o, plan, counts, summary)
+    except PerfpackError as exc:
+        return [f"baseline    {exc.message}" + (f" ({exc.hint})" if exc.hint else "")]
 
-    if not hasattr(api, "Measurement"):  # bench's kind-aware baseline API has not landed yet
-        raise PerfpackError(
-            "saving or comparing load runs as baselines needs bench's baseline API (kind "
-            '"load"), which this perfpack does not have yet',
-            hint="run without --name",
-        )
+
+def _compare_or_save(root: Path, o: Any, plan: Plan, counts: Counts, summary: dict[str, Any]) -> list[str]:
+    api = _api()
     name = o.name
-    m = measurement(root, name, plan, counts, summary)
     if o.save:
-        if summary["verdict"] in ("interrupted",) or not counts.latency_us:
+        if summary["verdict"] == "interrupted" or not counts.latency_us:
             return [f"baseline    not saved: the run was {summary['verdict']} or measured nothing"]
-        saved = api.save(root, m, force=o.force)
+        saved = api.save(root, measurement(root, name, plan, counts, summary), force=o.force)
         return [f"baseline    saved as {name!r} ({saved.path})"]
     if not api.exists(root, name):
         return [f"baseline    none named {name!r} yet (add --save to keep this run as one)"]
     base = api.load(root, name)
     if base.kind != "load":
-        raise PerfpackError(
-            f"baseline {name!r} is a {base.kind} baseline, not a load run",
-            hint="use another --name for load runs",
-        )
-    comparison = api.compare(base, m)
-    lines = [f"baseline    compared with {name!r} (saved {base.saved_at})"]
+        return [f"baseline    {name!r} is a {base.kind} baseline, not a load run: not compared"]
+    comparison = api.compare(base, measurement(root, name, plan, counts, summary))
+    from perfpack.bench.comparison import store
+
+    store(root, comparison)  # for `perfpack report`
+    lines = [f"baseline    {name!r} (saved {base.saved_at}): {comparison.shown_verdict()}"]
     before = base.measurement.figures.get("latency_ms", {})
     after = summary["latency_ms"]
     for key in ("p50", "p95", "p99"):
@@ -118,11 +142,6 @@ def compare_or_save(root: Path, o: Any, plan: Plan, counts: Counts, summary: dic
             lines.append(
                 f"            {key} {before[key]:,.3g} ms then, {after[key]:,.3g} ms now ({change:+.1f} %)"
             )
-    verdict = getattr(comparison, "verdict", None) or (
-        comparison.get("verdict") if isinstance(comparison, dict) else None
-    )
-    if verdict is not None:
-        lines.append(
-            f"            verdict: {verdict if isinstance(verdict, str) else verdict.get('verdict')}"
-        )
+    lines += [f"            {note}" for note in comparison.notes[:3]]
+    summary["baseline"] = {"name": name, "verdict": comparison.outcome}
     return lines

@@ -208,9 +208,9 @@ def run_load(o: LoadOptions, *, root: Path | None = None) -> LoadOutcome:
     if o.save and not o.name:
         raise PerfpackError("--save needs --name NAME")
     if o.name:
-        from perfpack.load.baseline import check_name
+        from perfpack.load.baseline import before_run
 
-        check_name(o.name)
+        before_run(root or Path.cwd(), o.name, save=o.save, force=o.force)
     counts = execute(plan, quiet=o.quiet, workers=o.workers, extra=o.extra)
     summary = summarize(counts, plan.thresholds)
     notes: list[str] = []
