@@ -55,7 +55,7 @@ class Counts:
     by_name: dict[str, dict[str, Any]] = field(default_factory=dict)  # name -> {"n", "errors", "latency_us"}
     errors: dict[str, int] = field(default_factory=dict)  # kind -> count
     requests: int = 0  # finished requests (ok or error) whose intended start was in the window
-    sent: int = 0  # requests due in the window that were written to a socket (first tries)
+    sent: int = 0  # requests due in the window that were started: written, or their connection begun
     # a least-squares fit of their send times (s from the window start) on their order: n, Sx, Sy, Sxx, Sxy.
     # Its slope is the achieved rate: a generator falling behind stretches it; one late wake-up or a
     # catch-up burst barely moves it (endpoints alone would make short runs noisy).
@@ -360,6 +360,8 @@ class Engine:
             c.spec, c.due, c.retried = spec, due, retried
             self.busy += 1
             self.counts.max_in_flight = max(self.counts.max_in_flight, self.busy)
+            self._started(due, retried, time.monotonic_ns())  # connecting is starting it: a slow
+            # accept (a full listen backlog, SYN retries) is the server's delay, charged to the latency
         else:
             if self.t_window <= due < self.t_window_end:
                 self.counts.waited_for_connection += 1
@@ -383,14 +385,8 @@ class Engine:
         self.ep.register(c.fd, _OUT | _IN)
         return c
 
-    def _send(self, c: _Conn, spec: RequestSpec, due: int, retried: bool = False) -> None:
-        c.spec, c.due, c.retried = spec, due, retried
-        c.state = _BUSY
-        c.buf, c.body_left, c.got = b"", None, False
-        self.busy += 1
-        self.counts.max_in_flight = max(self.counts.max_in_flight, self.busy)
-        now = time.monotonic_ns()
-        c.sent = now
+    def _started(self, due: int, retried: bool, now: int) -> None:
+        """A request due in the window has started (written, or its connection begun): count and fit it."""
         if self.t_window <= due < self.t_window_end and not retried:
             counts = self.counts
             counts.sent += 1
@@ -400,6 +396,19 @@ class Engine:
             fit[2] += y
             fit[3] += x * x
             fit[4] += x * y
+
+    def _send(
+        self, c: _Conn, spec: RequestSpec, due: int, retried: bool = False, fresh: bool = False
+    ) -> None:
+        c.spec, c.due, c.retried = spec, due, retried
+        c.state = _BUSY
+        c.buf, c.body_left, c.got = b"", None, False
+        self.busy += 1
+        self.counts.max_in_flight = max(self.counts.max_in_flight, self.busy)
+        now = time.monotonic_ns()
+        c.sent = now
+        if not fresh:  # on a fresh connection it was counted when the connection began
+            self._started(due, retried, now)
         data = spec.wire
         try:
             n = c.sock.send(data)
@@ -451,7 +460,7 @@ class Engine:
             self._make_idle(c)
             return
         self.busy -= 1  # _send counts it again
-        self._send(c, spec, due, c.retried)
+        self._send(c, spec, due, c.retried, fresh=True)
 
     def _on_writable(self, c: _Conn) -> None:
         try:
