@@ -11,12 +11,13 @@ from pathlib import Path
 import pytest
 
 SERVER = Path(__file__).with_name("server.py")
+STDLIB_SERVER = Path(__file__).with_name("stdlib_server.py")  # a second, different implementation
 
 
 class Server:
-    def __init__(self, *args: str) -> None:
+    def __init__(self, *args: str, script: Path = SERVER) -> None:
         self.proc = subprocess.Popen(
-            [sys.executable, str(SERVER), "--max-seconds", "300", *args], stdout=subprocess.PIPE, text=True
+            [sys.executable, str(script), "--max-seconds", "300", *args], stdout=subprocess.PIPE, text=True
         )
         assert self.proc.stdout is not None
         self.port = int(self.proc.stdout.readline())
@@ -40,8 +41,8 @@ def http_server() -> Iterator[Callable[..., Server]]:
     """Start servers with `http_server(*args)`; all are stopped at the end of the test."""
     started: list[Server] = []
 
-    def start(*args: str) -> Server:
-        s = Server(*args)
+    def start(*args: str, script: Path = SERVER) -> Server:
+        s = Server(*args, script=script)
         started.append(s)
         return s
 

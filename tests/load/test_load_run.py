@@ -20,7 +20,7 @@ from perfpack.load.engine import Engine
 from perfpack.load.plan import Plan, single_request_plan
 from perfpack.load.result import parse_threshold, summarize
 
-from .conftest import load_json
+from .conftest import STDLIB_SERVER, load_json
 
 
 def run(
@@ -250,3 +250,25 @@ def test_cli_ctrl_c_prints_what_it_has(http_server, tmp_path: Path) -> None:
     s = json.loads(out)
     assert s["verdict"] == "interrupted" and s["requests"] > 50 and s["duration_s"] < 10
     assert "Traceback" not in err
+
+
+@pytest.mark.parametrize("keep_alive", [False, True])
+def test_a_different_server_with_a_stall_lock_and_planted_errors(http_server, keep_alive: bool) -> None:
+    # The standard library's threaded server, a connection per request (HTTP/1.0) or keep-alive: a lock
+    # held 200 ms every second, every 20th answer a 503. The open loop still sees the stall's tail.
+    srv = http_server(
+        "--stall-every",
+        "1",
+        "--stall",
+        "0.2",
+        "--error-rate",
+        "0.05",
+        *(["--keep-alive"] if keep_alive else []),
+        script=STDLIB_SERVER,
+    )
+    s = run(srv.url(), rate=100, duration=4, warmup=0.5)
+    assert s["errors_by_kind"] == {"status 503": s["errors"]} and 16 <= s["errors"] <= 24, s
+    assert 150 <= s["latency_ms"]["p99"] <= 400, s
+    assert s["achieved_rate"] == pytest.approx(100, rel=0.05) and s["generator"]["kept_rate"], s
+    if not keep_alive:
+        assert s["generator"]["connections"] >= 400  # one per request
