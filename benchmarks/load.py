@@ -32,6 +32,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from perfpack.exitcodes import ExitCode
 from perfpack.load.distributed import counts_from_json, plan_to_json
 from perfpack.load.plan import Plan, single_request_plan
 from perfpack.load.result import summarize
@@ -275,9 +276,9 @@ def behaviour_goal() -> bool:
         bad_scenario = Path(tmp) / "bad.toml"
         bad_scenario.write_text('url = "http://127.0.0.1/"\n[[request]]\npath = "/"\nweight = 0\n')
         cases = [
-            ("unreachable URL", [f"http://127.0.0.1:{dead}/"], 2),
-            ("bad threshold", [f"http://127.0.0.1:{srv.port}/", "--threshold", "p95<<1"], 2),
-            ("scenario with errors", ["--scenario", str(bad_scenario)], 2),
+            ("unreachable URL", [f"http://127.0.0.1:{dead}/"], ExitCode.USAGE),
+            ("bad threshold", [f"http://127.0.0.1:{srv.port}/", "--threshold", "p95<<1"], ExitCode.USAGE),
+            ("scenario with errors", ["--scenario", str(bad_scenario)], ExitCode.USAGE),
         ]
         for label, args, want in cases:
             r = subprocess.run(
@@ -313,7 +314,7 @@ def behaviour_goal() -> bool:
         out, err = p.communicate(timeout=30)
         srv.stop()
         good = (
-            p.returncode == 130
+            p.returncode == ExitCode.INTERRUPTED
             and "latency    p50" in out
             and "INTERRUPTED" in out
             and "Traceback" not in err
@@ -339,7 +340,7 @@ def main() -> int:
     }
     print(f"\nload average at the end: {loadavg()}")
     print("summary:", ", ".join(f"{k} {'MET' if v else 'NOT MET'}" for k, v in results.items()))
-    return 0
+    return ExitCode.OK
 
 
 if __name__ == "__main__":

@@ -212,7 +212,7 @@ def engine_child() -> int:
     counts = engine.run()
     sys.stdout.write(json.dumps(counts_to_json(counts)))
     sys.stdout.flush()
-    return 0
+    return ExitCode.OK
 
 
 # ------------------------------------------------------------ Locust's side (master and worker processes)
@@ -282,7 +282,7 @@ def master_main() -> int:
         runner = env.create_master_runner(master_bind_host=host, master_bind_port=port)
     except Exception as exc:
         print(json.dumps({"error": f"cannot listen on {host}:{port}: {exc}"}))
-        return 0
+        return ExitCode.OK
     results: list[dict[str, Any]] = []
     runner.register_message("perfpack_result", lambda msg, **kw: results.append(msg.data))
     interrupted = [False]
@@ -315,7 +315,7 @@ def master_main() -> int:
                     }
                 )
             )
-            return 0
+            return ExitCode.OK
         n = runner.worker_count
         _trace(f"master: {n} workers connected")
         share = plan_from_json(job["plan"])
@@ -337,9 +337,9 @@ def master_main() -> int:
         errors = [r["error"] for r in results if "error" in r]
         if errors or len(results) < n:
             print(json.dumps({"error": errors[0] if errors else f"{len(results)} of {n} workers reported"}))
-            return 0
+            return ExitCode.OK
         print(json.dumps({"counts": [r["counts"] for r in results]}))
-        return 0
+        return ExitCode.OK
     finally:
         with contextlib.suppress(Exception):  # best effort while shutting down
             runner.quit()
@@ -377,7 +377,7 @@ def worker_main(master: str) -> int:
     gevent.signal_handler(signal.SIGINT, lambda *a: None)  # the master decides when to stop
     runner.greenlet.join()
     _trace("worker: done")
-    return 0
+    return ExitCode.OK
 
 
 def main(argv: list[str]) -> int:
