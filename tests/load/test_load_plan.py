@@ -253,3 +253,30 @@ def test_perfpack_load_never_imports_locust_or_gevent_itself() -> None:
     )
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_json_stays_within_2kb_with_many_kinds_requests_and_thresholds() -> None:
+    import json
+
+    from perfpack.load.result import fit
+
+    c = Counts("open", 500.0, 30.0, measured_s=30.0, sent=15000, requests=15000, cpu_s=3.0, wall_s=30.0)
+    c.latency_us, c.lag_us = {1000: 14000, 190000: 1000}, {50: 15000}
+    c.errors = {f"status {code}": 10 for code in range(500, 512)} | {"timeout": 3, "connection reset": 2}
+    c.by_name = {
+        f"request number {i} with a long name": {"n": 100, "errors": 1, "latency_us": {1000: 100}}
+        for i in range(10)
+    }
+    exprs = [
+        "p95<200ms",
+        "p99<1s",
+        "error_rate<1%",
+        "rate>450",
+        "avg<50ms",
+        "max<2s",
+        "p99.9<3s",
+        "errors<100",
+    ]
+    s = fit(summarize(c, [parse_threshold(t) for t in exprs]))
+    assert len(json.dumps(s, indent=2).encode()) <= 2048
+    assert [t["expr"] for t in s["thresholds"]] == exprs and s["errors"] == 125  # nothing essential dropped

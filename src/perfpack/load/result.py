@@ -162,7 +162,7 @@ def summarize(c: Counts, thresholds: list[Threshold]) -> dict[str, Any]:
         "p99": _pct_ms(lag_h, 99),
         "max": lag_h.get_max_value() / 1000 if lag_h.get_total_count() else 0.0,
     }
-    window = c.measured_s or c.duration_s
+    window = c.measured_s if c.interrupted else (c.measured_s or c.duration_s)
     achieved = c.achieved_rate()
     nerr = sum(c.errors.values())
     error_rate = nerr / c.requests if c.requests else 0.0
@@ -234,6 +234,23 @@ def summarize(c: Counts, thresholds: list[Threshold]) -> dict[str, Any]:
                 "p99": round(_pct_ms(hn, 99), 3),
             }
         summary["by_request"] = per
+    return summary
+
+
+def fit(summary: dict[str, Any], limit: int = 2048) -> dict[str, Any]:
+    """Keep the JSON output within `limit` bytes (as the shared reporter prints it, indented): drop the
+    least frequent per-request rows, then the rarest error kinds (their total stays in "errors")."""
+    import json
+
+    def size() -> int:
+        return len(json.dumps(summary, indent=2, ensure_ascii=False).encode())
+
+    while size() > limit and summary.get("by_request"):
+        summary["by_request"].popitem()
+        if not summary["by_request"]:
+            del summary["by_request"]
+    while size() > limit and len(summary["errors_by_kind"]) > 1:
+        summary["errors_by_kind"].popitem()
     return summary
 
 

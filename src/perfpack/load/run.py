@@ -17,7 +17,7 @@ from perfpack.errors import PerfpackError
 from perfpack.exitcodes import ExitCode
 from perfpack.load.engine import Counts, Engine, preflight
 from perfpack.load.plan import Plan, load_scenario, parse_duration, single_request_plan
-from perfpack.load.result import Threshold, parse_threshold, render_text, summarize
+from perfpack.load.result import Threshold, fit, parse_threshold, render_text, summarize
 
 DEFAULT_RATE = 50.0
 MAX_CONNECTIONS = 10_000
@@ -219,6 +219,7 @@ def run_load(o: LoadOptions, *, root: Path | None = None) -> LoadOutcome:
     text = render_text(summary, what=plan.describe())
     if notes:
         text += "\n" + "\n".join(notes)
+    summary = fit(summary)  # the JSON stays within 2 KB (the text above keeps every row)
     return LoadOutcome(plan, counts, summary, text, exit_code_for(summary["verdict"]), notes)
 
 
