@@ -154,7 +154,7 @@ def execute(
     plan: Plan, *, quiet: bool = False, workers: int = 0, extra: dict[str, Any] | None = None
 ) -> Counts:
     """Run the plan here (or on Locust workers); Ctrl-C stops it and keeps what was measured."""
-    if workers:
+    if workers or (extra or {}).get("expect_workers"):
         from perfpack.load.distributed import run_on_locust
 
         return run_on_locust(plan, workers=workers, quiet=quiet, **(extra or {}))
