@@ -129,7 +129,9 @@ def _compare_or_save(root: Path, o: Any, plan: Plan, counts: Counts, summary: di
     base = api.load(root, name)
     if base.kind != "load":
         return [f"baseline    {name!r} is a {base.kind} baseline, not a load run: not compared"]
-    comparison = api.compare(base, measurement(root, name, plan, counts, summary))
+    comparison = api.compare(
+        base, measurement(root, name, plan, counts, summary), allow_changed=o.allow_changed
+    )
     from perfpack.bench.comparison import store
 
     store(root, comparison)  # for `perfpack report`

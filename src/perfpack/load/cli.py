@@ -62,6 +62,12 @@ _CTX = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 @click.option("--save", is_flag=True, help="Save this run as baseline NAME (needs --name).")
 @click.option("--force", is_flag=True, help="With --save: replace an existing baseline NAME.")
 @click.option(
+    "--allow-changed-command",
+    "allow_changed",
+    is_flag=True,
+    help="Compare with baseline NAME even though the URL, rate or requests differ (the output says what).",
+)
+@click.option(
     "--workers",
     type=click.IntRange(0, 64),
     default=0,
@@ -107,6 +113,7 @@ def load(
     name: str | None,
     save: bool,
     force: bool,
+    allow_changed: bool,
     workers: int,
     expect_workers: int,
     master_bind: str,
@@ -151,6 +158,7 @@ def load(
         name=name,
         save=save,
         force=force,
+        allow_changed=allow_changed,
         workers=workers,
         quiet=quiet,
         extra={"expect_workers": expect_workers, "master_bind": master_bind},

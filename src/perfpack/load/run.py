@@ -42,6 +42,7 @@ class LoadOptions:
     name: str | None = None
     save: bool = False
     force: bool = False
+    allow_changed: bool = False  # compare with a baseline that measured something else
     workers: int = 0
     quiet: bool = False
     extra: dict[str, Any] = field(default_factory=dict)

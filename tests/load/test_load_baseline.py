@@ -1,0 +1,70 @@
+"""Load runs as baselines (bench's kind-aware baseline API): save, compare, refuse, and show in the report."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from perfpack.bench import baseline as bench_baseline
+from perfpack.exitcodes import ExitCode
+
+from .conftest import load_json
+
+pytestmark = pytest.mark.skipif(
+    not hasattr(bench_baseline, "Measurement"), reason="bench's kind-aware baseline API has not landed"
+)
+
+
+def test_save_compare_and_report(http_server, perfpack, tmp_path: Path) -> None:
+    srv = http_server()
+    common = ("--rate", "50", "--duration", "1.5s", "--warmup", "0.2s", "--project", str(tmp_path), "-q")
+    saved = perfpack("load", srv.url("/"), *common, "--name", "home", "--save")
+    assert saved.returncode == ExitCode.OK, saved.stdout + saved.stderr
+    assert "baseline    saved as 'home'" in saved.stdout
+    data = json.loads((tmp_path / ".claude/perfpack/baselines/home.json").read_text())
+    assert (
+        data["kind"] == "load" and data["metric"] == "latency_s" and len(data["samples"]["latency_s"]) == 75
+    )
+
+    again = perfpack("load", srv.url("/"), *common, "--name", "home", "--save")
+    assert again.returncode == ExitCode.USAGE and "already exists" in again.stderr and again.stdout == ""
+
+    slower = perfpack("load", srv.url("/"), *common, "--name", "home", "--format", "json")
+    s = load_json(slower)
+    assert slower.returncode == ExitCode.OK and s["baseline"]["name"] == "home"
+
+    other = perfpack("load", srv.url("/sleep/20"), *common, "--name", "home")
+    assert (
+        other.returncode == ExitCode.OK
+        and "not comparable" in other.stdout
+        and "latency    p50" in other.stdout
+    )
+
+    report = perfpack("report", "--project", str(tmp_path))
+    assert report.returncode == ExitCode.OK and "home" in report.stdout
+
+
+def test_a_bench_baseline_is_not_a_load_baseline(http_server, perfpack, tmp_path: Path) -> None:
+    srv = http_server()
+    bench = perfpack(
+        "bench", "--runs", "3", "--name", "cmd", "--save", "--project", str(tmp_path), "--", "true"
+    )
+    assert bench.returncode == ExitCode.OK, bench.stderr
+    r = perfpack(
+        "load",
+        srv.url(),
+        "--rate",
+        "20",
+        "--duration",
+        "0.5s",
+        "--warmup",
+        "0",
+        "--name",
+        "cmd",
+        "--project",
+        str(tmp_path),
+        "-q",
+    )
+    assert r.returncode == ExitCode.OK and "is a bench baseline, not a load run" in r.stdout
