@@ -197,13 +197,14 @@ def test_summary_with_nothing_measured_fails_its_thresholds() -> None:
 
 
 def _fit(times: list[float]) -> list[float]:
-    fit = [0.0] * 5
+    fit = [0.0] * 6
     for x, y in enumerate(times, 1):
         fit[0] += 1
         fit[1] += x
         fit[2] += y
         fit[3] += x * x
         fit[4] += x * y
+        fit[5] += y * y
     return fit
 
 
@@ -216,7 +217,16 @@ def test_achieved_rate_is_the_slope_of_the_sends() -> None:
     one_late[-1] += 0.05  # one late wake-up at the very end barely moves it (the end points alone: -5 %)
     assert Counts("open", 100.0, 1.0, sent=100, send_fit=_fit(one_late)).achieved_rate() > 99
     behind = [k / 80 for k in range(100)]  # a generator that only manages 80 req/s
-    assert Counts("open", 100.0, 1.0, sent=100, send_fit=_fit(behind)).achieved_rate() == pytest.approx(80)
+    c = Counts("open", 100.0, 1.0, sent=100, send_fit=_fit(behind))
+    assert c.achieved_rate() == pytest.approx(80) and c.rate_and_error()[1] < 0.01
+    assert summarize(c, [])["generator"]["kept_rate"] is False
+    import random
+
+    rng = random.Random(1)  # on schedule but with 20 ms of jitter in a short run: not "behind"
+    jittery = [k / 20 + rng.uniform(0, 0.02) for k in range(10)]
+    c = Counts("open", 20.0, 0.5, measured_s=0.5, sent=10, send_fit=_fit(jittery))
+    rate, error = c.rate_and_error()
+    assert abs(rate - 20) < 3 * error + 0.5 and summarize(c, [])["generator"]["kept_rate"] is True
 
 
 def test_worker_counts_merge_into_one_run() -> None:

@@ -113,7 +113,9 @@ def merge(parts: list[Counts], *, target_rate: float | None) -> Counts:
         ):
             setattr(out, key, getattr(out, key) + getattr(p, key))
         out.cpu_s = max(out.cpu_s, p.cpu_s)  # per generator: each has its own core
-        out.merged_rate = (out.merged_rate or 0.0) + p.achieved_rate()
+        rate, error = p.rate_and_error()
+        total, total_error = out.merged_rate or [0.0, 0.0]
+        out.merged_rate = [total + rate, (total_error**2 + error**2) ** 0.5]
         out.wall_s = max(out.wall_s, p.wall_s)
         out.interrupted = out.interrupted or p.interrupted
     return out

@@ -59,20 +59,27 @@ class Counts:
     # a least-squares fit of their send times (s from the window start) on their order: n, Sx, Sy, Sxx, Sxy.
     # Its slope is the achieved rate: a generator falling behind stretches it; one late wake-up or a
     # catch-up burst barely moves it (endpoints alone would make short runs noisy).
-    send_fit: list[float] = field(default_factory=lambda: [0.0] * 5)
-    merged_rate: float | None = None  # the sum of the parts' achieved rates, for counts merged from workers
+    send_fit: list[float] = field(default_factory=lambda: [0.0] * 6)  # ..., and Syy
+    merged_rate: list[float] | None = None  # [rate, its standard error] summed over workers' parts
 
     def achieved_rate(self) -> float:
+        return self.rate_and_error()[0]
+
+    def rate_and_error(self) -> tuple[float, float]:
+        """(achieved requests/s, its standard error): the fit's slope, and how well the sends fit a line.
+        Jitter in a short run gives a wide error; a generator steadily falling behind does not."""
         if self.merged_rate is not None:
-            return self.merged_rate
-        n, sx, sy, sxx, sxy = self.send_fit
-        denominator = n * sxx - sx * sx
-        if n >= 3 and denominator > 0:
-            slope = (n * sxy - sx * sy) / denominator  # seconds per request
+            return self.merged_rate[0], self.merged_rate[1]
+        n, sx, sy, sxx, sxy, syy = (self.send_fit + [0.0])[:6]
+        sxx_c = sxx - sx * sx / n if n else 0.0
+        if n >= 3 and sxx_c > 0:
+            slope = (sxy - sx * sy / n) / sxx_c  # seconds per request
             if slope > 0:
-                return 1.0 / slope
+                residual = max(0.0, (syy - sy * sy / n) - slope * slope * sxx_c)
+                slope_error = (residual / (n - 2) / sxx_c) ** 0.5
+                return 1.0 / slope, slope_error / (slope * slope)
         window = self.measured_s or self.duration_s
-        return self.sent / window if window else 0.0
+        return (self.sent / window if window else 0.0), 0.0
 
     scheduled: int = 0  # requests due inside the window
     not_sent: int = 0  # due in the window but never picked up: the generator was still behind at its end
@@ -396,6 +403,7 @@ class Engine:
             fit[2] += y
             fit[3] += x * x
             fit[4] += x * y
+            fit[5] += y * y
 
     def _send(
         self, c: _Conn, spec: RequestSpec, due: int, retried: bool = False, fresh: bool = False

@@ -124,7 +124,9 @@ def generator_kept_rate(c: Counts, achieved: float, timing_ok: bool) -> tuple[bo
         return True, ""
     if c.not_sent:
         return False, f"{c.not_sent:,} requests due in the window were never sent: the generator fell behind"
-    if achieved < c.target_rate * (1 - RATE_TOLERANCE):
+    _, error = c.rate_and_error()
+    # short of the target beyond the tolerance and beyond the fit's own uncertainty (3 standard errors)
+    if achieved < c.target_rate * (1 - RATE_TOLERANCE) - 3 * error:
         cores = c.cpu_s / c.wall_s if c.wall_s else 0.0
         if not c.waited_for_connection:
             return False, (
