@@ -5,16 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
-
-from perfpack.bench import baseline as bench_baseline
 from perfpack.exitcodes import ExitCode
 
 from .conftest import load_json
-
-pytestmark = pytest.mark.skipif(
-    not hasattr(bench_baseline, "Measurement"), reason="bench's kind-aware baseline API has not landed"
-)
 
 
 def test_save_compare_and_report(http_server, perfpack, tmp_path: Path) -> None:

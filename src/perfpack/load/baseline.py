@@ -55,17 +55,10 @@ def identity_extra(plan: Plan) -> dict[str, Any]:
 
 
 def _api() -> Any:
-    """bench's kind-aware baseline API (save/load/compare/history), or one clear error."""
-    from perfpack.bench import baseline as bench_baseline
+    """bench's baseline API (save/load/compare/history, kind "load")."""
+    from perfpack.bench import baseline
 
-    api: Any = bench_baseline
-    if not hasattr(api, "Measurement"):
-        raise PerfpackError(
-            "saving or comparing load runs as baselines needs bench's baseline API (kind "
-            '"load"), which this perfpack does not have yet',
-            hint="run without --name",
-        )
-    return api
+    return baseline
 
 
 def before_run(root: Path, name: str, *, save: bool, force: bool) -> None:
