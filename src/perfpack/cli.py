@@ -40,6 +40,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
                 "Check commits are atomic: size, one concern, sign-off, trailers."),
     "explain": ("perfpack.explain.cli:explain",
                 "Query plans, full table reads, N+1 loops, and the indexes that fix them, measured."),
+    "profile": ("perfpack.profile.cli:profile",
+                "Where a program's time or memory goes: hot spots in 2 KB, a flame graph."),
 }
 
 # Commands that must start faster than click allows: name -> "module:function(argv, *, ends_process) -> int".

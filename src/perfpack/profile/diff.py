@@ -1,0 +1,187 @@
+"""`perfpack profile diff A B`: which functions' shares moved most between two profiles, so an agent
+can show that its change removed the hot spot (and what took its place)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+from perfpack.errors import PerfpackError
+from perfpack.profile.analysis import short_path
+from perfpack.profile.summary import MAX_BYTES, _fit, human_bytes
+from perfpack.terminal import one_line
+
+MAX_PROFILE_BYTES = 64 * 1024 * 1024
+
+
+@dataclass
+class Row:
+    function: str
+    file: str
+    line: int
+    before: float  # self share (CPU) or share of live bytes at the peak (memory), in %
+    after: float
+    before_total: float = 0.0
+    after_total: float = 0.0
+
+    @property
+    def change(self) -> float:
+        return round(self.after - self.before, 1)
+
+
+@dataclass
+class DiffResult:
+    kind: str  # "cpu" or "memory"
+    before: dict[str, Any]
+    after: dict[str, Any]
+    rows: list[Row] = field(default_factory=list)
+    root: str = ""
+    ledger_id: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        def side(p: dict[str, Any]) -> dict[str, Any]:
+            keys = ("name", "engine", "wall_s", "samples", "peak_bytes", "profile")
+            return {k: p.get(k) for k in keys if k in p}
+
+        return {"kind": self.kind, "before": side(self.before), "after": side(self.after),
+                "wall_change_pct": _pct_change(self.before.get("wall_s"), self.after.get("wall_s")),
+                "peak_change_pct": _pct_change(self.before.get("peak_bytes"), self.after.get("peak_bytes"))
+                if self.kind == "memory" else None,
+                "functions": [{"function": r.function, "file": r.file, "line": r.line, "before_pct": r.before,
+                               "after_pct": r.after, "change_pct": r.change, "before_total_pct": r.before_total,
+                               "after_total_pct": r.after_total} for r in self.rows],
+                "ledger": self.ledger_id or None}
+
+
+def _pct_change(a: Any, b: Any) -> float | None:
+    if not isinstance(a, (int, float)) or not isinstance(b, (int, float)) or not a:
+        return None
+    return round(100.0 * (b - a) / a, 1)
+
+
+def _locate(ref: str, root: str) -> str:
+    """A profile name, a profile folder, or a profile.json path -> the profile.json path."""
+    from pathlib import Path
+
+    from perfpack.project import perfpack_dir
+
+    if not ref or "\x00" in ref:
+        raise PerfpackError("a profile to compare is empty")
+    candidates = []
+    if os.sep in ref or ref.endswith(".json") or os.path.isdir(ref):
+        candidates += [os.path.join(ref, "profile.json"), ref]
+    else:
+        base = str(perfpack_dir(Path(root)) / "profiles")
+        candidates += [os.path.join(base, ref, "profile.json"), os.path.join(ref, "profile.json")]
+    for path in candidates:
+        if os.path.isfile(path):
+            return path
+    raise PerfpackError(f"no profile {one_line(ref, limit=120)}: give a name from .claude/perfpack/profiles/, "
+                        "a profile folder or its profile.json")
+
+
+def _load(ref: str, root: str) -> dict[str, Any]:
+    from perfpack.safeio import read_json_file
+
+    path = _locate(ref, root)
+    data = read_json_file(path, what="profile", max_bytes=MAX_PROFILE_BYTES)
+    if not isinstance(data, dict) or data.get("kind") not in ("cpu", "memory"):
+        raise PerfpackError(f"{one_line(path)}: not a perfpack profile")
+    key = "hotspots" if data["kind"] == "cpu" else "sites"
+    items = data.get(key)
+    if not isinstance(items, list) or not all(isinstance(i, dict) and isinstance(i.get("function"), str)
+                                              and isinstance(i.get("file"), str) for i in items):
+        raise PerfpackError(f"{one_line(path)}: not a perfpack profile ({key} missing or malformed)")
+    data["profile"] = path
+    return data
+
+
+def _shares(profile: dict[str, Any]) -> dict[tuple[str, str], tuple[float, float, int]]:
+    out: dict[tuple[str, str], tuple[float, float, int]] = {}
+    if profile["kind"] == "cpu":
+        for item in profile["hotspots"]:
+            key = (item["function"], item["file"])
+            self_pct, total_pct = _num(item.get("self_pct")), _num(item.get("total_pct"))
+            old = out.get(key, (0.0, 0.0, 0))
+            out[key] = (old[0] + self_pct, max(old[1], total_pct), _int(item.get("line")))
+    else:
+        live = sum(_num(i.get("bytes")) for i in profile["sites"]) or 1.0
+        for item in profile["sites"]:
+            key = (item["function"], item["file"])
+            old = out.get(key, (0.0, 0.0, 0))
+            out[key] = (old[0] + 100.0 * _num(item.get("bytes")) / live, 0.0, _int(item.get("line")))
+    return out
+
+
+def _num(value: Any) -> float:
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else 0.0
+
+
+def _int(value: Any) -> int:
+    return int(value) if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
+def diff_profiles(before: str, after: str, *, project: str | None = None, top: int = 10) -> DiffResult:
+    from perfpack.project import find_project_root
+
+    root = str(find_project_root(project) if project else find_project_root())
+    a, b = _load(before, root), _load(after, root)
+    if a["kind"] != b["kind"]:
+        raise PerfpackError(f"cannot compare a {a['kind']} profile with a {b['kind']} profile")
+    sa, sb = _shares(a), _shares(b)
+    rows = []
+    for key in set(sa) | set(sb):
+        pa, pb = sa.get(key, (0.0, 0.0, 0)), sb.get(key, (0.0, 0.0, 0))
+        rows.append(Row(function=key[0], file=key[1], line=pb[2] or pa[2], before=round(pa[0], 1),
+                        after=round(pb[0], 1), before_total=round(pa[1], 1), after_total=round(pb[1], 1)))
+    rows.sort(key=lambda r: (-abs(r.change), -max(r.before, r.after), r.function, r.file))
+    result = DiffResult(kind=a["kind"], before=a, after=b, rows=[r for r in rows if r.before or r.after][:top],
+                        root=root)
+    result.ledger_id = _record(result)
+    return result
+
+
+def _record(result: DiffResult) -> str:
+    from perfpack import ledger
+
+    figures = []
+    wall = _pct_change(result.before.get("wall_s"), result.after.get("wall_s"))
+    if wall is not None:
+        figures.append(ledger.figure("wall change", wall, "%"))
+    for row in result.rows:
+        figures.append(ledger.figure("share before", row.before, "%", function=row.function))
+        figures.append(ledger.figure("share after", row.after, "%", function=row.function))
+        figures.append(ledger.figure("share change", row.change, "pp", function=row.function))
+    name = f"diff {result.before.get('name')} {result.after.get('name')}"
+    return ledger.record(result.root, kind="profile", name=name, command=["profile", "diff"], figures=figures)
+
+
+def to_text(result: DiffResult) -> str:
+    a, b = result.before, result.after
+
+    def side(p: dict[str, Any]) -> str:
+        if result.kind == "memory":
+            return f"{one_line(p.get('name'), limit=40)} (peak {human_bytes(_num(p.get('peak_bytes')))})"
+        return f"{one_line(p.get('name'), limit=40)} ({one_line(p.get('engine'), limit=20)}, {_num(p.get('wall_s')):.2f} s)"
+
+    head = [f"profile diff: {side(a)} -> {side(b)}"]
+    change = _pct_change(a.get("wall_s"), b.get("wall_s"))
+    if result.kind == "memory":
+        peak = _pct_change(a.get("peak_bytes"), b.get("peak_bytes"))
+        if peak is not None:
+            head.append(f"peak: {human_bytes(_num(a.get('peak_bytes')))} -> {human_bytes(_num(b.get('peak_bytes')))} "
+                        f"({peak:+.1f}%)")
+    elif change is not None:
+        head.append(f"wall: {_num(a.get('wall_s')):.2f} s -> {_num(b.get('wall_s')):.2f} s ({change:+.1f}%)")
+    what = "self share" if result.kind == "cpu" else "share of bytes at the peak"
+    head.append(f"  before   after  change  function — file:line ({what}, largest moves first)")
+    items = []
+    for row in result.rows:
+        where = one_line(short_path(row.file, result.root), limit=60)
+        where = f"{where}:{row.line}" if row.line else where
+        items.append([f"{row.before:6.1f}% {row.after:6.1f}% {row.change:+6.1f}  {one_line(row.function, limit=50)}"
+                      f" — {where}"])
+    if not items:
+        items.append(["  (no functions in either profile)"])
+    return _fit(head, items, [], MAX_BYTES)

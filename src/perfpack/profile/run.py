@@ -1,0 +1,674 @@
+"""`perfpack profile` as a plain function: choose the engine, run the command (or attach to a PID) once,
+and turn what the engine saw into hot spots or allocation sites, files on disk and a ledger record."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import stat
+import sys
+import time
+from dataclasses import dataclass, field
+
+from perfpack.errors import PerfpackError
+from perfpack.profile import analysis, pyspy
+from perfpack.profile import perf as perf_engine
+from perfpack.profile.model import CpuProfile, MemoryProfile, Stack
+from perfpack.profile.session import Session
+from perfpack.profile.target import LAUNCHER, NATIVE, PYTHON, Target
+from perfpack.terminal import one_line
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+LAUNCH = os.path.join(HERE, "_launch.py")
+BOOT = os.path.join(HERE, "_boot.py")
+CPU_ENGINES = ("auto", "py-spy", "cprofile", "perf")
+MEMORY_ENGINES = ("auto", "memray", "tracemalloc")
+DEFAULT_PID_DURATION = 10.0
+MIN_WALL_S = 0.05  # a command over before this has nothing to profile
+USER_CODE_WALL_S = 1.0  # shorter than this with no sample in the program's own code: nothing to profile
+ATTACH_TIMEOUT_S = 30.0
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+
+
+@dataclass
+class Request:
+    command: list[str] = field(default_factory=list)
+    pid: int | None = None
+    duration: float | None = None
+    name: str | None = None
+    top: int = 8
+    out: str | None = None
+    memory: bool = False
+    engine: str = "auto"
+    rate: int = 100
+    native: bool = False
+    threads: bool = False
+    subprocesses: bool = True
+    project: str | None = None
+
+
+@dataclass
+class Outcome:
+    """A finished profile: where its files are, and what it found."""
+
+    name: str
+    root: str
+    run_dir: str
+    command: list[str]
+    cpu: CpuProfile | None = None
+    memory: MemoryProfile | None = None
+    hotspots: list[analysis.HotSpot] = field(default_factory=list)
+    sites: list[analysis.Site] = field(default_factory=list)
+    total_weight: int = 0
+    files: dict[str, str] = field(default_factory=dict)
+    ledger_id: str = ""
+
+
+def profile(request: Request) -> Outcome:
+    from perfpack.project import find_project_root
+
+    root = str(find_project_root(request.project) if request.project else find_project_root())
+    if request.pid is not None and request.command:
+        raise PerfpackError("give either --pid PID or a command after `--`, not both")
+    if request.pid is None and not request.command:
+        raise PerfpackError("nothing to profile: give a command after `--` (perfpack profile -- python app.py) "
+                            "or --pid PID")
+    engines = MEMORY_ENGINES if request.memory else CPU_ENGINES
+    if request.engine not in engines:
+        raise PerfpackError(f"--engine {one_line(request.engine)} does not apply here; choose from {', '.join(engines)}")
+    cwd = os.getcwd()
+    if request.pid is not None:
+        if request.memory:
+            raise PerfpackError("--memory cannot attach to a running process; start the program under perfpack: "
+                                "perfpack profile --memory -- CMD")
+        pid_kind = _check_pid(request.pid)
+        label = [f"--pid {request.pid}"]
+        run_dir, name = _prepare_dir(request, root, f"pid{request.pid}")
+        outcome = Outcome(name=name, root=root, run_dir=run_dir, command=label)
+        outcome.cpu = _attach(request, pid_kind, run_dir)
+    else:
+        from perfpack.profile.target import resolve
+
+        target = resolve(request.command, cwd=cwd)
+        if request.memory and target.kind != PYTHON:
+            raise PerfpackError(f"--memory profiles Python programs; {one_line(request.command[0])} is "
+                                f"{target.why or 'not Python'}: run the Python command itself (python FILE, "
+                                "python -m MODULE, or a script with a Python #! line)")
+        run_dir, name = _prepare_dir(request, root, _slug(target))
+        outcome = Outcome(name=name, root=root, run_dir=run_dir, command=list(request.command))
+        if request.memory:
+            outcome.memory = _memory(request, target, run_dir, cwd)
+        else:
+            outcome.cpu = _cpu(request, target, run_dir, cwd)
+    _analyse(outcome, request)
+    _write_files(outcome)
+    _check_ran(outcome)
+    _record(outcome, request)
+    return outcome
+
+
+def _record(outcome: Outcome, request: Request) -> None:
+    """Append the printed figures to the project's ledger (for `perfpack evidence check`)."""
+    from perfpack import ledger
+    from perfpack.profile.summary import ledger_figures
+
+    result = outcome.cpu or outcome.memory
+    assert result is not None
+    outcome.ledger_id = ledger.record(
+        outcome.root, kind="profile", name=outcome.name, command=outcome.command,
+        figures=ledger_figures(outcome, top=request.top),
+        extra={"engine": result.engine, "memory": outcome.memory is not None,
+               "profile": outcome.files.get("profile")})
+
+
+# --- engines -------------------------------------------------------------------------------------------
+
+
+class _CannotSample(Exception):
+    """py-spy could not sample this command (the command has not started)."""
+
+
+def _cpu(request: Request, target: Target, run_dir: str, cwd: str) -> CpuProfile:
+    engine = request.engine
+    if engine == "auto":
+        engine = "perf" if target.kind == NATIVE else "py-spy"
+    if engine == "perf":
+        return _perf(request, target, run_dir, cwd)
+    if engine == "py-spy":
+        binary = pyspy.find_pyspy()
+        if binary is None:
+            reason = "py-spy is not installed (pip install py-spy)"
+        else:
+            try:
+                return _pyspy(request, target, run_dir, cwd, binary)
+            except _CannotSample as exc:
+                reason = f"py-spy could not sample: {exc}"
+        if request.engine == "py-spy":
+            raise PerfpackError(one_line(reason, limit=300))
+        if target.kind != PYTHON:
+            raise PerfpackError(one_line(f"{reason}; the cProfile fallback needs the Python command itself, not "
+                                         f"{target.why}: run `python FILE` or `python -m MODULE` directly", limit=400))
+        return _cprofile(request, target, run_dir, cwd, why=reason)
+    if target.kind != PYTHON:
+        raise PerfpackError(f"cProfile profiles Python commands; {one_line(request.command[0])} is {target.why}")
+    return _cprofile(request, target, run_dir, cwd, why="asked for with --engine cprofile")
+
+
+def _launch_argv(gate: str, run_dir: str, command: list[str]) -> list[str]:
+    """A non-Python command under perfpack's launcher (see _launch.py), which reports its exit status."""
+    return [sys.executable, "-I", "-S", LAUNCH, gate, os.path.join(run_dir, "status"),
+            os.path.join(run_dir, "output.txt"), "--", *command]
+
+
+def _boot_argv(target: Target, engine: str, run_dir: str, gate: str, extra: list[str] | None = None) -> list[str]:
+    """A Python command run by _boot.py in its own interpreter (see _boot.py)."""
+    assert target.interpreter
+    return [target.interpreter, *target.py_options, BOOT, engine, run_dir, gate, target.mode,
+            target.program or "-", *(extra or []), "--", *target.args]
+
+
+def _pyspy(request: Request, target: Target, run_dir: str, cwd: str, binary: str) -> CpuProfile:
+    gate = os.path.join(run_dir, "gate")
+    os.mkfifo(gate, 0o600)
+    raw = os.path.join(run_dir, "py-spy.raw")
+    if target.kind == PYTHON:
+        # py-spy's root is the program's own interpreter: sampled from its first instruction (a child is
+        # found only on py-spy's next look for new processes).
+        command = _boot_argv(target, "run", run_dir, gate)
+    else:
+        command = _launch_argv(gate, run_dir, target.argv)
+    argv = pyspy.record_argv(binary, raw_out=raw, rate=request.rate, native=request.native, threads=request.threads,
+                             subprocesses=request.subprocesses, command=command)
+    session = Session(argv, cwd=cwd)
+    try:
+        session.watch_for(pyspy.READY)
+        if not session.wait_started(ATTACH_TIMEOUT_S):
+            session.kill()
+            raise _CannotSample(pyspy.failure(session.output()))
+        if not _open_gate(gate, session):
+            session.kill()
+            raise _CannotSample("the program did not start: " + pyspy.failure(session.output()))
+        stopped = session.wait(duration=request.duration)
+    finally:
+        session.kill()
+        _unlink(gate)
+    status = _status(run_dir)
+    samples, errors = pyspy.counts(session.output())
+    stacks: list[tuple[Stack, int]] = []
+    if os.path.isfile(raw):
+        with open(raw, encoding="utf-8", errors="replace") as handle:
+            stacks = pyspy.parse_raw(handle.read(), drop_pids={status.get("launcher", "")}, drop_file=BOOT,
+                                     root_label=" ".join(request.command))
+    why = "sampling from outside the process"
+    if target.kind == LAUNCHER:
+        why += f"; {target.why}: its Python child processes are sampled"
+    profile = CpuProfile(engine="py-spy", engine_version=pyspy.version(binary), why=why, stacks=_absolute(stacks, cwd),
+                         weight_unit="samples", samples=sum(w for _, w in stacks) or samples,
+                         wall_s=float(status.get("wall_s", 0) or 0), exit_code=_exit(status), rate_hz=request.rate,
+                         errors=errors, stopped=stopped)
+    if "exit" not in status and not stopped:
+        profile.notes.append("the program ended without an exit status (os._exit or a signal)")
+    if errors and errors * 10 > samples:
+        profile.notes.append(f"py-spy could not read {errors} of {samples + errors} samples")
+    return profile
+
+
+def _open_gate(gate: str, session: Session, timeout: float = 10.0) -> bool:
+    """Tell the launcher to start the command (it waits on the FIFO's other end)."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        try:
+            fd = os.open(gate, os.O_WRONLY | os.O_NONBLOCK)
+        except OSError:  # ENXIO: no reader yet
+            if session.proc.poll() is not None:
+                return False
+            time.sleep(0.002)
+            continue
+        try:
+            os.write(fd, b"go")
+        finally:
+            os.close(fd)
+        return True
+    return False
+
+
+def _cprofile(request: Request, target: Target, run_dir: str, cwd: str, *, why: str) -> CpuProfile:
+    from perfpack.profile import cprofile
+
+    data = os.path.join(run_dir, "cprofile.pstats")
+    session = Session(_boot_argv(target, "cprofile", run_dir, "-"), cwd=cwd)
+    try:
+        session.watch_for(None)
+        stopped = session.wait(duration=request.duration)
+    finally:
+        session.kill()
+    status = _status(run_dir, session)
+    stacks: list[tuple[Stack, int]] = []
+    calls = 0
+    notes = ["cProfile: deterministic, in the process; threads started by the program are included, "
+             "child processes are not"]
+    if os.path.isfile(data):
+        try:
+            stacks, calls = cprofile.stacks(cprofile.load(data))
+        except (ValueError, EOFError, TypeError, KeyError, IndexError) as exc:
+            notes.append(f"cProfile's data could not be read: {exc}")
+    elif "exit" in status:
+        notes.append("cProfile wrote no data (the program ended with os._exit or was killed)")
+    return CpuProfile(engine="cProfile", engine_version=f"Python {_py_version(target.interpreter)}", why=why,
+                      stacks=_absolute(stacks, cwd), weight_unit="us", samples=calls,
+                      wall_s=float(status.get("wall_s", 0) or 0), exit_code=_exit(status), stopped=stopped, notes=notes)
+
+
+def _perf(request: Request, target: Target | None, run_dir: str, cwd: str, *, pid: int | None = None) -> CpuProfile:
+    binary = perf_engine.find_perf()
+    what = "not a Python program" if target is None or target.kind == NATIVE else (target.why or "this command")
+    if binary is None:
+        raise PerfpackError(f"{one_line(request.command[0] if request.command else f'PID {pid}')} is {what}, and "
+                            "`perf` (for native code) is not installed: perfpack samples Python with py-spy and "
+                            "other programs with perf (Debian/Ubuntu: apt-get install linux-perf)")
+    ok, reason = perf_engine.usable(binary)
+    if not ok:
+        raise PerfpackError(one_line(f"{what}: {reason}", limit=400))
+    data = os.path.join(run_dir, "perf.data")
+    rate = request.rate if request.rate != 100 else 99  # 99 Hz: not in lock-step with timer ticks
+    if pid is not None:
+        argv = perf_engine.record_argv(binary, data=data, rate=rate, pid=pid)
+    else:
+        assert target is not None
+        argv = perf_engine.record_argv(binary, data=data, rate=rate, command=_launch_argv("-", run_dir, target.argv))
+    session = Session(argv, cwd=cwd)
+    try:
+        session.watch_for(None)
+        duration = request.duration if pid is None else (request.duration or DEFAULT_PID_DURATION)
+        stopped = session.wait(duration=duration)
+    finally:
+        session.kill()
+    status = _status(run_dir) if pid is None else {}
+    if not os.path.isfile(data) or os.path.getsize(data) == 0:
+        lines = [ln for ln in session.lines if ln.strip()]
+        raise PerfpackError(one_line("perf recorded nothing: " + (lines[0] if lines else "no data"), limit=400))
+    stacks = perf_engine.parse_script(perf_engine.script(binary, data), drop_pids={status.get("launcher", "")})
+    return CpuProfile(engine="perf", engine_version=perf_engine.version(binary),
+                      why="not a Python program: native stacks from the kernel's sampler", stacks=stacks,
+                      weight_unit="samples", samples=sum(w for _, w in stacks),
+                      wall_s=float(status.get("wall_s", 0) or 0) or _elapsed(session), exit_code=_exit(status)
+                      if pid is None else None, rate_hz=rate, stopped=stopped)
+
+
+def _attach(request: Request, kind: str, run_dir: str) -> CpuProfile:
+    assert request.pid is not None
+    pid = request.pid
+    duration = request.duration or DEFAULT_PID_DURATION
+    if kind == NATIVE and request.engine in ("auto", "perf"):
+        return _perf(request, None, run_dir, os.getcwd(), pid=pid)
+    if request.engine in ("cprofile", "perf"):
+        raise PerfpackError(f"--engine {request.engine} cannot attach to a running Python process; py-spy can")
+    binary = pyspy.find_pyspy()
+    if binary is None:
+        raise PerfpackError("attaching to a running process needs py-spy, which is not installed (pip install py-spy)")
+    raw = os.path.join(run_dir, "py-spy.raw")
+    argv = pyspy.record_argv(binary, raw_out=raw, rate=request.rate, native=request.native, threads=request.threads,
+                             subprocesses=request.subprocesses, pid=pid)
+    started = time.monotonic()
+    session = Session(argv)
+    try:
+        session.watch_for(pyspy.READY)
+        if not session.wait_started(ATTACH_TIMEOUT_S):
+            session.kill()
+            raise PerfpackError(one_line(f"py-spy cannot attach to PID {pid}: {pyspy.failure(session.output())}",
+                                         limit=400))
+        stopped = session.wait(duration=duration)
+    finally:
+        session.kill()
+    wall = time.monotonic() - started
+    samples, errors = pyspy.counts(session.output())
+    stacks: list[tuple[Stack, int]] = []
+    if os.path.isfile(raw):
+        with open(raw, encoding="utf-8", errors="replace") as handle:
+            stacks = pyspy.parse_raw(handle.read())
+    return CpuProfile(engine="py-spy", engine_version=pyspy.version(binary),
+                      why=f"attached to PID {pid} from outside", stacks=stacks, weight_unit="samples",
+                      samples=sum(w for _, w in stacks) or samples, wall_s=round(wall, 3), exit_code=None,
+                      rate_hz=request.rate, errors=errors, stopped=stopped or "ended")
+
+
+def _memory(request: Request, target: Target, run_dir: str, cwd: str) -> MemoryProfile:
+    from perfpack.profile import memory
+
+    engine, why, extra = _memory_engine(request, target)
+    out = os.path.join(run_dir, "memray.bin" if engine == "memray" else "tracemalloc.json")
+    session = Session(_boot_argv(target, engine, run_dir, "-", extra), cwd=cwd)
+    try:
+        session.watch_for(None)
+        stopped = session.wait(duration=request.duration)
+    finally:
+        session.kill()
+    status = _status(run_dir, session)
+    peak, allocations = 0, []
+    notes = []
+    version = ""
+    try:
+        if engine == "memray" and os.path.isfile(out):
+            version = memory.memray_available()[1]
+            peak, allocations = memory.read_memray(out, cwd=cwd, boot=BOOT)
+        elif engine == "tracemalloc" and os.path.isfile(out):
+            from perfpack.safeio import read_json_file
+
+            version = f"Python {_py_version(target.interpreter)}"
+            data = read_json_file(out, what="tracemalloc data", max_bytes=256 * 1024 * 1024)
+            peak, allocations = memory.read_tracemalloc(data, cwd=cwd, boot=BOOT)
+            if data.get("snapshot_bytes") and peak:
+                notes.append(f"sites from a snapshot at {100.0 * data['snapshot_bytes'] / peak:.0f}% of the peak")
+        elif "exit" in status:
+            notes.append(f"{engine} wrote no data (the program ended with os._exit or was killed)")
+    except Exception as exc:  # a damaged capture: say so, keep the run's status
+        notes.append(f"{engine}'s data could not be read: {one_line(exc, limit=200)}")
+    return MemoryProfile(engine=engine, engine_version=version, why=why, peak_bytes=peak, allocations=allocations,
+                         wall_s=float(status.get("wall_s", 0) or 0), exit_code=_exit(status),
+                         notes=notes + ([f"stopped by {stopped}"] if stopped else []))
+
+
+def _memory_engine(request: Request, target: Target) -> tuple[str, str, list[str]]:
+    """memray when the program's interpreter can load it (its own, or ours when the ABI matches)."""
+    from perfpack.profile import memory
+
+    if request.engine == "tracemalloc":
+        return "tracemalloc", "asked for with --engine tracemalloc", []
+    have, _ = memory.memray_available()
+    reason = "memray is not installed (pip install memray)"
+    if have and target.interpreter:
+        own_abi = _abi(sys.executable)
+        their_abi, their_memray = _probe(target.interpreter)
+        if their_memray:
+            return "memray", "allocations at the high-water mark", []
+        if their_abi and their_abi == own_abi:
+            return "memray", "allocations at the high-water mark", ["--memray-path", memory.memray_site()]
+        reason = f"memray cannot load into {one_line(target.interpreter)} ({their_abi or 'unknown ABI'})"
+    if request.engine == "memray":
+        raise PerfpackError(reason)
+    return "tracemalloc", f"{reason}; tracemalloc (Python allocations only)", []
+
+
+def _abi(python: str) -> str:
+    import sysconfig
+
+    if os.path.realpath(python) == os.path.realpath(sys.executable):
+        return str(sysconfig.get_config_var("SOABI"))
+    return _probe(python)[0]
+
+
+def _probe(python: str) -> tuple[str, bool]:
+    import subprocess
+
+    code = ("import sys, sysconfig, importlib.util as u; print(sysconfig.get_config_var('SOABI')); "
+            "print(u.find_spec('memray') is not None)")
+    try:
+        out = subprocess.run([python, "-c", code], capture_output=True, timeout=30,
+                             stdin=subprocess.DEVNULL).stdout.decode("utf-8", "replace").split()
+    except (OSError, subprocess.SubprocessError):
+        return "", False
+    return (out[0], out[1] == "True") if len(out) == 2 else ("", False)
+
+
+# --- checks, files, analysis ---------------------------------------------------------------------------
+
+
+def _check_pid(pid: int) -> str:
+    """PYTHON or NATIVE for a live process of ours; a PerfpackError (one line) otherwise."""
+    if pid <= 0:
+        raise PerfpackError(f"--pid {pid}: not a process id")
+    proc = f"/proc/{pid}"
+    if not os.path.isdir("/proc/self"):
+        raise PerfpackError("--pid needs Linux's /proc")
+    try:
+        info = os.stat(proc)
+        with open(f"{proc}/stat", "rb") as handle:
+            state = handle.read().rsplit(b")", 1)[-1].split()[0:1]
+    except (FileNotFoundError, ProcessLookupError, IndexError):
+        raise PerfpackError(f"no process with PID {pid} (it has exited, or never existed)") from None
+    except OSError as exc:
+        raise PerfpackError(f"PID {pid}: cannot read it: {exc.strerror}") from None
+    if state == [b"Z"] or state == [b"X"]:
+        raise PerfpackError(f"PID {pid} has exited (a zombie waiting for its parent)")
+    if info.st_uid != os.getuid():
+        raise PerfpackError(f"PID {pid} is not yours (it belongs to uid {info.st_uid}); perfpack profiles only "
+                            "your own processes: run perfpack as that user")
+    if pid == os.getpid() or pid in _ancestors():
+        raise PerfpackError(f"PID {pid} is perfpack itself or the shell that runs it")
+    try:
+        exe = os.readlink(f"{proc}/exe")
+    except OSError:
+        raise PerfpackError(f"PID {pid} is a kernel thread or not readable; nothing to profile") from None
+    from perfpack.profile.target import _PYTHON_NAME
+
+    if _PYTHON_NAME.match(os.path.basename(exe).removesuffix(" (deleted)")):
+        return PYTHON
+    try:
+        with open(f"{proc}/maps", "rb") as handle:
+            if b"libpython" in handle.read(16 * 1024 * 1024):
+                return PYTHON
+    except OSError:
+        pass
+    return NATIVE
+
+
+def _ancestors() -> set[int]:
+    out: set[int] = set()
+    pid = os.getppid()
+    while pid > 1 and pid not in out and len(out) < 1000:
+        out.add(pid)
+        try:
+            with open(f"/proc/{pid}/stat", "rb") as handle:
+                pid = int(handle.read().rsplit(b")", 1)[-1].split()[1])
+        except (OSError, ValueError, IndexError):
+            break
+    return out
+
+
+def _prepare_dir(request: Request, root: str, default_stem: str) -> tuple[str, str]:
+    from pathlib import Path
+
+    from perfpack.project import perfpack_dir
+
+    if request.out:
+        base = os.path.abspath(request.out)
+        if os.path.exists(base) and not os.path.isdir(base):
+            raise PerfpackError(f"--out {one_line(request.out)}: not a folder")
+    else:
+        base = str(perfpack_dir(Path(root)) / "profiles")
+    name = request.name or f"{default_stem}-{time.strftime('%Y%m%d-%H%M%S')}"
+    if not _NAME.match(name) or name in (".", ".."):
+        raise PerfpackError(f"--name {one_line(name, limit=120)}: use letters, digits, '.', '_' and '-' "
+                            "(at most 100, starting with a letter or digit)")
+    try:
+        os.makedirs(base, exist_ok=True)
+        if not request.out:
+            ignore = os.path.join(base, ".gitignore")
+            if not os.path.lexists(ignore):
+                with open(ignore, "w", encoding="utf-8") as handle:
+                    handle.write("# perfpack profiles: large, machine-specific\n*\n")
+        run_dir = os.path.join(base, name)
+        if os.path.islink(run_dir):
+            raise PerfpackError(f"{one_line(run_dir)} is a symbolic link; perfpack does not write through it")
+        if os.path.isdir(run_dir):
+            shutil.rmtree(run_dir)  # the same name again: this run replaces the last one
+        elif os.path.lexists(run_dir):
+            raise PerfpackError(f"{one_line(run_dir)} exists and is not a folder")
+        os.mkdir(run_dir, 0o700)
+    except OSError as exc:
+        raise PerfpackError(f"cannot write profiles under {one_line(base)}: {exc.strerror or exc}") from None
+    return run_dir, name
+
+
+def _slug(target: Target) -> str:
+    base = os.path.basename(target.program if target.kind == PYTHON and target.program else target.argv[0])
+    base = re.sub(r"\.pyw?$", "", base)
+    if target.kind == PYTHON and target.mode == "code":
+        base = "python-c"
+    slug = re.sub(r"[^A-Za-z0-9._-]+", "-", base).strip(".-_")[:40]
+    return slug or "profile"
+
+
+def _status(run_dir: str, session: Session | None = None) -> dict[str, str]:
+    """What the launcher or _boot.py reported: pid, exit, wall_s (and the launcher's pid). For a program
+    that is perfpack's own child, a missing report is completed from its exit status."""
+    out: dict[str, str] = {}
+    try:
+        with open(os.path.join(run_dir, "status"), encoding="utf-8", errors="replace") as handle:
+            for line in handle:
+                key, _, value = line.rstrip("\n").partition("=")
+                out[key] = value
+    except OSError:
+        pass
+    if session is not None and "exit" not in out and session.proc.returncode is not None:
+        code = session.proc.returncode
+        out["exit"] = str(code)
+    if "spawn_error" in out:
+        raise PerfpackError(f"the command could not start: {one_line(out['spawn_error'], limit=200)}")
+    return out
+
+
+def _exit(status: dict[str, str]) -> int | None:
+    try:
+        return int(status["exit"])
+    except (KeyError, ValueError):
+        return None
+
+
+def _elapsed(session: Session) -> float:
+    return 0.0
+
+
+def _py_version(python: str) -> str:
+    if os.path.realpath(python) == os.path.realpath(sys.executable):
+        return ".".join(map(str, sys.version_info[:3]))
+    match = re.search(r"python(\d+\.\d+)", os.path.basename(os.path.realpath(python)))
+    return match.group(1) if match else "?"
+
+
+def _absolute(stacks: list[tuple[Stack, int]], cwd: str) -> list[tuple[Stack, int]]:
+    """Relative file names (a script run as `python x.py`) made absolute against the command's folder."""
+    from dataclasses import replace
+
+    fixed: dict = {}
+    out = []
+    for stack, weight in stacks:
+        frames = []
+        for frame in stack:
+            if frame.kind == "py" and frame.file and not frame.file.startswith("<") and not os.path.isabs(frame.file):
+                new = fixed.get(frame)
+                if new is None:
+                    new = fixed[frame] = replace(frame, file=os.path.normpath(os.path.join(cwd, frame.file)))
+                frame = new
+            frames.append(frame)
+        out.append((tuple(frames), weight))
+    return out
+
+
+def _analyse(outcome: Outcome, request: Request) -> None:
+    if outcome.cpu is not None:
+        outcome.hotspots, outcome.total_weight = analysis.hotspots(outcome.cpu.stacks)
+    elif outcome.memory is not None:
+        outcome.sites = analysis.memory_sites(outcome.memory.allocations)
+        outcome.total_weight = sum(size for _, size, _ in outcome.memory.allocations)
+
+
+def _write_files(outcome: Outcome) -> None:
+    from perfpack.fsutil import atomic_write_text
+    from perfpack.profile import flame, summary
+
+    run_dir = outcome.run_dir
+    files = outcome.files
+    if outcome.cpu is not None:
+        stacks = outcome.cpu.stacks
+        unit = "µs" if outcome.cpu.weight_unit == "us" else "samples"
+        title = f"CPU: {' '.join(outcome.command)}"
+        sub = f"{outcome.cpu.engine} {outcome.cpu.engine_version} · {outcome.total_weight:,} {unit} · " \
+              f"{outcome.cpu.wall_s:.2f} s"
+    else:
+        assert outcome.memory is not None
+        stacks = [(stack, size) for stack, size, _ in outcome.memory.allocations]
+        unit = "bytes"
+        title = f"memory at the peak: {' '.join(outcome.command)}"
+        sub = f"{outcome.memory.engine} · peak {summary.human_bytes(outcome.memory.peak_bytes)}"
+    files["raw"] = os.path.join(run_dir, "stacks.folded")
+    atomic_write_text(files["raw"], flame.folded(stacks), fsync=False)
+    if stacks:
+        files["flamegraph"] = os.path.join(run_dir, "flame.svg")
+        atomic_write_text(files["flamegraph"], flame.svg(stacks, title=title, subtitle=sub, unit=unit,
+                                                         root=outcome.root), fsync=False)
+    output = os.path.join(run_dir, "output.txt")
+    if os.path.isfile(output):
+        files["output"] = output
+    files["profile"] = os.path.join(run_dir, "profile.json")
+    full = summary.to_json(outcome, limit=None)
+    atomic_write_text(files["profile"], json.dumps(full, indent=1, ensure_ascii=False, allow_nan=False) + "\n",
+                      fsync=False)
+
+
+def _check_ran(outcome: Outcome) -> None:
+    """One line and exit 2 when there was nothing to profile: the command failed or ended at once."""
+    result = outcome.cpu or outcome.memory
+    assert result is not None
+    stopped = getattr(result, "stopped", "") or ("stopped" if any("stopped by" in n for n in result.notes) else "")
+    where = _rel(outcome.files.get("output", ""))
+    if result.exit_code not in (0, None) and not stopped:
+        last = _last_line(outcome.files.get("output", ""))
+        raise PerfpackError(one_line(
+            f"the command failed (exit {result.exit_code}) after {result.wall_s:.2f} s"
+            + (f": {last}" if last else "") + (f" (its output: {where})" if where else ""), limit=500))
+    if outcome.cpu is not None:
+        cpu = outcome.cpu
+        user = sum(s.self_weight for s in outcome.hotspots if s.user)
+        if cpu.exit_code is None and outcome.command[0].startswith("--pid") and not outcome.total_weight:
+            raise PerfpackError(f"no samples from {outcome.command[0][2:]} in {cpu.wall_s:.1f} s: it was idle "
+                                "(waiting, sleeping) the whole time, or exited")
+        if cpu.exit_code is not None and (cpu.wall_s < MIN_WALL_S or not outcome.total_weight or
+                                          (not user and cpu.wall_s < USER_CODE_WALL_S)):
+            raise PerfpackError(f"the command ended after {cpu.wall_s:.2f} s with {cpu.samples} "
+                                f"{'calls' if cpu.weight_unit == 'us' else 'samples'} and none in its own code: "
+                                "nothing to profile; profile a run that works for a second or more")
+    else:
+        mem = outcome.memory
+        assert mem is not None
+        if mem.exit_code is not None and not mem.allocations and mem.wall_s < USER_CODE_WALL_S:
+            raise PerfpackError(f"the command ended after {mem.wall_s:.2f} s with no allocation live at its peak: "
+                                "nothing to profile")
+
+
+def _rel(path: str) -> str:
+    if not path:
+        return ""
+    try:
+        rel = os.path.relpath(path)
+    except ValueError:
+        return path
+    return path if rel.startswith("..") else rel
+
+
+def _last_line(path: str) -> str:
+    if not path:
+        return ""
+    try:
+        with open(path, "rb") as handle:
+            handle.seek(max(0, os.fstat(handle.fileno()).st_size - 4096))
+            lines = [ln.strip() for ln in handle.read().decode("utf-8", "replace").splitlines() if ln.strip()]
+    except OSError:
+        return ""
+    return one_line(lines[-1], limit=160) if lines else ""
+
+
+def is_fifo(path: str) -> bool:
+    try:
+        return stat.S_ISFIFO(os.stat(path).st_mode)
+    except OSError:
+        return False
+
+
+def _unlink(path: str) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass

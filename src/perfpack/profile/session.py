@@ -1,0 +1,107 @@
+"""Running a profiler and the command under it as one process group that is always cleaned up.
+
+The profiler starts in a new session; its launcher and the profiled command (and whatever it spawns
+without leaving the group) share that group. Ctrl-C or a --duration stops the group with SIGINT (the
+profiler then writes what it has); anything still alive after a grace period is killed, and nothing
+outlives perfpack.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import threading
+import time
+from collections.abc import Sequence
+
+GRACE_S = 5.0
+
+
+class Session:
+    def __init__(self, argv: Sequence[str], *, cwd: str | None = None, env: dict[str, str] | None = None) -> None:
+        self.lines: list[str] = []
+        self._started = threading.Event()
+        self._ready_marker: str | None = None
+        self.proc = subprocess.Popen(list(argv), stdin=None, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                     start_new_session=True, cwd=cwd, env=env)
+        self.pgid = self.proc.pid
+        self._reader = threading.Thread(target=self._read, daemon=True)
+
+    def watch_for(self, marker: str | None) -> None:
+        """Start reading the profiler's output; `marker`: the line that says it is sampling."""
+        self._ready_marker = marker
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for raw in self.proc.stdout:
+            line = raw.decode("utf-8", "replace").rstrip("\n")
+            if len(self.lines) < 1000:
+                self.lines.append(line)
+            if self._ready_marker and self._ready_marker in line:
+                self._started.set()
+        self._started.set()  # EOF: the profiler is gone (or never started)
+
+    def wait_started(self, timeout: float) -> bool:
+        """True once the profiler printed its ready marker; False if it exited or timed out first."""
+        self._started.wait(timeout)
+        return any(self._ready_marker in line for line in self.lines) if self._ready_marker else False
+
+    def wait(self, *, duration: float | None = None) -> str:
+        """Wait for the profiler to finish. Returns "" (it ended by itself), "duration" or "interrupt"."""
+        deadline = None if duration is None else time.monotonic() + duration
+        stopped = ""
+        try:
+            while True:
+                left = None if deadline is None else max(0.0, deadline - time.monotonic())
+                try:
+                    self.proc.wait(timeout=left)
+                    break
+                except subprocess.TimeoutExpired:
+                    stopped = "duration"
+                    self.stop()
+                    break
+        except KeyboardInterrupt:
+            stopped = "interrupt"
+            self.stop()
+        self._reader.join(timeout=GRACE_S)
+        return stopped
+
+    def stop(self) -> None:
+        """SIGINT to the group (the profiler writes its output), then SIGTERM, then SIGKILL."""
+        for sig, grace in ((signal.SIGINT, GRACE_S), (signal.SIGTERM, 2.0)):
+            self.signal(sig)
+            try:
+                self.proc.wait(timeout=grace)
+                return
+            except subprocess.TimeoutExpired:
+                continue
+            except KeyboardInterrupt:  # a second Ctrl-C: stop at once
+                break
+        self.kill()
+
+    def signal(self, sig: int) -> None:
+        try:
+            os.killpg(self.pgid, sig)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+    def kill(self) -> None:
+        """Kill whatever is left of the group, and reap the profiler."""
+        self.signal(signal.SIGKILL)
+        try:
+            self.proc.wait(timeout=GRACE_S)
+        except subprocess.TimeoutExpired:
+            pass
+
+    def output(self) -> str:
+        return "\n".join(self.lines)
+
+
+def group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except (ProcessLookupError, PermissionError):
+        return False
+    return True
