@@ -100,7 +100,7 @@ def profile(name: str | None, top: int, fmt: str, out: str | None, memory: bool,
     return ExitCode.OK
 
 
-@click.command(context_settings=_CTX)
+@click.command(context_settings={**_CTX, "allow_interspersed_args": True})
 @click.argument("before")
 @click.argument("after")
 @click.option("--top", type=click.IntRange(1, 100), default=10, show_default=True, help="Functions shown.")

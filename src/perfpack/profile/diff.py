@@ -180,8 +180,8 @@ def to_text(result: DiffResult) -> str:
     for row in result.rows:
         where = one_line(short_path(row.file, result.root), limit=60)
         where = f"{where}:{row.line}" if row.line else where
-        items.append([f"{row.before:6.1f}% {row.after:6.1f}% {row.change:+6.1f}  {one_line(row.function, limit=50)}"
-                      f" — {where}"])
+        line = f"{row.before:6.1f}% {row.after:6.1f}% {row.change:+6.1f}  {one_line(row.function, limit=50)}"
+        items.append([line + (f" — {where}" if where else "")])
     if not items:
         items.append(["  (no functions in either profile)"])
     return _fit(head, items, [], MAX_BYTES)

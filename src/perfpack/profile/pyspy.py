@@ -103,6 +103,9 @@ def split_stack(text: str) -> list[str]:
     while rest.startswith("process "):
         end = rest.find('";')
         if end < 0:
+            if rest.endswith('"'):  # a sample that is only the process marker
+                parts.append(rest)
+                rest = ""
             break
         parts.append(rest[: end + 1])
         rest = rest[end + 2:]

@@ -205,7 +205,7 @@ def _pyspy(request: Request, target: Target, run_dir: str, cwd: str, binary: str
     if target.kind == LAUNCHER:
         why += f"; {target.why}: its Python child processes are sampled"
     profile = CpuProfile(engine="py-spy", engine_version=pyspy.version(binary), why=why, stacks=_absolute(stacks, cwd),
-                         weight_unit="samples", samples=sum(w for _, w in stacks) or samples,
+                         weight_unit="samples", samples=sum(w for _, w in stacks),
                          wall_s=float(status.get("wall_s", 0) or 0), exit_code=_exit(status), rate_hz=request.rate,
                          errors=errors, stopped=stopped)
     if "exit" not in status and not stopped:
@@ -440,7 +440,8 @@ def _check_pid(pid: int) -> str:
     try:
         exe = os.readlink(f"{proc}/exe")
     except OSError:
-        raise PerfpackError(f"PID {pid} is a kernel thread or not readable; nothing to profile") from None
+        raise PerfpackError(f"PID {pid}: its program cannot be read (a kernel thread, or a protected process); "
+                            "nothing perfpack can profile") from None
     from perfpack.profile.target import _PYTHON_NAME
 
     if _PYTHON_NAME.match(os.path.basename(exe).removesuffix(" (deleted)")):
@@ -622,14 +623,21 @@ def _check_ran(outcome: Outcome) -> None:
     if outcome.cpu is not None:
         cpu = outcome.cpu
         user = sum(s.self_weight for s in outcome.hotspots if s.user)
-        if cpu.exit_code is None and outcome.command[0].startswith("--pid") and not outcome.total_weight:
+        attached = outcome.command[0].startswith("--pid")
+        if attached and not outcome.total_weight:
             raise PerfpackError(f"no samples from {outcome.command[0][2:]} in {cpu.wall_s:.1f} s: it was idle "
                                 "(waiting, sleeping) the whole time, or exited")
-        if cpu.exit_code is not None and (cpu.wall_s < MIN_WALL_S or not outcome.total_weight or
-                                          (not user and cpu.wall_s < USER_CODE_WALL_S)):
-            raise PerfpackError(f"the command ended after {cpu.wall_s:.2f} s with {cpu.samples} "
-                                f"{'calls' if cpu.weight_unit == 'us' else 'samples'} and none in its own code: "
-                                "nothing to profile; profile a run that works for a second or more")
+        if not attached and not cpu.stopped:
+            if cpu.wall_s < MIN_WALL_S:
+                raise PerfpackError(f"the command ended after {cpu.wall_s:.2f} s: nothing to profile; profile a run "
+                                    "that works for a second or more")
+            if not outcome.total_weight:
+                raise PerfpackError(f"the command ran {cpu.wall_s:.2f} s but used almost no CPU (no samples): "
+                                    "nothing to profile (it waited or slept; profile the process that does the work)")
+            if not user and cpu.wall_s < USER_CODE_WALL_S:
+                raise PerfpackError(f"the command ended after {cpu.wall_s:.2f} s, all of it in start-up and "
+                                    "libraries: nothing of its own to profile; profile a run that works for a "
+                                    "second or more")
     else:
         mem = outcome.memory
         assert mem is not None

@@ -43,15 +43,15 @@ class Target:
 
 def resolve(argv: list[str], *, cwd: str | None = None) -> Target:
     if not argv:
-        raise PerfpackError("no command to profile", hint="put it after `--`, e.g. perfpack profile -- python app.py")
+        raise PerfpackError("no command to profile: put it after `--`, e.g. perfpack profile -- python app.py")
     cwd = cwd or os.getcwd()
     program = argv[0]
     if not program:
         raise PerfpackError("the command is an empty string")
     path = _find(program, cwd)
     if path is None:
-        raise PerfpackError(f"command not found: {_show(program)}",
-                            hint="check the name and PATH; a Python file can be given as `python FILE`")
+        raise PerfpackError(f"command not found: {_show(program)} (check the name and PATH; a Python file can be "
+                            "given as `python FILE`)")
     head = _head(path)
     base = os.path.basename(path)
     if _PYTHON_NAME.match(base) and head[:4] != b"\x7fELF":
@@ -65,19 +65,19 @@ def resolve(argv: list[str], *, cwd: str | None = None) -> Target:
         # A Python file given as the command: run it with this interpreter, as `python FILE` would.
         return _python([sys.executable, path, *argv[1:]], sys.executable, argv[1:], path, "a .py file")
     if not os.access(path, os.X_OK):
-        raise PerfpackError(f"not executable: {_show(path)}", hint=f"chmod +x it, or run it as `python {argv[0]}`")
+        raise PerfpackError(f"not executable: {_show(path)} (chmod +x it, or give the interpreter that runs it)")
     if head.startswith(b"#!"):
         return _from_shebang(path, head, argv)
     if head[:4] == b"\x7fELF":
         if _PYTHON_NAME.match(base):
             return _python([path, *argv[1:]], path, [], None, "a Python interpreter")
-        if base in _LAUNCHERS:
+        if base in _LAUNCHERS or base in _SHELLS:
             return Target([path, *argv[1:]], LAUNCHER, why=f"{base} starts another program")
         if b"libpython" in head or b"Py_BytesMain" in head:
             return Target([path, *argv[1:]], LAUNCHER, why="embeds Python")
         return Target([path, *argv[1:]], NATIVE, why="a native program")
-    raise PerfpackError(f"not a program this machine can run: {_show(path)}",
-                        hint="give a Python file as `python FILE`, or an executable with a #! line")
+    raise PerfpackError(f"not a program this machine can run: {_show(path)} (give a Python file as "
+                        "`python FILE`, or an executable with a #! line)")
 
 
 def _python(argv: list[str], interpreter: str, after_interp: list[str], script: str | None, why: str) -> Target:
