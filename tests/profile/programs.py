@@ -18,15 +18,57 @@ from pathlib import Path
 
 CPU_SHAPES = ("loop", "recursion", "cext", "threads", "child", "asyncio")
 
-_VERBS = ["compute", "scan", "merge", "build", "score", "rank", "fold", "parse", "encode", "walk", "sift",
-          "tally", "mix", "pack", "blend", "crunch", "sweep", "grind", "index", "shuffle"]
-_NOUNS = ["orders", "rows", "tokens", "graph", "ledger", "cells", "frames", "items", "batch", "pixels",
-          "events", "names", "routes", "chunks", "votes", "words", "spans", "keys", "leaves", "bins"]
+_VERBS = [
+    "compute",
+    "scan",
+    "merge",
+    "build",
+    "score",
+    "rank",
+    "fold",
+    "parse",
+    "encode",
+    "walk",
+    "sift",
+    "tally",
+    "mix",
+    "pack",
+    "blend",
+    "crunch",
+    "sweep",
+    "grind",
+    "index",
+    "shuffle",
+]
+_NOUNS = [
+    "orders",
+    "rows",
+    "tokens",
+    "graph",
+    "ledger",
+    "cells",
+    "frames",
+    "items",
+    "batch",
+    "pixels",
+    "events",
+    "names",
+    "routes",
+    "chunks",
+    "votes",
+    "words",
+    "spans",
+    "keys",
+    "leaves",
+    "bins",
+]
 
 
 def _name(rng: random.Random, used: set[str]) -> str:
     while True:
-        name = f"{rng.choice(_VERBS)}_{rng.choice(_NOUNS)}{rng.choice(['', '_' + str(rng.randrange(10, 99))])}"
+        name = (
+            f"{rng.choice(_VERBS)}_{rng.choice(_NOUNS)}{rng.choice(['', '_' + str(rng.randrange(10, 99))])}"
+        )
         if name not in used:
             used.add(name)
             return name
@@ -35,8 +77,10 @@ def _name(rng: random.Random, used: set[str]) -> str:
 # CPU kernels: the body of a function of `n` that does about n small steps of pure-Python work.
 _KERNELS = [
     "acc = 0\nfor i in range(n):\n    acc += (i * {a}) % {b}\nreturn acc",
-    "acc = 0\nx = {a}\nfor _ in range(n):\n    x = (x * 1103515245 + 12345) & 0x7FFFFFFF\n    acc ^= x\nreturn acc",
-    "table = {{}}\nfor i in range(n):\n    k = i % {b}\n    table[k] = table.get(k, 0) + i\nreturn len(table)",
+    "acc = 0\nx = {a}\nfor _ in range(n):\n    x = (x * 1103515245 + 12345) & 0x7FFFFFFF\n"
+    "    acc ^= x\nreturn acc",
+    "table = {{}}\nfor i in range(n):\n    k = i % {b}\n    table[k] = table.get(k, 0) + i\n"
+    "return len(table)",
     "parts = []\nfor i in range(n):\n    parts.append(i % {b})\nreturn sum(parts)",
     "acc = 0.0\nfor i in range(1, n + 1):\n    acc += {a} / i\nreturn acc",
     "s = 0\ni = 0\nwhile i < n:\n    s += i & {b}\n    i += 1\nreturn s",
@@ -46,11 +90,20 @@ _KERNELS = [
 _CEXT = [
     ("import zlib\ndata = bytes(range(256)) * 64\nfor _ in range(n // 400):\n    zlib.compress(data, 9)", 1),
     ("import hashlib\ndata = b'x' * 4096\nfor _ in range(n // 60):\n    hashlib.sha256(data).digest()", 1),
-    ("values = list(range(5000, 0, -1))\nfor _ in range(n // 3000):\n    sorted(values, key=lambda v: -v)", 1),
-    ("import json\nobj = {{'k%d' % i: [i, str(i), i * 0.5] for i in range(200)}}\n"
-     "for _ in range(n // 3000):\n    json.dumps(obj)", 1),
-    ("import re\ntext = 'abc123 def456 ' * 400\npat = re.compile(r'[a-z]+(\\d+)')\n"
-     "for _ in range(n // 3000):\n    pat.findall(text)", 1),
+    (
+        "values = list(range(5000, 0, -1))\nfor _ in range(n // 3000):\n    sorted(values, key=lambda v: -v)",
+        1,
+    ),
+    (
+        "import json\nobj = {{'k%d' % i: [i, str(i), i * 0.5] for i in range(200)}}\n"
+        "for _ in range(n // 3000):\n    json.dumps(obj)",
+        1,
+    ),
+    (
+        "import re\ntext = 'abc123 def456 ' * 400\npat = re.compile(r'[a-z]+(\\d+)')\n"
+        "for _ in range(n // 3000):\n    pat.findall(text)",
+        1,
+    ),
 ]
 
 
@@ -79,7 +132,9 @@ def _func(name: str, body: str, *, is_async: bool = False, params: str = "n") ->
     return head + textwrap.indent(body, "    ") + "\n"
 
 
-def generate(shape: str, folder: Path, seed: int, *, scale: float = 1.0, python: str | None = None) -> Program:
+def generate(
+    shape: str, folder: Path, seed: int, *, scale: float = 1.0, python: str | None = None
+) -> Program:
     """Write one program of `shape` into `folder`; `scale` 1.0 is about 1-2 s of work on a quiet core."""
     rng = random.Random(f"{shape}-{seed}")
     used: set[str] = set()
@@ -111,8 +166,10 @@ def generate(shape: str, folder: Path, seed: int, *, scale: float = 1.0, python:
             reps = max(1, int(n_planted / 2 / calls_per))
             planted_call = f"    for _ in range({reps}):\n        {planted}({depth})"
         else:
-            body = ("if depth == 0:\n    acc = 0\n    for i in range(width):\n        acc += i * i % 7\n"
-                    f"    return acc\nreturn {planted}(depth - 1, width) + {planted}(depth - 1, width)")
+            body = (
+                "if depth == 0:\n    acc = 0\n    for i in range(width):\n        acc += i * i % 7\n"
+                f"    return acc\nreturn {planted}(depth - 1, width) + {planted}(depth - 1, width)"
+            )
             parts.append(_func(planted, body, params="depth, width"))
             planted_call = f"    {planted}(8, {max(1, n_planted // 256 // rounds)})"
         calls.append(planted_call)
@@ -131,44 +188,81 @@ def generate(shape: str, folder: Path, seed: int, *, scale: float = 1.0, python:
         parts.insert(0, "import threading")
         if rng.random() < 0.5:
             klass = _name(rng, used).title().replace("_", "")
-            parts.append(f"class {klass}:\n" + textwrap.indent(_func(planted, _kernel(rng), params="self, n"), "    "))
+            parts.append(
+                f"class {klass}:\n" + textwrap.indent(_func(planted, _kernel(rng), params="self, n"), "    ")
+            )
             target = f"{klass}().{planted}"
         else:
             parts.append(_func(planted, _kernel(rng)))
             target = planted
-        parts.append(_func(driver, f"threads = [threading.Thread(target={target}, args=({n_planted // workers},))"
-                                   f" for _ in range({workers})]\nfor t in threads:\n    t.start()\n"
-                                   + "\n".join(c[4:] for c in calls) + "\nfor t in threads:\n    t.join()",
-                           params=""))
+        parts.append(
+            _func(
+                driver,
+                f"threads = [threading.Thread(target={target}, args=({n_planted // workers},))"
+                f" for _ in range({workers})]\nfor t in threads:\n    t.start()\n"
+                + "\n".join(c[4:] for c in calls)
+                + "\nfor t in threads:\n    t.join()",
+                params="",
+            )
+        )
         main_body = [f"{driver}()"]
     elif shape == "child":
         parts.append(_func(planted, _kernel(rng)))
         if rng.random() < 0.5:
             parts.insert(0, "import subprocess")
-            spawn = ("child = subprocess.Popen([sys.executable, __file__, '--child'])\n"
-                     + "\n".join(c[4:] for c in calls) + "\nchild.wait()")
+            spawn = (
+                "child = subprocess.Popen([sys.executable, __file__, '--child'])\n"
+                + "\n".join(c[4:] for c in calls)
+                + "\nchild.wait()"
+            )
         else:
             parts.insert(0, "import multiprocessing")
-            spawn = (f"child = multiprocessing.Process(target={planted}, args=({n_planted},))\nchild.start()\n"
-                     + "\n".join(c[4:] for c in calls) + "\nchild.join()")
+            spawn = (
+                f"child = multiprocessing.Process(target={planted}, args=({n_planted},))\nchild.start()\n"
+                + "\n".join(c[4:] for c in calls)
+                + "\nchild.join()"
+            )
         parts.append(_func(driver, spawn, params=""))
-        main_body = ["if sys.argv[1:] == ['--child']:", f"    {planted}({n_planted})", "else:", f"    {driver}()"]
+        main_body = [
+            "if sys.argv[1:] == ['--child']:",
+            f"    {planted}({n_planted})",
+            "else:",
+            f"    {driver}()",
+        ]
     elif shape == "asyncio":
         parts.insert(0, "import asyncio")
         chunks = rng.randint(20, 60)
         inline = re.sub(r"\bn\b", "m", _kernel(rng)).replace("return ", "total += ")
-        body = (f"total = 0\nm = n // {chunks}\nfor _ in range({chunks}):\n" + textwrap.indent(inline, "    ")
-                + "\n    await asyncio.sleep(0)\nreturn total")
+        body = (
+            f"total = 0\nm = n // {chunks}\nfor _ in range({chunks}):\n"
+            + textwrap.indent(inline, "    ")
+            + "\n    await asyncio.sleep(0)\nreturn total"
+        )
         parts.append(_func(planted, body, is_async=True))
-        parts.append("\n".join(f"async def _a_{d}():\n    await asyncio.sleep(0)\n    return {d}({n_decoy})\n"
-                               for d in decoys))
-        parts.append(_func(driver, f"await asyncio.gather({planted}({n_planted}), "
-                                   + ", ".join(f"_a_{d}()" for d in decoys) + ")", is_async=True, params=""))
+        parts.append(
+            "\n".join(
+                f"async def _a_{d}():\n    await asyncio.sleep(0)\n    return {d}({n_decoy})\n"
+                for d in decoys
+            )
+        )
+        parts.append(
+            _func(
+                driver,
+                f"await asyncio.gather({planted}({n_planted}), "
+                + ", ".join(f"_a_{d}()" for d in decoys)
+                + ")",
+                is_async=True,
+                params="",
+            )
+        )
         main_body = [f"asyncio.run({driver}())"]
     else:
         raise ValueError(shape)
-    source = "\n".join(parts) + "\n\n" + (
-        "if __name__ == '__main__':\n" + textwrap.indent("\n".join(main_body), "    ") + "\n")
+    source = (
+        "\n".join(parts)
+        + "\n\n"
+        + ("if __name__ == '__main__':\n" + textwrap.indent("\n".join(main_body), "    ") + "\n")
+    )
     path = folder / f"prog_{shape}_{seed}.py"
     path.write_text(source, encoding="utf-8")
     return Program(shape, path, planted, [python or sys.executable, str(path)], seed)
@@ -209,8 +303,14 @@ def generate_memory(folder: Path, seed: int, *, scale: float = 1.0, python: str 
     gone = alloc(transient, target * rng.uniform(1.1, 1.2), False)
     keep = [f"kept.append({name}({n}))" for name, n in kept]
     rng.shuffle(keep)
-    body = ["kept = []", f"{gone[0]}({gone[1]})", *keep[:1], f"kept.append({main[0]}({main[1]}))", *keep[1:],
-            "return len(kept)"]
+    body = [
+        "kept = []",
+        f"{gone[0]}({gone[1]})",
+        *keep[:1],
+        f"kept.append({main[0]}({main[1]}))",
+        *keep[1:],
+        "return len(kept)",
+    ]
     parts.append(_func(driver, "\n".join(body), params=""))
     source = "\n".join(parts) + f"\n\nif __name__ == '__main__':\n    {driver}()\n"
     path = folder / f"prog_memory_{seed}.py"

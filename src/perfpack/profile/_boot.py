@@ -133,9 +133,8 @@ class _Tracemalloc:
             self._check()
 
     def _hook(self, frame, event, arg):
-        if event == "return" or event == "c_return":
-            if self.tracemalloc.get_traced_memory()[0] > self.threshold:
-                self._check()
+        if event in ("return", "c_return") and self.tracemalloc.get_traced_memory()[0] > self.threshold:
+            self._check()
 
     def _check(self):
         if not self.lock.acquire(blocking=False):
@@ -178,8 +177,9 @@ class _Tracemalloc:
         tracemalloc.stop()
         allocations = []
         if snapshot is not None:
-            snapshot = snapshot.filter_traces([tracemalloc.Filter(False, _THIS),
-                                               tracemalloc.Filter(False, tracemalloc.__file__)])
+            snapshot = snapshot.filter_traces(
+                [tracemalloc.Filter(False, _THIS), tracemalloc.Filter(False, tracemalloc.__file__)]
+            )
             for stat in snapshot.statistics("traceback")[:2000]:
                 frames = [[f.filename, f.lineno] for f in stat.traceback]  # oldest (outermost) first
                 allocations.append([frames, stat.size, stat.count])
@@ -215,8 +215,12 @@ class _Nothing:
         return False
 
 
-_DATA = {"run": None, "cprofile": "cprofile.pstats", "memray": "memray.bin",
-         "tracemalloc": "tracemalloc.json"}
+_DATA = {
+    "run": None,
+    "cprofile": "cprofile.pstats",
+    "memray": "memray.bin",
+    "tracemalloc": "tracemalloc.json",
+}
 
 
 def _status(folder, text):
@@ -273,7 +277,9 @@ def main():
         code = _exit_code(exc)
         raise
     finally:
-        _status(folder, "pid={}\nexit={}\nwall_s={:.6f}\n".format(os.getpid(), code, time.perf_counter() - start))
+        _status(
+            folder, f"pid={os.getpid()}\nexit={code}\nwall_s={time.perf_counter() - start:.6f}\n"
+        )
 
 
 if __name__ == "__main__":

@@ -1,5 +1,6 @@
-# perfpack's launcher for a profiled command, run BY PATH as `PYTHON -S _launch.py GATE STATUS OUTPUT -- CMD...`
-# under the profiler (py-spy or perf), which samples it and its children.
+# perfpack's launcher for a profiled non-Python command (a shell script, `make`, a native program), run
+# BY PATH as `PYTHON -I -S _launch.py GATE STATUS OUTPUT -- CMD...` under the profiler (py-spy following
+# child processes, or perf). Python commands are run by _boot.py instead.
 #
 # - GATE: a FIFO to wait on before starting CMD ("-" for none). perfpack writes "go" once py-spy has
 #   attached to this process, so a profiler that cannot attach costs nothing: CMD never ran, and the
@@ -27,14 +28,18 @@ def main(argv):
     out = os.open(output_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_APPEND, 0o600)
     start = time.perf_counter()
     try:
-        pid = os.posix_spawn(command[0], command, os.environ,
-                             file_actions=[(os.POSIX_SPAWN_DUP2, out, 1), (os.POSIX_SPAWN_DUP2, out, 2)],
-                             setsigdef=(signal.SIGINT,))
+        pid = os.posix_spawn(
+            command[0],
+            command,
+            os.environ,
+            file_actions=[(os.POSIX_SPAWN_DUP2, out, 1), (os.POSIX_SPAWN_DUP2, out, 2)],
+            setsigdef=(signal.SIGINT,),
+        )
     except OSError as exc:
-        _write(status_path, "spawn_error=%s\n" % (exc.strerror or exc,))
+        _write(status_path, f"spawn_error={exc.strerror or exc}\n")
         return 0
     os.close(out)
-    _write(status_path, "pid=%d\nlauncher=%d\n" % (pid, os.getpid()))
+    _write(status_path, f"pid={pid}\nlauncher={os.getpid()}\n")
     while True:
         try:
             _, status, usage = os.wait4(pid, 0)
@@ -42,10 +47,16 @@ def main(argv):
         except InterruptedError:
             continue
     wall = time.perf_counter() - start
-    code = os.waitstatus_to_exitcode(status) if hasattr(os, "waitstatus_to_exitcode") else (
-        -os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status))
-    _write(status_path, "pid=%d\nlauncher=%d\nexit=%d\nwall_s=%.6f\ncpu_s=%.6f\n"
-           % (pid, os.getpid(), code, wall, usage.ru_utime + usage.ru_stime))
+    code = (
+        os.waitstatus_to_exitcode(status)
+        if hasattr(os, "waitstatus_to_exitcode")
+        else (-os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status))
+    )
+    _write(
+        status_path,
+        f"pid={pid}\nlauncher={os.getpid()}\nexit={code}\nwall_s={wall:.6f}\n"
+        f"cpu_s={usage.ru_utime + usage.ru_stime:.6f}\n",
+    )
     return 0
 
 

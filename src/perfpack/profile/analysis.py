@@ -17,8 +17,10 @@ from perfpack.profile.model import NATIVE, PROCESS, PY, THREAD, Frame, Stack
 
 # Library code: site-packages / dist-packages, any interpreter's standard library (lib/python3.X,
 # lib64/..., lib/pypy...), and system libraries for native frames.
-_LIBRARY = re.compile(r"[/\\](?:site|dist)-packages[/\\]|[/\\]lib(?:64)?[/\\](?:python|pypy)[\d.]*[/\\]"
-                      r"|[/\\]lib[/\\]pypy[^/\\]*[/\\]")
+_LIBRARY = re.compile(
+    r"[/\\](?:site|dist)-packages[/\\]|[/\\]lib(?:64)?[/\\](?:python|pypy)[\d.]*[/\\]"
+    r"|[/\\]lib[/\\]pypy[^/\\]*[/\\]"
+)
 _NATIVE_LIBRARY = re.compile(r"^(?:/usr)?/lib(?:64|32|x32)?/|^\[|\.so(?:\.[\d.]+)?$|^$")
 # Code objects that are part of the function around them (a comprehension, a lambda, a generator
 # expression): charged to that function, which is what the reader knows by name.
@@ -91,8 +93,13 @@ def charged_index(frames: list[Frame]) -> int:
             break
     if index < 0:
         return len(frames) - 1
-    while index > 0 and frames[index].function in _INNER_CODE and not is_library(frames[index - 1]):
-        index -= 1
+    while frames[index].function in _INNER_CODE:
+        # a comprehension or lambda belongs to the function around it, even when a builtin (sum,
+        # sorted, map) called it in between
+        outer = next((j for j in range(index - 1, -1, -1) if _is_user(frames, j)), -1)
+        if outer < 0 or frames[outer].file != frames[index].file:
+            break
+        index = outer
     return index
 
 
@@ -154,32 +161,43 @@ def hotspots(stacks: list[tuple[Stack, int]], *, limit: int | None = None) -> tu
             continue
         total += weight
         i = charged_index(frames)
-        importing = import_frame(frames, i if _is_user(frames, i) else -1)
+        user = _is_user(frames, i)
+        importing = import_frame(frames, i if user else -1)
         charged = importing or frames[i]
         key = _key(charged)
-        if importing or not _is_user(frames, i):
+        if importing or not user:
             library.add(key)
         if charged.qualname:
             qualnames[key] = charged.qualname
         self_w[key] += weight
-        paths[key][_path(frames, i) + ((charged.function,) if importing else ())] += weight
+        if importing:
+            paths[key][(_path(frames, i) if user else ()) + (charged.function,)] += weight
+        else:
+            paths[key][_path(frames, i)] += weight
         if proc:
             process[key][proc] += weight
             root_process = root_process or _root_process(stack)
         leaf = frames[-1]
         if i != len(frames) - 1 and leaf.function not in _INNER_CODE and not importing:
             inner[key][_short_native(leaf)] += weight
-        for k in {_key(f) for f in frames}:
+        for k in {_key(f) for f in frames} | ({key} if importing else set()):
             total_w[k] += weight
     if not total:
         return [], 0
     ranked = sorted(self_w, key=lambda k: (-self_w[k], -total_w[k], k))
     out = []
     for key in ranked[:limit] if limit else ranked:
-        spot = HotSpot(function=key[0], file=key[1], line=key[2], self_weight=self_w[key],
-                       total_weight=total_w[key], self_pct=round(100.0 * self_w[key] / total, 1),
-                       total_pct=round(100.0 * total_w[key] / total, 1), user=key not in library,
-                       qualname=qualnames.get(key, ""))
+        spot = HotSpot(
+            function=key[0],
+            file=key[1],
+            line=key[2],
+            self_weight=self_w[key],
+            total_weight=total_w[key],
+            self_pct=round(100.0 * self_w[key] / total, 1),
+            total_pct=round(100.0 * total_w[key] / total, 1),
+            user=key not in library,
+            qualname=qualnames.get(key, ""),
+        )
         spot.path = list(paths[key].most_common(1)[0][0])
         if inner[key]:
             name, weight = inner[key].most_common(1)[0]
@@ -268,8 +286,14 @@ def memory_sites(allocations: list[tuple[Stack, int, int]], *, limit: int | None
     ranked = sorted(size, key=lambda k: (-size[k], k))
     out = []
     for key in ranked[:limit] if limit else ranked:
-        site = Site(function=key[0], file=key[1], line=key[2], bytes=size[key], count=count[key],
-                    path=list(paths[key].most_common(1)[0][0]))
+        site = Site(
+            function=key[0],
+            file=key[1],
+            line=key[2],
+            bytes=size[key],
+            count=count[key],
+            path=list(paths[key].most_common(1)[0][0]),
+        )
         if inner[key]:
             site.inner = inner[key].most_common(1)[0][0]
         out.append(site)

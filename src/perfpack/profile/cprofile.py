@@ -18,9 +18,34 @@ from perfpack.profile.model import NATIVE, PY, Frame, Stack
 _MAX_DEPTH = 128
 _MAX_STACKS = 50_000
 _BUILTIN = re.compile(r"^<(?:built-in method|method) '?(?P<name>[\w.]+)'?")
-_BLOCKING = frozenset({"sleep", "acquire", "wait", "waitpid", "wait3", "wait4", "select", "poll", "epoll",
-                       "control", "recv", "recv_into", "recvfrom", "recvfrom_into", "accept", "read",
-                       "readinto", "readline", "readlines", "connect", "join", "sigwait", "pause", "input"})
+_BLOCKING = frozenset(
+    {
+        "sleep",
+        "acquire",
+        "wait",
+        "waitpid",
+        "wait3",
+        "wait4",
+        "select",
+        "poll",
+        "epoll",
+        "control",
+        "recv",
+        "recv_into",
+        "recvfrom",
+        "recvfrom_into",
+        "accept",
+        "read",
+        "readinto",
+        "readline",
+        "readlines",
+        "connect",
+        "join",
+        "sigwait",
+        "pause",
+        "input",
+    }
+)
 
 FuncKey = tuple[str, int, str]  # (file, first line, name) as pstats keys them
 
@@ -44,7 +69,7 @@ def is_blocking(func: FuncKey) -> bool:
     if func[0] not in ("~", ""):
         return False
     match = _BUILTIN.match(func[2])
-    return bool(match) and match.group("name").rsplit(".", 1)[-1] in _BLOCKING
+    return match is not None and match.group("name").rsplit(".", 1)[-1] in _BLOCKING
 
 
 def stacks(stats: dict[FuncKey, tuple]) -> tuple[list[tuple[Stack, int]], int]:

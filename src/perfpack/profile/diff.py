@@ -44,14 +44,29 @@ class DiffResult:
             keys = ("name", "engine", "wall_s", "samples", "peak_bytes", "profile")
             return {k: p.get(k) for k in keys if k in p}
 
-        return {"kind": self.kind, "before": side(self.before), "after": side(self.after),
-                "wall_change_pct": _pct_change(self.before.get("wall_s"), self.after.get("wall_s")),
-                "peak_change_pct": _pct_change(self.before.get("peak_bytes"), self.after.get("peak_bytes"))
-                if self.kind == "memory" else None,
-                "functions": [{"function": r.function, "file": r.file, "line": r.line, "before_pct": r.before,
-                               "after_pct": r.after, "change_pct": r.change, "before_total_pct": r.before_total,
-                               "after_total_pct": r.after_total} for r in self.rows],
-                "ledger": self.ledger_id or None}
+        return {
+            "kind": self.kind,
+            "before": side(self.before),
+            "after": side(self.after),
+            "wall_change_pct": _pct_change(self.before.get("wall_s"), self.after.get("wall_s")),
+            "peak_change_pct": _pct_change(self.before.get("peak_bytes"), self.after.get("peak_bytes"))
+            if self.kind == "memory"
+            else None,
+            "functions": [
+                {
+                    "function": r.function,
+                    "file": r.file,
+                    "line": r.line,
+                    "before_pct": r.before,
+                    "after_pct": r.after,
+                    "change_pct": r.change,
+                    "before_total_pct": r.before_total,
+                    "after_total_pct": r.after_total,
+                }
+                for r in self.rows
+            ],
+            "ledger": self.ledger_id or None,
+        }
 
 
 def _pct_change(a: Any, b: Any) -> float | None:
@@ -75,10 +90,12 @@ def _locate(ref: str, root: str) -> str:
         base = str(perfpack_dir(Path(root)) / "profiles")
         candidates += [os.path.join(base, ref, "profile.json"), os.path.join(ref, "profile.json")]
     for path in candidates:
-        if os.path.isfile(path):
-            return path
-    raise PerfpackError(f"no profile {one_line(ref, limit=120)}: give a name from .claude/perfpack/profiles/, "
-                        "a profile folder or its profile.json")
+        if os.path.lexists(path) and not os.path.isdir(path):
+            return path  # whatever it is: the reader refuses a FIFO, a device, a huge file
+    raise PerfpackError(
+        f"no profile {one_line(ref, limit=120)}: give a name from .claude/perfpack/profiles/, "
+        "a profile folder or its profile.json"
+    )
 
 
 def _load(ref: str, root: str) -> dict[str, Any]:
@@ -90,8 +107,10 @@ def _load(ref: str, root: str) -> dict[str, Any]:
         raise PerfpackError(f"{one_line(path)}: not a perfpack profile")
     key = "hotspots" if data["kind"] == "cpu" else "sites"
     items = data.get(key)
-    if not isinstance(items, list) or not all(isinstance(i, dict) and isinstance(i.get("function"), str)
-                                              and isinstance(i.get("file"), str) for i in items):
+    if not isinstance(items, list) or not all(
+        isinstance(i, dict) and isinstance(i.get("function"), str) and isinstance(i.get("file"), str)
+        for i in items
+    ):
         raise PerfpackError(f"{one_line(path)}: not a perfpack profile ({key} missing or malformed)")
     data["profile"] = path
     return data
@@ -133,11 +152,21 @@ def diff_profiles(before: str, after: str, *, project: str | None = None, top: i
     rows = []
     for key in set(sa) | set(sb):
         pa, pb = sa.get(key, (0.0, 0.0, 0)), sb.get(key, (0.0, 0.0, 0))
-        rows.append(Row(function=key[0], file=key[1], line=pb[2] or pa[2], before=round(pa[0], 1),
-                        after=round(pb[0], 1), before_total=round(pa[1], 1), after_total=round(pb[1], 1)))
+        rows.append(
+            Row(
+                function=key[0],
+                file=key[1],
+                line=pb[2] or pa[2],
+                before=round(pa[0], 1),
+                after=round(pb[0], 1),
+                before_total=round(pa[1], 1),
+                after_total=round(pb[1], 1),
+            )
+        )
     rows.sort(key=lambda r: (-abs(r.change), -max(r.before, r.after), r.function, r.file))
-    result = DiffResult(kind=a["kind"], before=a, after=b, rows=[r for r in rows if r.before or r.after][:top],
-                        root=root)
+    result = DiffResult(
+        kind=a["kind"], before=a, after=b, rows=[r for r in rows if r.before or r.after][:top], root=root
+    )
     result.ledger_id = _record(result)
     return result
 
@@ -163,15 +192,18 @@ def to_text(result: DiffResult) -> str:
     def side(p: dict[str, Any]) -> str:
         if result.kind == "memory":
             return f"{one_line(p.get('name'), limit=40)} (peak {human_bytes(_num(p.get('peak_bytes')))})"
-        return f"{one_line(p.get('name'), limit=40)} ({one_line(p.get('engine'), limit=20)}, {_num(p.get('wall_s')):.2f} s)"
+        engine = one_line(p.get("engine"), limit=20)
+        return f"{one_line(p.get('name'), limit=40)} ({engine}, {_num(p.get('wall_s')):.2f} s)"
 
     head = [f"profile diff: {side(a)} -> {side(b)}"]
     change = _pct_change(a.get("wall_s"), b.get("wall_s"))
     if result.kind == "memory":
         peak = _pct_change(a.get("peak_bytes"), b.get("peak_bytes"))
         if peak is not None:
-            head.append(f"peak: {human_bytes(_num(a.get('peak_bytes')))} -> {human_bytes(_num(b.get('peak_bytes')))} "
-                        f"({peak:+.1f}%)")
+            head.append(
+                f"peak: {human_bytes(_num(a.get('peak_bytes')))} -> {human_bytes(_num(b.get('peak_bytes')))} "
+                f"({peak:+.1f}%)"
+            )
     elif change is not None:
         head.append(f"wall: {_num(a.get('wall_s')):.2f} s -> {_num(b.get('wall_s')):.2f} s ({change:+.1f}%)")
     what = "self share" if result.kind == "cpu" else "share of bytes at the peak"

@@ -33,8 +33,10 @@ class _Node:
 
 def folded(stacks: list[tuple[Stack, int]]) -> str:
     """Brendan Gregg's folded format (`a;b;c 12`), heaviest first: flamegraph.pl and speedscope read it."""
-    lines = [";".join(f.label().replace(";", ",") for f in stack) + f" {weight}" for stack, weight in
-             sorted(stacks, key=lambda item: -item[1])]
+    lines = [
+        ";".join(one_line(f.label()).replace(";", ",") for f in stack) + f" {weight}"
+        for stack, weight in sorted(stacks, key=lambda item: -item[1])
+    ]
     return "\n".join(lines) + ("\n" if lines else "")
 
 
@@ -64,8 +66,14 @@ def _colour(frame: Frame) -> str:
     return f"rgb({230 + jitter // 4},{100 + jitter * 2},{40 + jitter})"
 
 
-def svg(stacks: list[tuple[Stack, int]], *, title: str, subtitle: str = "", unit: str = "samples",
-        root: str | None = None) -> str:
+def svg(
+    stacks: list[tuple[Stack, int]],
+    *,
+    title: str,
+    subtitle: str = "",
+    unit: str = "samples",
+    root: str | None = None,
+) -> str:
     tree = _tree(stacks)
     total = tree.weight or 1
     depth = _depth(tree, total)
@@ -81,11 +89,13 @@ def svg(stacks: list[tuple[Stack, int]], *, title: str, subtitle: str = "", unit
     # the root bar ("all") at the bottom, frames stacked upwards
     base = height - PAD - ROW
     _bar(out, PAD, base, WIDTH - 2 * PAD, "all", f"all: {total:,} {unit}", "rgb(200,200,200)")
-    todo = [(tree, PAD, 1)]
+    todo: list[tuple[_Node, float, int]] = [(tree, float(PAD), 1)]
     while todo:
         node, x, level = todo.pop()
         cx = x
-        for child in sorted(node.children.values(), key=lambda n: (-n.weight, n.frame.label() if n.frame else "")):
+        for child in sorted(
+            node.children.values(), key=lambda n: (-n.weight, n.frame.label() if n.frame else "")
+        ):
             width = child.weight * scale
             if child.weight / total < MIN_FRACTION or child.frame is None:
                 cx += width
@@ -93,10 +103,15 @@ def svg(stacks: list[tuple[Stack, int]], *, title: str, subtitle: str = "", unit
             frame = child.frame
             where = short_path(frame.file, root)
             where = f"{where}:{frame.line}" if frame.line else where
-            name = (frame.qualname or frame.function) if frame.kind != PROCESS else \
-                f"process {frame.file}: {frame.function}"
-            tip = f"{name}{' (' + where + ')' if where and frame.kind != PROCESS else ''}: " \
-                  f"{child.weight:,} {unit}, {100.0 * child.weight / total:.1f}%"
+            name = (
+                (frame.qualname or frame.function)
+                if frame.kind != PROCESS
+                else f"process {frame.file}: {frame.function}"
+            )
+            tip = (
+                f"{name}{' (' + where + ')' if where and frame.kind != PROCESS else ''}: "
+                f"{child.weight:,} {unit}, {100.0 * child.weight / total:.1f}%"
+            )
             _bar(out, cx, base - level * ROW, width, name, tip, _colour(frame))
             todo.append((child, cx, level + 1))
             cx += width
@@ -108,9 +123,13 @@ def _bar(out: list[str], x: float, y: float, width: float, label: str, tip: str,
     chars = int((width - 4) / CHAR_W)
     label = one_line(label)  # names from the profiled program: no control characters in the XML
     text = label if len(label) <= chars else (label[: chars - 2] + ".." if chars > 3 else "")
-    out.append(f'<g><title>{escape(one_line(tip))}</title><rect x="{x:.1f}" y="{y:.0f}" width="{max(width - 0.5, 0.1):.1f}" '
-               f'height="{ROW - 1}" rx="2" fill="{fill}"/>'
-               + (f'<text x="{x + 3:.1f}" y="{y + 12:.0f}">{escape(text)}</text>' if text else "") + "</g>")
+    out.append(
+        f"<g><title>{escape(one_line(tip))}</title>"
+        f'<rect x="{x:.1f}" y="{y:.0f}" width="{max(width - 0.5, 0.1):.1f}" '
+        f'height="{ROW - 1}" rx="2" fill="{fill}"/>'
+        + (f'<text x="{x + 3:.1f}" y="{y + 12:.0f}">{escape(text)}</text>' if text else "")
+        + "</g>"
+    )
 
 
 def _depth(tree: _Node, total: int) -> int:

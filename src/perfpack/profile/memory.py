@@ -39,7 +39,7 @@ def _program_frames(frames: tuple[Frame, ...], boot: str) -> tuple[Frame, ...]:
     """The program's frames: perfpack's bootstrap and the runpy frames it runs the program with cut off."""
     for i in range(len(frames) - 1, -1, -1):
         if frames[i].file == boot:
-            rest = frames[i + 1:]
+            rest = frames[i + 1 :]
             while rest and rest[0].file.endswith(("runpy.py", "<frozen runpy>")):
                 rest = rest[1:]
             return rest
@@ -55,8 +55,10 @@ def read_memray(path: str, *, cwd: str, boot: str = "") -> tuple[int, list[tuple
         peak = int(reader.metadata.peak_memory)
         allocations = []
         for record in reader.get_high_watermark_allocation_records(merge_threads=True):
-            frames = tuple(Frame(function, _absolute(file, cwd), int(line), PY)
-                           for function, file, line in reversed(record.stack_trace()))
+            frames = tuple(
+                Frame(function, _absolute(file, cwd), int(line), PY)
+                for function, file, line in reversed(record.stack_trace())
+            )
             frames = _program_frames(frames, boot)
             allocations.append((frames, int(record.size), int(record.n_allocations)))
     finally:
@@ -68,8 +70,10 @@ def read_tracemalloc(data: dict, *, cwd: str, boot: str = "") -> tuple[int, list
     peak = int(data.get("peak_bytes", 0))
     allocations = []
     for frames, size, count in data.get("allocations", []):
-        stack = tuple(Frame(function_at(_absolute(str(file), cwd), int(line)), _absolute(str(file), cwd),
-                            int(line), PY) for file, line in frames)
+        stack = tuple(
+            Frame(function_at(_absolute(str(file), cwd), int(line)), _absolute(str(file), cwd), int(line), PY)
+            for file, line in frames
+        )
         allocations.append((_program_frames(stack, boot), int(size), int(count)))
     return peak, allocations
 

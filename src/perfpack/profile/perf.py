@@ -22,10 +22,13 @@ def find_perf() -> str | None:
 
 
 def usable(binary: str) -> tuple[bool, str]:
-    """Can perf sample here? (perf_event_open may be forbidden: perf_event_paranoid, a container's seccomp.)"""
+    """Can perf sample here? (perf_event_open may be forbidden: perf_event_paranoid, seccomp.)"""
     try:
-        proc = subprocess.run([binary, "record", "-q", "-F", "99", "-o", "/dev/null", "--", "true"],
-                              capture_output=True, timeout=20)
+        proc = subprocess.run(
+            [binary, "record", "-q", "-F", "99", "-o", "/dev/null", "--", "true"],
+            capture_output=True,
+            timeout=20,
+        )
     except (OSError, subprocess.SubprocessError) as exc:
         return False, f"perf cannot run: {exc}"
     if proc.returncode != 0:
@@ -42,8 +45,9 @@ def version(binary: str) -> str:
     return out.decode("utf-8", "replace").strip().removeprefix("perf version ").strip()
 
 
-def record_argv(binary: str, *, data: str, rate: int, pid: int | None = None,
-                command: list[str] | None = None) -> list[str]:
+def record_argv(
+    binary: str, *, data: str, rate: int, pid: int | None = None, command: list[str] | None = None
+) -> list[str]:
     argv = [binary, "record", "-q", "-g", "-F", str(rate), "-o", data]
     if pid is not None:
         return [*argv, "-p", str(pid)]
@@ -51,8 +55,9 @@ def record_argv(binary: str, *, data: str, rate: int, pid: int | None = None,
 
 
 def script(binary: str, data: str) -> str:
-    proc = subprocess.run([binary, "script", "-i", data, "-F", "comm,pid,ip,sym,dso"], capture_output=True,
-                          timeout=600)
+    proc = subprocess.run(
+        [binary, "script", "-i", data, "-F", "comm,pid,ip,sym,dso"], capture_output=True, timeout=600
+    )
     return proc.stdout.decode("utf-8", "replace")
 
 

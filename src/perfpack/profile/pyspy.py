@@ -18,14 +18,15 @@ import sysconfig
 from perfpack.profile.model import NATIVE, PROCESS, PY, THREAD, Frame, Stack
 
 READY = "py-spy> Sampling process"
-_FRAME = re.compile(r"^(?P<function>.*) \((?P<where>[^()]*)\)$")
-_PY_WHERE = re.compile(r"^(?P<file>.*(?:\.pyw?|\.pyx|>)):(?P<line>\d+)$")
-_PROCESS = re.compile(r'^process (?P<pid>\d+):"(?P<cmd>.*)"$')
+_FRAME = re.compile(r"^(?P<function>.*) \((?P<where>[^()]*)\)$", re.DOTALL)
+_PY_WHERE = re.compile(r"^(?P<file>.*(?:\.pyw?|\.pyx|>)):(?P<line>\d+)$", re.DOTALL)
+_PROCESS = re.compile(r'^process (?P<pid>\d+):"(?P<cmd>.*)"$', re.DOTALL)
+_COUNTED = re.compile(r" \d+$")
 _COUNTS = re.compile(r"Samples: (\d+) Errors: (\d+)")
 
 
 def find_pyspy() -> str | None:
-    """The py-spy binary: $PERFPACK_PY_SPY, then next to this interpreter (the pip wheel's script), then PATH."""
+    """The py-spy binary: $PERFPACK_PY_SPY, next to this interpreter (the wheel's script), or on PATH."""
     override = os.environ.get("PERFPACK_PY_SPY")
     if override is not None:
         return override if override and os.access(override, os.X_OK) else None
@@ -44,10 +45,29 @@ def version(binary: str) -> str:
     return out.decode("utf-8", "replace").strip().removeprefix("py-spy ").strip()
 
 
-def record_argv(binary: str, *, raw_out: str, rate: int, native: bool, threads: bool, subprocesses: bool,
-                pid: int | None = None, command: list[str] | None = None) -> list[str]:
-    argv = [binary, "record", "--format", "raw", "--output", raw_out, "--rate", str(rate),
-            "--function", "--full-filenames"]
+def record_argv(
+    binary: str,
+    *,
+    raw_out: str,
+    rate: int,
+    native: bool,
+    threads: bool,
+    subprocesses: bool,
+    pid: int | None = None,
+    command: list[str] | None = None,
+) -> list[str]:
+    argv = [
+        binary,
+        "record",
+        "--format",
+        "raw",
+        "--output",
+        raw_out,
+        "--rate",
+        str(rate),
+        "--function",
+        "--full-filenames",
+    ]
     if subprocesses:
         argv.append("--subprocesses")
     if native:
@@ -89,7 +109,9 @@ def parse_frame(text: str) -> Frame:
     py = _PY_WHERE.match(where)
     if py:
         plain = function.rsplit(".", 1)[-1] if "." in function and not function.endswith(">") else function
-        return Frame(plain, py.group("file"), int(py.group("line")), PY, qualname=function if plain != function else "")
+        return Frame(
+            plain, py.group("file"), int(py.group("line")), PY, qualname=function if plain != function else ""
+        )
     file, _, line = where.rpartition(":")
     if file and line.isdigit():
         return Frame(function, file, int(line), NATIVE)
@@ -97,11 +119,22 @@ def parse_frame(text: str) -> Frame:
 
 
 def split_stack(text: str) -> list[str]:
-    """Split a raw stack on `;`, keeping process markers (whose command line may hold `;`) whole."""
+    """Split a raw stack on `;`, keeping process markers whole: a command line may hold `";` itself,
+    so a marker ends at the first `";` followed by another marker or by a frame."""
     parts: list[str] = []
     rest = text
     while rest.startswith("process "):
-        end = rest.find('";')
+        end = -1
+        search = 0
+        while True:
+            found = rest.find('";', search)
+            if found < 0:
+                break
+            after = rest[found + 2:]
+            if after.startswith("process ") or _FRAME.match(after.split(";", 1)[0]) or after.startswith("thread ("):
+                end = found
+                break
+            search = found + 1
         if end < 0:
             if rest.endswith('"'):  # a sample that is only the process marker
                 parts.append(rest)
@@ -113,8 +146,22 @@ def split_stack(text: str) -> list[str]:
     return parts
 
 
-def parse_raw(data: str, *, drop_pids: set[str] | None = None, drop_file: str = "",
-              root_label: str = "") -> list[tuple[Stack, int]]:
+def _records(data: str) -> list[str]:
+    """Raw lines, a stack whose file or command line holds a newline (py-spy does not escape it) joined
+    back: every record ends with its sample count."""
+    out: list[str] = []
+    pending = ""
+    for line in data.split("\n"):
+        pending = f"{pending}\n{line}" if pending else line
+        if _COUNTED.search(pending):
+            out.append(pending)
+            pending = ""
+    return out
+
+
+def parse_raw(
+    data: str, *, drop_pids: set[str] | None = None, drop_file: str = "", root_label: str = ""
+) -> list[tuple[Stack, int]]:
     """py-spy's raw output (`frame;frame;... count` per line) as stacks. `drop_pids`: processes whose own
     samples are dropped and whose marker is removed (perfpack's launcher). `drop_file`: perfpack's
     bootstrap: its frames (and the interpreter's start-up frames above them) are removed, and samples
@@ -122,7 +169,7 @@ def parse_raw(data: str, *, drop_pids: set[str] | None = None, drop_file: str = 
     line shown for the root process (the user's command, not perfpack's bootstrap)."""
     cache: dict[str, Frame] = {}
     merged: dict[Stack, int] = {}
-    for line in data.splitlines():
+    for line in _records(data):
         text, _, count = line.rstrip().rpartition(" ")
         if not text or not count.isdigit():
             continue
@@ -149,7 +196,9 @@ def parse_raw(data: str, *, drop_pids: set[str] | None = None, drop_file: str = 
     return list(merged.items())
 
 
-_STARTUP = frozenset({"<frozen site>", "<frozen importlib._bootstrap>", "<frozen importlib._bootstrap_external>"})
+_STARTUP = frozenset(
+    {"<frozen site>", "<frozen importlib._bootstrap>", "<frozen importlib._bootstrap_external>"}
+)
 
 
 def _without_bootstrap(frames: list[Frame], boot: str) -> list[Frame] | None:
@@ -173,7 +222,7 @@ def _without_bootstrap(frames: list[Frame], boot: str) -> list[Frame] | None:
         if frames[i].kind == PROCESS:
             start = i + 1
             break
-    rest = frames[last + 1:]
+    rest = frames[last + 1 :]
     while rest and rest[0].kind == PY and rest[0].file.endswith(("runpy.py", "<frozen runpy>")):
         rest = rest[1:]
     if not rest:

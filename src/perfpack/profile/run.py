@@ -29,6 +29,8 @@ DEFAULT_PID_DURATION = 10.0
 MIN_WALL_S = 0.05  # a command over before this has nothing to profile
 USER_CODE_WALL_S = 1.0  # shorter than this with no sample in the program's own code: nothing to profile
 ATTACH_TIMEOUT_S = 30.0
+MIN_SAMPLES = 5  # fewer CPU samples than this say nothing about where time goes
+MIN_BUSY = 0.10  # on the CPU less than this share of the run: not a CPU problem, nothing to profile
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 
 
@@ -73,18 +75,23 @@ def profile(request: Request) -> Outcome:
     if request.pid is not None and request.command:
         raise PerfpackError("give either --pid PID or a command after `--`, not both")
     if request.pid is None and not request.command:
-        raise PerfpackError("nothing to profile: give a command after `--` (perfpack profile -- python app.py) "
-                            "or --pid PID")
+        raise PerfpackError(
+            "nothing to profile: give a command after `--` (perfpack profile -- python app.py) or --pid PID"
+        )
     engines = MEMORY_ENGINES if request.memory else CPU_ENGINES
     if request.engine not in engines:
-        raise PerfpackError(f"--engine {one_line(request.engine)} does not apply here; choose from {', '.join(engines)}")
+        raise PerfpackError(
+            f"--engine {one_line(request.engine)} does not apply here; choose from {', '.join(engines)}"
+        )
     cwd = os.getcwd()
     if request.pid is not None:
         if request.memory:
-            raise PerfpackError("--memory cannot attach to a running process; start the program under perfpack: "
-                                "perfpack profile --memory -- CMD")
+            raise PerfpackError(
+                "--memory cannot attach to a running process; start the program under perfpack: "
+                "perfpack profile --memory -- CMD"
+            )
         pid_kind = _check_pid(request.pid)
-        label = [f"--pid {request.pid}"]
+        label = [f"--pid {request.pid}", _cmdline(request.pid)]
         run_dir, name = _prepare_dir(request, root, f"pid{request.pid}")
         outcome = Outcome(name=name, root=root, run_dir=run_dir, command=label)
         outcome.cpu = _attach(request, pid_kind, run_dir)
@@ -93,9 +100,11 @@ def profile(request: Request) -> Outcome:
 
         target = resolve(request.command, cwd=cwd)
         if request.memory and target.kind != PYTHON:
-            raise PerfpackError(f"--memory profiles Python programs; {one_line(request.command[0])} is "
-                                f"{target.why or 'not Python'}: run the Python command itself (python FILE, "
-                                "python -m MODULE, or a script with a Python #! line)")
+            raise PerfpackError(
+                f"--memory profiles Python programs; {one_line(request.command[0])} is "
+                f"{target.why or 'not Python'}: run the Python command itself (python FILE, "
+                "python -m MODULE, or a script with a Python #! line)"
+            )
         run_dir, name = _prepare_dir(request, root, _slug(target))
         outcome = Outcome(name=name, root=root, run_dir=run_dir, command=list(request.command))
         if request.memory:
@@ -117,10 +126,17 @@ def _record(outcome: Outcome, request: Request) -> None:
     result = outcome.cpu or outcome.memory
     assert result is not None
     outcome.ledger_id = ledger.record(
-        outcome.root, kind="profile", name=outcome.name, command=outcome.command,
+        outcome.root,
+        kind="profile",
+        name=outcome.name,
+        command=outcome.command,
         figures=ledger_figures(outcome, top=request.top),
-        extra={"engine": result.engine, "memory": outcome.memory is not None,
-               "profile": outcome.files.get("profile")})
+        extra={
+            "engine": result.engine,
+            "memory": outcome.memory is not None,
+            "profile": outcome.files.get("profile"),
+        },
+    )
 
 
 # --- engines -------------------------------------------------------------------------------------------
@@ -144,29 +160,58 @@ def _cpu(request: Request, target: Target, run_dir: str, cwd: str) -> CpuProfile
             try:
                 return _pyspy(request, target, run_dir, cwd, binary)
             except _CannotSample as exc:
-                reason = f"py-spy could not sample: {exc}"
+                reason = f"py-spy could not sample: {exc}{_ptrace_hint(target)}"
         if request.engine == "py-spy":
             raise PerfpackError(one_line(reason, limit=300))
         if target.kind != PYTHON:
-            raise PerfpackError(one_line(f"{reason}; the cProfile fallback needs the Python command itself, not "
-                                         f"{target.why}: run `python FILE` or `python -m MODULE` directly", limit=400))
+            raise PerfpackError(
+                one_line(
+                    f"{reason}; the cProfile fallback needs the Python command itself, not "
+                    f"{target.why}: run `python FILE` or `python -m MODULE` directly",
+                    limit=400,
+                )
+            )
         return _cprofile(request, target, run_dir, cwd, why=reason)
     if target.kind != PYTHON:
-        raise PerfpackError(f"cProfile profiles Python commands; {one_line(request.command[0])} is {target.why}")
+        raise PerfpackError(
+            f"cProfile profiles Python commands; {one_line(request.command[0])} is {target.why}"
+        )
     return _cprofile(request, target, run_dir, cwd, why="asked for with --engine cprofile")
 
 
 def _launch_argv(gate: str, run_dir: str, command: list[str]) -> list[str]:
     """A non-Python command under perfpack's launcher (see _launch.py), which reports its exit status."""
-    return [sys.executable, "-I", "-S", LAUNCH, gate, os.path.join(run_dir, "status"),
-            os.path.join(run_dir, "output.txt"), "--", *command]
+    return [
+        sys.executable,
+        "-I",
+        "-S",
+        LAUNCH,
+        gate,
+        os.path.join(run_dir, "status"),
+        os.path.join(run_dir, "output.txt"),
+        "--",
+        *command,
+    ]
 
 
-def _boot_argv(target: Target, engine: str, run_dir: str, gate: str, extra: list[str] | None = None) -> list[str]:
+def _boot_argv(
+    target: Target, engine: str, run_dir: str, gate: str, extra: list[str] | None = None
+) -> list[str]:
     """A Python command run by _boot.py in its own interpreter (see _boot.py)."""
     assert target.interpreter
-    return [target.interpreter, *target.py_options, BOOT, engine, run_dir, gate, target.mode,
-            target.program or "-", *(extra or []), "--", *target.args]
+    return [
+        target.interpreter,
+        *target.py_options,
+        BOOT,
+        engine,
+        run_dir,
+        gate,
+        target.mode,
+        target.program or "-",
+        *(extra or []),
+        "--",
+        *target.args,
+    ]
 
 
 def _pyspy(request: Request, target: Target, run_dir: str, cwd: str, binary: str) -> CpuProfile:
@@ -179,8 +224,15 @@ def _pyspy(request: Request, target: Target, run_dir: str, cwd: str, binary: str
         command = _boot_argv(target, "run", run_dir, gate)
     else:
         command = _launch_argv(gate, run_dir, target.argv)
-    argv = pyspy.record_argv(binary, raw_out=raw, rate=request.rate, native=request.native, threads=request.threads,
-                             subprocesses=request.subprocesses, command=command)
+    argv = pyspy.record_argv(
+        binary,
+        raw_out=raw,
+        rate=request.rate,
+        native=request.native,
+        threads=request.threads,
+        subprocesses=request.subprocesses,
+        command=command,
+    )
     session = Session(argv, cwd=cwd)
     try:
         session.watch_for(pyspy.READY)
@@ -199,20 +251,53 @@ def _pyspy(request: Request, target: Target, run_dir: str, cwd: str, binary: str
     stacks: list[tuple[Stack, int]] = []
     if os.path.isfile(raw):
         with open(raw, encoding="utf-8", errors="replace") as handle:
-            stacks = pyspy.parse_raw(handle.read(), drop_pids={status.get("launcher", "")}, drop_file=BOOT,
-                                     root_label=" ".join(request.command))
+            stacks = pyspy.parse_raw(
+                handle.read(),
+                drop_pids={status.get("launcher", "")},
+                drop_file=BOOT,
+                root_label=" ".join(request.command),
+            )
     why = "sampling from outside the process"
     if target.kind == LAUNCHER:
         why += f"; {target.why}: its Python child processes are sampled"
-    profile = CpuProfile(engine="py-spy", engine_version=pyspy.version(binary), why=why, stacks=_absolute(stacks, cwd),
-                         weight_unit="samples", samples=sum(w for _, w in stacks),
-                         wall_s=float(status.get("wall_s", 0) or 0), exit_code=_exit(status), rate_hz=request.rate,
-                         errors=errors, stopped=stopped)
+    profile = CpuProfile(
+        engine="py-spy",
+        engine_version=pyspy.version(binary),
+        why=why,
+        stacks=_absolute(stacks, cwd),
+        weight_unit="samples",
+        samples=sum(w for _, w in stacks),
+        wall_s=float(status.get("wall_s", 0) or 0),
+        exit_code=_exit(status),
+        rate_hz=request.rate,
+        errors=errors,
+        stopped=stopped,
+    )
     if "exit" not in status and not stopped:
         profile.notes.append("the program ended without an exit status (os._exit or a signal)")
     if errors and errors * 10 > samples:
         profile.notes.append(f"py-spy could not read {errors} of {samples + errors} samples")
     return profile
+
+
+def _ptrace_hint(target: Target) -> str:
+    """Why reading another process's memory may be refused here, when it can be told."""
+    reasons = []
+    program = target.interpreter or target.argv[0]
+    try:
+        mode = os.stat(program).st_mode
+        if mode & (stat.S_ISUID | stat.S_ISGID):
+            reasons.append(f"{os.path.basename(program)} is set-user/group-ID, so its process cannot be read")
+    except OSError:
+        pass
+    try:
+        with open("/proc/sys/kernel/yama/ptrace_scope", encoding="ascii") as handle:
+            scope = handle.read().strip()
+        if scope in ("2", "3"):
+            reasons.append(f"kernel.yama.ptrace_scope is {scope}")
+    except OSError:
+        pass
+    return f" ({'; '.join(reasons)})" if reasons else ""
 
 
 def _open_gate(gate: str, session: Session, timeout: float = 10.0) -> bool:
@@ -247,8 +332,10 @@ def _cprofile(request: Request, target: Target, run_dir: str, cwd: str, *, why: 
     status = _status(run_dir, session)
     stacks: list[tuple[Stack, int]] = []
     calls = 0
-    notes = ["cProfile: deterministic, in the process; threads started by the program are included, "
-             "child processes are not"]
+    notes = [
+        "cProfile: deterministic, in the process; threads started by the program are included, "
+        "child processes are not"
+    ]
     if os.path.isfile(data):
         try:
             stacks, calls = cprofile.stacks(cprofile.load(data))
@@ -256,18 +343,33 @@ def _cprofile(request: Request, target: Target, run_dir: str, cwd: str, *, why: 
             notes.append(f"cProfile's data could not be read: {exc}")
     elif "exit" in status:
         notes.append("cProfile wrote no data (the program ended with os._exit or was killed)")
-    return CpuProfile(engine="cProfile", engine_version=f"Python {_py_version(target.interpreter)}", why=why,
-                      stacks=_absolute(stacks, cwd), weight_unit="us", samples=calls,
-                      wall_s=float(status.get("wall_s", 0) or 0), exit_code=_exit(status), stopped=stopped, notes=notes)
+    return CpuProfile(
+        engine="cProfile",
+        engine_version=f"Python {_py_version(target.interpreter or sys.executable)}",
+        why=why,
+        stacks=_absolute(stacks, cwd),
+        weight_unit="us",
+        samples=calls,
+        wall_s=float(status.get("wall_s", 0) or 0),
+        exit_code=_exit(status),
+        stopped=stopped,
+        notes=notes,
+    )
 
 
-def _perf(request: Request, target: Target | None, run_dir: str, cwd: str, *, pid: int | None = None) -> CpuProfile:
+def _perf(
+    request: Request, target: Target | None, run_dir: str, cwd: str, *, pid: int | None = None
+) -> CpuProfile:
     binary = perf_engine.find_perf()
-    what = "not a Python program" if target is None or target.kind == NATIVE else (target.why or "this command")
+    what = (
+        "not a Python program" if target is None or target.kind == NATIVE else (target.why or "this command")
+    )
     if binary is None:
-        raise PerfpackError(f"{one_line(request.command[0] if request.command else f'PID {pid}')} is {what}, and "
-                            "`perf` (for native code) is not installed: perfpack samples Python with py-spy and "
-                            "other programs with perf (Debian/Ubuntu: apt-get install linux-perf)")
+        raise PerfpackError(
+            f"{one_line(request.command[0] if request.command else f'PID {pid}')} is {what}, and "
+            "`perf` (for native code) is not installed: perfpack samples Python with py-spy and "
+            "other programs with perf (Debian/Ubuntu: apt-get install linux-perf)"
+        )
     ok, reason = perf_engine.usable(binary)
     if not ok:
         raise PerfpackError(one_line(f"{what}: {reason}", limit=400))
@@ -277,7 +379,9 @@ def _perf(request: Request, target: Target | None, run_dir: str, cwd: str, *, pi
         argv = perf_engine.record_argv(binary, data=data, rate=rate, pid=pid)
     else:
         assert target is not None
-        argv = perf_engine.record_argv(binary, data=data, rate=rate, command=_launch_argv("-", run_dir, target.argv))
+        argv = perf_engine.record_argv(
+            binary, data=data, rate=rate, command=_launch_argv("-", run_dir, target.argv)
+        )
     session = Session(argv, cwd=cwd)
     try:
         session.watch_for(None)
@@ -288,13 +392,24 @@ def _perf(request: Request, target: Target | None, run_dir: str, cwd: str, *, pi
     status = _status(run_dir) if pid is None else {}
     if not os.path.isfile(data) or os.path.getsize(data) == 0:
         lines = [ln for ln in session.lines if ln.strip()]
-        raise PerfpackError(one_line("perf recorded nothing: " + (lines[0] if lines else "no data"), limit=400))
-    stacks = perf_engine.parse_script(perf_engine.script(binary, data), drop_pids={status.get("launcher", "")})
-    return CpuProfile(engine="perf", engine_version=perf_engine.version(binary),
-                      why="not a Python program: native stacks from the kernel's sampler", stacks=stacks,
-                      weight_unit="samples", samples=sum(w for _, w in stacks),
-                      wall_s=float(status.get("wall_s", 0) or 0) or _elapsed(session), exit_code=_exit(status)
-                      if pid is None else None, rate_hz=rate, stopped=stopped)
+        raise PerfpackError(
+            one_line("perf recorded nothing: " + (lines[0] if lines else "no data"), limit=400)
+        )
+    stacks = perf_engine.parse_script(
+        perf_engine.script(binary, data), drop_pids={status.get("launcher", "")}
+    )
+    return CpuProfile(
+        engine="perf",
+        engine_version=perf_engine.version(binary),
+        why="not a Python program: native stacks from the kernel's sampler",
+        stacks=stacks,
+        weight_unit="samples",
+        samples=sum(w for _, w in stacks),
+        wall_s=float(status.get("wall_s", 0) or 0) or _elapsed(session),
+        exit_code=_exit(status) if pid is None else None,
+        rate_hz=rate,
+        stopped=stopped,
+    )
 
 
 def _attach(request: Request, kind: str, run_dir: str) -> CpuProfile:
@@ -304,21 +419,33 @@ def _attach(request: Request, kind: str, run_dir: str) -> CpuProfile:
     if kind == NATIVE and request.engine in ("auto", "perf"):
         return _perf(request, None, run_dir, os.getcwd(), pid=pid)
     if request.engine in ("cprofile", "perf"):
-        raise PerfpackError(f"--engine {request.engine} cannot attach to a running Python process; py-spy can")
+        raise PerfpackError(
+            f"--engine {request.engine} cannot attach to a running Python process; py-spy can"
+        )
     binary = pyspy.find_pyspy()
     if binary is None:
-        raise PerfpackError("attaching to a running process needs py-spy, which is not installed (pip install py-spy)")
+        raise PerfpackError(
+            "attaching to a running process needs py-spy, which is not installed (pip install py-spy)"
+        )
     raw = os.path.join(run_dir, "py-spy.raw")
-    argv = pyspy.record_argv(binary, raw_out=raw, rate=request.rate, native=request.native, threads=request.threads,
-                             subprocesses=request.subprocesses, pid=pid)
+    argv = pyspy.record_argv(
+        binary,
+        raw_out=raw,
+        rate=request.rate,
+        native=request.native,
+        threads=request.threads,
+        subprocesses=request.subprocesses,
+        pid=pid,
+    )
     started = time.monotonic()
     session = Session(argv)
     try:
         session.watch_for(pyspy.READY)
         if not session.wait_started(ATTACH_TIMEOUT_S):
             session.kill()
-            raise PerfpackError(one_line(f"py-spy cannot attach to PID {pid}: {pyspy.failure(session.output())}",
-                                         limit=400))
+            raise PerfpackError(
+                one_line(f"py-spy cannot attach to PID {pid}: {pyspy.failure(session.output())}", limit=400)
+            )
         stopped = session.wait(duration=duration)
     finally:
         session.kill()
@@ -328,10 +455,19 @@ def _attach(request: Request, kind: str, run_dir: str) -> CpuProfile:
     if os.path.isfile(raw):
         with open(raw, encoding="utf-8", errors="replace") as handle:
             stacks = pyspy.parse_raw(handle.read())
-    return CpuProfile(engine="py-spy", engine_version=pyspy.version(binary),
-                      why=f"attached to PID {pid} from outside", stacks=stacks, weight_unit="samples",
-                      samples=sum(w for _, w in stacks) or samples, wall_s=round(wall, 3), exit_code=None,
-                      rate_hz=request.rate, errors=errors, stopped=stopped or "ended")
+    return CpuProfile(
+        engine="py-spy",
+        engine_version=pyspy.version(binary),
+        why=f"attached to PID {pid} from outside",
+        stacks=stacks,
+        weight_unit="samples",
+        samples=sum(w for _, w in stacks) or samples,
+        wall_s=round(wall, 3),
+        exit_code=None,
+        rate_hz=request.rate,
+        errors=errors,
+        stopped=stopped or "ended",
+    )
 
 
 def _memory(request: Request, target: Target, run_dir: str, cwd: str) -> MemoryProfile:
@@ -346,7 +482,8 @@ def _memory(request: Request, target: Target, run_dir: str, cwd: str) -> MemoryP
     finally:
         session.kill()
     status = _status(run_dir, session)
-    peak, allocations = 0, []
+    peak = 0
+    allocations: list[tuple[Stack, int, int]] = []
     notes = []
     version = ""
     try:
@@ -356,18 +493,27 @@ def _memory(request: Request, target: Target, run_dir: str, cwd: str) -> MemoryP
         elif engine == "tracemalloc" and os.path.isfile(out):
             from perfpack.safeio import read_json_file
 
-            version = f"Python {_py_version(target.interpreter)}"
+            version = f"Python {_py_version(target.interpreter or sys.executable)}"
             data = read_json_file(out, what="tracemalloc data", max_bytes=256 * 1024 * 1024)
             peak, allocations = memory.read_tracemalloc(data, cwd=cwd, boot=BOOT)
             if data.get("snapshot_bytes") and peak:
-                notes.append(f"sites from a snapshot at {100.0 * data['snapshot_bytes'] / peak:.0f}% of the peak")
+                notes.append(
+                    f"sites from a snapshot at {100.0 * data['snapshot_bytes'] / peak:.0f}% of the peak"
+                )
         elif "exit" in status:
             notes.append(f"{engine} wrote no data (the program ended with os._exit or was killed)")
     except Exception as exc:  # a damaged capture: say so, keep the run's status
         notes.append(f"{engine}'s data could not be read: {one_line(exc, limit=200)}")
-    return MemoryProfile(engine=engine, engine_version=version, why=why, peak_bytes=peak, allocations=allocations,
-                         wall_s=float(status.get("wall_s", 0) or 0), exit_code=_exit(status),
-                         notes=notes + ([f"stopped by {stopped}"] if stopped else []))
+    return MemoryProfile(
+        engine=engine,
+        engine_version=version,
+        why=why,
+        peak_bytes=peak,
+        allocations=allocations,
+        wall_s=float(status.get("wall_s", 0) or 0),
+        exit_code=_exit(status),
+        notes=notes + ([f"stopped by {stopped}"] if stopped else []),
+    )
 
 
 def _memory_engine(request: Request, target: Target) -> tuple[str, str, list[str]]:
@@ -402,11 +548,16 @@ def _abi(python: str) -> str:
 def _probe(python: str) -> tuple[str, bool]:
     import subprocess
 
-    code = ("import sys, sysconfig, importlib.util as u; print(sysconfig.get_config_var('SOABI')); "
-            "print(u.find_spec('memray') is not None)")
+    code = (
+        "import sys, sysconfig, importlib.util as u; print(sysconfig.get_config_var('SOABI')); "
+        "print(u.find_spec('memray') is not None)"
+    )
     try:
-        out = subprocess.run([python, "-c", code], capture_output=True, timeout=30,
-                             stdin=subprocess.DEVNULL).stdout.decode("utf-8", "replace").split()
+        out = (
+            subprocess.run([python, "-c", code], capture_output=True, timeout=30, stdin=subprocess.DEVNULL)
+            .stdout.decode("utf-8", "replace")
+            .split()
+        )
     except (OSError, subprocess.SubprocessError):
         return "", False
     return (out[0], out[1] == "True") if len(out) == 2 else ("", False)
@@ -433,15 +584,19 @@ def _check_pid(pid: int) -> str:
     if state == [b"Z"] or state == [b"X"]:
         raise PerfpackError(f"PID {pid} has exited (a zombie waiting for its parent)")
     if info.st_uid != os.getuid():
-        raise PerfpackError(f"PID {pid} is not yours (it belongs to uid {info.st_uid}); perfpack profiles only "
-                            "your own processes: run perfpack as that user")
+        raise PerfpackError(
+            f"PID {pid} is not yours (it belongs to uid {info.st_uid}); perfpack profiles only "
+            "your own processes: run perfpack as that user"
+        )
     if pid == os.getpid() or pid in _ancestors():
         raise PerfpackError(f"PID {pid} is perfpack itself or the shell that runs it")
     try:
         exe = os.readlink(f"{proc}/exe")
     except OSError:
-        raise PerfpackError(f"PID {pid}: its program cannot be read (a kernel thread, or a protected process); "
-                            "nothing perfpack can profile") from None
+        raise PerfpackError(
+            f"PID {pid}: its program cannot be read (a kernel thread, or a protected process); "
+            "nothing perfpack can profile"
+        ) from None
     from perfpack.profile.target import _PYTHON_NAME
 
     if _PYTHON_NAME.match(os.path.basename(exe).removesuffix(" (deleted)")):
@@ -453,6 +608,15 @@ def _check_pid(pid: int) -> str:
     except OSError:
         pass
     return NATIVE
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as handle:
+            raw = handle.read(4096)
+    except OSError:
+        return "?"
+    return one_line(raw.rstrip(b"\0").replace(b"\0", b" ").decode("utf-8", "replace"), limit=200) or "?"
 
 
 def _ancestors() -> set[int]:
@@ -475,14 +639,16 @@ def _prepare_dir(request: Request, root: str, default_stem: str) -> tuple[str, s
 
     if request.out:
         base = os.path.abspath(request.out)
-        if os.path.exists(base) and not os.path.isdir(base):
-            raise PerfpackError(f"--out {one_line(request.out)}: not a folder")
+        if not request.out or (os.path.exists(base) and not os.path.isdir(base)):
+            raise PerfpackError(f"--out {one_line(request.out, limit=200)}: not a folder")
     else:
         base = str(perfpack_dir(Path(root)) / "profiles")
-    name = request.name or f"{default_stem}-{time.strftime('%Y%m%d-%H%M%S')}"
+    name = request.name if request.name is not None else f"{default_stem}-{time.strftime('%Y%m%d-%H%M%S')}"
     if not _NAME.match(name) or name in (".", ".."):
-        raise PerfpackError(f"--name {one_line(name, limit=120)}: use letters, digits, '.', '_' and '-' "
-                            "(at most 100, starting with a letter or digit)")
+        raise PerfpackError(
+            f"--name {one_line(name, limit=120)}: use letters, digits, '.', '_' and '-' "
+            "(at most 100, starting with a letter or digit)"
+        )
     try:
         os.makedirs(base, exist_ok=True)
         if not request.out:
@@ -542,6 +708,11 @@ def _elapsed(session: Session) -> float:
     return 0.0
 
 
+def _code_samples(stacks: list[tuple[Stack, int]]) -> int:
+    """Samples that caught code running (not only a process marker)."""
+    return sum(w for stack, w in stacks if any(f.kind in ("py", "native") for f in stack))
+
+
 def _py_version(python: str) -> str:
     if os.path.realpath(python) == os.path.realpath(sys.executable):
         return ".".join(map(str, sys.version_info[:3]))
@@ -558,7 +729,12 @@ def _absolute(stacks: list[tuple[Stack, int]], cwd: str) -> list[tuple[Stack, in
     for stack, weight in stacks:
         frames = []
         for frame in stack:
-            if frame.kind == "py" and frame.file and not frame.file.startswith("<") and not os.path.isabs(frame.file):
+            if (
+                frame.kind == "py"
+                and frame.file
+                and not frame.file.startswith("<")
+                and not os.path.isabs(frame.file)
+            ):
                 new = fixed.get(frame)
                 if new is None:
                     new = fixed[frame] = replace(frame, file=os.path.normpath(os.path.join(cwd, frame.file)))
@@ -586,8 +762,10 @@ def _write_files(outcome: Outcome) -> None:
         stacks = outcome.cpu.stacks
         unit = "µs" if outcome.cpu.weight_unit == "us" else "samples"
         title = f"CPU: {' '.join(outcome.command)}"
-        sub = f"{outcome.cpu.engine} {outcome.cpu.engine_version} · {outcome.total_weight:,} {unit} · " \
-              f"{outcome.cpu.wall_s:.2f} s"
+        sub = (
+            f"{outcome.cpu.engine} {outcome.cpu.engine_version} · {outcome.total_weight:,} {unit} · "
+            f"{outcome.cpu.wall_s:.2f} s"
+        )
     else:
         assert outcome.memory is not None
         stacks = [(stack, size) for stack, size, _ in outcome.memory.allocations]
@@ -598,52 +776,82 @@ def _write_files(outcome: Outcome) -> None:
     atomic_write_text(files["raw"], flame.folded(stacks), fsync=False)
     if stacks:
         files["flamegraph"] = os.path.join(run_dir, "flame.svg")
-        atomic_write_text(files["flamegraph"], flame.svg(stacks, title=title, subtitle=sub, unit=unit,
-                                                         root=outcome.root), fsync=False)
+        atomic_write_text(
+            files["flamegraph"],
+            flame.svg(stacks, title=title, subtitle=sub, unit=unit, root=outcome.root),
+            fsync=False,
+        )
     output = os.path.join(run_dir, "output.txt")
     if os.path.isfile(output):
         files["output"] = output
     files["profile"] = os.path.join(run_dir, "profile.json")
     full = summary.to_json(outcome, limit=None)
-    atomic_write_text(files["profile"], json.dumps(full, indent=1, ensure_ascii=False, allow_nan=False) + "\n",
-                      fsync=False)
+    atomic_write_text(
+        files["profile"], json.dumps(full, indent=1, ensure_ascii=False, allow_nan=False) + "\n", fsync=False
+    )
 
 
 def _check_ran(outcome: Outcome) -> None:
     """One line and exit 2 when there was nothing to profile: the command failed or ended at once."""
     result = outcome.cpu or outcome.memory
     assert result is not None
-    stopped = getattr(result, "stopped", "") or ("stopped" if any("stopped by" in n for n in result.notes) else "")
+    stopped = getattr(result, "stopped", "") or (
+        "stopped" if any("stopped by" in n for n in result.notes) else ""
+    )
     where = _rel(outcome.files.get("output", ""))
     if result.exit_code not in (0, None) and not stopped:
         last = _last_line(outcome.files.get("output", ""))
-        raise PerfpackError(one_line(
-            f"the command failed (exit {result.exit_code}) after {result.wall_s:.2f} s"
-            + (f": {last}" if last else "") + (f" (its output: {where})" if where else ""), limit=500))
+        raise PerfpackError(
+            one_line(
+                f"the command failed (exit {result.exit_code}) after {result.wall_s:.2f} s"
+                + (f": {last}" if last else "")
+                + (f" (its output: {where})" if where else ""),
+                limit=500,
+            )
+        )
     if outcome.cpu is not None:
         cpu = outcome.cpu
         user = sum(s.self_weight for s in outcome.hotspots if s.user)
         attached = outcome.command[0].startswith("--pid")
         if attached and not outcome.total_weight:
-            raise PerfpackError(f"no samples from {outcome.command[0][2:]} in {cpu.wall_s:.1f} s: it was idle "
-                                "(waiting, sleeping) the whole time, or exited")
+            raise PerfpackError(
+                f"no samples from {outcome.command[0][2:]} in {cpu.wall_s:.1f} s: it was idle "
+                "(waiting, sleeping) the whole time, or exited"
+            )
         if not attached and not cpu.stopped:
             if cpu.wall_s < MIN_WALL_S:
-                raise PerfpackError(f"the command ended after {cpu.wall_s:.2f} s: nothing to profile; profile a run "
-                                    "that works for a second or more")
+                raise PerfpackError(
+                    f"the command ended after {cpu.wall_s:.2f} s: nothing to profile; profile a run "
+                    "that works for a second or more"
+                )
+            expected = cpu.wall_s * cpu.rate_hz
+            if cpu.weight_unit == "samples" and cpu.rate_hz and outcome.total_weight and (
+                    outcome.total_weight < MIN_SAMPLES or outcome.total_weight < MIN_BUSY * expected):
+                raise PerfpackError(f"the command ran {cpu.wall_s:.2f} s but was on the CPU for only "
+                                    f"{outcome.total_weight} of about {expected:.0f} samples: nothing to profile (it "
+                                    "waited or slept; profile the process that does the work)")
+            if not outcome.total_weight and cpu.errors:
+                raise PerfpackError(f"{cpu.engine} could not read the program's processes ({cpu.errors} failed "
+                                    "samples): nothing was profiled")
             if not outcome.total_weight:
-                raise PerfpackError(f"the command ran {cpu.wall_s:.2f} s but used almost no CPU (no samples): "
-                                    "nothing to profile (it waited or slept; profile the process that does the work)")
+                raise PerfpackError(
+                    f"the command ran {cpu.wall_s:.2f} s but used almost no CPU (no samples): "
+                    "nothing to profile (it waited or slept; profile the process that does the work)"
+                )
             if not user and cpu.wall_s < USER_CODE_WALL_S:
-                raise PerfpackError(f"the command ended after {cpu.wall_s:.2f} s, all of it in start-up and "
-                                    "libraries: nothing of its own to profile; profile a run that works for a "
-                                    "second or more")
+                raise PerfpackError(
+                    f"the command ended after {cpu.wall_s:.2f} s, all of it in start-up and "
+                    "libraries: nothing of its own to profile; profile a run that works for a "
+                    "second or more"
+                )
     else:
         mem = outcome.memory
         assert mem is not None
         if mem.exit_code is not None and not mem.allocations and mem.wall_s < USER_CODE_WALL_S:
-            raise PerfpackError(f"the command ended after {mem.wall_s:.2f} s with no allocation live at its peak: "
-                                "nothing to profile")
+            raise PerfpackError(
+                f"the command ended after {mem.wall_s:.2f} s with no allocation live at its peak: "
+                "nothing to profile"
+            )
 
 
 def _rel(path: str) -> str:

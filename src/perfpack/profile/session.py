@@ -19,12 +19,21 @@ GRACE_S = 5.0
 
 
 class Session:
-    def __init__(self, argv: Sequence[str], *, cwd: str | None = None, env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, argv: Sequence[str], *, cwd: str | None = None, env: dict[str, str] | None = None
+    ) -> None:
         self.lines: list[str] = []
         self._started = threading.Event()
         self._ready_marker: str | None = None
-        self.proc = subprocess.Popen(list(argv), stdin=None, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                     start_new_session=True, cwd=cwd, env=env)
+        self.proc = subprocess.Popen(
+            list(argv),
+            stdin=None,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            cwd=cwd,
+            env=env,
+        )
         self.pgid = self.proc.pid
         self._reader = threading.Thread(target=self._read, daemon=True)
 

@@ -42,9 +42,16 @@ def _command(outcome: Outcome) -> str:
 
 
 def _spot_json(spot: HotSpot) -> dict[str, Any]:
-    out: dict[str, Any] = {"function": spot.function, "file": spot.file, "line": spot.line, "self_pct": spot.self_pct,
-                           "total_pct": spot.total_pct, "self": spot.self_weight, "total": spot.total_weight,
-                           "path": spot.path}
+    out: dict[str, Any] = {
+        "function": spot.function,
+        "file": spot.file,
+        "line": spot.line,
+        "self_pct": spot.self_pct,
+        "total_pct": spot.total_pct,
+        "self": spot.self_weight,
+        "total": spot.total_weight,
+        "path": spot.path,
+    }
     if spot.qualname:
         out["qualname"] = spot.qualname
     if spot.inner:
@@ -55,9 +62,15 @@ def _spot_json(spot: HotSpot) -> dict[str, Any]:
 
 
 def _site_json(site: Site, peak: int) -> dict[str, Any]:
-    out: dict[str, Any] = {"function": site.function, "file": site.file, "line": site.line, "bytes": site.bytes,
-                           "count": site.count, "share_pct": round(100.0 * site.bytes / peak, 1) if peak else 0.0,
-                           "path": site.path}
+    out: dict[str, Any] = {
+        "function": site.function,
+        "file": site.file,
+        "line": site.line,
+        "bytes": site.bytes,
+        "count": site.count,
+        "share_pct": round(100.0 * site.bytes / peak, 1) if peak else 0.0,
+        "path": site.path,
+    }
     if site.inner:
         out["inner"] = site.inner
     return out
@@ -69,23 +82,43 @@ def to_json(outcome: Outcome, *, limit: int | None) -> dict[str, Any]:
     if outcome.cpu is not None:
         cpu = outcome.cpu
         spots = outcome.hotspots if limit is None else outcome.hotspots[:limit]
-        data.update({
-            "kind": "cpu", "engine": cpu.engine, "engine_version": cpu.engine_version, "why": cpu.why,
-            "samples": cpu.samples, "sample_unit": "calls" if cpu.weight_unit == "us" else "samples",
-            "weight_unit": cpu.weight_unit, "total_weight": outcome.total_weight, "wall_s": round(cpu.wall_s, 3),
-            "exit_code": cpu.exit_code, "rate_hz": cpu.rate_hz, "errors": cpu.errors, "stopped": cpu.stopped,
-            "notes": cpu.notes, "hotspots": [_spot_json(s) for s in spots],
-        })
+        data.update(
+            {
+                "kind": "cpu",
+                "engine": cpu.engine,
+                "engine_version": cpu.engine_version,
+                "why": cpu.why,
+                "samples": cpu.samples,
+                "sample_unit": "calls" if cpu.weight_unit == "us" else "samples",
+                "weight_unit": cpu.weight_unit,
+                "total_weight": outcome.total_weight,
+                "wall_s": round(cpu.wall_s, 3),
+                "exit_code": cpu.exit_code,
+                "rate_hz": cpu.rate_hz,
+                "errors": cpu.errors,
+                "stopped": cpu.stopped,
+                "notes": cpu.notes,
+                "hotspots": [_spot_json(s) for s in spots],
+            }
+        )
     else:
         mem = outcome.memory
         assert mem is not None
         sites = outcome.sites if limit is None else outcome.sites[:limit]
-        data.update({
-            "kind": "memory", "engine": mem.engine, "engine_version": mem.engine_version, "why": mem.why,
-            "peak_bytes": mem.peak_bytes, "live_bytes_at_peak": outcome.total_weight, "wall_s": round(mem.wall_s, 3),
-            "exit_code": mem.exit_code, "notes": mem.notes,
-            "sites": [_site_json(s, outcome.total_weight) for s in sites],
-        })
+        data.update(
+            {
+                "kind": "memory",
+                "engine": mem.engine,
+                "engine_version": mem.engine_version,
+                "why": mem.why,
+                "peak_bytes": mem.peak_bytes,
+                "live_bytes_at_peak": outcome.total_weight,
+                "wall_s": round(mem.wall_s, 3),
+                "exit_code": mem.exit_code,
+                "notes": mem.notes,
+                "sites": [_site_json(s, outcome.total_weight) for s in sites],
+            }
+        )
     data["flamegraph"] = outcome.files.get("flamegraph")
     data["raw"] = outcome.files.get("raw")
     data["profile"] = outcome.files.get("profile")
@@ -130,17 +163,27 @@ def cpu_text(outcome: Outcome, *, top: int) -> str:
     engine = f"{cpu.engine} {cpu.engine_version}".strip()
     how = f"sampling at {cpu.rate_hz} Hz" if cpu.engine != "cProfile" else "deterministic"
     exit_text = "" if cpu.exit_code is None else f" · exit {cpu.exit_code}"
-    stop = {"duration": " · stopped after --duration", "interrupt": " · stopped by Ctrl-C",
-            "ended": ""}.get(cpu.stopped, "")
-    head = [f"profile {outcome.name}: {_command(outcome)}",
-            f"engine: {engine} ({how}; {one_line(cpu.why, limit=160)})",
-            f"{cpu.samples:,} {unit} · {cpu.wall_s:.2f} s wall{exit_text}{stop}"]
-    head += [f"note: {one_line(n, limit=160)}" for n in cpu.notes[:2] if cpu.engine != "cProfile" or "fallback" in n]
+    stop = {"duration": " · stopped after --duration", "interrupt": " · stopped by Ctrl-C", "ended": ""}.get(
+        cpu.stopped, ""
+    )
+    head = [
+        f"profile {outcome.name}: {_command(outcome)}",
+        f"engine: {engine} ({how}; {one_line(cpu.why, limit=160)})",
+        f"{cpu.samples:,} {unit} · {cpu.wall_s:.2f} s wall{exit_text}{stop}",
+    ]
+    head += [
+        f"note: {one_line(n, limit=160)}"
+        for n in cpu.notes[:2]
+        if cpu.engine != "cProfile" or "fallback" in n
+    ]
     head.append("  self  total  function — file:line (self: own code + library/native calls)")
     items = []
     for spot in outcome.hotspots[:top]:
-        item = [f"{spot.self_pct:5.1f}% {spot.total_pct:5.1f}%  {one_line(spot.qualname or spot.function, limit=50)} — "
-                f"{_where(spot.file, spot.line, outcome.root)}"]
+        item = [
+            f"{spot.self_pct:5.1f}% {spot.total_pct:5.1f}%  "
+            f"{one_line(spot.qualname or spot.function, limit=50)} — "
+            f"{_where(spot.file, spot.line, outcome.root)}"
+        ]
         detail = []
         if spot.path and len(spot.path) > 1:
             detail.append("path: " + _path_text(spot.path))
@@ -153,10 +196,16 @@ def cpu_text(outcome: Outcome, *, top: int) -> str:
         items.append(item)
     if not items:
         items.append(["  (no samples)"])
-    tail = [f"flame graph: {one_line(_rel(outcome.files.get('flamegraph', '')) or '(none)')}",
-            f"full profile: {one_line(_rel(outcome.files.get('profile', '')))}"
-            + (f" · program output: {one_line(_rel(outcome.files['output']))}" if "output" in outcome.files else ""),
-            f"compare after a change: perfpack profile diff {outcome.name} NEW_NAME"]
+    tail = [
+        f"flame graph: {one_line(_rel(outcome.files.get('flamegraph', '')) or '(none)')}",
+        f"full profile: {one_line(_rel(outcome.files.get('profile', '')))}"
+        + (
+            f" · program output: {one_line(_rel(outcome.files['output']))}"
+            if "output" in outcome.files
+            else ""
+        ),
+        f"compare after a change: perfpack profile diff {outcome.name} NEW_NAME",
+    ]
     return _fit(head, items, tail)
 
 
@@ -166,17 +215,21 @@ def memory_text(outcome: Outcome, *, top: int) -> str:
     engine = f"{mem.engine} {mem.engine_version}".strip()
     exit_text = "" if mem.exit_code is None else f" · exit {mem.exit_code}"
     live = outcome.total_weight
-    head = [f"profile {outcome.name} --memory: {_command(outcome)}",
-            f"engine: {engine} ({one_line(mem.why, limit=160)})",
-            f"peak {human_bytes(mem.peak_bytes)} ({mem.peak_bytes:,} bytes) · {human_bytes(live)} live in "
-            f"{len(outcome.sites)} sites at the peak · {mem.wall_s:.2f} s wall{exit_text}"]
+    head = [
+        f"profile {outcome.name} --memory: {_command(outcome)}",
+        f"engine: {engine} ({one_line(mem.why, limit=160)})",
+        f"peak {human_bytes(mem.peak_bytes)} ({mem.peak_bytes:,} bytes) · {human_bytes(live)} live in "
+        f"{len(outcome.sites)} sites at the peak · {mem.wall_s:.2f} s wall{exit_text}",
+    ]
     head += [f"note: {one_line(n, limit=160)}" for n in mem.notes[:2]]
     head.append("     bytes  share  function — file:line (allocations live at the peak)")
     items = []
     for site in outcome.sites[:top]:
         share = 100.0 * site.bytes / live if live else 0.0
-        item = [f"{human_bytes(site.bytes):>10} {share:5.1f}%  {one_line(site.function, limit=50)} — "
-                f"{_where(site.file, site.line, outcome.root)} ({site.count:,} blocks)"]
+        item = [
+            f"{human_bytes(site.bytes):>10} {share:5.1f}%  {one_line(site.function, limit=50)} — "
+            f"{_where(site.file, site.line, outcome.root)} ({site.count:,} blocks)"
+        ]
         detail = []
         if site.path and len(site.path) > 1:
             detail.append("path: " + _path_text(site.path))
@@ -187,9 +240,11 @@ def memory_text(outcome: Outcome, *, top: int) -> str:
         items.append(item)
     if not items:
         items.append(["  (no allocation live at the peak)"])
-    tail = [f"flame graph (bytes at the peak): {one_line(_rel(outcome.files.get('flamegraph', '')) or '(none)')}",
-            f"full profile: {one_line(_rel(outcome.files.get('profile', '')))}",
-            f"compare after a change: perfpack profile diff {outcome.name} NEW_NAME"]
+    tail = [
+        f"flame graph (bytes at the peak): {one_line(_rel(outcome.files.get('flamegraph', '')) or '(none)')}",
+        f"full profile: {one_line(_rel(outcome.files.get('profile', '')))}",
+        f"compare after a change: perfpack profile diff {outcome.name} NEW_NAME",
+    ]
     return _fit(head, items, tail)
 
 
@@ -203,9 +258,12 @@ def ledger_figures(outcome: Outcome, *, top: int) -> list[dict[str, Any]]:
         figures.append(figure("wall", round(cpu.wall_s, 2), "s"))
         figures.append(figure("samples", cpu.samples, "calls" if cpu.weight_unit == "us" else "samples"))
         for spot in outcome.hotspots[:top]:
-            figures.append(figure("self", spot.self_pct, "%", function=spot.function, file=spot.file, line=spot.line))
-            figures.append(figure("total", spot.total_pct, "%", function=spot.function, file=spot.file,
-                                  line=spot.line))
+            figures.append(
+                figure("self", spot.self_pct, "%", function=spot.function, file=spot.file, line=spot.line)
+            )
+            figures.append(
+                figure("total", spot.total_pct, "%", function=spot.function, file=spot.file, line=spot.line)
+            )
     else:
         mem = outcome.memory
         assert mem is not None
@@ -213,7 +271,11 @@ def ledger_figures(outcome: Outcome, *, top: int) -> list[dict[str, Any]]:
         figures.append(figure("wall", round(mem.wall_s, 2), "s"))
         live = outcome.total_weight
         for site in outcome.sites[:top]:
-            figures.append(figure("bytes", site.bytes, "B", function=site.function, file=site.file, line=site.line))
+            figures.append(
+                figure("bytes", site.bytes, "B", function=site.function, file=site.file, line=site.line)
+            )
             if live:
-                figures.append(figure("share", round(100.0 * site.bytes / live, 1), "%", function=site.function))
+                figures.append(
+                    figure("share", round(100.0 * site.bytes / live, 1), "%", function=site.function)
+                )
     return figures

@@ -21,9 +21,33 @@ PYTHON, LAUNCHER, NATIVE = "python", "launcher", "native"
 _PYTHON_NAME = re.compile(r"^(?:python|pypy)(?:\d+(?:\.\d+)*)?[dmu]*(?:\.exe)?$")
 _SHELLS = frozenset({"sh", "bash", "dash", "zsh", "ksh", "mksh", "ash", "busybox", "fish"})
 # Programs that run another command (their own argv names it): profiled with py-spy following children.
-_LAUNCHERS = frozenset({"env", "timeout", "nice", "nohup", "stdbuf", "taskset", "ionice", "chrt", "time",
-                        "xargs", "uv", "uvx", "make", "gmake", "just", "npm", "npx", "sudo", "setsid",
-                        "flock", "watch", "tini", "dumb-init"})
+_LAUNCHERS = frozenset(
+    {
+        "env",
+        "timeout",
+        "nice",
+        "nohup",
+        "stdbuf",
+        "taskset",
+        "ionice",
+        "chrt",
+        "time",
+        "xargs",
+        "uv",
+        "uvx",
+        "make",
+        "gmake",
+        "just",
+        "npm",
+        "npx",
+        "sudo",
+        "setsid",
+        "flock",
+        "watch",
+        "tini",
+        "dumb-init",
+    }
+)
 # Interpreter options that take a value as the next argument.
 _PY_OPTS_WITH_VALUE = frozenset("WX")
 _READ_HEAD = 1 << 20  # an ELF's dynamic string table (where libpython is named) sits near its start
@@ -43,15 +67,19 @@ class Target:
 
 def resolve(argv: list[str], *, cwd: str | None = None) -> Target:
     if not argv:
-        raise PerfpackError("no command to profile: put it after `--`, e.g. perfpack profile -- python app.py")
+        raise PerfpackError(
+            "no command to profile: put it after `--`, e.g. perfpack profile -- python app.py"
+        )
     cwd = cwd or os.getcwd()
     program = argv[0]
     if not program:
         raise PerfpackError("the command is an empty string")
     path = _find(program, cwd)
     if path is None:
-        raise PerfpackError(f"command not found: {_show(program)} (check the name and PATH; a Python file can be "
-                            "given as `python FILE`)")
+        raise PerfpackError(
+            f"command not found: {_show(program)} (check the name and PATH; a Python file can be "
+            "given as `python FILE`)"
+        )
     head = _head(path)
     base = os.path.basename(path)
     if _PYTHON_NAME.match(base) and head[:4] != b"\x7fELF":
@@ -65,7 +93,9 @@ def resolve(argv: list[str], *, cwd: str | None = None) -> Target:
         # A Python file given as the command: run it with this interpreter, as `python FILE` would.
         return _python([sys.executable, path, *argv[1:]], sys.executable, argv[1:], path, "a .py file")
     if not os.access(path, os.X_OK):
-        raise PerfpackError(f"not executable: {_show(path)} (chmod +x it, or give the interpreter that runs it)")
+        raise PerfpackError(
+            f"not executable: {_show(path)} (chmod +x it, or give the interpreter that runs it)"
+        )
     if head.startswith(b"#!"):
         return _from_shebang(path, head, argv)
     if head[:4] == b"\x7fELF":
@@ -73,14 +103,20 @@ def resolve(argv: list[str], *, cwd: str | None = None) -> Target:
             return _python([path, *argv[1:]], path, [], None, "a Python interpreter")
         if base in _LAUNCHERS or base in _SHELLS:
             return Target([path, *argv[1:]], LAUNCHER, why=f"{base} starts another program")
-        if b"libpython" in head or b"Py_BytesMain" in head:
+        if b"Py_BytesMain" in head:  # the entry point of CPython's own `python` program
+            return _python([path, *argv[1:]], path, [], None, "a Python interpreter")
+        if b"libpython" in head:
             return Target([path, *argv[1:]], LAUNCHER, why="embeds Python")
         return Target([path, *argv[1:]], NATIVE, why="a native program")
-    raise PerfpackError(f"not a program this machine can run: {_show(path)} (give a Python file as "
-                        "`python FILE`, or an executable with a #! line)")
+    raise PerfpackError(
+        f"not a program this machine can run: {_show(path)} (give a Python file as "
+        "`python FILE`, or an executable with a #! line)"
+    )
 
 
-def _python(argv: list[str], interpreter: str, after_interp: list[str], script: str | None, why: str) -> Target:
+def _python(
+    argv: list[str], interpreter: str, after_interp: list[str], script: str | None, why: str
+) -> Target:
     """A Python command: split the interpreter's options from what it runs, as CPython's parser does."""
     options: list[str] = []
     if script is not None:
@@ -107,15 +143,16 @@ def _python(argv: list[str], interpreter: str, after_interp: list[str], script: 
         while j < len(letters):
             letter = letters[j]
             if letter in "cm":
-                value = letters[j + 1:] or (rest[i + 1] if i + 1 < len(rest) else None)
+                value = letters[j + 1 :] or (rest[i + 1] if i + 1 < len(rest) else None)
                 if value is None:
                     raise PerfpackError(f"python {arg}: argument expected")
-                skip = 1 if letters[j + 1:] else 2
+                skip = 1 if letters[j + 1 :] else 2
                 if j:
                     options.append("-" + letters[:j])
                 mode = "code" if letter == "c" else "module"
-                return Target(argv, PYTHON, interpreter, tuple(options), mode, value,
-                              tuple(rest[i + skip:]), why)
+                return Target(
+                    argv, PYTHON, interpreter, tuple(options), mode, value, tuple(rest[i + skip :]), why
+                )
             if letter in _PY_OPTS_WITH_VALUE:
                 if j + 1 < len(letters):
                     options.append("-" + letters)
@@ -131,8 +168,8 @@ def _python(argv: list[str], interpreter: str, after_interp: list[str], script: 
     if i >= len(rest):
         return Target(argv, PYTHON, interpreter, tuple(options), "stdin", "", (), why)
     if rest[i] == "-":
-        return Target(argv, PYTHON, interpreter, tuple(options), "stdin", "-", tuple(rest[i + 1:]), why)
-    return Target(argv, PYTHON, interpreter, tuple(options), "script", rest[i], tuple(rest[i + 1:]), why)
+        return Target(argv, PYTHON, interpreter, tuple(options), "stdin", "-", tuple(rest[i + 1 :]), why)
+    return Target(argv, PYTHON, interpreter, tuple(options), "script", rest[i], tuple(rest[i + 1 :]), why)
 
 
 def _from_shebang(path: str, head: bytes, argv: list[str]) -> Target:
@@ -155,8 +192,16 @@ def _from_shebang(path: str, head: bytes, argv: list[str]) -> Target:
     if _PYTHON_NAME.match(interp_name):
         if not os.path.isabs(interp) or not os.access(interp, os.X_OK):
             raise PerfpackError(f"the #! interpreter of {_show(path)} is not installed: {_show(interp)}")
-        return Target([path, *argv[1:]], PYTHON, interp, tuple(rest), "script", path, tuple(argv[1:]),
-                      "a script with a Python #! line")
+        return Target(
+            [path, *argv[1:]],
+            PYTHON,
+            interp,
+            tuple(rest),
+            "script",
+            path,
+            tuple(argv[1:]),
+            "a script with a Python #! line",
+        )
     if interp_name in _SHELLS:
         return Target([path, *argv[1:]], LAUNCHER, why=f"a {interp_name} script")
     return Target([path, *argv[1:]], NATIVE, why=f"a {interp_name} script")
@@ -166,8 +211,13 @@ def _real_interpreter(shim: str, cwd: str) -> str | None:
     import subprocess
 
     try:
-        proc = subprocess.run([shim, "-c", "import sys; print(sys.executable)"], cwd=cwd, capture_output=True,
-                              timeout=30, stdin=subprocess.DEVNULL)
+        proc = subprocess.run(
+            [shim, "-c", "import sys; print(sys.executable)"],
+            cwd=cwd,
+            capture_output=True,
+            timeout=30,
+            stdin=subprocess.DEVNULL,
+        )
     except (OSError, subprocess.SubprocessError):
         return None
     real = proc.stdout.decode("utf-8", "replace").strip()

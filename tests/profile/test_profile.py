@@ -1,0 +1,268 @@
+"""`perfpack profile` end to end: real programs (generated, each with one planted hot function), the real
+py-spy, cProfile, perf, memray and tracemalloc, the real CLI entry point.
+
+Each run generates programs from a fresh random seed (printed on failure): the detection must work on
+programs it has not seen.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import run_perfpack
+from tests.profile import programs
+
+SCALE = 0.5  # about a second of work per program on a quiet core
+
+
+def _seed() -> int:
+    return random.randrange(1_000_000)
+
+
+def _profile(tmp_path: Path, *args: str, env: dict[str, str] | None = None, timeout: float = 300):
+    return run_perfpack("profile", *args, cwd=tmp_path, env=env, timeout=timeout)
+
+
+def _json(proc) -> dict:
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout)
+
+
+def _strays(marker: str) -> list[str]:
+    """Live processes whose command line mentions `marker` (a test's own temp folder)."""
+    found = []
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit() or int(pid) == os.getpid():
+            continue
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as handle:
+                cmd = handle.read().replace(b"\0", b" ").decode("utf-8", "replace")
+            with open(f"/proc/{pid}/stat", "rb") as handle:
+                state = handle.read().rsplit(b")", 1)[-1].split()[0]
+        except OSError:
+            continue
+        if marker in cmd and state != b"Z":
+            found.append(f"{pid}: {cmd}")
+    return found
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("shape", programs.CPU_SHAPES)
+def test_planted_function_is_the_top_hot_spot(tmp_path: Path, shape: str):
+    seed = _seed()
+    prog = programs.generate(shape, tmp_path, seed, scale=SCALE)
+    data = _json(_profile(tmp_path, "--format", "json", "--", *prog.argv))
+    top = data["hotspots"][0]
+    assert top["function"] == prog.planted, (seed, [(h["function"], h["self_pct"]) for h in data["hotspots"][:4]])
+    assert top["file"] == str(prog.path) and top["line"] > 0
+    assert data["engine"] == "py-spy" and data["samples"] > 20 and data["exit_code"] == 0
+    for key in ("engine", "samples", "wall_s", "hotspots", "flamegraph", "raw"):
+        assert key in data
+    assert set(top) >= {"function", "file", "line", "self_pct", "total_pct"}
+    assert Path(data["flamegraph"]).read_text().startswith("<svg")
+    assert Path(data["raw"]).stat().st_size > 0
+    assert not _strays(str(tmp_path))
+
+
+@pytest.mark.slow
+def test_text_summary_is_short_and_complete(tmp_path: Path):
+    prog = programs.generate("loop", tmp_path, _seed(), scale=SCALE)
+    proc = _profile(tmp_path, "--name", "before", "--", *prog.argv)
+    assert proc.returncode == 0, proc.stderr
+    text = proc.stdout
+    assert len(text.encode()) <= 2048
+    assert prog.planted in text.splitlines()[4]  # the first hot spot line
+    for words in ("py-spy", "samples", "s wall", "flame graph: .claude/perfpack/profiles/before/flame.svg",
+                  "profile.json", f"{prog.path.name}:"):
+        assert words in text
+    # the ledger holds what was printed
+    from perfpack.ledger import read
+
+    record = read(tmp_path)[-1]
+    assert record["kind"] == "profile" and record["name"] == "before"
+    printed = {f["function"]: f["value"] for f in record["figures"] if f["metric"] == "self"}
+    assert f"{printed[prog.planted]:5.1f}%" in text
+    assert (tmp_path / ".claude/perfpack/profiles/.gitignore").read_text().strip().endswith("*")
+
+
+@pytest.mark.slow
+def test_diff_shows_the_hot_spot_gone(tmp_path: Path):
+    seed = _seed()
+    prog = programs.generate("loop", tmp_path, seed, scale=SCALE)
+    assert _profile(tmp_path, "--name", "before", "--", *prog.argv).returncode == 0
+    # the "fix": the planted function returns at once
+    source = prog.path.read_text().replace(f"def {prog.planted}(n):\n", f"def {prog.planted}(n):\n    return 0\n")
+    prog.path.write_text(source)
+    assert _profile(tmp_path, "--name", "after", "--", *prog.argv).returncode == 0
+    data = _json(run_perfpack("profile", "diff", "before", "after", "--format", "json", cwd=tmp_path))
+    first = data["functions"][0]
+    assert first["function"] == prog.planted and first["change_pct"] < -30, (seed, data["functions"][:3])
+    text = run_perfpack("profile", "diff", "before", "after", cwd=tmp_path).stdout
+    assert prog.planted in text.splitlines()[3] and len(text.encode()) <= 2048
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("engine", ["memray", "tracemalloc"])
+def test_planted_allocation_site_tops_memory(tmp_path: Path, engine: str):
+    seed = _seed()
+    prog = programs.generate_memory(tmp_path, seed, scale=0.5 if engine == "memray" else 0.15)
+    proc = _profile(tmp_path, "--memory", "--engine", engine, "--format", "json", "--", *prog.argv)
+    data = _json(proc)
+    assert data["engine"] == engine
+    top = data["sites"][0]
+    assert top["function"] == prog.planted, (seed, [(s["function"], s["bytes"]) for s in data["sites"][:4]])
+    assert set(top) >= {"function", "file", "line", "bytes"}
+    assert data["peak_bytes"] >= top["bytes"] > 0
+    text = _profile(tmp_path, "--memory", "--engine", engine, "--", *prog.argv).stdout
+    assert len(text.encode()) <= 2048 and "peak" in text and prog.planted in text
+
+
+@pytest.mark.slow
+def test_cprofile_is_the_fallback_and_says_why(tmp_path: Path):
+    prog = programs.generate("threads", tmp_path, _seed(), scale=SCALE)
+    data = _json(_profile(tmp_path, "--format", "json", "--", *prog.argv, env={"PERFPACK_PY_SPY": ""}))
+    assert data["engine"] == "cProfile" and "py-spy is not installed" in data["why"]
+    assert data["hotspots"][0]["function"] == prog.planted
+    assert data["sample_unit"] == "calls"
+
+
+def _nobody_python() -> str | None:
+    """/usr/bin/python3.X matching this interpreter: a Python another user can run, with this venv's packages."""
+    candidate = f"/usr/bin/python{sys.version_info.major}.{sys.version_info.minor}"
+    return candidate if os.access(candidate, os.X_OK) else None
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(os.geteuid() != 0 or shutil.which("setpriv") is None or _nobody_python() is None,
+                    reason="needs root, setpriv and a system Python of this version to run as another user")
+def test_fallback_when_the_process_cannot_be_read(tmp_path: Path):
+    """A real refusal: as an unprivileged user, a set-group-ID interpreter's process cannot be read by
+    py-spy (the kernel marks it non-dumpable). perfpack must notice before the program runs, and run it
+    once with cProfile."""
+    base = _nobody_python()
+    assert base
+    root = Path(f"/tmp/perfpack-eperm-{os.getpid()}")
+    shutil.rmtree(root, ignore_errors=True)
+    root.mkdir(mode=0o755)
+    try:
+        interp = root / "python-sgid"
+        shutil.copy2(base, interp)
+        os.chown(interp, 0, 1)  # group daemon: not nobody's, so exec changes the egid
+        os.chmod(interp, 0o2755)
+        prog = programs.generate("loop", root, _seed(), scale=SCALE)
+        prog.path.chmod(0o644)
+        counter = root / "runs"
+        counter.mkdir()
+        counter.chmod(0o777)
+        prog.path.write_text(prog.path.read_text() + "\nimport os\nopen(os.path.join(%r, str(os.getpid())), 'w')\n"
+                             % str(counter))
+        project = root / "proj"
+        project.mkdir()
+        os.chown(project, 65534, 65534)
+        site = next(p for p in sys.path if p.endswith("site-packages"))
+        src = str(Path(__file__).resolve().parents[2] / "src")
+        code = f"import sys; sys.path[:0] = [{src!r}, {site!r}]; from perfpack.cli import run; run()"
+        env = {"PATH": "/usr/bin:/bin", "HOME": str(project),
+               "PERFPACK_PY_SPY": os.path.join(os.path.dirname(sys.executable), "py-spy")}
+        proc = subprocess.run(["setpriv", "--reuid", "nobody", "--regid", "nogroup", "--clear-groups", base, "-c",
+                               code, "profile", "--format", "json", "--", str(interp), str(prog.path)],
+                              cwd=project, env=env, capture_output=True, text=True, timeout=300)
+        data = _json(proc)
+        assert data["engine"] == "cProfile", data["why"]
+        assert "py-spy could not sample" in data["why"] and "set-user/group-ID" in data["why"]
+        assert data["hotspots"][0]["function"] == prog.planted
+        assert len(os.listdir(counter)) == 1  # the program ran once, not twice
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.mark.slow
+def test_attach_to_a_running_process(tmp_path: Path):
+    prog = tmp_path / "server.py"
+    prog.write_text("import time\ndef handle_request_hot():\n    s = 0\n    for i in range(200000):\n"
+                    "        s += i * i % 7\n    return s\nwhile True:\n    handle_request_hot()\n    time.sleep(0.001)\n")
+    server = subprocess.Popen([sys.executable, str(prog)])
+    try:
+        time.sleep(0.3)
+        data = _json(_profile(tmp_path, "--pid", str(server.pid), "--duration", "2s", "--format", "json"))
+        assert data["hotspots"][0]["function"] == "handle_request_hot"
+        assert data["stopped"] == "duration" and data["exit_code"] is None
+        assert server.poll() is None  # still running: attaching does not stop it
+    finally:
+        server.kill()
+        server.wait()
+
+
+@pytest.mark.slow
+def test_duration_stops_a_long_command_and_keeps_the_profile(tmp_path: Path):
+    prog = tmp_path / "forever.py"
+    prog.write_text("def spin_forever():\n    while True:\n        sum(range(1000))\nspin_forever()\n")
+    start = time.monotonic()
+    data = _json(_profile(tmp_path, "--duration", "1.5s", "--format", "json", "--", sys.executable, str(prog)))
+    assert time.monotonic() - start < 30
+    assert data["stopped"] == "duration" and data["hotspots"][0]["function"] == "spin_forever"
+    assert not _strays(str(tmp_path))
+
+
+@pytest.mark.slow
+def test_interrupt_keeps_what_was_measured(tmp_path: Path):
+    prog = tmp_path / "forever.py"
+    prog.write_text("def spin_forever():\n    while True:\n        sum(range(1000))\nspin_forever()\n")
+    proc = subprocess.Popen([sys.executable, "-m", "perfpack", "profile", "--format", "json", "--", sys.executable,
+                             str(prog)], cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(3)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    data = json.loads(out)
+    assert data["stopped"] == "interrupt" and data["hotspots"][0]["function"] == "spin_forever"
+    assert not _strays(str(tmp_path))
+
+
+def _perf_works() -> bool:
+    binary = shutil.which("perf")
+    if not binary:
+        return False
+    from perfpack.profile.perf import usable
+
+    return usable(binary)[0]
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("cc") is None or not _perf_works(), reason="needs a C compiler and a working perf")
+def test_native_program_uses_perf(tmp_path: Path):
+    name = random.choice(["crunch_native", "hot_kernel", "spin_pixels"])
+    source = tmp_path / "hot.c"
+    source.write_text(
+        "#include <stdio.h>\n"
+        f"__attribute__((noinline)) double {name}(long n) {{ volatile double s = 0;"
+        " for (long i = 1; i < n; i++) s += (double)(i % 7) / i; return s; }\n"
+        "__attribute__((noinline)) long side(long n) { volatile long s = 0; for (long i = 0; i < n; i++) s ^= i;"
+        " return s; }\n"
+        f"int main(void) {{ double t = 0; for (int r = 0; r < 20; r++) {{ t += {name}(4000000); t += side(600000);"
+        " } printf(\"%f\\n\", t); return 0; }\n")
+    subprocess.run(["cc", "-O1", "-fno-omit-frame-pointer", "-o", str(tmp_path / "hot"), str(source)], check=True)
+    data = _json(_profile(tmp_path, "--format", "json", "--", str(tmp_path / "hot")))
+    assert data["engine"] == "perf"
+    assert data["hotspots"][0]["function"] == name, data["hotspots"][:3]
+
+
+def test_native_program_without_perf_is_refused_in_one_line(tmp_path: Path):
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    os.symlink(shutil.which("sleep") or "/bin/sleep", bindir / "sleep")
+    proc = _profile(tmp_path, "--", "sleep", "5", env={"PATH": str(bindir)})
+    assert proc.returncode == 2
+    assert proc.stderr.count("\n") == 1 and "perf" in proc.stderr and "Traceback" not in proc.stderr
+    assert proc.stdout == ""
+    assert not _strays(str(tmp_path))
