@@ -49,8 +49,10 @@ def _profile(tmp_path: Path, *args: str, **kw):
 
 def test_a_command_that_fails(tmp_path: Path):
     prog = tmp_path / "fails.py"
-    prog.write_text(WORK + "busy()\nimport subprocess, sys\n"
-                    "subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)'])\nraise SystemExit(3)\n")
+    prog.write_text(
+        WORK + "busy()\nimport subprocess, sys\n"
+        "subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)'])\nraise SystemExit(3)\n"
+    )
     proc = _profile(tmp_path, "--", sys.executable, str(prog))
     _one_line_refusal(proc, "failed (exit 3)", "output.txt")
     time.sleep(0.2)
@@ -66,11 +68,14 @@ def test_a_python_exception_is_the_programs_not_ours(tmp_path: Path):
     assert "Traceback" in output.read_text()  # the program's own traceback is kept, in its file
 
 
-@pytest.mark.parametrize("argv", [
-    [sys.executable, "-c", "pass"],
-    [sys.executable, "-c", "import os; os._exit(0)"],
-    ["true"],
-])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        [sys.executable, "-c", "pass"],
+        [sys.executable, "-c", "import os; os._exit(0)"],
+        ["true"],
+    ],
+)
 def test_a_command_that_exits_at_once(tmp_path: Path, argv: list[str]):
     proc = _profile(tmp_path, "--", *argv)
     _one_line_refusal(proc, "nothing to profile")
@@ -123,8 +128,9 @@ def test_a_zombie_pid(tmp_path: Path):
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="needs root to start a process as another user")
 def test_a_pid_that_is_not_ours(tmp_path: Path):
-    other = subprocess.Popen(["setpriv", "--reuid", "nobody", "--regid", "nogroup", "--clear-groups",
-                              "/bin/sleep", "30"])
+    other = subprocess.Popen(
+        ["setpriv", "--reuid", "nobody", "--regid", "nogroup", "--clear-groups", "/bin/sleep", "30"]
+    )
     try:
         time.sleep(0.3)
         _one_line_refusal(_profile(tmp_path, "--pid", str(other.pid), "--duration", "1s"), "not yours")
@@ -157,7 +163,9 @@ def test_out_is_a_file_or_a_symlinked_run_folder(tmp_path: Path):
     outside.mkdir()
     (tmp_path / "profiles").mkdir()
     os.symlink(outside, tmp_path / "profiles" / "run")
-    proc = _profile(tmp_path, "--out", "profiles", "--name", "run", "--", sys.executable, "-c", WORK + "busy()")
+    proc = _profile(
+        tmp_path, "--out", "profiles", "--name", "run", "--", sys.executable, "-c", WORK + "busy()"
+    )
     _one_line_refusal(proc, "symbolic link")
     assert list(outside.iterdir()) == []
 
@@ -167,8 +175,10 @@ def test_hostile_file_names_and_output_stay_out_of_the_summary(tmp_path: Path):
     folder.mkdir()
     prog = folder / "prog.py"
     # 20 MB of output with escape sequences: it goes to the output file, never to the summary
-    prog.write_text(WORK + "import sys\nfor _ in range(2000):\n    sys.stdout.write('\\x1b[2J' + 'y' * 10000 + '\\n')\n"
-                    "busy()\n")
+    prog.write_text(
+        WORK + "import sys\nfor _ in range(2000):\n    sys.stdout.write('\\x1b[2J' + 'y' * 10000 + '\\n')\n"
+        "busy()\n"
+    )
     proc = _profile(tmp_path, "--", sys.executable, str(prog))
     assert proc.returncode == 0, proc.stderr
     assert len(proc.stdout.encode()) <= 2048
@@ -178,17 +188,34 @@ def test_hostile_file_names_and_output_stay_out_of_the_summary(tmp_path: Path):
     assert data["hotspots"][0]["file"] == str(prog)
 
 
-@pytest.mark.parametrize("content", [
-    b"", b"{", b'{"kind": "cpu", "hotspots": [1, 2]}', b'{"kind": "cpu", "hotspots": [], "wall_s": NaN}',
-    b"\xff\xfe garbage", b"[" * 100_000, b'{"kind": "memory", "sites": "no"}',
-])
+@pytest.mark.parametrize(
+    "content",
+    [
+        b"",
+        b"{",
+        b'{"kind": "cpu", "hotspots": [1, 2]}',
+        b'{"kind": "cpu", "hotspots": [], "wall_s": NaN}',
+        b"\xff\xfe garbage",
+        b"[" * 100_000,
+        b'{"kind": "memory", "sites": "no"}',
+    ],
+)
 def test_diff_of_damaged_profiles(tmp_path: Path, content: bytes):
     bad = tmp_path / "bad.json"
     bad.write_bytes(content)
     good = tmp_path / "good"
     good.mkdir()
-    (good / "profile.json").write_text(json.dumps({"kind": "cpu", "name": "g", "hotspots": [
-        {"function": "f", "file": "/x.py", "line": 1, "self_pct": 50.0, "total_pct": 60.0}]}))
+    (good / "profile.json").write_text(
+        json.dumps(
+            {
+                "kind": "cpu",
+                "name": "g",
+                "hotspots": [
+                    {"function": "f", "file": "/x.py", "line": 1, "self_pct": 50.0, "total_pct": 60.0}
+                ],
+            }
+        )
+    )
     proc = run_perfpack("profile", "diff", str(good), str(bad), cwd=tmp_path)
     _one_line_refusal(proc)
 
@@ -201,8 +228,10 @@ def test_diff_refuses_fifo_missing_and_mixed_kinds(tmp_path: Path):
     mem = tmp_path / "mem"
     mem.mkdir()
     (mem / "profile.json").write_text(json.dumps({"kind": "memory", "name": "m", "sites": []}))
-    _one_line_refusal(run_perfpack("profile", "diff", str(cpu), str(tmp_path / "fifo.json"), cwd=tmp_path,
-                                   timeout=60), "not a regular file")
+    _one_line_refusal(
+        run_perfpack("profile", "diff", str(cpu), str(tmp_path / "fifo.json"), cwd=tmp_path, timeout=60),
+        "not a regular file",
+    )
     _one_line_refusal(run_perfpack("profile", "diff", "nope", str(cpu), cwd=tmp_path), "no profile")
     _one_line_refusal(run_perfpack("profile", "diff", str(cpu), str(mem), cwd=tmp_path), "cannot compare")
 

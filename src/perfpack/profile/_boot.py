@@ -277,9 +277,7 @@ def main():
         code = _exit_code(exc)
         raise
     finally:
-        _status(
-            folder, f"pid={os.getpid()}\nexit={code}\nwall_s={time.perf_counter() - start:.6f}\n"
-        )
+        _status(folder, f"pid={os.getpid()}\nexit={code}\nwall_s={time.perf_counter() - start:.6f}\n")
 
 
 if __name__ == "__main__":

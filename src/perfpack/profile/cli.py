@@ -22,7 +22,9 @@ def parse_duration(text: str) -> float:
 
     match = _DURATION.match(text)
     if not match:
-        raise PerfpackError(f"--duration {one_line(text, limit=40)}: use a number of seconds or 500ms, 10s, 2m, 1h")
+        raise PerfpackError(
+            f"--duration {one_line(text, limit=40)}: use a number of seconds or 500ms, 10s, 2m, 1h"
+        )
     value = (
         float(match.group(1)) * {"ms": 0.001, "s": 1, None: 1, "m": 60, "min": 60, "h": 3600}[match.group(2)]
     )

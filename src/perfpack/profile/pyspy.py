@@ -130,8 +130,10 @@ def split_stack(text: str) -> list[str]:
             found = rest.find('";', search)
             if found < 0:
                 break
-            after = rest[found + 2:]
-            if after.startswith("process ") or _FRAME.match(after.split(";", 1)[0]) or after.startswith("thread ("):
+            after = rest[found + 2 :]
+            if (
+                after.startswith(("process ", "thread (")) or _FRAME.match(after.split(";", 1)[0])
+            ):
                 end = found
                 break
             search = found + 1
@@ -141,7 +143,7 @@ def split_stack(text: str) -> list[str]:
                 rest = ""
             break
         parts.append(rest[: end + 1])
-        rest = rest[end + 2:]
+        rest = rest[end + 2 :]
     parts.extend(rest.split(";") if rest else [])
     return parts
 

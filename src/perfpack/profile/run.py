@@ -382,6 +382,7 @@ def _perf(
         argv = perf_engine.record_argv(
             binary, data=data, rate=rate, command=_launch_argv("-", run_dir, target.argv)
         )
+    started = time.monotonic()
     session = Session(argv, cwd=cwd)
     try:
         session.watch_for(None)
@@ -405,7 +406,7 @@ def _perf(
         stacks=stacks,
         weight_unit="samples",
         samples=sum(w for _, w in stacks),
-        wall_s=float(status.get("wall_s", 0) or 0) or _elapsed(session),
+        wall_s=float(status.get("wall_s", 0) or 0) or round(time.monotonic() - started, 3),
         exit_code=_exit(status) if pid is None else None,
         rate_hz=rate,
         stopped=stopped,
@@ -704,10 +705,6 @@ def _exit(status: dict[str, str]) -> int | None:
         return None
 
 
-def _elapsed(session: Session) -> float:
-    return 0.0
-
-
 def _code_samples(stacks: list[tuple[Stack, int]]) -> int:
     """Samples that caught code running (not only a process marker)."""
     return sum(w for stack, w in stacks if any(f.kind in ("py", "native") for f in stack))
@@ -825,14 +822,22 @@ def _check_ran(outcome: Outcome) -> None:
                     "that works for a second or more"
                 )
             expected = cpu.wall_s * cpu.rate_hz
-            if cpu.weight_unit == "samples" and cpu.rate_hz and outcome.total_weight and (
-                    outcome.total_weight < MIN_SAMPLES or outcome.total_weight < MIN_BUSY * expected):
-                raise PerfpackError(f"the command ran {cpu.wall_s:.2f} s but was on the CPU for only "
-                                    f"{outcome.total_weight} of about {expected:.0f} samples: nothing to profile (it "
-                                    "waited or slept; profile the process that does the work)")
+            if (
+                cpu.weight_unit == "samples"
+                and cpu.rate_hz
+                and outcome.total_weight
+                and (outcome.total_weight < MIN_SAMPLES or outcome.total_weight < MIN_BUSY * expected)
+            ):
+                raise PerfpackError(
+                    f"the command ran {cpu.wall_s:.2f} s but was on the CPU for only "
+                    f"{outcome.total_weight} of about {expected:.0f} samples: nothing to profile (it "
+                    "waited or slept; profile the process that does the work)"
+                )
             if not outcome.total_weight and cpu.errors:
-                raise PerfpackError(f"{cpu.engine} could not read the program's processes ({cpu.errors} failed "
-                                    "samples): nothing was profiled")
+                raise PerfpackError(
+                    f"{cpu.engine} could not read the program's processes ({cpu.errors} failed "
+                    "samples): nothing was profiled"
+                )
             if not outcome.total_weight:
                 raise PerfpackError(
                     f"the command ran {cpu.wall_s:.2f} s but used almost no CPU (no samples): "
@@ -874,13 +879,6 @@ def _last_line(path: str) -> str:
     except OSError:
         return ""
     return one_line(lines[-1], limit=160) if lines else ""
-
-
-def is_fifo(path: str) -> bool:
-    try:
-        return stat.S_ISFIFO(os.stat(path).st_mode)
-    except OSError:
-        return False
 
 
 def _unlink(path: str) -> None:

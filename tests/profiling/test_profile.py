@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import run_perfpack
-from tests.profile import programs
+from tests.profiling import programs
 
 SCALE = 0.5  # about a second of work per program on a quiet core
 
@@ -63,7 +63,10 @@ def test_planted_function_is_the_top_hot_spot(tmp_path: Path, shape: str):
     prog = programs.generate(shape, tmp_path, seed, scale=SCALE)
     data = _json(_profile(tmp_path, "--format", "json", "--", *prog.argv))
     top = data["hotspots"][0]
-    assert top["function"] == prog.planted, (seed, [(h["function"], h["self_pct"]) for h in data["hotspots"][:4]])
+    assert top["function"] == prog.planted, (
+        seed,
+        [(h["function"], h["self_pct"]) for h in data["hotspots"][:4]],
+    )
     assert top["file"] == str(prog.path) and top["line"] > 0
     assert data["engine"] == "py-spy" and data["samples"] > 20 and data["exit_code"] == 0
     for key in ("engine", "samples", "wall_s", "hotspots", "flamegraph", "raw"):
@@ -82,8 +85,14 @@ def test_text_summary_is_short_and_complete(tmp_path: Path):
     text = proc.stdout
     assert len(text.encode()) <= 2048
     assert prog.planted in text.splitlines()[4]  # the first hot spot line
-    for words in ("py-spy", "samples", "s wall", "flame graph: .claude/perfpack/profiles/before/flame.svg",
-                  "profile.json", f"{prog.path.name}:"):
+    for words in (
+        "py-spy",
+        "samples",
+        "s wall",
+        "flame graph: .claude/perfpack/profiles/before/flame.svg",
+        "profile.json",
+        f"{prog.path.name}:",
+    ):
         assert words in text
     # the ledger holds what was printed
     from perfpack.ledger import read
@@ -101,7 +110,9 @@ def test_diff_shows_the_hot_spot_gone(tmp_path: Path):
     prog = programs.generate("loop", tmp_path, seed, scale=SCALE)
     assert _profile(tmp_path, "--name", "before", "--", *prog.argv).returncode == 0
     # the "fix": the planted function returns at once
-    source = prog.path.read_text().replace(f"def {prog.planted}(n):\n", f"def {prog.planted}(n):\n    return 0\n")
+    source = prog.path.read_text().replace(
+        f"def {prog.planted}(n):\n", f"def {prog.planted}(n):\n    return 0\n"
+    )
     prog.path.write_text(source)
     assert _profile(tmp_path, "--name", "after", "--", *prog.argv).returncode == 0
     data = _json(run_perfpack("profile", "diff", "before", "after", "--format", "json", cwd=tmp_path))
@@ -137,14 +148,16 @@ def test_cprofile_is_the_fallback_and_says_why(tmp_path: Path):
 
 
 def _nobody_python() -> str | None:
-    """/usr/bin/python3.X matching this interpreter: a Python another user can run, with this venv's packages."""
+    """/usr/bin/python3.X of this version: a Python another user can run (with this venv's packages)."""
     candidate = f"/usr/bin/python{sys.version_info.major}.{sys.version_info.minor}"
     return candidate if os.access(candidate, os.X_OK) else None
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(os.geteuid() != 0 or shutil.which("setpriv") is None or _nobody_python() is None,
-                    reason="needs root, setpriv and a system Python of this version to run as another user")
+@pytest.mark.skipif(
+    os.geteuid() != 0 or shutil.which("setpriv") is None or _nobody_python() is None,
+    reason="needs root, setpriv and a system Python of this version to run as another user",
+)
 def test_fallback_when_the_process_cannot_be_read(tmp_path: Path):
     """A real refusal: as an unprivileged user, a set-group-ID interpreter's process cannot be read by
     py-spy (the kernel marks it non-dumpable). perfpack must notice before the program runs, and run it
@@ -164,19 +177,45 @@ def test_fallback_when_the_process_cannot_be_read(tmp_path: Path):
         counter = root / "runs"
         counter.mkdir()
         counter.chmod(0o777)
-        prog.path.write_text(prog.path.read_text() + "\nimport os\nopen(os.path.join(%r, str(os.getpid())), 'w')\n"
-                             % str(counter))
+        prog.path.write_text(
+            prog.path.read_text()
+            + f"\nimport os\nopen(os.path.join({str(counter)!r}, str(os.getpid())), 'w')\n"
+        )
         project = root / "proj"
         project.mkdir()
         os.chown(project, 65534, 65534)
         site = next(p for p in sys.path if p.endswith("site-packages"))
         src = str(Path(__file__).resolve().parents[2] / "src")
         code = f"import sys; sys.path[:0] = [{src!r}, {site!r}]; from perfpack.cli import run; run()"
-        env = {"PATH": "/usr/bin:/bin", "HOME": str(project),
-               "PERFPACK_PY_SPY": os.path.join(os.path.dirname(sys.executable), "py-spy")}
-        proc = subprocess.run(["setpriv", "--reuid", "nobody", "--regid", "nogroup", "--clear-groups", base, "-c",
-                               code, "profile", "--format", "json", "--", str(interp), str(prog.path)],
-                              cwd=project, env=env, capture_output=True, text=True, timeout=300)
+        env = {
+            "PATH": "/usr/bin:/bin",
+            "HOME": str(project),
+            "PERFPACK_PY_SPY": os.path.join(os.path.dirname(sys.executable), "py-spy"),
+        }
+        proc = subprocess.run(
+            [
+                "setpriv",
+                "--reuid",
+                "nobody",
+                "--regid",
+                "nogroup",
+                "--clear-groups",
+                base,
+                "-c",
+                code,
+                "profile",
+                "--format",
+                "json",
+                "--",
+                str(interp),
+                str(prog.path),
+            ],
+            cwd=project,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         data = _json(proc)
         assert data["engine"] == "cProfile", data["why"]
         assert "py-spy could not sample" in data["why"] and "set-user/group-ID" in data["why"]
@@ -189,8 +228,10 @@ def test_fallback_when_the_process_cannot_be_read(tmp_path: Path):
 @pytest.mark.slow
 def test_attach_to_a_running_process(tmp_path: Path):
     prog = tmp_path / "server.py"
-    prog.write_text("import time\ndef handle_request_hot():\n    s = 0\n    for i in range(200000):\n"
-                    "        s += i * i % 7\n    return s\nwhile True:\n    handle_request_hot()\n    time.sleep(0.001)\n")
+    prog.write_text(
+        "import time\ndef handle_request_hot():\n    s = 0\n    for i in range(200000):\n"
+        "        s += i * i % 7\n    return s\nwhile True:\n    handle_request_hot()\n    time.sleep(0.001)\n"
+    )
     server = subprocess.Popen([sys.executable, str(prog)])
     try:
         time.sleep(0.3)
@@ -208,7 +249,9 @@ def test_duration_stops_a_long_command_and_keeps_the_profile(tmp_path: Path):
     prog = tmp_path / "forever.py"
     prog.write_text("def spin_forever():\n    while True:\n        sum(range(1000))\nspin_forever()\n")
     start = time.monotonic()
-    data = _json(_profile(tmp_path, "--duration", "1.5s", "--format", "json", "--", sys.executable, str(prog)))
+    data = _json(
+        _profile(tmp_path, "--duration", "1.5s", "--format", "json", "--", sys.executable, str(prog))
+    )
     assert time.monotonic() - start < 30
     assert data["stopped"] == "duration" and data["hotspots"][0]["function"] == "spin_forever"
     assert not _strays(str(tmp_path))
@@ -218,8 +261,13 @@ def test_duration_stops_a_long_command_and_keeps_the_profile(tmp_path: Path):
 def test_interrupt_keeps_what_was_measured(tmp_path: Path):
     prog = tmp_path / "forever.py"
     prog.write_text("def spin_forever():\n    while True:\n        sum(range(1000))\nspin_forever()\n")
-    proc = subprocess.Popen([sys.executable, "-m", "perfpack", "profile", "--format", "json", "--", sys.executable,
-                             str(prog)], cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "perfpack", "profile", "--format", "json", "--", sys.executable, str(prog)],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     time.sleep(3)
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=60)
@@ -239,7 +287,9 @@ def _perf_works() -> bool:
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(shutil.which("cc") is None or not _perf_works(), reason="needs a C compiler and a working perf")
+@pytest.mark.skipif(
+    shutil.which("cc") is None or not _perf_works(), reason="needs a C compiler and a working perf"
+)
 def test_native_program_uses_perf(tmp_path: Path):
     name = random.choice(["crunch_native", "hot_kernel", "spin_pixels"])
     source = tmp_path / "hot.c"
@@ -247,11 +297,14 @@ def test_native_program_uses_perf(tmp_path: Path):
         "#include <stdio.h>\n"
         f"__attribute__((noinline)) double {name}(long n) {{ volatile double s = 0;"
         " for (long i = 1; i < n; i++) s += (double)(i % 7) / i; return s; }\n"
-        "__attribute__((noinline)) long side(long n) { volatile long s = 0; for (long i = 0; i < n; i++) s ^= i;"
-        " return s; }\n"
-        f"int main(void) {{ double t = 0; for (int r = 0; r < 20; r++) {{ t += {name}(4000000); t += side(600000);"
-        " } printf(\"%f\\n\", t); return 0; }\n")
-    subprocess.run(["cc", "-O1", "-fno-omit-frame-pointer", "-o", str(tmp_path / "hot"), str(source)], check=True)
+        "__attribute__((noinline)) long side(long n) { volatile long s = 0;"
+        " for (long i = 0; i < n; i++) s ^= i; return s; }\n"
+        f"int main(void) {{ double t = 0; for (int r = 0; r < 20; r++) {{ t += {name}(4000000);"
+        ' t += side(600000); } printf("%f\\n", t); return 0; }\n'
+    )
+    subprocess.run(
+        ["cc", "-O1", "-fno-omit-frame-pointer", "-o", str(tmp_path / "hot"), str(source)], check=True
+    )
     data = _json(_profile(tmp_path, "--format", "json", "--", str(tmp_path / "hot")))
     assert data["engine"] == "perf"
     assert data["hotspots"][0]["function"] == name, data["hotspots"][:3]

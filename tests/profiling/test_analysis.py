@@ -28,7 +28,8 @@ def test_raw_lines_as_py_spy_writes_them():
     raw = (
         'process 41:"python3 -c import a; b(\\";\\")";<module> (/srv/app/main.py:1);'
         "Pool.map (/usr/lib/python3.11/multiprocessing/pool.py:362);"
-        "deflate (/usr/lib/x86_64-linux-gnu/libz.so.1.2.13);0x7f12 (/usr/lib/x86_64-linux-gnu/libz.so.1.2.13) 7\n"
+        "deflate (/usr/lib/x86_64-linux-gnu/libz.so.1.2.13);"
+        "0x7f12 (/usr/lib/x86_64-linux-gnu/libz.so.1.2.13) 7\n"
         "thread (0x7F3A);run (/srv/app/w.py:10) 3\n"
         'process 42:"python3 x.py" 1\n'
         "garbage without a count\n"
@@ -45,8 +46,15 @@ def test_raw_lines_as_py_spy_writes_them():
 
 def test_library_time_is_charged_to_the_calling_user_function():
     stacks = [
-        ((py("<module>", f"{APP}/main.py"), py("handler", f"{APP}/main.py", 5),
-          py("dumps", f"{STDLIB}/json/__init__.py", 183), py("iterencode", f"{STDLIB}/json/encoder.py", 205)), 60),
+        (
+            (
+                py("<module>", f"{APP}/main.py"),
+                py("handler", f"{APP}/main.py", 5),
+                py("dumps", f"{STDLIB}/json/__init__.py", 183),
+                py("iterencode", f"{STDLIB}/json/encoder.py", 205),
+            ),
+            60,
+        ),
         ((py("<module>", f"{APP}/main.py"), py("other", f"{APP}/main.py", 20)), 40),
     ]
     spots, total = analysis.hotspots(stacks)
@@ -60,7 +68,10 @@ def test_comprehensions_fold_into_their_function_and_recursion_counts_once():
     fib = py("fib", f"{APP}/f.py", 3)
     stacks = [
         ((py("main", f"{APP}/f.py", 9), fib, fib, fib), 50),
-        ((py("main", f"{APP}/f.py", 9), py("build", f"{APP}/f.py", 1), py("<listcomp>", f"{APP}/f.py", 2)), 50),
+        (
+            (py("main", f"{APP}/f.py", 9), py("build", f"{APP}/f.py", 1), py("<listcomp>", f"{APP}/f.py", 2)),
+            50,
+        ),
     ]
     spots, _ = analysis.hotspots(stacks)
     by_name = {s.function: s for s in spots}
@@ -70,16 +81,22 @@ def test_comprehensions_fold_into_their_function_and_recursion_counts_once():
 
 
 def test_import_time_is_its_own_hot_spot():
-    importing = (py("<module>", f"{APP}/main.py"), py("_find_and_load", "<frozen importlib._bootstrap>", 1165),
-                 py("<module>", f"{STDLIB}/asyncio/__init__.py", 1))
+    importing = (
+        py("<module>", f"{APP}/main.py"),
+        py("_find_and_load", "<frozen importlib._bootstrap>", 1165),
+        py("<module>", f"{STDLIB}/asyncio/__init__.py", 1),
+    )
     spots, _ = analysis.hotspots([(importing, 30), ((py("work", f"{APP}/main.py", 4),), 70)])
     assert spots[0].function == "work"
     assert spots[1].function == "import asyncio" and spots[1].self_pct == 30.0 and not spots[1].user
 
 
 def test_code_run_by_site_from_a_pth_file_is_not_user_code():
-    pth = (py("addpackage", "<frozen site>", 160), py("<module>", "<string>", 1),
-           py("<module>", f"{STDLIB}/zipfile.py", 1))
+    pth = (
+        py("addpackage", "<frozen site>", 160),
+        py("<module>", "<string>", 1),
+        py("<module>", f"{STDLIB}/zipfile.py", 1),
+    )
     spots, _ = analysis.hotspots([(pth, 5), ((py("<module>", "<string>", 1), py("hot", "<string>", 2)), 95)])
     assert spots[0].function == "hot" and spots[0].user
     assert not spots[1].user
@@ -87,8 +104,11 @@ def test_code_run_by_site_from_a_pth_file_is_not_user_code():
 
 def test_memory_sites_rank_by_bytes_live_and_charge_the_user_line():
     allocations = [
-        ((py("main", f"{APP}/m.py", 9), py("build", f"{APP}/m.py", 2), py("<listcomp>", f"{APP}/m.py", 2)),
-         80_000_000, 77),
+        (
+            (py("main", f"{APP}/m.py", 9), py("build", f"{APP}/m.py", 2), py("<listcomp>", f"{APP}/m.py", 2)),
+            80_000_000,
+            77,
+        ),
         ((py("main", f"{APP}/m.py", 8), py("loads", f"{STDLIB}/json/__init__.py", 346)), 5_000_000, 3),
     ]
     sites = analysis.memory_sites(allocations)
@@ -129,14 +149,20 @@ def test_perf_script_output_is_read(tmp_path: Path):
         pytest.skip(why)
     data = tmp_path / "perf.data"
     code = "import zlib\nfor _ in range(400): zlib.compress(bytes(range(256)) * 2000, 9)"
-    subprocess.run(perf.record_argv(binary, data=str(data), rate=499, command=[sys.executable, "-c", code]),
-                   check=True, capture_output=True, timeout=120)
+    subprocess.run(
+        perf.record_argv(binary, data=str(data), rate=499, command=[sys.executable, "-c", code]),
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
     stacks = perf.parse_script(perf.script(binary, str(data)))
     assert sum(w for _, w in stacks) > 20
     assert all(s[0].kind == PROCESS and s[0].file.isdigit() for s, _ in stacks)
     # most of the time is in zlib's shared library, whatever its symbols are called
     in_zlib = sum(w for s, w in stacks if "libz" in s[-1].file)
-    assert in_zlib > 0.5 * sum(w for _, w in stacks), [(s[-1].function, s[-1].file, w) for s, w in stacks[:10]]
+    assert in_zlib > 0.5 * sum(w for _, w in stacks), [
+        (s[-1].function, s[-1].file, w) for s, w in stacks[:10]
+    ]
 
 
 def test_summary_never_exceeds_its_budget():
