@@ -241,3 +241,15 @@ def test_unknown_engine_and_conflicting_arguments(tmp_path: Path):
     _one_line_refusal(_profile(tmp_path, "--memory", "--engine", "perf", "--", "true"), "--engine")
     _one_line_refusal(_profile(tmp_path, "--pid", "1", "--", "true"), "either")
     _one_line_refusal(_profile(tmp_path, "--memory", "--pid", str(os.getppid())), "--memory")
+
+
+def test_a_daemon_started_by_the_program_does_not_outlive_perfpack(tmp_path: Path):
+    prog = tmp_path / "daemonizes.py"
+    prog.write_text(
+        WORK + "import os, time\nif os.fork() == 0:\n    os.setsid()\n    if os.fork() == 0:\n"
+        "        time.sleep(120)\n    os._exit(0)\nbusy()\n"
+    )
+    proc = _profile(tmp_path, "--", sys.executable, str(prog))
+    assert proc.returncode == 0, proc.stderr
+    time.sleep(0.3)
+    assert not _strays(str(prog))

@@ -22,6 +22,12 @@ class Session:
     def __init__(
         self, argv: Sequence[str], *, cwd: str | None = None, env: dict[str, str] | None = None
     ) -> None:
+        from perfpack.bench.runner import enable_subreaper
+
+        # A daemon the program starts (double fork, setsid) leaves the group but comes back to us
+        # when orphaned, and is killed with the rest (see kill()).
+        enable_subreaper()
+        self._before = _children()
         self.lines: list[str] = []
         self._started = threading.Event()
         self._ready_marker: str | None = None
@@ -97,12 +103,13 @@ class Session:
             pass
 
     def kill(self) -> None:
-        """Kill whatever is left of the group, and reap the profiler."""
+        """Kill whatever is left of the group and the orphans that came back to us; reap them all."""
         self.signal(signal.SIGKILL)
         try:
             self.proc.wait(timeout=GRACE_S)
         except subprocess.TimeoutExpired:
             pass
+        _kill_orphans(self._before)
 
     def output(self) -> str:
         return "\n".join(self.lines)
@@ -114,3 +121,28 @@ def group_alive(pgid: int) -> bool:
     except (ProcessLookupError, PermissionError):
         return False
     return True
+
+
+def _children() -> set[int]:
+    import psutil
+
+    try:
+        return {p.pid for p in psutil.Process().children(recursive=True)}
+    except psutil.Error:
+        return set()
+
+
+def _kill_orphans(before: set[int]) -> None:
+    """Kill our children that were not there before the session: orphans of the profiled program."""
+    import psutil
+
+    try:
+        children = [p for p in psutil.Process().children(recursive=True) if p.pid not in before]
+    except psutil.Error:
+        return
+    for child in children:
+        try:
+            child.kill()
+        except psutil.Error:
+            pass
+    psutil.wait_procs(children, timeout=GRACE_S)  # reaps them: they are our children
