@@ -253,3 +253,15 @@ def test_a_daemon_started_by_the_program_does_not_outlive_perfpack(tmp_path: Pat
     assert proc.returncode == 0, proc.stderr
     time.sleep(0.3)
     assert not _strays(str(prog))
+
+
+def test_perfpack_terminated_leaves_nothing_running(tmp_path: Path):
+    prog = tmp_path / "forever.py"
+    prog.write_text("def spin_forever():\n    while True:\n        sum(range(1000))\nspin_forever()\n")
+    proc = subprocess.Popen([sys.executable, "-m", "perfpack", "profile", "--", sys.executable, str(prog)],
+                            cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(3)
+    proc.terminate()
+    proc.communicate(timeout=60)
+    time.sleep(0.3)
+    assert not _strays(str(prog))

@@ -69,6 +69,27 @@ class Outcome:
 
 
 def profile(request: Request) -> Outcome:
+    """Profile a command or a PID: see docs/profile.md. SIGTERM and SIGHUP stop it as Ctrl-C does (the
+    program's group is stopped and what was measured is kept), so perfpack never leaves it running."""
+    import signal
+
+    def stop(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = {}
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        try:
+            previous[sig] = signal.signal(sig, stop)
+        except ValueError:  # not the main thread: the caller handles signals
+            break
+    try:
+        return _profile(request)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _profile(request: Request) -> Outcome:
     from perfpack.project import find_project_root
 
     root = str(find_project_root(request.project) if request.project else find_project_root())
