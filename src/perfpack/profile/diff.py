@@ -181,7 +181,7 @@ def _record(result: DiffResult) -> str:
     for row in result.rows:
         figures.append(ledger.figure("share before", row.before, "%", function=row.function))
         figures.append(ledger.figure("share after", row.after, "%", function=row.function))
-        figures.append(ledger.figure("share change", row.change, "pp", function=row.function))
+        figures.append(ledger.figure("share change", row.change, "%", function=row.function))
     name = f"diff {result.before.get('name')} {result.after.get('name')}"
     return ledger.record(result.root, kind="profile", name=name, command=["profile", "diff"], figures=figures)
 
