@@ -10,9 +10,11 @@
 # and the fallback engine runs it once).
 # Standard library only (memray is imported when asked for), Python 3.8+.
 import os
+import runpy  # imported before the gate opens: the profile starts with the program, not with us
 import sys
 import threading
 import time
+import types
 
 _THIS = os.path.abspath(__file__)
 
@@ -27,9 +29,6 @@ def _set_path0(value):
 
 
 def _run(mode, program, args):
-    import runpy
-    import types
-
     if mode == "script":
         sys.argv = [program] + args
         _set_path0(os.path.dirname(os.path.abspath(program)))

@@ -21,7 +21,8 @@ _LIBRARY = re.compile(
     r"[/\\](?:site|dist)-packages[/\\]|[/\\]lib(?:64)?[/\\](?:python|pypy)[\d.]*[/\\]"
     r"|[/\\]lib[/\\]pypy[^/\\]*[/\\]"
 )
-_NATIVE_LIBRARY = re.compile(r"^(?:/usr)?/lib(?:64|32|x32)?/|^\[|\.so(?:\.[\d.]+)?$|^$")
+_NATIVE_LIBRARY = re.compile(r"^(?:/usr)?/lib(?:64|32|x32)?/|^\[|\.so(?:\.[\d.]+)?$|^$"
+                             r"|(?:^|/)(?:python|pypy)[\d.]*[dmu]*$")  # the interpreter itself
 # Code objects that are part of the function around them (a comprehension, a lambda, a generator
 # expression): charged to that function, which is what the reader knows by name.
 _INNER_CODE = frozenset({"<listcomp>", "<dictcomp>", "<setcomp>", "<genexpr>", "<lambda>"})
@@ -177,9 +178,9 @@ def hotspots(stacks: list[tuple[Stack, int]], *, limit: int | None = None) -> tu
         if proc:
             process[key][proc] += weight
             root_process = root_process or _root_process(stack)
-        leaf = frames[-1]
-        if i != len(frames) - 1 and leaf.function not in _INNER_CODE and not importing:
-            inner[key][_short_native(leaf)] += weight
+        callee = next((f for f in frames[i + 1:] if is_library(f)), None)
+        if callee is not None and not importing:
+            inner[key][_short_native(callee)] += weight  # the library call it made (json.dumps, deflate)
         for k in {_key(f) for f in frames} | ({key} if importing else set()):
             total_w[k] += weight
     if not total:

@@ -210,6 +210,8 @@ def _without_bootstrap(frames: list[Frame], boot: str) -> list[Frame] | None:
     for i, frame in enumerate(frames):
         if frame.kind == PY and frame.file == boot:
             last = i
+    if last >= 0 and frames[last].function != "_run":
+        return None  # the bootstrap itself (waiting for py-spy, writing the status), not the program
     if last < 0:
         # Threads and child processes have no bootstrap frame and are kept; the interpreter's own
         # start-up (site, before the bootstrap runs) is not the program's and is dropped.
