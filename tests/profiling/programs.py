@@ -95,7 +95,7 @@ _CEXT = [
         1,
     ),
     (
-        "import json\nobj = {{'k%d' % i: [i, str(i), i * 0.5] for i in range(200)}}\n"
+        "import json\nobj = {'k%d' % i: [i, str(i), i * 0.5] for i in range(200)}\n"
         "for _ in range(n // 3000):\n    json.dumps(obj)",
         1,
     ),
@@ -270,7 +270,7 @@ def generate(
 
 # Allocations of about n items, with roughly how many bytes each item costs on 64-bit CPython.
 _ALLOCS = [
-    ("data = [str(i) * 3 for i in range(n)]", 63),
+    ("data = [str(i) * 3 for i in range(n)]", 85),
     ("data = {i: (i, str(i)) for i in range(n)}", 190),
     ("data = bytearray(n * 40)", 40),
     ("data = [(i, i * 2.5) for i in range(n)]", 124),
@@ -281,8 +281,9 @@ _ALLOCS = [
 
 def generate_memory(folder: Path, seed: int, *, scale: float = 1.0, python: str | None = None) -> Program:
     """A program whose planted function makes the largest allocation live at the memory peak. Decoys
-    keep smaller ones (0.2-0.3 of it each); a transient function allocates MORE than the planted one
-    (1.1-1.2x) but frees it before the peak, so ranking by bytes allocated in total would be wrong."""
+    keep smaller ones (0.3-0.4 of it each); a transient function allocates MORE than the planted one
+    (1.05-1.1x) but frees it before the peak (at least 1.6x), so ranking by bytes allocated in total
+    would be wrong."""
     rng = random.Random(f"memory-{seed}")
     used: set[str] = set()
     planted = _name(rng, used)
@@ -298,9 +299,9 @@ def generate_memory(folder: Path, seed: int, *, scale: float = 1.0, python: str 
         return name, max(1, int(nbytes / per_item))
 
     parts: list[str] = []
-    kept = [alloc(d, target * rng.uniform(0.2, 0.3), True) for d in decoys]
+    kept = [alloc(d, target * rng.uniform(0.3, 0.4), True) for d in decoys]
     main = alloc(planted, target, True)
-    gone = alloc(transient, target * rng.uniform(1.1, 1.2), False)
+    gone = alloc(transient, target * rng.uniform(1.05, 1.1), False)
     keep = [f"kept.append({name}({n}))" for name, n in kept]
     rng.shuffle(keep)
     body = [

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from perfpack.profile.run import Outcome
 
 MAX_BYTES = 2048
+MIN_SITE_SHARE = 0.001  # sites under 0.1 % of the bytes live at the peak: in profile.json, not the summary
 
 
 def human_bytes(n: float) -> str:
@@ -147,7 +148,7 @@ def _fit(head: list[str], items: list[list[str]], tail: list[str], budget: int =
 
 def _where(file: str, line: int, root: str) -> str:
     path = one_line(short_path(file, root), limit=60)
-    return f"{path}:{line}" if line else path
+    return f"{path}:{line}" if line else (path or "?")
 
 
 def _path_text(path: list[str], limit: int = 5) -> str:
@@ -224,7 +225,8 @@ def memory_text(outcome: Outcome, *, top: int) -> str:
     head += [f"note: {one_line(n, limit=160)}" for n in mem.notes[:2]]
     head.append("     bytes  share  function — file:line (allocations live at the peak)")
     items = []
-    for site in outcome.sites[:top]:
+    shown = [s for s in outcome.sites if not live or s.bytes >= MIN_SITE_SHARE * live] or outcome.sites
+    for site in shown[:top]:
         share = 100.0 * site.bytes / live if live else 0.0
         item = [
             f"{human_bytes(site.bytes):>10} {share:5.1f}%  {one_line(site.function, limit=50)} — "
@@ -270,7 +272,8 @@ def ledger_figures(outcome: Outcome, *, top: int) -> list[dict[str, Any]]:
         figures.append(figure("peak", mem.peak_bytes, "B"))
         figures.append(figure("wall", round(mem.wall_s, 2), "s"))
         live = outcome.total_weight
-        for site in outcome.sites[:top]:
+        shown = [s for s in outcome.sites if not live or s.bytes >= MIN_SITE_SHARE * live] or outcome.sites
+        for site in shown[:top]:
             figures.append(
                 figure("bytes", site.bytes, "B", function=site.function, file=site.file, line=site.line)
             )
