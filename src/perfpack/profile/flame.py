@@ -8,7 +8,6 @@ libraries and the standard library pale, native code brown, processes blue. Hove
 from __future__ import annotations
 
 import zlib
-from html import escape
 
 from perfpack.profile.analysis import is_library, short_path
 from perfpack.profile.model import NATIVE, PROCESS, THREAD, Frame, Stack
@@ -20,6 +19,14 @@ PAD = 10
 TOP = 48
 MIN_FRACTION = 0.001  # narrower than 0.1 % of the width: not drawn (still in the folded file)
 CHAR_W = 6.6  # average width of a 11 px sans-serif character
+
+
+_XML = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;"})
+
+
+def escape(text: str) -> str:
+    """XML text and attribute escaping (html.escape's, without importing html: ~5 % of a start)."""
+    return text.translate(_XML)
 
 
 class _Node:

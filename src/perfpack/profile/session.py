@@ -123,26 +123,48 @@ def group_alive(pgid: int) -> bool:
     return True
 
 
-def _children() -> set[int]:
-    import psutil
-
-    try:
-        return {p.pid for p in psutil.Process().children(recursive=True)}
-    except psutil.Error:
-        return set()
+def _children(pid: int | None = None) -> set[int]:
+    """All live descendants of `pid` (default: us), from /proc (bounded walk)."""
+    out: set[int] = set()
+    todo = [os.getpid() if pid is None else pid]
+    while todo and len(out) < 100_000:
+        parent = todo.pop()
+        try:
+            tasks = os.listdir(f"/proc/{parent}/task")
+        except OSError:
+            continue
+        for tid in tasks:
+            try:
+                with open(f"/proc/{parent}/task/{tid}/children", "rb") as handle:
+                    kids = [int(x) for x in handle.read().split()]
+            except (OSError, ValueError):
+                continue
+            for kid in kids:
+                if kid not in out:
+                    out.add(kid)
+                    todo.append(kid)
+    return out
 
 
 def _kill_orphans(before: set[int]) -> None:
-    """Kill our children that were not there before the session: orphans of the profiled program."""
-    import psutil
-
-    try:
-        children = [p for p in psutil.Process().children(recursive=True) if p.pid not in before]
-    except psutil.Error:
-        return
-    for child in children:
+    """Kill our descendants that were not there before the session: orphans of the profiled program
+    that came back to us (we are a child subreaper). Our direct children among them are reaped."""
+    victims = _children() - before
+    for pid in victims:
         try:
-            child.kill()
-        except psutil.Error:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
             pass
-    psutil.wait_procs(children, timeout=GRACE_S)  # reaps them: they are our children
+    deadline = time.monotonic() + GRACE_S
+    pending = set(victims)
+    while pending and time.monotonic() < deadline:
+        for pid in list(pending):
+            try:
+                done, _ = os.waitpid(pid, os.WNOHANG)
+            except ChildProcessError:  # not ours to reap (a grandchild): gone once its parent is
+                pending.discard(pid)
+                continue
+            if done:
+                pending.discard(pid)
+        if pending:
+            time.sleep(0.005)
