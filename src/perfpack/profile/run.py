@@ -29,8 +29,9 @@ DEFAULT_PID_DURATION = 10.0
 MIN_WALL_S = 0.05  # a command over before this has nothing to profile
 USER_CODE_WALL_S = 1.0  # shorter than this with no sample in the program's own code: nothing to profile
 ATTACH_TIMEOUT_S = 30.0
-MIN_SAMPLES = 5  # fewer CPU samples than this say nothing about where time goes
-MIN_BUSY = 0.10  # on the CPU less than this share of the run: not a CPU problem, nothing to profile
+MIN_SAMPLES = 10  # fewer CPU samples than this say nothing about where time goes
+MIN_BUSY = 0.02  # on the CPU less than this share of the run: not a CPU problem, nothing to profile
+NOTE_BUSY = 0.25  # under this share, the summary says the program mostly waited
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 
 
@@ -863,6 +864,12 @@ def _check_ran(outcome: Outcome) -> None:
                 raise PerfpackError(
                     f"the command ran {cpu.wall_s:.2f} s but used almost no CPU (no samples): "
                     "nothing to profile (it waited or slept; profile the process that does the work)"
+                )
+            if cpu.weight_unit == "samples" and expected and outcome.total_weight < NOTE_BUSY * expected:
+                cpu.notes.insert(
+                    0,
+                    f"on the CPU for about {100 * outcome.total_weight / expected:.0f}% of the run; "
+                    "the rest it waited (I/O, sleep, locks): CPU is not all of its time",
                 )
             if not user and cpu.wall_s < USER_CODE_WALL_S:
                 raise PerfpackError(
