@@ -191,8 +191,10 @@ def parse_raw(
             if kept is None:
                 continue
             frames = kept
-        if root_label and frames and frames[0].kind == PROCESS:
-            frames[0] = Frame(root_label, frames[0].file, 0, PROCESS)
+        if root_label and drop_file:
+            # the root process and its forks carry the bootstrap's command line: show the user's
+            frames = [Frame(root_label if i == 0 else f"{root_label} (fork {f.file})", f.file, 0, PROCESS)
+                      if f.kind == PROCESS and drop_file in f.function else f for i, f in enumerate(frames)]
         stack = tuple(frames)
         merged[stack] = merged.get(stack, 0) + int(count)
     return list(merged.items())
