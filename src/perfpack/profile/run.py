@@ -67,6 +67,7 @@ class Outcome:
     total_weight: int = 0
     files: dict[str, str] = field(default_factory=dict)
     ledger_id: str = ""
+    target_kind: str = ""  # PYTHON, LAUNCHER or NATIVE for a command; "" for --pid
 
 
 def profile(request: Request) -> Outcome:
@@ -128,7 +129,8 @@ def _profile(request: Request) -> Outcome:
                 "python -m MODULE, or a script with a Python #! line)"
             )
         run_dir, name = _prepare_dir(request, root, _slug(target))
-        outcome = Outcome(name=name, root=root, run_dir=run_dir, command=list(request.command))
+        outcome = Outcome(name=name, root=root, run_dir=run_dir, command=list(request.command),
+                          target_kind=target.kind)
         if request.memory:
             outcome.memory = _memory(request, target, run_dir, cwd)
         else:
@@ -859,6 +861,11 @@ def _check_ran(outcome: Outcome) -> None:
                 raise PerfpackError(
                     f"{cpu.engine} could not read the program's processes ({cpu.errors} failed "
                     "samples): nothing was profiled"
+                )
+            if not outcome.total_weight and outcome.target_kind == LAUNCHER and cpu.engine == "py-spy":
+                raise PerfpackError(
+                    f"no Python code ran under {one_line(os.path.basename(outcome.command[0]), limit=60)} "
+                    f"in {cpu.wall_s:.2f} s (py-spy found none); for native code use --engine perf"
                 )
             if not outcome.total_weight:
                 raise PerfpackError(
