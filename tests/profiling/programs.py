@@ -13,6 +13,7 @@ import random
 import re
 import sys
 import textwrap
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -116,13 +117,6 @@ class Program:
     seed: int
 
 
-def _fib(k: int) -> int:
-    a, b = 0, 1
-    for _ in range(k):
-        a, b = b, a + b
-    return a
-
-
 def _kernel(rng: random.Random) -> str:
     return rng.choice(_KERNELS).format(a=rng.randrange(3, 97), b=rng.randrange(7, 997))
 
@@ -132,38 +126,88 @@ def _func(name: str, body: str, *, is_async: bool = False, params: str = "n") ->
     return head + textwrap.indent(body, "    ") + "\n"
 
 
+_RATES: dict[str, float] = {}
+
+
+def _rate(body: str, params: str = "n") -> float:
+    """Units of `n` per second that a function with this body runs at here (measured: kernels differ by
+    up to 10x, C calls by far more), so that the planted share is what it claims on any machine."""
+    if body in _RATES:
+        return _RATES[body]
+    namespace: dict = {}
+    exec(compile(_func("f", body, params=params), "<kernel>", "exec"), namespace)
+    func = namespace["f"]
+    n = 1000
+    while True:
+        best = float("inf")
+        for _ in range(3):  # the fastest of three: the least disturbed by other processes
+            start = time.perf_counter()
+            func(n)
+            best = min(best, time.perf_counter() - start)
+        if best >= 0.02 or n > 10**9:
+            break
+        n *= 4
+    _RATES[body] = n / best
+    return _RATES[body]
+
+
+def _time_call(source: str, name: str, arg: int) -> float:
+    key = f"{source}|{arg}"
+    if key not in _RATES:
+        namespace: dict = {}
+        exec(compile(source, "<kernel>", "exec"), namespace)
+        best = float("inf")
+        for _ in range(3):
+            start = time.perf_counter()
+            namespace[name](arg)
+            best = min(best, time.perf_counter() - start)
+        _RATES[key] = best
+    return _RATES[key]
+
+
 def generate(
     shape: str, folder: Path, seed: int, *, scale: float = 1.0, python: str | None = None
 ) -> Program:
-    """Write one program of `shape` into `folder`; `scale` 1.0 is about 1-2 s of work on a quiet core."""
+    """Write one program of `shape` into `folder`: about 1.5 * `scale` s of CPU work here (the work of
+    each function sized from its measured speed), the planted function 55-75 % of it."""
     rng = random.Random(f"{shape}-{seed}")
     used: set[str] = set()
     planted = _name(rng, used)
     decoys = [_name(rng, used) for _ in range(rng.randint(2, 4))]
     driver = _name(rng, used)
-    total = int(8_000_000 * scale)
+    seconds = 1.5 * scale
     share = rng.uniform(0.55, 0.75)
-    n_planted = int(total * share)
-    n_decoy = max(1, int(total * (1 - share) / len(decoys)))
+    planted_s = seconds * share
+    decoy_s = seconds * (1 - share) / len(decoys)
     rounds = rng.randint(3, 8)
     parts = ["import sys", "import time", ""]
+    calls = []
     for decoy in decoys:
-        parts.append(_func(decoy, _kernel(rng)))
-    calls = [f"    {d}({n_decoy // rounds})" for d in decoys]
+        kernel = _kernel(rng)
+        parts.append(_func(decoy, kernel))
+        calls.append(f"    {decoy}({max(1, int(decoy_s * _rate(kernel) / rounds))})")
     main_body: list[str]
+
+    def planted_kernel() -> tuple[str, int]:
+        kernel = _kernel(rng)
+        return kernel, max(1, int(planted_s * _rate(kernel)))
+
     if shape == "loop":
-        parts.append(_func(planted, _kernel(rng)))
+        kernel, n_planted = planted_kernel()
+        parts.append(_func(planted, kernel))
         calls.append(f"    {planted}({n_planted // rounds})")
         rng.shuffle(calls)
         parts.append(_func(driver, f"for _ in range({rounds}):\n" + "\n".join(calls), params=""))
         main_body = [f"{driver}()"]
     elif shape == "recursion":
         if rng.random() < 0.5:
-            depth = 20 + rng.randrange(3)
+            depth = 18 + rng.randrange(4)
             body = f"if k < 2:\n    return k\nreturn {planted}(k - 1) + {planted}(k - 2)"
             parts.append(_func(planted, body, params="k"))
-            calls_per = 2 * _fib(depth + 1) - 1  # calls made by one fib(depth); a call costs ~2 loop steps
-            reps = max(1, int(n_planted / 2 / calls_per))
+            one = _time_call(
+                "def g(k):\n    if k < 2:\n        return k\n    return g(k - 1) + g(k - 2)\n", "g", depth
+            )
+            reps = max(1, int(planted_s / one / rounds))
             planted_call = f"    for _ in range({reps}):\n        {planted}({depth})"
         else:
             body = (
@@ -171,7 +215,9 @@ def generate(
                 f"    return acc\nreturn {planted}(depth - 1, width) + {planted}(depth - 1, width)"
             )
             parts.append(_func(planted, body, params="depth, width"))
-            planted_call = f"    {planted}(8, {max(1, n_planted // 256 // rounds)})"
+            leaf = "acc = 0\nfor i in range(n):\n    acc += i * i % 7\nreturn acc"
+            width = max(1, int(planted_s * _rate(leaf) / 256 / rounds))
+            planted_call = f"    {planted}(8, {width})"
         calls.append(planted_call)
         rng.shuffle(calls)
         parts.append(_func(driver, f"for _ in range({rounds}):\n" + "\n".join(calls), params=""))
@@ -179,21 +225,22 @@ def generate(
     elif shape == "cext":
         body, _ = rng.choice(_CEXT)
         parts.append(_func(planted, body))
-        calls.append(f"    {planted}({n_planted // rounds})")
+        calls.append(f"    {planted}({max(1, int(planted_s * _rate(body) / rounds))})")
         rng.shuffle(calls)
         parts.append(_func(driver, f"for _ in range({rounds}):\n" + "\n".join(calls), params=""))
         main_body = [f"{driver}()"]
     elif shape == "threads":
         workers = rng.randint(2, 4)
         parts.insert(0, "import threading")
+        kernel, n_planted = planted_kernel()
         if rng.random() < 0.5:
             klass = _name(rng, used).title().replace("_", "")
             parts.append(
-                f"class {klass}:\n" + textwrap.indent(_func(planted, _kernel(rng), params="self, n"), "    ")
+                f"class {klass}:\n" + textwrap.indent(_func(planted, kernel, params="self, n"), "    ")
             )
             target = f"{klass}().{planted}"
         else:
-            parts.append(_func(planted, _kernel(rng)))
+            parts.append(_func(planted, kernel))
             target = planted
         parts.append(
             _func(
@@ -207,7 +254,8 @@ def generate(
         )
         main_body = [f"{driver}()"]
     elif shape == "child":
-        parts.append(_func(planted, _kernel(rng)))
+        kernel, n_planted = planted_kernel()
+        parts.append(_func(planted, kernel))
         if rng.random() < 0.5:
             parts.insert(0, "import subprocess")
             spawn = (
@@ -232,16 +280,19 @@ def generate(
     elif shape == "asyncio":
         parts.insert(0, "import asyncio")
         chunks = rng.randint(20, 60)
-        inline = re.sub(r"\bn\b", "m", _kernel(rng)).replace("return ", "total += ")
+        kernel, n_planted = planted_kernel()
+        inline = re.sub(r"\bn\b", "m", kernel).replace("return ", "total += ")
         body = (
             f"total = 0\nm = n // {chunks}\nfor _ in range({chunks}):\n"
             + textwrap.indent(inline, "    ")
             + "\n    await asyncio.sleep(0)\nreturn total"
         )
         parts.append(_func(planted, body, is_async=True))
+        decoy_calls = {d: c.strip() for d, c in zip(decoys, calls, strict=True)}
         parts.append(
             "\n".join(
-                f"async def _a_{d}():\n    await asyncio.sleep(0)\n    return {d}({n_decoy})\n"
+                f"async def _a_{d}():\n    await asyncio.sleep(0)\n    for _ in range({rounds}):\n"
+                f"        {decoy_calls[d]}\n"
                 for d in decoys
             )
         )

@@ -68,7 +68,7 @@ def test_planted_function_is_the_top_hot_spot(tmp_path: Path, shape: str):
         [(h["function"], h["self_pct"]) for h in data["hotspots"][:4]],
     )
     assert top["file"] == str(prog.path) and top["line"] > 0
-    assert data["engine"] == "py-spy" and data["samples"] > 20 and data["exit_code"] == 0
+    assert data["engine"] == "py-spy" and data["samples"] > 10 and data["exit_code"] == 0
     for key in ("engine", "samples", "wall_s", "hotspots", "flamegraph", "raw"):
         assert key in data
     assert set(top) >= {"function", "file", "line", "self_pct", "total_pct"}

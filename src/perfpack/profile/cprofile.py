@@ -47,6 +47,25 @@ _BLOCKING = frozenset(
     }
 )
 
+# standard-library Python functions whose own time (builtins=False) is a wait inside a C call
+_BLOCKING_PY = frozenset(
+    {
+        "_wait_for_tstate_lock",
+        "wait",
+        "wait_for",
+        "select",
+        "poll",
+        "_poll",
+        "accept",
+        "recv",
+        "recv_into",
+        "_recv",
+        "_recv_bytes",
+        "sleep",
+    }
+)
+_STDLIB = re.compile(r"[/\\]lib(?:64)?[/\\](?:python|pypy)[\d.]*[/\\](?!site-packages|dist-packages)")
+
 FuncKey = tuple[str, int, str]  # (file, first line, name) as pstats keys them
 
 
@@ -66,10 +85,13 @@ def _frame(func: FuncKey) -> Frame:
 
 
 def is_blocking(func: FuncKey) -> bool:
-    if func[0] not in ("~", ""):
-        return False
-    match = _BUILTIN.match(func[2])
-    return match is not None and match.group("name").rsplit(".", 1)[-1] in _BLOCKING
+    """Time spent waiting, not computing: a builtin such as sleep or lock.acquire, or a standard-library
+    function that waits (Thread.join, Condition.wait, a selector's select)."""
+    file, _, name = func
+    if file in ("~", ""):
+        match = _BUILTIN.match(name)
+        return match is not None and match.group("name").rsplit(".", 1)[-1] in _BLOCKING
+    return name in _BLOCKING_PY and _STDLIB.search(file) is not None
 
 
 def stacks(stats: dict[FuncKey, tuple]) -> tuple[list[tuple[Stack, int]], int]:

@@ -108,7 +108,7 @@ def parse_frame(text: str) -> Frame:
     function, where = match.group("function"), match.group("where")
     py = _PY_WHERE.match(where)
     if py:
-        plain = function.rsplit(".", 1)[-1] if "." in function and not function.endswith(">") else function
+        plain = function.rsplit(".", 1)[-1]  # Class.method -> method, f.<locals>.<lambda> -> <lambda>
         return Frame(
             plain, py.group("file"), int(py.group("line")), PY, qualname=function if plain != function else ""
         )
