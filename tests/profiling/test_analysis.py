@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from perfpack.profile import analysis, cprofile, flame, perf, pyspy
-from perfpack.profile.model import NATIVE, PROCESS, PY, Frame
+from perfpack.profile.model import NATIVE, PROCESS, PY, THREAD, Frame
 from perfpack.profile.summary import MAX_BYTES, _fit
 
 STDLIB = "/usr/lib/python3.11"
@@ -31,11 +31,13 @@ def test_raw_lines_as_py_spy_writes_them():
         "deflate (/usr/lib/x86_64-linux-gnu/libz.so.1.2.13);"
         "0x7f12 (/usr/lib/x86_64-linux-gnu/libz.so.1.2.13) 7\n"
         "thread (0x7F3A);run (/srv/app/w.py:10) 3\n"
+        "thread (28870): MainThread;run (/srv/app/w.py:10) 2\n"
         'process 42:"python3 x.py" 1\n'
         "garbage without a count\n"
     )
     stacks = dict(pyspy.parse_raw(raw))
-    assert sum(stacks.values()) == 11
+    assert sum(stacks.values()) == 13
+    assert {s[0].kind for s, w in stacks.items() if w in (2, 3)} == {THREAD}
     first = next(s for s, w in stacks.items() if w == 7)
     assert first[0].kind == PROCESS and first[0].file == "41"
     assert first[1] == py("<module>", "/srv/app/main.py", 1)
@@ -181,3 +183,10 @@ def test_flame_graph_is_valid_svg_whatever_the_names():
     assert root.tag.endswith("svg")
     assert "\x1b" not in svg and "\x00" not in svg
     assert flame.folded(stacks).count("\n") == 2  # one line per stack, newlines in names escaped
+
+
+def test_a_thread_waiting_in_the_standard_library_is_not_a_hot_spot():
+    join = (py("main", f"{APP}/t.py", 3), py("join", f"{STDLIB}/threading.py", 1080),
+            py("_wait_for_tstate_lock", f"{STDLIB}/threading.py", 1116))
+    spots, total = analysis.hotspots([(join, 40), ((py("work", f"{APP}/t.py", 9),), 60)])
+    assert total == 60 and [s.function for s in spots] == ["work"]

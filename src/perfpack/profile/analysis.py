@@ -21,11 +21,38 @@ _LIBRARY = re.compile(
     r"[/\\](?:site|dist)-packages[/\\]|[/\\]lib(?:64)?[/\\](?:python|pypy)[\d.]*[/\\]"
     r"|[/\\]lib[/\\]pypy[^/\\]*[/\\]"
 )
-_NATIVE_LIBRARY = re.compile(r"^(?:/usr)?/lib(?:64|32|x32)?/|^\[|\.so(?:\.[\d.]+)?$|^$"
-                             r"|(?:^|/)(?:python|pypy)[\d.]*[dmu]*$")  # the interpreter itself
+_NATIVE_LIBRARY = re.compile(
+    r"^(?:/usr)?/lib(?:64|32|x32)?/|^\[|\.so(?:\.[\d.]+)?$|^$"
+    r"|(?:^|/)(?:python|pypy)[\d.]*[dmu]*$"
+)  # the interpreter itself
 # Code objects that are part of the function around them (a comprehension, a lambda, a generator
 # expression): charged to that function, which is what the reader knows by name.
 _INNER_CODE = frozenset({"<listcomp>", "<dictcomp>", "<setcomp>", "<genexpr>", "<lambda>"})
+
+
+# Standard-library Python functions that only wait inside a C call (a lock, select, a socket): a sample
+# whose innermost frame is one of these is a thread waiting, whatever the sampler guessed.
+_WAITING = frozenset(
+    {
+        "_wait_for_tstate_lock",
+        "wait",
+        "wait_for",
+        "select",
+        "poll",
+        "_poll",
+        "accept",
+        "recv",
+        "recv_into",
+        "_recv",
+        "_recv_bytes",
+        "sleep",
+    }
+)
+_STDLIB = re.compile(r"[/\\]lib(?:64)?[/\\](?:python|pypy)[\d.]*[/\\](?!site-packages|dist-packages)")
+
+
+def is_waiting(frame: Frame) -> bool:
+    return frame.kind == PY and frame.function in _WAITING and _STDLIB.search(frame.file) is not None
 
 
 def is_library(frame: Frame) -> bool:
@@ -158,7 +185,7 @@ def hotspots(stacks: list[tuple[Stack, int]], *, limit: int | None = None) -> tu
     qualnames: dict[tuple[str, str, int], str] = {}
     for stack, weight in stacks:
         frames, proc = code_frames(stack)
-        if not frames or weight <= 0:
+        if not frames or weight <= 0 or is_waiting(frames[-1]):
             continue
         total += weight
         i = charged_index(frames)
@@ -178,7 +205,7 @@ def hotspots(stacks: list[tuple[Stack, int]], *, limit: int | None = None) -> tu
         if proc:
             process[key][proc] += weight
             root_process = root_process or _root_process(stack)
-        callee = next((f for f in frames[i + 1:] if is_library(f)), None)
+        callee = next((f for f in frames[i + 1 :] if is_library(f)), None)
         if callee is not None and not importing:
             inner[key][_short_native(callee)] += weight  # the library call it made (json.dumps, deflate)
         for k in {_key(f) for f in frames} | ({key} if importing else set()):

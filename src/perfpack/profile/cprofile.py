@@ -13,6 +13,7 @@ import marshal
 import re
 from collections import defaultdict
 
+from perfpack.profile.analysis import is_waiting
 from perfpack.profile.model import NATIVE, PY, Frame, Stack
 
 _MAX_DEPTH = 128
@@ -47,25 +48,6 @@ _BLOCKING = frozenset(
     }
 )
 
-# standard-library Python functions whose own time (builtins=False) is a wait inside a C call
-_BLOCKING_PY = frozenset(
-    {
-        "_wait_for_tstate_lock",
-        "wait",
-        "wait_for",
-        "select",
-        "poll",
-        "_poll",
-        "accept",
-        "recv",
-        "recv_into",
-        "_recv",
-        "_recv_bytes",
-        "sleep",
-    }
-)
-_STDLIB = re.compile(r"[/\\]lib(?:64)?[/\\](?:python|pypy)[\d.]*[/\\](?!site-packages|dist-packages)")
-
 FuncKey = tuple[str, int, str]  # (file, first line, name) as pstats keys them
 
 
@@ -91,7 +73,7 @@ def is_blocking(func: FuncKey) -> bool:
     if file in ("~", ""):
         match = _BUILTIN.match(name)
         return match is not None and match.group("name").rsplit(".", 1)[-1] in _BLOCKING
-    return name in _BLOCKING_PY and _STDLIB.search(file) is not None
+    return is_waiting(Frame(name, file, 0, PY))
 
 
 def stacks(stats: dict[FuncKey, tuple]) -> tuple[list[tuple[Stack, int]], int]:

@@ -22,6 +22,7 @@ _FRAME = re.compile(r"^(?P<function>.*) \((?P<where>[^()]*)\)$", re.DOTALL)
 _PY_WHERE = re.compile(r"^(?P<file>.*(?:\.pyw?|\.pyx|>)):(?P<line>\d+)$", re.DOTALL)
 _PROCESS = re.compile(r'^process (?P<pid>\d+):"(?P<cmd>.*)"$', re.DOTALL)
 _COUNTED = re.compile(r" \d+$")
+_THREAD = re.compile(r"^thread \((?:0x)?[0-9A-Fa-f]+\)(?:: .*)?$", re.DOTALL)
 _COUNTS = re.compile(r"Samples: (\d+) Errors: (\d+)")
 
 
@@ -100,7 +101,7 @@ def parse_frame(text: str) -> Frame:
     match = _PROCESS.match(text)
     if match:
         return Frame(match.group("cmd"), match.group("pid"), 0, PROCESS)
-    if text.startswith("thread (") and text.endswith(")"):
+    if _THREAD.match(text):  # `thread (0x7F3A)` or, with a name, `thread (28870): MainThread`
         return Frame(text, "", 0, THREAD)
     match = _FRAME.match(text)
     if not match:
