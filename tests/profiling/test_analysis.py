@@ -91,6 +91,7 @@ def test_import_time_is_its_own_hot_spot():
     spots, _ = analysis.hotspots([(importing, 30), ((py("work", f"{APP}/main.py", 4),), 70)])
     assert spots[0].function == "work"
     assert spots[1].function == "import asyncio" and spots[1].self_pct == 30.0 and not spots[1].user
+    assert spots[1].kind == "import" and spots[0].kind == "function"
 
 
 def test_code_run_by_site_from_a_pth_file_is_not_user_code():

@@ -79,6 +79,7 @@ class HotSpot:
     inner_pct: float = 0.0
     process: str = ""  # the command line of the (child) process it ran in, when py-spy followed children
     qualname: str = ""  # `Class.method` where the engine says so
+    kind: str = "function"  # or "import": the time spent importing a module
     user: bool = True  # the program's own code (False: a sample with no user frame, charged to a library)
 
 
@@ -183,6 +184,7 @@ def hotspots(stacks: list[tuple[Stack, int]], *, limit: int | None = None) -> tu
     root_process = ""
     library: set[tuple[str, str, int]] = set()
     qualnames: dict[tuple[str, str, int], str] = {}
+    imports: set[tuple[str, str, int]] = set()
     for stack, weight in stacks:
         frames, proc = code_frames(stack)
         if not frames or weight <= 0 or is_waiting(frames[-1]):
@@ -195,6 +197,8 @@ def hotspots(stacks: list[tuple[Stack, int]], *, limit: int | None = None) -> tu
         key = _key(charged)
         if importing or not user:
             library.add(key)
+        if importing:
+            imports.add(key)
         if charged.qualname:
             qualnames[key] = charged.qualname
         self_w[key] += weight
@@ -224,7 +228,7 @@ def hotspots(stacks: list[tuple[Stack, int]], *, limit: int | None = None) -> tu
             self_pct=round(100.0 * self_w[key] / total, 1),
             total_pct=round(100.0 * total_w[key] / total, 1),
             user=key not in library,
-            qualname=qualnames.get(key, ""),
+            qualname=qualnames.get(key, ""), kind="import" if key in imports else "function",
         )
         spot.path = list(paths[key].most_common(1)[0][0])
         if inner[key]:

@@ -62,7 +62,8 @@ class Outcome:
     command: list[str]
     cpu: CpuProfile | None = None
     memory: MemoryProfile | None = None
-    hotspots: list[analysis.HotSpot] = field(default_factory=list)
+    hotspots: list[analysis.HotSpot] = field(default_factory=list)  # functions
+    imports: list[analysis.HotSpot] = field(default_factory=list)  # time spent importing modules
     sites: list[analysis.Site] = field(default_factory=list)
     total_weight: int = 0
     files: dict[str, str] = field(default_factory=dict)
@@ -767,7 +768,9 @@ def _absolute(stacks: list[tuple[Stack, int]], cwd: str) -> list[tuple[Stack, in
 
 def _analyse(outcome: Outcome, request: Request) -> None:
     if outcome.cpu is not None:
-        outcome.hotspots, outcome.total_weight = analysis.hotspots(outcome.cpu.stacks)
+        spots, outcome.total_weight = analysis.hotspots(outcome.cpu.stacks)
+        outcome.hotspots = [s for s in spots if s.kind == "function"]
+        outcome.imports = [s for s in spots if s.kind == "import"]
     elif outcome.memory is not None:
         outcome.sites = analysis.memory_sites(outcome.memory.allocations)
         outcome.total_weight = sum(size for _, size, _ in outcome.memory.allocations)

@@ -100,6 +100,10 @@ def to_json(outcome: Outcome, *, limit: int | None) -> dict[str, Any]:
                 "stopped": cpu.stopped,
                 "notes": cpu.notes,
                 "hotspots": [_spot_json(s) for s in spots],
+                "imports": [
+                    {"module": s.function.removeprefix("import "), "file": s.file, "pct": s.self_pct}
+                    for s in (outcome.imports if limit is None else outcome.imports[:limit])
+                ],
             }
         )
     else:
@@ -177,6 +181,15 @@ def cpu_text(outcome: Outcome, *, top: int) -> str:
         for n in cpu.notes[:2]
         if cpu.engine != "cProfile" or "fallback" in n
     ]
+    imports = [s for s in outcome.imports if s.self_pct >= 0.5][:4]
+    if imports:
+        head.append(
+            f"imports: {sum(s.self_pct for s in outcome.imports):.1f}% ("
+            + ", ".join(
+                f"{one_line(s.function.removeprefix('import '), limit=30)} {s.self_pct:.1f}%" for s in imports
+            )
+            + ")"
+        )
     head.append("  self  total  function — file:line (self: own code + library/native calls)")
     items = []
     for spot in outcome.hotspots[:top]:
