@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from perfpack.install.core import GITIGNORE_LINES, rewrite_command_text
+from perfpack.install.core import GITIGNORE_LINES
 from perfpack.resources import pack_root
 
 PACK = pack_root()
@@ -86,65 +86,105 @@ def test_fresh_install_puts_everything_in_place(project: Path) -> None:
     claude = project / ".claude"
     for name in AGENTS:
         assert (claude / "agents" / name).read_bytes() == (PACK / "agents" / name).read_bytes()
-    assert sorted(p.name for p in (claude / "commands").glob("*.md")) == COMMANDS
+    for name in COMMANDS:  # /optimize is the pack's file: no path of this machine is pasted into it
+        assert (claude / "commands" / name).read_bytes() == (PACK / "commands" / name).read_bytes()
     assert (project / ".gitignore").read_text() == IGNORED
     settings = json.loads((claude / "settings.json").read_text())
     ups = settings["hooks"]["UserPromptSubmit"][0]["hooks"][0]
-    argv = shlex.split(ups["command"])
-    assert argv[0] == str(Path(sys.executable).absolute()) and Path(argv[0]).is_absolute()
-    assert argv[1] == "-S"
-    assert Path(argv[2]).is_file() and argv[2].endswith("perfpack/hook.py")
-    assert argv[3:] == ["user-prompt-submit", "--rules", str(claude / "perfpack" / "routes.json")]
+    local = '"$CLAUDE_PROJECT_DIR/.claude/perfpack/local/'
+    assert ups["command"] == (f'[ ! -x {local}python" ] || exec {local}python" -S {local}hook.py" '
+                              "user-prompt-submit")
     assert ups["timeout"] == 10
     pre = settings["hooks"]["PreToolUse"][0]
-    assert pre["matcher"] == "Bash" and shlex.split(pre["hooks"][0]["command"])[3:] == ["pre-tool-use"]
+    assert pre["matcher"] == "Bash" and pre["hooks"][0]["command"].endswith('hook.py" pre-tool-use')
+    start = settings["hooks"]["SessionStart"][0]["hooks"][0]["command"]
+    assert f'cat {local}env.sh" >> "$CLAUDE_ENV_FILE"' in start
+    local_dir = claude / "perfpack" / "local"
+    assert os.readlink(local_dir / "python") == os.path.realpath(sys.executable)
+    assert Path(os.readlink(local_dir / "hook.py")).samefile(Path(__file__).parents[2] / "src/perfpack/hook.py")
+    assert os.access(local_dir / "bin" / "perfpack", os.X_OK)
     manifest = json.loads((claude / "perfpack" / "install.json").read_text())
     assert set(manifest["files"]) == {f"agents/{n}" for n in AGENTS} | {f"commands/{n}" for n in COMMANDS}
+
+
+def test_committed_files_hold_no_path_of_this_machine(project: Path) -> None:
+    """Issue 15 item 5: settings.json, agents, commands and the record are the same on every machine."""
+    assert install(project).returncode == 0
+    machine = {str(project), os.path.realpath(project), sys.prefix, os.path.realpath(sys.executable),
+               str(Path(__file__).parents[2]), str(Path.home())}
+    ignored = subprocess.run(["git", "check-ignore", "-q", ".claude/perfpack/local/bin/perfpack"], cwd=project,
+                             check=False)
+    assert ignored.returncode == 0, "the machine-specific launcher folder must be git-ignored"
+    listed = subprocess.run(["git", "ls-files", "--others", "--exclude-standard", "-z"], cwd=project,
+                            capture_output=True, text=True, check=True).stdout.split("\0")
+    committed = [name for name in listed if name]
+    assert ".claude/settings.json" in committed and ".claude/perfpack/install.json" in committed
+    assert not any(name.startswith(".claude/perfpack/local/") for name in committed)
+    for name in committed:
+        text = (project / name).read_text(encoding="utf-8", errors="replace")
+        for path in machine:
+            assert path not in text, f"{name} holds {path}"
+
+
+def test_a_clone_without_perfpack_stays_silent(project: Path, tmp_path: Path) -> None:
+    """The installed project committed and cloned where perfpack is missing: every hook exits 0 with
+    no output (no launcher folder in the clone), and nothing is written."""
+    assert install(project).returncode == 0
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.invalid"]
+    subprocess.run([*git, "add", "-A"], cwd=project, check=True)
+    subprocess.run([*git, "commit", "-q", "-m", "install perfpack"], cwd=project, check=True)
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", str(project), str(clone)], check=True)
+    assert not (clone / ".claude" / "perfpack" / "local").exists()
+    settings = json.loads((clone / ".claude" / "settings.json").read_text())
+    env_file = tmp_path / "session.env"
+    env_file.write_text("")
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "CLAUDE_PROJECT_DIR": str(clone),
+           "CLAUDE_ENV_FILE": str(env_file)}
+    payload = json.dumps({"prompt": "the checkout page is slow", "hook_event_name": "UserPromptSubmit",
+                          "session_id": "s", "cwd": str(clone), "tool_name": "Bash",
+                          "tool_input": {"command": "git commit -m x"}})
+    for event, groups in settings["hooks"].items():
+        command = groups[-1]["hooks"][0]["command"]
+        done = subprocess.run(["sh", "-c", command], input=payload, env=env, capture_output=True, text=True,
+                              timeout=30, cwd=clone, check=False)
+        assert (done.returncode, done.stdout, done.stderr) == (0, "", ""), (event, done)
+    assert env_file.read_text() == ""
+    assert subprocess.run(["git", "status", "--porcelain"], cwd=clone, capture_output=True, text=True,
+                          check=True).stdout == ""
 
 
 def test_installed_hook_command_really_runs(project: Path) -> None:
     assert install(project).returncode == 0
     settings = json.loads((project / ".claude" / "settings.json").read_text())
     command = settings["hooks"]["UserPromptSubmit"][0]["hooks"][0]["command"]
-    payload = json.dumps({"prompt": "hello", "hook_event_name": "UserPromptSubmit", "cwd": str(project)})
-    done = subprocess.run(command, shell=True, input=payload, capture_output=True, text=True, timeout=30)
+    payload = json.dumps({"prompt": "the checkout endpoint is slow, p95 is 2 s", "session_id": "s1",
+                          "hook_event_name": "UserPromptSubmit", "cwd": str(project)})
+    env = {**os.environ, "CLAUDE_PROJECT_DIR": str(project)}
+    for name in ("PERFPACK_HOOKS", "PERFPACK_ROUTE"):
+        env.pop(name, None)
+    done = subprocess.run(command, shell=True, input=payload, capture_output=True, text=True, timeout=30,
+                          env=env, check=False)
     assert done.returncode == 0, done.stderr  # the quoted paths survive a real shell
+    assert "additionalContext" in done.stdout, done.stdout
 
 
-def test_optimize_points_at_the_absolute_perfpack(project: Path) -> None:
+def test_launcher_runs_perfpack_from_the_bash_tools_path(project: Path, tmp_path: Path) -> None:
+    """What the SessionStart hook hands Claude Code's Bash tool puts this install's perfpack on PATH."""
     assert install(project).returncode == 0
-    text = (project / ".claude" / "commands" / "optimize.md").read_text()
-    exe = Path(sys.executable).parent / "perfpack"
-    assert exe.is_file()
-    assert f"!`{exe} snapshot`" in text
-    assert f"Bash({exe} snapshot:*)" in text
-    assert "!`perfpack" not in text and "Bash(perfpack" not in text
-    result = subprocess.run(
-        [str(exe), "snapshot", "--project", str(project)], capture_output=True, timeout=30
-    )
-    assert result.returncode == 0
-
-
-def test_rewrite_keeps_path_with_spaces_when_on_path(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    text = "---\nallowed-tools: Bash(perfpack snapshot:*)\n---\n!`perfpack snapshot`\n```!\nperfpack x\n```\n"
-    out, warning = rewrite_command_text(text, "/opt/bin/perfpack")
-    assert (
-        out
-        == (
-            "---\nallowed-tools: Bash(/opt/bin/perfpack snapshot:*)\n---\n!`/opt/bin/perfpack snapshot`\n"
-            "```!\n/opt/bin/perfpack x\n```\n"
-        )
-        and warning is None
-    )
-    bindir = tmp_path / "bin"
-    bindir.mkdir()
-    (bindir / "perfpack").write_text("#!/bin/sh\n")
-    (bindir / "perfpack").chmod(0o755)
-    monkeypatch.setenv("PATH", str(bindir))
-    assert rewrite_command_text(text, "/my venv/bin/perfpack") == (text, None)
-    monkeypatch.setenv("PATH", str(tmp_path / "nothing"))
-    same, warning = rewrite_command_text(text, "/my venv/bin/perfpack")
-    assert same == text and "spaces" in warning
+    settings = json.loads((project / ".claude" / "settings.json").read_text())
+    env_file = tmp_path / "session.env"
+    env_file.write_text("")
+    start = subprocess.run(["sh", "-c", settings["hooks"]["SessionStart"][0]["hooks"][0]["command"]],
+                           env={"PATH": "/usr/bin:/bin", "CLAUDE_PROJECT_DIR": str(project),
+                                "CLAUDE_ENV_FILE": str(env_file)}, capture_output=True, text=True, timeout=30,
+                           check=False)
+    assert start.returncode == 0 and start.stdout == start.stderr == ""
+    done = subprocess.run(["bash", "-c", f". {shlex.quote(str(env_file))}; perfpack snapshot --format json"],
+                          env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}, cwd=project,
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)
 
 
 def test_user_settings_survive_install_and_uninstall_byte_for_byte(project: Path) -> None:
@@ -162,7 +202,7 @@ def test_user_settings_survive_install_and_uninstall_byte_for_byte(project: Path
     for key in original:
         if key != "hooks":
             assert merged[key] == original[key]
-    assert list(merged["hooks"]) == ["PreToolUse", "UserPromptSubmit", "Stop"]
+    assert list(merged["hooks"]) == ["PreToolUse", "UserPromptSubmit", "Stop", "SessionStart"]
     assert merged["hooks"]["PreToolUse"][:2] == original["hooks"]["PreToolUse"]
     assert merged["hooks"]["UserPromptSubmit"][0] == original["hooks"]["UserPromptSubmit"][0]
     assert merged["hooks"]["Stop"] == original["hooks"]["Stop"]
@@ -230,7 +270,7 @@ def test_reinstall_upgrades_our_entry_in_place(project: Path) -> None:
     assert install(project).returncode == 0
     groups = json.loads((claude / "settings.json").read_text())["hooks"]["UserPromptSubmit"]
     assert len(groups) == 2 and groups[1]["hooks"][0]["command"] == "echo mine"
-    assert shlex.split(groups[0]["hooks"][0]["command"])[0] == str(Path(sys.executable).absolute())
+    assert "perfpack/local/hook.py" in groups[0]["hooks"][0]["command"]  # the old absolute entry, updated
 
 
 def test_settings_changed_after_install_keeps_user_changes(project: Path) -> None:
@@ -288,9 +328,10 @@ def test_json_output(project: Path) -> None:
     proc = install(project, "--format", "json")
     data = json.loads(proc.stdout)
     assert data["action"] == "install" and data["dry_run"] is False
-    assert {"op": "write", "path": ".gitignore", "detail": "ignore " + ", ".join(GITIGNORE_LINES)} in data[
+    assert {"op": "add", "path": ".gitignore", "detail": "ignore " + ", ".join(GITIGNORE_LINES)} in data[
         "changes"
     ]
+    assert ".gitignore" in data["changed"] and data["removed"] == []
 
 
 @pytest.mark.parametrize(
@@ -319,7 +360,7 @@ def test_bad_settings_is_a_clear_error_and_changes_nothing(project: Path, conten
 def test_settings_that_is_a_directory(project: Path) -> None:
     (project / ".claude" / "settings.json").mkdir(parents=True)
     proc = install(project)
-    assert proc.returncode == 2 and "is a directory" in proc.stderr
+    assert proc.returncode == 2 and "is a folder" in proc.stderr
     assert not (project / ".claude" / "agents").exists()
 
 
@@ -406,14 +447,64 @@ def test_unreadable_project_is_a_clear_error() -> None:
     )
 
 
-def test_failed_write_rolls_back_earlier_writes(project: Path) -> None:
-    # A folder where perfpack must write routes.json fails even for root, after the agents were written.
+def test_routes_json_that_is_a_folder_is_left_alone(project: Path) -> None:
     (project / ".claude" / "perfpack" / "routes.json").mkdir(parents=True)
     proc = install(project)
-    assert proc.returncode == 2 and "nothing changed" in proc.stderr
-    assert not (project / ".claude" / "agents").exists() and not (project / ".claude" / "commands").exists()
-    assert not (project / ".claude" / "settings.json").exists() and not (project / ".gitignore").exists()
-    assert not (project / ".claude" / "perfpack" / "install.json").exists()
+    assert proc.returncode == 0 and "routes.json: not written by this install" in proc.stdout
+    assert (project / ".claude" / "perfpack" / "routes.json").is_dir()
+    assert uninstall(project).returncode == 0
+    assert (project / ".claude" / "perfpack" / "routes.json").is_dir()
+
+
+def test_uninstall_dry_run_matches_the_real_run(project: Path) -> None:
+    """Issue 17: the dry run lists what goes AND what stays, and the real run then does exactly that."""
+    claude = project / ".claude"
+    claude.mkdir()
+    (claude / "settings.json").write_text(USER_SETTINGS)
+    (claude / "settings.local.json").write_text("{}\n")
+    assert install(project).returncode == 0
+    (claude / "perfpack" / "baselines").mkdir()
+    (claude / "perfpack" / "baselines" / "checkout.json").write_text("{}\n")
+    (claude / "perfpack" / "config.toml").write_text("[bench]\n")
+    (claude / "memory").mkdir()
+    (claude / "memory" / "memory.db").write_bytes(b"sqlite")
+    (claude / "agents" / "mine.md").write_text("---\nname: mine\ndescription: x\n---\n")
+    (claude / "perfpack" / "hook.log").write_text("x\n")
+    before = entries(project)
+    dry = json.loads(uninstall(project, "--dry-run", "--format", "json").stdout)
+    assert entries(project) == before
+    assert uninstall(project).returncode == 0
+    after = entries(project)
+    assert set(before) - set(after) == set(dry["removed"])
+    assert {p for p in before if p in after and before[p] != after[p]} == set(dry["changed"])
+    assert not set(after) - set(before)  # nothing new (a settings.json left untouched needs no backup)
+    stays = {s["path"].rstrip("/") for s in dry["stays"]}
+    for path in after:  # everything left in .claude is named by a "stays" line, is inside one, or holds one
+        if path.startswith(".claude/") and path not in dry["changed"]:
+            assert any(path == s or path.startswith(s + "/") for s in stays) or (
+                after[path] == "dir" and any(s.startswith(path + "/") for s in stays)), path
+    assert {".claude/perfpack/baselines", ".claude/memory", ".claude/agents/mine.md",
+            ".claude/perfpack/config.toml", ".claude/settings.local.json"} <= stays
+    # perfpack's .gitignore line for the memory it leaves behind stays, and the output says so.
+    assert ".claude/memory/" in (project / ".gitignore").read_text().splitlines()
+    assert ".claude/perfpack/local/" not in (project / ".gitignore").read_text()
+    assert any(s["path"] == ".gitignore" and ".claude/memory/" in s["detail"] for s in dry["stays"])
+
+
+def entries(root: Path) -> dict[str, str]:
+    """Files, folders and links under root (except .git), each with its content hash or kind."""
+    out = {}
+    for path in sorted(root.rglob("*")):
+        rel = str(path.relative_to(root))
+        if rel == ".git" or rel.startswith(".git/"):
+            continue
+        if path.is_symlink():
+            out[rel] = "link:" + os.readlink(path)
+        elif path.is_dir():
+            out[rel] = "dir"
+        else:
+            out[rel] = hashlib.sha256(path.read_bytes()).hexdigest()
+    return out
 
 
 def test_user_install_respects_claude_config_dir(tmp_path: Path) -> None:
@@ -434,8 +525,8 @@ def test_usage_errors(project: Path, tmp_path: Path) -> None:
     assert proc.returncode == 2 and "no such directory" in proc.stderr
     proc = perfpack("install", "--project", str(project), "--user")
     assert proc.returncode == 2 and "exclusive" in proc.stderr
-    proc = uninstall(project)
-    assert proc.returncode == 1 and "not installed" in proc.stderr
+    proc = uninstall(project)  # nothing to remove is not a failure: it says so, exit 0
+    assert proc.returncode == 0 and "not installed" in proc.stdout and not proc.stderr
 
 
 def test_corrupt_manifest_is_a_clear_error(project: Path) -> None:
@@ -443,7 +534,7 @@ def test_corrupt_manifest_is_a_clear_error(project: Path) -> None:
     (project / ".claude" / "perfpack" / "install.json").write_bytes(b"\xff not json")
     before = tree(project)
     proc = uninstall(project)
-    assert proc.returncode == 2 and "install record is unreadable" in proc.stderr
+    assert proc.returncode == 2 and "install record" in proc.stderr and "UTF-8" in proc.stderr
     assert tree(project) == before
 
 

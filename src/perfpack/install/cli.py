@@ -1,24 +1,31 @@
-"""`perfpack install` / `perfpack uninstall`: thin click layer over perfpack.install.core."""
+"""`perfpack install` / `perfpack uninstall`: the click layer only translates arguments and prints.
+
+The work is in perfpack.install.core (plain functions returning a Result); this module turns a Result
+into a perfpack.report.Report for the text and json reporters.
+"""
 
 from __future__ import annotations
 
-import json
-import sys
+from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
-from typing import Iterator
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from perfpack.errors import PerfpackError
-from perfpack.exitcodes import ExitCode
+from perfpack.report import Report, format_choices, render
 
-_SYMBOLS = {"write": "+", "delete": "-", "skip": "!", "keep": "=", "rmdir": "-"}
+if TYPE_CHECKING:
+    from perfpack.install.core import Result
+
+_SYMBOLS = {"add": "+", "update": "~", "restore": "~", "remove": "-", "keep": "=", "skip": "!"}
+_MAX_STAYS_LINES = 25  # a summary an agent can read; --format json has every line
 
 
 def _options(func):  # type: ignore[no-untyped-def]
     func = click.option(
-        "--format", "fmt", type=click.Choice(["text", "json"]), default="text", help="Output format."
+        "--format", "fmt", type=click.Choice(format_choices("text", "json")), default="text",
+        help="Output format.",
     )(func)
     func = click.option("--dry-run", is_flag=True, help="Print the plan; write nothing.")(func)
     func = click.option(
@@ -38,22 +45,23 @@ def install(project: str | None, user: bool, dry_run: bool, fmt: str) -> int:
     """Install the agents, /optimize and perfpack's hooks into DIR/.claude/.
 
     Copies agents/*.md and commands/*.md, compiles the routing rules to .claude/perfpack/routes.json,
-    merges two hooks into .claude/settings.json (UserPromptSubmit routing, PreToolUse Bash commit
-    check; absolute interpreter path), and git-ignores .claude/memory/. Your settings keep every key,
-    hook and their order; a backup is written first. Re-running upgrades in place. What was written is
-    recorded in .claude/perfpack/install.json for `perfpack uninstall`.
+    merges three hooks into .claude/settings.json (SessionStart: perfpack on the Bash tool's PATH;
+    UserPromptSubmit: routing; PreToolUse Bash: commit check), and git-ignores .claude/memory/ and
+    .claude/perfpack/local/. Committed files hold no path of this machine: they reach perfpack
+    through .claude/perfpack/local/ (a launcher and two links, git-ignored), and stay silent in a
+    clone where it is missing. Your settings keep every key, hook and their order; a backup is
+    written first. Everything happens as one journaled transaction: an interrupted install is rolled
+    back by the next install or uninstall. Re-running upgrades in place.
 
     Exit codes: 0 installed, 1 installed except files where one of yours has the same name,
-    2 bad input (e.g. invalid settings.json: nothing is changed).
+    2 bad input or environment (e.g. invalid settings.json): nothing is changed.
     """
-    from perfpack.install.core import apply, plan_install, resolve_target
+    from perfpack.install import core
 
     with _os_errors_as_usage():
-        target = resolve_target(project, user)
-        plan = plan_install(target)
-        backups = [] if dry_run else apply(plan)
-    _report(plan, dry_run, backups, fmt)
-    return ExitCode.FINDINGS if plan.conflicts else ExitCode.OK
+        result = core.install(core.resolve_target(project, user), dry_run=dry_run)
+    click.echo(render(_report(result), fmt))
+    return result.exit_code
 
 
 @click.command()
@@ -61,19 +69,20 @@ def install(project: str | None, user: bool, dry_run: bool, fmt: str) -> int:
 def uninstall(project: str | None, user: bool, dry_run: bool, fmt: str) -> int:
     """Remove exactly what `perfpack install` added, using its record (.claude/perfpack/install.json).
 
-    Files you changed since install are kept; only perfpack's own hook entries and .gitignore line
-    are removed. A settings.json untouched since install gets its exact pre-install bytes back.
+    Files you changed since install are kept; only perfpack's own hook entries and .gitignore lines
+    are removed (a line stays while the data it ignores stays). A settings.json untouched since install
+    gets its exact pre-install bytes back. Saved baselines, agent memory and your own files stay, and
+    the output lists them. --dry-run prints the same plan the real run then applies.
 
-    Exit codes: 0 removed, 1 nothing installed there, 2 bad input.
+    Exit codes: 0 removed (or nothing was installed: it says so), 2 bad input or an unusable
+    record: nothing is changed.
     """
-    from perfpack.install.core import apply, plan_uninstall, resolve_target
+    from perfpack.install import core
 
     with _os_errors_as_usage():
-        target = resolve_target(project, user)
-        plan = plan_uninstall(target)
-        backups = [] if dry_run else apply(plan)
-    _report(plan, dry_run, backups, fmt)
-    return ExitCode.OK
+        result = core.uninstall(core.resolve_target(project, user), dry_run=dry_run)
+    click.echo(render(_report(result), fmt))
+    return result.exit_code
 
 
 @contextmanager
@@ -88,26 +97,47 @@ def _os_errors_as_usage() -> Iterator[None]:
         ) from None
 
 
-def _report(plan, dry_run: bool, backups: list[str], fmt: str) -> None:  # type: ignore[no-untyped-def]
-    from perfpack.install.core import _rel
+def _report(result: Result) -> Report:
+    from perfpack.terminal import one_line
 
-    root = plan.target.project or plan.target.claude_dir
-    if fmt == "json":
-        sys.stdout.write(json.dumps(plan.to_dict(Path(root), dry_run, backups), indent=2) + "\n")
-        return
-    verb = "would " + plan.action if dry_run else plan.action
-    lines = [
-        f"perfpack {verb} in {plan.target.claude_dir}" + (" (dry run: nothing written)" if dry_run else "")
-    ]
-    for change in plan.changes:
-        detail = change.detail
-        if change.op == "rmdir":
-            if not dry_run and change.path.exists():
-                continue  # still holds something of the user's
-            detail = "remove empty folder" if dry_run else "removed (empty)"
-        lines.append(f"  {_SYMBOLS.get(change.op, '?')} {_rel(change.path, Path(root))}: {detail}")
-    for backup in backups:
-        lines.append(f"  backup: {backup}")
+    plan = result.plan
+    target = plan.target
+    changes = [c for c in plan.changes if c.op != "stays"]
+    stays = [c for c in plan.changes if c.op == "stays"]
+    data: dict[str, Any] = {
+        "action": plan.action,
+        "dry_run": result.dry_run,
+        "target": str(target.claude_dir),
+        "installed": plan.installed,
+        "recovered": result.recovered,
+        "changes": [{"op": c.op, "path": c.rel, "detail": c.detail} for c in changes],
+        "removed": [c.rel for c in changes if c.op == "remove"],
+        "changed": [c.rel for c in changes if c.op in ("add", "update", "restore")],
+        "stays": [{"path": c.rel, "detail": c.detail} for c in stays],
+        "backups": [c.rel for c in changes if ".perfpack-backup-" in c.rel and c.op == "add"],
+        "warnings": plan.warnings,
+        "conflicts": plan.conflicts,
+    }
+    lines = []
+    if result.recovered:
+        lines.append(f"perfpack {result.recovered}")
+    for rel in result.left_alone:
+        lines.append(f"  warning: {one_line(rel)} changed after the interruption; left as it is")
+    where = one_line(target.claude_dir)
+    if not plan.installed:
+        lines.append(f"perfpack is not installed in {where} (no {target.rel('perfpack', 'install.json')}); "
+                     "nothing to remove")
+    else:
+        verb = ("would " + plan.action) if result.dry_run else plan.action
+        lines.append(f"perfpack {verb} in {where}" + (" (dry run: nothing written)" if result.dry_run else ""))
+        for c in changes:
+            lines.append(f"  {_SYMBOLS.get(c.op, '?')} {one_line(c.rel)}: {one_line(c.detail)}")
+        if stays:
+            lines.append("stays" if result.dry_run else "left in place")
+            for c in stays[:_MAX_STAYS_LINES]:
+                lines.append(f"  {one_line(c.rel)}: {one_line(c.detail)}")
+            if len(stays) > _MAX_STAYS_LINES:
+                lines.append(f"  ... and {len(stays) - _MAX_STAYS_LINES} more (--format json lists them)")
     for warning in plan.warnings:
-        lines.append(f"  warning: {warning}")
-    sys.stdout.write("\n".join(lines) + "\n")
+        lines.append(f"  warning: {one_line(warning)}")
+    return Report(command=plan.action, data=data, text="\n".join(lines))

@@ -1,18 +1,22 @@
-"""Plan and apply an install or uninstall as a list of file changes, recorded in a manifest.
+"""Plan and run `perfpack install` / `perfpack uninstall`: plain functions that return typed results.
 
-Everything is computed in memory first (so invalid input changes nothing); the writes are then applied
-in order and rolled back if one fails. The manifest (.claude/perfpack/install.json) records exactly
-what was written, with hashes, so uninstall removes that and nothing else.
+A plan is computed in memory first (invalid input changes nothing), then applied as one journaled
+transaction (perfpack.install.txn): a failure or a SIGKILL at any point leaves a state that the next
+install or uninstall rolls back. The record (.claude/perfpack/install.json) lists exactly what was
+written, with hashes, so uninstall removes that and nothing else; every path it names is resolved and
+kept inside the Claude folder.
+
+Nothing machine-specific goes into committed files: the hooks in settings.json and /optimize reach
+perfpack through .claude/perfpack/local/ (git-ignored; a launcher, two links and a PATH line that a
+SessionStart hook hands to Claude Code's Bash tool). A clone without perfpack finds no launcher: the
+hooks exit 0 silently.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 import re
 import shlex
-import shutil
 import sys
 import time
 from dataclasses import dataclass, field
@@ -20,26 +24,79 @@ from pathlib import Path
 from typing import Any
 
 from perfpack.errors import PerfpackError
+from perfpack.exitcodes import ExitCode
 from perfpack.install import settings as st
+from perfpack.install.txn import (
+    ABSENT,
+    BACK,
+    DIR,
+    FILE,
+    FORWARD,
+    LINK,
+    Outcome,
+    State,
+    Step,
+    Transaction,
+    read_state,
+    temp_files,
+)
 
 MANIFEST_NAME = "install.json"
+MANIFEST_VERSION = 2
+MAX_MANIFEST_BYTES = 4 * 1024 * 1024
+PACK_KINDS = ("agents", "commands")
+LOCAL = "local"  # .claude/perfpack/local/: this machine's launcher and links, git-ignored
+LOCAL_FILES = ("python", "hook.py", "env.sh", "bin/perfpack")
+RUNTIME_FILES = ("routes.cache", "route-sessions.txt", "hook.log")  # the hooks regenerate these
 GITIGNORE_LINE = ".claude/memory/"
-# Agent memory, plus the files the hooks regenerate beside routes.json (noise in `git status`).
+# Agent memory, this machine's launcher folder, and the files the hooks regenerate (noise in `git status`).
 GITIGNORE_LINES = (
     GITIGNORE_LINE,
+    ".claude/perfpack/local/",
     ".claude/perfpack/routes.cache",
     ".claude/perfpack/route-sessions.txt",
     ".claude/perfpack/hook.log",
 )
-MANIFEST_VERSION = 1
+# The interpreter's options for the hooks: -S skips `site` (and its `os` import, .pth files, the
+# setuptools distutils shim), ~25 % of a bare start; hook.py finds the package beside itself and
+# needs nothing from site-packages. The plugin's hooks/hooks.json spells the same.
+HOOK_PYTHON_FLAGS = ("-S",)
+_BACKUP = re.compile(r"settings\.json\.perfpack-backup-[0-9A-Za-z_.-]+")
+_HEX64 = re.compile(r"[0-9a-f]{64}")
+# What the folders perfpack leaves behind hold, for uninstall's "stays" lines.
+_KNOWN = {
+    "memory": "agent memory (perfpack memory)",
+    "agent-memory": "the agents' memory digests",
+    "perfpack/baselines": "your saved baselines",
+    "perfpack/config.toml": "your perfpack configuration",
+}
 
 
+# ------------------------------------------------------------------------------------------ target
 @dataclass
 class Target:
-    """Where to install: a project's .claude/ folder, or the user's Claude config folder."""
+    """Where to install: a project's .claude/ folder, or the user's Claude config folder (project None).
+
+    Every path perfpack writes is inside `root` (the folder holding the Claude folder) and is named
+    relative to it ("/"-separated), e.g. ".claude/agents/x.md", ".gitignore".
+    """
 
     claude_dir: Path
-    project: Path | None  # None for --user
+    project: Path | None
+
+    @property
+    def root(self) -> Path:
+        return self.claude_dir.parent
+
+    @property
+    def prefix(self) -> str:
+        return self.claude_dir.name
+
+    def rel(self, *parts: str) -> str:
+        return "/".join((self.prefix, *parts))
+
+    def path(self, rel: str) -> Path:
+        return self.root / rel
 
     @property
     def manifest(self) -> Path:
@@ -53,35 +110,45 @@ class Target:
     def settings(self) -> Path:
         return self.claude_dir / "settings.json"
 
+    @property
+    def local(self) -> Path:
+        return self.claude_dir / "perfpack" / LOCAL
 
-@dataclass
-class Change:
-    op: str  # write | delete | skip | keep | rmdir
-    path: Path
-    detail: str
-    data: bytes | None = None  # new content for "write"
-    backup: bool = False  # back the old file up before writing
+    @property
+    def journal(self) -> Path:
+        return self.root / f".{self.prefix.lstrip('.')}-perfpack-journal.json"
+
+    def transaction(self) -> Transaction:
+        return Transaction(self.root, self.journal, self.manages)
+
+    def manages(self, rel: str) -> bool:
+        """Is `rel` a path install writes or uninstall removes (and so may appear in a journal)?
+
+        Also the leftovers of killed writes of those: `.NAME.<12 hex>.tmp` beside NAME."""
+        folder, _, name = rel.rpartition("/")
+        leftover = re.fullmatch(r"\.(.+)\.[0-9a-f]{12}\.tmp", name)
+        if leftover and not leftover[1].endswith(".tmp"):
+            rel = f"{folder}/{leftover[1]}" if folder else leftover[1]
+        if self.project is not None and rel in (".gitignore", "CLAUDE.md"):
+            return True
+        head, _, rest = rel.partition("/")
+        if head != self.prefix:
+            return False
+        if rest in ("", "agents", "commands", "perfpack", "settings.json", f"perfpack/{LOCAL}",
+                    f"perfpack/{LOCAL}/bin", f"perfpack/{MANIFEST_NAME}", "perfpack/routes.json"):
+            return True
+        if _BACKUP.fullmatch(rest) or _managed_pack_file(rest):
+            return True
+        folder, _, name = rest.rpartition("/")
+        if folder == "perfpack" and name in RUNTIME_FILES:
+            return True
+        return rest in {f"perfpack/{LOCAL}/{name}" for name in LOCAL_FILES}
 
 
-@dataclass
-class Plan:
-    action: str
-    target: Target
-    changes: list[Change] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
-    manifest: dict[str, Any] | None = None  # written last (install) or removed (uninstall)
-    conflicts: int = 0
-
-    def to_dict(self, root: Path, dry_run: bool, backups: list[str]) -> dict[str, Any]:
-        return {
-            "action": self.action,
-            "dry_run": dry_run,
-            "target": str(self.target.claude_dir),
-            "changes": [{"op": c.op, "path": _rel(c.path, root), "detail": c.detail} for c in self.changes],
-            "warnings": self.warnings,
-            "backups": backups,
-            "conflicts": self.conflicts,
-        }
+def _managed_pack_file(key: str) -> bool:
+    """agents/NAME.md or commands/NAME.md, one plain file name (what install.json's "files" may hold)."""
+    kind, _, name = key.partition("/")
+    return kind in PACK_KINDS and bool(re.fullmatch(r"[^/\\\0]+\.md", name)) and name not in (".md", "..md")
 
 
 def resolve_target(project: str | None, user: bool) -> Target:
@@ -90,44 +157,84 @@ def resolve_target(project: str | None, user: bool) -> Target:
     if user:
         config = os.environ.get("CLAUDE_CONFIG_DIR")
         claude_dir = Path(config).expanduser() if config else Path.home() / ".claude"
-        return Target(claude_dir.resolve(), None)
+        claude_dir = Path(os.path.realpath(claude_dir))
+        if not claude_dir.parent.is_dir():
+            raise PerfpackError(f"{claude_dir.parent}: no such directory")
+        return Target(claude_dir, None)
     if project:
         root = Path(project).expanduser()
         if not root.is_dir():
             raise PerfpackError(f"{project}: no such directory", hint="create the project folder first")
-        root = root.resolve()
+        root = Path(os.path.realpath(root))
     else:
         from perfpack.project import find_project_root
 
-        root = find_project_root(Path.cwd())
+        root = Path(os.path.realpath(find_project_root(Path.cwd())))
     return Target(root / ".claude", root)
 
 
+# ------------------------------------------------------------------------------------------ plan
+@dataclass
+class Change:
+    """One line of the plan. op: add | update | restore | remove | keep | skip | stays.
+
+    `after` is what the transaction makes the path hold (None: nothing is written for this line).
+    """
+
+    op: str
+    rel: str
+    detail: str
+    after: State | None = None
+    follow: bool = False
+    if_empty: bool = False
+
+
+@dataclass
+class Plan:
+    action: str
+    target: Target
+    changes: list[Change] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    conflicts: int = 0
+    installed: bool = True  # uninstall: False when there was nothing to remove
+    manifest: dict[str, Any] | None = None
+
+    def add(self, op: str, rel: str, detail: str, after: State | None = None, **kw: bool) -> Change:
+        change = Change(op, rel, detail, after, **kw)
+        self.changes.append(change)
+        return change
+
+    def steps(self) -> list[Step]:
+        return [Step(c.rel, c.after, follow=c.follow, if_empty=c.if_empty)
+                for c in self.changes if c.after is not None]
+
+
+@dataclass
+class Result:
+    """What install/uninstall did (or, with dry_run, would do), and its exit code."""
+
+    plan: Plan
+    dry_run: bool
+    recovered: str | None = None
+    left_alone: list[str] = field(default_factory=list)
+
+    @property
+    def exit_code(self) -> int:
+        return ExitCode.FINDINGS if self.plan.conflicts else ExitCode.OK
+
+
 def sha256(data: bytes) -> str:
+    import hashlib
+
     return hashlib.sha256(data).hexdigest()
 
 
-def _file_hash(path: Path) -> str | None:
+def _peek(path: Path) -> State | None:
+    """The state at `path` without following a final symlink; None for a FIFO, socket or device."""
     try:
-        return sha256(path.read_bytes()) if path.is_file() else None
-    except OSError:
+        return read_state(path)
+    except PerfpackError:
         return None
-
-
-def _rel(path: Path, root: Path) -> str:
-    try:
-        return str(path.relative_to(root))
-    except ValueError:
-        return str(path)
-
-
-def perfpack_executable() -> str | None:
-    """The running install's `perfpack` script (absolute), for `!` lines run where PATH lacks the venv."""
-    beside = Path(sys.executable).parent / "perfpack"
-    if beside.is_file() and os.access(beside, os.X_OK):
-        return str(beside.absolute())
-    found = shutil.which("perfpack")
-    return str(Path(found).absolute()) if found else None
 
 
 def hook_script() -> Path:
@@ -136,61 +243,94 @@ def hook_script() -> Path:
     return Path(perfpack.__file__).resolve().parent / "hook.py"
 
 
-# The interpreter's options for the hooks: -S skips `site` (and its `os` import, .pth files, the
-# setuptools distutils shim), ~25 % of a bare start; hook.py finds the package beside itself and
-# needs nothing from site-packages. The plugin's hooks/hooks.json spells the same.
-HOOK_PYTHON_FLAGS = ("-S",)
+def launcher_text() -> str:
+    """.claude/perfpack/local/bin/perfpack: runs the perfpack that installed it (this machine only)."""
+    beside = Path(sys.executable).parent / "perfpack"
+    if beside.is_file() and os.access(beside, os.X_OK):
+        argv = [str(beside.absolute())]
+    else:
+        argv = [str(Path(sys.executable).absolute()), "-m", "perfpack"]
+    program = shlex.quote(argv[0])
+    rest = "".join(" " + shlex.quote(a) for a in argv[1:])
+    return (
+        "#!/bin/sh\n"
+        "# perfpack for this project on this machine; written by `perfpack install`, git-ignored.\n"
+        f"perfpack={program}\n"
+        '[ -x "$perfpack" ] || { echo "perfpack: $perfpack is gone; install perfpack again, then run'
+        ' \\`perfpack install\\` in this project" >&2; exit 127; }\n'
+        f'exec "$perfpack"{rest} "$@"\n'
+    )
+
+
+def _local_ref(target: Target, name: str) -> str:
+    """A shell word for .claude/perfpack/local/NAME in a hook command: "$CLAUDE_PROJECT_DIR"-relative
+    for a project (nothing machine-specific in a committed file), absolute and quoted for --user."""
+    if target.project is not None:
+        return f'"$CLAUDE_PROJECT_DIR/{target.prefix}/perfpack/{LOCAL}/{name}"'
+    return shlex.quote(str(target.local / name))
 
 
 def hook_commands(target: Target) -> dict[str, str]:
-    interpreter = str(Path(sys.executable).absolute())
-    python = " ".join(shlex.quote(part) for part in (interpreter, *HOOK_PYTHON_FLAGS))
-    script = shlex.quote(str(hook_script()))
-    routes = shlex.quote(str(target.routes))
+    """event -> shell command of our handler. Each starts nothing but the shell's own `[` test when
+    .claude/perfpack/local/ is missing (a clone without perfpack): exit 0, no output."""
+    python, hook, env = (_local_ref(target, n) for n in ("python", "hook.py", "env.sh"))
+    flags = " ".join(HOOK_PYTHON_FLAGS)
+    rules = "" if target.project is not None else " --rules " + shlex.quote(str(target.routes))
     return {
-        "UserPromptSubmit": f"{python} {script} user-prompt-submit --rules {routes}",
-        "PreToolUse": f"{python} {script} pre-tool-use",
+        "SessionStart": f'[ -z "$CLAUDE_ENV_FILE" ] || [ ! -f {env} ] || cat {env} >> "$CLAUDE_ENV_FILE"',
+        "UserPromptSubmit": f"[ ! -x {python} ] || exec {python} {flags} {hook} user-prompt-submit{rules}",
+        "PreToolUse": f"[ ! -x {python} ] || exec {python} {flags} {hook} pre-tool-use",
     }
 
 
-_BANG_INLINE = re.compile(r"(^|\s)!`perfpack(?=[\s`])", re.MULTILINE)
-_ALLOWED = re.compile(r"Bash\(perfpack(?=[\s:)])")
+def hook_argv(target: Target, event: str) -> list[str]:
+    """What our handler for `event` executes once .claude/perfpack/local/ is in place (benchmarks)."""
+    local = target.local
+    argv = [str(local / "python"), *HOOK_PYTHON_FLAGS, str(local / "hook.py"),
+            {"UserPromptSubmit": "user-prompt-submit", "PreToolUse": "pre-tool-use"}[event]]
+    if target.project is None and event == "UserPromptSubmit":
+        argv += ["--rules", str(target.routes)]
+    return argv
 
 
-def rewrite_command_text(text: str, exe: str | None) -> tuple[str, str | None]:
-    """Point `!` lines and Bash(perfpack ...) patterns at the absolute perfpack executable.
+def hook_specs(target: Target) -> dict[str, st.HookSpec]:
+    """Our handlers, shaped like the plugin's hooks/hooks.json (matcher, `if` filter, timeout: one
+    source for both routes), with commands that go through .claude/perfpack/local/."""
+    from perfpack.resources import pack_root
+    from perfpack.safeio import read_json_file
 
-    Returns (text, warning). Left unchanged when there is no executable, or when its path has a space
-    (shell and permission patterns would split it) and `perfpack` is on PATH anyway."""
-    if not exe:
-        return text, "perfpack executable not found; /optimize keeps calling `perfpack` from PATH"
-    if any(ch.isspace() for ch in exe) or any(ch in exe for ch in "()`$\"'\\"):
-        if shutil.which("perfpack"):
-            return text, None
-        return text, f"perfpack's path {exe!r} has spaces or quotes; /optimize needs `perfpack` on PATH"
-    out_lines = []
-    in_bang_block = False
-    frontmatter = text.startswith("---")
-    fm_done = not frontmatter
-    for index, line in enumerate(text.splitlines(keepends=True)):
-        if not fm_done:
-            if index > 0 and line.strip() == "---":
-                fm_done = True
-            elif line.lstrip().startswith("allowed-tools") or line.startswith((" ", "\t", "-")):
-                line = _ALLOWED.sub(f"Bash({exe}", line)
-            out_lines.append(line)
-            continue
-        stripped = line.strip()
-        if stripped.startswith("```"):
-            in_bang_block = stripped.startswith("```!") and not in_bang_block
-            out_lines.append(line)
-            continue
-        if in_bang_block and re.match(r"\s*perfpack\b", line):
-            line = re.sub(r"^(\s*)perfpack\b", lambda m: m.group(1) + exe, line, count=1)
-        else:
-            line = _BANG_INLINE.sub(lambda m: m.group(1) + "!`" + exe, line)
-        out_lines.append(line)
-    return "".join(out_lines), None
+    commands = hook_commands(target)
+    events = {"user-prompt-submit": "UserPromptSubmit", "pre-tool-use": "PreToolUse"}
+    path = pack_root() / "hooks" / "hooks.json"
+    specs: dict[str, st.HookSpec] = {"SessionStart": st.HookSpec.command("SessionStart", commands["SessionStart"])}
+    try:
+        data = read_json_file(path, what="the pack's hooks file")
+        for event, groups in data["hooks"].items():
+            for group in groups:
+                for handler in group["hooks"]:
+                    found = re.search(r"hook\.py['\"]?\s+([a-z-]+)", str(handler.get("command", "")))
+                    if found and events.get(found[1]) == event:
+                        ours = {k: (commands[event] if k == "command" else v) for k, v in handler.items()}
+                        specs[event] = st.HookSpec(ours, {k: v for k, v in group.items() if k != "hooks"})
+    except (KeyError, TypeError, AttributeError, FileNotFoundError):
+        raise PerfpackError(f"{path}: the pack's hooks file is missing or damaged",
+                            hint="reinstall perfpack") from None
+    missing = [e for e in events.values() if e not in specs]
+    if missing:
+        raise PerfpackError(f"{path}: no perfpack handler for {', '.join(missing)}", hint="reinstall perfpack")
+    return specs
+
+
+def env_text(target: Target) -> str | None:
+    """local/env.sh: the PATH line a SessionStart hook hands to Claude Code's Bash tool (CLAUDE_ENV_FILE),
+    so the agents' and /optimize's `perfpack ...` run this launcher. None when the folder holds a `:`."""
+    folder = str(target.local / "bin")
+    if ":" in folder:
+        return None
+    return (
+        "# perfpack's launcher folder first on PATH for Claude Code's Bash tool (this machine only)\n"
+        f'export PATH={shlex.quote(folder)}:"$PATH"\n'
+    )
 
 
 # ------------------------------------------------------------------------------------------ install
@@ -206,79 +346,82 @@ def plan_install(target: Target) -> Plan:
         "version": MANIFEST_VERSION,
         "perfpack_version": __version__,
         "installed_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "claude_dir": str(target.claude_dir),
         "files": {},
         "dirs": [],
     }
     # Folders we create are removed again by uninstall when empty.
     created_dirs = list((old or {}).get("dirs", []))
-    for folder in (
-        target.claude_dir,
-        target.claude_dir / "agents",
-        target.claude_dir / "commands",
-        target.claude_dir / "perfpack",
-    ):
-        key = _rel(folder, target.claude_dir)
-        if not folder.exists() and key not in created_dirs:
+    for key in (".", *PACK_KINDS, "perfpack", f"perfpack/{LOCAL}", f"perfpack/{LOCAL}/bin"):
+        rel = target.prefix if key == "." else target.rel(key)
+        state = _peek(target.path(rel))
+        if state is not None and state.kind == DIR:
+            continue
+        if state is not None and state.kind != ABSENT:
+            raise PerfpackError(f"{target.path(rel)} is in the way (not a folder); nothing changed",
+                                hint="move it aside and run `perfpack install` again")
+        plan.add("add", rel, "new folder", State(DIR))
+        if key not in created_dirs and not key.startswith(f"perfpack/{LOCAL}"):
             created_dirs.append(key)
     manifest["dirs"] = created_dirs
 
-    exe = perfpack_executable()
-    sources: list[tuple[Path, Path]] = []
-    for kind in ("agents", "commands"):
+    for kind in PACK_KINDS:
         folder = pack / kind
-        files = sorted(folder.glob("*.md")) if folder.is_dir() else []
-        if not files:
+        sources = sorted(folder.glob("*.md")) if folder.is_dir() else []
+        if not sources:
             raise PerfpackError(f"no {kind}/*.md in the pack at {pack}", hint="reinstall perfpack")
-        sources += [(src, target.claude_dir / kind / src.name) for src in files]
-    for src, dest in sources:
-        key = _rel(dest, target.claude_dir)
-        try:
-            data = src.read_bytes()
-        except OSError as exc:
-            raise PerfpackError(f"{src}: cannot read the pack file: {exc.strerror or exc}") from None
-        if src.parent.name == "commands":
+        for src in sources:
             try:
-                text, warning = rewrite_command_text(data.decode("utf-8"), exe)
-            except UnicodeDecodeError:
-                raise PerfpackError(f"{src}: the pack file is not UTF-8") from None
-            data = text.encode("utf-8")
-            if warning and src.name == "optimize.md":
-                plan.warnings.append(warning)
-        current = _file_hash(dest)
-        if dest.exists() and not dest.is_file():
-            plan.changes.append(Change("skip", dest, "not a regular file; left alone"))
-            plan.conflicts += 1
-            continue
-        if current is None:
-            plan.changes.append(Change("write", dest, "add", data))
-        elif current == sha256(data):
-            if key in old_files:
-                plan.changes.append(Change("keep", dest, "up to date"))
-            else:
-                plan.changes.append(Change("keep", dest, "identical file already there; not ours to remove"))
-                continue
-        elif key in old_files and old_files[key] == current:
-            plan.changes.append(Change("write", dest, "upgrade", data))
-        elif key in old_files:
-            plan.changes.append(Change("skip", dest, "changed since perfpack installed it; kept (yours now)"))
-            plan.warnings.append(f"{_rel(dest, target.claude_dir)}: modified by you; not overwritten")
-            continue
-        else:
-            plan.changes.append(Change("skip", dest, "a different file of yours has this name; left alone"))
-            plan.warnings.append(
-                f"{_rel(dest, target.claude_dir)}: your own file has this name; not installed"
-            )
-            plan.conflicts += 1
-            continue
-        manifest["files"][key] = sha256(data)
+                data = src.read_bytes()
+            except OSError as exc:
+                raise PerfpackError(f"{src}: cannot read the pack file: {exc.strerror or exc}") from None
+            key = f"{kind}/{src.name}"
+            if _plan_pack_file(plan, key, data, old_files):
+                manifest["files"][key] = sha256(data)
 
     _plan_routes(plan, pack, manifest, old)
+    _plan_local(plan)
     _plan_settings(plan, manifest, old)
     if target.project is not None:
-        _plan_gitignore(plan, target.project, manifest, old)
+        _plan_gitignore(plan, manifest, old)
+    _plan_temp_leftovers(plan, manifest)
     plan.manifest = manifest
+    data = (_dump_json(manifest) + "\n").encode("utf-8")
+    current = _peek(target.manifest)
+    plan.add("update" if current and current.kind == FILE else "add", target.rel("perfpack", MANIFEST_NAME),
+             "the record of what install wrote", State(FILE, data=data))
     return plan
+
+
+def _plan_pack_file(plan: Plan, key: str, data: bytes, old_files: dict[str, str]) -> bool:
+    """Plan one agent/command file; True when it is (or stays) ours and goes into the record."""
+    rel = plan.target.rel(key)
+    current = _peek(plan.target.path(rel))
+    if current is None or current.kind not in (ABSENT, FILE):
+        plan.add("skip", rel, "not a regular file; left alone")
+        plan.warnings.append(f"{rel}: not a regular file; not installed")
+        plan.conflicts += 1
+        return False
+    if current.kind == ABSENT:
+        plan.add("add", rel, "add", State(FILE, data=data))
+        return True
+    digest = current.digest()
+    if digest == sha256(data):
+        if key in old_files:
+            plan.add("keep", rel, "up to date")
+            return True
+        plan.add("keep", rel, "identical file already there; not ours to remove")
+        return False
+    if old_files.get(key) == digest:
+        plan.add("update", rel, "upgrade", State(FILE, data=data, mode=current.mode))
+        return True
+    if key in old_files:
+        plan.add("skip", rel, "changed since perfpack installed it; kept (yours now)")
+        plan.warnings.append(f"{rel}: modified by you; not overwritten")
+        return False
+    plan.add("skip", rel, "a different file of yours has this name; left alone")
+    plan.warnings.append(f"{rel}: your own file has this name; not installed")
+    plan.conflicts += 1
+    return False
 
 
 def _plan_routes(plan: Plan, pack: Path, manifest: dict[str, Any], old: dict[str, Any] | None) -> None:
@@ -292,28 +435,72 @@ def _plan_routes(plan: Plan, pack: Path, manifest: dict[str, Any], old: dict[str
     except PerfpackError as exc:
         plan.warnings.append(f"routing rules not compiled: {exc}")
         return
-    dest = plan.target.routes
-    current = _file_hash(dest)
-    previous = (old or {}).get("routes")
-    if current is not None and current != sha256(data) and previous != current:
-        plan.changes.append(Change("skip", dest, "a routes.json not written by perfpack; left alone"))
-        plan.warnings.append(f"{dest}: not written by this install; kept")
+    rel = plan.target.rel("perfpack", "routes.json")
+    current = _peek(plan.target.routes)
+    digest = current.digest() if current is not None and current.kind == FILE else None
+    if current is None or current.kind not in (ABSENT, FILE) or (
+        digest is not None and digest != sha256(data) and digest != (old or {}).get("routes")
+    ):
+        plan.add("skip", rel, "a routes.json not written by perfpack; left alone")
+        plan.warnings.append(f"{rel}: not written by this install; kept")
         return
-    plan.changes.append(
-        Change(
-            "keep" if current == sha256(data) else "write",
-            dest,
-            "up to date" if current == sha256(data) else "compile routing rules",
-            data,
-        )
-    )
+    if digest == sha256(data):
+        plan.add("keep", rel, "up to date")
+    else:
+        plan.add("update" if digest else "add", rel, "compile routing rules", State(FILE, data=data))
     manifest["routes"] = sha256(data)
 
 
+def _plan_local(plan: Plan) -> None:
+    """This machine's launcher folder (git-ignored): links to the interpreter and hook.py, the
+    `perfpack` launcher, and the PATH line for Claude Code's Bash tool."""
+    target = plan.target
+    wanted: dict[str, State] = {
+        "python": State(LINK, link=os.path.realpath(sys.executable)),
+        "hook.py": State(LINK, link=str(hook_script())),
+        "bin/perfpack": State(FILE, data=launcher_text().encode("utf-8"), mode=0o755),
+    }
+    env = env_text(target)
+    if env is None:
+        plan.warnings.append(f"{target.local / 'bin'} holds a `:`, which PATH cannot carry: subagents find "
+                             "`perfpack` only if it is on PATH")
+    else:
+        wanted["env.sh"] = State(FILE, data=env.encode("utf-8"), mode=0o644)
+    for name, state in wanted.items():
+        rel = target.rel("perfpack", LOCAL, name)
+        current = _peek(target.path(rel))
+        if current is None or current.kind == DIR:
+            raise PerfpackError(f"{target.path(rel)} is in the way; nothing changed",
+                                hint="remove it (perfpack's own folder) and run `perfpack install` again")
+        if current.same_as(state) and (state.mode is None or current.mode == state.mode):
+            plan.add("keep", rel, "up to date")
+        else:
+            what = {"python": "link to this interpreter", "hook.py": "link to perfpack's hook",
+                    "bin/perfpack": "launcher", "env.sh": "PATH line for Claude Code's Bash tool"}[name]
+            plan.add("update" if current.kind != ABSENT else "add", rel, what + " (this machine only)", state)
+
+
+def _settings_follow(target: Target) -> bool:
+    """settings.json may be a symlink (dotfiles): changed where it points, which must be inside root."""
+    path = target.settings
+    if not path.is_symlink():
+        return False
+    from perfpack.safeio import is_inside
+
+    real = os.path.realpath(path)
+    if not is_inside(target.root, real):
+        raise PerfpackError(f"{path} is a symbolic link to {real}, outside {target.root}; perfpack writes only "
+                            "inside it, so nothing changed",
+                            hint="add perfpack's hooks by hand (docs/install.md), or make settings.json a file")
+    return True
+
+
 def _plan_settings(plan: Plan, manifest: dict[str, Any], old: dict[str, Any] | None) -> None:
-    path = plan.target.settings
+    target = plan.target
+    path = target.settings
+    follow = _settings_follow(target)
     current = st.read_settings(path)
-    merged = st.merge_hooks(current.data, hook_commands(plan.target))
+    merged = st.merge_hooks(current.data, hook_specs(target))
     new = st.render_settings(current, merged)
     old_settings = (old or {}).get("settings") or {}
     if old and current.raw is not None and sha256(current.raw) == old_settings.get("written"):
@@ -323,38 +510,76 @@ def _plan_settings(plan: Plan, manifest: dict[str, Any], old: dict[str, Any] | N
         original = None  # changed since our last write: uninstall removes our entries structurally
     else:
         original = None if current.raw is None else current.raw.decode("utf-8", "surrogateescape")
-    if old and "created" in old_settings:
-        created = old_settings["created"]
-    else:
-        hooks_key, events = st.created_by_merge(current.data)
-        created = {"hooks": hooks_key, "events": events}
-    manifest["settings"] = {
+    hooks_key, events = st.created_by_merge(current.data)
+    if old and old_settings.get("created"):
+        made = old_settings["created"]
+        hooks_key = bool(made["hooks"]) or hooks_key
+        events = list(dict.fromkeys([*made["events"], *events]))
+    record: dict[str, Any] = {
         "existed": old_settings.get("existed", current.raw is not None) if old else current.raw is not None,
         "original": original,
         "written": sha256(new),
-        "created": created,
+        "created": {"hooks": hooks_key, "events": events},
+        "backups": list(old_settings.get("backups", [])),
     }
+    manifest["settings"] = record
+    rel = target.rel("settings.json")
     if current.raw == new:
-        plan.changes.append(Change("keep", path, "perfpack hooks already present"))
+        plan.add("keep", rel, "perfpack hooks already present")
         return
+    if current.raw is not None:
+        backup = _backup_name(path)
+        plan.add("add", target.rel(backup), "backup of your settings before the change",
+                 State(FILE, data=current.raw, mode=0o600))
+        record["backups"].append(backup)
     had_ours = st.remove_hooks(current.data) != current.data
     what = "update perfpack hooks" if had_ours else "add perfpack hooks"
-    plan.changes.append(
-        Change(
-            "write", path, what + " (UserPromptSubmit, PreToolUse Bash)", new, backup=current.raw is not None
-        )
-    )
+    mode = _mode_of(path) if current.raw is not None else None
+    plan.add("update" if current.raw is not None else "add", rel,
+             what + " (SessionStart, UserPromptSubmit, PreToolUse Bash)", State(FILE, data=new, mode=mode),
+             follow=follow)
 
 
-def _plan_gitignore(plan: Plan, project: Path, manifest: dict[str, Any], old: dict[str, Any] | None) -> None:
-    path = project / ".gitignore"
-    if path.exists() and not path.is_file():
-        plan.warnings.append(f"{path} is not a regular file; .claude/memory/ not git-ignored")
-        return
+def _mode_of(path: Path) -> int | None:
     try:
-        raw = path.read_bytes() if path.exists() else None
-    except OSError as exc:
-        plan.warnings.append(f"{path}: cannot read ({exc.strerror}); .claude/memory/ not git-ignored")
+        return os.stat(path).st_mode & 0o7777
+    except OSError:
+        return None
+
+
+def _backup_name(path: Path) -> str:
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    name = f"{path.name}.perfpack-backup-{stamp}"
+    counter = 1
+    while os.path.lexists(path.with_name(name)):
+        name = f"{path.name}.perfpack-backup-{stamp}-{counter}"
+        counter += 1
+    return name
+
+
+def _read_optional(path: Path, what: str) -> tuple[bytes | None, str | None]:
+    """(bytes, None) of a regular file (a symlink inside the project followed), (None, None) when absent,
+    (None, reason) when it cannot be used."""
+    from perfpack.safeio import is_inside, read_user_bytes
+
+    if path.is_symlink() and not is_inside(path.parent, os.path.realpath(path)):
+        return None, "a symbolic link out of the project"
+    try:
+        return read_user_bytes(path, what=what, max_bytes=st.MAX_SETTINGS_BYTES), None
+    except FileNotFoundError:
+        if path.is_symlink():
+            return None, "a symbolic link to a missing file"
+        return None, None
+    except PerfpackError as exc:
+        return None, exc.message
+
+
+def _plan_gitignore(plan: Plan, manifest: dict[str, Any], old: dict[str, Any] | None) -> None:
+    project = plan.target.root
+    path = project / ".gitignore"
+    raw, problem = _read_optional(path, ".gitignore")
+    if problem:
+        plan.warnings.append(f"{path}: {problem}; perfpack's paths not git-ignored")
         return
     previous = (old or {}).get("gitignore") or {}
     present = {line.strip().lstrip("/").rstrip("/") for line in _lines(raw)}
@@ -362,7 +587,7 @@ def _plan_gitignore(plan: Plan, project: Path, manifest: dict[str, Any], old: di
     if not missing:
         if previous:
             manifest["gitignore"] = previous
-        plan.changes.append(Change("keep", path, "perfpack's paths already ignored"))
+        plan.add("keep", ".gitignore", "perfpack's paths already ignored")
         return
     added = "".join(line + "\n" for line in missing)
     if raw and not raw.endswith(b"\n"):
@@ -373,228 +598,360 @@ def _plan_gitignore(plan: Plan, project: Path, manifest: dict[str, Any], old: di
         "created": previous.get("created", raw is None) if previous else raw is None,
         "blocks": int(previous.get("blocks", 1 if previous else 0)) + 1,
     }
-    plan.changes.append(Change("write", path, "ignore " + ", ".join(missing), (raw or b"") + added.encode()))
+    plan.add("update" if raw is not None else "add", ".gitignore", "ignore " + ", ".join(missing),
+             State(FILE, data=(raw or b"") + added.encode(), mode=_mode_of(path)), follow=path.is_symlink())
 
 
 def _lines(raw: bytes | None) -> list[str]:
     return (raw or b"").decode("utf-8", "surrogateescape").splitlines()
 
 
-# ------------------------------------------------------------------------------------------ uninstall
+def _managed_files(target: Target, manifest: dict[str, Any] | None) -> list[str]:
+    """Every file install writes (rel), for the leftovers of killed writes beside them."""
+    rels = [target.rel("settings.json"), target.rel("perfpack", MANIFEST_NAME), target.rel("perfpack", "routes.json")]
+    rels += [target.rel("perfpack", name) for name in RUNTIME_FILES]
+    rels += [target.rel("perfpack", LOCAL, name) for name in LOCAL_FILES]
+    rels += [target.rel(key) for key in (manifest or {}).get("files", {})]
+    if target.project is not None:
+        rels.append(".gitignore")
+    return rels
+
+
+def _plan_temp_leftovers(plan: Plan, manifest: dict[str, Any] | None) -> None:
+    """`.NAME.<12 hex>.tmp` beside a file perfpack writes: left by a write that was killed (by an older
+    perfpack, or another program using perfpack.fsutil). Removed; the journal covers new ones."""
+    target = plan.target
+    seen = {c.rel for c in plan.changes}
+    for rel in _managed_files(target, manifest):
+        path = target.path(rel)
+        if not path.parent.is_dir() or path.parent.is_symlink():
+            continue
+        for leftover in temp_files(path.parent, path.name):
+            leftover_rel = f"{rel.rpartition('/')[0]}/{leftover.name}" if "/" in rel else leftover.name
+            if leftover_rel not in seen and _temp_allowed(target, leftover_rel):
+                plan.add("remove", leftover_rel, "leftover of an interrupted write", State(ABSENT))
+                seen.add(leftover_rel)
+
+
+def _temp_allowed(target: Target, rel: str) -> bool:
+    return target.manages(rel)
+
+
+def _dump_json(data: Any) -> str:
+    import json
+
+    return json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False)
+
+
+# ------------------------------------------------------------------------------------------ record
+_EVENTS = ("SessionStart", "UserPromptSubmit", "PreToolUse")
+
+
 def read_manifest(target: Target) -> dict[str, Any] | None:
+    """install.json, validated: every path it names is one install manages, inside the Claude folder."""
+    from perfpack.safeio import contained, loads_json_strict, read_user_bytes
+
     path = target.manifest
-    if not path.exists():
-        return None
+    what = "perfpack's install record"
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
-        raise PerfpackError(
-            f"{path}: perfpack's install record is unreadable ({exc})",
-            hint="restore it from git, or remove perfpack's files by hand",
-        ) from None
-    if not isinstance(data, dict) or not isinstance(data.get("files"), dict):
-        raise PerfpackError(f"{path}: not a perfpack install record")
-    # A hand-edited record with a wrong-typed section would otherwise crash install/uninstall mid-plan.
-    for key, kind in _MANIFEST_SHAPE.items():
-        if data.get(key) is not None and not isinstance(data[key], kind):
-            raise PerfpackError(
-                f"{path}: perfpack's install record is damaged ({key!r} is not a {kind.__name__})",
-                hint="restore it from git, or remove perfpack's files by hand",
-            )
-    if not all(isinstance(v, str) for v in (*data["files"].values(), *(data.get("dirs") or ()))):
-        raise PerfpackError(
-            f"{path}: perfpack's install record is damaged (a file or folder entry is not text)",
-            hint="restore it from git, or remove perfpack's files by hand",
-        )
+        raw = read_user_bytes(path, what=what, max_bytes=MAX_MANIFEST_BYTES, follow_symlinks=False)
+    except FileNotFoundError:
+        return None
+    data = loads_json_strict(raw, what=f"{what} {path}")
+    try:
+        _check_manifest(data)
+    except (ValueError, TypeError, KeyError, AttributeError) as exc:
+        raise PerfpackError(f"{path}: {what} is damaged ({exc}); nothing changed",
+                            hint="restore it from git, or remove perfpack's files by hand") from None
+    for key in data["files"]:
+        contained(target.root, target.rel(key), what=f"{what}: file")
     return data
 
 
-_MANIFEST_SHAPE: dict[str, type] = {"settings": dict, "gitignore": dict, "dirs": list, "routes": str}
+def _check_manifest(data: Any) -> None:
+    def need(ok: bool, why: str) -> None:
+        if not ok:
+            raise ValueError(why)
+
+    def text_or_none(value: Any) -> bool:
+        return value is None or isinstance(value, str)
+
+    need(isinstance(data, dict), "not a JSON object")
+    need(data.get("version", 1) in (1, MANIFEST_VERSION), f"unknown version {data.get('version')!r}")
+    files = data.get("files")
+    need(isinstance(files, dict), '"files" is not an object')
+    for key, digest in files.items():
+        need(_managed_pack_file(key), f'"files" names {key!r}, which is not an agents/ or commands/ file '
+             "inside the Claude folder; refused")
+        need(isinstance(digest, str) and bool(_HEX64.fullmatch(digest)), f"the hash of {key!r} is not a SHA-256")
+    dirs = data.get("dirs", [])
+    need(isinstance(dirs, list), '"dirs" is not a list')
+    for key in dirs:
+        need(key in (".", *PACK_KINDS, "perfpack"), f'"dirs" names {key!r}, not a folder install creates; refused')
+    need(data.get("routes") is None or (isinstance(data["routes"], str) and bool(_HEX64.fullmatch(data["routes"]))),
+         '"routes" is not a SHA-256')
+    record = data.get("settings")
+    if record is not None:
+        need(isinstance(record, dict), '"settings" is not an object')
+        need(isinstance(record.get("existed", False), bool), '"settings.existed" is not true/false')
+        need(text_or_none(record.get("original")), '"settings.original" is not text')
+        need(text_or_none(record.get("written")), '"settings.written" is not text')
+        made = record.get("created")
+        if made is not None:
+            need(isinstance(made, dict) and isinstance(made.get("hooks"), bool)
+                 and isinstance(made.get("events"), list) and all(e in _EVENTS for e in made["events"]),
+                 '"settings.created" is not {"hooks": true/false, "events": [...]}')
+        backups = record.get("backups", [])
+        need(isinstance(backups, list) and all(isinstance(b, str) and _BACKUP.fullmatch(b) for b in backups),
+             '"settings.backups" names something that is not a settings backup; refused')
+    ignore = data.get("gitignore")
+    if ignore is not None:
+        need(isinstance(ignore, dict), '"gitignore" is not an object')
+        need(isinstance(ignore.get("added", ""), str), '"gitignore.added" is not text')
+        lines = ignore.get("lines", [])
+        need(isinstance(lines, list) and all(isinstance(x, str) and "\n" not in x for x in lines),
+             '"gitignore.lines" is not a list of lines')
+        need(isinstance(ignore.get("created", False), bool), '"gitignore.created" is not true/false')
+        blocks = ignore.get("blocks", 1)
+        need(isinstance(blocks, int) and not isinstance(blocks, bool) and blocks >= 0,
+             '"gitignore.blocks" is not a count')
 
 
+# ------------------------------------------------------------------------------------------ uninstall
 def plan_uninstall(target: Target) -> Plan:
     plan = Plan("uninstall", target)
     manifest = read_manifest(target)
     if manifest is None:
-        raise PerfpackError(
-            f"perfpack is not installed in {target.claude_dir} (no {MANIFEST_NAME})", exit_code=1
-        )
+        plan.installed = False
+        return plan
+    removed: set[str] = set()
+
+    def remove(rel: str, detail: str) -> None:
+        plan.add("remove", rel, detail, State(ABSENT))
+        removed.add(rel)
+
     for key, digest in manifest["files"].items():
-        path = target.claude_dir / key
-        current = _file_hash(path)
-        if current is None:
-            plan.changes.append(Change("keep", path, "already gone"))
-        elif current == digest:
-            plan.changes.append(Change("delete", path, "remove"))
+        rel = target.rel(key)
+        current = _peek(target.path(rel))
+        if current is None or current.kind not in (ABSENT, FILE):
+            plan.add("stays", rel, "not a regular file now; left alone")
+        elif current.kind == ABSENT:
+            continue
+        elif current.digest() == digest:
+            remove(rel, "remove")
         else:
-            plan.changes.append(Change("skip", path, "modified since install; kept"))
-            plan.warnings.append(f"{key}: modified since install; kept")
+            plan.add("stays", rel, "modified since install; kept")
+            plan.warnings.append(f"{rel}: modified since install; kept")
     if manifest.get("routes"):
-        current = _file_hash(target.routes)
-        if current == manifest["routes"]:
-            plan.changes.append(Change("delete", target.routes, "remove compiled routes"))
-        elif current is not None:
-            plan.changes.append(Change("skip", target.routes, "modified since install; kept"))
-    for name in _runtime_files():
-        path = target.claude_dir / "perfpack" / name
-        if path.is_file() and not path.is_symlink():
-            plan.changes.append(Change("delete", path, "remove perfpack's runtime file (regenerated on use)"))
-    _plan_settings_removal(plan, manifest.get("settings") or {})
-    gitignore = manifest.get("gitignore")
-    if gitignore and target.project is not None:
-        _plan_gitignore_removal(plan, target.project / ".gitignore", gitignore)
-    plan.changes.append(Change("delete", target.manifest, "remove install record"))
-    for key in sorted(manifest.get("dirs", []), key=lambda k: -len(Path(k).parts)):
-        folder = target.claude_dir if key == "." else target.claude_dir / key
-        plan.changes.append(Change("rmdir", folder, "remove if empty"))
+        rel = target.rel("perfpack", "routes.json")
+        current = _peek(target.routes)
+        if current is not None and current.kind == FILE:
+            if current.digest() == manifest["routes"]:
+                remove(rel, "remove compiled routes")
+            else:
+                plan.add("stays", rel, "modified since install; kept")
+    for name in RUNTIME_FILES:
+        rel = target.rel("perfpack", name)
+        current = _peek(target.path(rel))
+        if current is not None and current.kind in (FILE, LINK):
+            remove(rel, "remove perfpack's runtime file (the hooks regenerate it)")
+    for name in LOCAL_FILES:
+        rel = target.rel("perfpack", LOCAL, name)
+        current = _peek(target.path(rel))
+        if current is not None and current.kind in (FILE, LINK):
+            remove(rel, "remove this machine's launcher")
+    _plan_temp_leftovers(plan, manifest)
+    removed.update(c.rel for c in plan.changes if c.op == "remove")
+    _plan_settings_removal(plan, manifest.get("settings") or {}, removed)
+    remove(target.rel("perfpack", MANIFEST_NAME), "remove install record")
+    folders = [target.rel("perfpack", LOCAL, "bin"), target.rel("perfpack", LOCAL)]
+    folders += [target.prefix if k == "." else target.rel(k)
+                for k in sorted(manifest.get("dirs", []), key=lambda k: -len(Path(k).parts))]
+    for rel in sorted(dict.fromkeys(folders), key=lambda r: -r.count("/")):
+        path = target.path(rel)
+        if path.is_symlink() or not path.is_dir():
+            continue
+        if _will_be_empty(path, rel, removed) and not _gets_new_files(plan, rel):
+            plan.add("remove", rel, "folder, empty", State(ABSENT), if_empty=True)
+            removed.add(rel)
+    if target.project is not None and manifest.get("gitignore"):
+        _plan_gitignore_removal(plan, manifest["gitignore"], removed)
+    _plan_stays(plan, removed)
     plan.manifest = manifest
     return plan
 
 
-def _runtime_files() -> list[str]:
-    """Files perfpack's hooks write beside routes.json (caches, session state, debug log): derived data,
-    so uninstall takes them too. Baselines and config.toml are the user's and stay."""
-    names = ["hook.log"]
+def _will_be_empty(path: Path, rel: str, removed: set[str]) -> bool:
     try:
-        from perfpack.route.engine import CACHE_NAME
-
-        names.append(CACHE_NAME)
-    except ImportError:
-        pass
-    try:
-        from perfpack.route.hook import STATE_FILE
-
-        names.append(STATE_FILE)
-    except ImportError:
-        pass
-    return names
+        names = os.listdir(path)
+    except OSError:
+        return False
+    return all(f"{rel}/{name}" in removed for name in names)
 
 
-def _plan_settings_removal(plan: Plan, record: dict[str, Any]) -> None:
-    path = plan.target.settings
-    if not path.exists():
+def _gets_new_files(plan: Plan, folder: str) -> bool:
+    """Does the plan create something inside `folder` (a backup of settings.json)?"""
+    return any(c.rel.startswith(folder + "/") and c.after is not None and c.after.kind != ABSENT
+               for c in plan.changes)
+
+
+def _plan_settings_removal(plan: Plan, record: dict[str, Any], removed: set[str]) -> None:
+    target = plan.target
+    path = target.settings
+    rel = target.rel("settings.json")
+    if not os.path.lexists(path):
         return
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise PerfpackError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    follow = _settings_follow(target)
+    current = st.read_settings(path)
+    raw = current.raw or b""
     if sha256(raw) == record.get("written"):
         # Untouched since we wrote it (so no backup needed: it is ours): put the user's exact bytes
         # back, or remove the file we created; install's backups identical to that go too.
-        if not record.get("existed"):
-            plan.changes.append(Change("delete", path, "remove (created by perfpack)"))
+        if not record.get("existed") and not follow:
+            plan.add("remove", rel, "remove (created by perfpack)", State(ABSENT))
+            removed.add(rel)
             return
         if record.get("original") is not None:
             original = record["original"].encode("utf-8", "surrogateescape")
-            plan.changes.append(Change("write", path, "restore the exact pre-install content", original))
+            plan.add("restore", rel, "restore the exact pre-install content",
+                     State(FILE, data=original, mode=_mode_of(path)), follow=follow)
             for name in record.get("backups", []):
-                backup = path.parent / name
-                if Path(name).name == name and _file_hash(backup) == sha256(original):
-                    plan.changes.append(
-                        Change("delete", backup, "remove install's backup (same as restored)")
-                    )
+                state = _peek(path.with_name(name))
+                if state is not None and state.kind == FILE and state.data == original:
+                    plan.add("remove", target.rel(name), "install's backup (same as the restored file)",
+                             State(ABSENT))
+                    removed.add(target.rel(name))
             return
-    current = st.read_settings(path)
     made = record.get("created")
     cleaned = st.remove_hooks(current.data, (bool(made["hooks"]), list(made["events"])) if made else None)
     if cleaned == current.data:
-        plan.changes.append(Change("keep", path, "no perfpack hooks found"))
+        plan.add("stays", rel, "no perfpack hooks found; kept")
         return
-    if not cleaned and not record.get("existed"):
-        plan.changes.append(Change("delete", path, "remove (held only perfpack hooks)", backup=True))
+    backup = _backup_name(path)
+    plan.add("add", target.rel(backup), "backup of your settings before the change",
+             State(FILE, data=raw, mode=0o600))
+    if not cleaned and not record.get("existed") and not follow:
+        plan.add("remove", rel, "remove (held only perfpack hooks)", State(ABSENT))
+        removed.add(rel)
         return
-    plan.changes.append(
-        Change("write", path, "remove perfpack hooks", st.render_settings(current, cleaned), backup=True)
-    )
+    plan.add("update", rel, "remove perfpack hooks (the rest of your settings kept)",
+             State(FILE, data=st.render_settings(current, cleaned), mode=_mode_of(path)), follow=follow)
 
 
-def _plan_gitignore_removal(plan: Plan, path: Path, record: dict[str, Any]) -> None:
-    try:
-        raw = path.read_bytes()
-    except OSError:
+def _plan_gitignore_removal(plan: Plan, record: dict[str, Any], removed: set[str]) -> None:
+    """Drop the lines install added, except those for paths that stay (memory perfpack leaves behind
+    must not show up in `git status`)."""
+    target = plan.target
+    path = target.root / ".gitignore"
+    raw, _ = _read_optional(path, ".gitignore")
+    if raw is None:
         return
+    ours = [line for line in record.get("lines", [GITIGNORE_LINE])]
+    keep = [line for line in ours if _still_there(target, line, removed)]
+    drop = [line for line in ours if line not in keep]
     added = record.get("added", GITIGNORE_LINE + "\n").encode("utf-8", "surrogateescape")
-    ours = [line.encode() for line in record.get("lines", [GITIGNORE_LINE])]
-    if record.get("blocks", 1) == 1 and raw.endswith(added):
+    if not keep and record.get("blocks", 1) == 1 and raw.endswith(added):
         rest = raw[: -len(added)]  # the exact bytes we appended, so the file comes back byte-for-byte
     else:
         lines = raw.split(b"\n")
-        for line in ours:
+        for line in drop:
             stripped = [item.strip() for item in lines]
-            if line in stripped:
-                del lines[stripped.index(line)]
+            if line.encode() in stripped:
+                del lines[stripped.index(line.encode())]
         rest = b"\n".join(lines)
-        if rest == raw:
-            return
-    if not rest and record.get("created"):
-        plan.changes.append(Change("delete", path, "remove (created by perfpack)"))
+    for line in keep:
+        plan.add("stays", ".gitignore", f"keeps `{line}`: {line} stays (perfpack's data, still ignored)")
+    if rest == raw:
+        return
+    follow = path.is_symlink()
+    if not rest and record.get("created") and not follow:
+        plan.add("remove", ".gitignore", "remove (created by perfpack)", State(ABSENT))
+        removed.add(".gitignore")
     else:
-        plan.changes.append(Change("write", path, "remove perfpack's lines", rest))
+        plan.add("update", ".gitignore", "remove perfpack's lines: " + ", ".join(drop),
+                 State(FILE, data=rest, mode=_mode_of(path)), follow=follow)
 
 
-# ------------------------------------------------------------------------------------------ apply
-def apply(plan: Plan) -> list[str]:
-    """Apply the plan's writes in order; on a failure, put back what was already changed. Returns backups."""
-    from perfpack.fsutil import atomic_write_bytes, backup_file
+def _still_there(target: Target, line: str, removed: set[str]) -> bool:
+    """Does the path a .gitignore line names exist after the planned removals?"""
+    rel = line.strip().strip("/")
+    path = target.root / rel
+    if rel in removed or not os.path.lexists(path):
+        return False
+    if path.is_dir() and not path.is_symlink():
+        return not _will_be_empty(path, rel, removed)
+    return True
 
-    undo: list[tuple[Path, bytes | None]] = []
-    made_dirs: list[Path] = []
-    backups: list[str] = []
-    try:
+
+def _plan_stays(plan: Plan, removed: set[str]) -> None:
+    """What uninstall leaves in the Claude folder: baselines, memory, your own files and folders."""
+    target = plan.target
+    listed = {c.rel for c in plan.changes if c.op in ("stays", "update", "restore", "add")}
+    if target.prefix in removed or not target.claude_dir.is_dir():
+        return
+
+    def describe(rel: str, path: Path) -> None:
+        if rel in removed or rel in listed:
+            return
+        inner = rel[len(target.prefix) + 1:]
+        if path.is_dir() and not path.is_symlink():
+            count = _count_files(path, rel, removed)
+            label = _KNOWN.get(inner, "yours")
+            plan.add("stays", rel + "/", f"{label}: {count} file{'s' if count != 1 else ''}")
+        else:
+            plan.add("stays", rel, _KNOWN.get(inner, "yours"))
+
+    for name in sorted(os.listdir(target.claude_dir)):
+        rel = target.rel(name)
+        path = target.claude_dir / name
+        if name in ("perfpack", *PACK_KINDS) and path.is_dir() and not path.is_symlink() and rel not in removed:
+            for inner in sorted(os.listdir(path)):
+                describe(f"{rel}/{inner}", path / inner)
+            continue
+        describe(rel, path)
+
+
+def _count_files(path: Path, rel: str, removed: set[str], limit: int = 100_000) -> int:
+    count = 0
+    for folder, dirs, files in os.walk(path):
+        base = rel + folder[len(str(path)):].replace(os.sep, "/")
+        count += sum(1 for f in files if f"{base}/{f}" not in removed)
+        if count >= limit:
+            break
+    return count
+
+
+# ------------------------------------------------------------------------------------------ run
+def install(target: Target, *, dry_run: bool = False) -> Result:
+    """Install (or upgrade) the pack into `target`; with dry_run, only plan."""
+    return _run("install", target, dry_run)
+
+
+def uninstall(target: Target, *, dry_run: bool = False) -> Result:
+    """Remove exactly what install wrote; with dry_run, only plan (the same plan the real run applies)."""
+    return _run("uninstall", target, dry_run)
+
+
+def _run(action: str, target: Target, dry_run: bool) -> Result:
+    planner = plan_install if action == "install" else plan_uninstall
+    txn = target.transaction()
+    if dry_run:
+        pending = txn.pending()
+        if pending is not None:
+            raise PerfpackError(f"an interrupted {pending['action']} (started {pending['started']}) is "
+                                f"pending in {target.root}; a dry run cannot show its effect",
+                                hint=f"run `perfpack {action}` without --dry-run: it rolls that back first")
+        return Result(planner(target), dry_run=True)
+    if not target.root.is_dir():
+        raise PerfpackError(f"{target.root}: no such directory")
+    with txn.locked():
+        recovered: Outcome = txn.recover()
+        plan = planner(target)
+        # An interrupted install is rolled back; an interrupted uninstall is completed (its journal
+        # then holds only what it writes, so a full disk can still be cleaned up).
+        outcome = txn.run(action, plan.steps(), BACK if action == "install" else FORWARD)
+    for rel in outcome.kept_dirs:  # something of the user's appeared in a folder meanwhile
         for change in plan.changes:
-            path = change.path
-            if change.op == "write":
-                previous = path.read_bytes() if path.is_file() else None
-                if change.backup and previous is not None:
-                    saved = backup_file(path)
-                    if saved:
-                        backups.append(str(saved))
-                for parent in reversed([p for p in (path.parent, *path.parent.parents) if not p.exists()]):
-                    parent.mkdir()
-                    made_dirs.append(parent)
-                atomic_write_bytes(path, change.data or b"")
-                undo.append((path, previous))
-            elif change.op == "delete" and path.is_file():
-                if change.backup:
-                    saved = backup_file(path)
-                    if saved:
-                        backups.append(str(saved))
-                previous = path.read_bytes()
-                path.unlink()
-                undo.append((path, previous))
-            elif change.op == "rmdir" and path.is_dir():
-                try:
-                    path.rmdir()
-                except OSError:
-                    pass  # not empty: something of the user's lives there
-        if plan.action == "install" and plan.manifest is not None:
-            record = plan.manifest.get("settings")
-            if record is not None:
-                old_backups = (read_manifest(plan.target) or {}).get("settings", {}).get("backups", [])
-                record["backups"] = list(old_backups) + [
-                    Path(b).name for b in backups if Path(b).parent == plan.target.settings.parent
-                ]
-            data = (json.dumps(plan.manifest, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
-            previous = plan.target.manifest.read_bytes() if plan.target.manifest.is_file() else None
-            atomic_write_bytes(plan.target.manifest, data)
-            undo.append((plan.target.manifest, previous))
-    except OSError as exc:
-        for path, previous in reversed(undo):
-            try:
-                if previous is None:
-                    path.unlink(missing_ok=True)
-                else:
-                    atomic_write_bytes(path, previous)
-            except OSError:
-                pass
-        for folder in reversed(made_dirs):
-            try:
-                folder.rmdir()
-            except OSError:
-                pass
-        where = getattr(exc, "filename", None) or ""
-        raise PerfpackError(
-            f"{plan.action} failed, nothing changed: {where}: {exc.strerror or exc}",
-            hint="check the folder's permissions",
-        ) from None
-    return backups
+            if change.rel == rel and change.op == "remove":
+                change.op, change.detail = "stays", "not empty (something was added meanwhile)"
+    return Result(plan, dry_run=False, recovered=recovered.recovered, left_alone=recovered.left_alone)

@@ -11,11 +11,29 @@ from typing import Any
 from perfpack.errors import PerfpackError
 
 HOOK_TIMEOUT_S = 10
-# Our hook commands run perfpack's hook.py with one of these events; that is how we recognise them.
+MAX_SETTINGS_BYTES = 8 * 1024 * 1024
+# How we recognise our own handlers: they run perfpack's hook.py (by absolute path in installs before
+# 0.3, through .claude/perfpack/local/ since) with one of these events, or export local/env.sh.
 _OURS = {
-    "UserPromptSubmit": re.compile(r"perfpack[/\\]+hook\.py['\"]?\s+user-prompt-submit\b"),
-    "PreToolUse": re.compile(r"perfpack[/\\]+hook\.py['\"]?\s+pre-tool-use\b"),
+    "SessionStart": re.compile(r"perfpack[/\\]+local[/\\]+env\.sh\b"),
+    "UserPromptSubmit": re.compile(r"perfpack[/\\]+(?:local[/\\]+)?hook\.py['\"]?\s+user-prompt-submit\b"),
+    "PreToolUse": re.compile(r"perfpack[/\\]+(?:local[/\\]+)?hook\.py['\"]?\s+pre-tool-use\b"),
 }
+# Keys of a handler that install owns; any other key a user added to our handler is kept on update.
+_MANAGED_KEYS = ("type", "command", "args", "timeout", "if")
+
+
+@dataclass(frozen=True)
+class HookSpec:
+    """One handler of ours and the keys of the group that holds it (e.g. {"matcher": "Bash"})."""
+
+    handler: dict[str, Any]
+    group: dict[str, Any]
+
+    @classmethod
+    def command(cls, event: str, command: str) -> HookSpec:
+        group = {"matcher": "Bash"} if event == "PreToolUse" else {}
+        return cls({"type": "command", "command": command, "timeout": HOOK_TIMEOUT_S}, group)
 
 
 @dataclass
@@ -31,15 +49,21 @@ class SettingsText:
 
 
 def read_settings(path: Path) -> SettingsText:
-    """Parse settings.json; a clear PerfpackError (and nothing written) for anything we cannot keep intact."""
-    if not path.exists() and not path.is_symlink():
-        return SettingsText({}, 2, True, False, None)
-    if path.is_dir():
-        raise PerfpackError(f"{path} is a directory, not a settings file", hint="move it aside and re-run")
+    """Parse settings.json; a clear PerfpackError (and nothing written) for anything we cannot keep intact.
+
+    Read through perfpack.safeio: a FIFO or device is refused without blocking, and JSON is strict (no
+    NaN/Infinity, no 1e400 that would come back as `Infinity`, bounded depth and digits, no lone
+    surrogates), so what install writes back is always JSON that Claude Code accepts.
+    """
+    from perfpack.safeio import loads_json_strict, read_user_bytes
+
     try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise PerfpackError(f"{path}: cannot read: {exc.strerror or exc}") from None
+        raw = read_user_bytes(path, what="settings file", max_bytes=MAX_SETTINGS_BYTES)
+    except FileNotFoundError:
+        if path.is_symlink():
+            raise PerfpackError(f"{path} is a symbolic link to a missing file; left unchanged",
+                                hint="point it at an existing file or remove it") from None
+        return SettingsText({}, 2, True, False, None)
     bom = raw.startswith(b"\xef\xbb\xbf")
     try:
         text = raw[3:].decode("utf-8") if bom else raw.decode("utf-8")
@@ -51,7 +75,8 @@ def read_settings(path: Path) -> SettingsText:
     if not text.strip():
         return SettingsText({}, 2, True, bom, raw)
     try:
-        data = json.loads(text, object_pairs_hook=_no_duplicates)
+        json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_any, parse_float=_any,
+                   parse_int=_any)
     except json.JSONDecodeError as exc:
         raise PerfpackError(
             f"{path}:{exc.lineno}:{exc.colno}: invalid JSON ({exc.msg}); left unchanged",
@@ -61,6 +86,9 @@ def read_settings(path: Path) -> SettingsText:
         raise PerfpackError(
             f"{path}: duplicate key {exc.args[0]!r}; left unchanged", hint="keep one of them and re-run"
         ) from None
+    except RecursionError:
+        pass  # loads_json_strict below says it in one line
+    data = loads_json_strict(text, what=f"{path}")
     if not isinstance(data, dict):
         raise PerfpackError(
             f"{path}: the top level must be a JSON object, not {type(data).__name__}; left unchanged"
@@ -72,6 +100,10 @@ def read_settings(path: Path) -> SettingsText:
         if hooks is not None and event in hooks and not isinstance(hooks[event], list):
             raise PerfpackError(f'{path}: "hooks.{event}" must be a list; left unchanged')
     return SettingsText(data, _detect_indent(text), text.endswith("\n"), bom, raw, crlf="\r\n" in text)
+
+
+def _any(value: str) -> str:
+    return value  # the duplicate-key pass only looks at keys; numbers are judged by loads_json_strict
 
 
 class _DuplicateKey(Exception):
@@ -112,35 +144,33 @@ def is_ours(event: str, command: Any) -> bool:
     return isinstance(command, str) and bool(_OURS[event].search(command))
 
 
-def merge_hooks(data: dict[str, Any], commands: dict[str, str]) -> dict[str, Any]:
-    """A copy of `data` with our hook for each event: an existing entry of ours is updated in place
+def merge_hooks(data: dict[str, Any], specs: dict[str, HookSpec] | dict[str, str]) -> dict[str, Any]:
+    """A copy of `data` with our handler for each event: an existing handler of ours is updated in place
     (no duplicates on re-run), otherwise one group is appended after the user's own."""
     result = json.loads(json.dumps(data))  # deep copy that keeps key order
     hooks = result.setdefault("hooks", {})
-    for event, command in commands.items():
+    for event, spec in specs.items():
+        if isinstance(spec, str):
+            spec = HookSpec.command(event, spec)
         groups = hooks.setdefault(event, [])
         found = False
         for group in groups:
             if not isinstance(group, dict) or not isinstance(group.get("hooks"), list):
                 continue
+            kept = []
             for handler in group["hooks"]:
                 if isinstance(handler, dict) and is_ours(event, handler.get("command")):
                     if found:
-                        handler["_perfpack_duplicate"] = True
-                        continue
-                    handler["type"] = "command"
-                    handler["command"] = command
-                    handler["timeout"] = HOOK_TIMEOUT_S
+                        continue  # a duplicate of ours
+                    extra = {k: v for k, v in handler.items() if k not in _MANAGED_KEYS}
+                    handler = {**json.loads(json.dumps(spec.handler)), **extra}
                     found = True
-            group["hooks"] = [
-                h for h in group["hooks"] if not (isinstance(h, dict) and h.get("_perfpack_duplicate"))
-            ]
+                kept.append(handler)
+            group["hooks"] = kept
         if not found:
-            group: dict[str, Any] = {}
-            if event == "PreToolUse":
-                group["matcher"] = "Bash"
-            group["hooks"] = [{"type": "command", "command": command, "timeout": HOOK_TIMEOUT_S}]
-            groups.append(group)
+            new_group: dict[str, Any] = json.loads(json.dumps(spec.group))
+            new_group["hooks"] = [json.loads(json.dumps(spec.handler))]
+            groups.append(new_group)
     return result
 
 
