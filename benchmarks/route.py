@@ -28,7 +28,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 
-from perfpack.install.core import Target, hook_commands  # noqa: E402
+from perfpack.install.core import Target, hook_argv  # noqa: E402
 from perfpack.route.compile import write_routes  # noqa: E402
 from perfpack.route.engine import load_rules  # noqa: E402
 from perfpack.route.quality import evaluate, load_corpus  # noqa: E402
@@ -54,9 +54,16 @@ def latency(project: Path, prompts: list[str], runs: int) -> dict:
     env = {**os.environ, "CLAUDE_PROJECT_DIR": str(project)}
     env.pop("PERFPACK_ROUTE", None)
     env.pop("PERFPACK_HOOKS", None)
-    hook_argv = shlex.split(hook_commands(Target(project / ".claude", project))["UserPromptSubmit"])
-    assert Path(hook_argv[hook_argv.index("user-prompt-submit") - 1]) == HOOK, "benchmark this checkout's hook"
-    commands = {"bare": [python, "-c", "pass"], "bare -S": [python, "-S", "-c", "pass"], "hook": hook_argv}
+    # What the installed hook command executes: .claude/perfpack/local/python -S local/hook.py (links
+    # that `perfpack install` makes to the interpreter and to this checkout's hook).
+    target = Target(project / ".claude", project)
+    target.local.mkdir(parents=True, exist_ok=True)
+    for name, real in (("python", os.path.realpath(python)), ("hook.py", HOOK)):
+        if not (target.local / name).is_symlink():
+            (target.local / name).symlink_to(real)
+    hook = hook_argv(target, "UserPromptSubmit")
+    assert Path(hook[hook.index("user-prompt-submit") - 1]).resolve() == HOOK, "benchmark this checkout's hook"
+    commands = {"bare": [python, "-c", "pass"], "bare -S": [python, "-S", "-c", "pass"], "hook": hook}
     times: dict[str, list[float]] = {name: [] for name in commands}
     for _ in range(5):  # warm the page cache
         for argv in commands.values():
@@ -70,9 +77,9 @@ def latency(project: Path, prompts: list[str], runs: int) -> dict:
         for name in order:
             times[name].append(_time(commands[name], payload, env))
     huge = b'{"prompt": "' + b"slow " * (2 * 1024 * 1024) + b'"}'  # 10 MB
-    huge_times = [_time(hook_argv, huge, env) for _ in range(5)]
+    huge_times = [_time(hook, huge, env) for _ in range(5)]
     median = {name: statistics.median(values) for name, values in times.items()}
-    return {"runs": runs, "command": shlex.join(hook_argv), "bare_median_ms": round(median["bare"] * 1000, 2),
+    return {"runs": runs, "command": shlex.join(hook), "bare_median_ms": round(median["bare"] * 1000, 2),
             "bare_S_median_ms": round(median["bare -S"] * 1000, 2), "hook_median_ms": round(median["hook"] * 1000, 2),
             "ratio": round(median["hook"] / median["bare"], 3),
             "ratio_to_bare_S": round(median["hook"] / median["bare -S"], 3),
