@@ -117,13 +117,14 @@ def test_uninstall_never_deletes_through_a_symlinked_folder(project: Path) -> No
     elsewhere = project.parent / "elsewhere"
     elsewhere.mkdir()
     agents = project / ".claude" / "agents"
-    for path in agents.iterdir():
-        shutil.copy(path, elsewhere / path.name)
+    names = sorted(path.name for path in agents.iterdir())
+    for name in names:
+        shutil.copy(agents / name, elsewhere / name)
     shutil.rmtree(agents)
     agents.symlink_to(elsewhere)
     proc = perfpack("uninstall", "--project", str(project))
     assert_one_line_error(proc)
-    assert sorted(p.name for p in elsewhere.iterdir()) == sorted(p.name for p in (PACK / "agents").glob("*.md"))
+    assert sorted(p.name for p in elsewhere.iterdir()) == names
 
 
 def test_a_planted_journal_cannot_write_outside_the_project(project: Path) -> None:

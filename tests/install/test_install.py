@@ -17,7 +17,8 @@ from perfpack.install.core import GITIGNORE_LINES
 from perfpack.resources import pack_root
 
 PACK = pack_root()
-AGENTS = sorted(p.name for p in (PACK / "agents").glob("*.md"))
+# the agents and their perfpack-only metadata (agents/perfpack.toml: triggers, delegation) when the pack has it
+AGENTS = sorted(p.name for p in (PACK / "agents").glob("*") if p.suffix in (".md", ".toml"))
 COMMANDS = sorted(p.name for p in (PACK / "commands").glob("*.md"))
 
 IGNORED = "".join(line + "\n" for line in GITIGNORE_LINES)

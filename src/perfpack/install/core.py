@@ -45,6 +45,7 @@ MANIFEST_NAME = "install.json"
 MANIFEST_VERSION = 2
 MAX_MANIFEST_BYTES = 4 * 1024 * 1024
 PACK_KINDS = ("agents", "commands")
+PACK_METADATA = "perfpack.toml"  # agents/perfpack.toml: the agents' perfpack-only metadata (triggers, ...)
 LOCAL = "local"  # .claude/perfpack/local/: this machine's launcher and links, git-ignored
 LOCAL_FILES = ("python", "hook.py", "env.sh", "bin/perfpack")
 RUNTIME_FILES = ("routes.cache", "route-sessions.txt", "hook.log")  # the hooks regenerate these
@@ -146,8 +147,11 @@ class Target:
 
 
 def _managed_pack_file(key: str) -> bool:
-    """agents/NAME.md or commands/NAME.md, one plain file name (what install.json's "files" may hold)."""
+    """agents/NAME.md, agents/perfpack.toml or commands/NAME.md, one plain file name (what install.json's
+    "files" may hold)."""
     kind, _, name = key.partition("/")
+    if key == f"agents/{PACK_METADATA}":
+        return True
     return kind in PACK_KINDS and bool(re.fullmatch(r"[^/\\\0]+\.md", name)) and name not in (".md", "..md")
 
 
@@ -369,6 +373,8 @@ def plan_install(target: Target) -> Plan:
         sources = sorted(folder.glob("*.md")) if folder.is_dir() else []
         if not sources:
             raise PerfpackError(f"no {kind}/*.md in the pack at {pack}", hint="reinstall perfpack")
+        if kind == "agents" and (folder / PACK_METADATA).is_file():
+            sources.append(folder / PACK_METADATA)  # travels with the agents (route --compile, validate)
         for src in sources:
             try:
                 data = src.read_bytes()
