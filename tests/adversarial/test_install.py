@@ -342,6 +342,7 @@ def _mount_tmpfs(path: Path, size: str) -> None:
         pytest.skip(f"cannot mount a tmpfs here: {done.stderr.strip()}")
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(os.geteuid() != 0, reason="mounting a small tmpfs needs root (CI runs as root)")
 def test_full_disk_install_changes_nothing_and_leaves_no_backup(tmp_path: Path) -> None:
     """On a real filesystem that fills up part-way, install either completes or changes nothing."""
