@@ -62,7 +62,8 @@ def latency(project: Path, prompts: list[str], runs: int) -> dict:
         if not (target.local / name).is_symlink():
             (target.local / name).symlink_to(real)
     hook = hook_argv(target, "UserPromptSubmit")
-    assert Path(hook[hook.index("user-prompt-submit") - 1]).resolve() == HOOK, "benchmark this checkout's hook"
+    script = Path(hook[hook.index("user-prompt-submit") - 1])
+    assert script.resolve() == HOOK, "benchmark this checkout's hook"
     commands = {"bare": [python, "-c", "pass"], "bare -S": [python, "-S", "-c", "pass"], "hook": hook}
     times: dict[str, list[float]] = {name: [] for name in commands}
     for _ in range(5):  # warm the page cache

@@ -22,13 +22,27 @@ from perfpack.resources import pack_root
 
 PACK = pack_root()
 JOURNAL = ".claude-perfpack-journal.json"
-USER_SETTINGS = b'{\n  "model": "opus",\n  "hooks": {"Stop": [{"hooks": [{"type": "command", "command": "true"}]}]}\n}\n'
+USER_SETTINGS = (
+    b'{\n  "model": "opus",\n  "hooks": {"Stop": [{"hooks": [{"type": "command", "command": "true"}]}]}\n}\n'
+)
 
 
-def perfpack(*args: str, cwd: Path | None = None, python: str = sys.executable,
-             env: dict[str, str] | None = None, timeout: float = 60) -> subprocess.CompletedProcess:
-    return subprocess.run([python, "-m", "perfpack", *args], check=False, capture_output=True, text=True, timeout=timeout,
-                          cwd=cwd, env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1", **(env or {})})
+def perfpack(
+    *args: str,
+    cwd: Path | None = None,
+    python: str = sys.executable,
+    env: dict[str, str] | None = None,
+    timeout: float = 60,
+) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [python, "-m", "perfpack", *args],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=cwd,
+        env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1", **(env or {})},
+    )
 
 
 def snapshot(root: Path) -> dict[str, str]:
@@ -133,12 +147,20 @@ def test_a_planted_journal_cannot_write_outside_the_project(project: Path) -> No
     victim.write_text("precious\n")
     import base64
 
-    step = {"path": "../victim.txt", "follow": False,
-            "before": {"kind": "file", "mode": 420, "sha256": hashlib.sha256(b"evil\n").hexdigest(),
-                       "data": base64.b64encode(b"evil\n").decode()},
-            "after": {"kind": "file", "mode": 420, "sha256": hashlib.sha256(b"precious\n").hexdigest()}}
-    (project / JOURNAL).write_text(json.dumps({"version": 1, "action": "install", "started": "x",
-                                               "steps": [step]}))
+    step = {
+        "path": "../victim.txt",
+        "follow": False,
+        "before": {
+            "kind": "file",
+            "mode": 420,
+            "sha256": hashlib.sha256(b"evil\n").hexdigest(),
+            "data": base64.b64encode(b"evil\n").decode(),
+        },
+        "after": {"kind": "file", "mode": 420, "sha256": hashlib.sha256(b"precious\n").hexdigest()},
+    }
+    (project / JOURNAL).write_text(
+        json.dumps({"version": 1, "action": "install", "started": "x", "steps": [step]})
+    )
     for action in ("install", "uninstall"):
         proc = perfpack(action, "--project", str(project))
         assert_one_line_error(proc)
@@ -174,11 +196,22 @@ def test_settings_symlinked_out_of_the_project_is_refused(project: Path, tmp_pat
 
 
 # ------------------------------------------------------------------------------------------ items 10, 11
-@pytest.mark.parametrize("content", [
-    b'{"x": 1e400}', b'{"x": -1e400}', b'{"x": NaN}', b'{"x": Infinity}', b'{"x": [1, -Infinity]}',
-    b"[" * 1000 + b"]" * 1000, b'{"a":' * 1000 + b"1" + b"}" * 1000, b'{"x": ' + b"9" * 5000 + b"}",
-    b'{"x": 1.' + b"5" * 5000 + b"}", b'{"x": "\\ud800"}', b'{"\\udfff": 1}',
-])
+@pytest.mark.parametrize(
+    "content",
+    [
+        b'{"x": 1e400}',
+        b'{"x": -1e400}',
+        b'{"x": NaN}',
+        b'{"x": Infinity}',
+        b'{"x": [1, -Infinity]}',
+        b"[" * 1000 + b"]" * 1000,
+        b'{"a":' * 1000 + b"1" + b"}" * 1000,
+        b'{"x": ' + b"9" * 5000 + b"}",
+        b'{"x": 1.' + b"5" * 5000 + b"}",
+        b'{"x": "\\ud800"}',
+        b'{"\\udfff": 1}',
+    ],
+)
 def test_hostile_settings_json_is_refused_in_one_line(project: Path, content: bytes) -> None:
     (project / ".claude" / "settings.json").write_bytes(content)
     before = snapshot(project)
@@ -187,25 +220,28 @@ def test_hostile_settings_json_is_refused_in_one_line(project: Path, content: by
     assert snapshot(project) == before  # nothing written, not even a backup
 
 
-@pytest.mark.parametrize("damage", [
-    {"settings": {"created": {"hooks": 1, "events": "UserPromptSubmit"}}},
-    {"settings": {"created": {"hooks": True, "events": [5]}}},
-    {"settings": {"backups": [5]}},
-    {"settings": {"backups": ["../../../etc/passwd"]}},
-    {"settings": {"original": 7}},
-    {"settings": {"existed": "yes"}},
-    {"settings": []},
-    {"gitignore": {"lines": "abc"}},
-    {"gitignore": {"lines": [1, 2]}},
-    {"gitignore": {"blocks": "2"}},
-    {"gitignore": {"added": 3}},
-    {"files": {"agents/x.md": 5}},
-    {"files": ["agents/x.md"]},
-    {"dirs": "agents"},
-    {"dirs": [3]},
-    {"routes": 12},
-    {"version": 99},
-])
+@pytest.mark.parametrize(
+    "damage",
+    [
+        {"settings": {"created": {"hooks": 1, "events": "UserPromptSubmit"}}},
+        {"settings": {"created": {"hooks": True, "events": [5]}}},
+        {"settings": {"backups": [5]}},
+        {"settings": {"backups": ["../../../etc/passwd"]}},
+        {"settings": {"original": 7}},
+        {"settings": {"existed": "yes"}},
+        {"settings": []},
+        {"gitignore": {"lines": "abc"}},
+        {"gitignore": {"lines": [1, 2]}},
+        {"gitignore": {"blocks": "2"}},
+        {"gitignore": {"added": 3}},
+        {"files": {"agents/x.md": 5}},
+        {"files": ["agents/x.md"]},
+        {"dirs": "agents"},
+        {"dirs": [3]},
+        {"routes": 12},
+        {"version": 99},
+    ],
+)
 def test_damaged_install_record_is_one_line_and_changes_nothing(project: Path, damage: dict) -> None:
     installed(project)
     record = _record(project)
@@ -222,8 +258,10 @@ def test_damaged_install_record_is_one_line_and_changes_nothing(project: Path, d
         assert snapshot(project) == before
 
 
-@pytest.mark.parametrize("content", [b'{"files": {}, "x": 1e400}', b"[" * 5000 + b"]" * 5000,
-                                     b'{"files": {"\\ud800": "x"}}', b"\xff\xfe{}"])
+@pytest.mark.parametrize(
+    "content",
+    [b'{"files": {}, "x": 1e400}', b"[" * 5000 + b"]" * 5000, b'{"files": {"\\ud800": "x"}}', b"\xff\xfe{}"],
+)
 def test_hostile_install_record_json_is_one_line(project: Path, content: bytes) -> None:
     installed(project)
     (project / ".claude" / "perfpack" / "install.json").write_bytes(content)
@@ -274,7 +312,9 @@ def test_shell_metacharacters_in_the_install_and_project_paths(tmp_path: Path) -
     assert proc.returncode == 0, proc.stderr
     claude = project / ".claude"
     # /optimize is the pack's file, byte for byte: no path of this machine is pasted into its `!` line.
-    assert (claude / "commands" / "optimize.md").read_bytes() == (PACK / "commands" / "optimize.md").read_bytes()
+    assert (claude / "commands" / "optimize.md").read_bytes() == (
+        PACK / "commands" / "optimize.md"
+    ).read_bytes()
     settings = json.loads((claude / "settings.json").read_text())
     env = {**os.environ, "CLAUDE_PROJECT_DIR": str(project)}
     env.pop("PERFPACK_HOOKS", None)
@@ -282,24 +322,62 @@ def test_shell_metacharacters_in_the_install_and_project_paths(tmp_path: Path) -
     env_file = tmp_path / "session.env"
     env_file.write_text("")
     commands = {event: groups[-1]["hooks"][0]["command"] for event, groups in settings["hooks"].items()}
-    start = subprocess.run(["sh", "-c", commands["SessionStart"]], env={**env, "CLAUDE_ENV_FILE": str(env_file)},
-                           check=False, capture_output=True, text=True, timeout=30)
+    start = subprocess.run(
+        ["sh", "-c", commands["SessionStart"]],
+        env={**env, "CLAUDE_ENV_FILE": str(env_file)},
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert start.returncode == 0 and not start.stdout and not start.stderr
-    payload = json.dumps({"prompt": "the checkout endpoint is slow, p99 latency is 3 seconds",
-                          "hook_event_name": "UserPromptSubmit", "session_id": "s1", "cwd": str(project)})
-    routed = subprocess.run(["sh", "-c", commands["UserPromptSubmit"]], input=payload, env=env,
-                            check=False, capture_output=True, text=True, timeout=30)
+    payload = json.dumps(
+        {
+            "prompt": "the checkout endpoint is slow, p99 latency is 3 seconds",
+            "hook_event_name": "UserPromptSubmit",
+            "session_id": "s1",
+            "cwd": str(project),
+        }
+    )
+    routed = subprocess.run(
+        ["sh", "-c", commands["UserPromptSubmit"]],
+        input=payload,
+        env=env,
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert routed.returncode == 0, routed.stderr
     assert "additionalContext" in routed.stdout  # the hook really ran (not just the missing-launcher exit)
-    tool = json.dumps({"tool_name": "Bash", "tool_input": {"command": "ls"}, "hook_event_name": "PreToolUse",
-                       "session_id": "s1", "cwd": str(project)})
-    pre = subprocess.run(["sh", "-c", commands["PreToolUse"]], input=tool, env=env, check=False, capture_output=True,
-                         text=True, timeout=30)
+    tool = json.dumps(
+        {
+            "tool_name": "Bash",
+            "tool_input": {"command": "ls"},
+            "hook_event_name": "PreToolUse",
+            "session_id": "s1",
+            "cwd": str(project),
+        }
+    )
+    pre = subprocess.run(
+        ["sh", "-c", commands["PreToolUse"]],
+        input=tool,
+        env=env,
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert pre.returncode == 0, pre.stderr
     # The Bash tool sources the env file: `perfpack` is then the project's launcher.
-    bash = subprocess.run(["bash", "-c", f". {_sh_quote(str(env_file))} && command -v perfpack && perfpack --version"],
-                          env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}, check=False, capture_output=True, text=True,
-                          timeout=60)
+    bash = subprocess.run(
+        ["bash", "-c", f". {_sh_quote(str(env_file))} && command -v perfpack && perfpack --version"],
+        env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)},
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert bash.returncode == 0, bash.stderr
     assert bash.stdout.startswith(str(claude / "perfpack" / "local" / "bin" / "perfpack") + "\n"), bash.stdout
     assert "perfpack" in bash.stdout.rsplit("\n", 2)[-2]  # --version ran through the launcher
@@ -319,11 +397,13 @@ def test_leftovers_of_killed_writes_are_removed(project: Path) -> None:
     """`.NAME.<12 hex>.tmp` beside perfpack's files, as a write killed by an older perfpack left them."""
     before = snapshot(project)
     installed(project)
-    leftovers = [project / ".claude" / ".settings.json.0123456789ab.tmp",
-                 project / ".claude" / "commands" / ".optimize.md.a1b2c3d4e5f6.tmp",
-                 project / ".claude" / "perfpack" / ".install.json.00ff00ff00ff.tmp",
-                 project / ".claude" / "perfpack" / ".routes.json.abcdefabcdef.tmp",
-                 project / ".gitignore.0123456789ab.tmp"]
+    leftovers = [
+        project / ".claude" / ".settings.json.0123456789ab.tmp",
+        project / ".claude" / "commands" / ".optimize.md.a1b2c3d4e5f6.tmp",
+        project / ".claude" / "perfpack" / ".install.json.00ff00ff00ff.tmp",
+        project / ".claude" / "perfpack" / ".routes.json.abcdefabcdef.tmp",
+        project / ".gitignore.0123456789ab.tmp",
+    ]
     leftovers[-1] = project / ".gitignore.0123456789ab.tmp"
     leftovers.append(project / "..gitignore.0123456789ab.tmp")
     for path in leftovers[:-2]:
@@ -336,8 +416,12 @@ def test_leftovers_of_killed_writes_are_removed(project: Path) -> None:
 
 def _mount_tmpfs(path: Path, size: str) -> None:
     path.mkdir(parents=True)
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)],
-                          check=False, capture_output=True, text=True)
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)],
+        check=False,
+        capture_output=True,
+        text=True,
+    )
     if done.returncode != 0:
         pytest.skip(f"cannot mount a tmpfs here: {done.stderr.strip()}")
 
@@ -394,9 +478,14 @@ SYSCALLS = ("rename", "write", "unlink", "symlink", "mkdir", "rmdir")
 
 
 def _count_syscalls(argv: list[str]) -> dict[str, int]:
-    trace = subprocess.run(["strace", "-f", "-qq", "-e", f"trace={','.join(SYSCALLS)}", "-o", "/dev/stderr",
-                            *argv], check=False, capture_output=True, text=True, timeout=120,
-                           env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"})
+    trace = subprocess.run(
+        ["strace", "-f", "-qq", "-e", f"trace={','.join(SYSCALLS)}", "-o", "/dev/stderr", *argv],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"},
+    )
     assert trace.returncode == 0, trace.stderr[-3000:]
     counts = dict.fromkeys(SYSCALLS, 0)
     for line in trace.stderr.splitlines():
@@ -407,9 +496,25 @@ def _count_syscalls(argv: list[str]) -> dict[str, int]:
 
 
 def _killed_run(argv: list[str], syscall: str, n: int) -> int:
-    done = subprocess.run(["strace", "-f", "-qq", "-o", "/dev/null", "-e", f"trace={syscall}",
-                           "-e", f"inject={syscall}:signal=KILL:when={n}", *argv], check=False, capture_output=True, text=True,
-                          timeout=120, env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"})
+    done = subprocess.run(
+        [
+            "strace",
+            "-f",
+            "-qq",
+            "-o",
+            "/dev/null",
+            "-e",
+            f"trace={syscall}",
+            "-e",
+            f"inject={syscall}:signal=KILL:when={n}",
+            *argv,
+        ],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"},
+    )
     return done.returncode
 
 
@@ -428,8 +533,9 @@ def _normalised(tree: dict[str, str], project: Path) -> dict[str, str]:
     return out
 
 
-def _kill_everywhere(tmp_path: Path, work: Path, start: Path, action: str, reference: dict[str, str],
-                     original: dict[str, str]) -> int:
+def _kill_everywhere(
+    tmp_path: Path, work: Path, start: Path, action: str, reference: dict[str, str], original: dict[str, str]
+) -> int:
     """Kill `action` at every rename/write/unlink/symlink/mkdir/rmdir; then a later install must reach
     the reference install (which uninstalls to the original tree), and a later uninstall the original.
 
@@ -470,7 +576,9 @@ def _kill_everywhere(tmp_path: Path, work: Path, start: Path, action: str, refer
 @pytest.mark.slow
 @pytest.mark.skipif(shutil.which("strace") is None, reason="needs strace (installed by .ci/run)")
 @pytest.mark.parametrize("action", ["install", "uninstall"])
-def test_sigkill_at_every_write_is_rolled_back_or_completed(tmp_path: Path, project: Path, action: str) -> None:
+def test_sigkill_at_every_write_is_rolled_back_or_completed(
+    tmp_path: Path, project: Path, action: str
+) -> None:
     """Issue 13 item 8: strace kills the process at the N-th call of each file-changing syscall, for
     every N. The later runs happen in this process: the same code, without an interpreter start each."""
     from perfpack.install import core

@@ -17,7 +17,7 @@ from perfpack.install.core import GITIGNORE_LINES
 from perfpack.resources import pack_root
 
 PACK = pack_root()
-# the agents and their perfpack-only metadata (agents/perfpack.toml: triggers, delegation) when the pack has it
+# the agents and their perfpack-only metadata (agents/perfpack.toml: triggers, delegation), if any
 AGENTS = sorted(p.name for p in (PACK / "agents").glob("*") if p.suffix in (".md", ".toml"))
 COMMANDS = sorted(p.name for p in (PACK / "commands").glob("*.md"))
 
@@ -93,8 +93,9 @@ def test_fresh_install_puts_everything_in_place(project: Path) -> None:
     settings = json.loads((claude / "settings.json").read_text())
     ups = settings["hooks"]["UserPromptSubmit"][0]["hooks"][0]
     local = '"$CLAUDE_PROJECT_DIR/.claude/perfpack/local/'
-    assert ups["command"] == (f'[ ! -x {local}python" ] || exec {local}python" -S {local}hook.py" '
-                              "user-prompt-submit")
+    assert ups["command"] == (
+        f'[ ! -x {local}python" ] || exec {local}python" -S {local}hook.py" user-prompt-submit'
+    )
     assert ups["timeout"] == 10
     pre = settings["hooks"]["PreToolUse"][0]
     assert pre["matcher"] == "Bash" and pre["hooks"][0]["command"].endswith('hook.py" pre-tool-use')
@@ -102,7 +103,9 @@ def test_fresh_install_puts_everything_in_place(project: Path) -> None:
     assert f'cat {local}env.sh" >> "$CLAUDE_ENV_FILE"' in start
     local_dir = claude / "perfpack" / "local"
     assert os.readlink(local_dir / "python") == os.path.realpath(sys.executable)
-    assert Path(os.readlink(local_dir / "hook.py")).samefile(Path(__file__).parents[2] / "src/perfpack/hook.py")
+    assert Path(os.readlink(local_dir / "hook.py")).samefile(
+        Path(__file__).parents[2] / "src/perfpack/hook.py"
+    )
     assert os.access(local_dir / "bin" / "perfpack", os.X_OK)
     manifest = json.loads((claude / "perfpack" / "install.json").read_text())
     assert set(manifest["files"]) == {f"agents/{n}" for n in AGENTS} | {f"commands/{n}" for n in COMMANDS}
@@ -111,13 +114,25 @@ def test_fresh_install_puts_everything_in_place(project: Path) -> None:
 def test_committed_files_hold_no_path_of_this_machine(project: Path) -> None:
     """Issue 15 item 5: settings.json, agents, commands and the record are the same on every machine."""
     assert install(project).returncode == 0
-    machine = {str(project), os.path.realpath(project), sys.prefix, os.path.realpath(sys.executable),
-               str(Path(__file__).parents[2]), str(Path.home())}
-    ignored = subprocess.run(["git", "check-ignore", "-q", ".claude/perfpack/local/bin/perfpack"], cwd=project,
-                             check=False)
+    machine = {
+        str(project),
+        os.path.realpath(project),
+        sys.prefix,
+        os.path.realpath(sys.executable),
+        str(Path(__file__).parents[2]),
+        str(Path.home()),
+    }
+    ignored = subprocess.run(
+        ["git", "check-ignore", "-q", ".claude/perfpack/local/bin/perfpack"], cwd=project, check=False
+    )
     assert ignored.returncode == 0, "the machine-specific launcher folder must be git-ignored"
-    listed = subprocess.run(["git", "ls-files", "--others", "--exclude-standard", "-z"], cwd=project,
-                            capture_output=True, text=True, check=True).stdout.split("\0")
+    listed = subprocess.run(
+        ["git", "ls-files", "--others", "--exclude-standard", "-z"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split("\0")
     committed = [name for name in listed if name]
     assert ".claude/settings.json" in committed and ".claude/perfpack/install.json" in committed
     assert not any(name.startswith(".claude/perfpack/local/") for name in committed)
@@ -140,32 +155,62 @@ def test_a_clone_without_perfpack_stays_silent(project: Path, tmp_path: Path) ->
     settings = json.loads((clone / ".claude" / "settings.json").read_text())
     env_file = tmp_path / "session.env"
     env_file.write_text("")
-    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "CLAUDE_PROJECT_DIR": str(clone),
-           "CLAUDE_ENV_FILE": str(env_file)}
-    payload = json.dumps({"prompt": "the checkout page is slow", "hook_event_name": "UserPromptSubmit",
-                          "session_id": "s", "cwd": str(clone), "tool_name": "Bash",
-                          "tool_input": {"command": "git commit -m x"}})
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "HOME": str(tmp_path),
+        "CLAUDE_PROJECT_DIR": str(clone),
+        "CLAUDE_ENV_FILE": str(env_file),
+    }
+    payload = json.dumps(
+        {
+            "prompt": "the checkout page is slow",
+            "hook_event_name": "UserPromptSubmit",
+            "session_id": "s",
+            "cwd": str(clone),
+            "tool_name": "Bash",
+            "tool_input": {"command": "git commit -m x"},
+        }
+    )
     for event, groups in settings["hooks"].items():
         command = groups[-1]["hooks"][0]["command"]
-        done = subprocess.run(["sh", "-c", command], input=payload, env=env, capture_output=True, text=True,
-                              timeout=30, cwd=clone, check=False)
+        done = subprocess.run(
+            ["sh", "-c", command],
+            input=payload,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=30,
+            cwd=clone,
+            check=False,
+        )
         assert (done.returncode, done.stdout, done.stderr) == (0, "", ""), (event, done)
     assert env_file.read_text() == ""
-    assert subprocess.run(["git", "status", "--porcelain"], cwd=clone, capture_output=True, text=True,
-                          check=True).stdout == ""
+    assert (
+        subprocess.run(
+            ["git", "status", "--porcelain"], cwd=clone, capture_output=True, text=True, check=True
+        ).stdout
+        == ""
+    )
 
 
 def test_installed_hook_command_really_runs(project: Path) -> None:
     assert install(project).returncode == 0
     settings = json.loads((project / ".claude" / "settings.json").read_text())
     command = settings["hooks"]["UserPromptSubmit"][0]["hooks"][0]["command"]
-    payload = json.dumps({"prompt": "the checkout endpoint is slow, p95 is 2 s", "session_id": "s1",
-                          "hook_event_name": "UserPromptSubmit", "cwd": str(project)})
+    payload = json.dumps(
+        {
+            "prompt": "the checkout endpoint is slow, p95 is 2 s",
+            "session_id": "s1",
+            "hook_event_name": "UserPromptSubmit",
+            "cwd": str(project),
+        }
+    )
     env = {**os.environ, "CLAUDE_PROJECT_DIR": str(project)}
     for name in ("PERFPACK_HOOKS", "PERFPACK_ROUTE"):
         env.pop(name, None)
-    done = subprocess.run(command, shell=True, input=payload, capture_output=True, text=True, timeout=30,
-                          env=env, check=False)
+    done = subprocess.run(
+        command, shell=True, input=payload, capture_output=True, text=True, timeout=30, env=env, check=False
+    )
     assert done.returncode == 0, done.stderr  # the quoted paths survive a real shell
     assert "additionalContext" in done.stdout, done.stdout
 
@@ -176,14 +221,24 @@ def test_launcher_runs_perfpack_from_the_bash_tools_path(project: Path, tmp_path
     settings = json.loads((project / ".claude" / "settings.json").read_text())
     env_file = tmp_path / "session.env"
     env_file.write_text("")
-    start = subprocess.run(["sh", "-c", settings["hooks"]["SessionStart"][0]["hooks"][0]["command"]],
-                           env={"PATH": "/usr/bin:/bin", "CLAUDE_PROJECT_DIR": str(project),
-                                "CLAUDE_ENV_FILE": str(env_file)}, capture_output=True, text=True, timeout=30,
-                           check=False)
+    start = subprocess.run(
+        ["sh", "-c", settings["hooks"]["SessionStart"][0]["hooks"][0]["command"]],
+        env={"PATH": "/usr/bin:/bin", "CLAUDE_PROJECT_DIR": str(project), "CLAUDE_ENV_FILE": str(env_file)},
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
     assert start.returncode == 0 and start.stdout == start.stderr == ""
-    done = subprocess.run(["bash", "-c", f". {shlex.quote(str(env_file))}; perfpack snapshot --format json"],
-                          env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}, cwd=project,
-                          capture_output=True, text=True, timeout=120, check=False)
+    done = subprocess.run(
+        ["bash", "-c", f". {shlex.quote(str(env_file))}; perfpack snapshot --format json"],
+        env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)},
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)
 
@@ -483,9 +538,15 @@ def test_uninstall_dry_run_matches_the_real_run(project: Path) -> None:
     for path in after:  # everything left in .claude is named by a "stays" line, is inside one, or holds one
         if path.startswith(".claude/") and path not in dry["changed"]:
             assert any(path == s or path.startswith(s + "/") for s in stays) or (
-                after[path] == "dir" and any(s.startswith(path + "/") for s in stays)), path
-    assert {".claude/perfpack/baselines", ".claude/memory", ".claude/agents/mine.md",
-            ".claude/perfpack/config.toml", ".claude/settings.local.json"} <= stays
+                after[path] == "dir" and any(s.startswith(path + "/") for s in stays)
+            ), path
+    assert {
+        ".claude/perfpack/baselines",
+        ".claude/memory",
+        ".claude/agents/mine.md",
+        ".claude/perfpack/config.toml",
+        ".claude/settings.local.json",
+    } <= stays
     # perfpack's .gitignore line for the memory it leaves behind stays, and the output says so.
     assert ".claude/memory/" in (project / ".gitignore").read_text().splitlines()
     assert ".claude/perfpack/local/" not in (project / ".gitignore").read_text()

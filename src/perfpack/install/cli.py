@@ -6,7 +6,7 @@ into a perfpack.report.Report for the text and json reporters.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
@@ -22,7 +22,7 @@ _SYMBOLS = {"add": "+", "update": "~", "restore": "~", "remove": "-", "keep": "=
 _MAX_STAYS_LINES = 25  # a summary an agent can read; --format json has every line
 
 
-def _options(func):  # type: ignore[no-untyped-def]
+def _options(func: Callable[..., Any]) -> Callable[..., Any]:
     func = click.option(
         "--format", "fmt", type=click.Choice(format_choices("text", "json")), default="text",
         help="Output format.",
@@ -129,7 +129,8 @@ def _report(result: Result) -> Report:
                      "nothing to remove")
     else:
         verb = ("would " + plan.action) if result.dry_run else plan.action
-        lines.append(f"perfpack {verb} in {where}" + (" (dry run: nothing written)" if result.dry_run else ""))
+        note = " (dry run: nothing written)" if result.dry_run else ""
+        lines.append(f"perfpack {verb} in {where}{note}")
         for c in changes:
             lines.append(f"  {_SYMBOLS.get(c.op, '?')} {one_line(c.rel)}: {one_line(c.detail)}")
         if stays:

@@ -306,7 +306,7 @@ def hook_specs(target: Target) -> dict[str, st.HookSpec]:
     commands = hook_commands(target)
     events = {"user-prompt-submit": "UserPromptSubmit", "pre-tool-use": "PreToolUse"}
     path = pack_root() / "hooks" / "hooks.json"
-    specs: dict[str, st.HookSpec] = {"SessionStart": st.HookSpec.command("SessionStart", commands["SessionStart"])}
+    specs = {"SessionStart": st.HookSpec.command("SessionStart", commands["SessionStart"])}
     try:
         data = read_json_file(path, what="the pack's hooks file")
         for event, groups in data["hooks"].items():
@@ -321,7 +321,8 @@ def hook_specs(target: Target) -> dict[str, st.HookSpec]:
                             hint="reinstall perfpack") from None
     missing = [e for e in events.values() if e not in specs]
     if missing:
-        raise PerfpackError(f"{path}: no perfpack handler for {', '.join(missing)}", hint="reinstall perfpack")
+        raise PerfpackError(f"{path}: no perfpack handler for {', '.join(missing)}",
+                            hint="reinstall perfpack")
     return specs
 
 
@@ -495,9 +496,9 @@ def _settings_follow(target: Target) -> bool:
 
     real = os.path.realpath(path)
     if not is_inside(target.root, real):
-        raise PerfpackError(f"{path} is a symbolic link to {real}, outside {target.root}; perfpack writes only "
-                            "inside it, so nothing changed",
-                            hint="add perfpack's hooks by hand (docs/install.md), or make settings.json a file")
+        raise PerfpackError(f"{path} is a symbolic link to {real}, outside {target.root}; perfpack writes "
+                            "only inside it, so nothing changed",
+                            hint="add perfpack's hooks by hand (docs/install.md), or make it a file")
     return True
 
 
@@ -614,7 +615,8 @@ def _lines(raw: bytes | None) -> list[str]:
 
 def _managed_files(target: Target, manifest: dict[str, Any] | None) -> list[str]:
     """Every file install writes (rel), for the leftovers of killed writes beside them."""
-    rels = [target.rel("settings.json"), target.rel("perfpack", MANIFEST_NAME), target.rel("perfpack", "routes.json")]
+    rels = [target.rel("settings.json"), target.rel("perfpack", MANIFEST_NAME),
+            target.rel("perfpack", "routes.json")]
     rels += [target.rel("perfpack", name) for name in RUNTIME_FILES]
     rels += [target.rel("perfpack", LOCAL, name) for name in LOCAL_FILES]
     rels += [target.rel(key) for key in (manifest or {}).get("files", {})]
@@ -689,12 +691,15 @@ def _check_manifest(data: Any) -> None:
     for key, digest in files.items():
         need(_managed_pack_file(key), f'"files" names {key!r}, which is not an agents/ or commands/ file '
              "inside the Claude folder; refused")
-        need(isinstance(digest, str) and bool(_HEX64.fullmatch(digest)), f"the hash of {key!r} is not a SHA-256")
+        need(isinstance(digest, str) and bool(_HEX64.fullmatch(digest)),
+             f"the hash of {key!r} is not a SHA-256")
     dirs = data.get("dirs", [])
     need(isinstance(dirs, list), '"dirs" is not a list')
     for key in dirs:
-        need(key in (".", *PACK_KINDS, "perfpack"), f'"dirs" names {key!r}, not a folder install creates; refused')
-    need(data.get("routes") is None or (isinstance(data["routes"], str) and bool(_HEX64.fullmatch(data["routes"]))),
+        need(key in (".", *PACK_KINDS, "perfpack"),
+             f'"dirs" names {key!r}, not a folder install creates; refused')
+    routes = data.get("routes")
+    need(routes is None or (isinstance(routes, str) and bool(_HEX64.fullmatch(routes))),
          '"routes" is not a SHA-256')
     record = data.get("settings")
     if record is not None:
@@ -910,7 +915,8 @@ def _plan_stays(plan: Plan, removed: set[str]) -> None:
     for name in sorted(os.listdir(target.claude_dir)):
         rel = target.rel(name)
         path = target.claude_dir / name
-        if name in ("perfpack", *PACK_KINDS) and path.is_dir() and not path.is_symlink() and rel not in removed:
+        ours = name in ("perfpack", *PACK_KINDS) and path.is_dir() and not path.is_symlink()
+        if ours and rel not in removed:
             for inner in sorted(os.listdir(path)):
                 describe(f"{rel}/{inner}", path / inner)
             continue
@@ -919,7 +925,7 @@ def _plan_stays(plan: Plan, removed: set[str]) -> None:
 
 def _count_files(path: Path, rel: str, removed: set[str], limit: int = 100_000) -> int:
     count = 0
-    for folder, dirs, files in os.walk(path):
+    for folder, _dirs, files in os.walk(path):
         base = rel + folder[len(str(path)):].replace(os.sep, "/")
         count += sum(1 for f in files if f"{base}/{f}" not in removed)
         if count >= limit:

@@ -123,8 +123,8 @@ class Transaction:
     def pending(self) -> dict[str, Any] | None:
         """The interrupted run's journal, validated; None when there is none."""
         try:
-            raw = read_user_bytes(self.journal, what="perfpack's install journal", max_bytes=MAX_JOURNAL_BYTES,
-                                  follow_symlinks=False)
+            raw = read_user_bytes(self.journal, what="perfpack's install journal",
+                                  max_bytes=MAX_JOURNAL_BYTES, follow_symlinks=False)
         except FileNotFoundError:
             return None
         return self._parse(raw)
@@ -191,8 +191,10 @@ class Transaction:
             except (OSError, PerfpackError) as again:
                 then = "finishes the rollback" if direction == BACK else "completes it"
                 raise PerfpackError(
-                    f"{action} failed ({failure}) and could not be fully undone ({_describe(again, self.root)})",
-                    hint=f"free some space or fix the permissions, then run `perfpack {action}` again: it {then}",
+                    f"{action} failed ({failure}) and could not be fully undone "
+                    f"({_describe(again, self.root)})",
+                    hint=f"free some space or fix the permissions, then run `perfpack {action}` again: "
+                    f"it {then}",
                 ) from None
             raise PerfpackError(f"{action} failed, nothing changed: {failure}",
                                 hint="free some space or check the folder's permissions") from None
@@ -228,7 +230,8 @@ class Transaction:
         path = self._target(step)
         after = step.after
         current = read_state(path)
-        if current.same_as(after) and (after.kind != FILE or after.mode is None or current.mode == after.mode):
+        same_mode = after.kind != FILE or after.mode is None or current.mode == after.mode
+        if current.same_as(after) and same_mode:
             return True
         if after.kind == FILE:
             _write_file(path, after.data or b"", after.mode)
@@ -330,8 +333,8 @@ class Transaction:
                 if needed is not None and needed.kind == FILE and needed.data is None:
                     raise ValueError(f"the content of {rel} is missing")
                 steps.append(step)
-            return {"action": data["action"], "direction": direction, "started": str(data.get("started", "?")),
-                    "steps": steps}
+            return {"action": data["action"], "direction": direction,
+                    "started": str(data.get("started", "?")), "steps": steps}
         except PerfpackError:
             raise
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
