@@ -715,3 +715,28 @@ def test_uninstall_takes_the_hooks_runtime_files_but_not_baselines(project: Path
     assert tree(project) == {
         ".claude/perfpack/baselines/checkout.json": tree(project)[".claude/perfpack/baselines/checkout.json"]
     }
+
+
+def test_commit_attribution_merged_and_removed(project: Path) -> None:
+    """Issue 15 item 9: the pack's commit convention goes into settings.json's attribution.commit (which
+    Claude Code uses in place of its Co-Authored-By line); a value of the user's own wins."""
+    packmeta = pytest.importorskip("perfpack.packmeta")
+    line = packmeta.read_pack_meta(PACK / "agents").commit_attribution
+    if not line:
+        pytest.skip("the pack sets no commit attribution")
+    settings = project / ".claude" / "settings.json"
+    settings.parent.mkdir()
+    settings.write_text(USER_SETTINGS)
+    assert install(project).returncode == 0
+    assert json.loads(settings.read_text())["attribution"] == {"commit": line}
+    assert uninstall(project).returncode == 0
+    assert settings.read_text() == USER_SETTINGS
+    own = json.dumps({"attribution": {"commit": "Reviewed-by: me"}}, indent=2) + "\n"
+    settings.write_text(own)
+    assert install(project).returncode == 0
+    assert json.loads(settings.read_text())["attribution"] == {"commit": "Reviewed-by: me"}
+    data = json.loads(settings.read_text())
+    data["model"] = "opus"  # changed after install: uninstall goes the structural way
+    settings.write_text(json.dumps(data, indent=2) + "\n")
+    assert uninstall(project).returncode == 0
+    assert json.loads(settings.read_text()) == {"attribution": {"commit": "Reviewed-by: me"}, "model": "opus"}

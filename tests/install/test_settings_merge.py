@@ -43,3 +43,19 @@ def test_remove_after_merge_is_identity(data: dict) -> None:
     assert merge_hooks(merged, COMMANDS) == merged  # idempotent
     restored = remove_hooks(merged, created)
     assert json.dumps(restored) == json.dumps(data)  # same content and same key order
+
+
+def test_attribution_is_ours_only_where_the_user_had_none() -> None:
+    from perfpack.install.settings import merge_attribution, remove_attribution
+
+    line = "Assisted-By: <agent>"
+    for data in ({}, {"attribution": {"pr": ""}}, {"model": "opus", "attribution": {}}):
+        merged, record = merge_attribution(data, line, None)
+        assert merged["attribution"]["commit"] == line and record is not None
+        assert json.dumps(remove_attribution(merged, record)) == json.dumps(data)
+    mine = {"attribution": {"commit": "Signed-off-by: me"}}
+    merged, record = merge_attribution(mine, line, None)
+    assert merged == mine and record is None  # the user's own value wins
+    merged, record = merge_attribution({"attribution": {"commit": "old"}}, line, {"commit": "old", "key": True})
+    assert merged == {"attribution": {"commit": line}} and record == {"commit": line, "key": True}
+    assert remove_attribution({"attribution": {"commit": "changed"}}, record) == {"attribution": {"commit": "changed"}}

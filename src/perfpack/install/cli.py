@@ -1,25 +1,18 @@
 """`perfpack install` / `perfpack uninstall`: the click layer only translates arguments and prints.
 
-The work is in perfpack.install.core (plain functions returning a Result); this module turns a Result
-into a perfpack.report.Report for the text and json reporters.
+The work is in perfpack.install.core (plain functions returning a Result, and the Report it renders as).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import click
 
 from perfpack.errors import PerfpackError
-from perfpack.report import Report, format_choices, render
-
-if TYPE_CHECKING:
-    from perfpack.install.core import Result
-
-_SYMBOLS = {"add": "+", "update": "~", "restore": "~", "remove": "-", "keep": "=", "skip": "!"}
-_MAX_STAYS_LINES = 25  # a summary an agent can read; --format json has every line
+from perfpack.report import format_choices, render
 
 
 def _options(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -60,7 +53,7 @@ def install(project: str | None, user: bool, dry_run: bool, fmt: str) -> int:
 
     with _os_errors_as_usage():
         result = core.install(core.resolve_target(project, user), dry_run=dry_run)
-    click.echo(render(_report(result), fmt))
+    click.echo(render(core.report(result), fmt))
     return result.exit_code
 
 
@@ -81,7 +74,7 @@ def uninstall(project: str | None, user: bool, dry_run: bool, fmt: str) -> int:
 
     with _os_errors_as_usage():
         result = core.uninstall(core.resolve_target(project, user), dry_run=dry_run)
-    click.echo(render(_report(result), fmt))
+    click.echo(render(core.report(result), fmt))
     return result.exit_code
 
 
@@ -95,50 +88,3 @@ def _os_errors_as_usage() -> Iterator[None]:
         raise PerfpackError(
             f"{where}{exc.strerror or exc}; nothing changed", hint="check the folder's permissions"
         ) from None
-
-
-def _report(result: Result) -> Report:
-    from perfpack.terminal import one_line
-
-    plan = result.plan
-    target = plan.target
-    changes = [c for c in plan.changes if c.op != "stays"]
-    stays = [c for c in plan.changes if c.op == "stays"]
-    data: dict[str, Any] = {
-        "action": plan.action,
-        "dry_run": result.dry_run,
-        "target": str(target.claude_dir),
-        "installed": plan.installed,
-        "recovered": result.recovered,
-        "changes": [{"op": c.op, "path": c.rel, "detail": c.detail} for c in changes],
-        "removed": [c.rel for c in changes if c.op == "remove"],
-        "changed": [c.rel for c in changes if c.op in ("add", "update", "restore")],
-        "stays": [{"path": c.rel, "detail": c.detail} for c in stays],
-        "backups": [c.rel for c in changes if ".perfpack-backup-" in c.rel and c.op == "add"],
-        "warnings": plan.warnings,
-        "conflicts": plan.conflicts,
-    }
-    lines = []
-    if result.recovered:
-        lines.append(f"perfpack {result.recovered}")
-    for rel in result.left_alone:
-        lines.append(f"  warning: {one_line(rel)} changed after the interruption; left as it is")
-    where = one_line(target.claude_dir)
-    if not plan.installed:
-        lines.append(f"perfpack is not installed in {where} (no {target.rel('perfpack', 'install.json')}); "
-                     "nothing to remove")
-    else:
-        verb = ("would " + plan.action) if result.dry_run else plan.action
-        note = " (dry run: nothing written)" if result.dry_run else ""
-        lines.append(f"perfpack {verb} in {where}{note}")
-        for c in changes:
-            lines.append(f"  {_SYMBOLS.get(c.op, '?')} {one_line(c.rel)}: {one_line(c.detail)}")
-        if stays:
-            lines.append("stays" if result.dry_run else "left in place")
-            for c in stays[:_MAX_STAYS_LINES]:
-                lines.append(f"  {one_line(c.rel)}: {one_line(c.detail)}")
-            if len(stays) > _MAX_STAYS_LINES:
-                lines.append(f"  ... and {len(stays) - _MAX_STAYS_LINES} more (--format json lists them)")
-    for warning in plan.warnings:
-        lines.append(f"  warning: {one_line(warning)}")
-    return Report(command=plan.action, data=data, text="\n".join(lines))

@@ -21,7 +21,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from perfpack.errors import PerfpackError
 from perfpack.exitcodes import ExitCode
@@ -40,6 +40,9 @@ from perfpack.install.txn import (
     read_state,
     temp_files,
 )
+
+if TYPE_CHECKING:
+    from perfpack.report import Report
 
 MANIFEST_NAME = "install.json"
 MANIFEST_VERSION = 2
@@ -507,9 +510,10 @@ def _plan_settings(plan: Plan, manifest: dict[str, Any], old: dict[str, Any] | N
     path = target.settings
     follow = _settings_follow(target)
     current = st.read_settings(path)
-    merged = st.merge_hooks(current.data, hook_specs(target))
-    new = st.render_settings(current, merged)
     old_settings = (old or {}).get("settings") or {}
+    merged = st.merge_hooks(current.data, hook_specs(target))
+    merged, attribution = st.merge_attribution(merged, _commit_attribution(), old_settings.get("attribution"))
+    new = st.render_settings(current, merged)
     if old and current.raw is not None and sha256(current.raw) == old_settings.get("written"):
         # Re-run on our own unchanged output: the pre-install original is still the one to restore.
         original = old_settings.get("original")
@@ -527,6 +531,7 @@ def _plan_settings(plan: Plan, manifest: dict[str, Any], old: dict[str, Any] | N
         "original": original,
         "written": sha256(new),
         "created": {"hooks": hooks_key, "events": events},
+        "attribution": attribution,
         "backups": list(old_settings.get("backups", [])),
     }
     manifest["settings"] = record
@@ -541,10 +546,23 @@ def _plan_settings(plan: Plan, manifest: dict[str, Any], old: dict[str, Any] | N
         record["backups"].append(backup)
     had_ours = st.remove_hooks(current.data) != current.data
     what = "update perfpack hooks" if had_ours else "add perfpack hooks"
+    if attribution and (current.data.get("attribution") or {}).get("commit") != attribution["commit"]:
+        what = f"{what} and the commit attribution"
     mode = _mode_of(path) if current.raw is not None else None
     plan.add("update" if current.raw is not None else "add", rel,
              what + " (SessionStart, UserPromptSubmit, PreToolUse Bash)", State(FILE, data=new, mode=mode),
              follow=follow)
+
+
+def _commit_attribution() -> str | None:
+    """The pack's commit convention (agents/perfpack.toml [commits] attribution), if it has one."""
+    try:
+        from perfpack.packmeta import read_pack_meta
+    except ImportError:
+        return None
+    from perfpack.resources import pack_root
+
+    return read_pack_meta(pack_root() / "agents").commit_attribution
 
 
 def _mode_of(path: Path) -> int | None:
@@ -712,6 +730,10 @@ def _check_manifest(data: Any) -> None:
             need(isinstance(made, dict) and isinstance(made.get("hooks"), bool)
                  and isinstance(made.get("events"), list) and all(e in _EVENTS for e in made["events"]),
                  '"settings.created" is not {"hooks": true/false, "events": [...]}')
+        mine = record.get("attribution")
+        need(mine is None or (isinstance(mine, dict) and isinstance(mine.get("commit"), str)
+                              and isinstance(mine.get("key", False), bool)),
+             '"settings.attribution" is not {"commit": "...", "key": true/false}')
         backups = record.get("backups", [])
         need(isinstance(backups, list) and all(isinstance(b, str) and _BACKUP.fullmatch(b) for b in backups),
              '"settings.backups" names something that is not a settings backup; refused')
@@ -835,6 +857,7 @@ def _plan_settings_removal(plan: Plan, record: dict[str, Any], removed: set[str]
             return
     made = record.get("created")
     cleaned = st.remove_hooks(current.data, (bool(made["hooks"]), list(made["events"])) if made else None)
+    cleaned = st.remove_attribution(cleaned, record.get("attribution"))
     if cleaned == current.data:
         plan.add("stays", rel, "no perfpack hooks found; kept")
         return
@@ -845,7 +868,7 @@ def _plan_settings_removal(plan: Plan, record: dict[str, Any], removed: set[str]
         plan.add("remove", rel, "remove (held only perfpack hooks)", State(ABSENT))
         removed.add(rel)
         return
-    plan.add("update", rel, "remove perfpack hooks (the rest of your settings kept)",
+    plan.add("update", rel, "remove perfpack's hooks and attribution (the rest of your settings kept)",
              State(FILE, data=st.render_settings(current, cleaned), mode=_mode_of(path)), follow=follow)
 
 
@@ -967,3 +990,57 @@ def _run(action: str, target: Target, dry_run: bool) -> Result:
             if change.rel == rel and change.op == "remove":
                 change.op, change.detail = "stays", "not empty (something was added meanwhile)"
     return Result(plan, dry_run=False, recovered=recovered.recovered, left_alone=recovered.left_alone)
+
+
+# ------------------------------------------------------------------------------------------ report
+_SYMBOLS = {"add": "+", "update": "~", "restore": "~", "remove": "-", "keep": "=", "skip": "!"}
+_MAX_STAYS_LINES = 25  # a summary an agent can read; --format json has every line
+
+
+def report(result: Result) -> Report:
+    """The Report the text and json reporters print: every change, what stays, warnings."""
+    from perfpack.report import Report
+    from perfpack.terminal import one_line
+
+    plan = result.plan
+    target = plan.target
+    changes = [c for c in plan.changes if c.op != "stays"]
+    stays = [c for c in plan.changes if c.op == "stays"]
+    data: dict[str, Any] = {
+        "action": plan.action,
+        "dry_run": result.dry_run,
+        "target": str(target.claude_dir),
+        "installed": plan.installed,
+        "recovered": result.recovered,
+        "changes": [{"op": c.op, "path": c.rel, "detail": c.detail} for c in changes],
+        "removed": [c.rel for c in changes if c.op == "remove"],
+        "changed": [c.rel for c in changes if c.op in ("add", "update", "restore")],
+        "stays": [{"path": c.rel, "detail": c.detail} for c in stays],
+        "backups": [c.rel for c in changes if ".perfpack-backup-" in c.rel and c.op == "add"],
+        "warnings": plan.warnings,
+        "conflicts": plan.conflicts,
+    }
+    lines = []
+    if result.recovered:
+        lines.append(f"perfpack {result.recovered}")
+    for rel in result.left_alone:
+        lines.append(f"  warning: {one_line(rel)} changed after the interruption; left as it is")
+    where = one_line(target.claude_dir)
+    if not plan.installed:
+        lines.append(f"perfpack is not installed in {where} (no {target.rel('perfpack', 'install.json')}); "
+                     "nothing to remove")
+    else:
+        verb = ("would " + plan.action) if result.dry_run else plan.action
+        note = " (dry run: nothing written)" if result.dry_run else ""
+        lines.append(f"perfpack {verb} in {where}{note}")
+        for c in changes:
+            lines.append(f"  {_SYMBOLS.get(c.op, '?')} {one_line(c.rel)}: {one_line(c.detail)}")
+        if stays:
+            lines.append("stays" if result.dry_run else "left in place")
+            for c in stays[:_MAX_STAYS_LINES]:
+                lines.append(f"  {one_line(c.rel)}: {one_line(c.detail)}")
+            if len(stays) > _MAX_STAYS_LINES:
+                lines.append(f"  ... and {len(stays) - _MAX_STAYS_LINES} more (--format json lists them)")
+    for warning in plan.warnings:
+        lines.append(f"  warning: {one_line(warning)}")
+    return Report(command=plan.action, data=data, text="\n".join(lines))

@@ -214,3 +214,39 @@ def remove_hooks(data: dict[str, Any], created: tuple[bool, list[str]] | None = 
     if not hooks and (created is None or created[0]):
         del result["hooks"]
     return result
+
+
+def merge_attribution(data: dict[str, Any], commit: str | None,
+                      previous: dict[str, Any] | None) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """`data` with "attribution": {"commit": COMMIT} (the pack's commit convention, which Claude Code puts
+    in place of its own Co-Authored-By line), and the record of what we set (None: nothing of ours).
+
+    A value of the user's own wins: it is kept. Ours from an earlier install (`previous`) is updated."""
+    result = json.loads(json.dumps(data))
+    if commit is None:
+        return result, None
+    attribution = result.get("attribution")
+    if attribution is None:
+        result["attribution"] = {"commit": commit}
+        return result, {"commit": commit, "key": True}
+    if not isinstance(attribution, dict):
+        return result, None
+    if "commit" not in attribution:
+        attribution["commit"] = commit
+        return result, {"commit": commit, "key": False}
+    if previous and attribution["commit"] == previous.get("commit"):
+        attribution["commit"] = commit
+        return result, {"commit": commit, "key": bool(previous.get("key"))}
+    return result, None  # the user's own
+
+
+def remove_attribution(data: dict[str, Any], record: dict[str, Any] | None) -> dict[str, Any]:
+    """`data` without the attribution.commit we set (left alone if the user changed it since)."""
+    result = json.loads(json.dumps(data))
+    attribution = result.get("attribution")
+    if not record or not isinstance(attribution, dict) or attribution.get("commit") != record.get("commit"):
+        return result
+    del attribution["commit"]
+    if not attribution and record.get("key"):
+        del result["attribution"]
+    return result
