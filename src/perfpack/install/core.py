@@ -539,7 +539,8 @@ def _plan_settings(plan: Plan, manifest: dict[str, Any], old: dict[str, Any] | N
     if current.raw == new:
         plan.add("keep", rel, "perfpack hooks already present")
         return
-    if current.raw is not None:
+    if current.raw is not None and sha256(current.raw) != old_settings.get("written"):
+        # A backup of the user's content; our own unchanged output needs none (the record has the original).
         backup = _backup_name(path)
         plan.add("add", target.rel(backup), "backup of your settings before the change",
                  State(FILE, data=current.raw, mode=0o600))
