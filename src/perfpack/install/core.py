@@ -364,6 +364,10 @@ def plan_install(target: Target) -> Plan:
         state = _peek(target.path(rel))
         if state is not None and state.kind == DIR:
             continue
+        if state is not None and state.kind == LINK:
+            raise PerfpackError(f"{target.path(rel)} is a symbolic link; perfpack does not install "
+                                "through it, nothing changed",
+                                hint="make it a real folder, or use --project on its target")
         if state is not None and state.kind != ABSENT:
             raise PerfpackError(f"{target.path(rel)} is in the way (not a folder); nothing changed",
                                 hint="move it aside and run `perfpack install` again")
