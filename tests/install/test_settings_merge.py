@@ -56,6 +56,8 @@ def test_attribution_is_ours_only_where_the_user_had_none() -> None:
     mine = {"attribution": {"commit": "Signed-off-by: me"}}
     merged, record = merge_attribution(mine, line, None)
     assert merged == mine and record is None  # the user's own value wins
-    merged, record = merge_attribution({"attribution": {"commit": "old"}}, line, {"commit": "old", "key": True})
+    previous = {"commit": "old", "key": True}
+    merged, record = merge_attribution({"attribution": {"commit": "old"}}, line, previous)
     assert merged == {"attribution": {"commit": line}} and record == {"commit": line, "key": True}
-    assert remove_attribution({"attribution": {"commit": "changed"}}, record) == {"attribution": {"commit": "changed"}}
+    changed = {"attribution": {"commit": "changed"}}
+    assert remove_attribution(changed, record) == changed
