@@ -64,19 +64,24 @@ def ensure_claude_code(version: str) -> Path:
             staging = prefix.parent / f".{prefix.name}.partial-{os.getpid()}"
             shutil.rmtree(staging, ignore_errors=True)
             shutil.rmtree(prefix, ignore_errors=True)
-            proc = subprocess.run(["npm", "install", "--no-audit", "--no-fund", "--prefix", str(staging),
-                                   package], check=False, capture_output=True, text=True, timeout=INSTALL_TIMEOUT)
+            proc = subprocess.run(
+                ["npm", "install", "--no-audit", "--no-fund", "--prefix", str(staging), package],
+                check=False,
+                capture_output=True,
+                text=True,
+                timeout=INSTALL_TIMEOUT,
+            )
             if proc.returncode != 0:
                 shutil.rmtree(staging, ignore_errors=True)
-                pytest.fail(f"npm install {package} failed (exit {proc.returncode}):\n"
-                            f"{proc.stderr[-3000:]}")
+                pytest.fail(f"npm install {package} failed (exit {proc.returncode}):\n{proc.stderr[-3000:]}")
             (staging / ".perfpack-complete").write_text(version + "\n")
             staging.rename(prefix)  # node_modules/.bin links are relative, so they survive the rename
             binary = _installed_claude(prefix)
             assert binary is not None, f"npm installed {package} but {prefix} has no claude binary"
     said = subprocess.run([str(binary), "--version"], check=False, capture_output=True, text=True, timeout=60)
     assert said.stdout.split(" ", 1)[0].strip() == version, (
-        f"{binary} --version said {said.stdout!r} {said.stderr[-500:]!r}; expected {version}")
+        f"{binary} --version said {said.stdout!r} {said.stderr[-500:]!r}; expected {version}"
+    )
     return binary
 
 
@@ -85,8 +90,13 @@ def make_git_project(path: Path) -> Path:
     path.mkdir(parents=True, exist_ok=True)
     (path / "app.py").write_text("def handler(request):\n    return {'ok': True}\n")
     (path / "README.md").write_text("# shop\n")
-    git_env = {**os.environ, "GIT_AUTHOR_NAME": "e2e", "GIT_AUTHOR_EMAIL": "e2e@example.invalid",
-               "GIT_COMMITTER_NAME": "e2e", "GIT_COMMITTER_EMAIL": "e2e@example.invalid"}
+    git_env = {
+        **os.environ,
+        "GIT_AUTHOR_NAME": "e2e",
+        "GIT_AUTHOR_EMAIL": "e2e@example.invalid",
+        "GIT_COMMITTER_NAME": "e2e",
+        "GIT_COMMITTER_EMAIL": "e2e@example.invalid",
+    }
     for args in (["init", "-q", "-b", "main"], ["add", "-A"], ["commit", "-q", "-m", "initial"]):
         subprocess.run(["git", *args], cwd=path, env=git_env, check=True, capture_output=True, timeout=60)
     return path
@@ -107,7 +117,9 @@ class ClaudeRun:
         for event in self.events:
             if event.get("type") == "system" and event.get("subtype") == "init":
                 return event
-        raise AssertionError(f"no init event in the stream-json output:\n{self.stdout[-2000:]}\n{self.stderr[-2000:]}")
+        raise AssertionError(
+            f"no init event in the stream-json output:\n{self.stdout[-2000:]}\n{self.stderr[-2000:]}"
+        )
 
     @property
     def result(self) -> dict[str, Any] | None:
@@ -115,8 +127,10 @@ class ClaudeRun:
 
     @property
     def first_request(self) -> dict[str, Any]:
-        assert self.requests, ("the CLI sent nothing to the model (a slash command whose `!` line fails is "
-                               f"aborted silently); stdout:\n{self.stdout[-2000:]}\nstderr:\n{self.stderr[-2000:]}")
+        assert self.requests, (
+            "the CLI sent nothing to the model (a slash command whose `!` line fails is "
+            f"aborted silently); stdout:\n{self.stdout[-2000:]}\nstderr:\n{self.stderr[-2000:]}"
+        )
         return self.requests[0]
 
     def texts(self, role: str | None = None) -> list[str]:
@@ -152,16 +166,40 @@ class ClaudeRun:
 
     def hook_lines(self) -> list[str]:
         """Lines that UserPromptSubmit hooks added to the model's context."""
-        return [line for text in self.texts() for line in text.splitlines()
-                if line.startswith((HOOK_CONTEXT_PREFIX, HOOK_PLAIN_PREFIX))]
+        return [
+            line
+            for text in self.texts()
+            for line in text.splitlines()
+            if line.startswith((HOOK_CONTEXT_PREFIX, HOOK_PLAIN_PREFIX))
+        ]
 
 
-def claude_env(api: FakeAnthropicAPI, home: Path) -> dict[str, str]:
-    """A clean environment: fresh HOME, the stand-in API, no telemetry, the venv's `perfpack` on PATH."""
-    venv_bin = str(Path(sys.executable).parent)
+VENV_BIN = str(Path(sys.executable).parent)
+
+
+def path_without_perfpack() -> str:
+    """The PATH minus every folder holding a `perfpack`: the quick start's "venv not on PATH"."""
+    folders = [
+        d
+        for d in os.environ.get("PATH", "/usr/bin:/bin").split(os.pathsep)
+        if d and d != VENV_BIN and not os.access(os.path.join(d, "perfpack"), os.X_OK)
+    ]
+    return os.pathsep.join(folders)
+
+
+def claude_env(
+    api: FakeAnthropicAPI, home: Path, *, venv_on_path: bool = True, extra: dict[str, str] | None = None
+) -> dict[str, str]:
+    """A clean environment: fresh HOME, the stand-in API, no telemetry, the venv's `perfpack` on PATH (unless
+    venv_on_path is False: then no folder holding a `perfpack` is on PATH), plus EXTRA."""
+    path = (
+        os.pathsep.join([VENV_BIN, os.environ.get("PATH", "/usr/bin:/bin")])
+        if venv_on_path
+        else path_without_perfpack()
+    )
     env = {
         "HOME": str(home),
-        "PATH": os.pathsep.join([venv_bin, os.environ.get("PATH", "/usr/bin:/bin")]),
+        "PATH": path,
         "ANTHROPIC_BASE_URL": api.base_url,
         "ANTHROPIC_API_KEY": "test",
         "DISABLE_TELEMETRY": "1",
@@ -174,17 +212,37 @@ def claude_env(api: FakeAnthropicAPI, home: Path) -> dict[str, str]:
     for key in ("TMPDIR", "NO_COLOR"):
         if key in os.environ:
             env[key] = os.environ[key]
+    env.update(extra or {})
     return env
 
 
-def run_claude(claude: Path, api: FakeAnthropicAPI, project: Path, home: Path, prompt: str,
-               *extra: str, timeout: float = RUN_TIMEOUT) -> ClaudeRun:
-    """Run `claude -p PROMPT --output-format stream-json --verbose` in PROJECT and collect what it sent."""
+def run_claude(
+    claude: Path,
+    api: FakeAnthropicAPI,
+    project: Path,
+    home: Path,
+    prompt: str,
+    *extra: str,
+    timeout: float = RUN_TIMEOUT,
+    venv_on_path: bool = True,
+    env: dict[str, str] | None = None,
+) -> ClaudeRun:
+    """Run `claude -p PROMPT --output-format stream-json --verbose` in PROJECT and collect what it sent.
+
+    EXTRA are more CLI arguments (`--debug-file F`, `--plugin-dir D`); ENV is added to the clean environment.
+    """
     home.mkdir(parents=True, exist_ok=True)
     seen_before = len(api.messages())
-    proc = subprocess.run([str(claude), "-p", prompt, "--output-format", "stream-json", "--verbose", *extra],
-                          cwd=project, env=claude_env(api, home), check=False, capture_output=True, text=True,
-                          timeout=timeout, stdin=subprocess.DEVNULL)
+    proc = subprocess.run(
+        [str(claude), "-p", prompt, "--output-format", "stream-json", "--verbose", *extra],
+        cwd=project,
+        env=claude_env(api, home, venv_on_path=venv_on_path, extra=env),
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
+    )
     events = []
     for line in proc.stdout.splitlines():
         try:
@@ -206,21 +264,54 @@ def _dump(run: ClaudeRun, prompt: str) -> None:
     path = Path(folder)
     path.mkdir(parents=True, exist_ok=True)
     name = f"run-{len(list(path.glob('run-*.json'))) + 1:03d}.json"
-    (path / name).write_text(json.dumps({"prompt": prompt, "returncode": run.returncode, "stderr": run.stderr,
-                                         "events": run.events, "requests": run.requests}, indent=1))
+    (path / name).write_text(
+        json.dumps(
+            {
+                "prompt": prompt,
+                "returncode": run.returncode,
+                "stderr": run.stderr,
+                "events": run.events,
+                "requests": run.requests,
+            },
+            indent=1,
+        )
+    )
 
 
-def run_claude_cli(claude: Path, api: FakeAnthropicAPI, home: Path, *args: str, cwd: Path | None = None,
-                   timeout: float = RUN_TIMEOUT) -> subprocess.CompletedProcess:
+def run_claude_cli(
+    claude: Path,
+    api: FakeAnthropicAPI,
+    home: Path,
+    *args: str,
+    cwd: Path | None = None,
+    timeout: float = RUN_TIMEOUT,
+) -> subprocess.CompletedProcess:
     """Run a non-interactive `claude` subcommand (plugin validate/marketplace/install) with the test env."""
     home.mkdir(parents=True, exist_ok=True)
-    return subprocess.run([str(claude), *args], cwd=cwd, env=claude_env(api, home), check=False, capture_output=True,
-                          text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+    return subprocess.run(
+        [str(claude), *args],
+        cwd=cwd,
+        env=claude_env(api, home),
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
+    )
 
 
 def copy_repo(dest: Path) -> Path:
     """A copy of the repository as a user would clone it (no venv, no git metadata, no caches)."""
-    ignore = shutil.ignore_patterns(".git", ".venv", "venv", "__pycache__", ".pytest_cache", "node_modules",
-                                    "*.egg-info", ".hypothesis", ".claude")
+    ignore = shutil.ignore_patterns(
+        ".git",
+        ".venv",
+        "venv",
+        "__pycache__",
+        ".pytest_cache",
+        "node_modules",
+        "*.egg-info",
+        ".hypothesis",
+        ".claude",
+    )
     shutil.copytree(REPO_ROOT, dest, ignore=ignore, symlinks=True)
     return dest

@@ -47,16 +47,28 @@ def _toy_project(tmp_path: Path) -> Path:
     (project / ".claude" / "agents" / "quokka-auditor.md").write_text(TOY_AGENT)
     (project / ".claude" / "commands" / "tally.md").write_text(TOY_COMMAND)
     (project / ".claude" / "commands" / "refused.md").write_text(REFUSED_COMMAND)
-    hook_out = json.dumps({"hookSpecificOutput": {"hookEventName": "UserPromptSubmit",
-                                                  "additionalContext": "QUOKKA-HOOK-CONTEXT"}})
-    settings = {"hooks": {"UserPromptSubmit": [{"hooks": [
-        {"type": "command", "command": f"echo '{hook_out}'", "timeout": 10}]}]}}
+    hook_out = json.dumps(
+        {
+            "hookSpecificOutput": {
+                "hookEventName": "UserPromptSubmit",
+                "additionalContext": "QUOKKA-HOOK-CONTEXT",
+            }
+        }
+    )
+    settings = {
+        "hooks": {
+            "UserPromptSubmit": [
+                {"hooks": [{"type": "command", "command": f"echo '{hook_out}'", "timeout": 10}]}
+            ]
+        }
+    }
     (project / ".claude" / "settings.json").write_text(json.dumps(settings))
     return project
 
 
-def test_agent_list_command_expansion_and_hook_context_reach_the_model(claude_bin, cli_version, fake_api, home,
-                                                                     tmp_path):
+def test_agent_list_command_expansion_and_hook_context_reach_the_model(
+    claude_bin, cli_version, fake_api, home, tmp_path
+):
     project = _toy_project(tmp_path)
     run = run_claude(claude_bin, fake_api, project, home, "/tally eleven quokkas")
 
@@ -69,7 +81,10 @@ def test_agent_list_command_expansion_and_hook_context_reach_the_model(claude_bi
     body = run.first_request
     assert body["stream"] is True
     # Agent list: a role "system" message, one line per agent with its tools.
-    assert run.agent_lines()["quokka-auditor"] == "Use PROACTIVELY when quokka ledgers drift. (Tools: Read, Grep)"
+    assert (
+        run.agent_lines()["quokka-auditor"]
+        == "Use PROACTIVELY when quokka ledgers drift. (Tools: Read, Grep)"
+    )
     # Command expansion: the user's message holds the body with $ARGUMENTS and the `!` output substituted.
     user_text = "\n".join(run.texts("user"))
     assert "Tally for: eleven quokkas" in user_text

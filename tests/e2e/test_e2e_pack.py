@@ -53,13 +53,21 @@ def _expected_agents() -> dict[str, dict]:
     for path in sorted((REPO_ROOT / "agents").glob("*.md")):
         data = read_frontmatter(path).data or {}
         agents[data.get("name", path.stem)] = data
-    assert set(PACK_AGENTS) <= set(agents), f"the pack's agents/ lacks some of {PACK_AGENTS}: {sorted(agents)}"
+    assert set(PACK_AGENTS) <= set(agents), (
+        f"the pack's agents/ lacks some of {PACK_AGENTS}: {sorted(agents)}"
+    )
     return agents
 
 
 def _perfpack(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "perfpack", *args], cwd=cwd, check=False, capture_output=True, text=True,
-                          timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "perfpack", *args],
+        cwd=cwd,
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def _install(project: Path) -> None:
@@ -75,7 +83,7 @@ def _add_marker_hook(project: Path, marker: Path) -> None:
     settings_path = project / ".claude" / "settings.json"
     settings = json.loads(settings_path.read_text())
     script = f"import sys, json; open({str(marker)!r}, 'a').write(json.load(sys.stdin)['prompt'] + '\\n')"
-    entry = {"hooks": [{"type": "command", "command": f"{sys.executable} -c \"{script}\"", "timeout": 10}]}
+    entry = {"hooks": [{"type": "command", "command": f'{sys.executable} -c "{script}"', "timeout": 10}]}
     settings.setdefault("hooks", {}).setdefault("UserPromptSubmit", []).append(entry)
     settings_path.write_text(json.dumps(settings, indent=2))
 
@@ -94,8 +102,9 @@ def _assert_agents_offered(run: ClaudeRun, prefix: str = "") -> None:
         seen = _split_tools(tools_shown)
         # `memory:` makes the CLI append Read/Write/Edit (CL 2.1.33); nothing else may differ.
         allowed_extra = {"Read", "Write", "Edit"} if data.get("memory") else set()
-        assert seen[:len(expected)] == expected and set(seen[len(expected):]) <= allowed_extra, (
-            f"{shown}: model sees tools {tools_shown!r}, the file says {expected}")
+        assert seen[: len(expected)] == expected and set(seen[len(expected) :]) <= allowed_extra, (
+            f"{shown}: model sees tools {tools_shown!r}, the file says {expected}"
+        )
 
 
 def _assert_optimize_expanded(run: ClaudeRun, project: Path) -> None:
@@ -110,8 +119,9 @@ def _assert_optimize_expanded(run: ClaudeRun, project: Path) -> None:
     assert heading.lstrip("#").strip() in user_text, f"snapshot heading {heading!r} not in the request"
     cpus = facts["host"]["cpus"]
     assert re.search(rf"CPUs?\b[^\n]*\b{cpus}\b", user_text), f"host CPU count {cpus} not in the request"
-    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=project, check=False, capture_output=True, text=True,
-                          timeout=30).stdout.strip()
+    head = subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=project, check=False, capture_output=True, text=True, timeout=30
+    ).stdout.strip()
     assert head[:7] in user_text, f"the project's commit {head[:7]} is not in the expanded snapshot"
     assert "<command-args>" + TARGET + "</command-args>" in user_text
 
@@ -123,22 +133,29 @@ def installed_project(tmp_path: Path) -> Path:
     return project
 
 
-def test_installed_agents_are_offered_with_descriptions_and_tools(claude_bin, fake_api, home, installed_project):
+def test_installed_agents_are_offered_with_descriptions_and_tools(
+    claude_bin, fake_api, home, installed_project
+):
     run = run_claude(claude_bin, fake_api, installed_project, home, "list the files in this project")
     assert run.returncode == 0, run.stderr[-2000:]
     _assert_agents_offered(run)
     assert "optimize" in run.init["slash_commands"]
 
 
-def test_optimize_expands_with_the_real_snapshot_and_the_target(claude_bin, fake_api, home, installed_project):
+def test_optimize_expands_with_the_real_snapshot_and_the_target(
+    claude_bin, fake_api, home, installed_project
+):
     run = run_claude(claude_bin, fake_api, installed_project, home, f"/optimize {TARGET}")
     _assert_optimize_expanded(run, installed_project)
 
 
-def test_routing_hook_adds_context_for_a_slow_prompt_and_none_otherwise(claude_bin, fake_api, home,
-                                                                        installed_project, tmp_path):
+def test_routing_hook_adds_context_for_a_slow_prompt_and_none_otherwise(
+    claude_bin, fake_api, home, installed_project, tmp_path
+):
     settings = json.loads((installed_project / ".claude" / "settings.json").read_text())
-    commands = [h.get("command", "") for group in settings["hooks"]["UserPromptSubmit"] for h in group["hooks"]]
+    commands = [
+        h.get("command", "") for group in settings["hooks"]["UserPromptSubmit"] for h in group["hooks"]
+    ]
     assert any("user-prompt-submit" in c for c in commands), f"install wrote no routing hook: {commands}"
     marker = tmp_path / "prompts-seen.txt"
     _add_marker_hook(installed_project, marker)
@@ -146,19 +163,25 @@ def test_routing_hook_adds_context_for_a_slow_prompt_and_none_otherwise(claude_b
     slow = run_claude(claude_bin, fake_api, installed_project, home, SLOW_PROMPT)
     other = run_claude(claude_bin, fake_api, installed_project, home, UNRELATED_PROMPT)
 
-    assert marker.read_text().splitlines() == [SLOW_PROMPT, UNRELATED_PROMPT], "settings.json hooks did not run"
+    assert marker.read_text().splitlines() == [SLOW_PROMPT, UNRELATED_PROMPT], (
+        "settings.json hooks did not run"
+    )
     routed = [line for line in slow.hook_lines() if line.startswith(HOOK_CONTEXT_PREFIX)]
     assert any(agent in line for line in routed for agent in PACK_AGENTS), (
-        f"no routing context naming a pack agent for {SLOW_PROMPT!r}; hook lines: {slow.hook_lines()}")
-    assert not [line for line in other.hook_lines() if "perfpack" in line or any(a in line for a in PACK_AGENTS)], (
-        f"perfpack context added to an unrelated prompt: {other.hook_lines()}")
+        f"no routing context naming a pack agent for {SLOW_PROMPT!r}; hook lines: {slow.hook_lines()}"
+    )
+    assert not [
+        line for line in other.hook_lines() if "perfpack" in line or any(a in line for a in PACK_AGENTS)
+    ], f"perfpack context added to an unrelated prompt: {other.hook_lines()}"
 
 
 def test_plugin_route_offers_agents_and_expands_optimize(claude_bin, fake_api, home, tmp_path):
     repo = copy_repo(tmp_path / "perfpack-checkout")
     manifest = repo / ".claude-plugin" / "plugin.json"
     marketplace_file = repo / ".claude-plugin" / "marketplace.json"
-    assert manifest.is_file() and marketplace_file.is_file(), "the repo does not ship .claude-plugin/ manifests"
+    assert manifest.is_file() and marketplace_file.is_file(), (
+        "the repo does not ship .claude-plugin/ manifests"
+    )
     plugin = json.loads(manifest.read_text())["name"]
     marketplace = json.loads(marketplace_file.read_text())["name"]
 
@@ -178,11 +201,14 @@ def test_plugin_route_offers_agents_and_expands_optimize(claude_bin, fake_api, h
     slow = run_claude(claude_bin, fake_api, project, home, SLOW_PROMPT)
     routed = [line for line in slow.hook_lines() if line.startswith(HOOK_CONTEXT_PREFIX)]
     assert any(agent in line for line in routed for agent in PACK_AGENTS), (
-        f"the plugin's hooks.json gave no routing context for {SLOW_PROMPT!r}: {slow.hook_lines()}")
+        f"the plugin's hooks.json gave no routing context for {SLOW_PROMPT!r}: {slow.hook_lines()}"
+    )
 
 
 @pytest.mark.parametrize("target", [".", ".claude-plugin/plugin.json"])
 def test_plugin_validate_strict_passes_on_the_repository(claude_bin, fake_api, home, target):
-    proc = run_claude_cli(claude_bin, fake_api, home, "plugin", "validate", "--strict", str(REPO_ROOT / target))
+    proc = run_claude_cli(
+        claude_bin, fake_api, home, "plugin", "validate", "--strict", str(REPO_ROOT / target)
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "Validation passed" in proc.stdout
