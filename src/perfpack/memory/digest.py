@@ -15,6 +15,24 @@ MAX_LINES = 200  # Claude Code loads the first 200 lines of MEMORY.md
 MAX_INSIGHTS = 40
 MAX_TASKS = 5
 MAX_LINE_CHARS = 300
+# The pack's plugin name (.claude-plugin/plugin.json): Claude Code gives a plugin agent the memory folder
+# `.claude/agent-memory/<plugin>-<agent>/` (seen on 2.1.197 and 2.1.332), an installed one `<agent>/`.
+PLUGIN = "perfpack"
+
+
+def folder_names(agent: str) -> tuple[str, str]:
+    """(installed, plugin) name of AGENT's memory folder (AGENT is kebab-case: `perfpack memory` checks)."""
+    return agent, f"{PLUGIN}-{agent}"
+
+
+def digest_targets(folder: str, agent: str) -> list[str]:
+    """Where AGENT's MEMORY.md goes under FOLDER (.claude/agent-memory): every folder Claude Code made for it
+    (it creates `<agent>/` or `perfpack-<agent>/` when it first starts the agent, so both routes in one
+    project get both), else `<agent>/` (an install's name; the plugin's folder appears at its first start and
+    gets the digest from the next insight on)."""
+    names = folder_names(agent)
+    present = [os.path.join(folder, name) for name in names if os.path.isdir(os.path.join(folder, name))]
+    return present or [os.path.join(folder, names[0])]
 
 
 def _digest_dir(db_file: str) -> str | None:
@@ -57,7 +75,8 @@ def render(store: MemoryStore, agent: str) -> str:
 
 
 def write_digest(store: MemoryStore, agent: str) -> Path | None:
-    """Rewrite ROOT/.claude/agent-memory/AGENT/MEMORY.md if its content changed; None when there is no folder.
+    """Rewrite ROOT/.claude/agent-memory/AGENT/MEMORY.md (and perfpack-AGENT/, see digest_targets) if its
+    content changed; None when there is no folder.
 
     A file lock serialises the query and the write, so the last writer always writes the latest state.
     """
@@ -70,29 +89,33 @@ def write_digest(store: MemoryStore, agent: str) -> Path | None:
 
 
 def write_digest_str(store: MemoryStore, agent: str) -> str | None:
-    """write_digest() returning the MEMORY.md path as a string (no pathlib on the per-insight path)."""
+    """write_digest() returning the MEMORY.md path as a string (no pathlib on the per-insight path).
+
+    With both routes' folders present, both are written; the installed name's path is returned."""
     folder = _digest_dir(store.file)
     if folder is None:
         return None
     import fcntl
 
-    target = os.path.join(_clean(folder), agent, "MEMORY.md")  # spelt as str(Path(...)) spelt it
+    # spelt as str(Path(...)) spelt it
+    targets = [os.path.join(path, "MEMORY.md") for path in digest_targets(_clean(folder), agent)]
     # per agent: writers of other agents never wait
     lock_path = os.path.join(os.path.dirname(store.file) or ".", f".digest-{agent}.lock")
     with open(lock_path, "a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         text = render(store, agent)
-        try:
-            with open(target, encoding="utf-8") as handle:
-                if handle.read() == text:
-                    return target
-        except (OSError, UnicodeDecodeError):
-            pass
-        from perfpack.fsutil import atomic_write_text
+        for target in targets:
+            try:
+                with open(target, encoding="utf-8") as handle:
+                    if handle.read() == text:
+                        continue
+            except (OSError, UnicodeDecodeError):
+                pass
+            from perfpack.fsutil import atomic_write_text
 
-        # no fsync: the digest is derived from the database and rewritten on the next insight
-        atomic_write_text(target, text, fsync=False)
-    return target
+            # no fsync: the digest is derived from the database and rewritten on the next insight
+            atomic_write_text(target, text, fsync=False)
+    return targets[0]
 
 
 def _one_line(text: str) -> str:
