@@ -42,28 +42,47 @@ _METRICS = {
     "worst": "max", "min": "min", "minimum": "min", "best": "min", "peak": "peak", "throughput": "rate",
     "rss": "rss", "memory": "memory", "cpu": "cpu", "stdev": "stdev",
 }
-# Words that make the figures after them (in the same clause) something other than a measurement.
-_HEDGES = {
-    "target", "targets", "goal", "goals", "budget", "budgets", "aim", "aiming", "threshold", "thresholds",
-    "slo", "slos", "sla", "slas", "kpi", "kpis", "limit", "limits", "should", "must", "want", "wants",
-    "need", "needs", "expect", "expected", "expecting", "estimate", "estimated", "projected", "predicted",
-    "if", "would", "could", "might", "may", "hypothetically", "suppose", "assuming", "said", "mentioned",
-    "reported", "asked", "quoted", "claimed", "according", "requirement", "requirements", "required",
-    "allowed", "allow", "acceptable", "hope", "hopefully", "ideally", "plan", "planned", "tolerance",
+# The dimensions a statistic word can describe ("p99 latency is 38 ms at 50 req/s": p99 is the 38 ms, never
+# the rate). A ratio or a percentage is a change of any of them ("p95 fell 59 %").
+_METRIC_FITS = {
+    "p50": "time", "p75": "time", "p90": "time", "p95": "time", "p99": "time", "p999": "time",
+    "rate": "rate", "rss": "size", "memory": "size", "cpu": "time percent",
 }
+_CHANGES = ("ratio", "percent")
+# Words that make the figures after them (in the same clause, up to the previous figure) something other
+# than a measurement: strong ones anywhere in the last 10 words, weak ones only in the last 4.
+_HEDGES = {
+    "target", "targets", "targeting", "goal", "goals", "budget", "budgets", "aim", "aiming", "aimed",
+    "threshold", "thresholds", "slo", "slos", "sla", "slas", "kpi", "kpis", "should", "expect", "expected",
+    "expecting", "expects", "estimate", "estimated", "estimates", "projected", "predicted", "predicts", "if",
+    "would", "could", "might", "hypothetically", "hypothetical", "suppose", "supposing", "assuming", "assume",
+    "said", "mentioned", "quoted", "claimed", "according", "requirement", "requirements", "required",
+    "acceptable", "hope", "hopefully", "ideally", "tolerance", "objective", "wished", "unless", "whether",
+    "aspire", "promised", "guess", "guessed", "roadmap", "spec", "specified",
+}
+_WEAK_HEDGES = {"limit", "limits", "must", "want", "wants", "wanted", "need", "needs", "needed", "may",
+                "allowed", "allow", "plan", "planned", "reported", "asked", "ask", "cap", "capped", "keep",
+                "stay", "stays", "remain"}
+# "you saw 2 s", "your 1.8 s": the user's own numbers, when the sentence is about what they saw or said.
+_YOUR_VERBS = {"saw", "see", "seen", "wrote", "write", "noted", "note", "told", "tell", "observed", "gave",
+               "give", "had", "got", "get", "getting", "seeing", "measured", "quote", "quoted", "report",
+               "reported", "mention", "mentioned", "said", "say", "cited", "cite", "asked", "ask", "want",
+               "wanted", "expect", "expected", "described", "provided", "pasted", "shared", "posted"}
 # Comparison words right before a number make it a bound, not a measurement ("p95 < 300 ms", "under 1 s").
-_BOUNDS = {"<", "<=", "≤", ">", ">=", "≥", "under", "below", "above", "within", "at most", "at least",
-           "less than", "more than", "no more than", "up to", "over"}
-_PAIR_ARROWS = ("→", "->", "=>", "⇒", "to")
+_BOUNDS = ("<", "<=", "≤", ">", ">=", "≥", "under", "below", "above", "within", "at most", "at least",
+           "less than", "more than", "no more than", "up to", "over", "beyond", "exceeds", "exceed",
+           "exceeding", "sub", "sub-", "not exceed", "no slower than", "no faster than", "max of",
+           "maximum of")
+_PAIR_ARROWS = ("→", "->", "=>", "⇒", "to", "⟶", "—>", "-->")
+_RANGE_DASHES = "-–—"
 _CLAUSE_ENDS = ".;!?\n"
 _NUMBER_CHARS = "0123456789"
-
-
+_SPACES = " \u00a0\u2009\u202f"
 class Claim:
     """One figure the message states: `value` in `unit` (as written) and in the dimension's base unit."""
 
     __slots__ = ("text", "value", "unit", "dimension", "base_value", "tolerance", "metric", "start", "end",
-                 "direction", "partner")
+                 "direction", "partner", "is_range", "range_of")
 
     def __init__(self, text: str, value: float, unit: str, dimension: str, factor: float, tolerance: float,
                  metric: str | None, start: int, end: int) -> None:
@@ -77,7 +96,9 @@ class Claim:
         self.start = start
         self.end = end
         self.direction = ""  # "faster" / "slower" / "less" / "more" when the sentence says so
-        self.partner: int | None = None  # index of the other side of a "from A to B" pair
+        self.partner: int | None = None  # index of the other side of a "from A to B" pair or a range
+        self.is_range = False  # the low end of "40–45 ms" / "between 40 and 45 ms"
+        self.range_of: Claim | None = None  # on the high end: the low end
 
     def as_dict(self) -> dict:
         return {"text": self.text, "value": self.value, "unit": self.unit, "dimension": self.dimension,
@@ -127,9 +148,9 @@ def _clause_start(text: str, position: int) -> int:
     while start > 0:
         char = text[start - 1]
         if char in _CLAUSE_ENDS:
-            # "1.64 s" and "p99.9": a dot between digits is not a sentence end
-            if char == "." and start >= 2 and text[start - 2].isdigit() and start < len(text) \
-                    and text[start].isdigit():
+            # "1.64 s" and "p99.9": a dot between digits is not a sentence end; neither is "e.g." or "vs."
+            if char == "." and start >= 2 and start < len(text) and (
+                    (text[start - 2].isdigit() and text[start].isdigit()) or text[start] not in " \n"):
                 start -= 1
                 continue
             break
@@ -137,32 +158,35 @@ def _clause_start(text: str, position: int) -> int:
     return start
 
 
-def _words_before(text: str, position: int, limit: int) -> list[str]:
-    """Up to `limit` lower-case words before `position` within its clause, nearest first."""
-    clause = text[_clause_start(text, position):position].lower()
-    for char in ",:()[]{}\"'*_|":
+def _words(text: str, start: int, end: int) -> list[str]:
+    """The lower-case words of text[start:end], nearest to `end` first."""
+    clause = text[start:end].lower()
+    for char in ",:()[]{}\"'*_|=~≈":
         clause = clause.replace(char, " ")
-    return clause.split()[::-1][:limit]
+    return clause.split()[::-1]
 
 
 def _read_number(text: str, index: int) -> tuple[float, int, int] | None:
-    """(value, end index, decimals) of the number starting at `index`, or None if it is not a quantity."""
+    """(value, end index, decimals) of the number starting at `index`, or None if it is not a quantity.
+
+    "1,640" and "1 640" (a thin or no-break space) are thousands; "1,2" is a list."""
     n = len(text)
     position = index
     digits = ""
-    while position < n and (text[position] in _NUMBER_CHARS or text[position] in ",."):
+    while position < n and (text[position] in _NUMBER_CHARS or text[position] in ",.\u2009\u202f\u00a0"):
         char = text[position]
-        if char in ",.":
+        if char not in _NUMBER_CHARS:
             if position + 1 >= n or text[position + 1] not in _NUMBER_CHARS:
                 break  # a comma or full stop after the number
-            if char == "," and not (position + 3 < n + 1 and text[position + 1:position + 4].isdigit()
-                                    and (position + 4 >= n or text[position + 4] not in _NUMBER_CHARS)):
+            if char != "." and not (text[position + 1:position + 4].isdigit()
+                                    and (position + 4 >= n or text[position + 4] not in _NUMBER_CHARS)
+                                    and "." not in digits):
                 break  # "1,2" is a list, "1,640" a thousands separator
         digits += char
         position += 1
     if digits.count(".") > 1:
         return None  # a version number, an IP address
-    plain = digits.replace(",", "")
+    plain = "".join(char for char in digits if char in _NUMBER_CHARS or char == ".")
     if not plain or not plain[0].isdigit():
         return None
     decimals = len(plain.split(".", 1)[1]) if "." in plain else 0
@@ -176,7 +200,7 @@ def _read_unit(text: str, index: int) -> tuple[str, int] | None:
     """The unit right after a number (one optional space), as spelled, and the index after it."""
     n = len(text)
     position = index
-    if position < n and text[position] in " \u00a0\u2009\u202f":
+    if position < n and text[position] in _SPACES:
         position += 1
     if position >= n:
         return None
@@ -190,37 +214,89 @@ def _read_unit(text: str, index: int) -> tuple[str, int] | None:
                 continue  # "5 services", "2 seconds" handled by the longer spelling first
             if spelling in ("x", "times") and end < n and text[end] in _NUMBER_CHARS:
                 continue  # "1920x1080"
+            if spelling == "/s" and position != index:
+                continue  # "3 /s" is not a rate
+            if spelling in ("b", "min") and position + 1 < n and text[end:end + 1] == "/":
+                continue  # "min/max"
             return text[position:end], end
     return None
 
 
-def _metric_near(text: str, start: int, end: int) -> str | None:
-    for word in _words_before(text, start, 6):
-        word = word.strip(".=~≈")
-        if word in _METRICS:
+def _fits(metric: str, dimension: str) -> bool:
+    if dimension in _CHANGES:
+        return True
+    fits = _METRIC_FITS.get(metric)
+    return fits is None or dimension in fits.split()
+
+
+def _table_metric(text: str, start: int, dimension: str) -> str | None:
+    """In a Markdown table row, the statistic its column header names ("| p95 |" above "| 40 ms |")."""
+    line_start = text.rfind("\n", 0, start) + 1
+    if not text[line_start:start].lstrip().startswith("|"):
+        return None
+    column = text[line_start:start].count("|") - 1
+    header = None
+    cursor = line_start
+    while cursor > 0:  # walk up while the previous lines are rows of the same table
+        previous = text.rfind("\n", 0, cursor - 1) + 1
+        row = text[previous:cursor - 1].strip()
+        if not row.startswith("|"):
+            break
+        if not row.replace("|", "").replace("-", "").replace(":", "").strip():
+            header = text[text.rfind("\n", 0, previous - 1) + 1:previous - 1].strip()
+            break
+        cursor = previous
+    if not header:
+        return None
+    cells = header.strip("|").split("|")
+    if column >= len(cells):
+        return None
+    for word in _words(cells[column], 0, len(cells[column]))[::-1]:
+        word = word.strip(".")
+        if word in _METRICS and _fits(_METRICS[word], dimension):
             return _METRICS[word]
-    after = text[end:end + 16].lower().replace("(", " ").replace(")", " ").split()
-    if after and after[0].strip(".,;") in _METRICS:
-        return _METRICS[after[0].strip(".,;")]
     return None
 
 
-def _hedged(text: str, start: int) -> bool:
+def _metric_near(text: str, boundary: int, start: int, end: int, dimension: str) -> str | None:
+    """The statistic the figure names: the nearest fitting word before it, back to the previous figure
+    (at most 6 words), else one right after it ("38 ms p99", "40 ms (median)"), else its table column."""
+    for word in _words(text, boundary, start)[:6]:
+        word = word.strip(".")
+        if word in _METRICS and _fits(_METRICS[word], dimension):
+            return _METRICS[word]
+    after = text[end:end + 16].lower().replace("(", " ").replace(")", " ").split()
+    if after and after[0].strip(".,;") in _METRICS and _fits(_METRICS[after[0].strip(".,;")], dimension):
+        return _METRICS[after[0].strip(".,;")]
+    return _table_metric(text, start, dimension)
+
+
+def _hedged(text: str, boundary: int, start: int) -> bool:
     """True when the clause before the number makes it a target, a bound, a quote or a hypothetical."""
-    words = _words_before(text, start, 10)
-    if any(word.strip(".?!") in _HEDGES for word in words):
+    words = [word.strip(".?!") for word in _words(text, boundary, start)]
+    if any(word in _HEDGES for word in words[:10]) or any(word in _WEAK_HEDGES for word in words[:4]):
         return True
-    before = text[max(_clause_start(text, start), start - 16):start].lower().rstrip(" ~≈\u00a0")
-    if before.endswith(("->", "=>")):
+    before = text[max(boundary, start - 20):start].lower().rstrip(" ~≈\u00a0")
+    if before.endswith(("->", "=>", "-->")):
         return False  # an arrow between a before and an after figure, not a bound
     for bound in _BOUNDS:
         if before.endswith(bound) and (len(before) == len(bound) or not before[-len(bound) - 1].isalpha()
                                         or not bound[0].isalpha()):
             return True
-    return "you" in words[:8] or "your" in words[:8]
+    clause = _words(text, _clause_start(text, start), start)
+    if any(word in ("you", "your", "you're", "you've", "user", "user's", "ticket", "issue")
+           for word in clause):
+        return any(word in _YOUR_VERBS for word in clause)
+    return False
 
 
-def _direction(text: str, end: int, unit_dimension: str) -> str:
+def _quoted_line(text: str, start: int) -> bool:
+    """A Markdown blockquote line ("> p95 is 2 s"): words quoted from someone else, not a claim."""
+    line_start = text.rfind("\n", 0, start) + 1
+    return text[line_start:start].lstrip().startswith(">")
+
+
+def _direction(text: str, end: int) -> str:
     after = text[end:end + 24].lower().split()
     for word in after[:2]:
         word = word.strip(".,;:)")
@@ -235,6 +311,41 @@ def _direction(text: str, end: int, unit_dimension: str) -> str:
     return ""
 
 
+def _skip_number(text: str, index: int, chars: str = ".,") -> int:
+    n = len(text)
+    while index < n and (text[index] in _NUMBER_CHARS or text[index] in chars):
+        index += 1
+    return index
+
+
+def _borrowed_unit(text: str, end: int) -> tuple[str, int, int, str] | None:
+    """For a bare number followed by "to 670 ms", "-> 670 ms", "–45 ms", "and 45 ms": the unit of the
+    figure after it, (spelling, next number's start, its unit's end, joiner). "from 1,640 to 670 ms"."""
+    n = len(text)
+    position = end
+    while position < n and text[position] in _SPACES:
+        position += 1
+    joiner = ""
+    for candidate in ("-->", "->", "=>", "→", "⇒", "⟶", "to ", "and ", "or ", "–", "—", "-"):
+        if text.startswith(candidate, position):
+            joiner = candidate.strip()
+            position += len(candidate)
+            break
+    if not joiner:
+        return None
+    while position < n and text[position] in _SPACES + "~≈":
+        position += 1
+    if position >= n or text[position] not in _NUMBER_CHARS:
+        return None
+    number = _read_number(text, position)
+    if number is None:
+        return None
+    unit = _read_unit(text, number[1])
+    if unit is None:
+        return None
+    return unit[0], position, unit[1], joiner
+
+
 def extract_claims(message: str) -> list[Claim]:
     """Every quantitative claim in `message`, in order. Targets, bounds, quotes and hypotheticals are left
     out, as are numbers without a unit, versions, dates and anything inside code."""
@@ -242,67 +353,100 @@ def extract_claims(message: str) -> list[Claim]:
     claims: list[Claim] = []
     n = len(text)
     index = 0
+    last_figure_end = 0  # statistic and hedge words are read back to here, never across another figure
+    pending_range: Claim | None = None
+    direction_at = 0
+    expect_at = -1  # where the second number of "40-45 ms" starts: not a date although a dash precedes it
     while index < n:
         char = text[index]
         if char not in _NUMBER_CHARS:
             index += 1
             continue
         previous = text[index - 1] if index else " "
-        if previous.isalpha() or previous in "_:/#@" or (previous in ".-" and index >= 2
-                                                         and text[index - 2] in _NUMBER_CHARS):
+        if index != expect_at and (previous.isalpha() or previous in "_:/#@$\\" or (
+                previous in ".-" and index >= 2 and text[index - 2] in _NUMBER_CHARS)):
             # part of a word (p95, v2, utf8), file:line, a path, an issue number, a date or version
-            while index < n and (text[index] in _NUMBER_CHARS or text[index] in ".,"):
-                index += 1
+            index = _skip_number(text, index)
             continue
         number = _read_number(text, index)
         if number is None:
-            while index < n and (text[index] in _NUMBER_CHARS or text[index] in ".,"):
-                index += 1
+            index = _skip_number(text, index)
             continue
         value, end, decimals = number
-        if end < n and text[end] in "-:/" and end + 1 < n and text[end + 1] in _NUMBER_CHARS:
-            index = end + 1  # a date (2026-12-07), a time (04:50) or a fraction (3/4)
-            while index < n and (text[index] in _NUMBER_CHARS or text[index] in "-:/."):
-                index += 1
-            continue
         unit = _read_unit(text, end)
+        joiner = ""
         if unit is None:
-            index = end
-            continue
-        spelling, unit_end = unit
+            borrowed = _borrowed_unit(text, end)
+            if borrowed is None:
+                if end < n and text[end] in "-:/" and end + 1 < n and text[end + 1] in _NUMBER_CHARS:
+                    index = _skip_number(text, end + 1, "-:/.")  # a date (2026-12-07), a time (04:50)
+                else:
+                    index = end
+                continue
+            spelling, joiner = borrowed[0], borrowed[3]
+            unit_end = end
+            expect_at, direction_at = borrowed[1], borrowed[2]
+        else:
+            spelling, unit_end = unit
+            if end < n and text[end] in "-:/" and end + 1 < n and text[end + 1] in _NUMBER_CHARS:
+                unit_end = end  # never reached: a unit always follows the digits directly
         dimension, factor = _UNITS[spelling.lower()]
         sign_start = index
-        if index and text[index - 1] in "-−+":
+        if index and index != expect_at and text[index - 1] in "-−+" and not (
+                index >= 2 and text[index - 2].isalnum()):
             sign_start = index - 1
             if text[index - 1] in "-−":
                 value = -value
-        approximate = any(mark in text[max(0, sign_start - 8):sign_start].lower()
+        boundary = max(_clause_start(text, sign_start), last_figure_end)
+        approximate = any(mark in text[max(boundary, sign_start - 8):sign_start].lower()
                           for mark in ("~", "≈", "about", "around", "roughly", "approx", "nearly", "almost"))
         tolerance = 0.5 * 10.0 ** (-decimals)
         if decimals == 0 and value >= 10:  # "670 ms", "2,150 req/s": trailing zeros may be rounding
-            zeros = len(str(int(value))) - len(str(int(value)).rstrip("0"))
-            tolerance = 0.5 * 10.0 ** zeros
+            zeros = len(str(int(abs(value)))) - len(str(int(abs(value))).rstrip("0"))
+            tolerance = max(0.5, min(0.5 * 10.0 ** zeros, abs(value) * 0.025))  # "700 ms" is not 673
         if approximate:
             tolerance = max(tolerance, abs(value) * 0.05)
-        if _hedged(text, sign_start):
+        last_figure_end = unit_end
+        if _quoted_line(text, sign_start) or _hedged(text, boundary, sign_start):
+            pending_range = None
             index = unit_end
             continue
         claim = Claim(text[sign_start:unit_end].strip(), value, spelling, dimension, factor, tolerance,
-                      _metric_near(text, sign_start, unit_end), sign_start, unit_end)
-        claim.direction = _direction(text, unit_end, dimension)
+                      _metric_near(text, boundary, sign_start, unit_end, dimension), sign_start, unit_end)
+        claim.direction = _direction(text, unit_end if unit is not None else direction_at)
+        if pending_range is not None and pending_range.dimension == dimension:
+            pending_range.partner = len(claims)
+            claim.partner = claims.index(pending_range)
+            claim.range_of = pending_range
+            pending_range = None
+        if joiner in ("–", "—", "-", "and", "or") and (joiner != "and" or _between(text, boundary,
+                                                                                         sign_start)):
+            claim.is_range = True
+            pending_range = claim
         claims.append(claim)
         index = unit_end
     _link_pairs(text, claims)
     return claims
 
 
+def _between(text: str, boundary: int, start: int) -> bool:
+    words = _words(text, boundary, start)
+    return bool(words) and words[0] in ("between", "from")
+
+
 def _link_pairs(text: str, claims: list[Claim]) -> None:
-    """Mark "from A to B" / "A → B" pairs of one dimension: B inherits A's statistic and the reverse."""
-    for first, second in zip(claims, claims[1:], strict=False):
+    """Mark "from A to B" / "A → B" pairs of one dimension: B inherits A's statistic and the reverse.
+    A figure right after another of its dimension with no statistic of its own inherits that one's
+    ("p95 is 1.2 s (was 3.0 s)")."""
+    for position, (first, second) in enumerate(zip(claims, claims[1:], strict=False)):
         if first.dimension != second.dimension:
             continue
         between = text[first.end:second.start].strip().lower()
-        if between in _PAIR_ARROWS or between.endswith(" to") and len(between) < 24:
-            first.partner, second.partner = claims.index(second), claims.index(first)
+        arrow = between in _PAIR_ARROWS or between.endswith((" to", "->", "→")) and len(between) < 24
+        if arrow and first.partner is None:
+            first.partner, second.partner = position + 1, position
+        if arrow or first.partner == position + 1 or (second.metric is None and first.metric
+                                                      and _clause_start(text, second.start)
+                                                      <= first.start and len(between) < 40):
             metric = first.metric or second.metric
             first.metric = second.metric = metric

@@ -94,7 +94,12 @@ def _implied(record_id: str, figure: Figure) -> list[Figure]:
     return []
 
 
+_LEVELS = {"cpu": {"cpu", "cpu_pct", "cpu_percent"}}  # percentages that are levels, not changes
+
+
 def _statistic_ok(claim: Claim, figure: Figure) -> bool:
+    if claim.dimension == "percent" and claim.metric in _LEVELS:
+        return figure.metric in _LEVELS[claim.metric]
     if not claim.metric or not figure.metric or claim.dimension in ("ratio", "percent"):
         return True
     same = _SAME_STATISTIC.get(claim.metric, {claim.metric})
@@ -132,4 +137,18 @@ def match(claim: Claim, figures: list[Figure]) -> str | None:
             if figure.dimension == "ratio" and figure.metric == "speedup" and \
                     _close(abs(claim.value), claim.tolerance, abs(figure.value - 1) * 100):
                 return figure.record_id
+    return None
+
+
+def match_range(low: Claim, high: Claim, figures: list[Figure]) -> str | None:
+    """A narrow range ("40–45 ms", "between 1.6 and 1.7 s") is backed by a figure inside it; a wide one
+    ("10–100 ms") only when both its ends are (checked by `match` on each end)."""
+    lowest, highest = sorted((low.base_value, high.base_value))
+    if lowest <= 0 or highest > lowest * 1.5:
+        return None
+    slack = max(low.tolerance, high.tolerance)
+    for figure in reversed(figures):
+        if figure.dimension == high.dimension and _statistic_ok(high, figure) and \
+                lowest - slack <= figure.value <= highest + slack:
+            return figure.record_id
     return None
