@@ -35,11 +35,14 @@ MEMORY_SUBCOMMANDS = {"task", "insight", "collab", "message", "unread", "search"
                       "export", "import", "compact"}
 
 # The perfpack commands each agent's workflow depends on (issue 3 + DESIGN.md).
+# Issues 18 and 19: the agents profile with `perfpack profile` and read query plans with `perfpack explain`.
 REQUIRED_CALLS = {
     "performance-optimization-specialist": {"snapshot", "bench", "compare", "baseline", "report", "memory",
-                                            "commits"},
-    "performance-engineer": {"snapshot", "bench", "compare", "baseline", "report", "memory", "commits"},
-    "performance-engineering-lead": {"snapshot", "bench", "compare", "baseline", "report", "memory", "commits"},
+                                            "commits", "profile", "explain"},
+    "performance-engineer": {"snapshot", "bench", "compare", "baseline", "report", "memory", "commits",
+                             "profile"},
+    "performance-engineering-lead": {"snapshot", "bench", "compare", "baseline", "report", "memory",
+                                     "commits", "profile"},
 }
 
 # The substance issue 3 requires of each agent, as phrases that must appear.
@@ -54,7 +57,8 @@ REQUIRED_SUBSTANCE = {
         "Find the bottleneck system-wide", "Monitoring and SLOs", "error budget", "Load and capacity testing",
         "Stress tests", "Capacity plans", "Memory, CPU and concurrency", "Batch processing",
         "database-specialist", "ml-specialist", "If the project has no such agent, use `general-purpose`",
-        "Query first", "perfpack memory search", "Record only genuine learning", "I expected X, but Y happened",
+        "Query first", "perfpack memory search", "Record only genuine learning",
+        "I expected X, but Y happened",
         "perfpack memory insight", "at most 5 files and 500 changed lines, one logical change",
         "git commit -s", "Assisted-By:", "perfpack commits check --staged",
     ],
@@ -149,14 +153,17 @@ def test_delegation_targets_exist_or_are_declared_external(name: str) -> None:
         assert re.search(rf"`{target}`[^\n]*{fallback}", fm.body), f"{name}: body does not state the fallback"
     known = set(AGENT_NAMES) | BUILTIN_AGENTS | set(external)
     for target in fm.data.get("delegates-to") or []:
-        assert target in set(AGENT_NAMES) | BUILTIN_AGENTS, f"{name}: delegates-to {target!r} is not pack/built-in"
+        assert target in set(AGENT_NAMES) | BUILTIN_AGENTS, (
+            f"{name}: delegates-to {target!r} is not pack/built-in"
+        )
     for entry in split_tools(fm.data["tools"]):
         if entry.startswith("Agent("):
             for target in entry[6:-1].split(","):
                 assert target.strip() in known, f"{name}: Agent({target.strip()}) is unknown"
     # Agent-like names in the body's backticks (x-specialist, x-engineer, ...) must be known.
     for mention in re.findall(r"`([a-z]+(?:-[a-z]+)+)`", fm.body):
-        if re.search(r"-(specialist|engineer|lead|auditor|optimizer|debugger|orchestrator|reviewer)$", mention):
+        roles = r"-(specialist|engineer|lead|auditor|optimizer|debugger|orchestrator|reviewer)$"
+        if re.search(roles, mention):
             assert mention in known, f"{name}: body delegates to unknown agent {mention!r}"
 
 
@@ -232,6 +239,7 @@ def test_optimize_flow() -> None:
         "perfpack memory search", "Phase 2", "perfpack bench --name", "perfpack compare", "--budget",
         "perfpack report --out", "perfpack commits check --staged", "perfpack memory insight",
         "An improvement that was not measured is not claimed",
+        "perfpack profile --", "perfpack profile diff", "perfpack explain --db",
     ]) == []
     mentioned = {sub for sub, _ in perfpack_calls(body)}
     assert mentioned <= set(COMMANDS)
@@ -242,7 +250,9 @@ def test_optimize_flow() -> None:
 def test_pack_passes_validate_strict(perfpack) -> None:
     pytest.importorskip("perfpack.validate.cli", reason="perfpack.validate is not written yet (issue 2)")
     # --ignore PP110,PP207 until issue 15 moves perfpack's keys and TodoWrite out of the agents
-    result = perfpack("validate", "--strict", "--ignore", "PP110,PP207", str(PACK / "agents"), str(OPTIMIZE), cwd=PACK)
+    result = perfpack(
+        "validate", "--strict", "--ignore", "PP110,PP207", str(PACK / "agents"), str(OPTIMIZE), cwd=PACK
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -259,7 +269,9 @@ def test_validator_holds_our_description_budget(perfpack, tmp_path: Path) -> Non
         target.write_bytes(path.read_bytes())
     config = claude / "perfpack" / "config.toml"
     config.write_text(f"[validate]\nmax-description = {DESCRIPTION_BUDGET}\n")
-    result = perfpack("validate", "--strict", "--ignore", "PP110,PP207", "--format", "json", str(claude), cwd=root)
+    result = perfpack(
+        "validate", "--strict", "--ignore", "PP110,PP207", "--format", "json", str(claude), cwd=root
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     config.write_text("[validate]\nmax-description = 200\n")
     result = perfpack("validate", "--strict", "--format", "json", str(claude), cwd=root)
@@ -310,6 +322,19 @@ def test_bench_options_the_agents_name_exist(perfpack) -> None:
         result = perfpack(*args)
         assert result.returncode == 0, result.stderr
         assert [o for o in options if o not in result.stdout] == [], args
+
+
+def test_profile_and_explain_usage_the_pack_names_exists(perfpack) -> None:
+    """Every `perfpack profile` / `perfpack explain` option the agents and /optimize tell the model to use
+    is one the CLI accepts (a renamed option would send the model a usage error)."""
+    text = "\n".join(path.read_text(encoding="utf-8") for path in PACK_FILES)
+    for args in (("profile",), ("profile", "diff"), ("explain",)):
+        helped = perfpack(*args, "--help")
+        assert helped.returncode == 0, helped.stderr
+        shown = [m.group(1) for m in re.finditer(r"perfpack " + r" ".join(args) + r"\b([^`\n]*)", text)]
+        assert shown, f"the pack never shows `perfpack {' '.join(args)}`"
+        named = {o for line in shown for o in re.findall(r"(?<![\w-])--[a-z][\w-]*", line)}
+        assert [o for o in sorted(named) if o not in helped.stdout] == [], args
 
 
 def test_commits_check_staged_exists(perfpack) -> None:
