@@ -102,6 +102,14 @@ class Frontmatter:
     duplicate_keys: list[tuple[str, int, int]] = field(default_factory=list)
     body: str = ""
     body_start_line: int = 1
+    _lines: list[str] | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def lines(self) -> list[str]:
+        """The file's lines (text split on \\n), split once and shared by every check."""
+        if self._lines is None:
+            self._lines = (self.text or "").split("\n")
+        return self._lines
 
     def position(self, key: str) -> tuple[int, int]:
         """Line and column of `key`, or of the frontmatter's start when the key is absent."""
@@ -149,7 +157,8 @@ def parse_frontmatter_bytes(raw: bytes, *, path: Path | str = "<bytes>",
     return parse_frontmatter_text(text, result)
 
 
-def parse_frontmatter_text(text: str, result: Frontmatter | None = None) -> Frontmatter:
+def parse_frontmatter_text(text: str, result: Frontmatter | None = None, *, fast: bool = True) -> Frontmatter:
+    """Split and parse; `fast=False` reads every frontmatter with PyYAML (the fast path's reference)."""
     result = result or Frontmatter(path=Path("<text>"))
     if text.startswith(BOM):
         result.has_bom = True
@@ -159,7 +168,7 @@ def parse_frontmatter_text(text: str, result: Frontmatter | None = None) -> Fron
         text = text.replace("\r\n", "\n")
     text = text.replace("\r", "\n")
     result.text = text
-    lines = text.split("\n")
+    lines = result._lines = text.split("\n")
     if not lines or not _DELIMITER.fullmatch(lines[0]):
         result.body = text
         result.body_start_line = 1
@@ -176,7 +185,7 @@ def parse_frontmatter_text(text: str, result: Frontmatter | None = None) -> Fron
     else:
         result.yaml_text = "\n".join(lines[1:])
         return result
-    _parse_yaml(result)
+    _parse_yaml(result, fast)
     return result
 
 
@@ -237,11 +246,13 @@ def _yaml_limit_problem(result: Frontmatter) -> str | None:
     return None
 
 
-def _parse_yaml(result: Frontmatter) -> None:
+def _parse_yaml(result: Frontmatter, fast: bool = True) -> None:
     offset = result.yaml_start_line - 1
     problem = _yaml_limit_problem(result)
     if problem:
         result.error = YamlProblem(result.yaml_start_line, 1, problem)
+        return
+    if fast and _fast_parse(result):
         return
     try:
         loader = _Loader(result.yaml_text)
@@ -330,3 +341,134 @@ def _lenient_parse(yaml_text: str) -> dict[str, Any] | None:
     except (yaml.YAMLError, ValueError, TypeError, RecursionError):
         return None
     return {str(k): v for k, v in data.items()} if isinstance(data, dict) else None
+
+
+# --- a fast path for the common, flat frontmatter -----------------------------------------------------------
+# Most agent and command frontmatter is `key: plain text` lines, quoted strings without escapes, `[a, b]` and
+# `- item` lists. Reading those by hand costs a tenth of PyYAML's Python constructor. Anything else -- nesting,
+# multi-line or escaped scalars, anchors, tags, comments after values, numbers other than plain decimals,
+# duplicate keys -- returns False and PyYAML reads the text. tests/unit/test_frontmatter_fast.py checks that
+# both give the same data and positions on every shape the fast path accepts.
+_FAST_KEY = re.compile(r"([A-Za-z_][A-Za-z0-9_-]*):(?:( +)(.*))?")
+_FAST_ITEM = re.compile(r"( *)- +(.*)")
+# YAML line breaks other than \n, tabs, BOMs and characters YAML does not allow: leave them to PyYAML
+_FAST_UNSAFE = re.compile("[^\n\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]")
+_PLAIN_FIRST_BAD = frozenset("-?:,[]{}#&*!|>'\"%@`")
+_RESERVED_KEYS = frozenset({"true", "false", "null", "y", "n", "yes", "no", "on", "off"})
+_NOT_A_SCALAR = object()
+
+
+def _fast_scalar(text: str) -> Any:
+    """A one-line scalar as the YAML 1.2 loader reads it, or _NOT_A_SCALAR when only PyYAML may decide."""
+    if not text:
+        return _NOT_A_SCALAR
+    first = text[0]
+    if first == '"':
+        inner = text[1:-1]
+        if len(text) >= 2 and text[-1] == '"' and '"' not in inner and "\\" not in inner:
+            return inner
+        return _NOT_A_SCALAR
+    if first == "'":
+        inner = text[1:-1]
+        if len(text) >= 2 and text[-1] == "'" and "'" not in inner:
+            return inner
+        return _NOT_A_SCALAR
+    if first in _PLAIN_FIRST_BAD or text in ("~", "=", "<<") or ": " in text or " #" in text \
+            or text.endswith(":") or text != text.rstrip():
+        return _NOT_A_SCALAR
+    if first in "+.0123456789":
+        if text.isdigit() and (text == "0" or first != "0"):
+            return int(text)
+        return _NOT_A_SCALAR  # other numbers: the loader's own rules (octal, hex, floats)
+    if text in ("true", "True", "TRUE"):
+        return True
+    if text in ("false", "False", "FALSE"):
+        return False
+    if text in ("null", "Null", "NULL"):
+        return None
+    return text
+
+
+def _fast_parse(result: Frontmatter) -> bool:
+    """Fill result.data and positions from flat frontmatter; False (nothing changed) for anything else."""
+    text = result.yaml_text
+    if not text or _FAST_UNSAFE.search(text):
+        return False
+    lines = text.split("\n")
+    data: dict[str, Any] = {}
+    positions: dict[str, Position] = {}
+    start = result.yaml_start_line
+    index, count = 0, len(lines)
+    while index < count:
+        line = lines[index]
+        stripped = line.strip()
+        if not stripped or line[0] == "#":  # a comment line at column 1 (an indented one: PyYAML decides)
+            index += 1
+            continue
+        match = _FAST_KEY.fullmatch(line)
+        if match is None:
+            return False
+        key, gap, raw = match.group(1), match.group(2), match.group(3)
+        if key in data or key.lower() in _RESERVED_KEYS:
+            return False
+        line_no = start + index
+        index += 1
+        raw = (raw or "").rstrip(" ")
+        if raw:
+            if raw[0] == "[":
+                value = _fast_flow_list(raw)
+            else:
+                value = _fast_scalar(raw)
+            if value is _NOT_A_SCALAR:
+                return False
+            positions[key] = Position(line_no, 1, line_no, len(key) + 2 + len(gap))
+        else:
+            items: list[Any] = []
+            indent = None
+            item_line = item_col = 0
+            while index < count:
+                item = lines[index]
+                if not item.strip():
+                    break
+                found = _FAST_ITEM.fullmatch(item)
+                if found is None:
+                    if item[0] == " ":
+                        return False  # nested mapping, continuation line, comment inside: PyYAML decides
+                    break
+                if indent is None:
+                    indent = len(found.group(1))
+                    item_line, item_col = start + index, indent + 1
+                elif len(found.group(1)) != indent:
+                    return False
+                scalar = _fast_scalar(found.group(2).rstrip(" "))
+                if scalar is _NOT_A_SCALAR:
+                    return False
+                items.append(scalar)
+                index += 1
+            if not items:
+                return False  # `key:` with no value: PyYAML's null and its position
+            value = items
+            positions[key] = Position(line_no, 1, item_line, item_col)
+        data[key] = value
+    if not data:
+        return False
+    result.data = data
+    result.positions = positions
+    return True
+
+
+def _fast_flow_list(raw: str) -> Any:
+    """`[a, b]` of plain words on one line, else _NOT_A_SCALAR."""
+    if raw[-1] != "]" or any(c in raw[1:-1] for c in "[]{}\"'#:&*!|>%@`"):
+        return _NOT_A_SCALAR
+    inner = raw[1:-1].strip()
+    if not inner:
+        return []
+    out = []
+    for part in inner.split(","):
+        part = part.strip()
+        value = _fast_scalar(part)
+        if value is _NOT_A_SCALAR or part.startswith("-"):
+            return _NOT_A_SCALAR
+        out.append(value)
+    return out

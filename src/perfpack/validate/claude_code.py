@@ -107,6 +107,7 @@ def tool_base(entry: str) -> str:
     return entry.split("(", 1)[0].strip()
 
 
+@lru_cache(maxsize=4096)
 def tool_status(entry: str, version: str, alone: bool = False) -> tuple[str, str | None]:
     """How the CLI treats one `tools:` entry for a subagent: ("ok"|"renamed"|"dropped"|"mcp", detail).
 

@@ -76,13 +76,13 @@ class Context:
 
 
 def line_text(fm: Frontmatter, line: int) -> str:
-    lines = (fm.text or "").split("\n")
+    lines = fm.lines
     return lines[line - 1] if 0 < line <= len(lines) else ""
 
 
 def find_line(fm: Frontmatter, needle: str, start: int, stop: int | None = None) -> tuple[int, int]:
     """First line at or after `start` containing `needle`, with its column; else (start, 1)."""
-    lines = (fm.text or "").split("\n")
+    lines = fm.lines
     end = min(len(lines), stop) if stop else len(lines)
     for index in range(max(start - 1, 0), end):
         col = lines[index].find(needle)
@@ -165,12 +165,12 @@ def check_frontmatter(md: MdFile, kind: str, version: str = "") -> list[Finding]
     for key, line, col in fm.duplicate_keys:
         out.append(rule("PP107").finding(path, line, col, f"`{key}` appears more than once; only the last one counts",
                                          f"keep one `{key}`"))
-    body_lines = fm.body.split("\n")
+    body_lines = fm.body.split("\n", 6)[:6]
     known = schemas.known_keys("agent") | schemas.known_keys("command")
-    for offset, text in enumerate(body_lines[:6]):
+    for offset, text in enumerate(body_lines):
         if not text.strip():
             continue
-        match = re.match(r"([A-Za-z][\w-]*):(\s|$)", text)
+        match = _KEY_IN_BODY.match(text)
         if match and match.group(1) in known and match.group(1) not in (md.data or {}):
             out.append(rule("PP108").finding(
                 path, fm.end_line, 1, f"the `---` on line {fm.end_line} ends the frontmatter, so `{match.group(1)}` "
@@ -178,6 +178,9 @@ def check_frontmatter(md: MdFile, kind: str, version: str = "") -> list[Finding]
                 f"remove the `---` on line {fm.end_line} or move the keys above it"))
         break
     return out
+
+
+_KEY_IN_BODY = re.compile(r"([A-Za-z][\w-]*):(\s|$)")
 
 
 def _consequence(md: MdFile, kind: str) -> str:
@@ -466,7 +469,7 @@ def delegation_targets(md: MdFile) -> list[tuple[str, int, int, str]]:
     tools = data.get("tools")
     if isinstance(tools, str):
         for entry, _ in split_tools(tools):
-            match = re.fullmatch(r"(?:Agent|Task)\s*\((.*)\)", entry, re.DOTALL)
+            match = _AGENT_TOOL.fullmatch(entry)
             if match:
                 for name in match.group(1).split(","):
                     name = name.strip()
@@ -477,12 +480,19 @@ def delegation_targets(md: MdFile) -> list[tuple[str, int, int, str]]:
     return found
 
 
+_AGENT_TOOL = re.compile(r"(?:Agent|Task)\s*\((.*)\)", re.DOTALL)
+_NAME_SEPARATORS = re.compile(r",|/|\band\b|\bor\b")
+_PARENTHESISED = re.compile(r"\([^)]*\)?")
+_AGENT_NAME = re.compile(r"`?([A-Za-z][A-Za-z0-9]*(?:-[A-Za-z0-9]+)+)`?(?=$|[\s.,;:!?)*_`])")
+_TABLE_RULE = re.compile(r"\|[\s:|-]+\|?")
+
+
 def _names_in(text: str) -> list[tuple[str, int]]:
     """Agent-like names at the start of a delegation phrase: `a-b`, `a-b, c-d` or `a-b / c-d`."""
     names = []
-    for part in re.split(r",|/|\band\b|\bor\b", text):
-        cleaned = re.sub(r"\([^)]*\)?", "", part).strip(" \t*_`.:;")
-        match = re.match(r"`?([A-Za-z][A-Za-z0-9]*(?:-[A-Za-z0-9]+)+)`?(?=$|[\s.,;:!?)*_`])", cleaned)
+    for part in _NAME_SEPARATORS.split(text):
+        cleaned = _PARENTHESISED.sub("", part).strip(" \t*_`.:;")
+        match = _AGENT_NAME.match(cleaned)
         if not match:
             break
         names.append((match.group(1), text.find(match.group(1))))
@@ -513,7 +523,7 @@ def _body_delegations(fm: Frontmatter) -> list[tuple[str, int, int, str]]:
             if DELEGATE_TABLE_HEADER.match(stripped):
                 table_header = True
                 continue
-            if table_header and not re.fullmatch(r"\|[\s:|-]+\|?", stripped):
+            if table_header and not _TABLE_RULE.fullmatch(stripped):
                 cell = stripped.strip("|").split("|")[0]
                 for name, offset in _names_in(cell):
                     found.append((name, line_no, text.find(name) + 1, "delegation table"))

@@ -112,8 +112,9 @@ def _compile(sub: Any, root: dict, by_uri: dict[str, dict], cache: dict[int, Any
             checks.append(lambda v, names=tuple(expected): not isinstance(v, dict) or all(n in v for n in names))
         elif key == "properties":
             props = {name: _compile(prop, root, by_uri, cache) for name, prop in expected.items()}
+            # over the keys present (a frontmatter has a few of the schema's many properties)
             checks.append(lambda v, props=props: not isinstance(v, dict)
-                          or all(check(v[name]) for name, check in props.items() if name in v))
+                          or all(props[name](x) for name, x in v.items() if name in props))
         elif key == "additionalProperties":
             if "patternProperties" in sub:
                 raise _Unsupported(key)
