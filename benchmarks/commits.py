@@ -86,9 +86,10 @@ def find_gitlint() -> tuple[str | None, str]:
     print(f"gitlint is not on PATH: installing it into {VENV} with pip (not a project dependency)...",
           flush=True)
     try:
-        subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True, capture_output=True, timeout=300)
-        subprocess.run([str(VENV / "bin" / "pip"), "install", "-q", "gitlint"], check=True, capture_output=True,
-                       timeout=600)
+        subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True, capture_output=True,
+                       timeout=300)
+        subprocess.run([str(VENV / "bin" / "pip"), "install", "-q", "gitlint"], check=True,
+                       capture_output=True, timeout=600)
     except (OSError, subprocess.SubprocessError) as exc:
         return None, f"gitlint could not be installed ({type(exc).__name__}); gitlint ratio skipped"
     return str(candidate), f"gitlint installed by this benchmark into {VENV}"
@@ -98,7 +99,8 @@ def time_runs(command: list[str], cwd: Path, runs: int, ok_codes: tuple[int, ...
     times = []
     for _ in range(runs):
         start = time.perf_counter()
-        proc = subprocess.run(command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=GIT_ENV)
+        proc = subprocess.run(command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                              env=GIT_ENV)
         times.append(time.perf_counter() - start)
         if proc.returncode not in ok_codes:
             raise SystemExit(f"{command[:3]} failed with {proc.returncode}: {proc.stderr.decode()[-400:]}")
@@ -106,8 +108,8 @@ def time_runs(command: list[str], cwd: Path, runs: int, ok_codes: tuple[int, ...
 
 
 def numstat_totals(repo: Path, rng: str) -> tuple[int, int]:
-    out = subprocess.run(["git", "log", "-M", "--numstat", "--format=tformat:@", rng], cwd=repo, capture_output=True,
-                         check=True, env=GIT_ENV).stdout.decode("utf-8", "replace")
+    out = subprocess.run(["git", "log", "-M", "--numstat", "--format=tformat:@", rng], cwd=repo,
+                         capture_output=True, check=True, env=GIT_ENV).stdout.decode("utf-8", "replace")
     files = lines = 0
     for line in out.splitlines():
         if line and line != "@":
@@ -132,7 +134,8 @@ def main() -> int:
     if not (repo / ".git").exists():
         start = time.perf_counter()
         build_repository(repo, args.commits)
-        print(f"built {args.commits} commits with git fast-import in {time.perf_counter() - start:.1f} s: {repo}")
+        print(f"built {args.commits} commits with git fast-import in "
+              f"{time.perf_counter() - start:.1f} s: {repo}")
     rng = "main..feature"
     git_cmd = ["git", "log", "--numstat", rng]
     ours_cmd = [perfpack, "commits", "check", rng]
@@ -143,7 +146,8 @@ def main() -> int:
     our_files = sum(c["files"] for c in report["commits"])
     our_lines = sum(c["lines"] for c in report["commits"])
     git_files, git_lines = numstat_totals(repo, rng)
-    print(f"commits: {len(report['commits'])}, findings: {len(report['findings'])}, skipped: {report['skipped']}")
+    print(f"commits: {len(report['commits'])}, findings: {len(report['findings'])}, "
+          f"skipped: {report['skipped']}")
     print(f"counts: perfpack {our_files} files / {our_lines} lines; git numstat {git_files} / {git_lines}"
           + ("  (equal)" if (our_files, our_lines) == (git_files, git_lines) else "  (DIFFERENT)"))
 
@@ -167,11 +171,12 @@ def main() -> int:
     if gitlint is None:
         return 0
     lint_times = time_runs([gitlint, "--ignore-stdin", "--commits", rng], repo, args.gitlint_runs,
-                           tuple(range(0, 256)))
+                           tuple(range(256)))
     lint_median = statistics.median(lint_times)
     speedup = lint_median / our_median
     print(f"gitlint --commits {rng}:       median {lint_median:.1f} s of {args.gitlint_runs}")
-    print(f"ratio gitlint / perfpack: {speedup:.0f}x faster (budget >= 30x) " + ("OK" if speedup >= 30 else "UNDER"))
+    print(f"ratio gitlint / perfpack: {speedup:.0f}x faster (budget >= 30x) "
+          + ("OK" if speedup >= 30 else "UNDER"))
     if not args.keep:
         shutil.rmtree(workdir, ignore_errors=True)
     return 0

@@ -1,4 +1,5 @@
-"""Benchmark perfpack memory: concurrent writers, one CLI write vs a bare interpreter start, load at 100k records.
+"""Benchmark perfpack memory: concurrent writers, one CLI write vs a bare interpreter start, load at 100k
+records.
 
 usage: python benchmarks/memory.py [--runs N] [--writers N] [--records N] [--store N]
 Prints each figure next to the anchor measured in the same run; exit 1 if the CLI-write budget (<= 2x) is
@@ -133,7 +134,7 @@ def cli_write_ratio(tmp: Path, runs: int) -> dict:
         for k, v in samples.items()
     }
     # what the memory path imports (must not include the heavy libraries)
-    trace = subprocess.run(  # noqa: PLW1510 - the exit code is the thing checked
+    trace = subprocess.run(  # no check=: the exit code is the thing checked
         [PY, "-X", "importtime", str(SCRIPT), *write[1:]],
         cwd=project,
         env=env,
@@ -195,7 +196,8 @@ def load_at_scale(tmp: Path, store_size: int, runs: int) -> dict:
         start = time.perf_counter()
         store.transaction(
             lambda c: c.executemany(
-                "INSERT INTO tasks (uid, agent, created, description, outcome, data) VALUES (?, ?, ?, ?, ?, ?)",
+                "INSERT INTO tasks (uid, agent, created, description, outcome, data) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
                 tasks,
             )
         )
@@ -267,10 +269,10 @@ def main() -> int:
         raw = raw_sqlite_writers(tmp, args.writers, args.records)
         writers["anchor_raw_sqlite_records_per_s"] = round(raw)
         print(
-            f"concurrent writers: {writers['writers']} processes x {args.records} records (tasks and insights "
-            f"through the API, MEMORY.md digest on): {writers['records_per_s']} records/s, {writers['lost']} "
-            f"lost, integrity {writers['integrity']}; anchor bare SQLite rows, same processes: {round(raw)}/s "
-            f"-> {writers['records_per_s'] / raw:.2f}x"
+            f"concurrent writers: {writers['writers']} processes x {args.records} records "
+            f"(tasks and insights through the API, MEMORY.md digest on): {writers['records_per_s']} "
+            f"records/s, {writers['lost']} lost, integrity {writers['integrity']}; anchor "
+            f"bare SQLite rows, same processes: {round(raw)}/s -> {writers['records_per_s'] / raw:.2f}x"
         )
         cli = cli_write_ratio(tmp, args.runs)
         print(

@@ -43,7 +43,8 @@ ALL_HELD_OUT = "all held-out sets"  # the budget is judged on them together
 
 def _time(argv: list[str], stdin: bytes, env: dict[str, str]) -> float:
     start = time.perf_counter()
-    subprocess.run(argv, input=stdin, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, check=False)
+    subprocess.run(argv, input=stdin, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env,
+                   check=False)
     return time.perf_counter() - start
 
 
@@ -71,7 +72,8 @@ def latency(project: Path, prompts: list[str], runs: int) -> dict:
             _time(argv, b'{"prompt": "warm"}', env)
     rng = random.Random(7)
     for i in range(runs):
-        payload = json.dumps({"session_id": f"bench-{i}", "cwd": str(project), "hook_event_name": "UserPromptSubmit",
+        payload = json.dumps({"session_id": f"bench-{i}", "cwd": str(project),
+                              "hook_event_name": "UserPromptSubmit",
                               "prompt": prompts[i % len(prompts)]}).encode()
         order = list(commands)
         rng.shuffle(order)  # interleaved, random order within each round
@@ -81,7 +83,8 @@ def latency(project: Path, prompts: list[str], runs: int) -> dict:
     huge_times = [_time(hook, huge, env) for _ in range(5)]
     median = {name: statistics.median(values) for name, values in times.items()}
     return {"runs": runs, "command": shlex.join(hook), "bare_median_ms": round(median["bare"] * 1000, 2),
-            "bare_S_median_ms": round(median["bare -S"] * 1000, 2), "hook_median_ms": round(median["hook"] * 1000, 2),
+            "bare_S_median_ms": round(median["bare -S"] * 1000, 2),
+            "hook_median_ms": round(median["hook"] * 1000, 2),
             "ratio": round(median["hook"] / median["bare"], 3),
             "ratio_to_bare_S": round(median["hook"] / median["bare -S"], 3),
             "huge_10mb_median_ms": round(statistics.median(huge_times) * 1000, 2), "interpreter": python}
@@ -97,7 +100,8 @@ def main() -> int:
         rules_file = write_routes(ROOT / "agents", project / ".claude" / "perfpack" / "routes.json")
         rules = load_rules(str(rules_file))
         results = {}
-        corpora = {name: load_corpus(ROOT / "tests" / "data" / f"{name}.jsonl") for name in (*TRAINING, *HELD_OUT)}
+        corpora = {name: load_corpus(ROOT / "tests" / "data" / f"{name}.jsonl")
+                   for name in (*TRAINING, *HELD_OUT)}
         corpora[ALL_HELD_OUT] = [row for name in HELD_OUT for row in corpora[name]]
         for name, rows in corpora.items():
             scored = evaluate(rows, rules)
@@ -116,14 +120,17 @@ def main() -> int:
             if name in ("latency", "within_budget"):
                 continue
             kind = "trained " if name in TRAINING else "HELD OUT"
-            print(f"{name:28} {kind} {r['prompts']} prompts ({r['positives']} performance): precision {r['precision']:.3f} "
-                  f"recall {r['recall']:.3f} top-1 agent {r['top1_accuracy']:.3f} (fp {r['fp']}, fn {r['fn']})")
+            print(f"{name:28} {kind} {r['prompts']} prompts ({r['positives']} performance): precision "
+                  f"{r['precision']:.3f} recall {r['recall']:.3f} top-1 agent {r['top1_accuracy']:.3f} (fp "
+                  f"{r['fp']}, fn {r['fn']})")
         lat = results["latency"]
-        print(f"hook latency   median {lat['hook_median_ms']} ms vs bare `python -c pass` {lat['bare_median_ms']} ms "
-              f"-> ratio {lat['ratio']:.3f} ({lat['runs']} interleaved rounds); 10 MB payload {lat['huge_10mb_median_ms']} ms")
-        print(f"               vs `python -S -c pass` {lat['bare_S_median_ms']} ms (the hook's launch form) -> "
-              f"{lat['ratio_to_bare_S']:.3f}; hook command: {lat['command']}")
-        print(f"budget (all held-out: precision >= 0.95, recall >= 0.90; hook ratio <= 1.3): {'ok' if ok else 'BREACHED'}")
+        print(f"hook latency   median {lat['hook_median_ms']} ms vs bare `python -c pass` "
+              f"{lat['bare_median_ms']} ms -> ratio {lat['ratio']:.3f} ({lat['runs']} interleaved "
+              f"rounds); 10 MB payload {lat['huge_10mb_median_ms']} ms")
+        print(f"               vs `python -S -c pass` {lat['bare_S_median_ms']} ms (the "
+              f"hook's launch form) -> {lat['ratio_to_bare_S']:.3f}; hook command: {lat['command']}")
+        print("budget (all held-out: precision >= 0.95, recall >= 0.90; hook ratio <= 1.3): "
+              f"{'ok' if ok else 'BREACHED'}")
     return 0 if ok else 1
 
 

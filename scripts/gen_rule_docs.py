@@ -34,7 +34,8 @@ def render(text: str, family: str) -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--check", action="store_true", help="exit 1 if a table is out of date; change nothing")
+    parser.add_argument("--check", action="store_true",
+                        help="exit 1 if a table is out of date; change nothing")
     args = parser.parse_args()
     stale = []
     for family, page in PAGES.items():

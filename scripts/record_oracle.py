@@ -16,14 +16,15 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests" / "oracle"))
-
-from cases import generate
-from derive import write_facts
-from harness import record
 
 
 def main(argv: list[str] | None = None) -> int:
+    # the oracle's modules live beside its tests, not in the package
+    sys.path.insert(0, str(ROOT / "tests" / "oracle"))
+    from cases import generate
+    from derive import write_facts
+    from harness import record
+
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--cli-version", required=True, action="append", help="repeatable")
     parser.add_argument("--only", help="comma-separated case ids (a quick look; nothing is written)")
@@ -37,7 +38,8 @@ def main(argv: list[str] | None = None) -> int:
         cases = [c for c in cases if c.id in wanted]
     for version in args.cli_version:
         started = time.monotonic()
-        data = record(version, cases, jobs=args.jobs, progress=lambda m: print(m, file=sys.stderr), keep=args.keep)
+        data = record(version, cases, jobs=args.jobs, progress=lambda m: print(m, file=sys.stderr),
+                      keep=args.keep)
         data["recorded_in_seconds"] = round(time.monotonic() - started, 1)
         if args.only:
             print(json.dumps(data["verdicts"], indent=1))
@@ -47,7 +49,8 @@ def main(argv: list[str] | None = None) -> int:
         path.write_text(json.dumps(data, indent=1, sort_keys=False, ensure_ascii=False) + "\n")
         print(f"{path}: {len(data['verdicts'])} cases in {data['recorded_in_seconds']} s", file=sys.stderr)
     if not args.only:
-        print(f"{write_facts(args.out, cases)}: the validator's Claude Code facts, re-derived", file=sys.stderr)
+        print(f"{write_facts(args.out, cases)}: the validator's Claude Code facts, re-derived",
+              file=sys.stderr)
     return 0
 
 

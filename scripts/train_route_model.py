@@ -32,8 +32,8 @@ TRAINING = ["route_corpus", "route_heldout", "route_heldout_v5", "route_tuning_v
             "route_tuning_v8_long_numbers", "route_tuning_v8_units", "route_tuning_v9_spec",
             "route_tuning_v10_spec", "route_tuning_v11_negatives", "route_tuning_v11_terse"]
 # Written blind (from the labelling guide alone) and never trained or tuned on: the budget is judged here.
-HELD_OUT = ["route_heldout_v6", "route_heldout_v8_roles", "route_heldout_v8_company", "route_heldout_v9_everyday",
-            "route_heldout_v10_adversarial", "route_heldout_v11_examiner"]
+HELD_OUT = ["route_heldout_v6", "route_heldout_v8_roles", "route_heldout_v8_company",
+            "route_heldout_v9_everyday", "route_heldout_v10_adversarial", "route_heldout_v11_examiner"]
 MODEL_PATH = ROOT / "hooks" / MODEL_FILE
 ROUTES_PATH = ROOT / "hooks" / "routes.json"
 THRESHOLD = 0.6  # P(some agent) needed to suggest one; chosen with --leave-one-out (docs/routing.md)
@@ -86,7 +86,8 @@ def score(rows: list[dict], rules: RuleSet, model: Model, threshold: float) -> t
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--check", action="store_true", help="exit 1 if hooks/route-model.json is stale")
     parser.add_argument("--leave-one-out", action="store_true", help="estimate quality on unseen authors")
     args = parser.parse_args()
@@ -112,7 +113,8 @@ def main() -> int:
         return 0
     MODEL_PATH.write_text(text, encoding="utf-8")
     ROUTES_PATH.write_text(routes, encoding="utf-8")
-    print(f"wrote {MODEL_PATH.relative_to(ROOT)} ({len(text) // 1024} KiB) and {ROUTES_PATH.relative_to(ROOT)}")
+    print(f"wrote {MODEL_PATH.relative_to(ROOT)} ({len(text) // 1024} KiB) and "
+          f"{ROUTES_PATH.relative_to(ROOT)}")
     return 0
 
 

@@ -3,7 +3,7 @@
 
     python scripts/update_cli_pin.py               # pin the registry's latest version
     python scripts/update_cli_pin.py --to 2.1.340  # pin a given version
-    python scripts/update_cli_pin.py --check       # CI: print a notice if the registry is ahead; always exit 0
+    python scripts/update_cli_pin.py --check       # CI: a notice if the registry is ahead; always exit 0
 
 The next e2e run installs the new version into the cache (~/.cache/perfpack/claude-code-VERSION) once.
 `--check` asks npm with a time bound and stays silent when npm or the network is missing: a newer CLI on the
@@ -70,7 +70,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     target = args.to or registry_latest()
     if target is None:
-        print("update_cli_pin: npm could not tell the latest version; give one with --to X.Y.Z", file=sys.stderr)
+        print("update_cli_pin: npm could not tell the latest version; give one with --to X.Y.Z",
+              file=sys.stderr)
         return 2
     if not VERSION.fullmatch(target):
         print(f"update_cli_pin: not a version: {target!r}", file=sys.stderr)
