@@ -31,11 +31,14 @@ class _ScannerContext:
 
 
 def loads(text: str, *, strict: bool = True):
-    """json.loads(text, strict=strict); raises ValueError (json.JSONDecodeError, except for too deep nesting)."""
+    """json.loads(text, strict=strict).
+
+    Raises ValueError (json.JSONDecodeError, except for too deep nesting)."""
     try:
         import _json
 
-        scanner = _json.make_scanner(_ScannerContext(strict))
+        # typeshed types the context as a make_scanner; it only reads the JSONDecoder attributes above
+        scanner = _json.make_scanner(_ScannerContext(strict))  # type: ignore[arg-type]
     except (ImportError, AttributeError):  # pragma: no cover - CPython always has _json
         import json
 
@@ -104,10 +107,10 @@ def _encode(value, out, quote, indent, item_sep, key_sep, sort_keys, depth) -> N
             out.append("{}" if isinstance(value, dict) else "[]")
             return
         is_dict = isinstance(value, dict)
-        if is_dict:
-            items = sorted(value.items()) if sort_keys else value.items()
+        if isinstance(value, dict):  # not `is_dict`: mypy narrows on isinstance only
+            items = iter(sorted(value.items()) if sort_keys else value.items())
         else:
-            items = value
+            items = iter(value)
         if indent is None:
             inner, close = item_sep, ""
         else:

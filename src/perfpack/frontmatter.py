@@ -34,8 +34,8 @@ for _first, _resolvers in getattr(_Base, "yaml_implicit_resolvers", {}).items():
     _Loader.yaml_implicit_resolvers[_first] = [(tag, rx) for tag, rx in _resolvers if tag not in _REPLACED]
 _Loader.add_implicit_resolver("tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
                               list("tTfF"))
-_Loader.add_implicit_resolver("tag:yaml.org,2002:int", re.compile(r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$"),
-                              list("-+0123456789"))
+_Loader.add_implicit_resolver("tag:yaml.org,2002:int",
+                              re.compile(r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$"), list("-+0123456789"))
 _Loader.add_implicit_resolver("tag:yaml.org,2002:float", re.compile(
     r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"),
     list("-+.0123456789"))
@@ -52,7 +52,8 @@ def _untagged(loader: Any, suffix: str, node: Any) -> Any:
 
 _Loader.add_multi_constructor("!", _untagged)
 _Loader.add_constructor("tag:yaml.org,2002:binary", lambda loader, node: loader.construct_scalar(node))
-_Loader.add_implicit_resolver("tag:yaml.org,2002:null", re.compile(r"^(?:~|null|Null|NULL|)$"), ["~", "n", "N", ""])
+_Loader.add_implicit_resolver("tag:yaml.org,2002:null", re.compile(r"^(?:~|null|Null|NULL|)$"),
+                              ["~", "n", "N", ""])
 
 BOM = "\ufeff"
 DEFAULT_MAX_BYTES = 2 * 1024 * 1024  # agent files are KBs; anything far larger is not one
@@ -61,7 +62,7 @@ DEFAULT_MAX_BYTES = 2 * 1024 * 1024  # agent files are KBs; anything far larger 
 MAX_YAML_BYTES = 256 * 1024  # the frontmatter of real packs is < 10 KB
 MAX_YAML_VALUES = 20_000  # values after expanding aliases
 MAX_YAML_DEPTH = 64  # nesting of mappings and lists
-_DEEP_FLOW = re.compile(r"[\[{](?:\s*[\[{]){%d}" % MAX_YAML_DEPTH)
+_DEEP_FLOW = re.compile(r"[\[{](?:\s*[\[{]){" + str(MAX_YAML_DEPTH) + "}")
 _DELIMITER = re.compile(r"---[ \t]*")
 
 
@@ -277,7 +278,8 @@ def _parse_yaml(result: Frontmatter, fast: bool = True) -> None:
         result.lenient_data = _lenient_parse(result.yaml_text)
         return
     except (yaml.YAMLError, ValueError, TypeError, RecursionError) as exc:
-        result.error = YamlProblem(result.yaml_start_line, 1, str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        result.error = YamlProblem(result.yaml_start_line, 1, message)
         return
     if data is None:
         result.data = {}
@@ -289,7 +291,8 @@ def _parse_yaml(result: Frontmatter, fast: bool = True) -> None:
     for index, line in enumerate(result.yaml_text.split("\n")):
         if _BLOCK_INDICATOR_VALUE.match(line):  # `key: - x` / `key: ? x`: YAML 1.2 parsers reject it
             result.error = YamlProblem(result.yaml_start_line + index, line.index(":") + 3,
-                                       "a block indicator (`- ` or `? `) cannot start a value on the key's line")
+                                       "a block indicator (`- ` or `? `) cannot start a "
+                                       "value on the key's line")
             result.lenient_data = _lenient_parse(result.yaml_text)
             return
     result.data = {str(key): value for key, value in data.items()}

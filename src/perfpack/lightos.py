@@ -23,7 +23,7 @@ def getenv(name: str, default: str | None = None) -> str | None:
     if os_module is not None:
         return os_module.environ.get(name, default)
     environ = _native.environ
-    if SEP == "\\":  # pragma: no cover - Windows: str keys, upper-cased as os.environ does
+    if sys.platform == "win32":  # pragma: no cover - Windows: str keys, upper-cased as os.environ does
         return environ.get(name.upper(), default)
     value = environ.get(name.encode("utf-8", "surrogateescape"))
     return default if value is None else value.decode("utf-8", "surrogateescape")

@@ -12,12 +12,14 @@ from perfpack.errors import PerfpackError
 __all__ = ["Budget", "format_bytes", "format_seconds", "parse_budget", "parse_budgets", "parse_percent"]
 
 TIME_UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0}
-SIZE_UNITS = {"b": 1, "kb": 1024, "mb": 1024 ** 2, "gb": 1024 ** 3, "kib": 1024, "mib": 1024 ** 2, "gib": 1024 ** 3}
+SIZE_UNITS = {"b": 1, "kb": 1024, "mb": 1024 ** 2, "gb": 1024 ** 3, "kib": 1024, "mib": 1024 ** 2,
+              "gib": 1024 ** 3}
 TIME_METRICS = {"min": "min", "mean": "mean", "median": "median", "p50": "median", "p95": "p95", "p99": "p99",
                 "max": "max"}
 # The lead agent's baseline KPI table (performance-engineer seed): P50 < 100 ms, P95 < 300 ms, P99 < 1 s.
 PRESETS: dict[str, list[str]] = {"kpi": ["p50=100ms", "p95=300ms", "p99=1s"]}
-_SPEC = re.compile(r"^\s*([A-Za-z0-9]+)\s*(?:=|<=|<)\s*([0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*([A-Za-zµ]*)\s*$")
+_SPEC = re.compile(r"^\s*([A-Za-z0-9]+)\s*(?:=|<=|<)"  # metric and comparison
+                   r"\s*([0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*([A-Za-zµ]*)\s*$")  # number and unit
 
 
 @dataclass(frozen=True)
@@ -41,24 +43,30 @@ class Budget:
 
 
 def parse_budget(spec: str) -> Budget:
-    """`p95=300ms` -> Budget("p95", 0.3); `rss=512MB` -> Budget("rss", 536870912). Bad specs are usage errors."""
+    """`p95=300ms` -> Budget("p95", 0.3); `rss=512MB` -> Budget("rss", 536870912).
+
+    Bad specs are usage errors."""
     match = _SPEC.match(spec or "")
     if not match:
-        raise PerfpackError(f"invalid budget {spec!r}", hint="write METRIC=VALUEUNIT, e.g. p95=300ms, p99=1s, rss=512MB")
+        raise PerfpackError(f"invalid budget {spec!r}",
+                            hint="write METRIC=VALUEUNIT, e.g. p95=300ms, p99=1s, rss=512MB")
     metric, number, unit = match.group(1).lower(), float(match.group(2)), match.group(3)
     if metric == "rss":
         factor = SIZE_UNITS.get(unit.lower() if unit else "b")
         if factor is None:
-            raise PerfpackError(f"invalid budget {spec!r}: unknown size unit {unit!r}", hint="use B, KB, MB or GB")
+            raise PerfpackError(f"invalid budget {spec!r}: unknown size unit {unit!r}",
+                                hint="use B, KB, MB or GB")
         return Budget("rss", number * factor, spec.strip())
     if metric not in TIME_METRICS:
         raise PerfpackError(f"invalid budget {spec!r}: unknown metric {metric!r}",
                             hint="use one of " + ", ".join([*TIME_METRICS, "rss"]))
     if not unit:
-        raise PerfpackError(f"invalid budget {spec!r}: a time needs a unit", hint="use ns, us, ms or s, e.g. 300ms")
+        raise PerfpackError(f"invalid budget {spec!r}: a time needs a unit",
+                            hint="use ns, us, ms or s, e.g. 300ms")
     time_factor = TIME_UNITS.get(unit.lower() if unit != "µs" else unit)
     if time_factor is None:
-        raise PerfpackError(f"invalid budget {spec!r}: unknown time unit {unit!r}", hint="use ns, us, ms or s")
+        raise PerfpackError(f"invalid budget {spec!r}: unknown time unit {unit!r}",
+                            hint="use ns, us, ms or s")
     return Budget(metric, number * time_factor, spec.strip())
 
 

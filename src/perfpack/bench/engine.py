@@ -131,11 +131,14 @@ def _check(run: Run, plan: Plan, index: int) -> None:
     if run.timed_out:
         raise PerfpackError(f"`{shown}` timed out after {plan.timeout:g} s on {which} (its process tree was "
                             "killed)",
-                            hint="raise --timeout, or pass --ignore-failure to keep the timed-out runs" + said)
+                            hint="raise --timeout, or pass --ignore-failure to keep the timed-out runs"
+                            + said)
     if run.exit_code != 0:
-        how = f"was killed by signal {-run.exit_code}" if run.exit_code < 0 else f"exited with {run.exit_code}"
+        code = run.exit_code
+        how = f"was killed by signal {-code}" if code < 0 else f"exited with {code}"
         raise PerfpackError(f"`{shown}` {how} on {which}; benchmark stopped",
-                            hint="fix the command, or pass --ignore-failure to measure failing runs too" + said)
+                            hint="fix the command, or pass --ignore-failure to measure failing runs too"
+                            + said)
 
 
 def measure(plan: Plan, *, progress: Progress | None = None) -> list[Run]:

@@ -144,7 +144,9 @@ def reap_orphans() -> None:
 
 
 def kill_tree(pid: int, known: set[int] | None = None) -> set[int]:
-    """Stop, then kill the process group of `pid`, every descendant, and `known` pids. Returns the pids hit."""
+    """Stop, then kill the process group of `pid`, every descendant, and `known` pids.
+
+    Returns the pids hit."""
     import psutil
 
     victims: set[int] = set(known or ())
@@ -186,7 +188,8 @@ def kill_tree(pid: int, known: set[int] | None = None) -> set[int]:
 def _wait_gone(pids: set[int], timeout: float = 3.0) -> None:
     import psutil
 
-    # A killed orphan may linger as a zombie until its new parent reaps it; it runs nothing, so it counts as gone.
+    # A killed orphan may linger as a zombie until its new parent reaps it;
+    # it runs nothing, so it counts as gone.
     end = time.monotonic() + timeout
     pending = set(pids)
     for p in pids:  # reap those that became ours (see enable_subreaper)
@@ -245,7 +248,8 @@ def run_once(argv: Sequence[str], *, timeout: float | None = None, show_output: 
         from perfpack.terminal import one_line
 
         raise PerfpackError(f"cannot start {one_line(argv[0])}"
-                            + (f" in {one_line(cwd)}" if cwd is not None else "") + f": {exc.strerror}") from None
+                            + (f" in {one_line(cwd)}" if cwd is not None else "")
+                            + f": {exc.strerror}") from None
     finally:
         if here >= 0:
             os.fchdir(here)

@@ -72,7 +72,9 @@ def bootstrap_ratio_ci(before: Sequence[float], after: Sequence[float], *, level
 
 
 def mad_outliers(values: Sequence[float], threshold: float = 3.5) -> list[int]:
-    """Indices of outliers by the modified z-score 0.6745 * |x - median| / MAD > threshold (Iglewicz–Hoaglin)."""
+    """Indices of outliers by the modified z-score (Iglewicz–Hoaglin).
+
+    An outlier has 0.6745 * |x - median| / MAD > threshold."""
     if len(values) < 3:
         return []
     med = median(values)
