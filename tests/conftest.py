@@ -21,7 +21,8 @@ def run_perfpack(*args: str, cwd: Path | str | None = None, input: str | bytes |
     proc = subprocess.run([sys.executable, "-m", "perfpack", *args], cwd=cwd, input=data,
                           capture_output=True, env=full_env, timeout=timeout)
     return subprocess.CompletedProcess(proc.args, proc.returncode,
-                                       proc.stdout.decode("utf-8", "replace"), proc.stderr.decode("utf-8", "replace"))
+                                       proc.stdout.decode("utf-8", "replace"),
+                                       proc.stderr.decode("utf-8", "replace"))
 
 
 @pytest.fixture

@@ -116,7 +116,8 @@ def test_timeout_kills_the_whole_tree(tmp_path):
 
 def test_timeout_through_the_cli_leaves_nothing(tmp_path, perfpack):
     script, pidfile = _spawner(tmp_path, f"{os.getpid()}{time.monotonic_ns() % 100000:05d}")
-    proc = perfpack("bench", "--runs", "1", "--warmup", "0", "--timeout", "1.5", "--", PY, str(script), cwd=tmp_path)
+    proc = perfpack("bench", "--runs", "1", "--warmup", "0", "--timeout", "1.5", "--", PY, str(script),
+                    cwd=tmp_path)
     assert proc.returncode == 2
     assert "timed out" in proc.stderr and "Traceback" not in proc.stderr
     pids = json.loads(pidfile.read_text())

@@ -14,11 +14,11 @@ HOOK_ARGV = [sys.executable, *HOOK_PYTHON_FLAGS, str(HOOK)]  # as `perfpack inst
 
 
 def git_env(home: Path) -> dict[str, str]:
-    return {**os.environ, "HOME": str(home), "GIT_CONFIG_NOSYSTEM": "1", "GIT_CONFIG_GLOBAL": str(home / ".gitconfig"),
-            "GIT_AUTHOR_NAME": "Ada Tester", "GIT_AUTHOR_EMAIL": "ada@example.com",
-            "GIT_COMMITTER_NAME": "Ada Tester", "GIT_COMMITTER_EMAIL": "ada@example.com",
-            "GIT_AUTHOR_DATE": "2026-01-02T03:04:05+00:00", "GIT_COMMITTER_DATE": "2026-01-02T03:04:05+00:00",
-            "LC_ALL": "C.UTF-8"}
+    return {**os.environ, "HOME": str(home), "GIT_CONFIG_NOSYSTEM": "1",
+            "GIT_CONFIG_GLOBAL": str(home / ".gitconfig"), "GIT_AUTHOR_NAME": "Ada Tester",
+            "GIT_AUTHOR_EMAIL": "ada@example.com", "GIT_COMMITTER_NAME": "Ada Tester",
+            "GIT_COMMITTER_EMAIL": "ada@example.com", "GIT_AUTHOR_DATE": "2026-01-02T03:04:05+00:00",
+            "GIT_COMMITTER_DATE": "2026-01-02T03:04:05+00:00", "LC_ALL": "C.UTF-8"}
 
 
 class Repo:

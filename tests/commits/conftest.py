@@ -9,7 +9,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from commits_helpers import Repo, git_env  # noqa: E402
+from commits_helpers import Repo, git_env
 
 
 @pytest.fixture

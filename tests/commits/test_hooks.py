@@ -1,4 +1,4 @@
-"""`perfpack commits msg` (commit-msg hook) and the Claude Code PreToolUse hook, with real git and real stdin."""
+"""`perfpack commits msg` (commit-msg hook) and the Claude Code PreToolUse hook, with real git and stdin."""
 
 from __future__ import annotations
 
@@ -106,7 +106,8 @@ def test_hook_adds_split_advice_without_denying(repo):
     out = _hook(repo, HEREDOC)["hookSpecificOutput"]
     assert out["hookEventName"] == "PreToolUse" and "permissionDecision" not in out
     context = out["additionalContext"]
-    for expected in ("PC101", "6 files changed", "pkg/ 6 file(s)", "PC201", "'also', 'and'", "PC301", "git add -p"):
+    for expected in ("PC101", "6 files changed", "pkg/ 6 file(s)", "PC201", "'also', 'and'", "PC301",
+                     "git add -p"):
         assert expected in context
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from commits_helpers import lines, ok_message, perfpack
+
 from perfpack.commits import logpass
 
 
@@ -24,7 +24,8 @@ def history(repo, monkeypatch):
     logpass._prestarted = None
 
 
-@pytest.mark.parametrize("args", [["check"], ["check", "--staged"], ["check", "--help"], ["check", "-C", ".", "HEAD~1..HEAD"],
+@pytest.mark.parametrize("args", [["check"], ["check", "--staged"], ["check", "--help"],
+                                  ["check", "-C", ".", "HEAD~1..HEAD"],
                                   ["check", "HEAD~2..HEAD~1", "HEAD~1..HEAD"], ["check", "--", "--output=x"],
                                   ["check", "--output=x"], ["msg", "HEAD"], []])
 def test_only_a_plain_check_range_is_prestarted(history, args):
@@ -35,7 +36,8 @@ def test_only_a_plain_check_range_is_prestarted(history, args):
 def test_the_prestarted_pass_is_taken_once_for_the_same_range(history):
     logpass.prestart(["check", "--format", "json", "HEAD~2..HEAD"])
     root, spec, merges, process = logpass._prestarted
-    assert (root, spec, merges) == (history.path.resolve(), "HEAD~2..HEAD", False) and process.poll() in (None, 0)
+    assert (root, spec, merges) == (history.path.resolve(), "HEAD~2..HEAD", False)
+    assert process.poll() in (None, 0)
     assert logpass.take_prestarted(root, spec, merges=False) is process
     assert logpass._prestarted is None
     logpass.stop(process)

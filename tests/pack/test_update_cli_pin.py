@@ -32,8 +32,8 @@ def _fake_npm(folder: Path, body: str) -> dict[str, str]:
 
 
 def _check(env: dict[str, str]) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, str(SCRIPT), "--check"], check=False, capture_output=True, text=True, env=env,
-                          timeout=60)
+    return subprocess.run([sys.executable, str(SCRIPT), "--check"], check=False, capture_output=True,
+                          text=True, env=env, timeout=60)
 
 
 def test_the_pin_is_the_harness_constant():
@@ -72,7 +72,8 @@ def test_set_pin_rewrites_only_the_constant(tmp_path, monkeypatch):
     monkeypatch.setattr(module, "HARNESS", copy)
     assert module.main(["--to", "2.9.1"]) == 0
     assert module.pinned() == "2.9.1"
-    changed = [(a, b) for a, b in zip(original.splitlines(), copy.read_text().splitlines()) if a != b]
+    lines = zip(original.splitlines(), copy.read_text().splitlines(), strict=True)
+    changed = [(a, b) for a, b in lines if a != b]
     assert len(changed) == 1 and changed[0][1] == 'NEWEST_CLI = "2.9.1"'
     assert module.main(["--to", "not-a-version"]) == 2
     assert module.pinned() == "2.9.1"

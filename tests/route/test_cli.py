@@ -76,7 +76,8 @@ def test_bad_input_is_one_line_exit_2(perfpack, tmp_path):
         (["route", "-"], b"", "empty prompt"),
         (["route", "-"], b"x" * (1024 * 1024 + 10), "larger than 1 MB"),
         (["route", "--agents", str(agents), "slow"], None, "weight of 'slow'"),
-        (["route", "--compile", "--agents", str(agents), "--out", str(tmp_path / "o.json")], None, "weight of 'slow'"),
+        (["route", "--compile", "--agents", str(agents), "--out", str(tmp_path / "o.json")], None,
+         "weight of 'slow'"),
     ]
     for args, stdin, message in cases:
         result = perfpack(*args, input=stdin)

@@ -16,7 +16,8 @@ def rules(**overrides) -> RuleSet:
         {"name": "load-agent", "threshold": 3, "priority": 1,
          "keywords": {"latency": 3, "p99": 3}, "phrases": {"under load": 3}},
     ]
-    return RuleSet({"version": 1, "agents": agents, "exclude": ["slow motion", "profile page", "latency field"],
+    return RuleSet({"version": 1, "agents": agents,
+                    "exclude": ["slow motion", "profile page", "latency field"],
                     "veto": ["performance review"], **overrides})
 
 
@@ -26,10 +27,13 @@ def test_tokenize_splits_hyphens_keeps_plus_and_boundaries():
 
 
 def test_tokenize_splits_quantities_into_number_and_one_unit_spelling():
-    assert tokenize("800ms, 3 secs, 2s, 10x") == ["800", "ms", "|", "3", "seconds", "|", "2", "seconds", "|", "10", "x"]
-    assert tokenize("the 1990s and 4k screens") == ["the", "1990s", "and", "4", "k", "screens"]  # a decade stays
+    assert tokenize("800ms, 3 secs, 2s, 10x") == ["800", "ms", "|", "3", "seconds", "|", "2", "seconds", "|",
+                                                  "10", "x"]
+    # a decade stays
+    assert tokenize("the 1990s and 4k screens") == ["the", "1990s", "and", "4", "k", "screens"]
     assert tokenize("v2 and 3d") == ["v2", "and", "3d"]  # unknown suffixes stay whole
-    phrase = RuleSet({"version": 1, "agents": [{"name": "a", "threshold": 3, "phrases": {"takes * seconds": 3}}]})
+    phrase = RuleSet({"version": 1, "agents": [{"name": "a", "threshold": 3,
+                                                "phrases": {"takes * seconds": 3}}]})
     assert route("the page takes 4s", phrase).agent == "a"
     assert route("the page takes 4 secs", phrase).agent == "a"
     assert route("the page takes 4 apples", phrase).agent is None
@@ -79,9 +83,11 @@ def test_negation_tail_masks_the_clause_before_it():
 
 
 def test_code_blocks_inline_code_and_logs_are_ignored():
-    prompt = "rename `slow_api` please\n```\nslow api latency p99\n```\nTraceback (most recent call last):\n  File \"x\"\nERROR: slow"
+    prompt = ("rename `slow_api` please\n```\nslow api latency p99\n```\n"
+              "Traceback (most recent call last):\n  File \"x\"\nERROR: slow")
     assert route(prompt, rules()).agent is None
-    stripped = strip_code_and_logs("fix this\n    slow()\n2024-01-02 12:00 latency 300ms\nat com.x.Y(Y.java:3)")
+    stripped = strip_code_and_logs("fix this\n    slow()\n2024-01-02 12:00 latency 300ms\n"
+                                   "at com.x.Y(Y.java:3)")
     assert "slow" not in stripped and "latency" not in stripped and "fix this" in stripped
     # a normal sentence that starts with "at" is kept
     assert route("at peak the api is slow", rules()).agent == "fast-agent"
@@ -126,5 +132,6 @@ def test_a_term_that_names_a_data_field_does_not_count():
 
 
 def test_exception_lines_are_treated_as_log_output():
-    assert strip_code_and_logs("what is this\nNameError: name 'latency' is not defined").split("\n")[0] == "what is this"
+    stripped = strip_code_and_logs("what is this\nNameError: name 'latency' is not defined")
+    assert stripped.split("\n")[0] == "what is this"
     assert "latency" not in strip_code_and_logs("java.lang.OutOfMemoryError: latency p99")

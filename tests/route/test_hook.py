@@ -1,4 +1,5 @@
-"""The UserPromptSubmit hook run as Claude Code runs it: absolute interpreter + hook.py path, JSON on stdin."""
+"""The UserPromptSubmit hook run as Claude Code runs it: absolute interpreter and hook.py path, JSON on
+stdin."""
 
 from __future__ import annotations
 
@@ -21,7 +22,9 @@ ROUTES = REPO / "hooks" / "routes.json"
 
 def run_hook(payload, *, rules: Path | None = ROUTES, env: dict | None = None, cwd: Path | None = None):
     data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
-    argv = [sys.executable, *HOOK_PYTHON_FLAGS, str(HOOK), "user-prompt-submit"] + (["--rules", str(rules)] if rules else [])
+    argv = [sys.executable, *HOOK_PYTHON_FLAGS, str(HOOK), "user-prompt-submit"]
+    if rules:
+        argv += ["--rules", str(rules)]
     full_env = {k: v for k, v in os.environ.items() if not k.startswith(("PERFPACK_", "CLAUDE_PROJECT_DIR"))}
     full_env.update(env or {})
     start = time.perf_counter()
@@ -38,8 +41,8 @@ def project(tmp_path: Path) -> Path:
 
 
 def payload(prompt: str, session: str = "s1", cwd: Path | str = "/nonexistent") -> dict:
-    return {"session_id": session, "transcript_path": "/x", "cwd": str(cwd), "hook_event_name": "UserPromptSubmit",
-            "permission_mode": "default", "prompt": prompt}
+    return {"session_id": session, "transcript_path": "/x", "cwd": str(cwd),
+            "hook_event_name": "UserPromptSubmit", "permission_mode": "default", "prompt": prompt}
 
 
 def context_of(proc) -> str:
@@ -56,7 +59,8 @@ def test_routed_prompt_names_agent_and_reason_within_300_chars(project):
     assert "performance-engineer" in text and len(text) <= 300
     matched = text.split("(matched ", 1)[1].split(")", 1)[0]
     terms = [term.strip('" ') for term in matched.split(",")]
-    assert any("p99" in term for term in terms) and all(term in "p99 latency doubled under load" for term in terms), terms
+    assert any("p99" in term for term in terms) and all(term in "p99 latency doubled under load"
+                                                        for term in terms), terms
     assert proc.stderr == b""
 
 
@@ -88,7 +92,8 @@ def test_rules_found_from_payload_cwd(project):
 
 def test_corrupt_state_file_does_not_stop_the_hook(project):
     (project / ".claude" / "perfpack" / "route-sessions.txt").write_bytes(b"\xff\x00garbage{")
-    proc, _ = run_hook(payload("the checkout api is slow", "C"), rules=None, env={"CLAUDE_PROJECT_DIR": str(project)})
+    proc, _ = run_hook(payload("the checkout api is slow", "C"), rules=None,
+                       env={"CLAUDE_PROJECT_DIR": str(project)})
     assert "performance-optimization-specialist" in context_of(proc)
     assert (project / ".claude" / "perfpack" / "route-sessions.txt").read_bytes().endswith(
         b"garbage{\nC\tperformance-optimization-specialist\n")
@@ -106,14 +111,15 @@ def test_state_is_bounded(tmp_path):
 
 @pytest.mark.parametrize("variable", ["PERFPACK_ROUTE", "PERFPACK_HOOKS"])
 def test_switched_off_by_environment(project, variable):
-    proc, _ = run_hook(payload("the dashboard is slow", "D"), env={variable: "0", "CLAUDE_PROJECT_DIR": str(project)},
-                       rules=None)
+    proc, _ = run_hook(payload("the dashboard is slow", "D"),
+                       env={variable: "0", "CLAUDE_PROJECT_DIR": str(project)}, rules=None)
     assert (proc.returncode, proc.stdout) == (0, b"")
 
 
 @pytest.mark.parametrize("stdin", [
     b"", b"   \n", b"{", b"[1, 2]", b'"just a string"', b'{"prompt": 42}', b'{"prompt": ""}',
-    b'{"prompt": "the api is \xff\xfe slow"}', b"\x00\x01\x02binary", b'{"prompt": "slow", "cwd": ' + b"[" * 5000,
+    b'{"prompt": "the api is \xff\xfe slow"}', b"\x00\x01\x02binary",
+    b'{"prompt": "slow", "cwd": ' + b"[" * 5000,
 ], ids=["empty", "blank", "truncated", "array", "string", "prompt-not-text", "empty-prompt", "non-utf8",
         "binary", "deep-nesting"])
 def test_fails_open_on_bad_input(stdin):
@@ -132,7 +138,8 @@ def test_huge_input_is_drained_and_ignored_fast():
 @pytest.mark.parametrize("content", [None, b"", b"{not json", b'{"version": 99, "agents": []}',
                                      b'{"version": 1, "agents": [{"no-name": 1}]}', b"\xff\xfe\x00\x01",
                                      b'{"version": 1, "agents": [{"name": "x", "keywords": [1, 2]}]}'],
-                         ids=["missing", "empty", "broken", "wrong-version", "bad-agent", "binary", "bad-keywords"])
+                         ids=["missing", "empty", "broken", "wrong-version", "bad-agent", "binary",
+                              "bad-keywords"])
 def test_fails_open_on_missing_or_corrupt_rules(tmp_path, content):
     rules = tmp_path / "routes.json"
     if content is not None:
@@ -148,9 +155,10 @@ def test_no_rules_anywhere_means_silence(tmp_path):
 
 def test_import_path_is_standard_library_only_and_skips_os_re_and_json():
     code = ("import sys; sys.path.insert(0, %r); import perfpack.route.hook; "
-            "bad = [m for m in ('os', 're', 'json', 'yaml', 'click', 'jsonschema') if m in sys.modules]; print(bad)")
-    proc = subprocess.run([sys.executable, "-S", "-c", code % str(REPO / "src")], capture_output=True, text=True,
-                          timeout=30)
+            "bad = [m for m in ('os', 're', 'json', 'yaml', 'click', 'jsonschema') if m in "
+            "sys.modules]; print(bad)")
+    proc = subprocess.run([sys.executable, "-S", "-c", code % str(REPO / "src")], capture_output=True,
+                          text=True, timeout=30)
     assert proc.stdout.strip() == "[]", proc.stderr
 
 

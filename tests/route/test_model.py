@@ -21,7 +21,8 @@ def test_the_shipped_model_and_routes_json_are_what_training_gives():
 
 
 def test_training_learns_a_toy_problem_and_prunes_tiny_weights():
-    examples = [({"slow", "page"}, 1), ({"slow", "query"}, 1), ({"hello", "page"}, 0), ({"hello", "world"}, 0)] * 5
+    examples = [({"slow", "page"}, 1), ({"slow", "query"}, 1), ({"hello", "page"}, 0),
+                ({"hello", "world"}, 0)] * 5
     document = train(examples, ["none", "agent-a"], epochs=40, min_weight=0.2)
     model = Model(document)
     assert model.probabilities({"slow"})[1] > 0.8 > model.probabilities({"hello"})[1]
@@ -34,21 +35,23 @@ def test_a_model_round_trips_through_the_cache_form():
     model = Model(document)
     again = Model.from_plain(model.to_plain())
     assert again.probabilities({"slow", "^ sluggish"}) == model.probabilities({"slow", "^ sluggish"})
-    assert again.decide({"slow", "^ sluggish"}) == ("a", pytest.approx(again.probabilities({"slow", "^ sluggish"})[1]),
-                                                      ["slow", "sluggish"])
+    probability = again.probabilities({"slow", "^ sluggish"})[1]
+    assert again.decide({"slow", "^ sluggish"}) == ("a", pytest.approx(probability), ["slow", "sluggish"])
 
 
 def test_the_explanation_prefers_phrases_and_trims_fillers():
     document = {"version": 1, "classes": ["none", "a"], "bias": [0.0, 0.0], "threshold": 0.5,
                 "weights": {"takes": [-0.5, 1.0], "forever": [-0.5, 1.2], "takes forever": [0.0, 0.3],
                             "the checkout": [0.0, 0.9], "checkout": [0.0, 0.4], "is": [0.0, 2.0]}}
-    agent, _, terms = Model(document).decide({"takes", "forever", "takes forever", "the checkout", "checkout", "is"})
+    agent, _, terms = Model(document).decide({"takes", "forever", "takes forever", "the checkout", "checkout",
+                                              "is"})
     assert agent == "a" and terms == ["takes forever", "checkout"]
 
 
 @pytest.mark.parametrize("bad", [{"version": 2}, {"version": 1, "classes": ["a"], "bias": [0], "weights": {},
                                                    "threshold": 0.5},
-                                 {"version": 1, "classes": ["none", "a"], "bias": [0], "weights": {}, "threshold": 1}])
+                                 {"version": 1, "classes": ["none", "a"], "bias": [0], "weights": {},
+                                  "threshold": 1}])
 def test_broken_models_are_refused(bad):
     with pytest.raises((ValueError, KeyError)):
         Model(bad)

@@ -36,7 +36,8 @@ def test_corpora_are_well_formed(name):
 def test_the_held_out_sets_never_overlap_the_training_sets():
     trained = {row["prompt"].lower() for name in TRAINING for row in load_corpus(DATA / f"{name}.jsonl")}
     for name in HELD_OUT:
-        assert not [row for row in load_corpus(DATA / f"{name}.jsonl") if row["prompt"].lower() in trained], name
+        assert not [row for row in load_corpus(DATA / f"{name}.jsonl")
+                    if row["prompt"].lower() in trained], name
 
 
 def test_quality_budget_on_the_held_out_sets(rules):

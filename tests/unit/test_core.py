@@ -12,7 +12,8 @@ from perfpack.report import Report, render
 
 
 def test_findings_render_in_every_format():
-    findings = [Finding("a.md", 3, 1, "PP101", "error", "YAML does not parse", "quote it", name="yaml-syntax")]
+    findings = [Finding("a.md", 3, 1, "PP101", "error", "YAML does not parse", "quote it",
+                        name="yaml-syntax")]
 
     def format_findings(findings, fmt, checked=None):
         return render(Report("validate", findings, checked=checked), fmt)

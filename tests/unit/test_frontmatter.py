@@ -8,9 +8,11 @@ def parse(text: str | bytes):
 
 
 def test_plain_frontmatter_with_positions():
-    fm = parse("---\nname: fast-agent\ndescription: Use PROACTIVELY when slow\ntools: Read, Grep\n---\nBody\n")
+    fm = parse("---\nname: fast-agent\ndescription: Use PROACTIVELY when slow\ntools: Read, Grep\n"
+               "---\nBody\n")
     assert fm.present and fm.closed and fm.error is None
-    assert fm.data == {"name": "fast-agent", "description": "Use PROACTIVELY when slow", "tools": "Read, Grep"}
+    assert fm.data == {"name": "fast-agent", "description": "Use PROACTIVELY when slow",
+                       "tools": "Read, Grep"}
     assert fm.position("tools") == (4, 1)
     assert fm.value_position("description") == (3, 14)
     assert fm.body == "Body\n" and fm.body_start_line == 6

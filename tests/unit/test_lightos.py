@@ -14,8 +14,8 @@ from perfpack import lightos
 SRC = Path(__file__).resolve().parents[2] / "src"
 
 
-@pytest.mark.parametrize("parts", [("/a", "b"), ("/a/", "b", "c.json"), ("rel", ".claude", "perfpack", "routes.json"),
-                                   ("/", "x")])
+@pytest.mark.parametrize("parts", [("/a", "b"), ("/a/", "b", "c.json"),
+                                   ("rel", ".claude", "perfpack", "routes.json"), ("/", "x")])
 def test_join_is_os_path_join_for_folder_then_names(parts):
     assert lightos.join(*parts) == os.path.join(*parts)
 
@@ -58,9 +58,9 @@ def test_getenv_sees_in_process_changes_once_os_is_loaded(monkeypatch):
 
 
 def test_without_os_the_environment_is_read_from_posix_and_os_stays_unloaded():
-    code = ("import sys; sys.path.insert(0, %r); from perfpack import lightos; "
-            "print(repr(lightos.getenv('PERFPACK_LIGHTOS_TEST')), repr(lightos.getenv('PERFPACK_NOT_SET', 'd')), "
-            "'os' in sys.modules)" % str(SRC))
+    code = (f"import sys; sys.path.insert(0, {str(SRC)!r}); from perfpack import lightos; "
+            "print(repr(lightos.getenv('PERFPACK_LIGHTOS_TEST')), "
+            "repr(lightos.getenv('PERFPACK_NOT_SET', 'd')), 'os' in sys.modules)")
     env = {**os.environ, "PERFPACK_LIGHTOS_TEST": "caf\u00e9 \udcff"}
     proc = subprocess.run([sys.executable, "-S", "-c", code], capture_output=True, text=True, env=env,
                           errors="surrogateescape", timeout=30)

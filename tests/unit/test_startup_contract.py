@@ -29,7 +29,8 @@ def _payload(**fields: object) -> bytes:
 # name -> (argv after the interpreter, stdin, modules that must NOT be imported)
 ENTRY_POINTS = {
     "prompt hook": (["-S", str(HOOK), "user-prompt-submit", "--rules", str(ROOT / "hooks" / "routes.json")],
-                    _payload(hook_event_name="UserPromptSubmit", prompt="the checkout API is slow under load"),
+                    _payload(hook_event_name="UserPromptSubmit",
+                             prompt="the checkout API is slow under load"),
                     HEAVY | STDLIB_SLOW | {"os", "sqlite3"}),
     "commit hook, not a commit": (["-S", str(HOOK), "pre-tool-use"],
                                   _payload(hook_event_name="PreToolUse", tool_name="Bash",
@@ -40,7 +41,8 @@ ENTRY_POINTS = {
                                                  tool_input={"command": "git -C /nonexistent commit -m x"}),
                                         HEAVY | {"sqlite3", "subprocess"}),
     "memory write": ([str(LAUNCHER), "memory", "insight", "performance-engineer",
-                      '{"area": "caching", "insight": "warm the cache", "impact": "high", "confidence": 0.9}'],
+                      '{"area": "caching", "insight": "warm the cache", "impact": "high", '
+                      '"confidence": 0.9}'],
                      b"", HEAVY | {"re", "json", "enum", "typing"}),
     "--help": ([str(LAUNCHER), "--help"], b"", HEAVY - {"click"} | {"sqlite3"}),
     "snapshot": ([str(LAUNCHER), "snapshot"], b"", {"yaml", "jsonschema", "git"}),
