@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from perfpack.memory.store import MemoryStore
 from tests.conftest import run_perfpack
 
 PE = "performance-engineer"
@@ -65,6 +66,26 @@ def test_every_subcommand_on_a_project(project: Path) -> None:
     assert json.loads(mem("--db", str(other), "export").stdout) == json.loads(exported.stdout)
     assert json.loads(mem("compact").stdout)["insights"] == 1
     assert (project / ".claude" / "agent-memory" / PE / "MEMORY.md").is_file()
+
+
+def test_a_write_from_a_subdirectory_uses_the_project_database_and_digest(tmp_path: Path) -> None:
+    project = tmp_path / "proj"
+    (project / ".git").mkdir(parents=True)
+    (project / "sub").mkdir()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PERFPACK_", "CLAUDE_PROJECT_DIR"))}
+    insight = '{"area": "x", "insight": "cache the parsed config", "impact": "low", "confidence": 0.5}'
+    out = subprocess.run([sys.executable, "-m", "perfpack", "memory", "insight", "perf-agent", insight],
+                         cwd=project / "sub", env=env, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    digest = project / ".claude" / "agent-memory" / "perf-agent" / "MEMORY.md"
+    assert json.loads(out.stdout)["digest"] == str(digest)
+    assert "cache the parsed config" in digest.read_text()
+    with MemoryStore.open(project / ".claude" / "memory" / "memory.db", create=False) as store:
+        assert [i["insight"] for i in store.top_insights("perf-agent", 5)] == ["cache the parsed config"]
+    out = subprocess.run([sys.executable, "-m", "perfpack", "memory", "--db", str(tmp_path / "other.db"),
+                          "task", "perf-agent", '{"task_description": "t", "outcome": "success"}'],
+                         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0 and json.loads(out.stdout)["id"] == 1, out.stderr
 
 
 def test_help_and_the_click_entry_agree(project: Path) -> None:

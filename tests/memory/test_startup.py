@@ -1,11 +1,10 @@
-"""The per-action memory write stays light: no pathlib/typing on its import path, same paths as before."""
+"""The memory write spells paths as strings: they agree with pathlib's.
+
+What the write imports is checked by tests/unit/test_startup_contract.py."""
 
 from __future__ import annotations
 
-import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 from perfpack.fsutil import atomic_write_text
@@ -13,46 +12,6 @@ from perfpack.memory import AgentMemoryManager
 from perfpack.memory.api import resolve_db
 from perfpack.memory.store import MemoryStore, default_db_path
 from perfpack.project import find_project_root, find_project_root_str
-
-INSIGHT = '{"area": "x", "insight": "cache the parsed config", "impact": "low", "confidence": 0.5}'
-
-# Runs one `perfpack memory insight` in a fresh interpreter and lists the heavy modules it imported.
-PROBE = """
-import json, sys
-from perfpack.cli import main
-code = main(sys.argv[1:])
-heavy = sorted(m for m in ("pathlib", "typing", "urllib", "urllib.parse", "ipaddress", "shutil", "tempfile",
-                           "click", "yaml", "sqlite3", "datetime") if m in sys.modules)
-sys.stderr.write("\\nPROBE " + json.dumps({"code": code, "heavy": heavy}) + "\\n")
-"""
-
-
-def _probe(args: list[str], cwd: Path) -> tuple[dict, dict]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PERFPACK_", "CLAUDE_PROJECT_DIR"))}
-    proc = subprocess.run(
-        [sys.executable, "-c", PROBE, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=60
-    )
-    probe = json.loads(proc.stderr.rsplit("PROBE ", 1)[1])
-    return probe, json.loads(proc.stdout)
-
-
-def test_insight_write_imports_no_pathlib_or_typing(tmp_path: Path) -> None:
-    project = tmp_path / "proj"
-    (project / ".git").mkdir(parents=True)
-    (project / "sub").mkdir()
-    # no --db: the project root is found from the cwd and the MEMORY.md digest is refreshed
-    probe, out = _probe(["memory", "insight", "perf-agent", INSIGHT], project / "sub")
-    assert probe == {"code": 0, "heavy": []}
-    digest = project / ".claude" / "agent-memory" / "perf-agent" / "MEMORY.md"
-    assert out["digest"] == str(digest)
-    assert "cache the parsed config" in digest.read_text()
-    with MemoryStore.open(project / ".claude" / "memory" / "memory.db", create=False) as store:
-        assert [i["insight"] for i in store.top_insights("perf-agent", 5)] == ["cache the parsed config"]
-
-    probe, out = _probe(["memory", "--db", str(tmp_path / "other.db"), "task", "perf-agent",
-                         '{"task_description": "t", "outcome": "success"}'], tmp_path)
-    assert probe == {"code": 0, "heavy": []}
-    assert out["id"] == 1
 
 
 def test_public_paths_keep_their_types(tmp_path: Path, monkeypatch) -> None:

@@ -58,17 +58,6 @@ def test_cli_help_lists_commands_without_importing_them(perfpack):
     assert perfpack("no-such-command").returncode == 2
 
 
-def test_help_imports_no_heavy_library():
-    import subprocess
-    import sys
-
-    code = ("import sys; from perfpack.cli import main\n"
-            "try: main(['--help'])\nexcept SystemExit: pass\n"
-            "heavy = {'yaml', 'jsonschema', 'git', 'psutil'} & set(sys.modules); print(sorted(heavy))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-    assert out.strip().endswith("[]")
-
-
 def test_project_root_of_an_overlong_path_is_not_a_traceback(tmp_path: Path):
     start = tmp_path / ("x" * 300) / "y"
     assert find_project_root(start) == start
