@@ -3,7 +3,9 @@
 Standard library only on this import path, because it runs on every prompt; `-S` (no `site`) and no
 `os` import (perfpack.lightos) keep its start below a bare `python -c pass`. It fails open: any
 trouble of its own means exit 0 and no output, so a user's prompt is never blocked by perfpack.
-Events: `user-prompt-submit` (prompt routing), `pre-tool-use` (atomic-commit check on `git commit`).
+Events: `user-prompt-submit` (prompt routing), `pre-tool-use` (atomic-commit check on `git commit`),
+`subagent-stop` and `stop` (the evidence check: figures in a pack agent's or /optimize's final message
+that perfpack never measured send it back once).
 """
 
 import sys
@@ -12,6 +14,8 @@ import sys
 HANDLERS = {
     "user-prompt-submit": "perfpack.route.hook:handle",
     "pre-tool-use": "perfpack.commits.hook:handle",
+    "subagent-stop": "perfpack.evidence.hook:handle_subagent_stop",
+    "stop": "perfpack.evidence.hook:handle_stop",
 }
 
 MAX_STDIN_BYTES = 1024 * 1024  # a hook payload larger than this is not a prompt we should score

@@ -145,7 +145,8 @@ def strip_code(text: str) -> str:
 def _clause_start(text: str, position: int) -> int:
     """Where the clause holding `position` begins (after the previous sentence end or line break)."""
     start = position
-    while start > 0:
+    floor = max(0, position - 400)  # a clause longer than this is not read further back (bounded work)
+    while start > floor:
         char = text[start - 1]
         if char in _CLAUSE_ENDS:
             # "1.64 s" and "p99.9": a dot between digits is not a sentence end; neither is "e.g." or "vs."

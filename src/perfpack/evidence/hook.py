@@ -1,0 +1,202 @@
+"""The SubagentStop / Stop hook: an agent that ends with figures perfpack never measured is sent back once.
+
+Run through src/perfpack/hook.py (`hook.py subagent-stop` / `hook.py stop`), standard library only and
+without `os`, `json` or `re` on this path. Order of work, cheapest first:
+
+1. the payload (C JSON scanner); `stop_hook_active` (a stop hook already sent this agent back) -> pass;
+2. SubagentStop: only the pack's agents (`agent_type`, plugin-namespaced or not); Stop: only a turn that
+   /optimize started (the transcript's last real prompt is the command);
+3. the final message (`last_assistant_message`, else the transcript's last assistant text); no digit in
+   it -> pass, nothing else read;
+4. the project's ledger, the claims, the match. Unverified figures -> block with each figure and the
+   perfpack command that would measure it. Once: the agent's next stop comes with `stop_hook_active`
+   (both supported CLI versions send it; they also end a turn after 8 blocks in a row).
+
+Any trouble of its own (unreadable ledger, damaged transcript, a FIFO, a symlink, a huge file) lets the
+stop through: src/perfpack/hook.py turns every exception into exit 0 without output.
+"""
+
+PACK_AGENTS = ("performance-optimization-specialist", "performance-engineer", "performance-engineering-lead")
+OPTIMIZE_COMMANDS = ("/optimize", "/perfpack:optimize")
+MAX_LEDGER_BYTES = 64 * 1024 * 1024
+MAX_TRANSCRIPT_SCAN = 16 * 1024 * 1024  # bytes read back from a transcript's end, in chunks
+CHUNK = 256 * 1024
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+
+def handle_subagent_stop(argv: list[str], stdin: bytes) -> tuple[int, str]:
+    return handle(stdin, subagent=True)
+
+
+def handle_stop(argv: list[str], stdin: bytes) -> tuple[int, str]:
+    return handle(stdin, subagent=False)
+
+
+def handle(stdin: bytes, *, subagent: bool) -> tuple[int, str]:
+    """(exit code, stdout) for one Stop/SubagentStop event; (0, "") lets the stop through."""
+    from perfpack.fastjson import loads
+
+    payload = loads(stdin.decode("utf-8", "replace"))
+    if not isinstance(payload, dict) or payload.get("stop_hook_active") is True:
+        return 0, ""
+    if subagent:
+        agent = str(payload.get("agent_type") or "")
+        if agent.rpartition(":")[2] not in PACK_AGENTS:
+            return 0, ""
+        transcript = payload.get("agent_transcript_path") or payload.get("transcript_path")
+    else:
+        transcript = payload.get("transcript_path")
+        if not isinstance(transcript, str) or not _started_by_optimize(transcript):
+            return 0, ""
+    message = payload.get("last_assistant_message")
+    if not isinstance(message, str) or not message.strip():
+        message = _final_message(transcript) if isinstance(transcript, str) else ""
+    if not any(char.isdigit() for char in message):
+        return 0, ""
+
+    from perfpack.evidence.check import check_message, summary
+
+    root = _project_root(payload)
+    checked = check_message(message, read_ledger(root))
+    if not checked.unverified:
+        return 0, ""
+    reason = ("perfpack evidence check: your final message states figures that perfpack's ledger of "
+              "measurements does not back (every figure you report must come from a perfpack measurement "
+              "in this project).\n" + summary(checked, limit=1600) +
+              "\nMeasure each with the command shown and report what it printed, or withdraw or mark it as "
+              "an estimate; then give your final message again.")
+    from perfpack.fastjson import dumps
+
+    return 0, dumps({"decision": "block", "reason": reason}) + "\n"
+
+
+# --- files, read without following links out and without blocking on a FIFO --------------------------------
+
+
+def _read_regular(path: str, limit: int, *, tail: bool = False) -> bytes | None:
+    """At most `limit` bytes of a regular file (the last ones with `tail`); None for anything else."""
+    from perfpack.lightos import _native
+
+    flags = _native.O_RDONLY | getattr(_native, "O_NONBLOCK", 0) | getattr(_native, "O_NOFOLLOW", 0) \
+        | getattr(_native, "O_CLOEXEC", 0)
+    try:
+        fd = _native.open(path, flags)
+    except (OSError, ValueError):
+        return None
+    try:
+        info = _native.fstat(fd)
+        if info.st_mode & 0o170000 != 0o100000:
+            return None
+        if info.st_size > limit and not tail:
+            return None
+        start = max(0, info.st_size - limit) if tail else 0
+        if start:
+            _native.lseek(fd, start, 0)
+        parts, remaining = [], min(limit, info.st_size - start)
+        while remaining > 0:
+            data = _native.read(fd, min(remaining, 1 << 20))
+            if not data:
+                break
+            parts.append(data)
+            remaining -= len(data)
+        return b"".join(parts)
+    except (OSError, ValueError):
+        return None
+    finally:
+        _native.close(fd)
+
+
+def _project_root(payload: "dict[str, Any]") -> str:
+    """$CLAUDE_PROJECT_DIR, else the nearest folder at or above the payload's cwd holding .claude or .git."""
+    from perfpack.lightos import absolute, dirname, getenv, join, stat
+
+    project = getenv("CLAUDE_PROJECT_DIR")
+    if project:
+        return project
+    folder = absolute(str(payload.get("cwd") or "."))
+    here = folder
+    while True:
+        for marker in (".claude", ".git"):
+            try:
+                stat(join(folder, marker))
+                return folder
+            except (OSError, ValueError):
+                pass
+        parent = dirname(folder)
+        if not parent or parent == folder:
+            return here
+        folder = parent
+
+
+def read_ledger(root: str) -> "list[dict[str, Any]]":
+    """The ledger's records (damaged lines skipped); [] when missing, a link, a FIFO or too large."""
+    from perfpack.fastjson import loads
+    from perfpack.lightos import join
+
+    data = _read_regular(join(root, ".claude", "perfpack", "ledger.jsonl"), MAX_LEDGER_BYTES)
+    records = []
+    for raw in (data or b"").splitlines():
+        try:
+            entry = loads(raw.decode("utf-8"))
+        except (ValueError, RecursionError):
+            continue
+        if isinstance(entry, dict) and isinstance(entry.get("id"), str):
+            records.append(entry)
+    return records
+
+
+def _entries_backwards(path: str):
+    """The transcript's JSON entries from its end backwards (at most MAX_TRANSCRIPT_SCAN bytes)."""
+    from perfpack.fastjson import loads
+
+    data = _read_regular(path, MAX_TRANSCRIPT_SCAN, tail=True)
+    if not data:
+        return
+    lines = data.split(b"\n")
+    if len(data) >= MAX_TRANSCRIPT_SCAN:
+        lines = lines[1:]  # a partial first line
+    for raw in reversed(lines):
+        if not raw.strip():
+            continue
+        try:
+            entry = loads(raw.decode("utf-8", "replace"))
+        except (ValueError, RecursionError):
+            continue
+        if isinstance(entry, dict):
+            yield entry
+
+
+def _final_message(path: str) -> str:
+    from perfpack.evidence.transcript import assistant_text
+
+    for entry in _entries_backwards(path):
+        text = assistant_text(entry)
+        if text:
+            return text
+    return ""
+
+
+def _started_by_optimize(path: str) -> bool:
+    """Whether the transcript's last real user prompt (not a tool result) ran /optimize."""
+    for entry in _entries_backwards(path):
+        if entry.get("type") != "user" or entry.get("isMeta") is True:
+            continue
+        message = entry.get("message")
+        content = message.get("content") if isinstance(message, dict) else None
+        if isinstance(content, list):
+            texts = [block.get("text") for block in content if isinstance(block, dict)]
+            if any(isinstance(block, dict) and block.get("type") == "tool_result" for block in content):
+                continue
+            content = "\n".join(text for text in texts if isinstance(text, str))
+        if not isinstance(content, str):
+            continue
+        for command in OPTIMIZE_COMMANDS:
+            if f"<command-name>{command}</command-name>" in content:
+                return True
+        if "<command-name>" in content or "<local-command" in content:
+            return False
+        return content.lstrip().startswith(OPTIMIZE_COMMANDS)
+    return False
