@@ -56,7 +56,7 @@ def main(argv=None) -> int:
             sys.stdout.write(output)
             sys.stdout.flush()
         return code
-    except BaseException:  # noqa: BLE001 - fail open, whatever happened
+    except BaseException:
         _log_failure(args)
         return 0
 
@@ -75,7 +75,7 @@ def _log_failure(args) -> None:
         os.makedirs(folder, exist_ok=True)
         with open(os.path.join(folder, "hook.log"), "a", encoding="utf-8") as log:
             log.write(f"{args!r}: {traceback.format_exc().strip().splitlines()[-1]}\n")
-    except BaseException:  # noqa: BLE001
+    except BaseException:
         pass
 
 
@@ -93,6 +93,6 @@ if __name__ == "__main__":
         import posix
 
         posix._exit(code)  # skip tearing down the loaded rules and modules: nothing is left to write
-    except BaseException:  # noqa: BLE001 - no posix (Windows) or stdout gone: the normal exit
+    except BaseException:
         pass
     raise SystemExit(code)

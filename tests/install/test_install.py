@@ -259,10 +259,12 @@ def test_user_settings_survive_install_and_uninstall_byte_for_byte(project: Path
     for key in original:
         if key != "hooks":
             assert merged[key] == original[key]
-    assert list(merged["hooks"]) == ["PreToolUse", "UserPromptSubmit", "Stop", "SessionStart"]
+    assert list(merged["hooks"]) == ["PreToolUse", "UserPromptSubmit", "Stop", "SessionStart", "SubagentStop"]
     assert merged["hooks"]["PreToolUse"][:2] == original["hooks"]["PreToolUse"]
     assert merged["hooks"]["UserPromptSubmit"][0] == original["hooks"]["UserPromptSubmit"][0]
-    assert merged["hooks"]["Stop"] == original["hooks"]["Stop"]
+    # the user's Stop handler first, then the evidence check's
+    assert merged["hooks"]["Stop"][:1] == original["hooks"]["Stop"]
+    assert [g["hooks"][0]["command"].rsplit(" ", 1)[-1] for g in merged["hooks"]["Stop"][1:]] == ["stop"]
     assert (claude / "settings.json").read_text().startswith('{\n    "$schema"')  # 4-space indent kept
     assert (project / ".gitignore").read_bytes() == b"node_modules\n*.log\n" + IGNORED.encode()
     assert list(claude.glob("settings.json.perfpack-backup-*"))
@@ -298,7 +300,7 @@ def test_reinstall_is_idempotent(project: Path) -> None:
         for h in g["hooks"]
         if "hook.py" in h["command"]
     ]
-    assert len(ours) == 2
+    assert len(ours) == 4  # UserPromptSubmit, PreToolUse, SubagentStop, Stop
     manifest = json.loads((project / ".claude" / "perfpack" / "install.json").read_text())
     assert manifest["settings"]["original"] == manifest_before["settings"]["original"] == USER_SETTINGS
     assert uninstall(project).returncode == 0

@@ -35,9 +35,10 @@ def test_marketplace_json() -> None:
 
 def test_plugin_hooks_run_the_real_entry_point() -> None:
     hooks = load("hooks/hooks.json")["hooks"]
-    assert set(hooks) == {"UserPromptSubmit", "PreToolUse"}
+    assert set(hooks) == {"UserPromptSubmit", "PreToolUse", "SubagentStop", "Stop"}
     assert hooks["PreToolUse"][0]["matcher"] == "Bash"
-    for event, arg in (("UserPromptSubmit", "user-prompt-submit"), ("PreToolUse", "pre-tool-use")):
+    for event, arg in (("UserPromptSubmit", "user-prompt-submit"), ("PreToolUse", "pre-tool-use"),
+                       ("SubagentStop", "subagent-stop"), ("Stop", "stop")):
         command = hooks[event][0]["hooks"][0]["command"]
         expanded = command.replace("${CLAUDE_PLUGIN_ROOT}", str(ROOT))
         argv = shlex.split(expanded)

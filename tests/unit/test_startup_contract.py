@@ -56,6 +56,16 @@ ENTRY_POINTS = {
         _payload(hook_event_name="PreToolUse", tool_name="Bash",
                  tool_input={"command": "git -C /nonexistent commit -m x"}),
         HEAVY | {"sqlite3", "subprocess"}),
+    "evidence hook, a pack agent's final message": EntryPoint(
+        ["-S", str(HOOK), "subagent-stop"],
+        _payload(hook_event_name="SubagentStop", stop_hook_active=False, agent_id="a",
+                 agent_type="performance-engineer", agent_transcript_path="/dev/null",
+                 last_assistant_message="p95 went from 1.64 s to 670 ms (2.4x) at 50 req/s; RSS 212 MB."),
+        HEAVY | STDLIB_SLOW | {"os", "sqlite3"}),
+    "evidence hook, the main session's stop": EntryPoint(
+        ["-S", str(HOOK), "stop"],
+        _payload(hook_event_name="Stop", stop_hook_active=False, last_assistant_message="ok"),
+        HEAVY | STDLIB_SLOW | {"os", "sqlite3"}),
     "memory write": EntryPoint(
         [str(LAUNCHER), "memory", "insight", "performance-engineer", INSIGHT], b"", MEMORY_WRITE),
     "memory write, project database and digest": EntryPoint(

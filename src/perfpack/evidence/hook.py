@@ -59,8 +59,10 @@ def handle(stdin: bytes, *, subagent: bool) -> tuple[int, str]:
 
     from perfpack.evidence.check import check_message, summary
 
-    root = _project_root(payload)
-    checked = check_message(message, read_ledger(root))
+    records = read_ledger(_project_root(payload))
+    if records is None:
+        return 0, ""  # a ledger we cannot trust to read (a link, a FIFO, huge, damaged): not our call
+    checked = check_message(message, records)
     if not checked.unverified:
         return 0, ""
     reason = ("perfpack evidence check: your final message states figures that perfpack's ledger of "
@@ -131,21 +133,31 @@ def _project_root(payload: "dict[str, Any]") -> str:
         folder = parent
 
 
-def read_ledger(root: str) -> "list[dict[str, Any]]":
-    """The ledger's records (damaged lines skipped); [] when missing, a link, a FIFO or too large."""
+def read_ledger(root: str) -> "list[dict[str, Any]] | None":
+    """The ledger's records (damaged lines skipped); [] when there is none; None when it cannot be read
+    as a ledger: a link, a FIFO, a folder, over 64 MB, or not one record in it."""
     from perfpack.fastjson import loads
-    from perfpack.lightos import join
+    from perfpack.lightos import _native, join
 
-    data = _read_regular(join(root, ".claude", "perfpack", "ledger.jsonl"), MAX_LEDGER_BYTES)
+    path = join(root, ".claude", "perfpack", "ledger.jsonl")
+    data = _read_regular(path, MAX_LEDGER_BYTES)
+    if data is None:
+        try:
+            _native.lstat(path)
+        except FileNotFoundError:
+            return []  # nothing measured in this project yet
+        except (OSError, ValueError):
+            return None
+        return None
     records = []
-    for raw in (data or b"").splitlines():
+    for raw in data.splitlines():
         try:
             entry = loads(raw.decode("utf-8"))
         except (ValueError, RecursionError):
             continue
         if isinstance(entry, dict) and isinstance(entry.get("id"), str):
             records.append(entry)
-    return records
+    return records if records or not data.strip() else None
 
 
 def _entries_backwards(path: str):

@@ -38,8 +38,9 @@ def install(project: str | None, user: bool, dry_run: bool, fmt: str) -> int:
     """Install the agents, /optimize and perfpack's hooks into DIR/.claude/.
 
     Copies agents/*.md and commands/*.md, compiles the routing rules to .claude/perfpack/routes.json,
-    merges three hooks into .claude/settings.json (SessionStart: perfpack on the Bash tool's PATH;
-    UserPromptSubmit: routing; PreToolUse Bash: commit check), and git-ignores .claude/memory/ and
+    merges five hooks into .claude/settings.json (SessionStart: perfpack on the Bash tool's PATH;
+    UserPromptSubmit: routing; PreToolUse Bash: commit check; SubagentStop and Stop: the evidence
+    check of a pack agent's or /optimize's final figures), and git-ignores .claude/memory/ and
     .claude/perfpack/local/. Committed files hold no path of this machine: they reach perfpack
     through .claude/perfpack/local/ (a launcher and two links, git-ignored), and stay silent in a
     clone where it is missing. Your settings keep every key, hook and their order; a backup is

@@ -65,6 +65,9 @@ GITIGNORE_LINES = (
 # setuptools distutils shim), ~25 % of a bare start; hook.py finds the package beside itself and
 # needs nothing from site-packages. The plugin's hooks/hooks.json spells the same.
 HOOK_PYTHON_FLAGS = ("-S",)
+# Claude Code event -> hook.py's event argument, for every handler of ours that runs hook.py.
+HOOK_EVENTS = {"UserPromptSubmit": "user-prompt-submit", "PreToolUse": "pre-tool-use",
+               "SubagentStop": "subagent-stop", "Stop": "stop"}
 _BACKUP = re.compile(r"settings\.json\.perfpack-backup-[0-9A-Za-z_.-]+")
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 # What the folders perfpack leaves behind hold, for uninstall's "stays" lines.
@@ -287,6 +290,8 @@ def hook_commands(target: Target) -> dict[str, str]:
         "SessionStart": f'[ -z "$CLAUDE_ENV_FILE" ] || [ ! -f {env} ] || cat {env} >> "$CLAUDE_ENV_FILE"',
         "UserPromptSubmit": f"[ ! -x {python} ] || exec {python} {flags} {hook} user-prompt-submit{rules}",
         "PreToolUse": f"[ ! -x {python} ] || exec {python} {flags} {hook} pre-tool-use",
+        "SubagentStop": f"[ ! -x {python} ] || exec {python} {flags} {hook} subagent-stop",
+        "Stop": f"[ ! -x {python} ] || exec {python} {flags} {hook} stop",
     }
 
 
@@ -294,7 +299,7 @@ def hook_argv(target: Target, event: str) -> list[str]:
     """What our handler for `event` executes once .claude/perfpack/local/ is in place (benchmarks)."""
     local = target.local
     argv = [str(local / "python"), *HOOK_PYTHON_FLAGS, str(local / "hook.py"),
-            {"UserPromptSubmit": "user-prompt-submit", "PreToolUse": "pre-tool-use"}[event]]
+            HOOK_EVENTS[event]]
     if target.project is None and event == "UserPromptSubmit":
         argv += ["--rules", str(target.routes)]
     return argv
@@ -307,7 +312,7 @@ def hook_specs(target: Target) -> dict[str, st.HookSpec]:
     from perfpack.safeio import read_json_file
 
     commands = hook_commands(target)
-    events = {"user-prompt-submit": "UserPromptSubmit", "pre-tool-use": "PreToolUse"}
+    events = {name: event for event, name in HOOK_EVENTS.items()}
     path = pack_root() / "hooks" / "hooks.json"
     specs = {"SessionStart": st.HookSpec.command("SessionStart", commands["SessionStart"])}
     try:
@@ -555,7 +560,8 @@ def _plan_settings(plan: Plan, manifest: dict[str, Any], old: dict[str, Any] | N
         what = f"{what} and the commit attribution"
     mode = _mode_of(path) if current.raw is not None else None
     plan.add("update" if current.raw is not None else "add", rel,
-             what + " (SessionStart, UserPromptSubmit, PreToolUse Bash)", State(FILE, data=new, mode=mode),
+             what + " (SessionStart, UserPromptSubmit, PreToolUse Bash, SubagentStop, Stop)",
+             State(FILE, data=new, mode=mode),
              follow=follow)
 
 
@@ -675,7 +681,7 @@ def _dump_json(data: Any) -> str:
 
 
 # ------------------------------------------------------------------------------------------ record
-_EVENTS = ("SessionStart", "UserPromptSubmit", "PreToolUse")
+_EVENTS = ("SessionStart", *HOOK_EVENTS)
 
 
 def read_manifest(target: Target) -> dict[str, Any] | None:

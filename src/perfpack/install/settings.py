@@ -18,6 +18,8 @@ _OURS = {
     "SessionStart": re.compile(r"perfpack[/\\]+local[/\\]+env\.sh\b"),
     "UserPromptSubmit": re.compile(r"perfpack[/\\]+(?:local[/\\]+)?hook\.py['\"]?\s+user-prompt-submit\b"),
     "PreToolUse": re.compile(r"perfpack[/\\]+(?:local[/\\]+)?hook\.py['\"]?\s+pre-tool-use\b"),
+    "SubagentStop": re.compile(r"perfpack[/\\]+(?:local[/\\]+)?hook\.py['\"]?\s+subagent-stop\b"),
+    "Stop": re.compile(r"perfpack[/\\]+(?:local[/\\]+)?hook\.py['\"]?\s+stop\b"),
 }
 # Keys of a handler that install owns; any other key a user added to our handler is kept on update.
 _MANAGED_KEYS = ("type", "command", "args", "timeout", "if")

@@ -1,0 +1,231 @@
+"""The SubagentStop / Stop hook, run as Claude Code runs it: `python -S src/perfpack/hook.py EVENT` with the
+payload on stdin, in a real git project with a real ledger and real transcript files."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from perfpack import ledger
+
+HOOK = Path(__file__).resolve().parents[2] / "src" / "perfpack" / "hook.py"
+INVENTED = "Done: p95 1.64 s -> 670 ms, and p99 is 2.9 s."
+GENUINE = "Done: p95 1.64 s -> 670 ms (2.4x faster). The budget was p95 < 800 ms."
+
+
+def _project(tmp_path: Path) -> Path:
+    project = tmp_path / "shop"
+    project.mkdir()
+    subprocess.run(["git", "init", "-q", str(project)], check=True)
+    ledger.record(project, kind="bench", name="checkout", command=["python", "app.py"],
+                  figures=[ledger.figure("p95", 1643.2, "ms", side="before"),
+                           ledger.figure("p95", 672.9, "ms", side="after")])
+    return project
+
+
+def _transcript(path: Path, final: str, prompt: str = "make checkout faster") -> Path:
+    lines = [{"type": "user", "message": {"role": "user", "content": prompt}},
+             {"type": "assistant", "message": {"role": "assistant", "content": [
+                 {"type": "tool_use", "id": "t1", "name": "Bash", "input": {"command": "perfpack bench"}}]}},
+             {"type": "user", "message": {"role": "user", "content": [
+                 {"type": "tool_result", "tool_use_id": "t1", "content": "p95 1.64 s"}]}},
+             {"type": "assistant", "message": {"role": "assistant",
+                                               "content": [{"type": "text", "text": final}]}}]
+    path.write_text("\n".join(json.dumps(line) for line in lines) + "\n")
+    return path
+
+
+def _subagent(project: Path, message: str | None, **extra: object) -> dict:
+    payload = {"session_id": "s1", "transcript_path": str(project / "main.jsonl"), "cwd": str(project),
+               "permission_mode": "default", "hook_event_name": "SubagentStop", "stop_hook_active": False,
+               "agent_id": "a1", "agent_type": "performance-engineer",
+               "agent_transcript_path": str(project / "agent.jsonl")}
+    if message is not None:
+        payload["last_assistant_message"] = message
+    payload.update(extra)
+    return payload
+
+
+def _run(event: str, payload: dict | bytes, project: Path, **env: str) -> subprocess.CompletedProcess:
+    data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+    environ = {k: v for k, v in os.environ.items() if k not in ("CLAUDE_PROJECT_DIR", "PERFPACK_HOOKS")}
+    environ.update(env)
+    return subprocess.run([sys.executable, "-S", str(HOOK), event], input=data, capture_output=True,
+                          cwd=project, env=environ, timeout=30)
+
+
+def _blocked(proc: subprocess.CompletedProcess) -> str | None:
+    assert proc.returncode == 0 and not proc.stderr, proc.stderr
+    if not proc.stdout:
+        return None
+    answer = json.loads(proc.stdout)
+    assert answer["decision"] == "block"
+    return answer["reason"]
+
+
+def test_an_invented_figure_is_sent_back_once_with_the_command_that_measures_it(tmp_path):
+    project = _project(tmp_path)
+    reason = _blocked(_run("subagent-stop", _subagent(project, INVENTED), project))
+    assert reason is not None and "2.9 s (p99)" in reason and "perfpack bench" in reason
+    assert "1.64 s" not in reason.split("\n", 2)[2]  # only the unverified figure is listed
+    assert len(reason.encode()) <= 2048
+    # the second try (Claude Code sets stop_hook_active after a block): through, whatever it says
+    again = _subagent(project, INVENTED, stop_hook_active=True)
+    assert _blocked(_run("subagent-stop", again, project)) is None
+
+
+@pytest.mark.parametrize("message", [GENUINE, "Refactored the module; nothing measured.", "", "   "])
+def test_measured_or_figure_free_messages_pass(tmp_path, message):
+    project = _project(tmp_path)
+    _transcript(project / "agent.jsonl", message or "no figures here")
+    assert _blocked(_run("subagent-stop", _subagent(project, message), project)) is None
+
+
+@pytest.mark.parametrize("agent, blocked", [
+    ("performance-engineer", True), ("performance-engineering-lead", True),
+    ("performance-optimization-specialist", True), ("perfpack:performance-engineer", True),
+    ("general-purpose", False), ("Explore", False), ("", False),
+])
+def test_only_the_packs_agents_are_checked(tmp_path, agent, blocked):
+    project = _project(tmp_path)
+    proc = _run("subagent-stop", _subagent(project, INVENTED, agent_type=agent), project)
+    assert (_blocked(proc) is not None) is blocked
+
+
+def test_without_last_assistant_message_the_agent_transcript_is_read(tmp_path):
+    project = _project(tmp_path)
+    _transcript(project / "agent.jsonl", INVENTED)
+    assert "2.9 s" in (_blocked(_run("subagent-stop", _subagent(project, None), project)) or "")
+    _transcript(project / "agent.jsonl", GENUINE)
+    assert _blocked(_run("subagent-stop", _subagent(project, None), project)) is None
+
+
+def test_the_ledger_of_claude_project_dir_is_used(tmp_path):
+    project = _project(tmp_path)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    payload = _subagent(project, GENUINE, cwd=str(elsewhere))
+    assert _blocked(_run("subagent-stop", payload, elsewhere)) is not None  # no ledger there
+    assert _blocked(_run("subagent-stop", payload, elsewhere, CLAUDE_PROJECT_DIR=str(project))) is None
+    nested = project / "src" / "deep"
+    nested.mkdir(parents=True)
+    assert _blocked(_run("subagent-stop", _subagent(project, GENUINE, cwd=str(nested)), nested)) is None
+
+
+def _stop(project: Path, transcript: Path, message: str | None, **extra: object) -> dict:
+    payload = {"session_id": "s1", "transcript_path": str(transcript), "cwd": str(project),
+               "hook_event_name": "Stop", "stop_hook_active": False}
+    if message is not None:
+        payload["last_assistant_message"] = message
+    payload.update(extra)
+    return payload
+
+
+@pytest.mark.parametrize("prompt, checked", [
+    ("<command-message>optimize is running…</command-message>\n<command-name>/optimize</command-name>\n"
+     "<command-args>checkout latency</command-args>", True),
+    ("<command-name>/perfpack:optimize</command-name>\n<command-args>checkout</command-args>", True),
+    ("/optimize checkout", True),
+    ("make checkout faster", False),
+    ("<command-name>/review</command-name>", False),
+])
+def test_the_stop_hook_checks_only_an_optimize_turn(tmp_path, prompt, checked):
+    project = _project(tmp_path)
+    transcript = _transcript(project / "main.jsonl", INVENTED, prompt=prompt)
+    assert (_blocked(_run("stop", _stop(project, transcript, INVENTED), project)) is not None) is checked
+    assert _blocked(_run("stop", _stop(project, transcript, None), project)) is not None if checked else True
+    again = _stop(project, transcript, INVENTED, stop_hook_active=True)
+    assert _blocked(_run("stop", again, project)) is None
+
+
+def test_disabled_by_perfpack_hooks_0(tmp_path):
+    project = _project(tmp_path)
+    assert _blocked(_run("subagent-stop", _subagent(project, INVENTED), project, PERFPACK_HOOKS="0")) is None
+
+
+# --- hostile inputs: the hook lets the stop through silently and never hangs ------------------------------
+
+def _hostile_ledger(project: Path, kind: str) -> None:
+    path = Path(ledger.ledger_path(project))
+    path.unlink()
+    if kind == "symlink":
+        target = project.parent / "outside.jsonl"
+        target.write_text(json.dumps({"id": "x", "figures": []}) + "\n")
+        path.symlink_to(target)
+    elif kind == "dangling symlink":
+        path.symlink_to(project.parent / "missing.jsonl")
+    elif kind == "fifo":
+        os.mkfifo(path)
+    elif kind == "folder":
+        path.mkdir()
+    elif kind == "huge":
+        with open(path, "wb") as handle:
+            handle.truncate(65 * 1024 * 1024)
+    elif kind == "not utf-8":
+        path.write_bytes(b"\xff\xfe{\"id\": \"\xe9\"}\n" * 10)
+    elif kind == "malformed":
+        path.write_text('{"id": 1}\n[1, 2]\n{"id": "x", "figures": "nope"\nnot json\n' + "[" * 100_000 + "\n")
+
+
+@pytest.mark.parametrize("kind", ["symlink", "dangling symlink", "fifo", "folder", "huge", "not utf-8",
+                                  "malformed"])
+def test_a_hostile_ledger_lets_the_stop_through(tmp_path, kind):
+    project = _project(tmp_path)
+    _hostile_ledger(project, kind)
+    assert _blocked(_run("subagent-stop", _subagent(project, INVENTED), project)) is None
+
+
+def _hostile_transcript(path: Path, kind: str) -> None:
+    if kind == "fifo":
+        os.mkfifo(path)
+    elif kind == "symlink":
+        target = path.parent.parent / "elsewhere.jsonl"
+        _transcript(target, INVENTED)
+        path.symlink_to(target)
+    elif kind == "huge":
+        with open(path, "wb") as handle:
+            filler = b"x" * (20 * 1024 * 1024)
+            handle.write(b'{"type": "assistant", "message": {"content": "' + filler + b'"}}\n')
+    elif kind == "not utf-8":
+        path.write_bytes(b'{"type": "assistant", "message": {"content": "p99 \xff 2.9 s"}}\n')
+    elif kind == "malformed":
+        path.write_text('{"type": "assistant", "message": [\n{"type": "assistant"}\n' + "{" * 50_000 + "\n")
+    elif kind == "folder":
+        path.mkdir()
+    elif kind == "missing":
+        pass
+
+
+@pytest.mark.parametrize("kind", ["fifo", "symlink", "huge", "not utf-8", "malformed", "folder", "missing"])
+def test_a_hostile_transcript_never_blocks_or_hangs(tmp_path, kind):
+    project = _project(tmp_path)
+    _hostile_transcript(project / "agent.jsonl", kind)
+    proc = _run("subagent-stop", _subagent(project, None), project)
+    reason = _blocked(proc)
+    # a readable one-line transcript with an unmeasured figure may still be checked; nothing else blocks
+    assert reason is None or (kind == "not utf-8" and "2.9 s" in reason)
+    transcript = project / "main.jsonl"
+    _hostile_transcript(transcript, kind)
+    assert _blocked(_run("stop", _stop(project, transcript, INVENTED), project)) is None
+
+
+@pytest.mark.parametrize("stdin", [b"", b"not json", b"[1, 2]", b"\xff\xfe", b'{"stop_hook_active": "yes"}',
+                                   b"{" * 100_000, b'{"last_assistant_message": 5, "agent_type": []}',
+                                   json.dumps({"agent_type": "performance-engineer",
+                                               "last_assistant_message": "p99 2.9 s " * 200_000}).encode()])
+def test_a_hostile_payload_passes_silently(tmp_path, stdin):
+    project = _project(tmp_path)
+    for event in ("subagent-stop", "stop"):
+        assert _blocked(_run(event, stdin, project)) is None
+
+
+def test_a_long_message_is_checked_in_bounded_time(tmp_path):
+    project = _project(tmp_path)
+    message = ("All good. " * 20_000) + INVENTED  # ~200 KB of prose, no sentence ends inside the clause
+    proc = _run("subagent-stop", _subagent(project, message), project)
+    assert "2.9 s" in (_blocked(proc) or "")
