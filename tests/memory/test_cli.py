@@ -219,7 +219,7 @@ def test_db_option_and_environment_override(tmp_path: Path, project: Path) -> No
 def test_each_cli_write_leaves_the_wal_bounded_and_every_record_readable(project: Path, db: Path) -> None:
     # `perfpack memory` ends with os._exit and leaves its committed WAL to the next process instead of
     # paying a checkpoint per write (MemoryStore.leave_open_at_exit); the WAL must stay bounded anyway.
-    from perfpack.memory.store import WAL_LEFT_LIMIT
+    from perfpack.memory.database import WAL_LEFT_LIMIT
 
     wal = db.with_name("memory.db-wal")
     sizes = []

@@ -10,7 +10,8 @@ from pathlib import Path
 from perfpack.fsutil import atomic_write_text
 from perfpack.memory import AgentMemoryManager
 from perfpack.memory.api import resolve_db
-from perfpack.memory.store import MemoryStore, default_db_path
+from perfpack.memory.database import default_db_path
+from perfpack.memory.store import MemoryStore
 from perfpack.project import find_project_root, find_project_root_str
 
 

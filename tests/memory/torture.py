@@ -58,9 +58,9 @@ def writer(db: str, name: str, calls: int, log: str, mode: str) -> int:
 def _experiment(switches: str) -> None:
     """Switch one factor of the code under test (root-cause experiments; docs/memory.md)."""
     if "nocheck" in switches:  # no Python open()/close() of the database file before sqlite3.connect
-        from perfpack.memory import store
+        from perfpack.memory import database
 
-        store._check_file = lambda path, create: None
+        database._check_file = lambda path: None
     if "gc" in switches:  # collect reference cycles at once: a dropped manager's connection really closes
         import gc
 

@@ -6,9 +6,10 @@ import os
 
 from perfpack import fastjson
 from perfpack.errors import PerfpackError
+from perfpack.memory.database import SQLITE_VERSION, database_error, default_db_str
 from perfpack.memory.hygiene import check_agent
 from perfpack.memory.records import insight_row, task_row
-from perfpack.memory.store import SQLITE_VERSION, MemoryStore, database_error, default_db_str
+from perfpack.memory.store import MemoryStore
 
 # pathlib (~5 ms: urllib.parse, ipaddress) stays off the per-write path: paths are strings inside and
 # become Path only where the public API returns one.

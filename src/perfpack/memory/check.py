@@ -12,9 +12,10 @@ import os
 import time
 
 from perfpack.errors import PerfpackError
+from perfpack.memory.database import SQLITE_VERSION, database_error, sqlite3
 from perfpack.memory.records import iso
 from perfpack.memory.schema import normalise
-from perfpack.memory.store import SQLITE_VERSION, MemoryStore, database_error, sqlite3
+from perfpack.memory.store import MemoryStore
 
 # table -> (kind, an index holding (agent, created) for each row): what a lost row is reported as
 _TRACKED = {
@@ -25,7 +26,7 @@ _TRACKED = {
 
 
 def check_database(path: str, *, repair: bool = False) -> dict:
-    from perfpack.memory.store import _check_file
+    from perfpack.memory.database import _check_file
 
     _check_file(path)  # a FIFO, device or folder is refused (exit 2), never opened
     result: dict = {"db": path, "sqlite_version": SQLITE_VERSION, "exists": os.path.exists(path)}

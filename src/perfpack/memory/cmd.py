@@ -26,8 +26,9 @@ def main(argv: list[str], *, ends_process: bool = False) -> int:
             sys.stderr.write(parsed.text)
             return ExitCode.USAGE
         return _print(parsed.text)
+    from perfpack.memory.database import database_error, default_db_str, sqlite3
     from perfpack.memory.handlers import HANDLERS
-    from perfpack.memory.store import MemoryStore, database_error, default_db_str, sqlite3
+    from perfpack.memory.store import MemoryStore
 
     if ends_process:
         MemoryStore.leave_open_at_exit()

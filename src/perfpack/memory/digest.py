@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import os
 
-from perfpack.memory.store import MemoryStore, _clean
+from perfpack.memory.database import clean
+from perfpack.memory.store import MemoryStore
 
 # No pathlib on the per-insight path (~5 ms): strings inside, Path only in the public return values.
 TYPE_CHECKING = False
@@ -98,7 +99,7 @@ def write_digest_str(store: MemoryStore, agent: str) -> str | None:
     import fcntl
 
     # spelt as str(Path(...)) spelt it
-    targets = [os.path.join(path, "MEMORY.md") for path in digest_targets(_clean(folder), agent)]
+    targets = [os.path.join(path, "MEMORY.md") for path in digest_targets(clean(folder), agent)]
     # per agent: writers of other agents never wait
     lock_path = os.path.join(os.path.dirname(store.file) or ".", f".digest-{agent}.lock")
     with open(lock_path, "a") as lock:

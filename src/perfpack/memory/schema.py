@@ -13,7 +13,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from perfpack.memory.store import sqlite3
+    from perfpack.memory.database import sqlite3
 
 APPLICATION_ID = 0x50504D4D  # "PPMM": marks the file as perfpack memory
 SCHEMA_VERSION = 2

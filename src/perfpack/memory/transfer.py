@@ -7,10 +7,11 @@ import json
 import time
 
 from perfpack.errors import PerfpackError
+from perfpack.memory.database import MESSAGE_RETENTION_DAYS
 from perfpack.memory.hygiene import MAX_STATE_BYTES, check_agent, check_size, redact
 from perfpack.memory.records import MESSAGE_COLUMNS, insight_row, iso, task_row
 from perfpack.memory.records import dumps as _dumps
-from perfpack.memory.store import MESSAGE_RETENTION_DAYS, MemoryStore
+from perfpack.memory.store import MemoryStore
 
 _MAX_INT = 2**63 - 1  # SQLite's INTEGER: a larger count or version would be an OverflowError, not a message
 FORMAT = "perfpack-memory"
