@@ -71,10 +71,74 @@ def is_file(path: str) -> bool:
         return False
 
 
-def append(path: str, data: bytes) -> None:
-    """Append `data` to `path` (created 0644 if missing) in one write."""
-    fd = _native.open(path, _native.O_WRONLY | _native.O_APPEND | _native.O_CREAT, 0o644)
+_O_SAFE = (getattr(_native, "O_NONBLOCK", 0) | getattr(_native, "O_NOFOLLOW", 0)
+           | getattr(_native, "O_CLOEXEC", 0) | getattr(_native, "O_NOCTTY", 0))
+_NOT_REGULAR = "not a regular file (a FIFO, device, socket or folder)"
+
+
+def is_real_dir(path: str) -> bool:
+    """A folder that is not a symbolic link (the hook writes its state only into such folders)."""
     try:
+        return _native.lstat(path).st_mode & _TYPE == _DIR
+    except (OSError, ValueError):
+        return False
+
+
+def private_dir(path: str) -> bool:
+    """True when `path` is (or was just made, 0700) a folder of this user that is not a symbolic link."""
+    try:
+        info = _native.lstat(path)
+    except FileNotFoundError:
+        parent = dirname(path)
+        if parent and parent != path and not is_dir(parent) and not private_dir(parent):
+            return False
+        try:
+            _native.mkdir(path, 0o700)
+            info = _native.lstat(path)
+        except (OSError, ValueError):
+            return False
+    except (OSError, ValueError):
+        return False
+    owner = _native.getuid() if hasattr(_native, "getuid") else info.st_uid
+    return info.st_mode & _TYPE == _DIR and info.st_uid == owner
+
+
+def read_regular(path: str, max_bytes: int, *, follow_symlinks: bool = True) -> bytes:
+    """At most `max_bytes` + 1 bytes of the regular file `path`; OSError for anything else.
+
+    Opened non-blocking, so a FIFO (or a symlink to one) never blocks; a device is refused before a
+    byte is read. Without `follow_symlinks` a symlink at `path` is refused (OSError ELOOP).
+    """
+    flags = _native.O_RDONLY | _O_SAFE
+    if follow_symlinks:
+        flags &= ~getattr(_native, "O_NOFOLLOW", 0)
+    fd = _native.open(path, flags)
+    try:
+        if _native.fstat(fd).st_mode & _TYPE != _FILE:
+            raise OSError(22, _NOT_REGULAR, path)
+        chunks = []
+        left = max_bytes + 1
+        while left > 0:
+            chunk = _native.read(fd, min(left, 1 << 20))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            left -= len(chunk)
+        return b"".join(chunks)
+    finally:
+        _native.close(fd)
+
+
+def append(path: str, data: bytes) -> None:
+    """Append `data` to the regular file `path` (created 0644 if missing) in one write.
+
+    Never through a symlink planted at `path` (O_NOFOLLOW), never blocked by a FIFO there (O_NONBLOCK);
+    OSError for either, and for a device or folder.
+    """
+    fd = _native.open(path, _native.O_WRONLY | _native.O_APPEND | _native.O_CREAT | _O_SAFE, 0o644)
+    try:
+        if _native.fstat(fd).st_mode & _TYPE != _FILE:
+            raise OSError(22, _NOT_REGULAR, path)
         _native.write(fd, data)
     finally:
         _native.close(fd)

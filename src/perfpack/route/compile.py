@@ -18,6 +18,55 @@ TRIGGER_KEYS = {"keywords", "phrases", "patterns", "exclude", "veto", "threshold
 MAX_WEIGHT = 100
 
 
+MAX_PATTERN_CHARS = 200
+
+
+def check_pattern(pattern: str, where: str) -> None:
+    """Refuse a trigger regex outside the safe subset: one that can backtrack catastrophically.
+
+    The hook runs every pattern on every prompt, so a pattern such as `(a+)+$` or `(a|aa)*b` would hang
+    it. Allowed: anything `re` compiles, except a repeat (`*`, `+`, `{m,n}`) of something that itself
+    repeats or alternates, and back-references. The engine also bounds the time all patterns may take.
+    """
+    import re._constants as const
+    import re._parser as parser
+
+    if len(pattern) > MAX_PATTERN_CHARS:
+        raise PerfpackError(f"{where}: {pattern[:40]!r}...: longer than {MAX_PATTERN_CHARS} characters")
+    try:
+        parsed = parser.parse(pattern)
+        re.compile(pattern)
+    except (re.error, RecursionError, OverflowError) as exc:
+        raise PerfpackError(f"{where}: {pattern!r} is not a valid regex: {exc}") from None
+    repeats = {const.MAX_REPEAT, const.MIN_REPEAT, getattr(const, "POSSESSIVE_REPEAT", const.MAX_REPEAT)}
+
+    def items(node: Any) -> Any:
+        """(op, argument) pairs of a parsed (sub)pattern, depth-first."""
+        for op, av in node:
+            yield op, av
+            if op in repeats:
+                yield from items(av[2])
+            elif op is const.SUBPATTERN:
+                yield from items(av[-1])
+            elif op is const.BRANCH:
+                for branch in av[1]:
+                    yield from items(branch)
+            elif op in (const.ASSERT, const.ASSERT_NOT):
+                yield from items(av[1])
+            elif op is getattr(const, "ATOMIC_GROUP", None):
+                yield from items(av)
+
+    for op, av in items(parsed):
+        if op in (const.GROUPREF, const.GROUPREF_EXISTS):
+            raise PerfpackError(f"{where}: {pattern!r}: back-references are refused (they can take "
+                                "exponential time on a prompt)")
+        if op in repeats and any(inner in repeats or inner is const.BRANCH for inner, _ in items(av[2])):
+            raise PerfpackError(f"{where}: {pattern!r}: a repeated group that itself repeats or "
+                                "alternates (such as (a+)+ or (a|ab)*) is refused: it can backtrack for "
+                                "minutes on one prompt", hint="repeat single characters or classes only, "
+                                "e.g. \\bp(50|95|99)\\b or \\d+ms")
+
+
 def _normalise_phrase(text: str, where: str) -> str:
     words = [w for w in tokenize(text.replace("*", " \x00 ")) if w != "|"]
     words = ["*" if w == "\x00" else w for w in words]
@@ -81,10 +130,7 @@ def compile_triggers(name: str, triggers: Any, where: str) -> tuple[dict[str, An
         (phrases if " " in normal or normal == "*" else keywords)[normal] = weight
     patterns = _weights(triggers.get("patterns"), f"{where}: triggers.patterns")
     for pattern in patterns:
-        try:
-            re.compile(pattern)
-        except re.error as exc:
-            raise PerfpackError(f"{where}: triggers.patterns: {pattern!r} is not a valid regex: {exc}") from None
+        check_pattern(pattern, f"{where}: triggers.patterns")
     threshold = triggers.get("threshold", 3)
     if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or threshold <= 0:
         raise PerfpackError(f"{where}: triggers.threshold must be a positive number, not {threshold!r}")

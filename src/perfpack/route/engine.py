@@ -142,6 +142,59 @@ def _looks_like_log(line: str) -> bool:
     return len(line) > 20 and letters < len(line) * 0.5
 
 
+PATTERN_BUDGET_S = 0.1  # all of one rule's trigger regexes on one prompt; then they match nothing
+
+
+class _PatternTimeout(Exception):
+    pass
+
+
+def _on_alarm(signum, frame):
+    raise _PatternTimeout
+
+
+def _search_patterns(patterns: list, text: str) -> dict:
+    """{pattern: weight} of the trigger regexes found in `text`, in bounded time.
+
+    `perfpack route --compile` refuses patterns that can backtrack catastrophically, but a routes.json is
+    a file a repository can ship: a timer (SIGALRM; `re` checks signals while it matches) stops a slow
+    pattern after PATTERN_BUDGET_S, and the ones not yet run count as no match. Off the main thread (no
+    signals there) the text is cut to 2,000 characters instead.
+    """
+    import re  # only rules that use regex patterns pay for the import
+
+    found: dict = {}
+    try:
+        import _signal
+
+        previous = _signal.signal(_signal.SIGALRM, _on_alarm)
+    except (ImportError, ValueError, OSError, AttributeError):  # not the main thread, or no SIGALRM
+        for pattern, weight in patterns:
+            try:
+                if re.search(pattern, text[:2000]):
+                    found[pattern] = weight
+            except (re.error, TypeError, RecursionError):
+                continue
+        return found
+    try:
+        _signal.setitimer(_signal.ITIMER_REAL, PATTERN_BUDGET_S)
+        for pattern, weight in patterns:
+            try:
+                if re.search(pattern, text):
+                    found[pattern] = weight
+            except (re.error, TypeError, RecursionError):
+                continue
+    except _PatternTimeout:
+        pass
+    finally:
+        try:
+            _signal.setitimer(_signal.ITIMER_REAL, 0)
+        except _PatternTimeout:  # it fired just as the loop ended
+            _signal.setitimer(_signal.ITIMER_REAL, 0)
+        _signal.signal(_signal.SIGALRM, previous)
+    return found
+
+
 class Rule:
     """One agent's compiled triggers, indexed for fast lookup."""
 
@@ -350,11 +403,7 @@ def _score_rules(tokens: list[str], rules: RuleSet) -> tuple[list[bool], tuple |
         if rule.patterns:
             if cleaned is None:
                 cleaned = " ".join(t for t, m in zip(tokens, mask) if not m)
-            import re  # only rules that use regex patterns pay for the import
-
-            for pattern, weight in rule.patterns:
-                if re.search(pattern, cleaned):
-                    terms[pattern] = weight
+            terms.update(_search_patterns(rule.patterns, cleaned))
         score = round(sum(terms.values()), 3)
         scores[rule.name] = score
         if vetoes or score < rule.threshold or score <= 0:
@@ -390,15 +439,17 @@ def load_rules(path: str, *, use_cache: bool = False) -> RuleSet:
     """
     cache = None
     absolute = lightos.absolute(path)
-    if use_cache and lightos.basename(lightos.dirname(absolute)) == "perfpack":
-        cache = lightos.join(lightos.dirname(absolute), CACHE_NAME)
+    folder = lightos.dirname(absolute)
+    # The cache is written beside an installed routes.json only, never through a symlinked folder.
+    if (use_cache and lightos.basename(folder) == "perfpack" and lightos.is_real_dir(folder)
+            and lightos.is_real_dir(lightos.dirname(folder))):
+        cache = lightos.join(folder, CACHE_NAME)
         stat = lightos.stat(path)
         key = (RULES_VERSION, "with-model", absolute, stat.st_size, stat.st_mtime_ns)
         cached = _read_cache(cache, key)
         if cached is not None:
             return cached
-    with open(path, "rb") as handle:
-        raw = handle.read(4 * 1024 * 1024 + 1)
+    raw = lightos.read_regular(path, 4 * 1024 * 1024)  # a FIFO or a device is an OSError, not a hang
     if len(raw) > 4 * 1024 * 1024:
         raise ValueError("routes file larger than 4 MB")
     rules = RuleSet(loads(raw.decode("utf-8")))
@@ -411,8 +462,7 @@ def _read_cache(cache: str, key: tuple) -> RuleSet | None:
     import marshal  # built in: already loaded by the interpreter's start-up
 
     try:
-        with open(cache, "rb") as handle:
-            stored_key, plain = marshal.loads(handle.read(8 * 1024 * 1024))
+        stored_key, plain = marshal.loads(lightos.read_regular(cache, 8 * 1024 * 1024, follow_symlinks=False))
         return RuleSet.from_plain(plain) if stored_key == key else None
     except Exception:  # noqa: BLE001 - a missing, stale or corrupt cache is rebuilt from the JSON
         return None

@@ -35,11 +35,25 @@ def context_text(agent: str, terms: list[str], summary: str) -> str:
 
 
 def _state_path(cwd: str | None) -> str:
+    """Where the session state lives: the project's .claude/perfpack, else the user's cache folder.
+
+    Never through a symlinked .claude or .claude/perfpack (a repository can commit such a link), and
+    never a shared folder such as /tmp, where another local user could plant a symlink or a FIFO at
+    the name; "" when there is no such place (then nothing is recorded).
+    """
     root = lightos.getenv("CLAUDE_PROJECT_DIR") or cwd
-    folder = lightos.join(root, ".claude", "perfpack") if root else ""
-    if not folder or not lightos.is_dir(folder):
-        folder = lightos.getenv("TMPDIR") or "/tmp"
-        return lightos.join(folder, f"perfpack-{lightos.user_id()}-{STATE_FILE}")
+    if root:
+        claude = lightos.join(root, ".claude")
+        folder = lightos.join(claude, "perfpack")
+        if lightos.is_real_dir(claude) and lightos.is_real_dir(folder):
+            return lightos.join(folder, STATE_FILE)
+    cache = lightos.getenv("XDG_CACHE_HOME") or ""
+    if not cache.startswith("/"):
+        home = lightos.getenv("HOME") or ""
+        cache = lightos.join(home, ".cache") if home.startswith("/") else ""
+    folder = lightos.join(cache, "perfpack") if cache else ""
+    if not folder or not lightos.private_dir(folder):
+        return ""
     return lightos.join(folder, STATE_FILE)
 
 
@@ -51,11 +65,12 @@ def _already_suggested(state_path: str, session: str, agent: str) -> bool:
     rewritten once with the most recent MAX_SESSIONS sessions only.
     """
     record = session.replace("\t", " ").replace("\n", " ").replace("\r", " ")[:200] + "\t" + agent
+    if not state_path:
+        return False
     try:
-        try:
-            with open(state_path, "rb") as handle:
-                raw = handle.read(1024 * 1024)
-        except OSError:
+        try:  # never through a symlink at the name, never blocked by a FIFO there
+            raw = lightos.read_regular(state_path, 1024 * 1024, follow_symlinks=False)[:1024 * 1024]
+        except FileNotFoundError:
             raw = b""
         lines = raw.decode("utf-8", "replace").splitlines()
         if record in lines:

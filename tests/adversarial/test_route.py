@@ -1,0 +1,164 @@
+"""Hostile input for `perfpack route` and its UserPromptSubmit hook (issue 13: items 5, 12, 15).
+
+Item 5: the hook's session state is never written through a symlink, into a FIFO, or into a shared
+folder such as /tmp; item 12: a FIFO as --rules never hangs; item 15: a trigger regex that backtracks
+catastrophically is refused at compile time, and a routes.json that ships one anyway costs bounded time.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import run_perfpack
+
+REPO = Path(__file__).resolve().parents[2]
+HOOK = REPO / "src" / "perfpack" / "hook.py"
+ROUTES = REPO / "hooks" / "routes.json"
+PROMPT = "the checkout endpoint is slow, p99 latency is 3 seconds"
+
+
+def _hook(prompt: str, project: Path, env: dict[str, str], *, rules: Path | None = None,
+          session: str = "s1", timeout: float = 30) -> tuple[subprocess.CompletedProcess, float]:
+    payload = json.dumps({"session_id": session, "transcript_path": "/dev/null", "cwd": str(project),
+                          "hook_event_name": "UserPromptSubmit", "prompt": prompt}).encode()
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("PERFPACK_", "CLAUDE_", "XDG_"))}
+    extra = ["--rules", str(rules)] if rules else []
+    argv = [sys.executable, "-S", str(HOOK), "user-prompt-submit", *extra]
+    start = time.monotonic()
+    proc = subprocess.run(argv, input=payload, capture_output=True, timeout=timeout,
+                          env={**base, "CLAUDE_PROJECT_DIR": str(project), **env})
+    return proc, time.monotonic() - start
+
+
+@pytest.fixture
+def victim(tmp_path: Path) -> Path:
+    path = tmp_path / "victim.txt"
+    path.write_text("precious\n")
+    return path
+
+
+def test_without_a_project_folder_no_shared_tmp_file_is_followed(tmp_path: Path, victim: Path) -> None:
+    """Plugin mode, no .claude/perfpack: the state went to $TMPDIR/perfpack-UID-route-sessions.txt,
+    where another local user could plant a symlink or a FIFO. Now: the user's own cache folder."""
+    project = tmp_path / "project"
+    project.mkdir()
+    shared = tmp_path / "shared-tmp"
+    shared.mkdir()
+    (shared / f"perfpack-{os.getuid()}-route-sessions.txt").symlink_to(victim)
+    os.mkfifo(shared / f"perfpack-{os.getuid()}-route-sessions.txt.fifo")
+    env = {"TMPDIR": str(shared), "XDG_CACHE_HOME": str(tmp_path / "cache"), "HOME": str(tmp_path)}
+    first, _ = _hook(PROMPT, project, env, rules=ROUTES)
+    assert first.returncode == 0 and b"performance-engineer" in first.stdout, first.stderr
+    assert victim.read_text() == "precious\n"
+    state = tmp_path / "cache" / "perfpack" / "route-sessions.txt"
+    assert state.is_file() and (state.parent.stat().st_mode & 0o777) == 0o700
+    second, _ = _hook(PROMPT, project, env, rules=ROUTES)
+    assert second.returncode == 0 and second.stdout == b"", "once per agent per session still holds"
+
+
+@pytest.mark.parametrize("plant", ["symlink", "fifo", "folder"])
+def test_a_planted_state_file_is_never_written_through_and_never_blocks(
+    tmp_path: Path, victim: Path, plant: str
+) -> None:
+    project = tmp_path / "project"
+    folder = project / ".claude" / "perfpack"
+    folder.mkdir(parents=True)
+    (folder / "routes.json").write_bytes(ROUTES.read_bytes())
+    state = folder / "route-sessions.txt"
+    if plant == "symlink":  # a committed symlink
+        state.symlink_to(victim)
+    elif plant == "fifo":
+        os.mkfifo(state)
+    else:
+        state.mkdir()
+    proc, seconds = _hook(PROMPT, project, {"HOME": str(tmp_path)}, timeout=60)
+    assert proc.returncode == 0 and proc.stderr == b""
+    assert b"performance-engineer" in proc.stdout  # fails open: the suggestion, just not remembered
+    assert seconds < 20
+    assert victim.read_text() == "precious\n"
+
+
+def test_a_symlinked_claude_perfpack_folder_gets_no_state_or_cache(tmp_path: Path) -> None:
+    """A repository that commits .claude/perfpack as a link to a folder elsewhere: nothing written there."""
+    project = tmp_path / "project"
+    (project / ".claude").mkdir(parents=True)
+    elsewhere = tmp_path / "elsewhere" / "perfpack"
+    elsewhere.mkdir(parents=True)
+    (elsewhere / "routes.json").write_bytes(ROUTES.read_bytes())
+    (project / ".claude" / "perfpack").symlink_to(elsewhere)
+    env = {"XDG_CACHE_HOME": str(tmp_path / "cache"), "HOME": str(tmp_path)}
+    proc, _ = _hook(PROMPT, project, env)
+    assert proc.returncode == 0 and b"performance-engineer" in proc.stdout
+    assert sorted(p.name for p in elsewhere.iterdir()) == ["routes.json"]
+
+
+@pytest.mark.parametrize("kind", ["fifo", "device", "folder"])
+def test_route_rules_that_are_not_a_regular_file_are_one_line_exit_2(tmp_path: Path, kind: str) -> None:
+    rules = tmp_path / "routes.json"
+    if kind == "fifo":
+        os.mkfifo(rules)
+    elif kind == "folder":
+        rules.mkdir()
+    else:
+        rules = Path("/dev/zero")
+    out = run_perfpack("route", "--rules", str(rules), "the checkout is slow", timeout=30)
+    assert out.returncode == 2, out.stderr
+    assert out.stderr.startswith("perfpack: error:") and "Traceback" not in out.stderr
+    assert "not a regular file" in out.stderr or kind == "folder"
+
+
+def test_the_hook_never_blocks_on_a_fifo_as_rules(tmp_path: Path) -> None:
+    fifo = tmp_path / "routes.json"
+    os.mkfifo(fifo)
+    proc, seconds = _hook(PROMPT, tmp_path, {"HOME": str(tmp_path)}, rules=fifo)
+    assert proc.returncode == 0 and proc.stdout == b"" and seconds < 20
+
+
+BOMBS = ["(a+)+$", "(a|aa)*b", r"(\w+\s?)*$", "(x+x+)+y", r"(.)\1*\1"]
+
+
+@pytest.mark.parametrize("pattern", BOMBS)
+def test_compile_refuses_a_catastrophic_pattern(tmp_path: Path, pattern: str) -> None:
+    agents = tmp_path / "agents"
+    agents.mkdir()
+    (agents / "x.md").write_text("---\nname: xagent\ndescription: Use for x.\ntriggers:\n  threshold: 3\n"
+                                 f"  patterns: {{{json.dumps(pattern)}: 3}}\n---\nBody.\n")
+    out = run_perfpack("route", "--agents", str(agents), "a" * 40 + "!", timeout=30)
+    assert out.returncode == 2, out.stderr
+    assert "refused" in out.stderr and len(out.stderr.strip().splitlines()) <= 2
+
+
+def test_safe_patterns_still_compile_and_match(tmp_path: Path) -> None:
+    agents = tmp_path / "agents"
+    agents.mkdir()
+    (agents / "x.md").write_text("---\nname: xagent\ndescription: Use for x.\ntriggers:\n  threshold: 3\n"
+                                 '  patterns: {"\\\\bp(50|95|99)\\\\b": 3, "\\\\d+ ?ms\\\\b": 1}\n'
+                                 "---\nBody.\n")
+    out = run_perfpack("route", "--agents", str(agents), "p99 is 300 ms", timeout=30)
+    assert out.returncode == 0, out.stderr
+    assert "xagent" in out.stdout
+
+
+def test_a_shipped_routes_json_with_a_catastrophic_pattern_costs_bounded_time(tmp_path: Path) -> None:
+    """routes.json is a file a repository can commit: the hook and `route --rules` must not hang on it."""
+    project = tmp_path / "project"
+    folder = project / ".claude" / "perfpack"
+    folder.mkdir(parents=True)
+    rules = json.loads(ROUTES.read_text())
+    rules["agents"][0]["patterns"] = {"(a+)+$": 3, r"(\w+\s?)*$": 3, r"\d+\d+\d+\d+x": 1}
+    (folder / "routes.json").write_text(json.dumps(rules))
+    prompt = "slow p99 latency " + "a" * 60 + "!"
+    proc, seconds = _hook(prompt, project, {"HOME": str(tmp_path)}, timeout=60)
+    assert proc.returncode == 0 and proc.stderr == b""
+    assert seconds < 10, f"the hook took {seconds:.1f} s"
+    start = time.monotonic()
+    out = run_perfpack("route", "--rules", str(folder / "routes.json"), prompt, timeout=60)
+    assert out.returncode in (0, 1) and "Traceback" not in out.stderr
+    assert time.monotonic() - start < 15
