@@ -116,17 +116,21 @@ def read_regular(path: str, max_bytes: int, *, follow_symlinks: bool = True) -> 
     try:
         if _native.fstat(fd).st_mode & _TYPE != _FILE:
             raise OSError(22, _NOT_REGULAR, path)
-        chunks = []
-        left = max_bytes + 1
-        while left > 0:
-            chunk = _native.read(fd, min(left, 1 << 20))
-            if not chunk:
-                break
-            chunks.append(chunk)
-            left -= len(chunk)
-        return b"".join(chunks)
+        return read_fd(fd, max_bytes + 1)
     finally:
         _native.close(fd)
+
+
+def read_fd(fd: int, limit: int) -> bytes:
+    """At most `limit` bytes from the open descriptor `fd` (to its end), read in chunks of at most 1 MiB."""
+    chunks = []
+    while limit > 0:
+        chunk = _native.read(fd, min(limit, 1 << 20))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        limit -= len(chunk)
+    return b"".join(chunks)
 
 
 def append(path: str, data: bytes) -> None:

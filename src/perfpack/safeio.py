@@ -16,6 +16,7 @@ import os
 import stat
 
 from perfpack.errors import PerfpackError
+from perfpack.lightos import read_fd
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -72,15 +73,7 @@ def read_user_bytes(path: str | os.PathLike[str], *, what: str = "file",
         if info.st_size > max_bytes:
             raise PerfpackError(f"{what} {name}: too large ({info.st_size:,} bytes, "
                                 f"larger than the limit of {max_bytes:,})")
-        chunks = []
-        remaining = max_bytes + 1
-        while remaining > 0:
-            chunk = os.read(fd, min(remaining, 1 << 20))
-            if not chunk:
-                break
-            chunks.append(chunk)
-            remaining -= len(chunk)
-        data = b"".join(chunks)
+        data = read_fd(fd, max_bytes + 1)
         if len(data) > max_bytes:  # grew while we read it
             raise PerfpackError(f"{what} {name}: too large (larger than the limit of {max_bytes:,} bytes)")
         return data
