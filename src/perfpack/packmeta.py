@@ -55,10 +55,7 @@ class PackMeta:
 
     def line_of(self, *keys: str) -> int:
         """The line of the most specific of `keys` (dotted) found in the file; 1 when none is."""
-        for dotted in (".".join(keys[:n]) for n in range(len(keys), 0, -1)):
-            if dotted in self.lines:
-                return self.lines[dotted]
-        return 1
+        return _line(self.lines, keys)
 
 
 @dataclass(frozen=True)
