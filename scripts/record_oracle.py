@@ -28,6 +28,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--cli-version", required=True, action="append", help="repeatable")
     parser.add_argument("--only", help="comma-separated case ids (a quick look; nothing is written)")
+    parser.add_argument("--merge", action="store_true",
+                        help="with --only: record those cases and merge their verdicts into VERSION.json "
+                        "(new cases, without re-recording the rest)")
     parser.add_argument("--jobs", type=int, default=2, help="CLI runs at once (default 2)")
     parser.add_argument("--out", type=Path, default=ROOT / "tests" / "data" / "oracle")
     parser.add_argument("--keep", type=Path, help="keep the projects and debug logs here")
@@ -41,6 +44,13 @@ def main(argv: list[str] | None = None) -> int:
         data = record(version, cases, jobs=args.jobs, progress=lambda m: print(m, file=sys.stderr),
                       keep=args.keep)
         data["recorded_in_seconds"] = round(time.monotonic() - started, 1)
+        if args.only and args.merge:
+            path = args.out / f"{version}.json"
+            recorded = json.loads(path.read_text())
+            recorded["verdicts"] = dict(sorted({**recorded["verdicts"], **data["verdicts"]}.items()))
+            path.write_text(json.dumps(recorded, indent=1, sort_keys=False, ensure_ascii=False) + "\n")
+            print(f"{path}: merged {len(data['verdicts'])} cases", file=sys.stderr)
+            continue
         if args.only:
             print(json.dumps(data["verdicts"], indent=1))
             continue

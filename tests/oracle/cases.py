@@ -435,6 +435,14 @@ def _plugins(b: _Builder) -> None:
     b.plugin("plugin agent file not .md", {"name": "orc-{ID}"}, {"agents/pa.txt": _plugin_agent("pa")})
     b.plugin("plugin README in agents/", {"name": "orc-{ID}"},
              {**base, "agents/README.md": "# Agents\nThis folder holds agents.\n"})
+    # held-out packs (benchmarks/heldout.py): plugin commands whose ! lines name ${CLAUDE_PLUGIN_ROOT}
+    shapes = (("quoted", 'echo "${CLAUDE_PLUGIN_ROOT}/scripts/x.py"'), ("bare", "ls ${CLAUDE_PLUGIN_ROOT}"),
+              ("as the program", "${CLAUDE_PLUGIN_ROOT}/run.sh"))
+    for note, line in shapes:
+        b.plugin(f"plugin command: ${{CLAUDE_PLUGIN_ROOT}} in a ! line, {note}", {"name": "orc-{ID}"},
+                 {"commands/pc.md": "---\ndescription: plugin command of {ID}\nallowed-tools: Bash(echo:*), "
+                  f"Bash(ls:*), Bash(${{CLAUDE_PLUGIN_ROOT}}/run.sh)\n---\nOut: !`{line}`\n{{MARK}}\n",
+                  "run.sh": "#!/bin/sh\necho ran\n"}, tags=["commands"])
 
 
 def generate() -> list[Case]:

@@ -83,6 +83,9 @@ def oracle_facts(case: Case, verdict: dict[str, Any], version: str) -> dict[str,
         facts["loaded"] = bool(verdict.get("plugin_loaded"))
         if facts["loaded"]:
             facts["agents"] = len(verdict.get("agents") or {})
+        if facts["loaded"] and "commands" in case.tags:
+            facts["commands"] = {name: {"failed": "ran"}.get(str(c.get("outcome")), c.get("outcome"))
+                                 for name, c in sorted((verdict.get("commands") or {}).items())}
     return facts
 
 
@@ -149,6 +152,13 @@ def validator_facts(case: Case, findings: list[Finding], version: str, oracle: d
         facts["loaded"] = not [f for f in _errors(findings, PLUGIN_REFUSED) if f.path.endswith("plugin.json")]
         if facts["loaded"] and "agents" in oracle:
             facts["agents"] = plugin_agents
+        if facts["loaded"] and "commands" in oracle:
+            facts["commands"] = {}
+            for name, outcome in oracle["commands"].items():
+                stem = name.split(":", 1)[-1]
+                refused = [f for f in _errors(findings, REFUSING_BANG) if Path(f.path).stem == stem]
+                facts["commands"][name] = "refused" if refused else "ran" if outcome in ("ran", "refused") \
+                    else outcome
     return facts
 
 

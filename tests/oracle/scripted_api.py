@@ -38,9 +38,9 @@ class ScriptedAPI(FakeAnthropicAPI):
     """`ScriptedAPI(script)`: `script(body)` returns the content blocks of that turn's answer."""
 
     def __init__(self, script: Script, max_recorded: int = 5000) -> None:
-        self.script = script
         self.max_recorded = max_recorded
-        super().__init__()
+        super().__init__(script=script)  # the base class keeps `script` (set after it, it was reset to None)
+        self.script = script
 
     def _record(self, entry: dict[str, Any]) -> None:
         with self._lock:

@@ -33,16 +33,21 @@ def _md_files(folder: Path, *, keep_readme: bool = False) -> list[Path]:
                   if p.is_file() and (keep_readme or p.name.lower() not in _SKIP_NAMES))
 
 
-def _manifest_paths(root: Path, key: str) -> list[Path]:
-    """Extra files or folders plugin.json names under `key` (the CLI loads them); unreadable manifest: none."""
+def _read_manifest(path: Path) -> object:
+    """A plugin.json or marketplace.json, read through safeio; None when unreadable (its check says why)."""
     from perfpack.errors import PerfpackError
     from perfpack.safeio import read_user_text
     from perfpack.validate.jsonfiles import MAX_JSON_BYTES, loads_strict
 
-    try:  # a FIFO or device is refused without blocking; check_plugin reports why
-        data = loads_strict(read_user_text(root / ".claude-plugin" / "plugin.json", max_bytes=MAX_JSON_BYTES))
+    try:  # a FIFO or device is refused without blocking
+        return loads_strict(read_user_text(path, max_bytes=MAX_JSON_BYTES))
     except (OSError, PerfpackError):
-        return []
+        return None
+
+
+def _manifest_paths(root: Path, key: str) -> list[Path]:
+    """Extra files or folders plugin.json names under `key` (the CLI loads them); none if unreadable."""
+    data = _read_manifest(root / ".claude-plugin" / "plugin.json")
     value = data.get(key) if isinstance(data, dict) else None
     out = []
     for entry in value if isinstance(value, list) else [value]:
@@ -50,6 +55,36 @@ def _manifest_paths(root: Path, key: str) -> list[Path]:
             path = root / entry
             if path.exists():
                 out.append(path)
+    return out
+
+
+def marketplace_plugins(root: Path) -> list[Path]:
+    """Plugin folders a `.claude-plugin/marketplace.json` names with a relative source, inside `root`.
+
+    `source` is `./path` (or a bare name under `metadata.pluginRoot`); sources elsewhere (GitHub, URLs) are
+    not on disk and are not followed.
+    """
+    data = _read_manifest(root / ".claude-plugin" / "marketplace.json")
+    if not isinstance(data, dict) or not isinstance(data.get("plugins"), list):
+        return []
+    metadata = data.get("metadata")
+    base_rel = metadata.get("pluginRoot") if isinstance(metadata, dict) else None
+    base = root / base_rel if isinstance(base_rel, str) and ".." not in base_rel.split("/") else root
+    out: list[Path] = []
+    for entry in data["plugins"]:
+        source = entry.get("source") if isinstance(entry, dict) else None
+        if not isinstance(source, str) or not source or ".." in source.replace("\\", "/").split("/"):
+            continue
+        if "://" in source or source.startswith(("/", "~")):
+            continue
+        folder = (root / source) if source.startswith("./") else (base / source)
+        try:
+            folder = folder.resolve()
+        except OSError:
+            continue
+        if folder.is_dir() and (folder == root.resolve() or folder.is_relative_to(root.resolve())) \
+                and folder not in out:
+            out.append(folder)
     return out
 
 
@@ -75,12 +110,23 @@ def _scan_root(root: Path, found: Discovery) -> None:
                 found.targets.append(Target(path, COMMAND, root, plugin))
     _scan_skills(root / "skills", found, root, plugin)
     if plugin:
+        for extra in _manifest_paths(root, "skills"):  # a skill folder, or a folder of skill folders
+            if (extra / "SKILL.md").is_file():
+                found.skills.setdefault(extra.name, extra / "SKILL.md")
+                found.targets.append(Target(extra / "SKILL.md", COMMAND, root, plugin))
+            else:
+                _scan_skills(extra, found, root, plugin)
         found.targets.append(Target(root / ".claude-plugin" / "plugin.json", PLUGIN, root, True))
     if (root / "hooks" / "hooks.json").is_file():
         found.targets.append(Target(root / "hooks" / "hooks.json", HOOKS, root, plugin))
     claude = root / ".claude"
     if claude.is_dir():
         _scan_claude(claude, root, found)
+    # a marketplace root: each plugin it names with a relative source is scanned as the CLI installs it
+    market = (root / ".claude-plugin" / "marketplace.json").is_file()
+    for folder in marketplace_plugins(root) if market else []:
+        if folder not in found.roots and folder != root.resolve():
+            _scan_root(folder, found)
 
 
 def _scan_claude(claude: Path, project: Path, found: Discovery) -> None:
@@ -143,6 +189,9 @@ def discover(paths: list[Path]) -> Discovery:
     found = Discovery()
     for path in paths:
         path = path.resolve()
+        if path.is_file() and path.name == "marketplace.json" and path.parent.name == ".claude-plugin":
+            _scan_root(path.parent.parent, found)
+            continue
         if path.is_file():
             kind = _kind_of_file(path)
             root, plugin = _root_of(path)

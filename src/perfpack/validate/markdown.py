@@ -609,6 +609,11 @@ def check_command(md: MdFile, ctx: Context) -> list[Finding]:
                 "tool call instead"))
         if patterns is None:
             continue  # bare `Bash` allows everything, and skips the CLI's own checks (the oracle)
+        if md.target.plugin and PLUGIN_ROOT_VAR in command:
+            # the oracle (p045-p047): a plugin's root is substituted before the checks, as an absolute path
+            # outside the project: quoted or as the program it runs, `ls ${CLAUDE_PLUGIN_ROOT}` is refused
+            command = command.replace(PLUGIN_ROOT_VAR, PLUGIN_ROOT_SEEN)
+            patterns = [p.replace(PLUGIN_ROOT_VAR, PLUGIN_ROOT_SEEN) for p in patterns]
         why = cli_refusal(command, ctx.version or cc.default_version())
         if why and why.startswith("an environment assignment") and _assignment_allowed(command, patterns):
             why = None  # the oracle: `Bash(FOO=1:*)` lets `FOO=1 echo a` run (c111, both versions)
@@ -628,6 +633,8 @@ def check_command(md: MdFile, ctx: Context) -> list[Finding]:
     return out
 
 
+PLUGIN_ROOT_VAR = "${CLAUDE_PLUGIN_ROOT}"
+PLUGIN_ROOT_SEEN = "/plugin-root"  # what the checks see: an absolute path outside the project
 _BRACE = re.compile(r"\{[^{}\s]*(?:,|\.\.)[^{}\s]*\}|@\{")
 _OUTSIDE = re.compile(r"(?:^|\s)(?:~|\.\.(?:/|\s|$)|/(?!dev/null\b)[\w.-])")
 
