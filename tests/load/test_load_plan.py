@@ -290,3 +290,25 @@ def test_json_stays_within_2kb_with_many_kinds_requests_and_thresholds() -> None
     s = fit(summarize(c, [parse_threshold(t) for t in exprs]))
     assert len(json.dumps(s, indent=2).encode()) <= 2048
     assert [t["expr"] for t in s["thresholds"]] == exprs and s["errors"] == 125  # nothing essential dropped
+
+
+def test_an_error_rate_failure_is_the_servers_even_when_the_generators_lag_blurs_latency() -> None:
+    # A busy machine: the generator's own lag p99 (30 ms) is more than 10 % of the latency p99, so a failed
+    # latency threshold alone proves nothing (inconclusive). But 4 % status-500 answers against
+    # error_rate<3% are the server's whatever the generator's timing: the verdict is fail (exit 1), and an
+    # agent must not read "inconclusive" for a server that fails its error budget.
+    def run() -> Counts:
+        c = Counts("open", 200.0, 10.0, measured_s=10.0, sent=2000, requests=2000, cpu_s=0.5, wall_s=10.0)
+        c.send_fit = _fit([k / 200 for k in range(2000)])
+        c.latency_us, c.lag_us = {1000: 1900, 100_000: 100}, {100: 1950, 30_000: 50}
+        c.errors = {"status 500": 80}
+        return c
+
+    both = summarize(run(), [parse_threshold("p99<60ms"), parse_threshold("error_rate<3%")])
+    assert both["generator"]["timing_ok"] is False and both["generator"]["kept_rate"] is True
+    assert [t["ok"] for t in both["thresholds"]] == [False, False]
+    assert both["verdict"] == "fail"
+    latency_only = summarize(run(), [parse_threshold("p99<60ms"), parse_threshold("error_rate<5%")])
+    assert latency_only["verdict"] == "inconclusive"  # only the blurred latency threshold failed
+    errors_only = summarize(run(), [parse_threshold("p99<1s"), parse_threshold("errors<10")])
+    assert errors_only["verdict"] == "fail"

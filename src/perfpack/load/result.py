@@ -184,16 +184,19 @@ def summarize(c: Counts, thresholds: list[Threshold]) -> dict[str, Any]:
         for r in results:
             r["ok"] = False
     failed = [t for t, r in zip(thresholds, results, strict=True) if not r["ok"]]
-    # A failed latency threshold proves nothing about the server when the generator's own lag is in it.
-    blamed_on_generator = not timing_ok and any(
-        t.metric.startswith("p") or t.metric in LATENCY_METRICS for t in failed
-    )
+    # A failed latency threshold proves nothing about the server when the generator's own lag is in it;
+    # a failed error or rate threshold is the server's whatever the generator's timing.
+    servers = [
+        t for t in failed if timing_ok or not (t.metric.startswith("p") or t.metric in LATENCY_METRICS)
+    ]
     if c.interrupted:
         verdict = "interrupted"
-    elif not kept or blamed_on_generator:
+    elif not kept:
         verdict = "inconclusive"
-    elif failed:
+    elif servers:
         verdict = "fail"
+    elif failed:
+        verdict = "inconclusive"
     else:
         verdict = "pass"
     summary: dict[str, Any] = {
