@@ -155,3 +155,19 @@ def test_load_runs_show_in_the_report_with_their_charts(tmp_path):
     assert "| checkout (baseline) |" in text and "**slower**" in text and "| checkout | load |" in text
     assert (tmp_path / "out/perf.svg").read_text().count("latency") >= 1
     assert (tmp_path / "out/perf-trend-checkout.svg").exists() and len(result.written) == 3
+
+
+def test_a_history_without_a_change_point_never_claims_a_zero_trend():
+    # Two saved runs, medians 1.37 s then 2.02 s, the first far too noisy to call it a step: no change
+    # point, so one level. "newest level +0.0% against the first" read as "nothing moved" while the
+    # medians rose by half; the text, the report and the chart say there is no step beyond the noise.
+    from perfpack.bench import charts
+    from perfpack.bench.render import history_markdown, history_text
+
+    records = _records([1.37], width=0.9) + _records([2.02], width=0.05)
+    h = analyse("work", records, [])
+    assert h.change_points == []
+    for shown in (history_text(h), history_markdown(h), charts.trend_svg(h)):
+        assert "+0.0%" not in shown and "no step beyond the runs' noise" in shown
+    stepped = analyse("n", _records([1.0] * 6) + _records([1.5] * 6, identity="y"), [])
+    assert "newest level +50.0% against the first" in history_text(stepped)

@@ -465,7 +465,7 @@ def trend_svg(history: Any) -> str:
     slot = max(14.0, min(120.0, 640 / max(n, 1)))  # a few runs still get a readable width
     plot_w = slot * n
     title_w = text_width(
-        f"{history.name}: 0000 saved run(s), newest level +000.0% against the first", 14, True
+        f"{history.name}: 0000 saved run(s), one level: no step beyond the runs' noise", 14, True
     )
     width = max(left + plot_w + pad + 10, pad * 2 + max(title_w, 430))
     panels = [
@@ -484,9 +484,9 @@ def trend_svg(history: Any) -> str:
     height = axis_y + 44
     svg = Svg(width, height)
     title = f"{history.name}: {len(history.records)} saved run(s)"
-    trend = history.trend
+    trend = history.trend_words()
     if trend is not None:
-        title += f", newest level {format_percent(trend)} against the first"
+        title += f", {trend}"
     svg.text(pad, 22, fit(title, width - 2 * pad, size=14, bold=True), bold=True, size=14, title=title)
     svg.text(
         pad,

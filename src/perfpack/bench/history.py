@@ -121,6 +121,18 @@ class History:
         last = stats.median([r["median"] for r in self.records[bounds[-2] : bounds[-1]]])
         return last / first if first > 0 else None
 
+    def trend_words(self) -> str | None:
+        """The trend as people read it (None with fewer than two runs). Without a change point there is
+        one level, so a ratio would always read +0.0% however the medians moved: say so instead."""
+        trend = self.trend
+        if trend is None:
+            return None
+        if not self.change_points:
+            return "one level: no step beyond the runs' noise"  # nor the minimum effect
+        from perfpack.bench.units import format_percent
+
+        return f"newest level {format_percent(trend)} against the first"
+
     def sparkline(self, width: int = 40) -> str:
         values = [r["median"] for r in self.records[-width:]]
         if not values:

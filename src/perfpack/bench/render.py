@@ -358,10 +358,10 @@ def history_text(h: History) -> str:
         f"{last.get('saved_at')}; {metric} median per run:",
         f"  {h.sparkline()}  {fs(min(medians))} .. {fs(max(medians))}",
     ]
-    trend = h.trend
+    trend = h.trend_words()
     if trend is not None:
         out.append(
-            f"  trend: newest level {format_percent(trend)} against the first "
+            f"  trend: {trend} "
             f"({len(h.change_points)} change point{'s' if len(h.change_points) != 1 else ''})"
         )
     for point in h.change_points:
@@ -396,12 +396,9 @@ def history_markdown(h: History, chart: str | None = None) -> str:
     out = [f"### {cell(h.name)}", ""]
     if not h.records:
         return "\n".join(out + ["No saved runs yet."]) + "\n"
-    trend = h.trend
+    trend = h.trend_words()
     if trend is not None:
-        out.append(
-            f"{len(h.records)} saved runs; newest level {format_percent(trend)} against the first; "
-            f"{len(h.change_points)} change point(s)."
-        )
+        out.append(f"{len(h.records)} saved runs; {trend}; {len(h.change_points)} change point(s).")
     for point in h.change_points:
         out.append(
             f"- change at run {point.index + 1} ({cell(point.saved_at)}"
