@@ -10,50 +10,57 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import yaml
 
-try:  # libyaml is ~10x faster; the pure-Python loader gives the same results
-    _Base: type = yaml.CSafeLoader
-except AttributeError:  # pragma: no cover - depends on the PyYAML build
-    _Base = yaml.SafeLoader
+@lru_cache(maxsize=1)
+def _loader() -> Any:
+    """The YAML 1.2 core-schema loader, built on first use: flat frontmatter (most files) never needs PyYAML.
 
+    YAML 1.2 core schema, as Claude Code's parser reads frontmatter (the oracle confirms it on every supported
+    version): `yes`/`no`/`on`/`off` and dates stay strings; only true/false are booleans.
+    """
+    import yaml
 
-class _Loader(_Base):
-    """YAML 1.2 core schema, as Claude Code's parser reads frontmatter (the oracle confirms it on every
-    supported version): `yes`/`no`/`on`/`off` and dates stay strings; only true/false are booleans."""
+    try:  # libyaml is ~10x faster; the pure-Python loader gives the same results
+        base: type = yaml.CSafeLoader
+    except AttributeError:  # pragma: no cover - depends on the PyYAML build
+        base = yaml.SafeLoader
 
-    yaml_implicit_resolvers: dict = {}
+    class Loader(base):
+        yaml_implicit_resolvers: dict = {}
 
-
-_REPLACED = {"tag:yaml.org,2002:bool", "tag:yaml.org,2002:int", "tag:yaml.org,2002:float",
-             "tag:yaml.org,2002:timestamp", "tag:yaml.org,2002:null"}
-for _first, _resolvers in getattr(_Base, "yaml_implicit_resolvers", {}).items():
-    _Loader.yaml_implicit_resolvers[_first] = [(tag, rx) for tag, rx in _resolvers if tag not in _REPLACED]
-_Loader.add_implicit_resolver("tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
-                              list("tTfF"))
-_Loader.add_implicit_resolver("tag:yaml.org,2002:int",
-                              re.compile(r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$"), list("-+0123456789"))
-_Loader.add_implicit_resolver("tag:yaml.org,2002:float", re.compile(
-    r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"),
-    list("-+.0123456789"))
+    replaced = {"tag:yaml.org,2002:bool", "tag:yaml.org,2002:int", "tag:yaml.org,2002:float",
+                "tag:yaml.org,2002:timestamp", "tag:yaml.org,2002:null"}
+    for first, resolvers in getattr(base, "yaml_implicit_resolvers", {}).items():
+        Loader.yaml_implicit_resolvers[first] = [(tag, rx) for tag, rx in resolvers if tag not in replaced]
+    Loader.add_implicit_resolver("tag:yaml.org,2002:bool",
+                                 re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF"))
+    Loader.add_implicit_resolver("tag:yaml.org,2002:int",
+                                 re.compile(r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$"),
+                                 list("-+0123456789"))
+    Loader.add_implicit_resolver("tag:yaml.org,2002:float", re.compile(
+        r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"),
+        list("-+.0123456789"))
+    Loader.add_multi_constructor("!", _untagged)
+    Loader.add_constructor("tag:yaml.org,2002:binary", lambda loader, node: loader.construct_scalar(node))
+    Loader.add_implicit_resolver("tag:yaml.org,2002:null", re.compile(r"^(?:~|null|Null|NULL|)$"),
+                                 ["~", "n", "N", ""])
+    return Loader
 
 
 def _untagged(loader: Any, suffix: str, node: Any) -> Any:
     """Unknown tags (`!tag value`) are dropped as Claude Code's parser does: the plain value remains."""
+    import yaml
+
     if isinstance(node, yaml.MappingNode):
         return loader.construct_mapping(node)
     if isinstance(node, yaml.SequenceNode):
         return loader.construct_sequence(node)
     return loader.construct_scalar(node)
 
-
-_Loader.add_multi_constructor("!", _untagged)
-_Loader.add_constructor("tag:yaml.org,2002:binary", lambda loader, node: loader.construct_scalar(node))
-_Loader.add_implicit_resolver("tag:yaml.org,2002:null", re.compile(r"^(?:~|null|Null|NULL|)$"),
-                              ["~", "n", "N", ""])
 
 BOM = "\ufeff"
 DEFAULT_MAX_BYTES = 2 * 1024 * 1024  # agent files are KBs; anything far larger is not one
@@ -195,6 +202,8 @@ def _expanded_size(node: Any, limit: int) -> tuple[int, int]:
 
     Shared nodes (aliases) are memoised, so the walk is linear in the graph even when the expansion is not.
     """
+    import yaml
+
     memo: dict[int, tuple[int, int]] = {}
 
     def walk(current: Any, depth: int) -> tuple[int, int]:
@@ -255,8 +264,9 @@ def _parse_yaml(result: Frontmatter, fast: bool = True) -> None:
         return
     if fast and _fast_parse(result):
         return
+    import yaml  # only here: the fast path above reads most files without it
     try:
-        loader = _Loader(result.yaml_text)
+        loader = _loader()(result.yaml_text)
         try:
             node = loader.get_single_node()
             if node is not None and _may_exceed_limits(result.yaml_text):
@@ -317,6 +327,8 @@ def _lenient_parse(yaml_text: str) -> dict[str, Any] | None:
 
     Indented lines continue the previous value. Returns None if even this does not give a mapping.
     """
+    import yaml
+
     lines: list[str] = []
     for line in yaml_text.split("\n"):
         line = re.sub(r"^\t+", lambda m: "  " * len(m.group(0)), line)  # tab indentation is tolerated
@@ -330,7 +342,7 @@ def _lenient_parse(yaml_text: str) -> dict[str, Any] | None:
         else:
             return None
     try:
-        loader = _Loader("\n".join(lines))
+        loader = _loader()("\n".join(lines))
         try:
             node = loader.get_single_node()
             if node is None:
@@ -348,14 +360,15 @@ def _lenient_parse(yaml_text: str) -> dict[str, Any] | None:
 
 # --- a fast path for the common, flat frontmatter -----------------------------------------------------------
 # Most agent and command frontmatter is `key: plain text` lines, quoted strings without escapes, `[a, b]` and
-# `- item` lists. Reading those by hand costs a tenth of PyYAML's Python constructor. Anything else -- nesting,
-# multi-line or escaped scalars, anchors, tags, comments after values, numbers other than plain decimals,
-# duplicate keys -- returns False and PyYAML reads the text. tests/unit/test_frontmatter_fast.py checks that
-# both give the same data and positions on every shape the fast path accepts.
+# `- item` lists. Reading those by hand costs a tenth of PyYAML's Python constructor. Anything else --
+# nesting, multi-line or escaped scalars, anchors, tags, comments after values, numbers other than plain
+# decimals, duplicate keys -- returns False and PyYAML reads the text. tests/unit/test_frontmatter_fast.py
+# checks that both give the same data and positions on every shape the fast path accepts.
 _FAST_KEY = re.compile(r"([A-Za-z_][A-Za-z0-9_-]*):(?:( +)(.*))?")
 _FAST_ITEM = re.compile(r"( *)- +(.*)")
 # YAML line breaks other than \n, tabs, BOMs and characters YAML does not allow: leave them to PyYAML
-_FAST_UNSAFE = re.compile("[^\n\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]")
+_FAST_UNSAFE = re.compile(
+    "[^\n\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]")
 _PLAIN_FIRST_BAD = frozenset("-?:,[]{}#&*!|>'\"%@`")
 _RESERVED_KEYS = frozenset({"true", "false", "null", "y", "n", "yes", "no", "on", "off"})
 _NOT_A_SCALAR = object()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -101,6 +100,8 @@ def did_you_mean(word: str, choices: Iterable[str]) -> str | None:
     normal = {c.lower().replace("-", "").replace("_", ""): c for c in choices}
     if word.lower().replace("-", "").replace("_", "") in normal:
         return normal[word.lower().replace("-", "").replace("_", "")]
+    import difflib  # only for a name that is not known: most runs never need it
+
     match = difflib.get_close_matches(word, choices, n=1, cutoff=0.75)
     return match[0] if match else None
 
