@@ -22,6 +22,7 @@ from pathlib import Path
 HARNESS = Path(__file__).resolve().parents[1] / "tests" / "e2e" / "e2e_harness.py"
 PACKAGE = "@anthropic-ai/claude-code"
 PIN_LINE = re.compile(r'^NEWEST_CLI = "(\d+\.\d+\.\d+)"$', re.MULTILINE)
+OLDEST_LINE = re.compile(r'^OLDEST_CLI = "(\d+\.\d+\.\d+)"$', re.MULTILINE)
 VERSION = re.compile(r"\d+\.\d+\.\d+")
 NPM_TIMEOUT = 20  # seconds; `npm view` answers in ~1 s when the registry is reachable
 
@@ -33,7 +34,7 @@ def _key(version: str) -> tuple[int, ...]:
 def pinned() -> str:
     match = PIN_LINE.search(HARNESS.read_text(encoding="utf-8"))
     if match is None:
-        raise SystemExit(f"update_cli_pin: no `NEWEST_CLI = \"X.Y.Z\"` line in {HARNESS}")
+        raise SystemExit(f'update_cli_pin: no `NEWEST_CLI = "X.Y.Z"` line in {HARNESS}')
     return match.group(1)
 
 
@@ -43,8 +44,14 @@ def registry_latest() -> str | None:
     if npm is None:
         return None
     try:
-        proc = subprocess.run([npm, "view", PACKAGE, "version"], check=False, capture_output=True, text=True,
-                              timeout=NPM_TIMEOUT, stdin=subprocess.DEVNULL)
+        proc = subprocess.run(
+            [npm, "view", PACKAGE, "version"],
+            check=False,
+            capture_output=True,
+            text=True,
+            timeout=NPM_TIMEOUT,
+            stdin=subprocess.DEVNULL,
+        )
     except (OSError, subprocess.TimeoutExpired):
         return None
     version = proc.stdout.strip()
@@ -65,8 +72,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.check:
         latest = registry_latest()
         if latest is not None and _key(latest) > _key(current):
-            print(f"::notice title=Claude Code {latest} is out::the e2e tests pin {current}; "
-                  f"run `python scripts/update_cli_pin.py` to move the pin")
+            print(
+                f"::notice title=Claude Code {latest} is out::the e2e tests pin {current}; "
+                f"run `python scripts/update_cli_pin.py` to move the pin"
+            )
         return 0
     target = args.to or registry_latest()
     if target is None:
@@ -75,6 +84,13 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if not VERSION.fullmatch(target):
         print(f"update_cli_pin: not a version: {target!r}", file=sys.stderr)
+        return 2
+    oldest = OLDEST_LINE.search(HARNESS.read_text(encoding="utf-8"))
+    if oldest is not None and _key(target) < _key(oldest.group(1)):
+        print(
+            f"update_cli_pin: {target} is older than the oldest supported CLI {oldest.group(1)}",
+            file=sys.stderr,
+        )
         return 2
     if target == current:
         print(f"the e2e tests already pin Claude Code {current}")

@@ -47,7 +47,7 @@ def test_the_pin_is_the_harness_constant():
 
 
 def test_check_prints_a_notice_when_the_registry_is_ahead(tmp_path):
-    proc = _check(_fake_npm(tmp_path / "bin", 'echo 99.0.0'))
+    proc = _check(_fake_npm(tmp_path / "bin", "echo 99.0.0"))
     assert proc.returncode == 0
     assert "::notice" in proc.stdout and "99.0.0" in proc.stdout and _load().pinned() in proc.stdout
 
@@ -77,3 +77,14 @@ def test_set_pin_rewrites_only_the_constant(tmp_path, monkeypatch):
     assert len(changed) == 1 and changed[0][1] == 'NEWEST_CLI = "2.9.1"'
     assert module.main(["--to", "not-a-version"]) == 2
     assert module.pinned() == "2.9.1"
+
+
+def test_a_pin_older_than_the_oldest_supported_cli_is_refused(tmp_path, monkeypatch, capsys):
+    module = _load()
+    copy = tmp_path / "e2e_harness.py"
+    copy.write_text((REPO_ROOT / "tests" / "e2e" / "e2e_harness.py").read_text())
+    monkeypatch.setattr(module, "HARNESS", copy)
+    before = module.pinned()
+    assert module.main(["--to", "2.0.1"]) == 2
+    assert "older than the oldest supported" in capsys.readouterr().err
+    assert module.pinned() == before
