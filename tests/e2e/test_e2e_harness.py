@@ -10,7 +10,8 @@ import json
 from pathlib import Path
 
 import pytest
-from e2e_harness import HOOK_CONTEXT_PREFIX, make_git_project, run_claude
+from e2e_harness import HOOK_CONTEXT_PREFIX, NEWEST_CLI, make_git_project, run_claude
+from fake_api import FakeAnthropicAPI, text_block, tool_use_block
 
 pytestmark = pytest.mark.e2e
 
@@ -101,3 +102,47 @@ def test_a_refused_shell_line_aborts_the_command_silently(claude_bin, fake_api, 
     assert run.returncode == 0
     assert run.requests == []
     assert not (project / "should-not-exist").exists()
+
+
+PRE_TOOL_USE_HOOK = """import json, sys
+command = json.load(sys.stdin)["tool_input"]["command"]
+if "forbidden" in command:
+    decision = {"permissionDecision": "deny", "permissionDecisionReason": "QUOKKA-DENIED"}
+else:
+    decision = {"additionalContext": "QUOKKA-ADVICE"}
+print(json.dumps({"hookSpecificOutput": {"hookEventName": "PreToolUse", **decision}}))
+"""
+
+
+def test_pre_tool_use_context_and_deny_reason_reach_the_model(claude_bin, cli_version, home, tmp_path):
+    """Where each version puts a PreToolUse hook's additionalContext and its deny reason (docs/e2e.md)."""
+    project = make_git_project(tmp_path / "project")
+    (project / ".claude").mkdir()
+    hook = tmp_path / "pre_tool_use.py"
+    hook.write_text(PRE_TOOL_USE_HOOK)
+    settings = {"hooks": {"PreToolUse": [{"matcher": "Bash", "hooks": [
+        {"type": "command", "command": f"python3 {hook}", "timeout": 10}]}]}}
+    (project / ".claude" / "settings.json").write_text(json.dumps(settings))
+    commands = ["echo allowed-one", "echo forbidden-two"]
+
+    def script(body):
+        done = json.dumps(body.get("messages", [])).count('"tool_result"')
+        if done < len(commands):
+            return [tool_use_block("Bash", {"command": commands[done], "description": "probe"})]
+        return [text_block("done")]
+
+    with FakeAnthropicAPI(script=script) as api:
+        run = run_claude(claude_bin, api, project, home, "run the probes", "--dangerously-skip-permissions")
+    assert run.returncode == 0, run.stderr[-2000:]
+    last = run.requests[-1]["messages"]
+    results = [b for m in last if isinstance(m.get("content"), list) for b in m["content"]
+               if b.get("type") == "tool_result"]
+    assert "allowed-one" in json.dumps(results[0]["content"])
+    denied = json.dumps(results[1]["content"])
+    assert "QUOKKA-DENIED" in denied and "forbidden-two" not in denied.replace("echo forbidden-two", "")
+    if cli_version == NEWEST_CLI:
+        assert "PreToolUse:Bash hook error:" in denied, denied
+        system = [m for m in last if m.get("role") == "system" and "QUOKKA-ADVICE" in json.dumps(m)]
+        assert system, "2.1.332 puts PreToolUse context in its own system-role message"
+    advice = json.dumps(last)
+    assert "PreToolUse:Bash hook additional context: QUOKKA-ADVICE" in advice
