@@ -9,7 +9,8 @@ A few sessions are shared by many assertions (each `claude` run costs seconds):
   each stores an insight with `perfpack memory insight`, the engineer also runs a non-commit Bash command and
   a `git commit`. Session 2: `/optimize checkout latency`; the main model starts four analysis agents in one
   message and consolidates after their hand-backs (in the background on 2.1.198+).
-- plugin route (`--plugin-dir` a copy of the repository): the same two sessions with the `perfpack:` agents.
+- plugin route (`--plugin-dir` a copy of the repository, no perfpack on PATH either: the plugin's bin/perfpack
+  runs its own source): the same two sessions with the `perfpack:` agents.
 - a git clone of the installed project, run where perfpack is absent (no launcher links, nothing on PATH).
 
 Hook processes are counted by a shim in front of the interpreter the hooks start.
@@ -20,6 +21,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tomllib
@@ -36,6 +38,7 @@ from e2e_harness import (
     ClaudeRun,
     copy_repo,
     make_git_project,
+    path_without_perfpack,
     run_claude,
 )
 from fake_api import Block, FakeAnthropicAPI, text_block, tool_use_block
@@ -263,14 +266,16 @@ def plugin_route(claude_bin: Path, cli_version: str, tmp_path_factory: pytest.Te
     plugin = copy_repo(base / "perfpack-plugin")
 
     def setup(project: Path) -> tuple[list[str], bool, str, Path]:
-        return ["--plugin-dir", str(plugin)], True, "perfpack:", hook_log
+        return ["--plugin-dir", str(plugin)], False, "perfpack:", hook_log
 
+    # No perfpack on PATH: the plugin's own bin/perfpack (the CLI puts a plugin's bin/ on PATH) runs its
+    # source with the first python3. hooks.json starts `python3 -S .../hook.py EVENT`: a shim first on PATH
+    # counts those starts.
     shims = base / "shims"
     shims.mkdir()
-    # hooks.json starts `python3 -S .../hook.py EVENT`: the shim goes first on PATH, before the venv's python3
-    _shim(shims / "python3", os.path.join(VENV_BIN, "python3"), hook_log)
-    path = os.pathsep.join([str(shims), VENV_BIN, os.environ.get("PATH", "/usr/bin:/bin")])
-    return _sessions("plugin", cli_version, claude_bin, base, setup, {"PATH": path})
+    bare = path_without_perfpack()
+    _shim(shims / "python3", shutil.which("python3", path=bare) or sys.executable, hook_log)
+    return _sessions("plugin", cli_version, claude_bin, base, setup, {"PATH": f"{shims}{os.pathsep}{bare}"})
 
 
 @pytest.fixture(params=["project", "plugin"])
@@ -322,7 +327,8 @@ def test_each_agent_is_given_exactly_its_declared_tools(route: Sessions, request
 
 
 def test_a_started_subagent_reaches_the_toolkit_and_stores_its_insight(route: Sessions):
-    """Project route: the venv is NOT on PATH; only install's launcher links (SessionStart hook) can help."""
+    """No perfpack on PATH. Installed: only install's launcher links (on PATH by its SessionStart hook) help;
+    as a plugin, the plugin's bin/perfpack."""
     for agent in PACK_AGENTS:
         result = tool_results(subagent_requests(route.first, agent)[-1])[0]
         assert "command not found" not in result and '"kind": "insight"' in result, f"{agent}: {result[:500]}"
