@@ -312,3 +312,29 @@ def test_an_error_rate_failure_is_the_servers_even_when_the_generators_lag_blurs
     assert latency_only["verdict"] == "inconclusive"  # only the blurred latency threshold failed
     errors_only = summarize(run(), [parse_threshold("p99<1s"), parse_threshold("errors<10")])
     assert errors_only["verdict"] == "fail"
+
+
+def _short_of_the_rate(lag_us: dict[int, int]) -> Counts:
+    """4,000 req/s asked, 2,042 achieved in 3 s, every connection busy, the generator at 21 % of its core,
+    latencies in seconds (the queue): what benchmarks/load.py measured against nginx at load 11."""
+    c = Counts("open", 4000.0, 3.0, measured_s=3.0, sent=6126, requests=6126, cpu_s=0.63, wall_s=3.0)
+    c.send_fit = _fit([k / 2042 for k in range(6126)])
+    c.waited_for_connection = 4000
+    c.latency_us = {2_000: 1000, 3_000_000: 4000, 6_000_000: 1126}
+    c.lag_us = lag_us
+    return c
+
+
+def test_short_of_the_rate_with_the_generator_itself_behind_is_not_the_servers_pace() -> None:
+    # Its own lag p99 590 ms: it dispatched requests more than half a second late, so the shortfall
+    # (1.47 s of requests over 3 s) may be its own, however busy the connections were. It said "pass" with
+    # kept_rate true (wrk -c50 on the same nginx: 5,948 req/s); it must say it cannot tell.
+    behind = summarize(_short_of_the_rate({100: 5800, 590_000: 326}), [])
+    assert behind["generator"]["kept_rate"] is False and behind["verdict"] == "inconclusive"
+    assert "lag" in behind["generator"]["why"]
+    from perfpack.load.result import render_text
+
+    assert "the server set the pace" not in render_text(behind, what="GET http://127.0.0.1/")
+    # The same shortfall with the generator on time (lag p99 2 ms): the server set the pace.
+    on_time = summarize(_short_of_the_rate({100: 6000, 2_000: 126}), [])
+    assert on_time["generator"]["kept_rate"] is True and on_time["verdict"] == "pass"
