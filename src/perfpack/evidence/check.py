@@ -1,7 +1,7 @@
 """`perfpack evidence check` as a plain function: the claims of a message, each matched against the
 project's ledger, and for each unverified one the perfpack command that would measure it."""
 
-from perfpack.evidence.claims import Claim, extract_claims
+from perfpack.evidence.claims import MAX_CLAIMS, Claim, extract_claims
 from perfpack.evidence.match import figures_of, match, match_range
 
 TYPE_CHECKING = False
@@ -28,6 +28,11 @@ class Checked:
         self.matches = matches
 
     @property
+    def truncated(self) -> bool:
+        """The message holds more figures than are read (MAX_CLAIMS): the rest are not checked."""
+        return len(self.claims) >= MAX_CLAIMS
+
+    @property
     def unverified(self) -> list[Claim]:
         return [claim for claim, found in zip(self.claims, self.matches, strict=True) if found is None]
 
@@ -35,7 +40,7 @@ class Checked:
         return {"claims": [{**claim.as_dict(), "matched": found,
                             **({"measure_with": MEASURE_WITH[claim.dimension]} if found is None else {})}
                            for claim, found in zip(self.claims, self.matches, strict=True)],
-                "unverified": len(self.unverified)}
+                "unverified": len(self.unverified), "truncated": self.truncated}
 
 
 def check_message(message: str, records: "list[dict[str, Any]]") -> Checked:
@@ -46,7 +51,8 @@ def check_message(message: str, records: "list[dict[str, Any]]") -> Checked:
         low = claim.range_of
         if low is None:
             continue
-        low_position = claims.index(low)
+        low_position = claim.partner if claim.partner is not None and claims[claim.partner] is low \
+            else claims.index(low)
         if found[position] is None or found[low_position] is None:
             inside = match_range(low, claim, figures)
             if inside is not None:
@@ -62,6 +68,9 @@ def summary(checked: Checked, *, limit: int = 2048) -> str:
     if not total:
         return "no quantitative performance claims found"
     lines = [f"{total - len(missing)} of {total} figure(s) backed by perfpack's ledger"]
+    if checked.truncated:
+        lines.append(f"- not checked: every figure after the first {MAX_CLAIMS} (the message has more); "
+                     "report fewer figures")
     for claim in missing:
         lines.append(f"- unverified: {one_line(claim.text, limit=40)}"
                      f"{' (' + claim.metric + ')' if claim.metric else ''} — measure it: "

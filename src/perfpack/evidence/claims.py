@@ -190,6 +190,8 @@ def _read_number(text: str, index: int) -> tuple[float, int, int] | None:
     plain = "".join(char for char in digits if char in _NUMBER_CHARS or char == ".")
     if not plain or not plain[0].isdigit():
         return None
+    if len(plain) > 30:
+        return None  # an identifier or a hash, not a measurement (and 1e5000 would be infinite)
     decimals = len(plain.split(".", 1)[1]) if "." in plain else 0
     try:
         return float(plain), position, decimals
@@ -347,18 +349,22 @@ def _borrowed_unit(text: str, end: int) -> tuple[str, int, int, str] | None:
     return unit[0], position, unit[1], joiner
 
 
+MAX_CLAIMS = 1000  # figures read from one message: bounded time on a hostile one (about 0.3 ms each)
+
+
 def extract_claims(message: str) -> list[Claim]:
-    """Every quantitative claim in `message`, in order. Targets, bounds, quotes and hypotheticals are left
-    out, as are numbers without a unit, versions, dates and anything inside code."""
+    """Every quantitative claim in `message`, in order (the first MAX_CLAIMS). Targets, bounds, quotes and
+    hypotheticals are left out, as are numbers without a unit, versions, dates and anything inside code."""
     text = strip_code(message)
     claims: list[Claim] = []
     n = len(text)
     index = 0
     last_figure_end = 0  # statistic and hedge words are read back to here, never across another figure
     pending_range: Claim | None = None
+    pending_index = -1  # where pending_range sits in `claims` (no list.index: O(n) per range)
     direction_at = 0
     expect_at = -1  # where the second number of "40-45 ms" starts: not a date although a dash precedes it
-    while index < n:
+    while index < n and len(claims) < MAX_CLAIMS:
         char = text[index]
         if char not in _NUMBER_CHARS:
             index += 1
@@ -417,13 +423,13 @@ def extract_claims(message: str) -> list[Claim]:
         claim.direction = _direction(text, unit_end if unit is not None else direction_at)
         if pending_range is not None and pending_range.dimension == dimension:
             pending_range.partner = len(claims)
-            claim.partner = claims.index(pending_range)
+            claim.partner = pending_index
             claim.range_of = pending_range
             pending_range = None
         if joiner in ("–", "—", "-", "and", "or") and (joiner != "and" or _between(text, boundary,
                                                                                          sign_start)):
             claim.is_range = True
-            pending_range = claim
+            pending_range, pending_index = claim, len(claims)
         claims.append(claim)
         index = unit_end
     _link_pairs(text, claims)

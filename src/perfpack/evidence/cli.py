@@ -72,6 +72,6 @@ def check(transcript: str | None, message: str | None, fmt: str, project: str | 
     text = final_message_from_transcript(transcript) if transcript else read_message_file(str(message))
     checked = check_message(text, ledger.read(find_project_root(project)))
     report = Report("evidence", data=checked.as_dict(), text=summary(checked),
-                    failed=bool(checked.unverified))
+                    failed=bool(checked.unverified) or checked.truncated)
     click.echo(render(report, fmt))
     return report.exit_code()
