@@ -65,7 +65,8 @@ def test_bad_input_is_one_line_exit_2(perfpack, tmp_path):
     misshapen.write_text('{"version": 1, "agents": [{"name": "a", "keywords": ["slow"]}]}')
     agents = tmp_path / "agents"
     agents.mkdir()
-    (agents / "a.md").write_text("---\nname: a\ntriggers: {keywords: {slow: -1}}\n---\n")
+    (agents / "a.md").write_text("---\nname: a\ndescription: x\n---\n")
+    (agents / "perfpack.toml").write_text("[agents.a.triggers]\nkeywords = { slow = -1 }\n")
     cases = [
         (["route", "--rules", str(broken), "slow"], None, "not a valid routes file"),
         (["route", "--rules", str(binary), "slow"], None, "not a valid routes file"),

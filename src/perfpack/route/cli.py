@@ -63,7 +63,7 @@ def _read_prompt(prompt: str | None) -> str:
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @click.option("--rules", "rules_file", metavar="FILE", help="A compiled routes.json to use.")
 @click.option("--agents", "agents_dir", metavar="DIR",
-              help="Folder of agent .md files with `triggers:` (default: the pack's agents/).")
+              help="Folder of agent .md files and their perfpack.toml (default: the pack's agents/).")
 @click.option("--compile", "do_compile", is_flag=True, help="Compile --agents DIR into --out FILE and exit.")
 @click.option("--check", "do_check", is_flag=True, help="Exit 1 if --out FILE is not what --compile would write.")
 @click.option("--out", "out_file", metavar="FILE",

@@ -1,7 +1,9 @@
-"""Compiles the `triggers:` blocks of agent files into the routes.json the prompt hook reads.
+"""Compiles the agents' routing triggers (agents/perfpack.toml) into the routes.json the prompt hook reads.
 
-The hook must not parse YAML (slow, and PyYAML may be missing from the hook's Python), so rules are
-turned into plain JSON here, ahead of time, by `perfpack install` and `perfpack route --compile`.
+The triggers live in perfpack's own file beside the agents, [agents.NAME.triggers], not in the agents'
+frontmatter: Claude Code 2.1.332 warns about every frontmatter key it does not apply. The hook must not
+parse TOML or YAML (slow), so rules are turned into plain JSON here, ahead of time, by `perfpack install`
+and `perfpack route --compile`.
 """
 
 from __future__ import annotations
@@ -154,33 +156,30 @@ MODEL_FILE = "route-model.json"  # in the pack's hooks/ folder, beside agents/
 
 
 def compile_agents(agents_dir: Path, *, model: Path | None | bool = True) -> dict[str, Any]:
-    """Read every agents_dir/*.md with a `triggers:` block and build the routes document.
+    """Build the routes document from agents_dir/perfpack.toml's [agents.NAME.triggers] tables.
 
-    `model`: the second stage's model file to embed; True = the pack's own (agents_dir/../hooks/
-    route-model.json) when it exists; False or None = rules only.
+    Every NAME must be an agent file of agents_dir (its `name:`, else its file name). `model`: the second
+    stage's model file to embed; True = the pack's own (agents_dir/../hooks/route-model.json) when it
+    exists; False or None = rules only.
     """
-    from perfpack.frontmatter import read_frontmatter
+    from perfpack.packmeta import read_pack_meta
 
     agents_dir = Path(agents_dir)
     if not agents_dir.is_dir():
         raise PerfpackError(f"{agents_dir}: not a folder of agent files")
+    meta = read_pack_meta(agents_dir)
+    names = agent_names(agents_dir)
     rules: list[dict[str, Any]] = []
     exclude: set[str] = set()
     veto: set[str] = set()
-    for path in sorted(agents_dir.glob("*.md")):
-        front = read_frontmatter(path)
-        if front.unreadable:
-            raise PerfpackError(f"{path}: {front.unreadable}")
-        if front.error:
-            raise PerfpackError(f"{path}:{front.error.line}: invalid frontmatter YAML: {front.error.message}")
-        data = front.data or {}
-        if "triggers" not in data:
+    for name, agent in sorted(meta.agents.items()):
+        if not agent.triggers:
             continue
-        name = data.get("name") or path.stem
-        if not isinstance(name, str):
-            raise PerfpackError(f"{path}: name must be text")
-        line = front.positions["triggers"].line if "triggers" in front.positions else 1
-        rule, excl, vet = compile_triggers(name, data["triggers"], f"{path}:{line}")
+        where = f"{meta.path}:{meta.line_of('agents', name, 'triggers')}"
+        if name not in names:
+            raise PerfpackError(f"{where}: triggers for {name!r}, which is not an agent in {agents_dir}",
+                                hint=f"agents there: {', '.join(sorted(names)) or 'none'}")
+        rule, excl, vet = compile_triggers(name, agent.triggers, where)
         rules.append(rule)
         exclude.update(excl)
         veto.update(vet)
@@ -194,6 +193,33 @@ def compile_agents(agents_dir: Path, *, model: Path | None | bool = True) -> dic
     if model:
         document["model"] = read_model(Path(model), {rule["name"] for rule in rules})
     return document
+
+
+def agent_names(agents_dir: Path) -> set[str]:
+    """The names of agents_dir's agent files. An agent that still carries perfpack's keys in its
+    frontmatter is refused: they belong in perfpack.toml (Claude Code 2.1.332 warns about them)."""
+    from perfpack.frontmatter import read_frontmatter
+    from perfpack.packmeta import AGENT_KEYS, FILE_NAME
+
+    names = set()
+    for path in sorted(Path(agents_dir).glob("*.md")):
+        front = read_frontmatter(path)
+        if front.unreadable:
+            raise PerfpackError(f"{path}: {front.unreadable}")
+        if front.error:
+            raise PerfpackError(f"{path}:{front.error.line}: invalid frontmatter YAML: {front.error.message}")
+        data = front.data or {}
+        name = data.get("name") or path.stem
+        if not isinstance(name, str):
+            raise PerfpackError(f"{path}: name must be text")
+        for key in AGENT_KEYS:
+            if key in data:
+                line = front.positions[key].line if key in front.positions else 1
+                raise PerfpackError(f"{path}:{line}: `{key}:` belongs in {agents_dir / FILE_NAME}, not in the "
+                                    "agent's frontmatter (Claude Code warns about keys it does not apply)",
+                                    hint=f"move it to [agents.{name}] in {FILE_NAME} (docs/agents.md)")
+        names.add(name)
+    return names
 
 
 def read_model(path: Path, agents: set[str]) -> dict[str, Any]:
@@ -223,7 +249,7 @@ def render_routes(document: dict[str, Any]) -> str:
 
 
 def write_routes(agents_dir: Path, out_path: Path) -> Path:
-    """Compile agents_dir's triggers to out_path (atomic write). Returns out_path. Raises PerfpackError."""
+    """Compile agents_dir's triggers (perfpack.toml) to out_path (atomic write). Returns out_path. Raises PerfpackError."""
     from perfpack.fsutil import atomic_write_text
 
     text = render_routes(compile_agents(agents_dir))
