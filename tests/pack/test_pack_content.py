@@ -28,6 +28,7 @@ from packcheck import (
 
 from perfpack.cli import COMMANDS
 from perfpack.frontmatter import read_frontmatter
+from perfpack.packmeta import read_pack_meta
 
 OPTIMIZE = PACK / "commands" / "optimize.md"
 PACK_FILES = [agent_path(name) for name in AGENT_NAMES] + [OPTIMIZE]
@@ -146,13 +147,14 @@ def test_agent_description_is_short_and_says_when(name: str) -> None:
 @pytest.mark.parametrize("name", AGENT_NAMES)
 def test_delegation_targets_exist_or_are_declared_external(name: str) -> None:
     fm = _frontmatter(agent_path(name))
-    external = fm.data.get("external-agents") or {}
+    meta = read_pack_meta(PACK / "agents").agents[name]  # perfpack's own keys live in agents/perfpack.toml
+    external = meta.external_agents
     for target, fallback in external.items():
         assert fallback in BUILTIN_AGENTS, f"{name}: fallback {fallback!r} of {target!r} is not a built-in"
         # The fallback must be told to the model too, not only to perfpack.
         assert re.search(rf"`{target}`[^\n]*{fallback}", fm.body), f"{name}: body does not state the fallback"
     known = set(AGENT_NAMES) | BUILTIN_AGENTS | set(external)
-    for target in fm.data.get("delegates-to") or []:
+    for target in meta.delegates_to:
         assert target in set(AGENT_NAMES) | BUILTIN_AGENTS, (
             f"{name}: delegates-to {target!r} is not pack/built-in"
         )
@@ -172,7 +174,7 @@ def test_lead_can_start_its_delegates() -> None:
     agent_entries = [e for e in split_tools(data["tools"]) if e.startswith("Agent(")]
     assert agent_entries, "the lead delegates, so it needs the Agent tool"
     allowed = {t.strip() for t in agent_entries[0][6:-1].split(",")}
-    assert set(data["delegates-to"]) <= allowed
+    assert set(read_pack_meta(PACK / "agents").agents["performance-engineering-lead"].delegates_to) <= allowed
 
 
 @pytest.mark.parametrize("name", AGENT_NAMES)
@@ -267,6 +269,8 @@ def test_validator_holds_our_description_budget(perfpack, tmp_path: Path) -> Non
     for path in PACK_FILES:
         target = claude / ("commands" if path == OPTIMIZE else "agents") / path.name
         target.write_bytes(path.read_bytes())
+    meta = "perfpack.toml"  # travels with the agents, as install copies it
+    (claude / "agents" / meta).write_bytes((PACK / "agents" / meta).read_bytes())
     config = claude / "perfpack" / "config.toml"
     config.write_text(f"[validate]\nmax-description = {DESCRIPTION_BUDGET}\n")
     result = perfpack(

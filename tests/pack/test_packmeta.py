@@ -95,3 +95,28 @@ def test_the_packs_own_file_is_valid() -> None:
     assert isinstance(meta, PackMeta)
     assert meta.commit_attribution and "Assisted-By:" in meta.commit_attribution
     assert "git commit -s" in meta.commit_attribution
+
+
+def test_validate_checks_the_toml_with_file_and_line(tmp_path: Path) -> None:
+    """perfpack validate reads agents/perfpack.toml: unknown agents, bad shapes, bad triggers, unknown
+    delegation targets and fallbacks, each a finding at its line; its external-agents count for the body."""
+    import subprocess
+    import sys
+
+    agents = tmp_path / "agents"
+    agents.mkdir()
+    (agents / "fast.md").write_text("---\nname: fast\ndescription: Use when slow.\ntools: Read, Bash\n---\n"
+                                    "| hand to | when |\n|---|---|\n| `db-tuner` | queries |\n")
+    (agents / "perfpack.toml").write_text(
+        '[agents.fast]\ndelegates-to = ["Explore", "fsat"]\n'
+        'external-agents = { db-tuner = "general-purpos" }\n'
+        "[agents.ghost]\ndelegates-to = 3\n[agents.ghost.triggers]\nkeywords = { slow = -1 }\n")
+    proc = subprocess.run([sys.executable, "-m", "perfpack", "validate", "--select", "PP211,PP212", "."],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=120, check=False)
+    found = {line.split(": warning")[0] + " " + line.split("(")[0].rsplit(" ", 1)[-1]
+             for line in proc.stdout.splitlines() if ": warning: " in line}
+    assert found == {"agents/perfpack.toml:2:1 PP211", "agents/perfpack.toml:3:1 PP212",
+                     "agents/perfpack.toml:4:1 PP212", "agents/perfpack.toml:5:1 PP212",
+                     "agents/perfpack.toml:6:1 PP212"}, proc.stdout
+    assert "did you mean `fast`" in proc.stdout and "weight of 'slow'" in proc.stdout
+    assert "fast.md" not in proc.stdout  # db-tuner in the body is declared external in the toml

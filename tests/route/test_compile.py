@@ -88,7 +88,8 @@ def test_triggers_of_an_unknown_agent_and_frontmatter_leftovers_are_errors(tmp_p
     with pytest.raises(PerfpackError, match=r"perfpack.toml:1: triggers for 'ghost', which is not an agent"):
         compile_agents(tmp_path)
     (tmp_path / "perfpack.toml").unlink()
-    (tmp_path / "old.md").write_text("---\nname: old\ndescription: x\ntriggers:\n  keywords: {slow: 3}\n---\n")
+    old = "---\nname: old\ndescription: x\ntriggers:\n  keywords: {slow: 3}\n---\n"
+    (tmp_path / "old.md").write_text(old)
     with pytest.raises(PerfpackError, match=r"old.md:4: `triggers:` belongs in .*perfpack.toml"):
         compile_agents(tmp_path)
 

@@ -51,7 +51,8 @@ def _read_prompt(prompt: str | None) -> str:
         try:
             prompt = data.decode("utf-8")
         except UnicodeDecodeError as exc:
-            raise PerfpackError(f"prompt on stdin is not UTF-8 (byte 0x{data[exc.start]:02x} at {exc.start})") from None
+            raise PerfpackError(f"prompt on stdin is not UTF-8 (byte 0x{data[exc.start]:02x} "
+                                f"at {exc.start})") from None
     if not prompt.strip():
         raise PerfpackError("empty prompt", hint='perfpack route "the checkout page is slow"')
     return prompt
@@ -65,7 +66,8 @@ def _read_prompt(prompt: str | None) -> str:
 @click.option("--agents", "agents_dir", metavar="DIR",
               help="Folder of agent .md files and their perfpack.toml (default: the pack's agents/).")
 @click.option("--compile", "do_compile", is_flag=True, help="Compile --agents DIR into --out FILE and exit.")
-@click.option("--check", "do_check", is_flag=True, help="Exit 1 if --out FILE is not what --compile would write.")
+@click.option("--check", "do_check", is_flag=True,
+              help="Exit 1 if --out FILE is not what --compile would write.")
 @click.option("--out", "out_file", metavar="FILE",
               help="Where --compile writes (default: PROJECT/.claude/perfpack/routes.json).")
 def route(prompt: str | None, as_json: bool, fmt: str, rules_file: str | None, agents_dir: str | None,
@@ -107,7 +109,8 @@ def route(prompt: str | None, as_json: bool, fmt: str, rules_file: str | None, a
         if decision.vetoed:
             why = f"vetoed by: {', '.join(decision.vetoed)}"
         elif rules.model is not None:
-            why = f"probability {decision.score:.2f} of a performance request, below {rules.model.threshold:g}"
+            why = (f"probability {decision.score:.2f} of a performance request, "
+                   f"below {rules.model.threshold:g}")
         else:
             why = f"no agent reached its threshold; best score {decision.score:g}"
         click.echo(f"none  ({why})")

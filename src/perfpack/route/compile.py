@@ -91,7 +91,8 @@ def _weights(value: Any, where: str) -> dict[str, float]:
         if not isinstance(term, str) or not term.strip():
             raise PerfpackError(f"{where}: term {term!r} must be non-empty text")
         if isinstance(weight, bool) or not isinstance(weight, (int, float)) or not 0 < weight <= MAX_WEIGHT:
-            raise PerfpackError(f"{where}: weight of {term!r} must be a number in (0, {MAX_WEIGHT}], not {weight!r}")
+            raise PerfpackError(f"{where}: weight of {term!r} must be a number in (0, {MAX_WEIGHT}], "
+                                f"not {weight!r}")
         result[term] = weight
     return result
 
@@ -105,7 +106,7 @@ def _strings(value: Any, where: str) -> list[str]:
 
 
 def compile_triggers(name: str, triggers: Any, where: str) -> tuple[dict[str, Any], list[str], list[str]]:
-    """One agent's triggers -> (compiled rule, its exclusions, its vetoes). Raises PerfpackError when invalid."""
+    """One agent's triggers -> (compiled rule, its exclusions, its vetoes). PerfpackError when invalid."""
     if not isinstance(triggers, dict):
         raise PerfpackError(f"{where}: triggers must be a mapping, not {type(triggers).__name__}")
     unknown = sorted(set(triggers) - TRIGGER_KEYS)
@@ -144,8 +145,10 @@ def compile_triggers(name: str, triggers: Any, where: str) -> tuple[dict[str, An
         raise PerfpackError(f"{where}: triggers.summary must be text of at most 120 characters")
     if not (keywords or prefixes or phrases or patterns):
         raise PerfpackError(f"{where}: triggers has no keywords, phrases or patterns")
-    exclude = [_normalise_phrase(t, f"{where}: triggers.exclude") for t in _strings(triggers.get("exclude"), f"{where}: triggers.exclude")]
-    veto = [_normalise_phrase(t, f"{where}: triggers.veto") for t in _strings(triggers.get("veto"), f"{where}: triggers.veto")]
+    exclude = [_normalise_phrase(t, f"{where}: triggers.exclude")
+               for t in _strings(triggers.get("exclude"), f"{where}: triggers.exclude")]
+    veto = [_normalise_phrase(t, f"{where}: triggers.veto")
+            for t in _strings(triggers.get("veto"), f"{where}: triggers.veto")]
     rule = {"name": name, "summary": summary.strip(), "threshold": threshold, "priority": priority,
             "keywords": dict(sorted(keywords.items())), "prefixes": dict(sorted(prefixes.items())),
             "phrases": dict(sorted(phrases.items())), "patterns": dict(sorted(patterns.items()))}
@@ -185,7 +188,8 @@ def compile_agents(agents_dir: Path, *, model: Path | None | bool = True) -> dic
         veto.update(vet)
     document = {"version": RULES_VERSION, "generated_by": "perfpack route --compile",
                 "agents": sorted(rules, key=lambda r: r["name"]), "exclude": sorted(exclude),
-                "veto": sorted(veto), "negation_cues": list(NEGATION_CUES), "negation_tails": list(NEGATION_TAILS),
+                "veto": sorted(veto), "negation_cues": list(NEGATION_CUES),
+                "negation_tails": list(NEGATION_TAILS),
                 "data_words": list(DATA_WORDS)}
     if model is True:
         model = agents_dir.parent / "hooks" / MODEL_FILE
@@ -215,8 +219,9 @@ def agent_names(agents_dir: Path) -> set[str]:
         for key in AGENT_KEYS:
             if key in data:
                 line = front.positions[key].line if key in front.positions else 1
-                raise PerfpackError(f"{path}:{line}: `{key}:` belongs in {agents_dir / FILE_NAME}, not in the "
-                                    "agent's frontmatter (Claude Code warns about keys it does not apply)",
+                raise PerfpackError(f"{path}:{line}: `{key}:` belongs in {agents_dir / FILE_NAME}, not in "
+                                    "the agent's frontmatter (Claude Code warns about keys it does not "
+                                    "apply)",
                                     hint=f"move it to [agents.{name}] in {FILE_NAME} (docs/agents.md)")
         names.add(name)
     return names
@@ -234,8 +239,10 @@ def read_model(path: Path, agents: set[str]) -> dict[str, Any]:
                             hint="rebuild it: python scripts/train_route_model.py") from None
     unknown = set(document["classes"]) - agents - {NONE}
     if unknown:
-        raise PerfpackError(f"{path}: the model routes to agents without triggers: {', '.join(sorted(unknown))}",
-                            hint="retrain it after renaming or removing agents: python scripts/train_route_model.py")
+        raise PerfpackError(f"{path}: the model routes to agents without triggers: "
+                            f"{', '.join(sorted(unknown))}",
+                            hint="retrain it after renaming or removing agents: "
+                                 "python scripts/train_route_model.py")
     return document
 
 
@@ -244,12 +251,14 @@ def render_routes(document: dict[str, Any]) -> str:
     # (The model, when there is one, is one long line; the hook reads it from its marshal cache.)
     lines = [f"{json.dumps(key)}:{json.dumps(value, ensure_ascii=False, separators=(',', ':'))}"
              for key, value in document.items() if key != "agents"]
-    agents = ",\n".join(json.dumps(rule, ensure_ascii=False, separators=(",", ":")) for rule in document["agents"])
+    agents = ",\n".join(json.dumps(rule, ensure_ascii=False, separators=(",", ":"))
+                        for rule in document["agents"])
     return "{" + ",\n".join(lines) + ',\n"agents":[\n' + agents + "\n]}\n"
 
 
 def write_routes(agents_dir: Path, out_path: Path) -> Path:
-    """Compile agents_dir's triggers (perfpack.toml) to out_path (atomic write). Returns out_path. Raises PerfpackError."""
+    """Compile agents_dir's triggers (perfpack.toml) to out_path (atomic write). Returns out_path.
+    Raises PerfpackError."""
     from perfpack.fsutil import atomic_write_text
 
     text = render_routes(compile_agents(agents_dir))

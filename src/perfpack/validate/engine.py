@@ -209,6 +209,7 @@ def validate_paths(paths: list[Path], options: Options | None = None, *, cwd: Pa
     reports = _run_jobs(jobs, ctx)
     agents = [r for r in reports if r.kind == AGENT]
     ctx.agent_names = {r.name.lower() for r in agents if r.name}
+    findings += _pack_meta(jobs, reports, ctx, cwd)
     for report in reports:
         findings += report.findings
         if report.kind == AGENT:
@@ -217,6 +218,32 @@ def validate_paths(paths: list[Path], options: Options | None = None, *, cwd: Pa
     findings += _duplicates(agents)
     result.findings = [f for f in findings if _selected(f.rule, options)]
     return result
+
+
+def _pack_meta(jobs: list[tuple[Target, str]], reports: list[FileReport], ctx: Context, cwd: Path) -> list[Finding]:
+    """Each agents folder's perfpack.toml (perfpack's own metadata): checked, and its external-agents
+    declarations count for the delegations its agents name in their text."""
+    from perfpack.packmeta import FILE_NAME
+    from perfpack.validate.packmeta_check import check_folder_meta, read_folder_meta
+
+    folders: dict[Path, list[FileReport]] = {}
+    for (target, _), report in zip(jobs, reports, strict=True):
+        if report.kind == AGENT:
+            folders.setdefault(target.path.parent, []).append(report)
+    out: list[Finding] = []
+    for folder, folder_reports in folders.items():
+        path = folder / FILE_NAME
+        found = read_folder_meta(path, _display(path, cwd))
+        if found is None:
+            continue
+        meta, shape = found
+        names = {r.name.lower() for r in folder_reports if r.name}
+        out += shape + check_folder_meta(meta, _display(path, cwd), names, ctx)
+        for report in folder_reports:
+            agent = meta.agents.get(report.name or "")
+            if agent is not None:
+                report.local_external |= {name.lower() for name in agent.external_agents}
+    return out
 
 
 def _selected(rule_id: str, options: Options) -> bool:

@@ -565,7 +565,8 @@ def check_delegation(display: str, targets: list[tuple[str, int, int, str]], loc
         out.append(rule("PP211").finding(
             display, line, col, f"delegates to `{name}` ({how}), which is not an agent in the validated tree, "
             "not a built-in, and not declared external" + (f" (did you mean `{close}`?)" if close else ""),
-            f"add agents/{name}.md, or declare it: `external-agents: {{{name}: general-purpose}}`"))
+            f"add agents/{name}.md, or declare it in agents/perfpack.toml: "
+            f'`external-agents = {{ {name} = "general-purpose" }}` under the delegating agent'))
     for name, fallback, line, col in fallbacks:
         if fallback.lower() not in ctx.builtin_agents | ctx.agent_names:
             out.append(rule("PP212").finding(display, line, col, f"external-agents: fallback `{fallback}` for "
