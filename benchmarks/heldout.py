@@ -193,13 +193,29 @@ def _spawned_as(bodies: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     return out
 
 
-def _frontmatter_name(path: Path) -> str | None:
+def _own_field(path: Path, key: str) -> str | None:
+    """A frontmatter value as the file states it (strict YAML, else the line-by-line reading)."""
     from perfpack.frontmatter import read_frontmatter
 
     fm = read_frontmatter(path)
     data = fm.data if fm.data is not None else fm.lenient_data
-    name = (data or {}).get("name")
-    return name if isinstance(name, str) else None
+    value = (data or {}).get(key)
+    return value if isinstance(value, str) else None
+
+
+def _frontmatter_name(path: Path) -> str | None:
+    return _own_field(path, "name")
+
+
+def _misread(path: Path, shown: str) -> bool:
+    """The CLI offers the agent, but not with the description its file states (metadata not applied)."""
+    own = _own_field(path, "description")
+    if not shown:
+        return False  # offered per the init event only: the shown description is unknown
+    if own is None:
+        return True  # nothing readable in the file, so what is shown is a stand-in
+    norm = " ".join(own.split())[:40].lower()
+    return not " ".join(shown.split()).lower().startswith(norm)
 
 
 def record_pack(
@@ -291,6 +307,8 @@ def record_pack(
                     "what": f"model refused ({(sub or {}).get('model')})",
                     "name": name,
                 }
+            elif _misread(copy / case.rel, listed[name]):
+                case.cli = {"failed": True, "what": "misread: offered as " + listed[name][:120], "name": name}
             else:
                 case.cli = {
                     "failed": False,
