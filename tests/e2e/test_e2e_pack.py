@@ -6,8 +6,6 @@ Every assertion reads what the CLI really sent to the (stand-in) model, or its s
 from __future__ import annotations
 
 import json
-import re
-import subprocess
 import sys
 from pathlib import Path
 
@@ -15,63 +13,21 @@ import pytest
 from e2e_harness import (
     HOOK_CONTEXT_PREFIX,
     REPO_ROOT,
-    ClaudeRun,
     copy_repo,
     make_git_project,
     run_claude,
     run_claude_cli,
 )
-
-from perfpack.frontmatter import read_frontmatter
+from pack_checks import PACK_AGENTS, TARGET, assert_agents_offered, assert_optimize_expanded, perfpack
 
 pytestmark = pytest.mark.e2e
 
-PACK_AGENTS = ("performance-optimization-specialist", "performance-engineer", "performance-engineering-lead")
-TARGET = "checkout latency"  # a user's words; the product never hard-codes it
 SLOW_PROMPT = "the dashboard is slow"
 UNRELATED_PROMPT = "write a haiku about autumn"
 
 
-def _split_tools(value: str) -> list[str]:
-    """Split a `tools` string on top-level commas: `Agent(a, b)` stays one entry."""
-    items, depth, current = [], 0, ""
-    for char in value:
-        depth += char == "("
-        depth -= char == ")"
-        if char == "," and depth == 0:
-            items.append(current.strip())
-            current = ""
-        else:
-            current += char
-    if current.strip():
-        items.append(current.strip())
-    return items
-
-
-def _expected_agents() -> dict[str, dict]:
-    agents = {}
-    for path in sorted((REPO_ROOT / "agents").glob("*.md")):
-        data = read_frontmatter(path).data or {}
-        agents[data.get("name", path.stem)] = data
-    assert set(PACK_AGENTS) <= set(agents), (
-        f"the pack's agents/ lacks some of {PACK_AGENTS}: {sorted(agents)}"
-    )
-    return agents
-
-
-def _perfpack(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "perfpack", *args],
-        cwd=cwd,
-        check=False,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-
-
 def _install(project: Path) -> None:
-    proc = _perfpack("install", "--project", str(project), cwd=project)
+    proc = perfpack("install", "--project", str(project), cwd=project)
     assert proc.returncode == 0, f"perfpack install failed ({proc.returncode}): {proc.stderr[-2000:]}"
 
 
@@ -88,65 +44,11 @@ def _add_marker_hook(project: Path, marker: Path) -> None:
     settings_path.write_text(json.dumps(settings, indent=2))
 
 
-def _assert_agents_offered(run: ClaudeRun, prefix: str = "") -> None:
-    offered = run.agent_lines()
-    for name, data in _expected_agents().items():
-        shown = prefix + name
-        assert shown in run.init["agents"], f"{shown} missing from init agents {run.init['agents']}"
-        assert shown in offered, f"{shown} not offered to the model; offered: {sorted(offered)}"
-        line = offered[shown]
-        description = " ".join(str(data["description"]).split())
-        assert " ".join(line.split()).startswith(description), f"{shown}: model sees {line!r}"
-        tools_shown = line.rsplit("(Tools: ", 1)[-1].removesuffix(")")
-        expected = _split_tools(str(data.get("tools", ""))) or ["*"]  # omitted tools = every tool
-        seen = _split_tools(tools_shown)
-        # `memory:` makes the CLI append Read/Write/Edit (CL 2.1.33); nothing else may differ.
-        allowed_extra = {"Read", "Write", "Edit"} if data.get("memory") else set()
-        assert seen[: len(expected)] == expected and set(seen[len(expected) :]) <= allowed_extra, (
-            f"{shown}: model sees tools {tools_shown!r}, the file says {expected}"
-        )
-
-
-def _assert_optimize_expanded(run: ClaudeRun, project: Path) -> None:
-    assert run.returncode == 0, run.stderr[-2000:]
-    user_text = "\n".join(run.texts("user"))  # the expanded command body is the user's turn
-    assert TARGET in user_text, user_text[:3000]
-    assert "!`" not in user_text, "a `!` line reached the model unexpanded"
-    snapshot = _perfpack("snapshot", "--format", "json", cwd=project)
-    assert snapshot.returncode == 0, snapshot.stderr
-    facts = json.loads(snapshot.stdout)
-    heading = _perfpack("snapshot", cwd=project).stdout.splitlines()[0]
-    assert heading.lstrip("#").strip() in user_text, f"snapshot heading {heading!r} not in the request"
-    cpus = facts["host"]["cpus"]
-    assert re.search(rf"CPUs?\b[^\n]*\b{cpus}\b", user_text), f"host CPU count {cpus} not in the request"
-    head = subprocess.run(
-        ["git", "rev-parse", "HEAD"], cwd=project, check=False, capture_output=True, text=True, timeout=30
-    ).stdout.strip()
-    assert head[:7] in user_text, f"the project's commit {head[:7]} is not in the expanded snapshot"
-    assert "<command-args>" + TARGET + "</command-args>" in user_text
-
-
 @pytest.fixture
 def installed_project(tmp_path: Path) -> Path:
     project = make_git_project(tmp_path / "shop")
     _install(project)
     return project
-
-
-def test_installed_agents_are_offered_with_descriptions_and_tools(
-    claude_bin, fake_api, home, installed_project
-):
-    run = run_claude(claude_bin, fake_api, installed_project, home, "list the files in this project")
-    assert run.returncode == 0, run.stderr[-2000:]
-    _assert_agents_offered(run)
-    assert "optimize" in run.init["slash_commands"]
-
-
-def test_optimize_expands_with_the_real_snapshot_and_the_target(
-    claude_bin, fake_api, home, installed_project
-):
-    run = run_claude(claude_bin, fake_api, installed_project, home, f"/optimize {TARGET}")
-    _assert_optimize_expanded(run, installed_project)
 
 
 def test_routing_hook_adds_context_for_a_slow_prompt_and_none_otherwise(
@@ -195,8 +97,8 @@ def test_plugin_route_offers_agents_and_expands_optimize(claude_bin, fake_api, h
     # 2.1.332 also lists its own built-in plugins (path "builtin"); ours must be the only other one.
     assert [p["name"] for p in run.init["plugins"] if p.get("path") != "builtin"] == [plugin]
     assert f"{plugin}:optimize" in run.init["slash_commands"]
-    _assert_agents_offered(run, prefix=f"{plugin}:")
-    _assert_optimize_expanded(run, project)
+    assert_agents_offered(run, prefix=f"{plugin}:")
+    assert_optimize_expanded(run, project)
 
     slow = run_claude(claude_bin, fake_api, project, home, SLOW_PROMPT)
     routed = [line for line in slow.hook_lines() if line.startswith(HOOK_CONTEXT_PREFIX)]

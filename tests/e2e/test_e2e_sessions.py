@@ -42,6 +42,7 @@ from e2e_harness import (
     run_claude,
 )
 from fake_api import Block, FakeAnthropicAPI, text_block, tool_use_block
+from pack_checks import assert_agents_offered, assert_optimize_expanded
 
 from perfpack.frontmatter import read_frontmatter
 
@@ -303,6 +304,15 @@ def test_sessions_ran_every_subagent_and_its_commands(route: Sessions):
         assert subagent_requests(route.first, agent), f"{route.prefix}{agent} was never started"
     engineer = subagent_requests(route.first, ENGINEER)[-1]
     assert len(tool_results(engineer)) == 3, tool_results(engineer)
+
+
+def test_agents_are_offered_with_their_descriptions_and_tools(route: Sessions):
+    assert_agents_offered(route.first, prefix=route.prefix)
+    assert f"{route.prefix}optimize" in route.first.init["slash_commands"]
+
+
+def test_optimize_expands_with_the_real_snapshot_and_the_target(route: Sessions):
+    assert_optimize_expanded(route.second, route.project)
 
 
 def test_no_cli_warning_names_a_pack_file(route: Sessions, request):
