@@ -78,3 +78,17 @@ def test_an_ordinary_project_is_not_read_as_agents(tmp_path):
                           "README.md": "x"})
     (tmp_path / ".git").mkdir()
     assert run(tmp_path) == []
+
+
+def test_marketplace_plugins_without_their_own_manifest_are_plugins(tmp_path):
+    """A marketplace entry is the manifest of a folder without plugin.json: its agents are namespaced."""
+    write_pack(tmp_path, {
+        ".claude-plugin/marketplace.json": json.dumps({"name": "m", "owner": {"name": "o"}, "plugins": [
+            {"name": "one", "source": "./plugins/one", "strict": False},
+            {"name": "two", "source": "./plugins/two", "strict": False}]}),
+        "plugins/one/agents/debugger.md": _agent("debugger"),
+        "plugins/two/agents/debugger.md": _agent("debugger"),
+    })
+    assert run(tmp_path) == []
+    write_pack(tmp_path, {"plugins/two/agents/other.md": _agent("debugger")})
+    assert rules_of(run(tmp_path)) == ["PP204", "PP204"]  # two of one name inside one plugin

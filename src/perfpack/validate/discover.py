@@ -92,16 +92,21 @@ def _is_plugin(root: Path) -> bool:
     return (root / ".claude-plugin" / "plugin.json").is_file()
 
 
-def _scan_root(root: Path, found: Discovery) -> None:
-    """A pack/plugin root (agents/, commands/, skills/, hooks/, .claude-plugin/) and its .claude/ folder."""
-    plugin = _is_plugin(root)
+def _scan_root(root: Path, found: Discovery, in_marketplace: bool = False) -> None:
+    """A pack/plugin root (agents/, commands/, skills/, hooks/, .claude-plugin/) and its .claude/ folder.
+
+    A folder a marketplace names is a plugin even without its own plugin.json (the marketplace entry is its
+    manifest), so its agents are namespaced like any plugin's.
+    """
+    has_manifest = _is_plugin(root)
+    plugin = has_manifest or in_marketplace
     found.roots.append(root)
     # a plugin's agents/ loads every .md (a README.md there becomes an agent); a listed path loads too
     for path in _md_files(root / "agents", keep_readme=plugin):
         found.targets.append(Target(path, AGENT, root, plugin))
     for path in _md_files(root / "commands"):
         found.targets.append(Target(path, COMMAND, root, plugin))
-    if plugin:
+    if has_manifest:
         for extra in _manifest_paths(root, "agents"):
             for path in ([extra] if extra.is_file() else _md_files(extra, keep_readme=True)):
                 found.targets.append(Target(path, AGENT, root, plugin))
@@ -109,7 +114,7 @@ def _scan_root(root: Path, found: Discovery) -> None:
             for path in ([extra] if extra.is_file() else _md_files(extra)):
                 found.targets.append(Target(path, COMMAND, root, plugin))
     _scan_skills(root / "skills", found, root, plugin)
-    if plugin:
+    if has_manifest:
         for extra in _manifest_paths(root, "skills"):  # a skill folder, or a folder of skill folders
             if (extra / "SKILL.md").is_file():
                 found.skills.setdefault(extra.name, extra / "SKILL.md")
@@ -126,7 +131,7 @@ def _scan_root(root: Path, found: Discovery) -> None:
     market = (root / ".claude-plugin" / "marketplace.json").is_file()
     for folder in marketplace_plugins(root) if market else []:
         if folder not in found.roots and folder != root.resolve():
-            _scan_root(folder, found)
+            _scan_root(folder, found, in_marketplace=True)
 
 
 def _scan_claude(claude: Path, project: Path, found: Discovery) -> None:
