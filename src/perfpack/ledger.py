@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from typing import Any
 
 LEDGER_NAME = "ledger.jsonl"
+INDEX_NAME = "ledger.index"  # perfpack.evidence.index: the stop hook's sorted figures
 MAX_READ_BYTES = 64 * 1024 * 1024
 
 
@@ -63,6 +64,12 @@ def record(root: Path | str, *, kind: str, name: str | None, command: Iterable[s
         append_nofollow(path, line.encode("ascii"))
     except (OSError, PerfpackError):
         return ""
+    try:  # the evidence hook's index of every figure: rebuilt here, where a measurement already took seconds
+        from perfpack.evidence.index import rebuild
+
+        rebuild(os.fspath(root))
+    except Exception:
+        pass
     return record_id
 
 
@@ -71,13 +78,17 @@ def _ignore_in_git(folder: str) -> None:
     from perfpack.safeio import append_nofollow
 
     ignore = os.path.join(folder, ".gitignore")
+    listed: list[bytes] = []
     try:
         with open(ignore, "rb") as handle:
-            if LEDGER_NAME.encode() in handle.read(1 << 16).split():
-                return
+            listed = handle.read(1 << 16).split()
     except FileNotFoundError:
         pass
-    append_nofollow(ignore, f"# perfpack's ledger of measurements (this machine's)\n{LEDGER_NAME}\n".encode())
+    missing = [name for name in (LEDGER_NAME, INDEX_NAME) if name.encode() not in listed]
+    if not missing:
+        return
+    comment = "" if listed else "# perfpack's ledger of measurements and its index (this machine's)\n"
+    append_nofollow(ignore, (comment + "".join(f"{name}\n" for name in missing)).encode())
 
 
 def read(root: Path | str) -> list[dict[str, Any]]:

@@ -229,3 +229,73 @@ def test_a_long_message_is_checked_in_bounded_time(tmp_path):
     message = ("All good. " * 20_000) + INVENTED  # ~200 KB of prose, no sentence ends inside the clause
     proc = _run("subagent-stop", _subagent(project, message), project)
     assert "2.9 s" in (_blocked(proc) or "")
+
+
+# --- the ledger's index: written by ledger.record, read by the hook, never trusted blindly -----------------
+
+def _index(project: Path) -> Path:
+    return project / ".claude" / "perfpack" / "ledger.index"
+
+
+def test_record_writes_the_index_and_git_ignores_it(tmp_path):
+    project = _project(tmp_path)
+    assert _index(project).is_file()
+    ignored = (project / ".claude" / "perfpack" / ".gitignore").read_text().split()
+    assert "ledger.jsonl" in ignored and "ledger.index" in ignored
+    status = subprocess.run(["git", "status", "--porcelain", "--untracked-files=all"], cwd=project,
+                            capture_output=True, text=True, check=True).stdout
+    assert "ledger" not in status, status
+
+
+def test_a_stale_index_is_rebuilt_from_the_ledger(tmp_path):
+    project = _project(tmp_path)
+    line = {"id": "load-x", "kind": "load", "name": "orders", "command": None, "time": "t", "commit": None,
+            "figures": [{"metric": "p99", "value": 2900.0, "unit": "ms"}]}
+    with open(ledger.ledger_path(project), "a") as handle:  # another writer: the index is now stale
+        handle.write(json.dumps(line) + "\n")
+    assert _blocked(_run("subagent-stop", _subagent(project, INVENTED), project)) is None  # 2.9 s is there
+    assert b"load-x" in _index(project).read_bytes()  # rewritten for the next stop
+
+
+@pytest.mark.parametrize("damage", ["garbage", "truncated", "symlink", "fifo", "wrong key", "huge counts"])
+def test_a_damaged_index_is_never_trusted(tmp_path, damage):
+    project = _project(tmp_path)
+    index = _index(project)
+    data = index.read_bytes()
+    index.unlink()
+    if damage == "garbage":
+        index.write_bytes(os.urandom(4096))
+    elif damage == "truncated":
+        index.write_bytes(data[: len(data) - 20])
+    elif damage == "symlink":
+        other = tmp_path / "other.index"
+        other.write_bytes(data)
+        index.symlink_to(other)
+    elif damage == "fifo":
+        os.mkfifo(index)
+    elif damage == "wrong key":
+        header, _, body = data.partition(b"\n")
+        parsed = json.loads(header)
+        parsed["ledger"][0] += 1
+        index.write_bytes(json.dumps(parsed).encode() + b"\n" + body)
+    elif damage == "huge counts":
+        header, _, body = data.partition(b"\n")
+        parsed = json.loads(header)
+        parsed["columns"] = {dim: [0, 10 ** 9] for dim in parsed["columns"]}
+        index.write_bytes(json.dumps(parsed).encode() + b"\n" + body)
+    assert "2.9 s" in (_blocked(_run("subagent-stop", _subagent(project, INVENTED), project)) or "")
+    assert _blocked(_run("subagent-stop", _subagent(project, GENUINE), project)) is None
+
+
+def test_a_large_ledger_is_checked_from_its_index(tmp_path):
+    project = _project(tmp_path)
+    path = ledger.ledger_path(project)
+    with open(path, "a") as handle:
+        for i in range(3000):
+            handle.write(json.dumps({"id": f"bench-{i}", "kind": "bench", "name": f"job-{i % 7}", "figures": [
+                {"metric": "median", "value": 5.0 + i * 0.001, "unit": "s"}]}) + "\n")
+    from perfpack.evidence import index
+
+    index.rebuild(str(project))
+    proc = _run("subagent-stop", _subagent(project, INVENTED + " The job-3 median is 5.003 s."), project)
+    assert "2.9 s" in (_blocked(proc) or "") and "5.003" not in (_blocked(proc) or "")

@@ -2,7 +2,7 @@
 project's ledger, and for each unverified one the perfpack command that would measure it."""
 
 from perfpack.evidence.claims import MAX_CLAIMS, Claim, extract_claims
-from perfpack.evidence.match import figures_of, match, match_range
+from perfpack.evidence.match import figures_of, match_all
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -45,19 +45,9 @@ class Checked:
 
 def check_message(message: str, records: "list[dict[str, Any]]") -> Checked:
     claims = extract_claims(message)
-    figures = figures_of(records)
-    found = [match(claim, figures) for claim in claims]
-    for position, claim in enumerate(claims):
-        low = claim.range_of
-        if low is None:
-            continue
-        low_position = claim.partner if claim.partner is not None and claims[claim.partner] is low \
-            else claims.index(low)
-        if found[position] is None or found[low_position] is None:
-            inside = match_range(low, claim, figures)
-            if inside is not None:
-                found[position] = found[low_position] = inside
-    return Checked(claims, found)
+    if not claims:
+        return Checked([], [])
+    return Checked(claims, match_all(claims, figures_of(records, claims)))
 
 
 def summary(checked: Checked, *, limit: int = 2048) -> str:

@@ -32,6 +32,8 @@ _UNITS = {
 # Longest spellings first, so "ms" wins over "m" and "requests per second" over "requests/s".
 _UNIT_SPELLINGS = sorted(_UNITS, key=len, reverse=True)
 _UNIT_FIRST = {spelling[0] for spelling in _UNITS}
+_UNITS_BY_FIRST = {first: [spelling for spelling in _UNIT_SPELLINGS if spelling[0] == first]
+                   for first in _UNIT_FIRST}
 # When a unit letter is glued to more letters it is a word, not a unit ("5 services", "3 bytesize").
 _WORD_UNITS = {spelling for spelling in _UNITS if spelling[-1].isalpha()}
 
@@ -60,9 +62,24 @@ _HEDGES = {
     "acceptable", "hope", "hopefully", "ideally", "tolerance", "objective", "wished", "unless", "whether",
     "aspire", "promised", "guess", "guessed", "roadmap", "spec", "specified",
 }
-_WEAK_HEDGES = {"limit", "limits", "must", "want", "wants", "wanted", "need", "needs", "needed", "may",
+_WEAK_HEDGES = {"timeout", "ttl", "interval", "every", "sleep", "delay", "backoff", "deadline",
+                "--duration", "duration", "--rate", "--timeout", "limit", "limits", "must", "want", "wants",
+                "wanted", "need", "needs", "needed", "may",
                 "allowed", "allow", "plan", "planned", "reported", "asked", "ask", "cap", "capped", "keep",
                 "stay", "stays", "remain"}
+# Words that, right after a figure, make it a setting, an input or a limit rather than a result.
+_SETTING_AFTER = {
+    "budget", "budgets", "target", "targets", "goal", "slo", "sla", "limit", "cap", "ceiling", "threshold",
+    "timeout", "timeouts", "ttl", "interval", "window", "deadline", "delay", "sleep", "backoff",
+    "load", "test", "tests", "run", "runs", "soak", "warm", "warmup", "ramp", "duration", "step",
+    "ram", "machine", "vm", "instance", "box", "laptop", "host", "node", "disk", "ssd", "heap", "container",
+    "file", "files", "csv", "dataset", "payload", "payloads", "upload", "uploads", "dump", "fixture",
+    "coverage", "pages", "page", "chunk", "chunks", "batch", "batches", "buffer", "buffers", "cache",
+    "requirement", "objective",
+}
+# Verbs of running something: "ran the load for 30 s" is the run's length, not a measured result.
+_RUN_WORDS = {"ran", "run", "running", "load", "test", "tested", "soak", "soaked", "benchmark",
+              "benchmarked", "measured", "sampled", "profiled", "recorded", "warmed", "it", "traffic"}
 # "you saw 2 s", "your 1.8 s": the user's own numbers, when the sentence is about what they saw or said.
 _YOUR_VERBS = {"saw", "see", "seen", "wrote", "write", "noted", "note", "told", "tell", "observed", "gave",
                "give", "had", "got", "get", "getting", "seeing", "measured", "quote", "quoted", "report",
@@ -73,16 +90,19 @@ _BOUNDS = ("<", "<=", "≤", ">", ">=", "≥", "under", "below", "above", "withi
            "less than", "more than", "no more than", "up to", "over", "beyond", "exceeds", "exceed",
            "exceeding", "sub", "sub-", "not exceed", "no slower than", "no faster than", "max of",
            "maximum of")
+_LOWER_BOUNDS = {">", ">=", "≥", "above", "at least", "more than", "over", "beyond", "exceeds", "exceed",
+                 "exceeding"}
 _PAIR_ARROWS = ("→", "->", "=>", "⇒", "to", "⟶", "—>", "-->")
 _RANGE_DASHES = "-–—"
 _CLAUSE_ENDS = ".;!?\n"
 _NUMBER_CHARS = "0123456789"
+_DIGITS_TO_ZERO = bytes(48 if 48 <= byte <= 57 else byte for byte in range(256))  # every digit as "0"
 _SPACES = " \u00a0\u2009\u202f"
 class Claim:
     """One figure the message states: `value` in `unit` (as written) and in the dimension's base unit."""
 
     __slots__ = ("text", "value", "unit", "dimension", "base_value", "tolerance", "metric", "start", "end",
-                 "direction", "partner", "is_range", "range_of")
+                 "direction", "partner", "is_range", "range_of", "inherited", "bound", "delta")
 
     def __init__(self, text: str, value: float, unit: str, dimension: str, factor: float, tolerance: float,
                  metric: str | None, start: int, end: int) -> None:
@@ -98,6 +118,9 @@ class Claim:
         self.direction = ""  # "faster" / "slower" / "less" / "more" when the sentence says so
         self.partner: int | None = None  # index of the other side of a "from A to B" pair or a range
         self.is_range = False  # the low end of "40–45 ms" / "between 40 and 45 ms"
+        self.bound = ""  # "min" / "max": a one-sided change ("over 3x faster", "under 5 % slower")
+        self.delta = False  # a difference ("saves 970 ms", "p95 down by 84 ms"), not a level
+        self.inherited = False  # the statistic is a neighbour's ("p95 1.2 s (was 3.0 s)"): a guess
         self.range_of: Claim | None = None  # on the high end: the low end
 
     def as_dict(self) -> dict:
@@ -143,28 +166,30 @@ def strip_code(text: str) -> str:
 
 
 def _clause_start(text: str, position: int) -> int:
-    """Where the clause holding `position` begins (after the previous sentence end or line break)."""
-    start = position
-    floor = max(0, position - 400)  # a clause longer than this is not read further back (bounded work)
-    while start > floor:
-        char = text[start - 1]
-        if char in _CLAUSE_ENDS:
-            # "1.64 s" and "p99.9": a dot between digits is not a sentence end; neither is "e.g." or "vs."
-            if char == "." and start >= 2 and start < len(text) and (
-                    (text[start - 2].isdigit() and text[start].isdigit()) or text[start] not in " \n"):
-                start -= 1
-                continue
-            break
-        start -= 1
-    return start
+    """Where the clause holding `position` begins (after the previous sentence end or line break); at
+    most 400 characters back (bounded work on a message without punctuation)."""
+    floor = max(0, position - 400)
+    end = position
+    while True:
+        cut = max(text.rfind(".", floor, end), text.rfind(";", floor, end), text.rfind("!", floor, end),
+                  text.rfind("?", floor, end), text.rfind("\n", floor, end))
+        if cut < 0:
+            return floor
+        start = cut + 1
+        # "1.64 s" and "p99.9": a dot between digits is not a sentence end; neither is "e.g." or "vs."
+        if text[cut] == "." and start < len(text) and (
+                (cut >= 1 and text[cut - 1].isdigit() and text[start].isdigit()) or text[start] not in " \n"):
+            end = cut
+            continue
+        return start
+
+
+_WORD_BREAKS = str.maketrans({char: " " for char in ",:()[]{}\"'*_|=~≈"})
 
 
 def _words(text: str, start: int, end: int) -> list[str]:
     """The lower-case words of text[start:end], nearest to `end` first."""
-    clause = text[start:end].lower()
-    for char in ",:()[]{}\"'*_|=~≈":
-        clause = clause.replace(char, " ")
-    return clause.split()[::-1]
+    return text[start:end].lower().translate(_WORD_BREAKS).split()[::-1]
 
 
 def _read_number(text: str, index: int) -> tuple[float, int, int] | None:
@@ -210,13 +235,15 @@ def _read_unit(text: str, index: int) -> tuple[str, int] | None:
     lowered = text[position:position + 24].lower()
     if not lowered or lowered[0] not in _UNIT_FIRST:
         return None
-    for spelling in _UNIT_SPELLINGS:
+    for spelling in _UNITS_BY_FIRST[lowered[0]]:
         if lowered.startswith(spelling):
             end = position + len(spelling)
             if spelling in _WORD_UNITS and end < n and (text[end].isalpha() or text[end] in _NUMBER_CHARS):
                 continue  # "5 services", "2 seconds" handled by the longer spelling first
             if spelling in ("x", "times") and end < n and text[end] in _NUMBER_CHARS:
                 continue  # "1920x1080"
+            if _UNITS[spelling][0] == "size" and text[end:end + 2].lower() in ("/s", "ps"):
+                return None  # "120 MB/s": a bandwidth, which perfpack does not measure
             if spelling == "/s" and position != index:
                 continue  # "3 /s" is not a rate
             if spelling in ("b", "min") and position + 1 < n and text[end:end + 1] == "/":
@@ -268,29 +295,78 @@ def _metric_near(text: str, boundary: int, start: int, end: int, dimension: str)
         word = word.strip(".")
         if word in _METRICS and _fits(_METRICS[word], dimension):
             return _METRICS[word]
-    after = text[end:end + 16].lower().replace("(", " ").replace(")", " ").split()
+    tail = text[end:end + 16].lower()
+    for stop in "\n;,|":
+        tail = tail.split(stop, 1)[0]
+    after = tail.replace("(", " ").replace(")", " ").split()
     if after and after[0].strip(".,;") in _METRICS and _fits(_METRICS[after[0].strip(".,;")], dimension):
         return _METRICS[after[0].strip(".,;")]
     return _table_metric(text, start, dimension)
 
 
-def _hedged(text: str, boundary: int, start: int) -> bool:
-    """True when the clause before the number makes it a target, a bound, a quote or a hypothetical."""
-    words = [word.strip(".?!") for word in _words(text, boundary, start)]
-    if any(word in _HEDGES for word in words[:10]) or any(word in _WEAK_HEDGES for word in words[:4]):
-        return True
+def _bound_before(text: str, boundary: int, start: int) -> str | None:
+    """The comparison right before a figure ("under", "<", "more than"), if any."""
     before = text[max(boundary, start - 20):start].lower().rstrip(" ~≈\u00a0")
-    if before.endswith(("->", "=>", "-->")):
-        return False  # an arrow between a before and an after figure, not a bound
+    if not before.endswith(_BOUNDS) or before.endswith(("->", "=>", "-->")):
+        return None  # no comparison; or an arrow between a before and an after figure, not a bound
     for bound in _BOUNDS:
         if before.endswith(bound) and (len(before) == len(bound) or not before[-len(bound) - 1].isalpha()
                                         or not bound[0].isalpha()):
+            return bound
+    return None
+
+
+def _hedged(text: str, boundary: int, start: int, dimension: str) -> bool:
+    """True when the clause before the number makes it a target, a bound, a quote or a hypothetical."""
+    words = [word.strip(".?!") for word in _words(text, boundary, start)]
+    for position, word in enumerate(words[:10]):
+        if word in _HEDGES or (position < 4 and word in _WEAK_HEDGES):
+            if word in ("expected", "estimated", "predicted", "promised") and \
+                    words[position + 1:position + 2] in (["as"], ["than"]):
+                continue  # "as expected, p95 fell to 40 ms": a measurement after all
             return True
+    if words[:1] == ["for"] and any(word in _RUN_WORDS for word in words[1:4]):
+        return True  # "ran the load for 30 s": how long it ran, not a result
+    if _bound_before(text, boundary, start) and dimension not in _CHANGES:
+        return True
     clause = _words(text, _clause_start(text, start), start)
     if any(word in ("you", "your", "you're", "you've", "user", "user's", "ticket", "issue")
            for word in clause):
         return any(word in _YOUR_VERBS for word in clause)
     return False
+
+
+def _hedged_after(text: str, boundary: int, start: int, end: int) -> bool:
+    """A figure that names a setting or a limit by the word after it ("the 1 s budget", "a 30 s load
+    test", "a 2 GB CSV", "an 8 GB VM"), or a possibility ("a 50 ms start-up would need ...")."""
+    after = text[end:end + 60].lower()
+    for stop in "\n;.!?":
+        after = after.split(stop, 1)[0]
+    following = [word.strip(",:()*_") for word in after.replace("-", " ").split()[:4]]
+    if following and following[0] in _SETTING_AFTER:
+        return True
+    if any(word in ("coverage", "timeout", "timeouts", "ttl", "budget", "slo", "sla")
+           for word in following[:3]):
+        return True
+    before = _words(text, boundary, start)
+    if before[:1] in (["a"], ["an"], ["the"]) and any(word in _SETTING_AFTER for word in following[:2]):
+        return True  # "a 5 s client timeout"
+    if not before or before[0] not in ("a", "an", "another"):
+        return False
+    return any(word in ("would", "could", "might", "may", "should", "will") for word in following)
+
+
+def _is_delta(text: str, boundary: int, start: int, end: int) -> bool:
+    """"saves 970 ms", "shaved 84 ms off p95", "0.28 s saved", "down by 84 ms": a difference."""
+    before = _words(text, boundary, start)[:2]
+    if before[:1] == ["by"] or any(word in ("saves", "saved", "saving", "shaved", "shaves", "cuts", "trims",
+                                            "trimmed", "gained", "gains") for word in before):
+        return True
+    after = text[end:end + 30].lower()
+    for stop in "([,;.\n":
+        after = after.split(stop, 1)[0]
+    return any(word.strip(":)") in ("saved", "less", "shorter", "quicker", "faster", "off", "fewer",
+                                    "smaller", "lower") for word in after.split()[:2])
 
 
 def _quoted_line(text: str, start: int) -> bool:
@@ -363,12 +439,16 @@ def extract_claims(message: str) -> list[Claim]:
     pending_range: Claim | None = None
     pending_index = -1  # where pending_range sits in `claims` (no list.index: O(n) per range)
     direction_at = 0
+    not_claims: set[tuple[str, float]] = set()
     expect_at = -1  # where the second number of "40-45 ms" starts: not a date although a dash precedes it
+    # One C-level find per number instead of a loop per character: every digit as b"0" in a byte string
+    # of the same length (latin-1 with "?" for anything else keeps offsets 1:1).
+    digits = text.encode("latin-1", "replace").translate(_DIGITS_TO_ZERO)
     while index < n and len(claims) < MAX_CLAIMS:
-        char = text[index]
-        if char not in _NUMBER_CHARS:
-            index += 1
-            continue
+        if text[index] not in _NUMBER_CHARS:
+            index = digits.find(b"0", index)
+            if index < 0:
+                break
         previous = text[index - 1] if index else " "
         if index != expect_at and (previous.isalpha() or previous in "_:/#@$\\" or (
                 previous in ".-" and index >= 2 and text[index - 2] in _NUMBER_CHARS)):
@@ -414,13 +494,24 @@ def extract_claims(message: str) -> list[Claim]:
         if approximate:
             tolerance = max(tolerance, abs(value) * 0.05)
         last_figure_end = unit_end
-        if _quoted_line(text, sign_start) or _hedged(text, boundary, sign_start):
+        if _quoted_line(text, sign_start) or _hedged(text, boundary, sign_start, dimension) or \
+                (dimension, value * factor) in not_claims or \
+                _hedged_after(text, boundary, sign_start, unit_end):
+            not_claims.add((dimension, value * factor))  # "the 3 s spikes" later: the same quoted figure
             pending_range = None
             index = unit_end
             continue
         claim = Claim(text[sign_start:unit_end].strip(), value, spelling, dimension, factor, tolerance,
                       _metric_near(text, boundary, sign_start, unit_end, dimension), sign_start, unit_end)
         claim.direction = _direction(text, unit_end if unit is not None else direction_at)
+        claim.delta = dimension not in _CHANGES and _is_delta(text, boundary, sign_start,
+                                                              unit_end if unit is not None else direction_at)
+        if dimension in _CHANGES:
+            bound = _bound_before(text, boundary, sign_start)
+            if bound in _LOWER_BOUNDS:
+                claim.bound = "min"  # "over 3x faster": backed by a measured 3x or more
+            elif bound is not None and bound not in ("up to", "within"):
+                claim.bound = "max"  # "under 5 % slower": backed by a measured 5 % or less
         if pending_range is not None and pending_range.dimension == dimension:
             pending_range.partner = len(claims)
             claim.partner = pending_index
@@ -455,5 +546,6 @@ def _link_pairs(text: str, claims: list[Claim]) -> None:
         if arrow or first.partner == position + 1 or (second.metric is None and first.metric
                                                       and _clause_start(text, second.start)
                                                       <= first.start and len(between) < 40):
-            metric = first.metric or second.metric
-            first.metric = second.metric = metric
+            for claim, other in ((first, second), (second, first)):
+                if claim.metric is None and other.metric is not None:
+                    claim.metric, claim.inherited = other.metric, True

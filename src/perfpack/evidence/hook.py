@@ -26,6 +26,8 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
+    from perfpack.evidence.match import Figures
+
 
 def handle_subagent_stop(argv: list[str], stdin: bytes) -> tuple[int, str]:
     return handle(stdin, subagent=True)
@@ -54,20 +56,27 @@ def handle(stdin: bytes, *, subagent: bool) -> tuple[int, str]:
     message = payload.get("last_assistant_message")
     if not isinstance(message, str) or not message.strip():
         message = _final_message(transcript) if isinstance(transcript, str) else ""
-    if not any(char.isdigit() for char in message):
+    if not any(char in message for char in "0123456789"):
         return 0, ""
 
-    from perfpack.evidence.check import check_message, summary
+    from perfpack.evidence.claims import MAX_CLAIMS, extract_claims
 
-    records = read_ledger(_project_root(payload))
-    if records is None:
+    claims = extract_claims(message)
+    if not claims:
+        return 0, ""
+    figures = ledger_figures(_project_root(payload))
+    if figures is None:
         return 0, ""  # a ledger we cannot trust to read (a link, a FIFO, huge, damaged): not our call
-    checked = check_message(message, records)
-    if not checked.unverified and not checked.truncated:
+    from perfpack.evidence.match import match_all
+
+    found = match_all(claims, figures)
+    if all(record is not None for record in found) and len(claims) < MAX_CLAIMS:
         return 0, ""
+    from perfpack.evidence.check import Checked, summary
+
     reason = ("perfpack evidence check: your final message states figures that perfpack's ledger of "
               "measurements does not back (every figure you report must come from a perfpack measurement "
-              "in this project).\n" + summary(checked, limit=1600) +
+              "in this project).\n" + summary(Checked(claims, found), limit=1600) +
               "\nMeasure each with the command shown and report what it printed, or withdraw or mark it as "
               "an estimate; then give your final message again.")
     from perfpack.fastjson import dumps
@@ -133,10 +142,32 @@ def _project_root(payload: "dict[str, Any]") -> str:
         folder = parent
 
 
+def ledger_figures(root: str) -> "Figures | None":
+    """The ledger's figures: from its index when that is current (one read), else from the ledger itself
+    (and the index rewritten for the next stop). [] figures without a ledger; None for one we cannot read."""
+    from perfpack.evidence import index
+    from perfpack.evidence.match import figures_of
+
+    figures = index.load(root, _read_regular)
+    if figures is not None:
+        return figures
+    ledger = index._paths(root)[0]
+    key = index.ledger_key(ledger)
+    records = read_ledger(root)
+    if records is None:
+        return None
+    figures = figures_of(records)
+    if key is not None and records and index.ledger_key(ledger) == key:
+        try:
+            index.save(root, figures, key)
+        except (OSError, ValueError):
+            pass  # a read-only project: the next stop reads the ledger again
+    return figures
+
+
 def read_ledger(root: str) -> "list[dict[str, Any]] | None":
     """The ledger's records (damaged lines skipped); [] when there is none; None when it cannot be read
     as a ledger: a link, a FIFO, a folder, over 64 MB, or not one record in it."""
-    from perfpack.fastjson import loads
     from perfpack.lightos import _native, join
 
     path = join(root, ".claude", "perfpack", "ledger.jsonl")
@@ -149,34 +180,47 @@ def read_ledger(root: str) -> "list[dict[str, Any]] | None":
         except (OSError, ValueError):
             return None
         return None
+    scan = _scanner()  # one scanner for all lines
     records = []
     for raw in data.splitlines():
-        try:
-            entry = loads(raw.decode("utf-8"))
-        except (ValueError, RecursionError):
-            continue
+        entry = _parse(scan, raw, "strict")  # a ledger line that is not UTF-8 is damaged
         if isinstance(entry, dict) and isinstance(entry.get("id"), str):
             records.append(entry)
     return records if records or not data.strip() else None
 
 
-def _entries_backwards(path: str):
-    """The transcript's JSON entries from its end backwards (at most MAX_TRANSCRIPT_SCAN bytes)."""
-    from perfpack.fastjson import loads
+def _scanner():
+    import _json
 
+    from perfpack.fastjson import _ScannerContext
+
+    return _json.make_scanner(_ScannerContext(True))  # type: ignore[arg-type]
+
+
+def _parse(scan: "Any", raw: bytes, errors: str = "replace") -> object:
+    """One JSON line, or None when it is not exactly one JSON value (never the slow `json` error path)."""
+    try:
+        line = raw.decode("utf-8", errors).strip()
+        value, end = scan(line, 0)
+    except (ValueError, RecursionError, StopIteration, SystemError, IndexError):
+        return None
+    return value if end == len(line) else None
+
+
+def _entries_backwards(path: str, needle: bytes, skip: bytes = b""):
+    """The transcript's JSON entries from its end backwards (at most MAX_TRANSCRIPT_SCAN bytes), only
+    lines that hold `needle` and not `skip` (tool output is never parsed)."""
     data = _read_regular(path, MAX_TRANSCRIPT_SCAN, tail=True)
     if not data:
         return
     lines = data.split(b"\n")
     if len(data) >= MAX_TRANSCRIPT_SCAN:
         lines = lines[1:]  # a partial first line
+    scan = _scanner()
     for raw in reversed(lines):
-        if not raw.strip():
+        if needle not in raw or (skip and skip in raw):
             continue
-        try:
-            entry = loads(raw.decode("utf-8", "replace"))
-        except (ValueError, RecursionError):
-            continue
+        entry = _parse(scan, raw)
         if isinstance(entry, dict):
             yield entry
 
@@ -184,7 +228,7 @@ def _entries_backwards(path: str):
 def _final_message(path: str) -> str:
     from perfpack.evidence.transcript import assistant_text
 
-    for entry in _entries_backwards(path):
+    for entry in _entries_backwards(path, b'"assistant"'):
         text = assistant_text(entry)
         if text:
             return text
@@ -193,7 +237,7 @@ def _final_message(path: str) -> str:
 
 def _started_by_optimize(path: str) -> bool:
     """Whether the transcript's last real user prompt (not a tool result) ran /optimize."""
-    for entry in _entries_backwards(path):
+    for entry in _entries_backwards(path, b'"user"', b'"tool_result"'):
         if entry.get("type") != "user" or entry.get("isMeta") is True:
             continue
         message = entry.get("message")

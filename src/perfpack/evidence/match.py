@@ -3,10 +3,17 @@
 A claim matches a ledger figure of the same dimension when they agree within the claim's printed
 precision (1.64 s covers 1,635-1,645 ms; "670 ms" may be 665-675), and, when both name a statistic,
 the same statistic (a p95 claim never matches a median record). Ratios and percentages also match the
-speed-ups and changes the records imply: -59 % time is 2.44 x faster and a ratio of 0.41.
+speed-ups and changes the records imply: -59 % time is 2.44 x faster and a ratio of 0.41; a difference
+("saves 970 ms") matches the difference of a before/after pair.
+
+The stop hook runs this on every pack agent's final message, against ledgers of hundreds of records:
+figures are kept per dimension, sorted by value, and a claim looks only at the window its precision
+allows (bisect), never at the whole ledger.
 """
 
-from perfpack.evidence.claims import _UNITS, Claim
+from bisect import bisect_left, bisect_right
+
+from perfpack.evidence.claims import _METRICS, _UNITS, Claim
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -16,139 +23,224 @@ _MEMORY = {"rss", "peak", "peak_bytes", "memory"}
 _SAME_STATISTIC = {"p50": {"p50", "median"}, "median": {"p50", "median"}, "mean": {"mean", "avg", "average"},
                    "rss": _MEMORY, "memory": _MEMORY, "peak": _MEMORY | {"max"},
                    "rate": {"rate", "achieved_rate"}}
-_EPSILON = 1e-6  # relative: float error in unit conversions (1.64 s * 1000), never a looser rounding
-
-
-class Figure:
-    """A ledger figure in its dimension's base unit (ms, bytes, per second, x, %)."""
-
-    __slots__ = ("record_id", "dimension", "value", "metric")
-
-    def __init__(self, record_id: str, dimension: str, value: float, metric: str) -> None:
-        self.record_id = record_id
-        self.dimension = dimension
-        self.value = value
-        self.metric = metric
-
-
-def figures_of(records: "list[dict[str, Any]]") -> list[Figure]:
-    """Every figure the records hold, plus the ratios and changes they imply."""
-    out: list[Figure] = []
-    by_name: dict[tuple[str, str], dict[str, tuple[str, float]]] = {}
-    for record in records:
-        record_id = str(record.get("id"))
-        sides: dict[tuple[str, str], float] = {}
-        for raw in record.get("figures") or ():
-            figure = _figure(record_id, raw)
-            if figure is None:
-                continue
-            out.append(figure)
-            if figure.dimension in ("ratio", "percent"):
-                out.extend(_implied(record_id, figure))
-            side = str(raw.get("side") or "")
-            if side:
-                sides[(figure.metric, side)] = figure.value
-            if figure.dimension == "time" and record.get("name"):
-                key = (str(record.get("kind")), str(record.get("name")))
-                previous = by_name.setdefault(key, {}).get(figure.metric)
-                if previous and previous[1] and figure.value:
-                    out.extend(_changes(record_id, previous[1], figure.value))
-        for (metric, side), value in sides.items():
-            partner = {"before": "after", "a": "b"}.get(side)
-            if partner and (metric, partner) in sides and value:
-                out.extend(_changes(record_id, value, sides[(metric, partner)]))
-        for raw in record.get("figures") or ():
-            figure = _figure(record_id, raw)
-            if figure is not None and figure.dimension == "time" and record.get("name"):
-                by_name.setdefault((str(record.get("kind")), str(record.get("name"))), {})[figure.metric] = \
-                    (record_id, figure.value)
-    return out
-
-
-def _figure(record_id: str, raw: "Any") -> Figure | None:
-    if not isinstance(raw, dict):
-        return None
-    value, unit = raw.get("value"), str(raw.get("unit") or "").lower()
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or unit not in _UNITS:
-        return None
-    dimension, factor = _UNITS[unit]
-    return Figure(record_id, dimension, float(value) * factor, str(raw.get("metric") or "").lower())
-
-
-def _changes(record_id: str, before: float, after: float) -> list[Figure]:
-    """What a before/after pair implies: the ratio after/before, the speed-up, the percentage change."""
-    ratio = after / before
-    speedup = 1 / ratio if ratio else 0.0
-    return [Figure(record_id, "ratio", ratio, "ratio"), Figure(record_id, "ratio", speedup, "speedup"),
-            Figure(record_id, "percent", (ratio - 1) * 100, "change_pct")]
-
-
-def _implied(record_id: str, figure: Figure) -> list[Figure]:
-    if figure.dimension == "ratio" and figure.value > 0:
-        if figure.metric == "speedup":
-            return _changes(record_id, figure.value, 1.0)
-        return _changes(record_id, 1.0, figure.value)
-    if figure.dimension == "percent" and figure.metric in ("change_pct", "change", "delta_pct") \
-            and figure.value > -100:
-        return _changes(record_id, 100.0, 100.0 + figure.value)
-    return []
-
-
 _LEVELS = {"cpu": {"cpu", "cpu_pct", "cpu_percent"}}  # percentages that are levels, not changes
+_EPSILON = 1e-6  # relative: float error in unit conversions (1.64 s * 1000), never a looser rounding
+_CHANGE_METRICS = ("change_pct", "change", "delta_pct")
+_INF = float("inf")
 
 
-def _statistic_ok(claim: Claim, figure: Figure) -> bool:
+class Figures:
+    """The ledger's figures by dimension, as parallel sequences sorted by key: the value in the dimension's
+    base unit (percentages by size: -59 % and 59 % alike), the record's position in the ledger (the newest
+    backing record wins), the statistic (an index into `metrics`) and whether it is a difference of two
+    measurements. Lists when built from the records; memoryviews over the bytes of the ledger's index file
+    (perfpack.evidence.index) when read from it, so a ledger of hundreds of records costs the stop hook
+    one small read, never a parse."""
+
+    __slots__ = ("columns", "ids", "metrics")
+
+    def __init__(self, columns: "dict[str, tuple[Any, Any, Any, Any]]", ids: list[str],
+                 metrics: list[str]) -> None:
+        self.columns = columns  # dimension -> (keys, orders, metric indices, delta flags)
+        self.ids = ids  # order -> record id
+        self.metrics = metrics
+
+    @classmethod
+    def from_items(cls, grouped: "dict[str, list[tuple[float, int, str, bool]]]",
+                   ids: list[str]) -> "Figures":
+        metrics: list[str] = []
+        codes: dict[str, int] = {}
+        columns = {}
+        for dimension, items in grouped.items():
+            items.sort()
+            for item in items:
+                if item[2] not in codes:
+                    codes[item[2]] = len(metrics)
+                    metrics.append(item[2])
+            columns[dimension] = ([item[0] for item in items], [item[1] for item in items],
+                                  [codes[item[2]] for item in items], [int(item[3]) for item in items])
+        return cls(columns, ids, metrics)
+
+    def window(self, dimension: str, low: float, high: float) -> range:
+        column = self.columns.get(dimension)
+        if not column:
+            return range(0)
+        return range(bisect_left(column[0], low), bisect_right(column[0], high))
+
+    def __len__(self) -> int:
+        return sum(len(column[0]) for column in self.columns.values())
+
+
+def figures_of(records: "list[dict[str, Any]]", claims: list[Claim] | None = None) -> Figures:
+    """Every figure the records hold, plus what they imply: for a before/after pair of one record, or two
+    runs of one name, the ratio, the speed-up, the percentage change and the difference. With `claims`,
+    only what those claims could match is built."""
+    if claims is None:
+        levels, ratios, percents, deltas = None, True, True, None
+    else:
+        levels = {claim.dimension for claim in claims if not claim.delta}
+        ratios = any(claim.dimension == "ratio" for claim in claims)
+        percents = any(claim.dimension == "percent" for claim in claims)
+        deltas = {claim.dimension for claim in claims if claim.delta}
+    delta_dimensions = None if levels is None or deltas is None else levels | deltas
+    pairs = ratios or percents or delta_dimensions is None or bool(deltas) or bool(levels)
+    grouped: dict[str, list[tuple[float, int, str, bool]]] = {}
+    ids: list[str] = []
+    changes: list[tuple[int, str, str, float, float]] = []  # order, dimension, metric, before, after
+    by_name: dict[tuple[str, str], dict[tuple[str, str], float]] = {}
+    units, aliases = _UNITS, _METRICS
+    for record in records:
+        if not isinstance(record, dict):
+            continue
+        order = len(ids)
+        record_id = str(record.get("id"))
+        ids.append(record_id)
+        raws = record.get("figures")
+        if not isinstance(raws, list):
+            continue
+        sides: dict[tuple[str, str, str], float] = {}
+        named = pairs and bool(record.get("name")) and record.get("kind") != "explain"
+        key = (str(record.get("kind")), str(record.get("name")))
+        latest: dict[tuple[str, str], float] = {}
+        for raw in raws:
+            if not isinstance(raw, dict):
+                continue
+            number, unit = raw.get("value"), raw.get("unit")
+            if number.__class__ not in (int, float) or unit.__class__ is not str:
+                continue
+            spec = units.get(unit) or units.get(unit.lower())
+            if spec is None or number != number or number in (_INF, -_INF):
+                continue
+            dimension = spec[0]
+            value = float(number) * spec[1]
+            metric = raw.get("metric")
+            metric = metric.lower() if metric.__class__ is str else ""
+            metric = aliases.get(metric, metric)
+            if levels is None or dimension in levels:
+                grouped.setdefault(dimension, []).append(
+                    (abs(value) if dimension == "percent" else value, order, metric, False))
+            if not pairs:
+                continue
+            if dimension in ("ratio", "percent"):
+                if dimension == "ratio" and value > 0:
+                    changes.append((order, "", "", value, 1.0) if metric == "speedup"
+                                   else (order, "", "", 1.0, value))
+                elif dimension == "percent" and metric in _CHANGE_METRICS and value > -100:
+                    changes.append((order, "", "", 100.0, 100.0 + value))
+                continue
+            side = raw.get("side")
+            if side.__class__ is str and side:
+                sides[(metric, dimension, side)] = value
+            elif named:
+                previous = by_name.get(key, {}).get((metric, dimension))
+                if previous:
+                    changes.append((order, dimension, metric, previous, value))
+                latest[(metric, dimension)] = value
+        for (metric, dimension, side), value in sides.items():
+            partner = {"before": "after", "a": "b"}.get(side)
+            if partner and (metric, dimension, partner) in sides and value:
+                changes.append((order, dimension, metric, value, sides[(metric, dimension, partner)]))
+        if named and latest:
+            by_name.setdefault(key, {}).update(latest)
+    for order, dimension, metric, before, after in changes:
+        if not before:
+            continue
+        ratio = after / before
+        speedup = 1 / ratio if ratio else 0.0
+        if ratios:
+            grouped.setdefault("ratio", []).extend(((ratio, order, "ratio", False),
+                                                    (speedup, order, "speedup", False)))
+        if percents:
+            change, gain = abs(ratio - 1) * 100, abs(speedup - 1) * 100
+            grouped.setdefault("percent", []).extend(((change, order, "change_pct", False),
+                                                      (gain, order, "speedup_pct", False)))
+        if dimension and (delta_dimensions is None or dimension in delta_dimensions):
+            grouped.setdefault(dimension, []).append((abs(before - after), order, metric, True))
+    return Figures.from_items(grouped, ids)
+
+
+def _statistic_ok(claim: Claim, metric: str) -> bool:
     if claim.dimension == "percent" and claim.metric in _LEVELS:
-        return figure.metric in _LEVELS[claim.metric]
-    if not claim.metric or not figure.metric or claim.dimension in ("ratio", "percent"):
+        return metric in _LEVELS[claim.metric]
+    if not claim.metric or not metric or claim.dimension in ("ratio", "percent"):
         return True
     same = _SAME_STATISTIC.get(claim.metric, {claim.metric})
-    return figure.metric in same or claim.metric == figure.metric
+    return metric in same or claim.metric == metric
 
 
-def _close(claimed: float, tolerance: float, measured: float) -> bool:
-    return abs(claimed - measured) <= tolerance * 1.001 + abs(measured) * _EPSILON
+def _newest(claim: Claim, figures: Figures, dimension: str, window: range) -> str | None:
+    """The record id of the newest figure in `window` that fits the claim's statistic, kind and direction."""
+    if not window:
+        return None
+    keys, orders, codes, deltas = figures.columns[dimension]
+    metrics = figures.metrics
+    best = -1
+    for position in window:
+        order, code = orders[position], codes[position]
+        if order <= best or not _statistic_ok(claim, metrics[code] if code < len(metrics) else "") or \
+                (claim.delta and not deltas[position]):
+            continue
+        if dimension == "ratio" and keys[position] < 1 <= claim.value:
+            continue  # "2.4x" is a speed-up, "0.41x" a ratio
+        best = order
+    return figures.ids[best] if 0 <= best < len(figures.ids) else None
 
 
-def match(claim: Claim, figures: list[Figure]) -> str | None:
-    """The id of the newest ledger record that backs `claim`, or None."""
-    candidates = [claim.base_value]
+def match(claim: Claim, figures: Figures) -> str | None:
+    """The id of the newest ledger record that backs `claim`, or None. A statistic the claim only
+    inherited from its neighbour ("p95 131 ms, down from 412 ms") is a guess: tried first, not required."""
+    found = _match(claim, figures)
+    if found is None and claim.inherited and claim.metric:
+        metric = claim.metric
+        claim.metric = None
+        try:
+            found = _match(claim, figures)
+        finally:
+            claim.metric = metric
+    return found
+
+
+def _match(claim: Claim, figures: Figures) -> str | None:
+    value = abs(claim.base_value) if claim.dimension == "percent" else claim.base_value
+    slack = claim.tolerance * 1.001 + abs(value) * 2 * _EPSILON
+    if claim.bound == "min":
+        return _newest(claim, figures, claim.dimension, figures.window(claim.dimension, value - slack, _INF))
+    if claim.bound == "max":
+        return _newest(claim, figures, claim.dimension, figures.window(claim.dimension, -_INF, value + slack))
+    candidates = [value]
     if claim.dimension == "size" and claim.unit.lower() in ("kb", "mb", "gb"):
         binary = {"kb": 1024.0, "mb": 1024.0 ** 2, "gb": 1024.0 ** 3}[claim.unit.lower()]
         candidates.append(claim.value * binary)  # "212 MB" written for 212 MiB
-    for figure in reversed(figures):
-        if figure.dimension != claim.dimension or not _statistic_ok(claim, figure):
-            continue
-        if claim.dimension == "percent":
-            # "-59 %", "59 % faster", "59 % less": the size of the change, either sign; a throughput gain
-            # "59 % faster" is also a speed-up of 1.59.
-            measured = abs(figure.value)
-            if _close(abs(claim.value), claim.tolerance, measured):
-                return figure.record_id
-            continue
-        if claim.dimension == "ratio":
-            if _close(claim.value, claim.tolerance, figure.value) and (figure.value >= 1 or claim.value < 1):
-                return figure.record_id
-            continue
-        if any(_close(value, claim.tolerance, figure.value) for value in candidates):
-            return figure.record_id
-    if claim.dimension == "percent":
-        for figure in reversed(figures):
-            if figure.dimension == "ratio" and figure.metric == "speedup" and \
-                    _close(abs(claim.value), claim.tolerance, abs(figure.value - 1) * 100):
-                return figure.record_id
+    for candidate in candidates:
+        window = figures.window(claim.dimension, candidate - slack, candidate + slack)
+        found = _newest(claim, figures, claim.dimension, window)
+        if found is not None:
+            return found
     return None
 
 
-def match_range(low: Claim, high: Claim, figures: list[Figure]) -> str | None:
+def match_range(low: Claim, high: Claim, figures: Figures) -> str | None:
     """A narrow range ("40–45 ms", "between 1.6 and 1.7 s") is backed by a figure inside it; a wide one
     ("10–100 ms") only when both its ends are (checked by `match` on each end)."""
     lowest, highest = sorted((low.base_value, high.base_value))
     if lowest <= 0 or highest > lowest * 1.5:
         return None
     slack = max(low.tolerance, high.tolerance)
-    for figure in reversed(figures):
-        if figure.dimension == high.dimension and _statistic_ok(high, figure) and \
-                lowest - slack <= figure.value <= highest + slack:
-            return figure.record_id
-    return None
+    window = figures.window(high.dimension, lowest - slack, highest + slack)
+    return _newest(high, figures, high.dimension, window)
+
+
+def match_all(claims: list[Claim], figures: Figures) -> list[str | None]:
+    """`match` for every claim, then ranges: a narrow range is backed by a figure inside it."""
+    found = [match(claim, figures) for claim in claims]
+    for position, claim in enumerate(claims):
+        low = claim.range_of
+        if low is None:
+            continue
+        low_position = claim.partner if claim.partner is not None and claims[claim.partner] is low \
+            else claims.index(low)
+        if found[position] is None or found[low_position] is None:
+            inside = match_range(low, claim, figures)
+            if inside is not None:
+                found[position] = found[low_position] = inside
+    return found
