@@ -194,7 +194,7 @@ def _scanner():
 
     from perfpack.fastjson import _ScannerContext
 
-    return _json.make_scanner(_ScannerContext(True))  # type: ignore[arg-type]
+    return _json.make_scanner(_ScannerContext(True))
 
 
 def _parse(scan: "Any", raw: bytes, errors: str = "replace") -> object:
