@@ -315,8 +315,7 @@ def test_optimize_expands_with_the_real_snapshot_and_the_target(route: Sessions)
     assert_optimize_expanded(route.second, route.project)
 
 
-def test_no_cli_warning_names_a_pack_file(route: Sessions, request):
-    pack_pending(request, "perfpack-only frontmatter keys move to agents/perfpack.toml", (NEWEST_CLI,))
+def test_no_cli_warning_names_a_pack_file(route: Sessions):
     for log in route.debug_logs:
         assert log.is_file(), f"--debug-file wrote no {log}"
         assert pack_files_warned(log) == [], f"{route.route} route, {log.name}"
