@@ -4,10 +4,10 @@ Run through src/perfpack/hook.py (`hook.py subagent-stop` / `hook.py stop`), sta
 without `os`, `json` or `re` on this path. Order of work, cheapest first:
 
 1. the payload (C JSON scanner); `stop_hook_active` (a stop hook already sent this agent back) -> pass;
-2. SubagentStop: only the pack's agents (`agent_type`, plugin-namespaced or not); Stop: only a turn that
-   /optimize started (the transcript's last real prompt is the command);
-3. the final message (`last_assistant_message`, else the transcript's last assistant text); no digit in
-   it -> pass, nothing else read;
+2. SubagentStop: only the pack's agents (`agent_type`, plugin-namespaced or not);
+3. the final message (`last_assistant_message`, else the transcript's last assistant text, read from the
+   end in small chunks); no digit in it, or no claim -> pass, nothing else read;
+3b. Stop: only a turn that /optimize started (the transcript's last real prompt is the command);
 4. the project's ledger, the claims, the match. Unverified figures -> block with each figure and the
    perfpack command that would measure it. Once: the agent's next stop comes with `stop_hook_active`
    (both supported CLI versions send it; they also end a turn after 8 blocks in a row).
@@ -51,7 +51,7 @@ def handle(stdin: bytes, *, subagent: bool) -> tuple[int, str]:
         transcript = payload.get("agent_transcript_path") or payload.get("transcript_path")
     else:
         transcript = payload.get("transcript_path")
-        if not isinstance(transcript, str) or not _started_by_optimize(transcript):
+        if not isinstance(transcript, str):
             return 0, ""
     message = payload.get("last_assistant_message")
     if not isinstance(message, str) or not message.strip():
@@ -64,6 +64,8 @@ def handle(stdin: bytes, *, subagent: bool) -> tuple[int, str]:
     claims = extract_claims(message)
     if not claims:
         return 0, ""
+    if not subagent and not _started_by_optimize(str(transcript)):
+        return 0, ""  # the main session's ordinary turn: only /optimize's report is checked
     figures = ledger_figures(_project_root(payload))
     if figures is None:
         return 0, ""  # a ledger we cannot trust to read (a link, a FIFO, huge, damaged): not our call
@@ -207,19 +209,49 @@ def _parse(scan: "Any", raw: bytes, errors: str = "replace") -> object:
     return value if end == len(line) else None
 
 
-def _entries_backwards(path: str, needle: bytes, skip: bytes = b""):
-    """The transcript's JSON entries from its end backwards (at most MAX_TRANSCRIPT_SCAN bytes), only
-    lines that hold `needle` and not `skip` (tool output is never parsed)."""
-    data = _read_regular(path, MAX_TRANSCRIPT_SCAN, tail=True)
-    if not data:
+def _lines_backwards(path: str):
+    """The lines of a regular file from its end backwards, read in growing chunks (a final message is
+    near the end: one small read, not the whole transcript), at most MAX_TRANSCRIPT_SCAN bytes."""
+    from perfpack.lightos import _native
+
+    flags = _native.O_RDONLY | getattr(_native, "O_NONBLOCK", 0) | getattr(_native, "O_NOFOLLOW", 0) \
+        | getattr(_native, "O_CLOEXEC", 0)
+    try:
+        fd = _native.open(path, flags)
+    except (OSError, ValueError):
         return
-    lines = data.split(b"\n")
-    if len(data) >= MAX_TRANSCRIPT_SCAN:
-        lines = lines[1:]  # a partial first line
-    scan = _scanner()
-    for raw in reversed(lines):
+    try:
+        info = _native.fstat(fd)
+        if info.st_mode & 0o170000 != 0o100000:
+            return
+        position, carry, chunk, scanned = info.st_size, b"", CHUNK // 4, 0
+        while position > 0 and scanned < MAX_TRANSCRIPT_SCAN:
+            step = min(chunk, position, MAX_TRANSCRIPT_SCAN - scanned)
+            position -= step
+            scanned += step
+            _native.lseek(fd, position, 0)
+            data = _native.read(fd, step) + carry
+            lines = data.split(b"\n")
+            carry = lines[0]
+            yield from reversed(lines[1:])
+            chunk = min(chunk * 2, CHUNK * 4)
+        if position == 0:
+            yield carry  # the first line (a partial one when the scan stopped earlier is dropped)
+    except (OSError, ValueError):
+        return
+    finally:
+        _native.close(fd)
+
+
+def _entries_backwards(path: str, needle: bytes, skip: bytes = b""):
+    """The transcript's JSON entries from its end backwards, only lines that hold `needle` and not
+    `skip` (tool output is never parsed)."""
+    scan = None
+    for raw in _lines_backwards(path):
         if needle not in raw or (skip and skip in raw):
             continue
+        if scan is None:
+            scan = _scanner()
         entry = _parse(scan, raw)
         if isinstance(entry, dict):
             yield entry

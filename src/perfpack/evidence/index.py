@@ -80,16 +80,13 @@ def load(root: str, read_regular: "Any") -> Figures | None:
 
 def save(root: str, figures: Figures, key: list[int]) -> None:
     """Write the index for the ledger state `key` (atomically: a temporary file renamed over it)."""
-    from array import array
-
     from perfpack.fastjson import dumps
     from perfpack.lightos import _native
 
     _, path = _paths(root)
     layout, blobs, offset = {}, [], 0
     for dimension, (keys, orders, codes, deltas) in figures.columns.items():
-        chunk = (array("d", keys).tobytes() + array("i", orders).tobytes() + array("H", codes).tobytes()
-                 + array("B", deltas).tobytes())
+        chunk = _pack(keys, "d", 8) + _pack(orders, "i", 4) + _pack(codes, "H", 2) + _pack(deltas, "B", 1)
         layout[dimension] = [offset, len(keys)]
         blobs.append(chunk)
         offset += len(chunk)
@@ -112,6 +109,16 @@ def save(root: str, figures: Figures, key: list[int]) -> None:
     except OSError:
         _native.unlink(temporary)
         raise
+
+
+def _pack(values: "Any", code: str, size: int) -> bytes:
+    """The values as native machine numbers (what `array(code, values).tobytes()` gives, without importing
+    `array`, which imports `collections`: the hook may write the index itself)."""
+    buffer = bytearray(size * len(values))
+    view: Any = memoryview(buffer).cast(code)  # type: ignore[call-overload]
+    for position, value in enumerate(values):
+        view[position] = value
+    return bytes(buffer)
 
 
 def rebuild(root: str) -> None:

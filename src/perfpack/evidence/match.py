@@ -11,8 +11,6 @@ figures are kept per dimension, sorted by value, and a claim looks only at the w
 allows (bisect), never at the whole ledger.
 """
 
-from bisect import bisect_left, bisect_right
-
 from perfpack.evidence.claims import _METRICS, _UNITS, Claim
 
 TYPE_CHECKING = False
@@ -65,10 +63,23 @@ class Figures:
         column = self.columns.get(dimension)
         if not column:
             return range(0)
-        return range(bisect_left(column[0], low), bisect_right(column[0], high))
+        keys = column[0]
+        return range(_bisect(keys, low, False), _bisect(keys, high, True))
 
     def __len__(self) -> int:
         return sum(len(column[0]) for column in self.columns.values())
+
+
+def _bisect(keys: "Any", value: float, right: bool) -> int:
+    """bisect_left / bisect_right over a list or a memoryview (no `bisect` import on the hook's path)."""
+    low, high = 0, len(keys)
+    while low < high:
+        middle = (low + high) // 2
+        if keys[middle] < value or (right and keys[middle] == value):
+            low = middle + 1
+        else:
+            high = middle
+    return low
 
 
 def figures_of(records: "list[dict[str, Any]]", claims: list[Claim] | None = None) -> Figures:
