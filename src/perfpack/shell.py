@@ -110,6 +110,9 @@ def _read_bodies(text: str, start: int, pending: list[tuple[bool, str, int]], bo
     return position
 
 
+MAX_TOKENIZE_CHARS = 32 * 1024  # of a command line once here-document bodies are out (100 KB took 2 s)
+
+
 def tokenize(command: str) -> tuple[list[str], list[str]] | None:
     """Words and operators of a command line (here-document bodies taken out), or None if unreadable.
 
@@ -119,6 +122,8 @@ def tokenize(command: str) -> tuple[list[str], list[str]] | None:
     import shlex
 
     text, bodies = extract_heredocs(command)
+    if len(text) > MAX_TOKENIZE_CHARS:
+        return None  # shlex builds each token by string concatenation: quadratic in a long quoted word
     lexer = shlex.shlex(text, posix=True, punctuation_chars=";&|()<>")
     lexer.whitespace_split = True
     lexer.commenters = ""

@@ -103,6 +103,25 @@ def test_many_heredocs_are_read_in_linear_time(tmp_path, command):
     assert elapsed < 1.5, f"{len(command):,} bytes took {elapsed:.2f} s of CPU"
 
 
+@pytest.mark.parametrize("command", [
+    "git " * 10_000 + "xcommit",  # the 'git ... commit' test regex was quadratic: 51 s on 40 KB
+    "git commit -m '" + "a" * 900_000 + "'",  # shlex builds a token by concatenation: minutes on 900 KB
+    'git commit -m "' + "a" * 300_000 + '"',
+    "git commit -m " + "$(" * 100_000,
+    "git commit -m x " + "a " * 200_000,
+])
+def test_long_commands_are_read_in_bounded_time(tmp_path, command):
+    from perfpack.commits.hook import handle
+
+    project = _repo(tmp_path / "project")
+    payload = json.dumps({"cwd": str(project), "tool_name": "Bash", "tool_input": {"command": command}})
+    started = time.process_time()
+    code, _ = handle(["pre-tool-use"], payload.encode())
+    elapsed = time.process_time() - started
+    assert code == 0
+    assert elapsed < 1.5, f"{len(command):,} bytes took {elapsed:.2f} s of CPU"
+
+
 def test_commit_msg_on_a_fifo_does_not_hang(tmp_path):
     project = _repo(tmp_path / "project")
     fifo = tmp_path / "MSG"

@@ -50,14 +50,13 @@ def handle(argv: list[str], stdin: bytes) -> tuple[int, str]:
         return 0, ""
     try:
         import json
-        import re
 
         payload = json.loads(stdin)
         if not isinstance(payload, dict) or payload.get("tool_name") != "Bash":
             return 0, ""
         tool_input = payload.get("tool_input")
         command = tool_input.get("command") if isinstance(tool_input, dict) else None
-        if not isinstance(command, str) or not re.search(r"\bgit\b[^;&|\n]*?\bcommit\b", command):
+        if not isinstance(command, str) or not _mentions_git_commit(command):
             return 0, ""
         cwd = payload.get("cwd")
         calls = parse_commands(command)
@@ -66,6 +65,22 @@ def handle(argv: list[str], stdin: bytes) -> tuple[int, str]:
         return _check(calls[0], cwd if isinstance(cwd, str) and cwd else None)
     except Exception:  # fail open: a hook must never break the agent's tool call
         return 0, ""
+
+
+def _mentions_git_commit(command: str) -> bool:
+    """`git ... commit` within one simple command, in linear time.
+
+    (The regex `\\bgit\\b[^;&|\\n]*?\\bcommit\\b` over the whole line is quadratic: 40 KB of
+    "git git ... xcommit" took 51 s.) The first `git` of a segment is enough: any later one has the
+    same text after it.
+    """
+    import re
+
+    for segment in re.split(r"[;&|\n]", command):
+        git = re.search(r"\bgit\b", segment)
+        if git is not None and re.search(r"\bcommit\b", segment[git.end():]):
+            return True
+    return False
 
 
 def parse_commands(command: str) -> list[CommitCall]:
