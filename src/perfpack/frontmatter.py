@@ -131,25 +131,22 @@ class Frontmatter:
 
 def read_frontmatter(path: Path | str, *, max_bytes: int = DEFAULT_MAX_BYTES) -> Frontmatter:
     """Read `path` and split off its frontmatter. Never raises for bad content; see `unreadable`."""
-    path = Path(path)
-    result = Frontmatter(path=path)
+    path = path if isinstance(path, Path) else Path(path)
     from perfpack.errors import PerfpackError
     from perfpack.safeio import read_user_bytes
 
     try:  # regular files only: a FIFO or device is refused without blocking
         raw = read_user_bytes(path, what="", max_bytes=max_bytes)
     except PerfpackError as exc:
-        result.unreadable = exc.message.strip().removeprefix(f"{path}: ")
-        return result
+        return Frontmatter(path=path, unreadable=exc.message.strip().removeprefix(f"{path}: "))
     except OSError as exc:
-        result.unreadable = f"cannot read: {exc.strerror or exc}"
-        return result
+        return Frontmatter(path=path, unreadable=f"cannot read: {exc.strerror or exc}")
     return parse_frontmatter_bytes(raw, path=path, max_bytes=max_bytes)
 
 
 def parse_frontmatter_bytes(raw: bytes, *, path: Path | str = "<bytes>",
                             max_bytes: int = DEFAULT_MAX_BYTES) -> Frontmatter:
-    result = Frontmatter(path=Path(path), size=len(raw))
+    result = Frontmatter(path=path if isinstance(path, Path) else Path(path), size=len(raw))
     if len(raw) > max_bytes:
         result.unreadable = f"larger than {max_bytes // 1024 // 1024} MB; not an agent or command file"
         return result
@@ -424,7 +421,7 @@ def _fast_parse(result: Frontmatter) -> bool:
         match = _FAST_KEY.fullmatch(line)
         if match is None:
             return False
-        key, gap, raw = match.group(1), match.group(2), match.group(3)
+        key, gap, raw = match.groups()
         if key in data or key.lower() in _RESERVED_KEYS:
             return False
         line_no = start + index

@@ -328,6 +328,8 @@ def check_agent(md: MdFile, ctx: Context) -> list[Finding]:
             f"model: {close}" if close else "use sonnet, opus, haiku, fable, inherit or a full claude-… id"))
     warns = cc.warns_on_unknown_keys(version)
     for key in data:
+        if key in _PLAIN_AGENT_KEYS and cc.agent_key_known(key, version):
+            continue  # the common case: a documented key the CLI applies
         line, col = fm.position(key)
         if key.lower() in COMMAND_ONLY_KEYS or key == "allowedTools":
             if key.lower().replace("_", "-") in ("allowed-tools", "allowedtools") and "tools" not in data:
@@ -369,6 +371,7 @@ def check_agent(md: MdFile, ctx: Context) -> list[Finding]:
     return out
 
 
+_PLAIN_AGENT_KEYS = cc.AGENT_KEYS - {k for k in cc.AGENT_KEYS if k.lower() in COMMAND_ONLY_KEYS}
 _TOP_LEVEL_COMMA = re.compile(r",(?![^()]*\))")
 
 
@@ -407,15 +410,15 @@ def check_tools(md: MdFile, key: str, version: str) -> list[Finding]:
         entries = [(part, -1) for part in entries[0][0].split()]  # `Read Bash Edit` is read as three tools
     resolved = 0
     for entry, offset in entries:
-        entry_line, entry_col = (line, col + offset) if offset >= 0 and line_text(fm, line).find(entry) >= 0 \
-            else find_line(fm, entry, line, fm.end_line)
         status, detail = cc.tool_status(entry, version, alone=len(entries) == 1)
-        name = cc.tool_base(entry)
         if status in ("ok", "renamed"):
             resolved += 1
             continue
         if status == "mcp":
             continue  # depends on the user's MCP servers: not judged here
+        name = cc.tool_base(entry)
+        entry_line, entry_col = (line, col + offset) if offset >= 0 and line_text(fm, line).find(entry) >= 0 \
+            else find_line(fm, entry, line, fm.end_line)
         if key != "tools":
             out.append(rule("PP208").finding(path, entry_line, entry_col, f"`{show(name)}` in {key} is not a tool "
                                              f"of Claude Code {version}: it disallows nothing", "remove it"))
