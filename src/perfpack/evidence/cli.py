@@ -50,8 +50,8 @@ def list_(kind: str | None, limit: int, fmt: str, project: str | None) -> int:
 
 
 @evidence.command("check")
-@click.option("--transcript", type=click.Path(dir_okay=False), help="A Claude Code transcript (JSON Lines).")
-@click.option("--message", type=click.Path(dir_okay=False), help="The final message as plain text.")
+@click.option("--transcript", type=click.Path(), help="A Claude Code transcript (JSON Lines).")
+@click.option("--message", type=click.Path(), help="The final message as plain text.")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True)
 @click.option("--project", type=click.Path(file_okay=False), help="Project folder (default: the current).")
 def check(transcript: str | None, message: str | None, fmt: str, project: str | None) -> int:
@@ -70,8 +70,37 @@ def check(transcript: str | None, message: str | None, fmt: str, project: str | 
     if (transcript is None) == (message is None):
         raise PerfpackError("give exactly one of --transcript FILE or --message FILE")
     text = final_message_from_transcript(transcript) if transcript else read_message_file(str(message))
-    checked = check_message(text, ledger.read(find_project_root(project)))
+    checked = check_message(text, read_ledger_strictly(find_project_root(project)))
     report = Report("evidence", data=checked.as_dict(), text=summary(checked),
                     failed=bool(checked.unverified) or checked.truncated)
     click.echo(render(report, fmt))
     return report.exit_code()
+
+
+def read_ledger_strictly(root: object) -> list:
+    """The ledger's records for `check`: a line that is not a ledger record (not UTF-8, not JSON, no id)
+    is a one-line error (exit 2) naming it, never a silently smaller ledger."""
+    import json
+
+    from perfpack import ledger
+    from perfpack.errors import PerfpackError
+    from perfpack.safeio import read_user_bytes
+
+    path = ledger.ledger_path(str(root))
+    try:
+        data = read_user_bytes(path, what="ledger", max_bytes=ledger.MAX_READ_BYTES, follow_symlinks=False)
+    except FileNotFoundError:
+        return []
+    records = []
+    for number, raw in enumerate(data.splitlines(), 1):
+        if not raw.strip():
+            continue
+        try:
+            entry = json.loads(raw.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError, RecursionError):
+            entry = None
+        if not isinstance(entry, dict) or not isinstance(entry.get("id"), str):
+            raise PerfpackError(f"ledger {path}: line {number} is not a ledger record",
+                                hint="remove that line (the measuring commands append whole lines)")
+        records.append(entry)
+    return records

@@ -15,26 +15,39 @@ def final_message_from_transcript(path: str) -> str:
     from perfpack.safeio import check_regular
 
     try:
-        info = check_regular(path, what="transcript")
+        info = check_regular(path, what="transcript", follow_symlinks=False)
         with open(path, "rb") as handle:
             if info.st_size > TAIL_BYTES:
                 handle.seek(info.st_size - TAIL_BYTES, os.SEEK_SET)
                 handle.readline()  # a partial first line
             data = handle.read(TAIL_BYTES)
+            if not data:
+                raise PerfpackError(f"transcript {path}: not a Claude Code transcript (no line ends in its "
+                                    f"last {TAIL_BYTES // (1024 * 1024)} MB)")
     except FileNotFoundError:
         raise PerfpackError(f"transcript {path}: no such file") from None
     except OSError as exc:
         raise PerfpackError(f"transcript {path}: cannot read: {exc.strerror or exc}") from None
-    for raw in reversed(data.splitlines()):
-        if b'"assistant"' not in raw:
+    parsed = 0
+    for number, raw in enumerate(reversed(data.splitlines()), 1):
+        if not raw.strip():
             continue
         try:
-            entry = loads(raw.decode("utf-8", "replace"))
-        except ValueError:
+            entry = loads(raw.decode("utf-8"))
+        except UnicodeDecodeError:
+            if b'"assistant"' in raw:
+                raise PerfpackError(f"transcript {path}: line {number} from the end is not UTF-8",
+                                    hint="pass the transcript Claude Code wrote, unchanged") from None
             continue
+        except (ValueError, RecursionError):
+            continue
+        parsed += 1
         text = assistant_text(entry)
         if text:
             return text
+    if data.strip() and not parsed:
+        raise PerfpackError(f"transcript {path}: not a Claude Code transcript (no JSON line in it)",
+                            hint="pass the JSON Lines file hooks receive as transcript_path, or use --message")
     return ""
 
 
