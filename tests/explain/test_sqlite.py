@@ -261,3 +261,42 @@ def test_agrees_with_sqlite_expert(library_db: Path) -> None:
         else:
             differ.append((st.example, sorted(ours), sorted(theirs)))
     assert agree >= len(statements) - 1, differ
+
+
+def test_try_indexes_copies_a_small_database_into_memory_and_a_large_one_into_a_file(
+    sqlite_db: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The copy --try-indexes builds on: in memory when the database is small (index builds there take
+    about a quarter less time, and nothing is written to $TMPDIR); a file in $TMPDIR, removed at the end,
+    when it is larger than MEMORY_COPY_MAX. Either way the copy holds the data, and the user's file is
+    untouched."""
+    from perfpack.explain import sqlite as sqlite_engine
+
+    before = digest(sqlite_db)
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    monkeypatch.setattr("tempfile.tempdir", None)
+    target = sqlite_engine.SQLiteTarget(str(sqlite_db))
+    try:
+        in_memory = target.sandbox()
+        try:
+            assert in_memory.folder is None
+            assert in_memory.conn.execute("PRAGMA database_list").fetchall()[0][2] == ""  # no file
+            assert in_memory.conn.execute("SELECT count(*) FROM loans").fetchone()[0] == target.row_count(
+                "loans"
+            )
+            assert not list(tmp_path.glob("perfpack-explain-*"))
+        finally:
+            in_memory.close()
+        monkeypatch.setattr(sqlite_engine, "MEMORY_COPY_MAX", target.size - 1)
+        on_disk = target.sandbox()
+        try:
+            assert on_disk.folder is not None and Path(on_disk.folder).parent == tmp_path
+            assert (Path(on_disk.folder) / "copy.db").is_file()
+            copied = on_disk.conn.execute("SELECT count(*) FROM loans").fetchone()[0]
+            assert copied == target.row_count("loans")
+        finally:
+            on_disk.close()
+        assert not list(tmp_path.glob("perfpack-explain-*"))
+    finally:
+        target.close()
+    assert digest(sqlite_db) == before

@@ -24,6 +24,9 @@ _HEADER = b"SQLite format 3\x00"
 _PLAN = re.compile(r"^(SCAN|SEARCH) (?:TABLE )?(\S+)(?: AS (\S+))?(?: USING (.*))?$")
 _INDEX = re.compile(r"(?:COVERING )?INDEX (\S+)")
 COUNT_TIME_LIMIT = 2.0  # seconds for one count(*); past it the count is estimated from max(rowid)
+# --try-indexes copies a database up to this size into memory (when the machine has 4x that free): index
+# builds there take about a quarter less time than in a file copy, and nothing is written to disk
+MEMORY_COPY_MAX = 512 * 1024 * 1024
 
 
 def _terminal(text: object) -> str:
@@ -217,21 +220,26 @@ class SQLiteTarget:
 
 
 class SQLiteSandbox:
-    """A private copy of the database (SQLite's backup API: consistent even with a WAL)."""
+    """A private copy of the database (SQLite's backup API: consistent even with a WAL): in memory when
+    it is small enough, otherwise a file in $TMPDIR."""
 
     def __init__(self, target: SQLiteTarget) -> None:
         self.target = target
-        folder = tempfile.mkdtemp(prefix="perfpack-explain-")
-        self.folder = folder
-        free = shutil.disk_usage(folder).free
-        if free < target.size * 2 + 16 * 1024 * 1024:
-            shutil.rmtree(folder, ignore_errors=True)
-            raise PerfpackError(
-                f"--try-indexes needs a copy of the database ({target.size // 2**20} MiB) and "
-                f"{folder} has {free // 2**20} MiB free",
-                hint="set TMPDIR to a larger disk",
-            )
-        self.conn = sqlite3.connect(os.path.join(folder, "copy.db"), isolation_level=None)
+        self.folder: str | None = None
+        if target.size <= MEMORY_COPY_MAX and target.size * 4 <= _available_memory():
+            self.conn = sqlite3.connect(":memory:", isolation_level=None)
+        else:
+            folder = tempfile.mkdtemp(prefix="perfpack-explain-")
+            self.folder = folder
+            free = shutil.disk_usage(folder).free
+            if free < target.size * 2 + 16 * 1024 * 1024:
+                shutil.rmtree(folder, ignore_errors=True)
+                raise PerfpackError(
+                    f"--try-indexes needs a copy of the database ({target.size // 2**20} MiB) and "
+                    f"{folder} has {free // 2**20} MiB free",
+                    hint="set TMPDIR to a larger disk",
+                )
+            self.conn = sqlite3.connect(os.path.join(folder, "copy.db"), isolation_level=None)
         target.conn.backup(self.conn)
         # a throw-away copy: no journal, no syncs; the whole file in the page cache so timed runs read
         # memory, not the OS; the index builds sort in memory on both cores
@@ -246,7 +254,8 @@ class SQLiteSandbox:
         try:
             self.conn.close()
         finally:
-            shutil.rmtree(self.folder, ignore_errors=True)
+            if self.folder is not None:
+                shutil.rmtree(self.folder, ignore_errors=True)
 
     def measure(self, sql: str, budget: float, cap: float) -> Timing:
         conn = self.conn
@@ -275,6 +284,18 @@ class SQLiteSandbox:
 
     def plan(self, sql: str) -> Plan:
         return self.target.plan(sql, self.conn)
+
+
+def _available_memory() -> int:
+    """Bytes of memory the machine can give without swapping (MemAvailable); 0 when unknown."""
+    try:
+        with open("/proc/meminfo", "rb") as handle:
+            for line in handle:
+                if line.startswith(b"MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
 
 
 def parse_plan(rows: list[tuple[int, int, int, str]]) -> Plan:
