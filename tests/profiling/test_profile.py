@@ -319,3 +319,58 @@ def test_native_program_without_perf_is_refused_in_one_line(tmp_path: Path):
     assert proc.stderr.count("\n") == 1 and "perf" in proc.stderr and "Traceback" not in proc.stderr
     assert proc.stdout == ""
     assert not _strays(str(tmp_path))
+
+
+def _cpu_ticks(pid: int) -> int:
+    """User + system CPU time of a process, in clock ticks (0 when it cannot be read)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as handle:
+            fields = handle.read().rsplit(b")", 1)[-1].split()
+        return int(fields[11]) + int(fields[12])
+    except (OSError, IndexError, ValueError):
+        return 0
+
+
+@pytest.mark.skipif(
+    not os.path.exists("/proc/pressure/cpu") or not shutil.which("taskset") or shutil.which("cc") is None
+    or not _perf_works(),
+    reason="needs Linux's CPU pressure information, taskset, a C compiler and a working perf",
+)
+def test_time_spent_waiting_for_a_busy_cpu_is_not_called_io(tmp_path: Path):
+    """A CPU-bound native program (perf counts only the time it is on a CPU) that shares one core with six
+    busy processes is on the CPU about a seventh of the run: the note must say the machine was contended,
+    not that the program waited on I/O or locks."""
+    source = tmp_path / "crunch.c"
+    source.write_text(
+        "#include <stdio.h>\n"
+        "__attribute__((noinline)) double crunch(long n) { volatile double s = 0;"
+        " for (long i = 1; i < n; i++) s += (double)(i % 7) / i; return s; }\n"
+        'int main(void) { printf("%f\\n", crunch(150000000)); return 0; }\n'
+    )
+    subprocess.run(
+        ["cc", "-O1", "-fno-omit-frame-pointer", "-o", str(tmp_path / "crunch"), str(source)], check=True
+    )
+    core = str(min(os.sched_getaffinity(0)))
+    hogs = [  # each in a session of its own: Linux's autogroup shares a core between sessions, not processes
+        subprocess.Popen(
+            ["taskset", "-c", core, sys.executable, "-c", "while True: pass"], start_new_session=True
+        )
+        for _ in range(6)
+    ]
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and min(_cpu_ticks(h.pid) for h in hogs) < 20:
+            time.sleep(0.1)  # every hog has started and spun (Python starts slowly on a busy machine)
+        proc = _profile(
+            tmp_path, "--format", "json", "--engine", "perf", "--",
+            "taskset", "-c", core, str(tmp_path / "crunch"),
+        )
+    finally:
+        for hog in hogs:
+            hog.kill()
+            hog.wait()
+    data = _json(proc)
+    assert data["engine"] == "perf" and data["hotspots"][0]["function"] == "crunch", data["hotspots"][:3]
+    busy = [n for n in data["notes"] if n.startswith("on the CPU for about")]
+    assert busy, (data["notes"], data["samples"], data["wall_s"])
+    assert "contended" in busy[0] and "I/O, sleep, locks" not in busy[0], busy[0]

@@ -32,6 +32,7 @@ ATTACH_TIMEOUT_S = 30.0
 MIN_SAMPLES = 10  # fewer CPU samples than this say nothing about where time goes
 MIN_BUSY = 0.02  # on the CPU less than this share of the run: not a CPU problem, nothing to profile
 NOTE_BUSY = 0.25  # under this share, the summary says the program mostly waited
+CONTENDED = 0.5  # CPU pressure over this share of the run: the machine was busy, the wait was for a CPU
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 
 
@@ -69,6 +70,9 @@ class Outcome:
     files: dict[str, str] = field(default_factory=dict)
     ledger_id: str = ""
     target_kind: str = ""  # PYTHON, LAUNCHER or NATIVE for a command; "" for --pid
+    # share of the run during which some process on the machine was ready to run but had no CPU (Linux's
+    # /proc/pressure/cpu); None where the kernel does not say
+    cpu_contention: float | None = None
 
 
 def profile(request: Request) -> Outcome:
@@ -118,7 +122,9 @@ def _profile(request: Request) -> Outcome:
         label = [f"--pid {request.pid}", _cmdline(request.pid)]
         run_dir, name = _prepare_dir(request, root, f"pid{request.pid}")
         outcome = Outcome(name=name, root=root, run_dir=run_dir, command=label)
+        pressure = _cpu_pressure()
         outcome.cpu = _attach(request, pid_kind, run_dir)
+        outcome.cpu_contention = _contention_since(pressure)
     else:
         from perfpack.profile.target import resolve
 
@@ -135,12 +141,43 @@ def _profile(request: Request) -> Outcome:
         if request.memory:
             outcome.memory = _memory(request, target, run_dir, cwd)
         else:
+            pressure = _cpu_pressure()
             outcome.cpu = _cpu(request, target, run_dir, cwd)
+            outcome.cpu_contention = _contention_since(pressure)
     _analyse(outcome, request)
     _write_files(outcome)
     _check_ran(outcome)
     _record(outcome, request)
     return outcome
+
+
+def _cpu_pressure() -> tuple[float, int] | None:
+    """(now, microseconds some task has waited for a CPU since boot): Linux's pressure stall information."""
+    try:
+        with open("/proc/pressure/cpu", "rb") as handle:
+            first = handle.readline()
+        total = int(first.rsplit(b"total=", 1)[1])
+    except (OSError, IndexError, ValueError):
+        return None
+    return time.monotonic(), total
+
+
+def _contention_since(start: tuple[float, int] | None) -> float | None:
+    end = _cpu_pressure()
+    if start is None or end is None or end[0] <= start[0]:
+        return None
+    return max(0.0, min(1.0, (end[1] - start[1]) / 1e6 / (end[0] - start[0])))
+
+
+def _waited_for(outcome: Outcome) -> str:
+    """What the time off the CPU was, as far as perfpack can tell."""
+    share = outcome.cpu_contention
+    if share is not None and share >= CONTENDED:
+        return (
+            f"the machine's CPUs were contended for {100 * share:.0f}% of the run (processes waited for "
+            "a CPU), so much of the rest was that wait, not the program's I/O, sleep or locks"
+        )
+    return "the rest it waited (I/O, sleep, locks): CPU is not all of its time"
 
 
 def _record(outcome: Outcome, request: Request) -> None:
@@ -855,10 +892,17 @@ def _check_ran(outcome: Outcome) -> None:
                 and outcome.total_weight
                 and (outcome.total_weight < MIN_SAMPLES or outcome.total_weight < MIN_BUSY * expected)
             ):
+                contended = (outcome.cpu_contention or 0.0) >= CONTENDED
                 raise PerfpackError(
                     f"the command ran {cpu.wall_s:.2f} s but was on the CPU for only "
-                    f"{outcome.total_weight} of about {expected:.0f} samples: nothing to profile (it "
-                    "waited or slept; profile the process that does the work)"
+                    f"{outcome.total_weight} of about {expected:.0f} samples: nothing to profile ("
+                    + (
+                        f"the machine's CPUs were contended for {100 * (outcome.cpu_contention or 0):.0f}% "
+                        "of the run: profile again when it is less busy, or "
+                        if contended
+                        else "it waited or slept; "
+                    )
+                    + "profile the process that does the work)"
                 )
             if not outcome.total_weight and cpu.errors:
                 raise PerfpackError(
@@ -879,7 +923,7 @@ def _check_ran(outcome: Outcome) -> None:
                 cpu.notes.insert(
                     0,
                     f"on the CPU for about {100 * outcome.total_weight / expected:.0f}% of the run; "
-                    "the rest it waited (I/O, sleep, locks): CPU is not all of its time",
+                    + _waited_for(outcome),
                 )
             if not user and cpu.wall_s < USER_CODE_WALL_S:
                 raise PerfpackError(
