@@ -138,6 +138,29 @@ def test_planted_allocation_site_tops_memory(tmp_path: Path, engine: str):
     assert len(text.encode()) <= 2048 and "peak" in text and prog.planted in text
 
 
+@pytest.mark.parametrize("engine", ["memray", "tracemalloc"])
+def test_memory_path_names_each_function_once(tmp_path: Path, engine: str):
+    """A comprehension, generator expression or lambda allocating inside a function is charged to that
+    function, and its call path names the function once (tracemalloc gives only file and line: the
+    comprehension's own frame must not read as a second call of the function)."""
+    prog = tmp_path / "cache.py"
+    prog.write_text(
+        "def fill_cache(n):\n"
+        "    rows = [bytes(2000) for _ in range(n)]\n"
+        "    blobs = list(bytes(1000) for _ in range(n))\n"
+        "    return rows, blobs\n"
+        "def main():\n"
+        "    return fill_cache(3000)\n"
+        "kept = main()\n"
+    )
+    args = ["--memory", "--engine", engine, "--format", "json", "--", sys.executable, str(prog)]
+    data = _json(_profile(tmp_path, *args))
+    mine = [s for s in data["sites"] if s["function"] == "fill_cache"]
+    assert {s["line"] for s in mine} >= {2, 3}, data["sites"][:4]
+    for site in mine:
+        assert site["path"] == ["main", "fill_cache"], site
+
+
 @pytest.mark.slow
 def test_cprofile_is_the_fallback_and_says_why(tmp_path: Path):
     prog = programs.generate("threads", tmp_path, _seed(), scale=SCALE)

@@ -70,11 +70,17 @@ def read_tracemalloc(data: dict, *, cwd: str, boot: str = "") -> tuple[int, list
     peak = int(data.get("peak_bytes", 0))
     allocations = []
     for frames, size, count in data.get("allocations", []):
-        stack = tuple(
-            Frame(function_at(_absolute(str(file), cwd), int(line)), _absolute(str(file), cwd), int(line), PY)
-            for file, line in frames
-        )
-        allocations.append((_program_frames(stack, boot), int(size), int(count)))
+        stack: list[Frame] = []
+        for file, line in frames:
+            path, number = _absolute(str(file), cwd), int(line)
+            name = function_at(path, number)
+            outer = stack[-1] if stack else None
+            if outer is not None and outer.file == path and outer.function == name:
+                # tracemalloc gives file and line only: a comprehension, generator expression or lambda
+                # (a frame of its own) would read as a second call of the function around it
+                name = _inner_code_at(path, outer.line, number) or name
+            stack.append(Frame(name, path, number, PY))
+        allocations.append((_program_frames(tuple(stack), boot), int(size), int(count)))
     return peak, allocations
 
 
@@ -94,8 +100,22 @@ def function_at(file: str, line: int) -> str:
     return best
 
 
+_INNER_NODES = {"ListComp": "<listcomp>", "SetComp": "<setcomp>", "DictComp": "<dictcomp>",
+                "GeneratorExp": "<genexpr>", "Lambda": "<lambda>"}
+
+
+def _inner_code_at(file: str, outer_line: int, line: int) -> str:
+    """The name of the innermost comprehension or lambda whose lines hold both the calling frame's line
+    and this frame's ("" when none does: a real call, such as recursion)."""
+    best, best_start = "", -1
+    for start, end, name in _function_spans(file, inner=True):
+        if start <= outer_line <= end and start <= line <= end and start > best_start:
+            best, best_start = name, start
+    return best
+
+
 @lru_cache(maxsize=512)
-def _function_spans(file: str) -> tuple[tuple[int, int, str], ...]:
+def _function_spans(file: str, inner: bool = False) -> tuple[tuple[int, int, str], ...]:
     if file.startswith("<"):
         return ()
     from perfpack.errors import PerfpackError
@@ -108,7 +128,11 @@ def _function_spans(file: str) -> tuple[tuple[int, int, str], ...]:
         return ()
     spans = []
     for node in ast.walk(tree):
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        kind = type(node).__name__
+        if inner and kind in _INNER_NODES:
+            start = getattr(node, "lineno", 0)
+            spans.append((start, getattr(node, "end_lineno", None) or start, _INNER_NODES[kind]))
+        elif not inner and isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
             start = min([node.lineno, *(d.lineno for d in node.decorator_list)])
             spans.append((start, node.end_lineno or node.lineno, node.name))
     return tuple(spans)
