@@ -2,6 +2,7 @@
 a program that runs them (with planted N+1 loops), on SQLite and on PostgreSQL.
 
 usage: python benchmarks/explain.py [--seed N ...] [--rows N] [--engine sqlite|postgresql|both]
+(default: two fresh random seeds, printed, so each run checks data the code has not been tuned on)
 
 For each seed (the schema's names, which columns are indexed, the literals and the loops' sizes all change
 with it) it runs `perfpack explain --try-indexes --capture -- python prog.py` and reports:
@@ -472,16 +473,16 @@ def program_plan(w: World, engine: str) -> dict[str, Any]:
     n = w.names
     dims = max(w.rows // 10, 1000)
     sizes = rnd.sample(range(12, 90), 3)
-    loops = {}
+    loops: dict[str, tuple[str, int, int]] = {}
     parents = [
         f"SELECT {n['c_fk']} + 1 FROM {n['fact']} WHERE {n['c_fk2']} = {{v}} ORDER BY id LIMIT {{k}}",
         f"SELECT id FROM {n['dim2']} ORDER BY id DESC LIMIT {{k}}",
         f"SELECT id FROM {n['small']} WHERE id <= {{k}}",
     ]
-    for (shape, _), parent, size in zip(w.loops.items(), parents, sizes, strict=True):
+    for (lookup, _), parent, size in zip(w.loops.items(), parents, sizes, strict=True):
         repeats = 2 if not loops else 1
-        loops[shape] = (parent.format(v=rnd.randrange(500), k=size), size, repeats)
-        w.loops[shape] = size * repeats
+        loops[lookup] = (parent.format(v=rnd.randrange(500), k=size), size, repeats)
+        w.loops[lookup] = size * repeats
     # the fact parent may return fewer rows than asked: size it by the real count
     del dims
     return {
@@ -790,7 +791,9 @@ def report(engine: str, seed: int, r: dict[str, Any]) -> bool:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seed", type=int, nargs="+", default=[1, 2])
+    parser.add_argument(
+        "--seed", type=int, nargs="+", default=None, help="default: two fresh random seeds (unseen data)"
+    )
     parser.add_argument("--rows", type=int, default=200_000)
     parser.add_argument("--engine", choices=["sqlite", "postgresql", "both"], default="both")
     args = parser.parse_args()
@@ -798,13 +801,17 @@ def main() -> int:
         f"load average {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f} "
         f"on {os.cpu_count()} cores"
     )
+    seeds = args.seed or random.sample(range(1_000_000), 2)
+    print(f"seeds {' '.join(map(str, seeds))} (repeat a run with --seed ...)")
     ok = True
-    for seed in args.seed:
+    for seed in seeds:
         for engine in ["sqlite", "postgresql"] if args.engine == "both" else [args.engine]:
             w = make_world(seed, args.rows)
             with tempfile.TemporaryDirectory(prefix="perfpack-bench-explain-") as folder:
                 runner = run_sqlite if engine == "sqlite" else run_postgres
                 ok &= report(engine, seed, runner(w, Path(folder)))
+    load = os.getloadavg()
+    print(f"load average after: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
     return 0 if ok else 1
 
 
