@@ -80,6 +80,8 @@ def test_comprehensions_fold_into_their_function_and_recursion_counts_once():
     assert by_name["fib"].self_pct == 50.0 and by_name["fib"].total_pct == 50.0
     assert by_name["build"].self_pct == 50.0
     assert "<listcomp>" not in by_name
+    # py-spy's reader shares one Frame object per distinct frame: a recursion is one step of the path
+    assert by_name["fib"].path == ["main", "fib"] and by_name["build"].path == ["main", "build"]
 
 
 def test_import_time_is_its_own_hot_spot():

@@ -159,15 +159,16 @@ def module_name(file: str) -> str:
 def _path(frames: list[Frame], upto: int) -> tuple[str, ...]:
     """User frames from the outermost to frames[upto], runs of library frames shown as one `…`."""
     out: list[str] = []
-    for frame in frames[: upto + 1]:
+    for i, frame in enumerate(frames[: upto + 1]):
         if frame.function in _INNER_CODE:
             continue
-        if is_library(frame) and frame is not frames[upto]:
+        # by position, not identity: py-spy's reader shares one Frame object among equal frames
+        if is_library(frame) and i != upto:
             if out and out[-1] == "…":
                 continue
             out.append("…")
-        elif not out or out[-1] != frame.function or frame is frames[upto]:
-            out.append(frame.function)
+        elif not out or out[-1] != frame.function:
+            out.append(frame.function)  # a recursion is one step
     while out and out[0] in ("…", "<module>") and len(out) > 1:
         out.pop(0)  # the interpreter's start-up and the script body say nothing an agent can act on
     return tuple(out)
