@@ -267,3 +267,33 @@ def test_forked_children_are_recorded_once(perfpack, sqlite_db: Path, tmp_path: 
     assert [s["count"] for s in data["statements"] if s["sql"] == "SELECT * FROM genres WHERE code = ?"] == [
         4
     ]
+
+
+def test_text_keeps_an_n_plus_one_next_to_the_missing_indexes_within_2_kb(
+    perfpack, sqlite_db: Path, tmp_path: Path
+) -> None:
+    """More findings than 2 KB holds: the text still shows the N+1 loop (not only the costliest indexes),
+    and says where the rest are."""
+    from .test_sqlite import FINE, NEEDS
+
+    slow = ("UPDATE", "SELECT count(*) FROM members m")  # a write, and a correlated scan of every member
+    statements = [s for s in [*NEEDS, *FINE] if not s.startswith(slow)]
+    app = _write(
+        tmp_path,
+        "import sqlite3, sys\n"
+        "db = sqlite3.connect(sys.argv[1])\n"
+        f"for sql in {statements!r}:\n"
+        "    db.execute(sql).fetchall()\n"
+        "for book in range(1, 40):\n"
+        "    db.execute('SELECT title FROM books WHERE id = ?', (book,)).fetchone()\n",
+    )
+    proc = perfpack(
+        "explain", "--db", str(sqlite_db), "--capture", "--", sys.executable, str(app), str(sqlite_db),
+        cwd=tmp_path, timeout=600,
+    )
+    assert proc.returncode == 1, proc.stderr
+    assert len(proc.stdout.encode()) <= 2048
+    assert "more finding(s) in the details file" in proc.stdout, proc.stdout
+    assert proc.stdout.count("PX101(missing-index)") >= 2, proc.stdout
+    loop = "PX102(n-plus-one): `SELECT title FROM books WHERE id = ?` ran 39 times"
+    assert loop in proc.stdout, proc.stdout

@@ -67,7 +67,7 @@ def findings(result: Result) -> list[Finding]:
     return out
 
 
-def summary(result: Result, details: str | None, shown: int, total: int) -> str:
+def summary(result: Result, details: str | None, shown: int, total: int, *, brief: bool = False) -> str:
     runs = sum(s.count for s in result.statements)
     in_db = sum(s.total_ms or 0 for s in result.statements)
     head = (
@@ -93,7 +93,9 @@ def summary(result: Result, details: str | None, shown: int, total: int) -> str:
     if shown < total:
         lines.append(f"({total - shown} more finding(s) in the details file)")
     left = [st for st in result.statements if st.suggestion is None and st.full_scans]
-    if left:
+    if left and brief:  # findings come first when they do not all fit
+        lines.append(f"Full reads with no index to suggest: {len(left)} (why: in the details file)")
+    elif left:
         lines.append(f"Full reads with no index to suggest ({len(left)}):")
         for st in left[:3]:
             why = st.notes[0] if st.notes else ""
@@ -116,11 +118,16 @@ def report(result: Result, fmt: str, details: str | None, limit: int = TEXT_LIMI
     data: dict[str, Any] = result.to_json()
     if fmt != "text":
         return Report("explain", every, data=data, text=summary(result, details, len(every), len(every)))
-    shown = len(every)
-    while True:
+    # when not all fit, the busiest N+1 loop is kept next to the costliest missing index: one of each kind
+    loops = [f for f in every if f.rule == rules.N_PLUS_ONE.id]
+    if loops and len(loops) < len(every):
+        rest = [f for f in every if f is not loops[0]]
+        every = rest[:1] + loops[:1] + rest[1:]
+    # every finding with the full summary; else the short summary and as many findings as fit
+    for shown, brief in [(len(every), False)] + [(n, True) for n in range(len(every), -1, -1)]:
         candidate = Report(
-            "explain", every[:shown], data=data, text=summary(result, details, shown, len(every))
+            "explain", every[:shown], data=data, text=summary(result, details, shown, len(every), brief=brief)
         )
         if shown == 0 or len(render(candidate, "text").encode("utf-8")) + 1 <= limit:
-            return candidate
-        shown -= 1
+            break
+    return candidate
