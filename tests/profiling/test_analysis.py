@@ -193,3 +193,25 @@ def test_a_thread_waiting_in_the_standard_library_is_not_a_hot_spot():
             py("_wait_for_tstate_lock", f"{STDLIB}/threading.py", 1116))
     spots, total = analysis.hotspots([(join, 40), ((py("work", f"{APP}/t.py", 9),), 60)])
     assert total == 60 and [s.function for s in spots] == ["work"]
+
+
+def test_cpython_own_c_code_under_native_is_not_user_code():
+    """--native shows the interpreter's C functions with their source files (a Python built from source,
+    as pyenv does, keeps them): they are library code, charged to the Python function that called them."""
+    build = "/tmp/python-build.20260509073455.222/Python-3.11.7"
+    stack = (
+        py("<module>", f"{APP}/z.py", 1),
+        py("pack_blobs", f"{APP}/z.py", 2),
+        Frame("zlib_compress", f"{build}/Modules/clinic/zlibmodule.c.h", 61, NATIVE),
+        Frame("zlib_compress_impl", f"{build}/Modules/zlibmodule.c", 374, NATIVE),
+        Frame("deflate", "/usr/lib/x86_64-linux-gnu/libz.so.1.2.13", 0, NATIVE),
+    )
+    debian = (
+        py("<module>", f"{APP}/z.py", 1),
+        py("pack_blobs", f"{APP}/z.py", 2),
+        Frame("list_sort_impl", "../Objects/listobject.c", 2300, NATIVE),
+    )
+    own = (py("<module>", f"{APP}/z.py", 1), Frame("fast_sum", f"{APP}/ext/fast.c", 12, NATIVE))
+    spots, _ = analysis.hotspots([(stack, 80), (debian, 10), (own, 10)])
+    assert [(s.function, s.self_pct) for s in spots[:2]] == [("pack_blobs", 90.0), ("fast_sum", 10.0)]
+    assert spots[0].inner.startswith("zlib_compress")

@@ -23,8 +23,11 @@ _LIBRARY = re.compile(
 )
 _NATIVE_LIBRARY = re.compile(
     r"^(?:/usr)?/lib(?:64|32|x32)?/|^\[|\.so(?:\.[\d.]+)?$|^$"
-    r"|(?:^|/)(?:python|pypy)[\d.]*[dmu]*$"
-)  # the interpreter itself
+    r"|(?:^|/)(?:python|pypy)[\d.]*[dmu]*$"  # the interpreter itself
+    # the interpreter's own C source, named by its debug information (--native): a Python built from
+    # source (pyenv: .../Python-3.11.7/Modules/zlibmodule.c) or a distribution's (../Objects/listobject.c)
+    r"|(?:^|/)(?:Python-\d[\w.+-]*|cpython[\w.+-]*|\.{1,2})/(?:Modules|Objects|Python|Parser|Include)/"
+)
 # Code objects that are part of the function around them (a comprehension, a lambda, a generator
 # expression): charged to that function, which is what the reader knows by name.
 _INNER_CODE = frozenset({"<listcomp>", "<dictcomp>", "<setcomp>", "<genexpr>", "<lambda>"})
