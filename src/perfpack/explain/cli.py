@@ -109,8 +109,9 @@ def explain(
 
     With --capture the program runs (no shell) and every statement it sends is counted per shape
     (literals as ?), timed, and explained; single-row SELECTs repeated inside one loop are reported
-    as N+1 candidates. Python programs are recorded from the inside (sqlite3, psycopg); other
-    programs on PostgreSQL through pg_stat_statements when the server has it.
+    as N+1 candidates. Python programs are recorded from the inside (sqlite3, psycopg, psycopg2);
+    other programs on PostgreSQL through pg_stat_statements, or the server's log when it already logs
+    every statement.
 
     Nothing in the database is changed: SQLite files are opened read-only, PostgreSQL sessions are
     read-only, and --try-indexes works on a copy or inside a transaction that is rolled back.
