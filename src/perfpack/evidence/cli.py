@@ -60,7 +60,6 @@ def check(transcript: str | None, message: str | None, fmt: str, project: str | 
     Targets, budgets, quotes of the user and hypotheticals ("aim for p95 < 300 ms", "you said 2 s",
     "could drop to 50 ms") are not claims; neither is anything inside code.
     """
-    from perfpack import ledger
     from perfpack.errors import PerfpackError
     from perfpack.evidence.check import check_message, summary
     from perfpack.evidence.transcript import final_message_from_transcript, read_message_file

@@ -47,7 +47,8 @@ def final_message_from_transcript(path: str) -> str:
             return text
     if data.strip() and not parsed:
         raise PerfpackError(f"transcript {path}: not a Claude Code transcript (no JSON line in it)",
-                            hint="pass the JSON Lines file hooks receive as transcript_path, or use --message")
+                            hint="pass the JSON Lines file hooks receive as transcript_path, or use "
+                                 "--message")
     return ""
 
 
