@@ -175,3 +175,45 @@ def test_rules_cache_is_used_rebuilt_when_stale_and_survives_corruption(project)
     (folder / "routes.json").write_text(json.dumps(routes))
     stale, _ = run_hook(payload("the dashboard is slow", "K3"), rules=None, env=env)
     assert (stale.returncode, stale.stdout) == (0, b"")
+
+
+@pytest.mark.parametrize("prompt", ["/optimize checkout latency p99 is slow",
+                                    "  /perfpack:optimize the slow api", "/optimize\nthe dashboard is slow",
+                                    "<task-notification>\n<summary>Agent \"analyse\" finished</summary>\n"
+                                    "<result>p99 latency 38 ms, the checkout is slow</result>"])
+def test_slash_commands_and_task_notifications_get_no_routing(project, prompt):
+    """A slash command brings its own plan; a background agent's hand-back is the CLI's turn, not the
+    user's."""
+    proc, _ = run_hook(payload(prompt, cwd=project), rules=None, env={"CLAUDE_PROJECT_DIR": str(project)})
+    assert (proc.returncode, proc.stdout, proc.stderr) == (0, b"", b"")
+
+
+def test_a_prompt_that_starts_with_a_path_is_still_routed(project):
+    proc, _ = run_hook(payload("/var/log/app.log shows p99 latency doubled under load", cwd=project),
+                       rules=None, env={"CLAUDE_PROJECT_DIR": str(project)})
+    assert "performance-engineer" in context_of(proc)
+
+
+def test_plugin_route_rules_are_cached_in_the_private_state_folder(tmp_path):
+    """The plugin's hooks/routes.json (its folder may be read-only) is cached where the state lives, so the
+    plugin route loads indexed rules as fast as the project route."""
+    plugin = tmp_path / "plugin" / "hooks"
+    plugin.mkdir(parents=True)
+    rules = plugin / "routes.json"
+    rules.write_bytes(ROUTES.read_bytes())
+    plugin.chmod(0o555)
+    cache_home = tmp_path / "cache"
+    env = {"XDG_CACHE_HOME": str(cache_home), "HOME": str(tmp_path)}
+    try:
+        first, _ = run_hook(payload("the dashboard is slow", "P1", cwd=tmp_path / "none"),
+                            rules=rules, env=env)
+        assert "performance-optimization-specialist" in context_of(first)
+        cache = cache_home / "perfpack" / "plugin-routes.cache"
+        assert cache.is_file() and not (plugin / "routes.cache").exists()
+        cache.write_bytes(b"\x00corrupt")  # a damaged cache is rebuilt, never trusted
+        again, _ = run_hook(payload("the dashboard is slow", "P2", cwd=tmp_path / "none"),
+                            rules=rules, env=env)
+        assert "performance-optimization-specialist" in context_of(again)
+        assert cache.read_bytes() != b"\x00corrupt"
+    finally:
+        plugin.chmod(0o755)

@@ -428,22 +428,28 @@ def _second_stage(tokens: list[str], mask: list[bool], scores: dict[str, float],
 
 
 CACHE_NAME = "routes.cache"  # marshal of the indexed rules, next to an installed routes.json
+PLUGIN_CACHE_NAME = "plugin-routes.cache"  # the same for a routes.json outside .claude/perfpack
 
 
-def load_rules(path: str, *, use_cache: bool = False) -> RuleSet:
+def load_rules(path: str, *, use_cache: bool = False, cache_folder: str = "") -> RuleSet:
     """Read a compiled routes.json. Raises OSError/ValueError/KeyError/TypeError when it is unusable.
 
-    With `use_cache` (the hook), the indexed rules are also kept in a marshal file beside an installed
-    routes.json (in a `.claude/perfpack` folder), keyed by the file's size and mtime: loading that is
-    several times faster than parsing JSON and indexing the phrases on every prompt.
+    With `use_cache` (the hook), the indexed rules are also kept in a marshal file, keyed by the rules
+    file's path, size and mtime: loading that is several times faster than parsing JSON and indexing the
+    phrases on every prompt. The cache lies beside an installed routes.json (a `.claude/perfpack` folder);
+    a routes.json elsewhere (the plugin's own hooks/routes.json, whose folder may be read-only) is cached
+    in `cache_folder` (the hook's private state folder) under a name of its own.
     """
     cache = None
     absolute = lightos.absolute(path)
     folder = lightos.dirname(absolute)
-    # The cache is written beside an installed routes.json only, never through a symlinked folder.
+    # Never through a symlinked folder.
     if (use_cache and lightos.basename(folder) == "perfpack" and lightos.is_real_dir(folder)
             and lightos.is_real_dir(lightos.dirname(folder))):
         cache = lightos.join(folder, CACHE_NAME)
+    elif use_cache and cache_folder:
+        cache = lightos.join(cache_folder, PLUGIN_CACHE_NAME)
+    if cache is not None:
         stat = lightos.stat(path)
         key = (RULES_VERSION, "with-model", absolute, stat.st_size, stat.st_mtime_ns)
         cached = _read_cache(cache, key)

@@ -23,6 +23,17 @@ def _rules_arg(argv: list[str]) -> str | None:
     return None
 
 
+def not_for_routing(prompt: str) -> bool:
+    """Prompts that get no routing advice: a slash command (`/optimize checkout latency`, `/plugin:cmd`),
+    which brings its own plan, and the CLI's own `<task-notification>` turns (2.1.332 hands a background
+    subagent's result back as a prompt). A prompt that starts with a path (`/var/log is slow`) is routed."""
+    text = prompt.lstrip()
+    if text.startswith("<task-notification>"):
+        return True
+    head = text.partition(" ")[0].partition("\n")[0]
+    return len(head) > 1 and head[0] == "/" and "/" not in head[1:]
+
+
 def context_text(agent: str, terms: list[str], summary: str) -> str:
     """The additionalContext line, at most 300 characters."""
     why = ", ".join(f'"{t}"' for t in terms[:4])
@@ -34,8 +45,9 @@ def context_text(agent: str, terms: list[str], summary: str) -> str:
     return text
 
 
-def _state_path(cwd: str | None) -> str:
-    """Where the session state lives: the project's .claude/perfpack, else the user's cache folder.
+def _state_folder(cwd: str | None) -> str:
+    """Where the session state (and the plugin route's rules cache) lives: the project's .claude/perfpack,
+    else the user's cache folder.
 
     Never through a symlinked .claude or .claude/perfpack (a repository can commit such a link), and
     never a shared folder such as /tmp, where another local user could plant a symlink or a FIFO at
@@ -46,7 +58,7 @@ def _state_path(cwd: str | None) -> str:
         claude = lightos.join(root, ".claude")
         folder = lightos.join(claude, "perfpack")
         if lightos.is_real_dir(claude) and lightos.is_real_dir(folder):
-            return lightos.join(folder, STATE_FILE)
+            return folder
     cache = lightos.getenv("XDG_CACHE_HOME") or ""
     if not cache.startswith("/"):
         home = lightos.getenv("HOME") or ""
@@ -54,7 +66,7 @@ def _state_path(cwd: str | None) -> str:
     folder = lightos.join(cache, "perfpack") if cache else ""
     if not folder or not lightos.private_dir(folder):
         return ""
-    return lightos.join(folder, STATE_FILE)
+    return folder
 
 
 def _already_suggested(state_path: str, session: str, agent: str) -> bool:
@@ -110,14 +122,15 @@ def handle(argv: list[str], stdin_bytes: bytes) -> tuple[int, str]:
     if not isinstance(payload, dict):
         return 0, ""
     prompt = payload.get("prompt")
-    if not isinstance(prompt, str) or not prompt.strip():
+    if not isinstance(prompt, str) or not prompt.strip() or not_for_routing(prompt):
         return 0, ""
     cwd = payload.get("cwd") if isinstance(payload.get("cwd"), str) else None
     rules_path = _rules_arg(argv) or default_rules_path(cwd)
     if not rules_path:
         return 0, ""
+    state_folder = _state_folder(cwd)
     try:
-        rules = load_rules(rules_path, use_cache=True)
+        rules = load_rules(rules_path, use_cache=True, cache_folder=state_folder)
     except (OSError, ValueError, KeyError, TypeError, AttributeError, UnicodeDecodeError, RecursionError):
         return 0, ""
     try:
@@ -128,7 +141,8 @@ def handle(argv: list[str], stdin_bytes: bytes) -> tuple[int, str]:
         return 0, ""
     session = payload.get("session_id")
     if isinstance(session, str) and session:
-        if _already_suggested(_state_path(cwd), session, decision.agent):
+        state_path = lightos.join(state_folder, STATE_FILE) if state_folder else ""
+        if _already_suggested(state_path, session, decision.agent):
             return 0, ""
     text = context_text(decision.agent, decision.terms, decision.summary)
     return 0, ('{"hookSpecificOutput": {"hookEventName": "UserPromptSubmit", "additionalContext": '
