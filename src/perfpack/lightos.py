@@ -148,5 +148,27 @@ def append(path: str, data: bytes) -> None:
         _native.close(fd)
 
 
+def replace_file(path: str, data: bytes) -> None:
+    """Write `data` to a fresh file beside `path`, then rename it over `path`: readers see the old or the
+    new content, never a torn one, and a symlink at `path` is replaced, not followed. No fsync (for files
+    derived from others, which are rebuilt when lost). The temporary file is removed on failure."""
+    temporary = f"{path}.{_native.getpid()}.tmp"
+    fd = _native.open(temporary, _native.O_WRONLY | _native.O_CREAT | _native.O_EXCL | _O_SAFE, 0o644)
+    try:
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[_native.write(fd, view):]
+        finally:
+            _native.close(fd)
+        _native.rename(temporary, path)
+    except BaseException:
+        try:
+            _native.unlink(temporary)
+        except OSError:
+            pass
+        raise
+
+
 def user_id() -> str:
     return str(_native.getuid()) if hasattr(_native, "getuid") else "u"

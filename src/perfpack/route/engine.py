@@ -477,10 +477,8 @@ def _read_cache(cache: str, key: tuple) -> RuleSet | None:
 def _write_cache(cache: str, key: tuple, rules: RuleSet) -> None:
     import marshal
 
-    from perfpack.fsutil import atomic_write_bytes  # os + time only: fine on the hook path
-
-    try:  # a derived file, rebuilt when lost: all-or-nothing rename, no fsync
-        atomic_write_bytes(cache, marshal.dumps((key, rules.to_plain())), fsync=False)
+    try:  # a derived file, rebuilt when lost: all-or-nothing rename, no fsync, no `os` import
+        lightos.replace_file(cache, marshal.dumps((key, rules.to_plain())))
     except Exception:  # noqa: BLE001 - read-only folder: just no cache
         pass
 
