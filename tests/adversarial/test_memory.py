@@ -51,6 +51,20 @@ SECRETS = [
     ("REDIS_PASSWORD=xyzzy-plugh-42", "xyzzy-plugh"),
     ("SMTP_PASS: 'mailpass99'", "mailpass99"),
     ("authorization=Basic YWRtaW46YWRtaW4xMjM0NTY=", "YWRtaW46YWRtaW4x"),
+    # attack run after the issue: token formats, glued names and command-line secrets that got through
+    ("key AIzaSyB9x8c7V6b5N4m3L2k1J0h9G8f7D6s5A4q", "SyB9x8c7V6b5N4m3L2k1"),
+    ("glpat-Zq9Xw8Ev7Rc6Tb5Yn4Um", "Zq9Xw8Ev7Rc6Tb5Yn4Um"),
+    ("//registry.npmjs.org/:_authToken=npm_Qw1Er2Ty3Ui4Op5As6Df7Gh8Jk9Lz0Xc1Vb2N", "Qw1Er2Ty3Ui4Op5As6"),
+    ("PGPASSWORD=PgPassw0rdXYZ psql -h db", "PgPassw0rdXYZ"),
+    ("AccountName=acct;AccountKey=AzK3yB4se64Stuff0123456789abcdefABCD==;EndpointSuffix=x",
+     "AzK3yB4se64Stuff"),
+    ("clientSecret: 'CliSecr3tValue77'", "CliSecr3tValue77"),
+    ("psql --password=CliPassw0rd99 -h db", "CliPassw0rd99"),
+    ("deploy --api-key 9f8e7d6c5b4a39281706 now", "9f8e7d6c5b4a39281706"),
+    ("sshpass -p 'SshPassw0rd!' ssh host", "SshPassw0rd"),
+    ("mysql -u root -pMyS3cretPw shop", "MyS3cretPw"),
+    ("HF token hf_AbCdEfGhIjKlMnOpQrStUvWxYz01234567", "AbCdEfGhIjKlMnOpQrSt"),
+    ("SG.AbCdEfGhIjKlMnOpQrStUv.wXyZ0123456789AbCdEfGhIjKlMnOpQrStUvWxYz0", "wXyZ0123456789AbCdEf"),
 ]
 
 

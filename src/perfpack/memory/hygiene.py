@@ -19,6 +19,7 @@ _TRIGGERS = (
     "ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_", "xox",
     "hooks.slack", "bearer", "basic", "authorization", "private key", "eyj", "://", "@",
     "pass", "pwd", "secret", "token", "key", "credential", "auth",
+    "aiza", "glpat-", "npm_", "hf_", "shpat_", "dop_v1_", "ya29.", "sg.", "mysql",
 )
 _SECRET_KEY = (
     r"(?i)^(?:.*[-_])?(?:password|passwd|pwd|pass|secret|token|api[-_]?key|private[-_]?key|"
@@ -29,6 +30,12 @@ _SECRET_KEY = (
 _SECRET_NAME = (
     r"(?:[A-Za-z0-9]+[_.-])*(?:password|passwd|pwd|pass|passphrase|secret|token|api[_-]?key|apikey|"
     r"access[_-]?key|private[_-]?key|credentials?|auth)(?:[_.-][A-Za-z0-9]+)*"
+)
+# A name glued to one of these words (camelCase or one word): PGPASSWORD, AccountKey, _authToken,
+# clientSecret, accessToken. Only the unambiguous words: "pass", "auth" or "key" glued would hit
+# harmless names (bypass, author, monkey).
+_GLUED_SECRET_NAME = (
+    r"[A-Za-z0-9_.-]*?(?:password|passwd|passphrase|secret|token|apikey|accountkey|accesskey|privatekey)"
 )
 # Compiled on first use: compiling costs more than a whole memory write needs otherwise.
 _patterns: list | None = None
@@ -54,6 +61,19 @@ def _compiled() -> list:
             (re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b"), REDACTED),
             (re.compile(r"\bgh[pousr]_[A-Za-z0-9]{20,}"), REDACTED),
             (re.compile(r"\bgithub_pat_[A-Za-z0-9_]{20,}"), REDACTED),
+            (re.compile(r"\bAIza[0-9A-Za-z_-]{30,}"), REDACTED),  # Google API key
+            (re.compile(r"\bglpat-[0-9A-Za-z_-]{20,}"), REDACTED),  # GitLab
+            (re.compile(r"\bnpm_[A-Za-z0-9]{30,}"), REDACTED),
+            (re.compile(r"\bhf_[A-Za-z0-9]{30,}"), REDACTED),  # Hugging Face
+            (re.compile(r"\bshp(?:at|ss|ca|pa)_[a-fA-F0-9]{32,}"), REDACTED),  # Shopify
+            (re.compile(r"\bdop_v1_[a-f0-9]{40,}"), REDACTED),  # DigitalOcean
+            (re.compile(r"\bya29\.[0-9A-Za-z_-]{20,}"), REDACTED),  # Google OAuth access token
+            (re.compile(r"\bSG\.[0-9A-Za-z_-]{16,}\.[0-9A-Za-z_-]{16,}"), REDACTED),  # SendGrid
+            # command-line secrets: --password=X, --token X, sshpass -p X, mysql -pX
+            (re.compile(r"(?i)(--(?:[a-z0-9]+-)*(?:password|passwd|pass|secret|token|api-?key|access-?key)"
+                        r"(?:=|\s+)[\"']?)(?!\[REDACTED\])[^\s\"']+"), r"\1" + REDACTED),
+            (re.compile(r"(?i)(\bsshpass\s+-p\s*[\"']?)[^\s\"']+"), r"\1" + REDACTED),
+            (re.compile(r"(\bmysql\w*\s(?:[^\n;|&]*\s)?-p)(?=[^\s-])[^\s\"']+"), r"\1" + REDACTED),
             (re.compile(r"\bxox[abposre]-[A-Za-z0-9-]{8,}"), REDACTED),
             (re.compile(r"(?i)(hooks\.slack\.com/(?:services|workflows|triggers)/)[A-Za-z0-9/_-]+"),
              r"\1" + REDACTED),
@@ -70,6 +90,13 @@ def _compiled() -> list:
                 re.compile(
                     r"(?i)(?<![A-Za-z0-9_.-])(" + _SECRET_NAME + r")(\"?'?\s*[:=]\s*[\"']?)(?!\[REDACTED\])"
                     r"[^\s\"',;&]+"
+                ),
+                r"\1\2" + REDACTED,
+            ),
+            (
+                re.compile(
+                    r"(?i)(?<![A-Za-z0-9_.-])(" + _GLUED_SECRET_NAME + r")(\"?'?\s*[:=]\s*[\"']?)"
+                    r"(?!\[REDACTED\])[^\s\"',;&]+"
                 ),
                 r"\1\2" + REDACTED,
             ),
