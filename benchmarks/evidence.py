@@ -3,10 +3,10 @@ interpreter.
 
 Usage: .venv/bin/python benchmarks/evidence.py [--runs N] [--json]
 
-Accuracy: tests/data/evidence/tune (the cases the extractor was tuned on) and tests/data/evidence/heldout
-(written first, frozen, never tuned on), each report checked against its own ledger. A report is blocked
-when one of its figures is not backed by the ledger. Goals: block >= 95 % of the reports with an invented
-figure and <= 2 % of the genuine ones, judged on the held-out part.
+Accuracy: tests/data/evidence/tune (the cases the extractor was tuned on), tests/data/evidence/heldout
+(written first, frozen) and heldout2 (written blind later, frozen), each report checked against its own
+ledger. A report is blocked when one of its figures is not backed by the ledger. Goals: block >= 95 % of
+the reports with an invented figure and <= 2 % of the genuine ones, judged on both held-out parts pooled.
 
 Cost: the SubagentStop handler exactly as `perfpack install` writes it (.claude/perfpack/local/python -S
 local/hook.py subagent-stop, payload on stdin) in a project whose ledger holds 200 records, interleaved in
@@ -40,7 +40,9 @@ from perfpack.install.core import Target, hook_argv  # noqa: E402
 
 HOOK = ROOT / "src" / "perfpack" / "hook.py"
 CORPORA = {"tune": ROOT / "tests" / "data" / "evidence" / "tune",
-           "held-out": ROOT / "tests" / "data" / "evidence" / "heldout"}
+           "held-out": ROOT / "tests" / "data" / "evidence" / "heldout",
+           "held-out 2": ROOT / "tests" / "data" / "evidence" / "heldout2"}
+HELD_OUT = ("held-out", "held-out 2")
 GOALS = {"invented_block_rate": 0.95, "genuine_block_rate": 0.02, "ratio": 1.3}
 NO_FIGURES = ("I read the handler and the ORM calls. Nothing here is worth changing without a measurement; "
               "run perfpack bench before and after the next change and I will compare.")
@@ -48,9 +50,15 @@ NO_FIGURES = ("I read the handler and the ORM calls. Nothing here is worth chang
 
 def accuracy() -> dict:
     results = {}
+    every_case, every_ledger = [], {}
     for name, folder in CORPORA.items():
         cases, ledgers = load_corpus(folder)
         results[name] = evaluate(cases, ledgers)
+        if name in HELD_OUT:  # ledger names are unique per part: prefix them to pool the parts
+            every_case += [case.__class__(case.name, case.label, case.invented, f"{name}/{case.ledger}",
+                                          case.message) for case in cases]
+            every_ledger.update({f"{name}/{key}": value for key, value in ledgers.items()})
+    results["held-out, both parts"] = evaluate(every_case, every_ledger)
     return results
 
 
@@ -153,7 +161,7 @@ def main() -> int:
     results: dict = {"accuracy": accuracy()}
     with tempfile.TemporaryDirectory() as tmp:
         results["cost"] = cost(Path(tmp), max(args.runs, 10))
-    held = results["accuracy"]["held-out"]
+    held = results["accuracy"]["held-out, both parts"]
     budget_cases = ("no figures", "typical report")
     ok = (held["invented_block_rate"] >= GOALS["invented_block_rate"]
           and held["genuine_block_rate"] <= GOALS["genuine_block_rate"]
@@ -163,7 +171,7 @@ def main() -> int:
         print(json.dumps(results, indent=2, ensure_ascii=False))
         return 0 if ok else 1
     for name, r in results["accuracy"].items():
-        print(f"{name:9} {r['reports']} reports: invented blocked {r['invented_blocked']}/{r['invented']} "
+        print(f"{name:20} {r['reports']} reports: invented blocked {r['invented_blocked']}/{r['invented']} "
               f"({100 * r['invented_block_rate']:.1f} %), genuine blocked "
               f"{r['genuine_blocked']}/{r['genuine']} ({100 * r['genuine_block_rate']:.1f} %)")
         for mistake in r["mistakes"]:
@@ -174,8 +182,8 @@ def main() -> int:
           f"rounds, load average {c['load_average']}):")
     for name, r in c["cases"].items():
         print(f"  {name:36} {r['median_ms']:8.2f} ms  ratio {r['ratio']:.3f}")
-    print(f"goals (held-out: invented blocked >= 95 %, genuine blocked <= 2 %; hook ratio <= 1.3 on "
-          f"{' and '.join(budget_cases)}): {'ok' if ok else 'MISSED'}")
+    print(f"goals (both held-out parts: invented blocked >= 95 %, genuine blocked <= 2 %; hook ratio <= 1.3 "
+          f"on {' and '.join(budget_cases)}): {'ok' if ok else 'MISSED'}")
     return 0 if ok else 1
 
 

@@ -70,7 +70,7 @@ def test_matching_within_rounding_and_units(text, backed):
     ("median 12 ms and 1.64 s for the slowest run", [("12 ms", "p50"), ("1.64 s", "p50")]),
     ("p95 is 1.2 s (was 3.0 s)", [("1.2 s", "p95"), ("3.0 s", "p95")]),
     # percentages and ratios are changes of anything: the statistic rides along, matching ignores it
-    ("p95 fell 59 % (2.4x)", [("59 %", "p95"), ("2.4x", None)]),
+    ("p95 fell 59 % (2.4x)", [("59 %", "p95"), ("2.4x", "p95")]),
     # before -> after pairs, "from X to Y" with the unit only on the second
     ("p95 1.64 s -> 670 ms", [("1.64 s", "p95"), ("670 ms", "p95")]),
     ("p95 went from 1,640 to 670 ms", [("1,640", "p95"), ("670 ms", "p95")]),
@@ -130,3 +130,18 @@ def _backed(text: str, records=None) -> list[bool]:
 ])
 def test_matching_pairs_ranges_and_conversions(text, backed):
     assert _backed(text) == backed
+
+
+@pytest.mark.parametrize("text, expected", [
+    # hard-wrapped prose: a line break inside a sentence does not end the clause
+    ("The SLO\nof 50 ms at p95 is met.", []),
+    ("If we paginate, it could get\nto around 60 ms.", []),
+    ("p95 at 400 req/s dropped to 14.9 ms and mean latency\nwent to 7.7 ms.",
+     [("400 req/s", None), ("14.9 ms", "p95"), ("7.7 ms", "mean")]),
+    # a new line that starts a new item, a label's value or a capitalised sentence is a new clause
+    ("Target:\nmedian 40 ms", [("40 ms", "p50")]),
+    ("The budget is large\n- p95 40 ms", [("40 ms", "p95")]),
+    ("We aimed high\nP95 is 40 ms", [("40 ms", "p95")]),
+])
+def test_soft_wrapped_lines(text, expected):
+    assert _claims(text) == expected

@@ -1,9 +1,9 @@
 """The goals on the labelled corpus of final reports (tests/data/evidence/): block >= 95 % of the reports
 with an invented figure and <= 2 % of the genuine ones.
 
-The tuning part is held to the goals. The held-out part was written first and frozen, and is never tuned
-on: it is held to what it measured when it was first run (docs/evidence.md), so a change that makes it
-worse fails here, and one that makes it better shows in benchmarks/evidence.py.
+The tuning part is held to the goals. The held-out parts (heldout/ written first, heldout2/ written blind
+later) are frozen and never tuned on: they are held to what they measure now (docs/evidence.md has their
+first runs), so a change that makes them worse fails here; benchmarks/evidence.py reports them.
 """
 
 from __future__ import annotations
@@ -28,15 +28,16 @@ def test_the_tuning_corpus_meets_the_goals():
     assert scores["genuine_block_rate"] <= 0.02, scores["mistakes"]
 
 
-def test_the_held_out_corpus_does_not_get_worse():
-    scores = _scores("heldout")
+@pytest.mark.parametrize("name, genuine_blocked", [("heldout", 1), ("heldout2", 0)])
+def test_the_held_out_corpora_do_not_get_worse(name, genuine_blocked):
+    scores = _scores(name)
     assert scores["invented"] == scores["genuine"] == 12
     assert scores["invented_block_rate"] >= 0.95, scores["mistakes"]
-    # first run: 1 of 12 genuine reports blocked (h17: "at peak (256 MiB ...)" read as the peak RSS)
-    assert scores["genuine_blocked"] <= 1, scores["mistakes"]
+    # heldout: h17 ("at peak (256 MiB ...)" read as the peak RSS) is still blocked
+    assert scores["genuine_blocked"] <= genuine_blocked, scores["mistakes"]
 
 
-@pytest.mark.parametrize("name", ["tune", "heldout"])
+@pytest.mark.parametrize("name", ["tune", "heldout", "heldout2"])
 def test_every_case_is_labelled_with_a_known_ledger(name):
     cases, ledgers = load_corpus(DATA / name)
     assert cases and all(case.label in ("invented", "genuine") and case.ledger in ledgers for case in cases)

@@ -181,7 +181,20 @@ def _clause_start(text: str, position: int) -> int:
                 (cut >= 1 and text[cut - 1].isdigit() and text[start].isdigit()) or text[start] not in " \n"):
             end = cut
             continue
+        if text[cut] == "\n" and _soft_wrap(text, cut):
+            end = cut
+            continue
         return start
+
+
+def _soft_wrap(text: str, newline: int) -> bool:
+    """A line break inside a sentence of hard-wrapped prose ("Your SLO\nof 50 ms"): the next line goes on
+    in lower case, and the line before neither ends a sentence or a label nor is a table row."""
+    following = text[newline + 1:newline + 80].lstrip(" \t")
+    if not following or not following[0].isalpha() or not following[0].islower():
+        return False
+    line = text[text.rfind("\n", 0, newline) + 1:newline].strip()
+    return bool(line) and not line.endswith((":", "|")) and not line.startswith("|")
 
 
 _WORD_BREAKS = str.maketrans({char: " " for char in ",:()[]{}\"'*_|=~≈"})
@@ -435,7 +448,8 @@ def extract_claims(message: str) -> list[Claim]:
     claims: list[Claim] = []
     n = len(text)
     index = 0
-    last_figure_end = 0  # statistic and hedge words are read back to here, never across another figure
+    last_figure_end = 0  # hedge words are read back to here, never across another figure
+    last_of_dimension: dict[str, int] = {}  # statistic words: never across a figure of the same dimension
     pending_range: Claim | None = None
     pending_index = -1  # where pending_range sits in `claims` (no list.index: O(n) per range)
     direction_at = 0
@@ -484,7 +498,8 @@ def extract_claims(message: str) -> list[Claim]:
             sign_start = index - 1
             if text[index - 1] in "-−":
                 value = -value
-        boundary = max(_clause_start(text, sign_start), last_figure_end)
+        clause_start = _clause_start(text, sign_start)
+        boundary = max(clause_start, last_figure_end)
         approximate = any(mark in text[max(boundary, sign_start - 8):sign_start].lower()
                           for mark in ("~", "≈", "about", "around", "roughly", "approx", "nearly", "almost"))
         tolerance = 0.5 * 10.0 ** (-decimals)
@@ -493,7 +508,8 @@ def extract_claims(message: str) -> list[Claim]:
             tolerance = max(0.5, min(0.5 * 10.0 ** zeros, abs(value) * 0.025))  # "700 ms" is not 673
         if approximate:
             tolerance = max(tolerance, abs(value) * 0.05)
-        last_figure_end = unit_end
+        metric_boundary = max(clause_start, last_of_dimension.get(dimension, 0))
+        last_figure_end = last_of_dimension[dimension] = unit_end
         if _quoted_line(text, sign_start) or _hedged(text, boundary, sign_start, dimension) or \
                 (dimension, value * factor) in not_claims or \
                 _hedged_after(text, boundary, sign_start, unit_end):
@@ -502,7 +518,8 @@ def extract_claims(message: str) -> list[Claim]:
             index = unit_end
             continue
         claim = Claim(text[sign_start:unit_end].strip(), value, spelling, dimension, factor, tolerance,
-                      _metric_near(text, boundary, sign_start, unit_end, dimension), sign_start, unit_end)
+                      _metric_near(text, metric_boundary, sign_start, unit_end, dimension), sign_start,
+                      unit_end)
         claim.direction = _direction(text, unit_end if unit is not None else direction_at)
         claim.delta = dimension not in _CHANGES and _is_delta(text, boundary, sign_start,
                                                               unit_end if unit is not None else direction_at)
