@@ -364,8 +364,8 @@ def _lenient_parse(yaml_text: str) -> dict[str, Any] | None:
 _FAST_KEY = re.compile(r"([A-Za-z_][A-Za-z0-9_-]*):(?:( +)(.*))?")
 _FAST_ITEM = re.compile(r"( *)- +(.*)")
 # YAML line breaks other than \n, tabs, BOMs and characters YAML does not allow: leave them to PyYAML
-_FAST_UNSAFE = re.compile(
-    "[^\n\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]")
+# (named one by one: the negated class of the allowed ranges takes ~40 ms to compile, at every start)
+_FAST_UNSAFE = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff\ufeff\ufffe\uffff]")
 _PLAIN_FIRST_BAD = frozenset("-?:,[]{}#&*!|>'\"%@`")
 _RESERVED_KEYS = frozenset({"true", "false", "null", "y", "n", "yes", "no", "on", "off"})
 _NOT_A_SCALAR = object()
