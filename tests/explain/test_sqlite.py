@@ -285,12 +285,23 @@ def test_try_indexes_copies_a_small_database_into_memory_and_a_large_one_into_a_
                 "loans"
             )
             assert not list(tmp_path.glob("perfpack-explain-*"))
+            # the second copy the statements are timed on while the indexes are built: independent
+            twin = in_memory.twin()
+            assert twin is not None and twin.folder is None
+            try:
+                in_memory.create(["CREATE INDEX idx_loans_member_id ON loans (member_id)"])
+                sql = "SELECT * FROM loans WHERE member_id = 7"
+                assert "idx_loans_member_id" in in_memory.plan(sql).indexes
+                assert not twin.plan(sql).indexes
+            finally:
+                twin.close()
         finally:
             in_memory.close()
         monkeypatch.setattr(sqlite_engine, "MEMORY_COPY_MAX", target.size - 1)
         on_disk = target.sandbox()
         try:
             assert on_disk.folder is not None and Path(on_disk.folder).parent == tmp_path
+            assert on_disk.twin() is None  # a large database: one copy, timed before the builds
             assert (Path(on_disk.folder) / "copy.db").is_file()
             copied = on_disk.conn.execute("SELECT count(*) FROM loans").fetchone()[0]
             assert copied == target.row_count("loans")

@@ -223,11 +223,12 @@ class SQLiteSandbox:
     """A private copy of the database (SQLite's backup API: consistent even with a WAL): in memory when
     it is small enough, otherwise a file in $TMPDIR."""
 
-    def __init__(self, target: SQLiteTarget) -> None:
+    def __init__(self, target: SQLiteTarget, *, room: int = 4) -> None:
         self.target = target
         self.folder: str | None = None
-        if target.size <= MEMORY_COPY_MAX and target.size * 4 <= _available_memory():
-            self.conn = sqlite3.connect(":memory:", isolation_level=None)
+        if target.size <= MEMORY_COPY_MAX and target.size * room <= _available_memory():
+            # usable from the thread that builds the indexes (one thread at a time)
+            self.conn = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
         else:
             folder = tempfile.mkdtemp(prefix="perfpack-explain-")
             self.folder = folder
@@ -249,6 +250,22 @@ class SQLiteSandbox:
         self.conn.execute("PRAGMA temp_store = MEMORY")
         self.conn.execute("PRAGMA threads = 2")
         self.engine = "sqlite"
+
+    def twin(self) -> SQLiteSandbox | None:
+        """A second copy in memory, to time the statements on (without the indexes) while the indexes are
+        built on this one, on another core; None for a copy on disk (a large database: a second copy
+        would cost more than it saves) or when memory is short."""
+        if self.folder is not None:
+            return None
+        twin = SQLiteSandbox(self.target, room=8)
+        if twin.folder is not None:
+            twin.close()
+            return None
+        return twin
+
+    def interrupt(self) -> None:
+        """Stop what runs on this copy now (from another thread): an index build being abandoned."""
+        self.conn.interrupt()
 
     def close(self) -> None:
         try:
