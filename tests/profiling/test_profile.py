@@ -122,6 +122,25 @@ def test_diff_shows_the_hot_spot_gone(tmp_path: Path):
     assert prog.planted in text.splitlines()[3] and len(text.encode()) <= 2048
 
 
+def test_the_printed_diff_command_works_with_out(tmp_path: Path):
+    """The summary's last line is a command to copy: with --out it must name the profile's folder (a bare
+    name is looked up under .claude/perfpack/profiles/, where an --out profile is not)."""
+    prog = programs.generate("loop", tmp_path, _seed(), scale=SCALE)
+    hints = []
+    for name in ("before", "after"):
+        args = ["--out", str(tmp_path / "elsewhere"), "--name", name, "--", *prog.argv]
+        text = _profile(tmp_path, *args).stdout
+        hints.append(text.strip().splitlines()[-1])
+    assert hints[0].startswith("compare after a change: perfpack profile diff "), hints[0]
+    before = hints[0].split(" diff ", 1)[1].split()[0]
+    after = hints[1].split(" diff ", 1)[1].split()[0]
+    proc = run_perfpack("profile", "diff", before, after, cwd=tmp_path)
+    assert proc.returncode == 0, (hints, proc.stderr)
+    # without --out the name is enough
+    text = _profile(tmp_path, "--name", "plain", "--", *prog.argv).stdout
+    assert text.strip().splitlines()[-1] == "compare after a change: perfpack profile diff plain NEW_NAME"
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("engine", ["memray", "tracemalloc"])
 def test_planted_allocation_site_tops_memory(tmp_path: Path, engine: str):

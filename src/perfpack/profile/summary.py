@@ -218,9 +218,22 @@ def cpu_text(outcome: Outcome, *, top: int) -> str:
             if "output" in outcome.files
             else ""
         ),
-        f"compare after a change: perfpack profile diff {outcome.name} NEW_NAME",
+        _diff_hint(outcome),
     ]
     return _fit(head, items, tail)
+
+
+def _diff_hint(outcome: Outcome) -> str:
+    """The command to compare with a later run: by name for a profile in the project's profiles folder;
+    by folder for one written elsewhere (--out), which a name would not find."""
+    from pathlib import Path
+
+    from perfpack.project import perfpack_dir
+
+    default = perfpack_dir(Path(outcome.root)) / "profiles" / outcome.name
+    if outcome.run_dir and os.path.realpath(outcome.run_dir) != os.path.realpath(default):
+        return f"compare after a change: perfpack profile diff {one_line(_rel(outcome.run_dir))} NEW_FOLDER"
+    return f"compare after a change: perfpack profile diff {outcome.name} NEW_NAME"
 
 
 def memory_text(outcome: Outcome, *, top: int) -> str:
@@ -258,7 +271,7 @@ def memory_text(outcome: Outcome, *, top: int) -> str:
     tail = [
         f"flame graph (bytes at the peak): {one_line(_rel(outcome.files.get('flamegraph', '')) or '(none)')}",
         f"full profile: {one_line(_rel(outcome.files.get('profile', '')))}",
-        f"compare after a change: perfpack profile diff {outcome.name} NEW_NAME",
+        _diff_hint(outcome),
     ]
     return _fit(head, items, tail)
 
