@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from e2e_harness import make_git_project, run_claude
+from e2e_harness import copy_repo, make_git_project, run_claude
 from fake_api import FakeAnthropicAPI, text_block, tool_use_block
 
 from perfpack import ledger
@@ -75,7 +75,7 @@ def _agent_tool(body: dict[str, Any]) -> str | None:
     return next((name for name in ("Agent", "Task") if name in names), None)
 
 
-def _subagent_script(body: dict[str, Any]) -> list[dict[str, Any]] | None:
+def _subagent_script(body: dict[str, Any], agent: str = AGENT) -> list[dict[str, Any]] | None:
     """Main session: start the performance-engineer, then finish. The subagent: invent, then withdraw."""
     messages = body.get("messages") or []
     if AGENT_MARKER in _system(body) or any(AGENT_MARKER in t for m in messages[:1] for t in _texts(m)):
@@ -89,7 +89,7 @@ def _subagent_script(body: dict[str, Any]) -> list[dict[str, Any]] | None:
     if any(isinstance(b, dict) and b.get("type") == "tool_result"
            for m in messages for b in (m.get("content") if isinstance(m.get("content"), list) else [])):
         return [text_block("The performance-engineer reported its measured result.")]
-    return [tool_use_block(tool, {"subagent_type": AGENT, "description": "Measure checkout",
+    return [tool_use_block(tool, {"subagent_type": agent, "description": "Measure checkout",
                                   "prompt": "Measure the checkout latency and report the figures."})]
 
 
@@ -114,12 +114,26 @@ def _check(project: Path, message: str) -> int:
                           cwd=project, check=False, capture_output=True, timeout=60).returncode
 
 
+def _plugin_project(tmp_path: Path) -> tuple[Path, list[str]]:
+    """A project without perfpack installed, and the CLI arguments that load this repository as a plugin."""
+    repo = copy_repo(tmp_path / "perfpack-checkout")
+    project = make_git_project(tmp_path / "shop")
+    ledger.record(project, kind="bench", name="checkout", command=["python", "app.py"],
+                  figures=[ledger.figure("p95", 1643.2, "ms", side="before"),
+                           ledger.figure("p95", 672.9, "ms", side="after")])
+    return project, ["--plugin-dir", str(repo)]
+
+
+@pytest.mark.parametrize("route", ["install", "plugin"])
 def test_subagent_with_an_invented_figure_is_sent_back_once_and_its_next_answer_ends_it(
-    claude_bin, home, tmp_path
+    claude_bin, home, tmp_path, route
 ):
-    project = _project(tmp_path)
-    with FakeAnthropicAPI(script=_subagent_script) as api:
-        run = run_claude(claude_bin, api, project, home, "make checkout faster")
+    if route == "install":
+        project, extra, agent = _project(tmp_path), [], AGENT
+    else:  # hooks/hooks.json, the agent namespaced by the plugin
+        (project, extra), agent = _plugin_project(tmp_path), f"perfpack:{AGENT}"
+    with FakeAnthropicAPI(script=lambda body: _subagent_script(body, agent)) as api:
+        run = run_claude(claude_bin, api, project, home, "make checkout faster", *extra)
         requests = api.messages()
     assert run.returncode == 0, run.stderr[-2000:]
     agent_turns = [body for body in requests if AGENT_MARKER in _system(body)
