@@ -106,7 +106,7 @@ def read(root: Path | str) -> list[dict[str, Any]]:
     for raw in data.splitlines():
         try:
             entry = json.loads(raw)
-        except ValueError:
+        except (ValueError, RecursionError):  # a line nested 100,000 deep is damage too
             continue
         if isinstance(entry, dict) and isinstance(entry.get("id"), str):
             records.append(entry)

@@ -79,3 +79,16 @@ def test_the_hook_on_a_1_mb_message_of_figures_answers_in_bounded_time(project: 
     assert proc.returncode == 0 and proc.stderr == b""
     assert seconds < 10, f"{seconds:.1f} s (Claude Code's hook timeout is shorter than a minute)"
     assert json.loads(proc.stdout)["decision"] == "block"
+
+
+@pytest.mark.parametrize("line", [b"[" * 100_000, b'{"id": "x", "figures": ' + b"[" * 100_000, b"\xff\xfe",
+                                  b'{"id": "x", "figures": [{"metric": "p95", "value": NaN, "unit": "ms"}]}',
+                                  b'{"id": 5, "figures": {"a": 1e400}}'])
+def test_a_damaged_ledger_line_is_never_an_internal_error(project: Path, line: bytes) -> None:
+    path = Path(ledger.ledger_path(project))
+    path.write_bytes(path.read_bytes() + line + b"\n")
+    for args in (["list"], ["check", "--message", str(project / "m.txt")]):
+        (project / "m.txt").write_text("p95 is 9.65 ms")
+        out = run_perfpack("evidence", *args, "--project", str(project), timeout=60)
+        assert out.returncode in (0, 1, 2), out.stderr
+        assert "internal error" not in out.stderr and "Traceback" not in out.stderr
