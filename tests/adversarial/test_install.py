@@ -234,6 +234,9 @@ def test_hostile_settings_json_is_refused_in_one_line(project: Path, content: by
         {"gitignore": {"lines": [1, 2]}},
         {"gitignore": {"blocks": "2"}},
         {"gitignore": {"added": 3}},
+        # a record that names the user's own lines would make uninstall un-ignore them (secrets.env...)
+        {"gitignore": {"lines": [".claude/memory/", "node_modules/"]}},
+        {"gitignore": {"added": "node_modules/\n", "created": True}},
         {"files": {"agents/x.md": 5}},
         {"files": ["agents/x.md"]},
         {"dirs": "agents"},

@@ -755,6 +755,11 @@ def _check_manifest(data: Any) -> None:
         lines = ignore.get("lines", [])
         need(isinstance(lines, list) and all(isinstance(x, str) and "\n" not in x for x in lines),
              '"gitignore.lines" is not a list of lines')
+        # Only lines perfpack writes: a record naming `secrets.env` would make uninstall un-ignore it.
+        need(all(x in GITIGNORE_LINES for x in lines), '"gitignore.lines" names a line perfpack never '
+             "writes; refused")
+        need(all(not x.strip() or x in GITIGNORE_LINES for x in str(ignore.get("added", "")).split("\n")),
+             '"gitignore.added" holds a line perfpack never writes; refused')
         need(isinstance(ignore.get("created", False), bool), '"gitignore.created" is not true/false')
         blocks = ignore.get("blocks", 1)
         need(isinstance(blocks, int) and not isinstance(blocks, bool) and blocks >= 0,
