@@ -136,6 +136,13 @@ def generator_kept_rate(
     if c.not_sent:
         return False, f"{c.not_sent:,} requests due in the window were never sent: the generator fell behind"
     _, error = c.rate_and_error()
+    # above the target beyond the tolerance: requests due over the window were sent in less time, i.e.
+    # a generator behind its schedule caught up in bursts (the open-loop schedule was not kept)
+    if achieved > c.target_rate * (1 + RATE_TOLERANCE) + 3 * error:
+        return False, (
+            f"achieved {achieved:,.1f} req/s, above the {c.target_rate:,.6g} target: it sent in catch-up "
+            f"bursts after falling behind its schedule (its own lag p99 {_ms(lag_p99_ms)})"
+        )
     # short of the target beyond the tolerance and beyond the fit's own uncertainty (3 standard errors)
     if achieved < c.target_rate * (1 - RATE_TOLERANCE) - 3 * error:
         cores = c.cpu_s / c.wall_s if c.wall_s else 0.0
