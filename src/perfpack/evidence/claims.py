@@ -32,9 +32,10 @@ _UNITS = {
 # Longest spellings first, so "ms" wins over "m" and "requests per second" over "requests/s".
 _UNIT_SPELLINGS = sorted(_UNITS, key=len, reverse=True)
 _UNIT_FIRST = {spelling[0] for spelling in _UNITS}
-_UNITS_BY_FIRST = {first: [spelling for spelling in _UNIT_SPELLINGS if spelling[0] == first]
-                   for first in _UNIT_FIRST}
-# When a unit letter is glued to more letters it is a word, not a unit ("5 services", "3 bytesize").
+_UNITS_BY_FIRST: dict[str, list[str]] = {}
+for _spelling in _UNIT_SPELLINGS:
+    _UNITS_BY_FIRST.setdefault(_spelling[0], []).append(_spelling)
+
 _WORD_UNITS = {spelling for spelling in _UNITS if spelling[-1].isalpha()}
 
 # Words naming the statistic a figure is (closest one before the number wins; also right after it).
@@ -96,7 +97,7 @@ _PAIR_ARROWS = ("→", "->", "=>", "⇒", "to", "⟶", "—>", "-->")
 _RANGE_DASHES = "-–—"
 _CLAUSE_ENDS = ".;!?\n"
 _NUMBER_CHARS = "0123456789"
-_DIGITS_TO_ZERO = bytes(48 if 48 <= byte <= 57 else byte for byte in range(256))  # every digit as "0"
+_DIGITS_TO_ZERO = bytes.maketrans(b"123456789", b"000000000")  # every digit as "0"
 _SPACES = " \u00a0\u2009\u202f"
 class Claim:
     """One figure the message states: `value` in `unit` (as written) and in the dimension's base unit."""
@@ -200,9 +201,16 @@ def _soft_wrap(text: str, newline: int) -> bool:
 _WORD_BREAKS = str.maketrans({char: " " for char in ",:()[]{}\"'*_|=~≈"})
 
 
+_WORDS_MEMO: dict[tuple[int, int, int], list[str]] = {}  # one message at a time: cleared by extract_claims
+
+
 def _words(text: str, start: int, end: int) -> list[str]:
-    """The lower-case words of text[start:end], nearest to `end` first."""
-    return text[start:end].lower().translate(_WORD_BREAKS).split()[::-1]
+    """The lower-case words of text[start:end], nearest to `end` first (do not modify the list)."""
+    key = (id(text), start, end)
+    words = _WORDS_MEMO.get(key)
+    if words is None:
+        words = _WORDS_MEMO[key] = text[start:end].lower().translate(_WORD_BREAKS).split()[::-1]
+    return words
 
 
 def _read_number(text: str, index: int) -> tuple[float, int, int] | None:
@@ -342,7 +350,11 @@ def _hedged(text: str, boundary: int, start: int, dimension: str) -> bool:
         return True  # "ran the load for 30 s": how long it ran, not a result
     if _bound_before(text, boundary, start) and dimension not in _CHANGES:
         return True
-    clause = _words(text, _clause_start(text, start), start)
+    clause_start = _clause_start(text, start)
+    lowered = text[clause_start:start].lower()
+    if "you" not in lowered and "user" not in lowered and "ticket" not in lowered and "issue" not in lowered:
+        return False
+    clause = _words(text, clause_start, start)
     if any(word in ("you", "your", "you're", "you've", "user", "user's", "ticket", "issue")
            for word in clause):
         return any(word in _YOUR_VERBS for word in clause)
@@ -445,6 +457,7 @@ def extract_claims(message: str) -> list[Claim]:
     """Every quantitative claim in `message`, in order (the first MAX_CLAIMS). Targets, bounds, quotes and
     hypotheticals are left out, as are numbers without a unit, versions, dates and anything inside code."""
     text = strip_code(message)
+    _WORDS_MEMO.clear()
     claims: list[Claim] = []
     n = len(text)
     index = 0
@@ -500,8 +513,10 @@ def extract_claims(message: str) -> list[Claim]:
                 value = -value
         clause_start = _clause_start(text, sign_start)
         boundary = max(clause_start, last_figure_end)
-        approximate = any(mark in text[max(boundary, sign_start - 8):sign_start].lower()
-                          for mark in ("~", "≈", "about", "around", "roughly", "approx", "nearly", "almost"))
+        near = text[max(boundary, sign_start - 8):sign_start].lower()
+        approximate = bool(near) and ("~" in near or "≈" in near or "about" in near or "around" in near
+                                      or "roughly" in near or "approx" in near or "nearly" in near
+                                      or "almost" in near)
         tolerance = 0.5 * 10.0 ** (-decimals)
         if decimals == 0 and value >= 10:  # "670 ms", "2,150 req/s": trailing zeros may be rounding
             zeros = len(str(int(abs(value)))) - len(str(int(abs(value))).rstrip("0"))
@@ -541,6 +556,7 @@ def extract_claims(message: str) -> list[Claim]:
         claims.append(claim)
         index = unit_end
     _link_pairs(text, claims)
+    _WORDS_MEMO.clear()
     return claims
 
 

@@ -147,19 +147,20 @@ def _project_root(payload: "dict[str, Any]") -> str:
 def ledger_figures(root: str) -> "Figures | None":
     """The ledger's figures: from its index when that is current (one read), else from the ledger itself
     (and the index rewritten for the next stop). [] figures without a ledger; None for one we cannot read."""
-    from perfpack.evidence import index
-    from perfpack.evidence.match import figures_of
+    from perfpack.evidence.match import figures_of, index_paths, ledger_key, load_index
 
-    figures = index.load(root, _read_regular)
+    figures = load_index(root, _read_regular)
     if figures is not None:
         return figures
-    ledger = index._paths(root)[0]
-    key = index.ledger_key(ledger)
+    ledger = index_paths(root)[0]
+    key = ledger_key(ledger)
     records = read_ledger(root)
     if records is None:
         return None
     figures = figures_of(records)
-    if key is not None and records and index.ledger_key(ledger) == key:
+    if key is not None and records and ledger_key(ledger) == key:
+        from perfpack.evidence import index
+
         try:
             index.save(root, figures, key)
         except (OSError, ValueError):

@@ -13,69 +13,23 @@ Format (ROOT/.claude/perfpack/ledger.index, git-ignored beside the ledger): one 
 doubt (a short file, a bad header, a link, a FIFO) means: not used. Standard library only, no `os`/`json`.
 """
 
-from perfpack.evidence.match import Figures
+from perfpack.evidence.match import (  # noqa: F401 - the reading half lives beside the matcher (one import)
+    INDEX_NAME,
+    INDEX_VERSION,
+    MAX_INDEX_BYTES,
+    Figures,
+    index_paths,
+    ledger_key,
+    load_index,
+)
 
-VERSION = 1
-INDEX_NAME = "ledger.index"
-MAX_INDEX_BYTES = 64 * 1024 * 1024
+VERSION = INDEX_VERSION
+load = load_index
+_paths = index_paths
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
-
-
-def _paths(root: str) -> tuple[str, str]:
-    from perfpack.lightos import join
-
-    folder = join(root, ".claude", "perfpack")
-    return join(folder, "ledger.jsonl"), join(folder, INDEX_NAME)
-
-
-def ledger_key(ledger: str) -> list[int] | None:
-    """[size, mtime_ns, inode] of the ledger when it is a regular file (not a link), else None."""
-    from perfpack.lightos import _native
-
-    try:
-        info = _native.lstat(ledger)
-    except (OSError, ValueError):
-        return None
-    if info.st_mode & 0o170000 != 0o100000:
-        return None
-    return [info.st_size, info.st_mtime_ns, info.st_ino]
-
-
-def load(root: str, read_regular: "Any") -> Figures | None:
-    """The index when it describes the ledger as it is now; None otherwise."""
-    from perfpack.fastjson import loads
-
-    ledger, path = _paths(root)
-    key = ledger_key(ledger)
-    if key is None:
-        return None
-    data = read_regular(path, MAX_INDEX_BYTES)
-    if not data:
-        return None
-    newline = data.find(b"\n")
-    try:
-        header = loads(data[:newline].decode("utf-8")) if newline > 0 else None
-        if not isinstance(header, dict) or header.get("version") != VERSION or header.get("ledger") != key:
-            return None
-        ids, metrics, layout = header["ids"], header["metrics"], header["columns"]
-        if not (isinstance(ids, list) and isinstance(metrics, list) and isinstance(layout, dict)):
-            return None
-        body = memoryview(data)[newline + 1:]
-        columns = {}
-        for dimension, (offset, count) in layout.items():
-            if not (isinstance(offset, int) and isinstance(count, int) and offset >= 0 and count >= 0):
-                return None
-            ends = [offset + count * 8, offset + count * 12, offset + count * 14, offset + count * 15]
-            if ends[3] > len(body):
-                return None
-            columns[str(dimension)] = (body[offset:ends[0]].cast("d"), body[ends[0]:ends[1]].cast("i"),
-                                       body[ends[1]:ends[2]].cast("H"), body[ends[2]:ends[3]].cast("B"))
-    except (ValueError, TypeError, KeyError, AttributeError, RecursionError, UnicodeDecodeError):
-        return None
-    return Figures(columns, [str(i) for i in ids], [str(m) for m in metrics])
 
 
 def save(root: str, figures: Figures, key: list[int]) -> None:
@@ -83,14 +37,14 @@ def save(root: str, figures: Figures, key: list[int]) -> None:
     from perfpack.fastjson import dumps
     from perfpack.lightos import _native
 
-    _, path = _paths(root)
+    _, path = index_paths(root)
     layout, blobs, offset = {}, [], 0
     for dimension, (keys, orders, codes, deltas) in figures.columns.items():
         chunk = _pack(keys, "d", 8) + _pack(orders, "i", 4) + _pack(codes, "H", 2) + _pack(deltas, "B", 1)
         layout[dimension] = [offset, len(keys)]
         blobs.append(chunk)
         offset += len(chunk)
-    header = dumps({"version": VERSION, "ledger": key, "ids": figures.ids, "metrics": figures.metrics,
+    header = dumps({"version": INDEX_VERSION, "ledger": key, "ids": figures.ids, "metrics": figures.metrics,
                     "columns": layout})
     data = header.encode("utf-8") + b"\n" + b"".join(blobs)
     temporary = f"{path}.{_native.getpid()}.tmp"
@@ -126,7 +80,7 @@ def rebuild(root: str) -> None:
     from perfpack.evidence.hook import read_ledger
     from perfpack.evidence.match import figures_of
 
-    ledger, _ = _paths(root)
+    ledger, _ = index_paths(root)
     key = ledger_key(ledger)
     records = read_ledger(root) if key is not None else None
     if key is None or records is None or ledger_key(ledger) != key:

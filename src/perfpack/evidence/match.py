@@ -255,3 +255,64 @@ def match_all(claims: list[Claim], figures: Figures) -> list[str | None]:
             if inside is not None:
                 found[position] = found[low_position] = inside
     return found
+
+
+# --- the ledger's index: the reading half (perfpack.evidence.index writes it) ------------------------------
+
+INDEX_VERSION = 1
+INDEX_NAME = "ledger.index"
+MAX_INDEX_BYTES = 64 * 1024 * 1024
+
+def index_paths(root: str) -> tuple[str, str]:
+    from perfpack.lightos import join
+
+    folder = join(root, ".claude", "perfpack")
+    return join(folder, "ledger.jsonl"), join(folder, INDEX_NAME)
+
+
+def ledger_key(ledger: str) -> list[int] | None:
+    """[size, mtime_ns, inode] of the ledger when it is a regular file (not a link), else None."""
+    from perfpack.lightos import _native
+
+    try:
+        info = _native.lstat(ledger)
+    except (OSError, ValueError):
+        return None
+    if info.st_mode & 0o170000 != 0o100000:
+        return None
+    return [info.st_size, info.st_mtime_ns, info.st_ino]
+
+
+def load_index(root: str, read_regular: "Any") -> Figures | None:
+    """The index when it describes the ledger as it is now; None otherwise."""
+    from perfpack.fastjson import loads
+
+    ledger, path = index_paths(root)
+    key = ledger_key(ledger)
+    if key is None:
+        return None
+    data = read_regular(path, MAX_INDEX_BYTES)
+    if not data:
+        return None
+    newline = data.find(b"\n")
+    try:
+        header = loads(data[:newline].decode("utf-8")) if newline > 0 else None
+        if not isinstance(header, dict) or header.get("version") != INDEX_VERSION or \
+                header.get("ledger") != key:
+            return None
+        ids, metrics, layout = header["ids"], header["metrics"], header["columns"]
+        if not (isinstance(ids, list) and isinstance(metrics, list) and isinstance(layout, dict)):
+            return None
+        body = memoryview(data)[newline + 1:]
+        columns = {}
+        for dimension, (offset, count) in layout.items():
+            if not (isinstance(offset, int) and isinstance(count, int) and offset >= 0 and count >= 0):
+                return None
+            ends = [offset + count * 8, offset + count * 12, offset + count * 14, offset + count * 15]
+            if ends[3] > len(body):
+                return None
+            columns[str(dimension)] = (body[offset:ends[0]].cast("d"), body[ends[0]:ends[1]].cast("i"),
+                                       body[ends[1]:ends[2]].cast("H"), body[ends[2]:ends[3]].cast("B"))
+    except (ValueError, TypeError, KeyError, AttributeError, RecursionError, UnicodeDecodeError):
+        return None
+    return Figures(columns, [str(i) for i in ids], [str(m) for m in metrics])
