@@ -70,11 +70,15 @@ def _log_failure(args) -> None:
         if not os.environ.get("PERFPACK_HOOK_DEBUG"):
             return
 
+        from perfpack.lightos import append, is_real_dir
+
         root = os.environ.get("CLAUDE_PROJECT_DIR") or os.getcwd()
-        folder = os.path.join(root, ".claude", "perfpack")
-        os.makedirs(folder, exist_ok=True)
-        with open(os.path.join(folder, "hook.log"), "a", encoding="utf-8") as log:
-            log.write(f"{args!r}: {traceback.format_exc().strip().splitlines()[-1]}\n")
+        claude = os.path.join(root, ".claude")
+        folder = os.path.join(claude, "perfpack")
+        if not (is_real_dir(claude) and is_real_dir(folder)):
+            return  # an installed project only, never through a symlinked folder
+        line = f"{args!r}: {traceback.format_exc().strip().splitlines()[-1]}"[:2000] + "\n"
+        append(os.path.join(folder, "hook.log"), line.encode("utf-8", "replace"))  # O_NOFOLLOW, no FIFO
     except BaseException:
         pass
 
