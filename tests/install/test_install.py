@@ -678,9 +678,7 @@ def test_gitignore_that_is_a_folder_is_a_warning_not_a_failure(project: Path) ->
 
 def test_installed_pack_passes_the_validator(project: Path) -> None:
     assert install(project).returncode == 0
-    # --ignore PP110,PP207 until issue 15 moves perfpack's keys and TodoWrite out of the agents (issue 16's
-    # validator warns about both, as Claude Code 2.1.332 does)
-    proc = perfpack("validate", "--strict", "--ignore", "PP110,PP207", str(project / ".claude"))
+    proc = perfpack("validate", "--strict", str(project / ".claude"))
     if "No such command" in proc.stderr:
         pytest.skip("validator not available")
     assert proc.returncode == 0, proc.stdout + proc.stderr

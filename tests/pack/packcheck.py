@@ -17,8 +17,13 @@ DESCRIPTION_BUDGET = 300
 
 MODELS = {"sonnet", "opus", "haiku", "fable", "inherit"}
 COLORS = {"red", "blue", "green", "yellow", "purple", "orange", "pink", "cyan"}
-KNOWN_TOOLS = {"Read", "Write", "Edit", "Grep", "Glob", "Bash", "TodoWrite", "WebFetch", "WebSearch",
-               "NotebookEdit", "Agent"}
+# The tools a subagent's request actually carries on Claude Code 2.1.197 and 2.1.332 (captured requests of
+# the pack's agents spawned through the real CLI): Grep, Glob and TodoWrite are never offered to a subagent,
+# whatever its `tools:` says, and 2.1.332 in -p mode has no task-list tool at all (claude-code.md).
+KNOWN_TOOLS = {"Read", "Write", "Edit", "Bash", "Agent"}
+# What /optimize (the main conversation) may pre-approve: tools both versions offer there.
+COMMAND_TOOLS = {"Read", "Write", "Edit", "Bash", "Agent", "Skill"}
+NEVER_OFFERED = ("Grep", "Glob", "TodoWrite", "TaskCreate", "TaskGet")
 
 # What must not survive from the seeds: other projects' names and paths, tools that do not exist here.
 LEFTOVERS_ANY_CASE = ("serena", "spheroseg", "cvat", "abathur", "/users/", "/home/", "docker exec",
@@ -30,6 +35,9 @@ LEFTOVERS_EXACT_WORD = ("APES",)  # case-sensitive: "shapes" is fine
 # Claude Code runs !`cmd` at line start or after whitespace, and ```! blocks, before the model sees them.
 _BANG_INLINE = re.compile(r"(?:^|(?<=\s))!`([^`\n]+)`", re.MULTILINE)
 _BANG_BLOCK = re.compile(r"^```!\s*\n(.*?)^```", re.MULTILINE | re.DOTALL)
+# The one shell form a `!` line may take besides a plain `perfpack X`: a fallback that never fails, so a
+# project without perfpack (a teammate's clone) still gets /optimize, with one line saying how to get it.
+_FALLBACK = re.compile(r'(perfpack [a-z][a-z -]*?) 2>/dev/null \|\| echo "[^"$`\\]+"')
 _PERFPACK_CALL = re.compile(r"(?<![\w/.-])perfpack ([a-z][a-z-]*)(?: ([a-z][a-z-]*))?")
 
 
@@ -56,6 +64,9 @@ def bang_commands(body: str) -> list[str]:
 def bang_problems(command: str, allowed_tools: str) -> list[str]:
     """Why a `!` command would be unsafe or aborted (empty = fine)."""
     problems = []
+    fallback = _FALLBACK.fullmatch(command)
+    if fallback:
+        command = fallback.group(1)
     if not command.startswith("perfpack "):
         problems.append("does not call perfpack")
     if "$" in command:
