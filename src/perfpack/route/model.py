@@ -184,9 +184,9 @@ def train(examples: list[tuple[set[str], int]], classes: list[str], *, epochs: i
     for epoch in range(epochs):
         order.shuffle(data)
         step = rate / (1 + epoch * 0.2)
-        for found, label in data:
+        for names, label in data:
             totals = list(bias)
-            for name in found:
+            for name in names:
                 row = weights[name]
                 for k in range(width):
                     totals[k] += row[k]
@@ -196,7 +196,7 @@ def train(examples: list[tuple[set[str], int]], classes: list[str], *, epochs: i
             for k in range(width):
                 gradient = exps[k] / whole - (1.0 if k == label else 0.0)
                 bias[k] -= step * gradient
-                for name in found:
+                for name in names:
                     row = weights[name]
                     row[k] -= step * (gradient + l2 * row[k])
     rounded = {}
