@@ -189,3 +189,12 @@ def test_a_report_folder_is_not_a_benchmark_suite(tmp_path):
 
 def test_prctl_is_available():
     assert ctypes.CDLL(None).prctl  # the real-process test above depends on it (Linux)
+
+
+@pytest.mark.parametrize("budget", ["p95=1e400ms", "rss=1e300GB", "p99=" + "9" * 5000 + "ms"])
+def test_an_infinite_budget_is_a_usage_error_not_an_unsavable_baseline(project, budget):
+    """The limit overflowed to inf; saving the baseline then failed in json.dumps(allow_nan=False): exit 3."""
+    proc = _perfpack("bench", "--name", "inf", "--save", "--budget", budget, "--runs", "2", "--", "true",
+                     cwd=project)
+    _one_line_error(proc, "out of range")
+    assert not (project / ".claude" / "perfpack" / "baselines" / "inf.json").exists()

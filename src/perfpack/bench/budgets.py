@@ -56,7 +56,7 @@ def parse_budget(spec: str) -> Budget:
         if factor is None:
             raise PerfpackError(f"invalid budget {spec!r}: unknown size unit {unit!r}",
                                 hint="use B, KB, MB or GB")
-        return Budget("rss", number * factor, spec.strip())
+        return Budget("rss", _finite(number * factor, spec), spec.strip())
     if metric not in TIME_METRICS:
         raise PerfpackError(f"invalid budget {spec!r}: unknown metric {metric!r}",
                             hint="use one of " + ", ".join([*TIME_METRICS, "rss"]))
@@ -67,7 +67,16 @@ def parse_budget(spec: str) -> Budget:
     if time_factor is None:
         raise PerfpackError(f"invalid budget {spec!r}: unknown time unit {unit!r}",
                             hint="use ns, us, ms or s")
-    return Budget(metric, number * time_factor, spec.strip())
+    return Budget(metric, _finite(number * time_factor, spec), spec.strip())
+
+
+def _finite(limit: float, spec: str) -> float:
+    """A limit JSON can hold: 1e400ms (or 5,000 digits) is infinite, and a baseline saved with it could
+    not be written (allow_nan=False), nor read back."""
+    if limit != limit or limit in (float("inf"), float("-inf")):
+        raise PerfpackError(f"invalid budget {spec[:60]!r}: the value is out of range",
+                            hint="write METRIC=VALUEUNIT, e.g. p95=300ms, p99=1s, rss=512MB")
+    return limit
 
 
 def parse_budgets(specs: list[str], presets: list[str]) -> list[Budget]:
