@@ -15,6 +15,10 @@ a final message with no figures and a typical report (both as the payload's `las
 which both supported CLIs send), the typical report read from a 1 MB transcript (no
 `last_assistant_message`), and the Stop hook of an /optimize turn (finds the command in the transcript).
 Budget: each ratio <= 1.3. Exit 1 if a goal or budget is missed.
+
+With --instructions, the same cases also run once each under valgrind's callgrind, and the ratio of
+instructions executed is printed: a figure a loaded machine does not move (wall-clock ratios inflate
+with the load average).
 """
 
 from __future__ import annotations
@@ -96,7 +100,27 @@ def _time(argv: list[str], stdin: bytes, env: dict[str, str]) -> float:
     return time.perf_counter() - start
 
 
-def cost(project: Path, runs: int) -> dict:
+def _instructions(cases: dict, env: dict[str, str]) -> dict:
+    """name -> instructions executed (callgrind), and each case's ratio to the bare interpreter."""
+    import re
+    import shutil
+
+    if not shutil.which("valgrind"):
+        return {"error": "valgrind not found"}
+    counts = {}
+    for name, (argv, stdin) in cases.items():
+        done = subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", *argv],
+                              input=stdin, capture_output=True, env=env, check=False, timeout=300)
+        found = re.search(rb"Collected : (\d+)", done.stderr)
+        if not found:
+            return {"error": f"no instruction count for {name}"}
+        counts[name] = int(found[1])
+    bare = counts["bare -S"]
+    return {name: {"instructions": count, "ratio": round(count / bare, 3)} for name, count in counts.items()
+            if name != "bare -S"} | {"bare -S": {"instructions": bare}}
+
+
+def cost(project: Path, runs: int, count_instructions: bool = False) -> dict:
     # An installed wheel has bytecode; this checkout may not (PYTHONDONTWRITEBYTECODE), so build it once.
     compileall.compile_dir(str(ROOT / "src" / "perfpack"), quiet=1)
     python = sys.executable
@@ -147,7 +171,9 @@ def cost(project: Path, runs: int) -> dict:
             times[name].append(_time(*cases[name], env))
     median = {name: statistics.median(values) for name, values in times.items()}
     bare = median["bare -S"]
-    return {"runs": runs, "command": shlex.join(subagent), "bare_S_median_ms": round(bare * 1000, 2),
+    instructions = _instructions(cases, env) if count_instructions else {}
+    return {"instructions": instructions, "runs": runs, "command": shlex.join(subagent),
+            "bare_S_median_ms": round(bare * 1000, 2),
             "cases": {name: {"median_ms": round(value * 1000, 2), "ratio": round(value / bare, 3)}
                       for name, value in median.items() if name != "bare -S"},
             "load_average": [round(x, 2) for x in os.getloadavg()]}
@@ -157,10 +183,12 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--runs", type=int, default=100, help="interleaved rounds (default 100)")
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--instructions", action="store_true",
+                        help="also count instructions with valgrind (callgrind): load-independent ratios")
     args = parser.parse_args()
     results: dict = {"accuracy": accuracy()}
     with tempfile.TemporaryDirectory() as tmp:
-        results["cost"] = cost(Path(tmp), max(args.runs, 10))
+        results["cost"] = cost(Path(tmp), max(args.runs, 10), args.instructions)
     held = results["accuracy"]["held-out, both parts"]
     budget_cases = ("no figures", "typical report")
     ok = (held["invented_block_rate"] >= GOALS["invented_block_rate"]
@@ -182,6 +210,11 @@ def main() -> int:
           f"rounds, load average {c['load_average']}):")
     for name, r in c["cases"].items():
         print(f"  {name:36} {r['median_ms']:8.2f} ms  ratio {r['ratio']:.3f}")
+    for name, r in c["instructions"].items():
+        if name == "error":
+            print(f"  instructions: {r}")
+        elif name != "bare -S":
+            print(f"  {name:36} {r['instructions']:>12,} instructions  ratio {r['ratio']:.3f} (callgrind)")
     print(f"goals (both held-out parts: invented blocked >= 95 %, genuine blocked <= 2 %; hook ratio <= 1.3 "
           f"on {' and '.join(budget_cases)}): {'ok' if ok else 'MISSED'}")
     return 0 if ok else 1

@@ -299,3 +299,22 @@ def test_a_large_ledger_is_checked_from_its_index(tmp_path):
     index.rebuild(str(project))
     proc = _run("subagent-stop", _subagent(project, INVENTED + " The job-3 median is 5.003 s."), project)
     assert "2.9 s" in (_blocked(proc) or "") and "5.003" not in (_blocked(proc) or "")
+
+
+@pytest.mark.parametrize("event, final", [("subagent-stop", None), ("subagent-stop", INVENTED),
+                                          ("stop", INVENTED)])
+def test_the_hook_path_imports_no_heavy_module(tmp_path, event, final):
+    """Also on the transcript path and when it blocks: no os, json, re, enum, typing (start-up contract)."""
+    project = _project(tmp_path)
+    _transcript(project / "agent.jsonl", INVENTED)
+    transcript = _transcript(project / "main.jsonl", INVENTED,
+                             prompt="<command-name>/optimize</command-name>")
+    payload = _subagent(project, final) if event == "subagent-stop" else _stop(project, transcript, final)
+    environ = {k: v for k, v in os.environ.items() if k not in ("CLAUDE_PROJECT_DIR", "PERFPACK_HOOKS")}
+    proc = subprocess.run([sys.executable, "-X", "importtime", "-S", str(HOOK), event],
+                          input=json.dumps(payload).encode(), capture_output=True, cwd=project, env=environ,
+                          timeout=30)
+    assert b'"decision": "block"' in proc.stdout
+    imported = {line.rsplit("|", 1)[1].strip() for line in proc.stderr.decode().splitlines()
+                if line.startswith("import time:") and "|" in line}
+    assert not imported & {"os", "json", "re", "enum", "typing", "collections", "array", "bisect"}, imported

@@ -1,7 +1,6 @@
 """The final message of an agent: from a Claude Code transcript (JSON Lines, as hooks receive it in
-`transcript_path`) or from a plain-text file. Transcripts grow to many megabytes: read from the end."""
-
-from perfpack.errors import PerfpackError
+`transcript_path`) or from a plain-text file. Transcripts grow to many megabytes: read from the end.
+`assistant_text` is on the stop hook's path: nothing is imported at the top of this module."""
 
 TAIL_BYTES = 4 * 1024 * 1024  # the last assistant message is near the end; enough for very long ones
 MAX_MESSAGE_BYTES = 4 * 1024 * 1024
@@ -11,6 +10,7 @@ def final_message_from_transcript(path: str) -> str:
     """The text of the last assistant message in a transcript, or "" when it has none."""
     import os
 
+    from perfpack.errors import PerfpackError
     from perfpack.fastjson import loads
     from perfpack.safeio import check_regular
 
@@ -68,6 +68,7 @@ def assistant_text(entry: object) -> str:
 
 
 def read_message_file(path: str) -> str:
+    from perfpack.errors import PerfpackError
     from perfpack.safeio import read_user_text
 
     try:
