@@ -226,7 +226,11 @@ def record_pack(
     if project != copy:
         harness._git_project(project)
     else:
-        subprocess.run(["git", "init", "-q"], cwd=project, check=False, capture_output=True)
+        env = {**os.environ, "GIT_AUTHOR_NAME": "o", "GIT_AUTHOR_EMAIL": "o@example.invalid",
+               "GIT_COMMITTER_NAME": "o", "GIT_COMMITTER_EMAIL": "o@example.invalid"}
+        for args in (["init", "-q", "-b", "main"], ["add", "-A"], ["commit", "-q", "-m", "initial"]):
+            # a repository with a commit, as the oracle's projects: `git log` in a ! line has history to show
+            subprocess.run(["git", *args], cwd=project, env=env, check=False, capture_output=True, timeout=60)
     extra: list[str] = []
     roots = sorted({c.plugin_root for c in cases if c.kind == "plugin"})
     for rel in roots:
@@ -271,6 +275,9 @@ def record_pack(
     marker_to_name = {v["marker"]: n for n, v in spawned.items() if v.get("marker")}
     for case in cases:
         if case.kind == "plugin":
+            if not (copy / case.rel).is_file():  # a marketplace entry is its manifest: no file to judge
+                case.cli = {"failed": None, "what": "no plugin.json (the marketplace entry is its manifest)"}
+                continue
             case.cli = {
                 "failed": not plugin_ok[case.plugin_root],
                 "what": "loaded" if plugin_ok[case.plugin_root] else "plugin refused",

@@ -9,6 +9,7 @@ The Claude Code CLI is taken from ~/.cache/perfpack/claude-code-VERSION (PERFPAC
 
 from __future__ import annotations
 
+import compileall
 import json
 import os
 import resource
@@ -146,6 +147,8 @@ def main() -> int:
     )
     args = parser.parse_args()
     count = args.count
+    # An installed wheel has bytecode; this checkout may not (PYTHONDONTWRITEBYTECODE), so build it once.
+    compileall.compile_dir(str(Path(__file__).resolve().parent.parent / "src" / "perfpack"), quiet=1)
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         make_pack(root, count, args.perfpack_keys)

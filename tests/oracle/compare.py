@@ -2,7 +2,8 @@
 
 For each case both sides give the same small set of facts: agent loaded, how its spawn went (ok / no tools /
 model refused), which declared tools it lost, which keys the CLI flags as unknown, the description it shows;
-command ran or was refused; plugin loaded and how many agents it brought. A case agrees when every fact agrees.
+command ran or was refused; plugin loaded and how many agents it brought. A case agrees when every fact
+agrees.
 """
 
 from __future__ import annotations
@@ -64,7 +65,8 @@ def oracle_facts(case: Case, verdict: dict[str, Any], version: str) -> dict[str,
             listed = agent.get("tools_listed") or ""
             if facts["spawn"] == "ok" and listed and listed != "All tools" and sent is not None:
                 lost = set()
-                renamed = {n: v["sent_as"][0] for n, v in cc.facts(version)["tools"].items() if v.get("sent_as")}
+                renamed = {n: v["sent_as"][0] for n, v in cc.facts(version)["tools"].items()
+                           if v.get("sent_as")}
                 for entry in _split_listed(listed):
                     base = cc.tool_base(entry)
                     if base.startswith("mcp__"):
@@ -132,9 +134,11 @@ def validator_facts(case: Case, findings: list[Finding], version: str, oracle: d
                 text = next(iter(case.files.values()))
                 fm = parse_frontmatter_text(text)
                 data = fm.data if fm.data is not None else fm.lenient_data
-                shown = str((data or {}).get("description")).split("\n", 1)[0]  # the agent list shows line one
+                # the agent list shows line one
+                shown = str((data or {}).get("description")).split("\n", 1)[0]
                 facts["description"] = _norm(shown)
-                if len(oracle["description"]) >= 200 and facts["description"].startswith(oracle["description"]):
+                if len(oracle["description"]) >= 200 \
+                        and facts["description"].startswith(oracle["description"]):
                     facts["description"] = oracle["description"]  # the list cuts long descriptions
         if "unknown_keys" in oracle:
             keys = set()

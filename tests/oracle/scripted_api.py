@@ -56,7 +56,8 @@ class ScriptedAPI(FakeAnthropicAPI):
                 parts = urlsplit(self.path)
                 length = int(self.headers.get("Content-Length") or 0)
                 if length > MAX_BODY_BYTES:
-                    self._send(413, b'{"type":"error","error":{"type":"request_too_large","message":"too large"}}')
+                    too_large = b'{"type":"error","error":{"type":"request_too_large","message":"too large"}}'
+                    self._send(413, too_large)
                     return
                 raw = self.rfile.read(length) if length else b""
                 try:
@@ -73,7 +74,8 @@ class ScriptedAPI(FakeAnthropicAPI):
                     return
                 model = str(body.get("model", ""))
                 if not SERVED_MODEL.match(model):
-                    error = {"type": "error", "error": {"type": "not_found_error", "message": f"model: {model}"}}
+                    error = {"type": "error",
+                             "error": {"type": "not_found_error", "message": f"model: {model}"}}
                     self._send(404, json.dumps(error).encode())
                     return
                 try:
@@ -84,24 +86,23 @@ class ScriptedAPI(FakeAnthropicAPI):
 
             def _stream_blocks(self, model: str, blocks: list[Block]) -> None:
                 stop = "tool_use" if any(b["type"] == "tool_use" for b in blocks) else "end_turn"
-                start = {"id": f"msg_{uuid.uuid4().hex[:24]}", "type": "message", "role": "assistant",
+                start: dict[str, Any] = {"id": f"msg_{uuid.uuid4().hex[:24]}", "type": "message",
+                                         "role": "assistant",
                          "model": model, "content": [], "stop_reason": None, "stop_sequence": None,
                          "usage": {"input_tokens": 10, "output_tokens": 1}}
                 events: list[tuple[str, dict[str, Any]]] = [("message_start", {"type": "message_start",
                                                                               "message": start})]
                 for index, block in enumerate(blocks):
                     if block["type"] == "text":
-                        events += [("content_block_start", {"type": "content_block_start", "index": index,
-                                                            "content_block": {"type": "text", "text": ""}}),
-                                   ("content_block_delta", {"type": "content_block_delta", "index": index,
-                                                            "delta": {"type": "text_delta", "text": block["text"]}})]
+                        opened: dict[str, Any] = {"type": "text", "text": ""}
+                        delta: dict[str, Any] = {"type": "text_delta", "text": block["text"]}
                     else:
-                        events += [("content_block_start", {"type": "content_block_start", "index": index,
-                                                            "content_block": {"type": "tool_use", "id": block["id"],
-                                                                              "name": block["name"], "input": {}}}),
-                                   ("content_block_delta", {"type": "content_block_delta", "index": index,
-                                                            "delta": {"type": "input_json_delta",
-                                                                      "partial_json": json.dumps(block["input"])}})]
+                        opened = {"type": "tool_use", "id": block["id"], "name": block["name"], "input": {}}
+                        delta = {"type": "input_json_delta", "partial_json": json.dumps(block["input"])}
+                    events += [("content_block_start", {"type": "content_block_start", "index": index,
+                                                        "content_block": opened}),
+                               ("content_block_delta", {"type": "content_block_delta", "index": index,
+                                                        "delta": delta})]
                     events.append(("content_block_stop", {"type": "content_block_stop", "index": index}))
                 events += [("message_delta", {"type": "message_delta",
                                               "delta": {"stop_reason": stop, "stop_sequence": None},

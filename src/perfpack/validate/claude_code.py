@@ -1,9 +1,10 @@
 """What Claude Code does with pack files, per CLI version: the ONE place that changes with each CLI release.
 
-The per-version facts (tools offered to subagents, renamed tools, agent keys the CLI warns about, model aliases,
-built-in agents) live in claude_code_facts.json, derived from the differential oracle's recordings of the real
-CLI (`python scripts/record_oracle.py --cli-version X` re-records a version and re-derives this file). What the
-oracle cannot observe (documented keys it never probed) is listed here by hand, with the source.
+The per-version facts (tools offered to subagents, renamed tools, agent keys the CLI warns about, model
+aliases, built-in agents) live in claude_code_facts.json, derived from the differential oracle's recordings
+of the real CLI (`python scripts/record_oracle.py --cli-version X` re-records a version and re-derives this
+file). What the oracle cannot observe (documented keys it never probed) is listed here by hand, with the
+source.
 """
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ AGENT_KEYS = frozenset({"name", "description", "tools", "disallowedTools", "mode
                         "isolation", "initialPrompt"})
 # Documented command / skill keys (slash-commands and skills docs).
 COMMAND_KEYS = frozenset({"description", "argument-hint", "allowed-tools", "model", "effort",
-                          "disable-model-invocation", "disallowed-tools", "context", "agent", "hooks", "arguments",
+                          "disable-model-invocation", "disallowed-tools", "context", "agent", "hooks",
+                          "arguments",
                           "name", "when_to_use", "user-invocable", "hide-from-slash-command-tool", "version",
                           "license", "metadata", "paths", "shell"})
 # perfpack's own keys that used to live in agent frontmatter (issue 15 moves them to a perfpack file):
@@ -33,7 +35,8 @@ COMMAND_KEYS = frozenset({"description", "argument-hint", "allowed-tools", "mode
 PERFPACK_KEYS = frozenset({"triggers", "delegates-to", "external-agents"})
 # Tools whose names the CLI removed; the oracle shows which it maps to a successor and which it drops.
 REMOVED_TOOL_ADVICE = {
-    "LS": "use Glob (and Bash `ls`)", "NotebookRead": "use Read (it reads notebooks)", "MultiEdit": "use Edit",
+    "LS": "use Glob (and Bash `ls`)", "NotebookRead": "use Read (it reads notebooks)",
+    "MultiEdit": "use Edit",
     "BashOutput": "remove it (TaskOutput/Monitor replace it)", "KillShell": "use TaskStop",
     "TodoWrite": "remove it (subagents do not get a task list)", "SlashCommand": "use Skill",
     "TaskCreate": "remove it", "TaskGet": "remove it", "TaskList": "remove it", "TaskUpdate": "remove it",
@@ -72,7 +75,8 @@ def resolve_version(version: str | None) -> str:
                             hint=f"recorded versions: {', '.join(known)}")
     older = [v for v in known if _key(v) <= _key(version)]
     if not older:
-        raise PerfpackError(f"Claude Code {version} is older than every recorded version ({', '.join(known)})",
+        raise PerfpackError(f"Claude Code {version} is older than every recorded version "
+                            f"({', '.join(known)})",
                             hint="record it: python scripts/record_oracle.py --cli-version " + version)
     return older[-1]
 
@@ -87,7 +91,8 @@ def facts(version: str) -> dict[str, Any]:
 
 
 def builtin_agents(version: str) -> frozenset[str]:
-    return frozenset(a.lower() for a in facts(version)["builtin_agents"]) | {"general-purpose", "explore", "plan"}
+    recorded = frozenset(a.lower() for a in facts(version)["builtin_agents"])
+    return recorded | {"general-purpose", "explore", "plan"}
 
 
 def warns_on_unknown_keys(version: str) -> bool:
@@ -122,7 +127,8 @@ def tool_status(entry: str, version: str, alone: bool = False) -> tuple[str, str
     recorded = table.get(entry) or (next((v for k, v in table.items() if k.startswith(name + "(")), None)
                                     if "(" in entry else None) or table.get(name)
     if recorded and alone and recorded.get("offered_alone") is not None:
-        recorded = dict(recorded, offered=recorded["offered_alone"])  # e.g. `Agent` alone vs beside other tools
+        # e.g. `Agent` alone vs beside other tools
+        recorded = dict(recorded, offered=recorded["offered_alone"])
     if recorded and recorded.get("offered") is True:
         sent = recorded.get("sent_as") or [name]
         if sent == [name] or name in sent:
@@ -141,7 +147,8 @@ def known_tool_names(version: str) -> list[str]:
 
 
 def model_status(value: Any, version: str) -> str:
-    """"ok", "inherit" (not a string: the parent's model is used) or "refused" (sent verbatim, the API 404s)."""
+    """"ok", "inherit" (not a string: the parent's model is used) or "refused" (sent verbatim: the API
+    404s)."""
     if not isinstance(value, str) or not value.strip():
         return "inherit"
     recorded = facts(version)["models"].get(value)

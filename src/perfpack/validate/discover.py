@@ -145,7 +145,7 @@ def _scan_claude(claude: Path, project: Path, found: Discovery) -> None:
 
 
 def _scan_skills(folder: Path, found: Discovery, root: Path | None = None, plugin: bool = False) -> None:
-    """Skills: known by name (agents' `skills:`), and checked as commands (`/name`, `!` lines) when in a tree."""
+    """Skills: known by name (agents' `skills:`), and checked as commands (`/name`, `!` lines) in a tree."""
     if folder.is_dir():
         for skill in sorted(folder.glob("*/SKILL.md")):
             found.skills.setdefault(skill.parent.name, skill)
@@ -184,7 +184,8 @@ def _kind_of_file(path: Path) -> str | None:
     if name == "skill.md":
         return "skill"
     parts = [p.lower() for p in path.parts[:-1]]
-    if "commands" in parts and ("agents" not in parts or parts[::-1].index("commands") < parts[::-1].index("agents")):
+    if "commands" in parts and ("agents" not in parts
+                               or parts[::-1].index("commands") < parts[::-1].index("agents")):
         return COMMAND
     return AGENT
 
@@ -218,7 +219,8 @@ def discover(paths: list[Path]) -> Discovery:
             found.targets.extend(Target(p, kind, root, plugin) for p in _md_files(path))
         elif path.name == "skills":
             _scan_skills(path, found)
-        elif any((path / marker).exists() for marker in ("agents", "commands", "skills", "hooks", ".claude-plugin", ".claude")):
+        elif any((path / marker).exists()
+                 for marker in ("agents", "commands", "skills", "hooks", ".claude-plugin", ".claude")):
             _scan_root(path, found)
         # any other folder (a project without .claude/, docs/, ...) holds nothing Claude Code loads:
         # its Markdown is never read as agents

@@ -37,7 +37,8 @@ def _registry() -> Any:
     # jsonschema and referencing cost ~90 ms to import: only needed once a file is (probably) invalid
     from referencing import Registry, Resource
 
-    return Registry().with_resources((uri, Resource.from_contents(schema)) for uri, schema in _by_uri().items())
+    return Registry().with_resources((uri, Resource.from_contents(schema))
+                                     for uri, schema in _by_uri().items())
 
 
 def schema(name: str) -> dict:
@@ -68,7 +69,8 @@ _TYPES = {
     "boolean": lambda v: isinstance(v, bool),
     "null": lambda v: v is None,
     "number": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool),
-    "integer": lambda v: (isinstance(v, int) and not isinstance(v, bool)) or (isinstance(v, float) and v.is_integer()),
+    "integer": lambda v: (isinstance(v, int) and not isinstance(v, bool))
+    or (isinstance(v, float) and v.is_integer()),
 }
 _ANNOTATIONS = {"description", "title", "$schema", "$id", "$defs", "$comment", "default", "examples"}
 
@@ -109,7 +111,8 @@ def _compile(sub: Any, root: dict, by_uri: dict[str, dict], cache: dict[int, Any
         elif key == "minItems":
             checks.append(lambda v, n=expected: not isinstance(v, list) or len(v) >= n)
         elif key == "required":
-            checks.append(lambda v, names=tuple(expected): not isinstance(v, dict) or all(n in v for n in names))
+            checks.append(lambda v, names=tuple(expected): not isinstance(v, dict)
+                          or all(n in v for n in names))
         elif key == "properties":
             props = {name: _compile(prop, root, by_uri, cache) for name, prop in expected.items()}
             # over the keys present (a frontmatter has a few of the schema's many properties)
@@ -151,10 +154,7 @@ def _compile(sub: Any, root: dict, by_uri: dict[str, dict], cache: dict[int, Any
             raise _Unsupported(key)
 
     def check(value: Any) -> bool:
-        for test in checks:
-            if not test(value):
-                return False
-        return True
+        return all(test(value) for test in checks)
 
     slot.append(check)
     cache[id(sub)] = check
