@@ -3,6 +3,7 @@
 Prints (a) per-run overhead on `true` as a ratio to `hyperfine -N` measured in the same run (budget <= 1.25x),
 (b) the false-alarm rate over 40 A/A comparisons (budget <= 5 %), (c) the detection rate of a 10 % slowdown
 at the default number of pairs (budget >= 95 %). Takes about 1.5-2 minutes on the 2-core build machine.
+Exit 1 when a budget is not met (as benchmarks/memory.py and benchmarks/load.py do).
 
     .venv/bin/python benchmarks/bench.py [--trials 40] [--quick]
 """
@@ -100,8 +101,10 @@ def main() -> int:
         f"    perfpack bench: {o['ours_per_run'] * 1e3:.3f} ms/run loop cost, reported mean "
         f"{o['ours_mean'] * 1e3:.3f} ms"
     )
+    met = []
     if "hyperfine_per_run" in o:
         ratio = o["ours_per_run"] / o["hyperfine_per_run"]
+        met.append(ratio <= 1.25)
         print(
             f"    hyperfine -N  : {o['hyperfine_per_run'] * 1e3:.3f} ms/run loop cost, reported mean "
             f"{o['hyperfine_mean'] * 1e3:.3f} ms"
@@ -120,6 +123,7 @@ def main() -> int:
     aa = verdicts(["sleep", f"{base_s}"], ["sleep", f"{base_s}"], args.trials, pairs)
     false_rate = sum(v in ("faster", "slower") for v in aa) / len(aa)
     aa_inconclusive = sum(v == "inconclusive" for v in aa) / len(aa)
+    met.append(false_rate <= 0.05)
     print(
         f"(b) false alarms over {len(aa)} A/A comparisons of `sleep {base_s}` ({pairs} pairs each): "
         f"{false_rate:.1%} (inconclusive {aa_inconclusive:.1%})   "
@@ -135,6 +139,7 @@ def main() -> int:
     ab = verdicts(["sleep", f"{base_s}"], ["sleep", f"{slow_s:.6f}"], args.trials, pairs)
     detected = sum(v == "slower" for v in ab) / len(ab)
     ab_inconclusive = sum(v == "inconclusive" for v in ab) / len(ab)
+    met.append(detected >= 0.95)
     print(
         f"(c) detection of a 10% slowdown (`sleep {base_s}` vs `sleep {slow_s:.5f}`, start-up "
         f"{fixed * 1e3:.2f} ms) over {len(ab)} comparisons at the default {pairs} pairs: {detected:.1%} "
@@ -146,7 +151,7 @@ def main() -> int:
         f"load average 1/5/15 min at the end: {' / '.join(f'{x:.2f}' for x in os.getloadavg())} "
         f"({os.cpu_count()} CPUs)"
     )
-    return 0
+    return 0 if all(met) else 1
 
 
 if __name__ == "__main__":

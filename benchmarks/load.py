@@ -14,6 +14,7 @@
     .venv/bin/python benchmarks/load.py [--quick]      (about 3 minutes; --quick: about 1)
 
 Needs `wrk` (Debian package wrk) for the ratios and, for a fast trivial endpoint, nginx (nginx-light).
+Exit 1 when a goal is not met.
 """
 
 from __future__ import annotations
@@ -340,7 +341,7 @@ def main() -> int:
     }
     print(f"\nload average at the end: {loadavg()}")
     print("summary:", ", ".join(f"{k} {'MET' if v else 'NOT MET'}" for k, v in results.items()))
-    return ExitCode.OK
+    return ExitCode.OK if all(results.values()) else ExitCode.FINDINGS
 
 
 if __name__ == "__main__":
