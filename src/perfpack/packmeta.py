@@ -104,6 +104,8 @@ def parse_pack_meta(text: str, path: Path | None = None) -> tuple[PackMeta, list
 
     try:
         data = tomllib.loads(text)
+    except RecursionError:  # tomllib recurses per nesting level: [[[[... 100,000 deep
+        return PackMeta(path=path), [Problem(1, "not valid TOML: nested too deeply")]
     except tomllib.TOMLDecodeError as exc:
         line = getattr(exc, "lineno", None) or _line_from_message(str(exc))
         message = str(exc).split(" (at ")[0]

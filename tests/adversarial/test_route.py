@@ -124,23 +124,27 @@ def test_the_hook_never_blocks_on_a_fifo_as_rules(tmp_path: Path) -> None:
 BOMBS = ["(a+)+$", "(a|aa)*b", r"(\w+\s?)*$", "(x+x+)+y", r"(.)\1*\1"]
 
 
-@pytest.mark.parametrize("pattern", BOMBS)
-def test_compile_refuses_a_catastrophic_pattern(tmp_path: Path, pattern: str) -> None:
+def _agent_with_patterns(tmp_path: Path, patterns: dict[str, int]) -> Path:
+    """An agents folder with one agent whose triggers (in perfpack.toml) are `patterns`."""
     agents = tmp_path / "agents"
     agents.mkdir()
-    (agents / "x.md").write_text("---\nname: xagent\ndescription: Use for x.\ntriggers:\n  threshold: 3\n"
-                                 f"  patterns: {{{json.dumps(pattern)}: 3}}\n---\nBody.\n")
+    (agents / "x.md").write_text("---\nname: xagent\ndescription: Use for x.\n---\nBody.\n")
+    lines = ["[agents.xagent.triggers]", "threshold = 3", "[agents.xagent.triggers.patterns]"]
+    lines += [f"{json.dumps(pattern)} = {weight}" for pattern, weight in patterns.items()]
+    (agents / "perfpack.toml").write_text("\n".join(lines) + "\n")
+    return agents
+
+
+@pytest.mark.parametrize("pattern", BOMBS)
+def test_compile_refuses_a_catastrophic_pattern(tmp_path: Path, pattern: str) -> None:
+    agents = _agent_with_patterns(tmp_path, {pattern: 3})
     out = run_perfpack("route", "--agents", str(agents), "a" * 40 + "!", timeout=30)
     assert out.returncode == 2, out.stderr
     assert "refused" in out.stderr and len(out.stderr.strip().splitlines()) <= 2
 
 
 def test_safe_patterns_still_compile_and_match(tmp_path: Path) -> None:
-    agents = tmp_path / "agents"
-    agents.mkdir()
-    (agents / "x.md").write_text("---\nname: xagent\ndescription: Use for x.\ntriggers:\n  threshold: 3\n"
-                                 '  patterns: {"\\\\bp(50|95|99)\\\\b": 3, "\\\\d+ ?ms\\\\b": 1}\n'
-                                 "---\nBody.\n")
+    agents = _agent_with_patterns(tmp_path, {r"\bp(50|95|99)\b": 3, r"\d+ ?ms\b": 1})
     out = run_perfpack("route", "--agents", str(agents), "p99 is 300 ms", timeout=30)
     assert out.returncode == 0, out.stderr
     assert "xagent" in out.stdout
@@ -162,3 +166,33 @@ def test_a_shipped_routes_json_with_a_catastrophic_pattern_costs_bounded_time(tm
     out = run_perfpack("route", "--rules", str(folder / "routes.json"), prompt, timeout=60)
     assert out.returncode in (0, 1) and "Traceback" not in out.stderr
     assert time.monotonic() - start < 15
+
+
+def _pack_copy(tmp_path: Path) -> Path:
+    import shutil
+
+    agents = tmp_path / "agents"
+    shutil.copytree(REPO / "agents", agents)
+    return agents
+
+
+@pytest.mark.parametrize("tail", ["x = " + "[" * 100_000 + "]" * 100_000,
+                                  "x = " + "{a=" * 5000 + "1" + "}" * 5000])
+def test_a_deeply_nested_perfpack_toml_is_one_line_exit_2(tmp_path: Path, tail: str) -> None:
+    agents = _pack_copy(tmp_path)
+    with open(agents / "perfpack.toml", "a") as handle:
+        handle.write("\n" + tail + "\n")
+    out = run_perfpack("route", "--agents", str(agents), "p99 is slow", timeout=60)
+    assert out.returncode == 2 and "internal error" not in out.stderr, out.stderr
+    assert "nested too deeply" in out.stderr
+
+
+def test_an_infinite_threshold_never_reaches_routes_json(tmp_path: Path) -> None:
+    """routes.json with Infinity in it is not JSON; the hook's reader and Claude Code's would disagree."""
+    agents = _pack_copy(tmp_path)
+    toml = agents / "perfpack.toml"
+    toml.write_text(toml.read_text().replace("threshold = 3", "threshold = inf", 1))
+    out_file = tmp_path / "routes.json"
+    out = run_perfpack("route", "--compile", "--agents", str(agents), "--out", str(out_file), timeout=60)
+    assert out.returncode == 2 and "threshold" in out.stderr, out.stderr
+    assert not out_file.exists()

@@ -135,8 +135,8 @@ def compile_triggers(name: str, triggers: Any, where: str) -> tuple[dict[str, An
     for pattern in patterns:
         check_pattern(pattern, f"{where}: triggers.patterns")
     threshold = triggers.get("threshold", 3)
-    if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or threshold <= 0:
-        raise PerfpackError(f"{where}: triggers.threshold must be a positive number, not {threshold!r}")
+    if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not 0 < threshold <= 1000:
+        raise PerfpackError(f"{where}: triggers.threshold must be a number in (0, 1000], not {threshold!r}")
     priority = triggers.get("priority", 0)
     if isinstance(priority, bool) or not isinstance(priority, int):
         raise PerfpackError(f"{where}: triggers.priority must be an integer, not {priority!r}")
@@ -249,10 +249,12 @@ def read_model(path: Path, agents: set[str]) -> dict[str, Any]:
 def render_routes(document: dict[str, Any]) -> str:
     # One agent or section a line: diffable, and compact enough that the hook parses it in ~0.1 ms.
     # (The model, when there is one, is one long line; the hook reads it from its marshal cache.)
-    lines = [f"{json.dumps(key)}:{json.dumps(value, ensure_ascii=False, separators=(',', ':'))}"
-             for key, value in document.items() if key != "agents"]
-    agents = ",\n".join(json.dumps(rule, ensure_ascii=False, separators=(",", ":"))
-                        for rule in document["agents"])
+    # allow_nan=False: NaN/Infinity is not JSON; whatever let one through is refused here, not shipped.
+    def compact(value: Any) -> str:
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+
+    lines = [f"{json.dumps(key)}:{compact(value)}" for key, value in document.items() if key != "agents"]
+    agents = ",\n".join(compact(rule) for rule in document["agents"])
     return "{" + ",\n".join(lines) + ',\n"agents":[\n' + agents + "\n]}\n"
 
 
