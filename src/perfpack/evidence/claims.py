@@ -137,6 +137,8 @@ def strip_code(text: str) -> str:
 
     Removed spans are replaced by spaces, so offsets into the prose stay the same.
     """
+    if "`" not in text:
+        return text
     out = list(text)
     index = 0
     while True:
@@ -186,6 +188,16 @@ def _clause_start(text: str, position: int) -> int:
             end = cut
             continue
         return start
+
+
+def _cut(text: str, stops: str) -> str:
+    """`text` up to the first of `stops`."""
+    end = len(text)
+    for stop in stops:
+        found = text.find(stop, 0, end)
+        if found >= 0:
+            end = found
+    return text[:end]
 
 
 def _soft_wrap(text: str, newline: int) -> bool:
@@ -316,9 +328,7 @@ def _metric_near(text: str, boundary: int, start: int, end: int, dimension: str)
         word = word.strip(".")
         if word in _METRICS and _fits(_METRICS[word], dimension):
             return _METRICS[word]
-    tail = text[end:end + 16].lower()
-    for stop in "\n;,|":
-        tail = tail.split(stop, 1)[0]
+    tail = _cut(text[end:end + 16].lower(), "\n;,|")
     after = tail.replace("(", " ").replace(")", " ").split()
     if after and after[0].strip(".,;") in _METRICS and _fits(_METRICS[after[0].strip(".,;")], dimension):
         return _METRICS[after[0].strip(".,;")]
@@ -364,9 +374,7 @@ def _hedged(text: str, boundary: int, start: int, dimension: str) -> bool:
 def _hedged_after(text: str, boundary: int, start: int, end: int) -> bool:
     """A figure that names a setting or a limit by the word after it ("the 1 s budget", "a 30 s load
     test", "a 2 GB CSV", "an 8 GB VM"), or a possibility ("a 50 ms start-up would need ...")."""
-    after = text[end:end + 60].lower()
-    for stop in "\n;.!?":
-        after = after.split(stop, 1)[0]
+    after = _cut(text[end:end + 60].lower(), "\n;.!?")
     following = [word.strip(",:()*_") for word in after.replace("-", " ").split()[:4]]
     if following and following[0] in _SETTING_AFTER:
         return True
@@ -387,9 +395,7 @@ def _is_delta(text: str, boundary: int, start: int, end: int) -> bool:
     if before[:1] == ["by"] or any(word in ("saves", "saved", "saving", "shaved", "shaves", "cuts", "trims",
                                             "trimmed", "gained", "gains") for word in before):
         return True
-    after = text[end:end + 30].lower()
-    for stop in "([,;.\n":
-        after = after.split(stop, 1)[0]
+    after = _cut(text[end:end + 30].lower(), "([,;.\n")
     return any(word.strip(":)") in ("saved", "less", "shorter", "quicker", "faster", "off", "fewer",
                                     "smaller", "lower") for word in after.split()[:2])
 
