@@ -29,8 +29,9 @@ class Discovery:
 def _md_files(folder: Path, *, keep_readme: bool = False) -> list[Path]:
     if not folder.is_dir():
         return []
-    return sorted(p for p in folder.rglob("*.md")
-                  if p.is_file() and (keep_readme or p.name.lower() not in _SKIP_NAMES))
+    return sorted((p for p in folder.rglob("*.md")
+                   if p.is_file() and (keep_readme or p.name.lower() not in _SKIP_NAMES)),
+                  key=lambda p: p.parts)  # the order of Path's own comparison, without its per-pair cost
 
 
 def _read_manifest(path: Path) -> object:

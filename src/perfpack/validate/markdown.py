@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from perfpack.findings import Finding
@@ -195,14 +196,18 @@ def _consequence(md: MdFile, kind: str) -> str:
 
 
 _OWN_CHECKS = {"name", "description", "model", "tools", "disallowedTools", "hooks", "argument-hint"}
+# agent keys whose schema errors check_schema skips (checked by check_agent or not judged)
+_NOT_REPORTED = frozenset(_OWN_CHECKS | {"model", "argument-hint"})
 
 
 def check_schema(md: MdFile, kind: str, data: dict[str, Any]) -> list[Finding]:
     """Type and allowed-value checks from the JSON Schemas. What makes the CLI drop the file is checked by
     check_agent itself; what is left here the CLI ignores (a warning)."""
-    out = []
+    out: list[Finding] = []
     path, fm = md.display, md.fm
     special: dict[str, str] = {}
+    if kind == AGENT and schemas.properties_valid(kind, data, _NOT_REPORTED):
+        return out  # the common case: only keys checked elsewhere (or none) could fail
     for error in schemas.iter_errors(kind, data):
         location = list(error.absolute_path)
         if location and str(location[0]) in _OWN_CHECKS and kind == AGENT:
@@ -375,6 +380,7 @@ _PLAIN_AGENT_KEYS = cc.AGENT_KEYS - {k for k in cc.AGENT_KEYS if k.lower() in CO
 _TOP_LEVEL_COMMA = re.compile(r",(?![^()]*\))")
 
 
+@lru_cache(maxsize=2048)  # packs repeat their tools lines; callers never change the list
 def split_tools(value: str) -> list[tuple[str, int]]:
     """Split a tools string on top-level commas (not inside `Agent(a, b)`), with each entry's offset."""
     entries, start = [], 0

@@ -170,6 +170,33 @@ def _compiled(name: str) -> Any:
         return None
 
 
+_TOP_LEVEL_ONLY = {"type", "required", "properties"} | _ANNOTATIONS
+
+
+@cache
+def _property_checks(name: str) -> dict[str, Any] | None:
+    """Schema `name`'s compiled check for each property; None when other top-level keywords also decide."""
+    document = _schemas()[name]
+    if set(document) - _TOP_LEVEL_ONLY or document.get("type") != "object":
+        return None
+    try:
+        return {key: _compile(sub, document, _by_uri(), {}) for key, sub in document["properties"].items()}
+    except (_Unsupported, KeyError):
+        return None
+
+
+def properties_valid(name: str, data: dict[str, Any], skip: frozenset[str]) -> bool | None:
+    """Whether every property of `data` outside `skip` is valid (missing required keys are not looked at);
+    None when the quick check cannot tell. For callers that report nothing on `skip` keys or `required`."""
+    checks = _property_checks(name)
+    if checks is None:
+        return None
+    try:
+        return all(checks[key](value) for key, value in data.items() if key in checks and key not in skip)
+    except (TypeError, RecursionError):
+        return None
+
+
 def quick_valid(name: str, data: Any) -> bool | None:
     """True/False from the compiled quick check, None when it cannot decide (then jsonschema decides)."""
     check = _compiled(name)
