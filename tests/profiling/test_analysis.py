@@ -215,3 +215,17 @@ def test_cpython_own_c_code_under_native_is_not_user_code():
     spots, _ = analysis.hotspots([(stack, 80), (debian, 10), (own, 10)])
     assert [(s.function, s.self_pct) for s in spots[:2]] == [("pack_blobs", 90.0), ("fast_sum", 10.0)]
     assert spots[0].inner.startswith("zlib_compress")
+
+
+def test_py_spy_reads_without_pausing_except_for_native_stacks():
+    """Pausing the program for each sample made it ~9 % slower (benchmarks/profile.py's overhead); py-spy
+    refuses --nonblocking together with --native, which needs the pause."""
+    def argv(native: bool) -> list[str]:
+        return pyspy.record_argv(
+            "py-spy", raw_out="x.raw", rate=100, native=native, threads=False, subprocesses=True,
+            command=["python", "a.py"],
+        )
+
+    assert "--nonblocking" in argv(False)
+    native = argv(True)
+    assert "--native" in native and "--nonblocking" not in native

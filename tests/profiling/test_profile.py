@@ -122,6 +122,23 @@ def test_diff_shows_the_hot_spot_gone(tmp_path: Path):
     assert prog.planted in text.splitlines()[3] and len(text.encode()) <= 2048
 
 
+def test_native_frames_of_a_python_program(tmp_path: Path):
+    """--native (py-spy pauses the program to read C frames): the Python function that called into C
+    still tops the profile, with the C call named."""
+    prog = tmp_path / "z.py"
+    prog.write_text(
+        "import zlib\n"
+        "def pack_blobs():\n"
+        "    data = bytes(range(256)) * 8192\n"
+        "    for _ in range(60):\n"
+        "        zlib.compress(data, 9)\n"
+        "pack_blobs()\n"
+    )
+    data = _json(_profile(tmp_path, "--native", "--format", "json", "--", sys.executable, str(prog)))
+    top = data["hotspots"][0]
+    assert data["engine"] == "py-spy" and top["function"] == "pack_blobs", data["hotspots"][:3]
+
+
 def test_the_printed_diff_command_works_with_out(tmp_path: Path):
     """The summary's last line is a command to copy: with --out it must name the profile's folder (a bare
     name is looked up under .claude/perfpack/profiles/, where an --out profile is not)."""

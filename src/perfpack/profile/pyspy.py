@@ -72,7 +72,11 @@ def record_argv(
     if subprocesses:
         argv.append("--subprocesses")
     if native:
-        argv.append("--native")
+        argv.append("--native")  # native stacks need the program paused while they are read
+    else:
+        # read the stacks without pausing the program: pausing it 100 times a second (and once more per
+        # child process followed) made it ~9 % slower
+        argv.append("--nonblocking")
     if threads:
         argv.append("--threads")
     if pid is not None:
