@@ -11,7 +11,7 @@
 5. Bad input: a command that fails, exits at once, is not Python, a PID that is gone or not ours: one
    line on stderr, exit 2, no traceback, no process left behind. Goal: every case.
 
-    .venv/bin/python benchmarks/profile.py [--seeds N] [--runs 5] [--scale 1.0]
+    .venv/bin/python benchmarks/profile.py [--seeds N] [--runs 5] [--scale 1.0] [--only-overhead]
 """
 
 from __future__ import annotations
@@ -198,11 +198,25 @@ def bad_input(work: Path) -> tuple[int, int, list[str]]:
     return ok, len(cases), problems
 
 
+def print_overhead(o: dict[str, float], runs: int) -> None:
+    print(
+        f"overhead: perfpack profile {o['profiled']:.2f} s vs unprofiled {o['plain']:.2f} s "
+        f"(median of {runs}, interleaved): {o['ratio']:.3f}x end to end; the program's own wall "
+        f"under py-spy {o['inside']:.3f}x; CPU of perfpack + py-spy + program {o['cpu']:.3f}x  "
+        "goal: <= 1.15x"
+    )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seeds", type=int, default=3, help="programs per shape")
     parser.add_argument("--runs", type=int, default=5, help="overhead: interleaved runs (median)")
     parser.add_argument("--scale", type=float, default=1.0, help="work per program (1.0: ~1-2 s)")
+    parser.add_argument(
+        "--only-overhead",
+        action="store_true",
+        help="measure only the overhead ratio (e.g. again under `chrt -f 20` on a shared machine)",
+    )
     args = parser.parse_args()
     load = os.getloadavg()
     print(f"load average before: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} on {os.cpu_count()} cores")
@@ -210,6 +224,11 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="perfpack-profile-bench-") as tmp:
         work = Path(tmp)
         (work / ".git").mkdir()  # a project root of its own: profiles and the ledger stay in here
+        if args.only_overhead:
+            print_overhead(overhead(work, args.runs, args.scale * 2), args.runs)
+            load = os.getloadavg()
+            print(f"load average after: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
+            return 0
         hits, total, misses, biggest = detection(work, seeds, args.scale)
         print(
             f"detection: planted function ranked first in {hits}/{total} programs "
@@ -224,13 +243,7 @@ def main() -> int:
             print(f"memory ({engine}): planted allocation site first in {m_hits}/{m_total}  goal: all")
             for miss in m_misses:
                 print(f"  miss: {miss}")
-        o = overhead(work, args.runs, args.scale * 2)
-        print(
-            f"overhead: perfpack profile {o['profiled']:.2f} s vs unprofiled {o['plain']:.2f} s "
-            f"(median of {args.runs}, interleaved): {o['ratio']:.3f}x end to end; the program's own wall "
-            f"under py-spy {o['inside']:.3f}x; CPU of perfpack + py-spy + program {o['cpu']:.3f}x  "
-            "goal: <= 1.15x"
-        )
+        print_overhead(overhead(work, args.runs, args.scale * 2), args.runs)
         print(f"summary: largest default text summary {biggest:,} bytes  goal: <= 2,048")
         ok, cases, problems = bad_input(work)
         print(
