@@ -8,6 +8,10 @@ Standard library only and no `re`/`json` import on the common path: this runs on
 from perfpack import lightos
 from perfpack.fastjson import loads
 
+TYPE_CHECKING = False  # not imported from typing: this module is on the prompt hook's path
+if TYPE_CHECKING:
+    from perfpack.route.model import Model
+
 RULES_VERSION = 1
 
 # Words that open a negated clause: a match inside the clause does not count ("not about performance").
@@ -39,7 +43,8 @@ _MAX_CHARS = 20_000  # a prompt longer than this is scored on its first 20k char
 
 def _translate_table() -> dict[int, str]:
     table = {}
-    for ch in "!\"#$%&()*,./:;<=>?@[\\]^`{|}~\u2014\u2013\u2026\u201c\u201d\u00ab\u00bb\u00bf\u00a1\u3002\uff0c":
+    for ch in ("!\"#$%&()*,./:;<=>?@[\\]^`{|}~"
+               "\u2014\u2013\u2026\u201c\u201d\u00ab\u00bb\u00bf\u00a1\u3002\uff0c"):
         table[ord(ch)] = f" {_BOUNDARY} " if ch in ".,;:!?|\u2026\u3002\uff0c\u00bf\u00a1" else " "
     for ch in "\u2018\u2019\u02bc`":
         table[ord(ch)] = "'"
@@ -62,7 +67,7 @@ def tokenize(text: str) -> list[str]:
     text = text.lower()
     if "." in text:
         text = _keep_decimal_points(text)
-    tokens = []
+    tokens: list[str] = []
     for raw in text.translate(_TABLE).split():
         word = raw.strip("'")
         if word == _BOUNDARY and tokens and tokens[-1] == _BOUNDARY:
@@ -81,8 +86,9 @@ def tokenize(text: str) -> list[str]:
 # Units written after a number, mapped to one spelling so "takes * seconds" also matches "takes 3s".
 _UNITS = {"ms": "ms", "msec": "ms", "msecs": "ms", "millis": "ms", "millisecond": "ms", "milliseconds": "ms",
           "s": "seconds", "sec": "seconds", "secs": "seconds", "second": "seconds", "min": "minutes",
-          "mins": "minutes", "minute": "minutes", "h": "hours", "hr": "hours", "hrs": "hours", "hour": "hours",
-          "x": "x", "us": "us", "\u00b5s": "us", "gb": "gb", "mb": "mb", "kb": "kb", "k": "k"}
+          "mins": "minutes", "minute": "minutes", "h": "hours", "hr": "hours", "hrs": "hours",
+          "hour": "hours", "x": "x", "us": "us", "\u00b5s": "us", "gb": "gb", "mb": "mb", "kb": "kb",
+          "k": "k"}
 
 
 def _split_quantity(word: str, tokens: list[str]) -> None:
@@ -277,7 +283,8 @@ class Decision:
 
     def __init__(self, agent: str | None, score: float, terms: list[str], scores: dict[str, float],
                  vetoed: list[str], summary: str = "") -> None:
-        self.agent, self.score, self.terms, self.scores, self.vetoed, self.summary = agent, score, terms, scores, vetoed, summary
+        self.agent, self.score, self.terms = agent, score, terms
+        self.scores, self.vetoed, self.summary = scores, vetoed, summary
 
     def as_dict(self) -> dict:
         return {"agent": self.agent, "score": self.score, "terms": self.terms, "scores": self.scores,
@@ -320,7 +327,7 @@ def _negation_mask(tokens: list[str], rules: RuleSet) -> list[bool]:
             j += 1
         for k in range(start, end):
             mask[k] = True
-    for start, end, _ in _find(tokens, rules.negation_tails):
+    for start, _end, _ in _find(tokens, rules.negation_tails):
         # only the subject just before the tail: "CPU is fine" masks "cpu", not the whole sentence
         j = start - 1
         while j >= max(0, start - 4) and tokens[j] not in _CLAUSE_BREAKERS and tokens[j] != "and":
@@ -329,11 +336,13 @@ def _negation_mask(tokens: list[str], rules: RuleSet) -> list[bool]:
     return mask
 
 
-_FIELD_BEFORE = frozenset({"field", "column", "property", "attribute", "variable", "param", "parameter", "key"})
+_FIELD_BEFORE = frozenset({"field", "column", "property", "attribute", "variable", "param", "parameter",
+                           "key"})
 
 
 def _names_data(tokens: list[str], after: int, data_words: frozenset, start: int = -1) -> bool:
-    """The term ending before `after` (starting at `start`) names a field: "latency_ms column", "field p99"."""
+    """The term ending before `after` (starting at `start`) names a field: "latency_ms column",
+    "field p99"."""
     for k in range(max(0, start - 2), max(0, start)):
         if tokens[k] in _FIELD_BEFORE and _BOUNDARY not in tokens[k:start]:
             return True
@@ -358,7 +367,7 @@ def route(prompt: str, rules: RuleSet) -> Decision:
         return Decision(None, 0.0, [], {}, [])
     mask, best, scores, vetoes = _score_rules(tokens, rules)
     if rules.model is not None:
-        return _second_stage(tokens, mask, scores, vetoes, rules)
+        return _second_stage(tokens, mask, scores, vetoes, rules, rules.model)
     if best is None:
         return Decision(None, max(scores.values(), default=0.0), [], scores, vetoes)
     (score, _), rule, terms = best
@@ -376,7 +385,8 @@ def prompt_features(prompt: str, rules: RuleSet) -> set[str]:
     return features(tokens, mask, scores, bool(vetoes))
 
 
-def _score_rules(tokens: list[str], rules: RuleSet) -> tuple[list[bool], tuple | None, dict[str, float], list]:
+def _score_rules(tokens: list[str],
+                 rules: RuleSet) -> tuple[list[bool], tuple | None, dict[str, float], list]:
     """(mask of words that do not count, the best rule match or None, every agent's score, vetoes)."""
     vetoes = [entry[0] for _, _, entry in _find(tokens, rules.veto)]
     mask = _negation_mask(tokens, rules)
@@ -402,7 +412,7 @@ def _score_rules(tokens: list[str], rules: RuleSet) -> tuple[list[bool], tuple |
                 terms[text] = weight
         if rule.patterns:
             if cleaned is None:
-                cleaned = " ".join(t for t, m in zip(tokens, mask) if not m)
+                cleaned = " ".join(t for t, m in zip(tokens, mask, strict=True) if not m)
             terms.update(_search_patterns(rule.patterns, cleaned))
         score = round(sum(terms.values()), 3)
         scores[rule.name] = score
@@ -416,11 +426,11 @@ def _score_rules(tokens: list[str], rules: RuleSet) -> tuple[list[bool], tuple |
 
 
 def _second_stage(tokens: list[str], mask: list[bool], scores: dict[str, float], vetoes: list[str],
-                  rules: RuleSet) -> Decision:
+                  rules: RuleSet, model: "Model") -> Decision:
     """The model decides, with the rules' scores among its features; a veto still stops everything."""
     from perfpack.route.model import features
 
-    agent, probability, terms = rules.model.decide(features(tokens, mask, scores, bool(vetoes)))
+    agent, probability, terms = model.decide(features(tokens, mask, scores, bool(vetoes)))
     if vetoes or agent is None:
         return Decision(None, round(probability, 3), [], scores, vetoes)
     summary = next((rule.summary for rule in rules.rules if rule.name == agent), "")
@@ -470,7 +480,7 @@ def _read_cache(cache: str, key: tuple) -> RuleSet | None:
     try:
         stored_key, plain = marshal.loads(lightos.read_regular(cache, 8 * 1024 * 1024, follow_symlinks=False))
         return RuleSet.from_plain(plain) if stored_key == key else None
-    except Exception:  # noqa: BLE001 - a missing, stale or corrupt cache is rebuilt from the JSON
+    except Exception:  # a missing, stale or corrupt cache is rebuilt from the JSON
         return None
 
 
@@ -479,7 +489,7 @@ def _write_cache(cache: str, key: tuple, rules: RuleSet) -> None:
 
     try:  # a derived file, rebuilt when lost: all-or-nothing rename, no fsync, no `os` import
         lightos.replace_file(cache, marshal.dumps((key, rules.to_plain())))
-    except Exception:  # noqa: BLE001 - read-only folder: just no cache
+    except Exception:  # read-only folder: just no cache
         pass
 
 

@@ -1,6 +1,7 @@
 """UserPromptSubmit handler: suggests the matching performance agent, once per agent per session.
 
-Standard library only, and no `json`/`re`/`_json` import on the usual path: see engine.py. Every failure means exit 0, no output.
+Standard library only, and no `json`/`re`/`_json` import on the usual path: see engine.py. Every failure
+means exit 0, no output.
 """
 
 
@@ -41,7 +42,8 @@ def context_text(agent: str, terms: list[str], summary: str) -> str:
     text = (f"perfpack routing: this is a performance request (matched {why}). Delegate it to the "
             f"{agent} subagent{focus} with the Agent (Task) tool unless the user asked otherwise.")
     if len(text) > 300:
-        text = (f"perfpack routing: performance request (matched {why}); delegate to the {agent} subagent.")[:300]
+        text = f"perfpack routing: performance request (matched {why}); delegate to the {agent} subagent."
+        text = text[:300]
     return text
 
 
@@ -94,7 +96,7 @@ def _already_suggested(state_path: str, session: str, agent: str) -> bool:
             # a torn or foreign last line must not swallow this record
             separator = b"\n" if raw and not raw.endswith(b"\n") else b""
             lightos.append(state_path, separator + (record + "\n").encode("utf-8"))
-    except Exception:  # noqa: BLE001 - the state is a nicety; never fail the prompt for it
+    except Exception:  # the state is a nicety; never fail the prompt for it
         pass
     return False
 
@@ -135,7 +137,7 @@ def handle(argv: list[str], stdin_bytes: bytes) -> tuple[int, str]:
         return 0, ""
     try:
         decision = route(prompt, rules)
-    except Exception:  # noqa: BLE001 - a rules file of the right version but wrong shape
+    except Exception:  # a rules file of the right version but wrong shape
         return 0, ""
     if decision.agent is None:
         return 0, ""

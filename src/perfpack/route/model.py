@@ -23,7 +23,7 @@ def features(tokens: list[str], mask: list[bool], scores: dict[str, float], veto
     """
     found: set[str] = set()
     previous = "^"
-    for token, masked in zip(tokens, mask):
+    for token, masked in zip(tokens, mask, strict=True):
         if token == "|":
             previous = "^"
             continue
@@ -140,8 +140,9 @@ class Model:
         return self.classes[best], p_agent, terms[:4]
 
 
-_FILLERS = frozenset("a an the is are was be it its this that to of in on at for and or so my our we i you can "
-                     "why what how do does with under from up".split())
+_FILLERS = frozenset(["a", "an", "the", "is", "are", "was", "be", "it", "its", "this", "that", "to", "of",
+                      "in", "on", "at", "for", "and", "or", "so", "my", "our", "we", "i", "you", "can", "why",
+                      "what", "how", "do", "does", "with", "under", "from", "up"])
 
 
 def _readable(name: str) -> str:

@@ -38,7 +38,8 @@ def evaluate(rows: list[dict[str, Any]], rules: RuleSet) -> dict[str, Any]:
         else:
             tn += 1
         if got != want:
-            mistakes.append({"prompt": row["prompt"], "expected": want, "got": got, "category": row.get("category")})
+            mistakes.append({"prompt": row["prompt"], "expected": want, "got": got,
+                             "category": row.get("category")})
     precision = tp / (tp + fp) if tp + fp else 1.0
     recall = tp / (tp + fn) if tp + fn else 1.0
     positives = sum(1 for row in rows if row["expected"])
