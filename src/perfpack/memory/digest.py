@@ -120,5 +120,8 @@ def write_digest_str(store: MemoryStore, agent: str) -> str | None:
 
 
 def _one_line(text: str) -> str:
-    text = " ".join(text.split())
+    """One line of MEMORY.md: whitespace collapsed, control characters (ESC...) shown as escapes."""
+    from perfpack.terminal import one_line
+
+    text = one_line(" ".join(text.split()))
     return text if len(text) <= MAX_LINE_CHARS else text[: MAX_LINE_CHARS - 3] + "..."
