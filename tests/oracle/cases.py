@@ -24,7 +24,8 @@ class Case:
     note: str
     files: dict[str, str]
     description: str | None = None  # the description as written (to see whether the CLI read it back)
-    group: str = "main"  # cases of one group share a CLI run; "solo": a run of its own (it changes the session)
+    # cases of one group share a CLI run; "solo": a run of its own (it changes the session)
+    group: str = "main"
     tags: list[str] = field(default_factory=list)
 
     @property
@@ -48,9 +49,10 @@ class _Builder:
         return f"{prefix}{self.counts[prefix]:03d}"
 
     # ---- agents -------------------------------------------------------------------------------------------
-    def agent(self, note: str, lines: list[str] | None = None, *, raw: str | None = None, name: str | None = "auto",
-              description: str | None = "auto", newline: str = "\n", bom: bool = False,
-              group: str = "main", extra_files: dict[str, str] | None = None, tags: list[str] | None = None) -> Case:
+    def agent(self, note: str, lines: list[str] | None = None, *, raw: str | None = None,
+              name: str | None = "auto", description: str | None = "auto", newline: str = "\n",
+              bom: bool = False, group: str = "main", extra_files: dict[str, str] | None = None,
+              tags: list[str] | None = None) -> Case:
         cid = self._id("a")
         body = f"You are a test agent. {MARKER}{cid}"
         if raw is not None:
@@ -68,7 +70,8 @@ class _Builder:
             elif description is not None:
                 head.append(description.replace("{ID}", cid))
                 desc = None
-            text = _fm(head + [line.replace("{ID}", cid) for line in (lines or [])], body, newline=newline, bom=bom)
+            text = _fm(head + [line.replace("{ID}", cid) for line in (lines or [])], body, newline=newline,
+                       bom=bom)
         files = {f".claude/agents/{cid}.md": text}
         files.update(extra_files or {})
         case = Case(cid, AGENT, note, files, desc, group, list(tags or []))
@@ -113,7 +116,8 @@ TOOL_NAMES = [
     "TaskCreate", "TaskGet", "TaskList", "TaskUpdate", "TaskOutput", "Monitor", "ListAgents", "ToolSearch",
     "SendMessage", "CronCreate", "EnterWorktree", "ExitPlanMode", "SlashCommand", "read", "bash", "READ",
     "mcp__github", "mcp__github__create_issue", "Agent(Explore)", "Task(Explore)", "Bash(git log:*)",
-    "Read(./src/**)", "*", "FrobTool", "Workflow", "ReportFindings", "ScheduleWakeup", "WebFetch(domain:x.org)",
+    "Read(./src/**)", "*", "FrobTool", "Workflow", "ReportFindings", "ScheduleWakeup",
+    "WebFetch(domain:x.org)",
 ]
 
 MODELS = ["sonnet", "opus", "haiku", "fable", "inherit", "claude-sonnet-4-5", "claude-opus-4-1-20250805",
@@ -123,13 +127,15 @@ MODELS = ["sonnet", "opus", "haiku", "fable", "inherit", "claude-sonnet-4-5", "c
 YAML_SCALARS = [  # (value as written, note): YAML 1.1 / 1.2 quirks and borderline scalars
     ("yes", "1.1 bool"), ("no", "1.1 bool"), ("on", "1.1 bool"), ("off", "1.1 bool"), ("true", "bool"),
     ("Null", "null"), ("~", "null"), ("", "empty"), ("0o17", "1.2 octal"), ("017", "1.1 octal"),
-    ("1e3", "float"), ("0x1F", "hex"), (".inf", "inf"), ("2024-01-01", "timestamp"), ("12:30:00", "sexagesimal"),
-    ("'quoted: colon'", "single quoted"), ("\"dq \\u00e9\"", "double quoted escape"), ("Use when: x", "colon"),
-    ("a #not comment", "hash"), ("a # comment", "comment"), ("@at start", "reserved @"),
-    ("`backtick start", "reserved backtick"), ("%percent", "percent"), ("*undefined", "undefined alias"),
-    ("&anc value", "anchor"), ("!tag value", "local tag"), ("!!str 123", "str tag"), ("!!binary aGk=", "binary"),
-    ("[a, b]", "flow list"), ("{a: 1}", "flow map"), ("- item", "block seq start"), ("|", "literal empty"),
-    (">", "folded empty"), ("'unterminated", "unterminated quote"), ("\"unterminated", "unterminated dq"),
+    ("1e3", "float"), ("0x1F", "hex"), (".inf", "inf"), ("2024-01-01", "timestamp"),
+    ("12:30:00", "sexagesimal"), ("'quoted: colon'", "single quoted"),
+    ("\"dq \\u00e9\"", "double quoted escape"), ("Use when: x", "colon"), ("a #not comment", "hash"),
+    ("a # comment", "comment"),
+    ("@at start", "reserved @"), ("`backtick start", "reserved backtick"), ("%percent", "percent"),
+    ("*undefined", "undefined alias"), ("&anc value", "anchor"), ("!tag value", "local tag"),
+    ("!!str 123", "str tag"), ("!!binary aGk=", "binary"), ("[a, b]", "flow list"), ("{a: 1}", "flow map"),
+    ("- item", "block seq start"), ("|", "literal empty"), (">", "folded empty"),
+    ("'unterminated", "unterminated quote"), ("\"unterminated", "unterminated dq"),
     ("x: y: z", "nested colon"), ("a\tb", "tab inside"), ("<example>x</example>", "xml"),
     ("é ünïcödé ✓", "unicode"), ("? complex", "complex key marker"),
 ]
@@ -138,9 +144,9 @@ YAML_SCALARS = [  # (value as written, note): YAML 1.1 / 1.2 quirks and borderli
 def _agents(b: _Builder) -> None:
     b.agent("valid minimal agent")
     b.agent("valid agent with every documented key", [
-        "tools: Read, Bash", "disallowedTools: Write", "model: haiku", "color: blue", "permissionMode: default",
-        "maxTurns: 5", "memory: project", "background: false", "effort: low", "isolation: worktree",
-        "initialPrompt: start here", "skills: [oracle-skill]"])
+        "tools: Read, Bash", "disallowedTools: Write", "model: haiku", "color: blue",
+        "permissionMode: default", "maxTurns: 5", "memory: project", "background: false", "effort: low",
+        "isolation: worktree", "initialPrompt: start here", "skills: [oracle-skill]"])
     # required keys
     b.agent("no name", name=None)
     b.agent("no description", description=None)
@@ -171,7 +177,8 @@ def _agents(b: _Builder) -> None:
     b.agent("description with example blocks unindented",
             description="description: Use it.\n<example>\nuser: hi\n</example>")
     b.agent("description with Examples: line", description="description: Use it.\nExamples: one, two")
-    b.agent("description with colon-space in a CRLF file", description="description: Use when: x", newline="\r\n")
+    b.agent("description with colon-space in a CRLF file", description="description: Use when: x",
+            newline="\r\n")
     b.agent("valid agent in a CRLF file", newline="\r\n")
     b.agent("valid agent with BOM", bom=True)
     b.agent("description very long (3000 chars)", description="description: " + "word " * 600)
@@ -187,18 +194,23 @@ def _agents(b: _Builder) -> None:
     # frontmatter framing
     b.agent("no frontmatter", raw="Just a body. {BODY}\n")
     b.agent("unclosed frontmatter", raw="---\nname: oracle-{ID}\ndescription: unclosed\n{BODY}\n")
-    b.agent("blank line before the opening ---", raw="\n---\nname: oracle-{ID}\ndescription: x\n---\n{BODY}\n")
+    b.agent("blank line before the opening ---",
+            raw="\n---\nname: oracle-{ID}\ndescription: x\n---\n{BODY}\n")
     b.agent("space before the opening ---", raw=" ---\nname: oracle-{ID}\ndescription: x\n---\n{BODY}\n")
-    b.agent("opening --- with trailing spaces", raw="---   \nname: oracle-{ID}\ndescription: x\n---\n{BODY}\n")
+    b.agent("opening --- with trailing spaces",
+            raw="---   \nname: oracle-{ID}\ndescription: x\n---\n{BODY}\n")
     b.agent("closing --- with trailing spaces", raw="---\nname: oracle-{ID}\ndescription: x\n---  \n{BODY}\n")
     b.agent("closing ... instead of ---", raw="---\nname: oracle-{ID}\ndescription: x\n...\n{BODY}\n")
-    b.agent("early --- before tools", raw="---\nname: oracle-{ID}\ndescription: x\n---\ntools: Read\n---\n{BODY}\n")
+    b.agent("early --- before tools", raw="---\nname: oracle-{ID}\ndescription: x\n---\ntools: Read\n---\n"
+                                          "{BODY}\n")
     b.agent("early --- before name", raw="---\ndescription: x\n---\nname: oracle-{ID}\n---\n{BODY}\n")
     b.agent("empty frontmatter", raw="---\n---\n{BODY}\n")
     b.agent("frontmatter is a list", raw="---\n- name: oracle-{ID}\n---\n{BODY}\n")
     b.agent("frontmatter is a scalar", raw="---\njust text\n---\n{BODY}\n")
-    b.agent("comment-only lines and keys", raw="---\n# c\nname: oracle-{ID}  # c\ndescription: x # c\n---\n{BODY}\n")
-    b.agent("YAML document start inside", raw="---\n%YAML 1.2\nname: oracle-{ID}\ndescription: x\n---\n{BODY}\n")
+    b.agent("comment-only lines and keys", raw="---\n# c\nname: oracle-{ID}  # c\ndescription: x # c\n---\n"
+                                               "{BODY}\n")
+    b.agent("YAML document start inside", raw="---\n%YAML 1.2\nname: oracle-{ID}\ndescription: x\n---\n"
+                                              "{BODY}\n")
     b.agent("body empty", raw="---\nname: oracle-{ID}\ndescription: empty body {ID}\n---\n")
     b.agent("frontmatter only, no trailing newline", raw="---\nname: oracle-{ID}\ndescription: x\n---")
     # tools
@@ -231,7 +243,8 @@ def _agents(b: _Builder) -> None:
         b.agent(f"model {model}", [f"model: {model}"], tags=["model"])
     # other keys
     values = {
-        "color": ["red", "blue", "green", "yellow", "purple", "orange", "pink", "cyan", "magenta", "Red", "#ff0000",
+        "color": ["red", "blue", "green", "yellow", "purple", "orange", "pink", "cyan", "magenta", "Red",
+                  "#ff0000",
                   "automatic", "1"],
         "permissionMode": ["default", "acceptEdits", "auto", "dontAsk", "bypassPermissions", "plan", "manual",
                            "yolo", "AcceptEdits"],
@@ -250,14 +263,14 @@ def _agents(b: _Builder) -> None:
             b.agent(f"{key}: {value}", [f"{key}: {value}"], tags=["keys"])
     # keys the CLI may or may not know
     for key in ("triggers: {keywords: {slow: 2}}", "delegates-to: [general-purpose]",
-                "external-agents: {db-specialist: general-purpose}", "argument-hint: x", "allowed-tools: Read",
-                "disable-model-invocation: true", "hide-from-slash-command-tool: true", "version: 1.0",
-                "author: me", "tags: [a, b]", "category: perf", "x-custom: 1", "Name: Upper", "DESCRIPTION: up",
-                "when-to-use: x", "context: fork", "agent: general-purpose", "user-invocable: false",
-                "examples: [a]", "priority: 1", "license: MIT", "metadata: {a: 1}", "capabilities: [a]",
-                "thinking: true", "temperature: 0.2", "system_prompt: x", "prompt: x", "instructions: x",
-                "disallowed_tools: Bash", "max_turns: 3", "permission-mode: plan", "mcp-servers: [x]",
-                "initial-prompt: x"):
+                "external-agents: {db-specialist: general-purpose}", "argument-hint: x",
+                "allowed-tools: Read", "disable-model-invocation: true", "hide-from-slash-command-tool: true",
+                "version: 1.0", "author: me", "tags: [a, b]", "category: perf", "x-custom: 1", "Name: Upper",
+                "DESCRIPTION: up", "when-to-use: x", "context: fork", "agent: general-purpose",
+                "user-invocable: false", "examples: [a]", "priority: 1", "license: MIT", "metadata: {a: 1}",
+                "capabilities: [a]", "thinking: true", "temperature: 0.2", "system_prompt: x", "prompt: x",
+                "instructions: x", "disallowed_tools: Bash", "max_turns: 3", "permission-mode: plan",
+                "mcp-servers: [x]", "initial-prompt: x"):
             b.agent(f"key {key.split(':')[0]}", [key], tags=["keys"])
     # duplicate names in one project
     for i in range(2):
@@ -267,30 +280,32 @@ def _agents(b: _Builder) -> None:
 
 BANG_LINES = [
     ("echo hello", None), ("git status", None), ("git status --short", None), ("git log --oneline -3", None),
-    ("git diff --stat", None), ("git branch --show-current", None), ("ls", None), ("ls -la", None), ("pwd", None),
-    ("date", None), ("cat README.md", None), ("head -5 README.md", None), ("wc -l README.md", None),
-    ("cat /etc/hostname", None), ("cat ../outside.txt", None), ("cat ~/.bashrc", None), ("grep -n shop README.md", None),
-    ("git log @{u}.. --oneline", None), ("echo {a,b}", None), ("echo $(date)", None), ("echo `date`", None),
-    ("touch made-here.txt", None), ("touch /tmp/oracle-outside.txt", None), ("mkdir -p made-dir", None),
-    ("rm -f not-there.txt", None), ("python3 -c 'print(1)'", None), ("node -e 'console.log(1)'", None),
-    ("echo a && echo b", None), ("echo a; echo b", None), ("echo a | wc -c", None), ("ls | head -3", None),
-    ("git status && git log --oneline -1", None), ("echo a > out.txt", None), ("echo a >> /tmp/oracle-append.txt", None),
-    ("echo $HOME", None), ("echo \"$PWD\"", None), ("FOO=1 echo a", None), ("sleep 0", None), ("true", None),
-    ("false", None), ("exit 3", None), ("which git", None), ("env | head -1", None), ("find . -maxdepth 1 -name '*.md'", None),
-    ("sort README.md", None), ("git rev-parse HEAD", None), ("git show --stat HEAD", None), ("uname -a", None),
-    ("npm --version", None), ("make --version", None), ("echo 'a;b'", None), ("echo \"a|b\"", None),
-    ("bash -c 'echo x'", None), ("sh -c 'echo x'", None), ("eval echo x", None), ("xargs echo < README.md", None),
-    ("cd .. && ls", None), ("cd /tmp && ls", None), ("test -f README.md && echo yes", None),
-    ("git -C . status", None), ("printf '%s\\n' a", None), ("echo ${HOME}", None), ("echo $((1+1))", None),
-    ("cat README.md | head -1", None), ("tee out2.txt < README.md", None), ("git add README.md", None),
-    ("git commit -m x --allow-empty", None),
+    ("git diff --stat", None), ("git branch --show-current", None), ("ls", None), ("ls -la", None),
+    ("pwd", None), ("date", None), ("cat README.md", None), ("head -5 README.md", None),
+    ("wc -l README.md", None), ("cat /etc/hostname", None), ("cat ../outside.txt", None),
+    ("cat ~/.bashrc", None), ("grep -n shop README.md", None), ("git log @{u}.. --oneline", None),
+    ("echo {a,b}", None), ("echo $(date)", None), ("echo `date`", None), ("touch made-here.txt", None),
+    ("touch /tmp/oracle-outside.txt", None), ("mkdir -p made-dir", None), ("rm -f not-there.txt", None),
+    ("python3 -c 'print(1)'", None), ("node -e 'console.log(1)'", None), ("echo a && echo b", None),
+    ("echo a; echo b", None), ("echo a | wc -c", None), ("ls | head -3", None),
+    ("git status && git log --oneline -1", None), ("echo a > out.txt", None),
+    ("echo a >> /tmp/oracle-append.txt", None), ("echo $HOME", None), ("echo \"$PWD\"", None),
+    ("FOO=1 echo a", None), ("sleep 0", None), ("true", None), ("false", None), ("exit 3", None),
+    ("which git", None), ("env | head -1", None), ("find . -maxdepth 1 -name '*.md'", None),
+    ("sort README.md", None), ("git rev-parse HEAD", None), ("git show --stat HEAD", None),
+    ("uname -a", None), ("npm --version", None), ("make --version", None), ("echo 'a;b'", None),
+    ("echo \"a|b\"", None), ("bash -c 'echo x'", None), ("sh -c 'echo x'", None), ("eval echo x", None),
+    ("xargs echo < README.md", None), ("cd .. && ls", None), ("cd /tmp && ls", None),
+    ("test -f README.md && echo yes", None), ("git -C . status", None), ("printf '%s\\n' a", None),
+    ("echo ${HOME}", None), ("echo $((1+1))", None), ("cat README.md | head -1", None),
+    ("tee out2.txt < README.md", None), ("git add README.md", None), ("git commit -m x --allow-empty", None),
 ]
 
 ALLOWED_FORMS = [
-    None, "Bash", "Bash(*)", "Bash(echo:*)", "Bash(echo *)", "Bash(git log:*)", "Bash(git:*)", "Bash(git status)",
-    "Bash(cat:*)", "Bash(touch:*)", "[Bash(echo:*), Read]", "Bash(echo:*), Read", "Bash(echo:*) Bash(git:*)",
-    "bash", "Bash()", "Read", "'Bash(echo:*)'", "[Bash]", "Bash(ls:*), Bash(cat:*), Bash(git status:*)",
-    "Bash(python3:*)", "Bash(mkdir:*)", "Bash(rm:*)",
+    None, "Bash", "Bash(*)", "Bash(echo:*)", "Bash(echo *)", "Bash(git log:*)", "Bash(git:*)",
+    "Bash(git status)", "Bash(cat:*)", "Bash(touch:*)", "[Bash(echo:*), Read]", "Bash(echo:*), Read",
+    "Bash(echo:*) Bash(git:*)", "bash", "Bash()", "Read", "'Bash(echo:*)'", "[Bash]",
+    "Bash(ls:*), Bash(cat:*), Bash(git status:*)", "Bash(python3:*)", "Bash(mkdir:*)", "Bash(rm:*)",
 ]
 
 
@@ -303,7 +318,8 @@ def _commands(b: _Builder) -> None:
                   f"Out: !`{line}`", tags=["bang"])
         first = line.split()[0]
         b.command(f"bang `{line}` with Bash({first}:*)",
-                  ["description: probe {ID}", f"allowed-tools: Bash({first}:*)"], f"Out: !`{line}`", tags=["bang"])
+                  ["description: probe {ID}", f"allowed-tools: Bash({first}:*)"], f"Out: !`{line}`",
+                  tags=["bang"])
     for form in ALLOWED_FORMS:
         for line in ("echo allowed-form", "git log --oneline -1", "touch form-file.txt"):
             lines = ["description: probe {ID}"] + ([f"allowed-tools: {form}"] if form else [])
@@ -324,43 +340,51 @@ def _commands(b: _Builder) -> None:
         if arg == "$issue":
             lines.append("arguments: [issue]")
         b.command(f"argument {arg} inside a bang line", lines, f"Out: !`echo {arg}`", tags=["argument"])
-    b.command("argument outside the bang line", ["allowed-tools: Bash(echo:*)"], "Out: !`echo safe`\nArgs: $ARGUMENTS")
+    b.command("argument outside the bang line", ["allowed-tools: Bash(echo:*)"],
+              "Out: !`echo safe`\nArgs: $ARGUMENTS")
     # frontmatter of commands
-    for value in ("[a] [b]", "[issue-number] [priority]", "'[a] [b]'", "''", "", "42", "<file>", "[a]", "{a: 1}"):
-        b.command(f"argument-hint {value!r}", ["description: probe {ID}", f"argument-hint: {value}"], "Say hi.",
-                  tags=["hint"])
+    for value in ("[a] [b]", "[issue-number] [priority]", "'[a] [b]'", "''", "", "42", "<file>", "[a]",
+                  "{a: 1}"):
+        b.command(f"argument-hint {value!r}", ["description: probe {ID}", f"argument-hint: {value}"],
+                  "Say hi.", tags=["hint"])
     for model in MODELS[:12]:
-        b.command(f"command model {model}", ["description: probe {ID}", f"model: {model}"], "Say hi.", tags=["model"])
+        b.command(f"command model {model}", ["description: probe {ID}", f"model: {model}"], "Say hi.",
+                  tags=["model"])
     for value in ("description: Use when: x", "description: yes", "description: [a, b]", "description:",
                   "description: first\nsecond line", "description: |\n  block", "description: 'q: x'"):
         b.command(f"command {value.splitlines()[0]}", [value], "Say hi.", tags=["yaml"])
     b.command("command without frontmatter", None, "Just say hi.")
     b.command("command with unparsable frontmatter", ["description: x", "<example>", "a: ["], "Say hi.")
     b.command("command unclosed frontmatter", None, "", raw="---\ndescription: unclosed\n{BODY}\n")
-    for key in ("disable-model-invocation: true", "disable-model-invocation: false", "disable-model-invocation: yes",
-                "context: fork", "agent: general-purpose", "context: fork\nagent: Explore", "effort: low",
-                "hide-from-slash-command-tool: true", "user-invocable: false", "tools: Read", "name: renamed-{ID}",
-                "color: red", "triggers: [x]", "disallowed-tools: Bash", "hooks: {}", "when_to_use: x",
-                "allowed_tools: Bash(echo:*)", "allowedTools: Bash(echo:*)", "model: inherit"):
+    for key in ("disable-model-invocation: true", "disable-model-invocation: false",
+                "disable-model-invocation: yes", "context: fork", "agent: general-purpose",
+                "context: fork\nagent: Explore", "effort: low", "hide-from-slash-command-tool: true",
+                "user-invocable: false", "tools: Read", "name: renamed-{ID}", "color: red", "triggers: [x]",
+                "disallowed-tools: Bash", "hooks: {}", "when_to_use: x", "allowed_tools: Bash(echo:*)",
+                "allowedTools: Bash(echo:*)", "model: inherit"):
         b.command(f"command key {key.splitlines()[0]}", ["description: probe {ID}", *key.split("\n")],
                   "Out: !`echo keyprobe`", tags=["keys"], group="solo")
     b.command("command BOM", None, "", raw="\ufeff---\ndescription: bom\nallowed-tools: Bash(echo:*)\n---\n"
                                           "Out: !`echo bom`\n{BODY}\n")
-    b.command("command CRLF", None, "", raw="---\r\ndescription: crlf\r\nallowed-tools: Bash(echo:*)\r\n---\r\n"
+    b.command("command CRLF", None, "", raw="---\r\ndescription: crlf\r\nallowed-tools: Bash(echo:*)\r\n"
+                                            "---\r\n"
                                            "Out: !`echo crlf`\r\n{BODY}\r\n")
     # skills (SKILL.md makes /name too)
     b.command("skill valid", ["name: oracle-skill", "description: a skill"], "Skill body.", skill=True)
     b.command("skill without name", ["description: a skill"], "Skill body.", skill=True)
     b.command("skill without description", ["name: oracle-skill-nodesc"], "Skill body.", skill=True)
-    b.command("skill bang allowed", ["description: s", "allowed-tools: Bash(echo:*)"], "Out: !`echo skill`", skill=True)
+    b.command("skill bang allowed", ["description: s", "allowed-tools: Bash(echo:*)"], "Out: !`echo skill`",
+              skill=True)
     b.command("skill bang refused", ["description: s"], "Out: !`touch /tmp/oracle-skill.txt`", skill=True)
     b.command("skill unparsable", ["description: x", "<example>", "a: ["], "Skill body.", skill=True)
-    b.command("skill name differs from folder", ["name: other-name-{ID}", "description: s"], "Skill body.", skill=True)
-    b.command("skill with agent keys", ["description: s", "tools: Read", "model: haiku"], "Skill body.", skill=True)
-    b.command("skill disable-model-invocation", ["description: s", "disable-model-invocation: true"], "Skill body.",
+    b.command("skill name differs from folder", ["name: other-name-{ID}", "description: s"], "Skill body.",
               skill=True)
-    b.command("skill argument in bang", ["description: s", "allowed-tools: Bash(echo:*)"], "Out: !`echo $ARGUMENTS`",
+    b.command("skill with agent keys", ["description: s", "tools: Read", "model: haiku"], "Skill body.",
               skill=True)
+    b.command("skill disable-model-invocation", ["description: s", "disable-model-invocation: true"],
+              "Skill body.", skill=True)
+    b.command("skill argument in bang", ["description: s", "allowed-tools: Bash(echo:*)"],
+              "Out: !`echo $ARGUMENTS`", skill=True)
 
 
 def _plugin_agent(name: str, extra: str = "") -> str:
@@ -368,14 +392,16 @@ def _plugin_agent(name: str, extra: str = "") -> str:
 
 
 def _plugin_command() -> str:
-    return "---\ndescription: plugin command of {ID}\nallowed-tools: Bash(echo:*)\n---\nOut: !`echo plug`\n{MARK}\n"
+    return ("---\ndescription: plugin command of {ID}\nallowed-tools: Bash(echo:*)\n---\n"
+            "Out: !`echo plug`\n{MARK}\n")
 
 
 def _plugins(b: _Builder) -> None:
     base = {"agents/pa.md": _plugin_agent("pa"), "commands/pc.md": _plugin_command()}
     b.plugin("valid minimal plugin", {"name": "orc-{ID}"}, base)
     b.plugin("valid plugin with metadata", {"name": "orc-{ID}", "version": "1.0.0", "description": "d",
-                                            "author": {"name": "me"}, "license": "MIT", "keywords": ["a"]}, base)
+                                            "author": {"name": "me"}, "license": "MIT",
+                                            "keywords": ["a"]}, base)
     b.plugin("no plugin.json", None, base)
     b.plugin("plugin.json without name", {"version": "1.0.0"}, base)
     b.plugin("name with spaces", {"name": "orc {ID}"}, base)
@@ -403,7 +429,8 @@ def _plugins(b: _Builder) -> None:
     b.plugin("agents: path without ./", {"name": "orc-{ID}", "agents": ["agents/pa.md"]}, base)
     b.plugin("agents: missing file", {"name": "orc-{ID}", "agents": ["./agents/none.md"]}, base)
     b.plugin("agents: path escaping the plugin", {"name": "orc-{ID}", "agents": ["../outside.md"]}, base)
-    b.plugin("commands: custom folder", {"name": "orc-{ID}", "commands": "./cmds"}, {"cmds/pk.md": _plugin_command()})
+    b.plugin("commands: custom folder", {"name": "orc-{ID}", "commands": "./cmds"},
+             {"cmds/pk.md": _plugin_command()})
     b.plugin("commands: listed file", {"name": "orc-{ID}", "commands": ["./cmds/pk.md"]},
              {"cmds/pk.md": _plugin_command(), "commands/pc.md": _plugin_command()})
     b.plugin("hooks: names ./hooks/hooks.json", {"name": "orc-{ID}", "hooks": "./hooks/hooks.json"},

@@ -1,7 +1,7 @@
 """Derives the validator's per-version Claude Code facts from the oracle's recorded verdicts.
 
-Output: src/perfpack/validate/claude_code_facts.json, read by perfpack.validate.claude_code. Everything here is
-what the real CLI did with a generated case, never what a document says.
+Output: src/perfpack/validate/claude_code_facts.json, read by perfpack.validate.claude_code. Everything here
+is what the real CLI did with a generated case, never what a document says.
 """
 
 from __future__ import annotations

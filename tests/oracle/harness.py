@@ -1,6 +1,7 @@
-"""Loads the generated cases into the REAL Claude Code CLI (offline, scripted stand-in API) and records per case
-what the CLI did: agent offered (name, description, tools as listed), spawned (model id requested, tools sent)
-or refused (and why), command listed and run, each `!` line run or refused (the CLI's reason), plugin loaded.
+"""Loads the generated cases into the REAL Claude Code CLI (offline, scripted stand-in API) and records per
+case what the CLI did: agent offered (name, description, tools as listed), spawned (model id requested, tools
+sent) or refused (and why), command listed and run, each `!` line run or refused (the CLI's reason), plugin
+loaded.
 
 Many cases share one run: one project holds ~100 agents or commands, and the scripted model spawns every
 agent and invokes every command through the Skill tool, a few per turn.
@@ -37,9 +38,10 @@ def claude_binary(version: str) -> Path:
 
 
 def _env(api: ScriptedAPI, home: Path) -> dict[str, str]:
-    return {"HOME": str(home), "PATH": os.environ.get("PATH", "/usr/bin:/bin"), "ANTHROPIC_BASE_URL": api.base_url,
-            "ANTHROPIC_API_KEY": "test", "DISABLE_TELEMETRY": "1", "DISABLE_ERROR_REPORTING": "1",
-            "DISABLE_AUTOUPDATER": "1", "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1", "IS_SANDBOX": "1",
+    return {"HOME": str(home), "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "ANTHROPIC_BASE_URL": api.base_url, "ANTHROPIC_API_KEY": "test", "DISABLE_TELEMETRY": "1",
+            "DISABLE_ERROR_REPORTING": "1", "DISABLE_AUTOUPDATER": "1",
+            "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1", "IS_SANDBOX": "1",
             "CLAUDE_CODE_DISABLE_BACKGROUND_TASKS": "1", "LANG": "C.UTF-8"}
 
 
@@ -87,7 +89,8 @@ def _agent_lines(body: dict[str, Any]) -> dict[str, str]:
 
 
 class _Script:
-    """The scripted model: spawns each listed non-built-in agent, then invokes each skill name, PER_TURN a turn."""
+    """The scripted model: spawns each listed non-built-in agent, then invokes each skill name, PER_TURN a
+    turn."""
 
     def __init__(self, builtin_agents: set[str], skills: list[str]) -> None:
         self.builtin_agents = builtin_agents
@@ -99,7 +102,8 @@ class _Script:
         system = "\n".join(_texts(body.get("system")))
         if MARKER in system or MARKER in "\n".join(_texts((body.get("messages") or [{}])[0].get("content"))):
             # a subagent (its body is its system prompt; its prompt carries the marker too, so an agent whose
-            # body the CLI does not send cannot re-run the main script and spawn agents recursively) or a forked
+            # body the CLI does not send cannot re-run the main script and spawn agents recursively) or a
+            # forked
             # command
             return [text("done")]
         if self.actions is None:
@@ -133,7 +137,8 @@ def _run(version: str, project: Path, home: Path, script: _Script, extra: list[s
             args, stdin_text = ["-p", "probe"], None
         else:
             args = ["-p", "--input-format", "stream-json"]
-            stdin_text = "".join(json.dumps({"type": "user", "message": {"role": "user", "content": line}}) + "\n"
+            stdin_text = "".join(json.dumps({"type": "user", "message": {"role": "user", "content": line}})
+                                 + "\n"
                                  for line in typed)
         proc = subprocess.run([str(claude_binary(version)), *args, "--output-format", "stream-json",
                                "--verbose", "--debug-file", str(debug), *extra],
@@ -157,8 +162,8 @@ def _run(version: str, project: Path, home: Path, script: _Script, extra: list[s
         log = debug.read_text(errors="replace").splitlines()
     except OSError:
         log = []
-    return {"rc": proc.returncode, "init": init, "bodies": bodies, "log": log, "seconds": time.monotonic() - started,
-            "stderr": proc.stderr[-2000:], "events": events}
+    return {"rc": proc.returncode, "init": init, "bodies": bodies, "log": log,
+            "seconds": time.monotonic() - started, "stderr": proc.stderr[-2000:], "events": events}
 
 
 def baseline(version: str, work: Path) -> dict[str, set[str]]:
@@ -166,7 +171,8 @@ def baseline(version: str, work: Path) -> dict[str, set[str]]:
     project, home = work / "baseline", work / "baseline-home"
     _git_project(project)
     run = _run(version, project, home, _Script(set(), []), [], work / "baseline.log")
-    return {"agents": set(run["init"].get("agents") or []), "commands": set(run["init"].get("slash_commands") or [])}
+    return {"agents": set(run["init"].get("agents") or []),
+            "commands": set(run["init"].get("slash_commands") or [])}
 
 
 def _scrub(line: str, roots: list[Path]) -> str:
@@ -244,8 +250,9 @@ def _bang_outcome(result: str, is_error: bool, expanded: str | None) -> dict[str
     return {"outcome": "ran", "expanded": (expanded or "")[:600]}
 
 
-def record_group(version: str, cases: list[Case], builtins: dict[str, set[str]], work: Path) -> dict[str, Any]:
-    """Run one CLI session over `cases` (agents, commands, skills or plugins) and return case id -> verdict."""
+def record_group(version: str, cases: list[Case], builtins: dict[str, set[str]],
+                 work: Path) -> dict[str, Any]:
+    """Run one CLI session over `cases` (agents, commands, skills or plugins); case id -> verdict."""
     work.mkdir(parents=True, exist_ok=True)
     project, home = work / "project", work / "home"
     _git_project(project)
@@ -300,7 +307,6 @@ def record_group(version: str, cases: list[Case], builtins: dict[str, set[str]],
     plugins_loaded = {str(p.get("path")): str(p.get("name")) for p in run["init"].get("plugins") or []
                       if isinstance(p, dict)}
     roots = [project, work]
-    log = [_scrub(line, roots) for line in run["log"] if _LOG_LINE.match(line)]
     verdicts: dict[str, Any] = {}
     # which listed agent belongs to which case: its spawned system prompt, else its description or name
     agent_case: dict[str, str] = {}
@@ -317,7 +323,10 @@ def record_group(version: str, cases: list[Case], builtins: dict[str, set[str]],
             agent_case.setdefault(name, cid)
         del result
     for case in cases:
-        paths = [str(project / rel) for rel in case.files] if case.kind != PLUGIN else [str(plugin_roots[case.id])]
+        if case.kind == PLUGIN:
+            paths = [str(plugin_roots[case.id])]
+        else:
+            paths = [str(project / rel) for rel in case.files]
         case_log = [_LOG_LINE.match(line).group(1) + " " + _scrub(_LOG_LINE.match(line).group(2), roots)
                     for line in run["log"] if _LOG_LINE.match(line) and any(p in line for p in paths)]
         if case.kind == AGENT or case.kind == PLUGIN:
@@ -326,13 +335,15 @@ def record_group(version: str, cases: list[Case], builtins: dict[str, set[str]],
                 if cid != case.id:
                     continue
                 rest = listed_agents[name]
-                tools_listed = rest.rsplit(" (Tools: ", 1)[1][:-1] if rest.endswith(")") and " (Tools: " in rest else None
+                with_tools = rest.endswith(")") and " (Tools: " in rest
+                tools_listed = rest.rsplit(" (Tools: ", 1)[1][:-1] if with_tools else None
                 description = rest.rsplit(" (Tools: ", 1)[0] if tools_listed is not None else rest
                 result = by_action.get(("Agent", name))
                 spawn: dict[str, Any] = {"requested": subagents.get(case.id)}
                 if result is not None:
                     res_text, is_error = result
-                    if "would be spawned with zero tools" in res_text or (is_error and not spawn["requested"]):
+                    zero_tools = "would be spawned with zero tools" in res_text
+                    if zero_tools or (is_error and not spawn["requested"]):
                         spawn["refused"] = res_text[:300]
                     elif "API error" in res_text or "issue with the selected model" in res_text:
                         spawn["api_error"] = res_text[:300]
@@ -376,7 +387,9 @@ def _plugin_skill_names(case: Case) -> list[str]:
 
 
 def _typed_outcomes(names: list[str], run: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """name -> what happened when a user typed `/name probe-arg`: the k-th `result` event answers the k-th line."""
+    """name -> what happened when a user typed `/name probe-arg`.
+
+    The k-th `result` event answers the k-th typed line."""
     segments: list[list[dict[str, Any]]] = [[]]
     for event in run["events"]:
         if event.get("type") == "system" and event.get("subtype") == "init":
