@@ -17,7 +17,8 @@ def test_exit_codes_and_text_output(tmp_path, perfpack):
     write_pack(tmp_path, {"agents/fast-agent.md": BROKEN})
     result = perfpack("validate", str(tmp_path))
     assert result.returncode == 1
-    assert "agents/fast-agent.md:4:8: error: PP205(invalid-model)" in result.stdout.replace(str(tmp_path) + "/", "")
+    out = result.stdout.replace(str(tmp_path) + "/", "")
+    assert "agents/fast-agent.md:4:8: error: PP205(invalid-model)" in out
     assert "fix: use sonnet" in result.stdout
 
 

@@ -23,7 +23,8 @@ CASES = {
     "PP105": ({"agents/fast-agent.md": "---\nname: fast-agent\ndescription: x\n"}, "agents/fast-agent.md", 1),
     "PP106": ({"agents/fast-agent.md": agent(description="Use when:\n  - bad: [x")}, "agents/fast-agent.md", 3),
     "PP107": ({"agents/fast-agent.md": agent(extra="model: sonnet\nmodel: opus\n")}, "agents/fast-agent.md", 5),
-    "PP108": ({"agents/fast-agent.md": "---\nname: fast-agent\n---\ndescription: Use when slow.\n---\nBody\n"},
+    "PP108": ({"agents/fast-agent.md": "---\nname: fast-agent\n---\ndescription: Use when slow.\n"
+                                       "---\nBody\n"},
               "agents/fast-agent.md", 3),
     "PP109": ({"agents/fast-agent.md": agent(extra="maxTurns: many\n")}, "agents/fast-agent.md", 4),
     "PP110": ({"agents/fast-agent.md": agent(extra="modle: sonnet\n")}, "agents/fast-agent.md", 4),
@@ -60,7 +61,8 @@ CASES = {
                "agents/b.md": agent("b")}, "agents/b.md", 1),
     "PP410": ({".claude-plugin/plugin.json": '{"name": "p",\n "agents": ["./agents/none.md"]}'},
               ".claude-plugin/plugin.json", 2),
-    "PP403": ({"hooks/hooks.json": '{"hooks": {"Stop": [{"hooks": [{"type": "shell", "command": "true"}]}]}}'},
+    "PP403": ({"hooks/hooks.json": '{"hooks": {"Stop": [{"hooks": [{"type": "shell", '
+                                   '"command": "true"}]}]}}'},
               "hooks/hooks.json", 1),
     "PP404": ({"hooks/hooks.json": '{"PreToolUse": []}'}, "hooks/hooks.json", 1),
     "PP405": ({".claude-plugin/plugin.json": '{"name": "p",\n "hooks": "./hooks/hooks.json"}',
