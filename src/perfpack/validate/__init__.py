@@ -1,4 +1,5 @@
-"""Validator for Claude Code agent packs: agents, commands, plugin.json and hooks, as Claude Code reads them."""
+"""Validator for Claude Code agent packs: agents, commands, plugin.json and hooks, as Claude Code reads
+them."""
 
 from perfpack.validate.engine import ValidationResult, validate_paths
 

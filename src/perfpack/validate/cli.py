@@ -25,9 +25,11 @@ FORMATS = format_choices("text", "json", "github", "sarif")
               help="Description length budget in characters (default 1024, or validate.max-description).")
 @click.option("--cli-version", default=None, metavar="X.Y.Z",
               help="Judge by this Claude Code version (default: the newest the recorded oracle covers).")
-@click.option("--list-rules", is_flag=True, help="List every rule with its id, severity and summary, and exit.")
-def validate(paths: tuple[Path, ...], fmt: str, strict: bool, select: tuple[str, ...], ignore: tuple[str, ...],
-             max_description: int | None, cli_version: str | None, list_rules: bool) -> int:
+@click.option("--list-rules", is_flag=True,
+              help="List every rule with its id, severity and summary, and exit.")
+def validate(paths: tuple[Path, ...], fmt: str, strict: bool, select: tuple[str, ...],
+             ignore: tuple[str, ...], max_description: int | None, cli_version: str | None,
+             list_rules: bool) -> int:
     """Check agent, command, plugin and hook files against what Claude Code really does with them.
 
     PATH may be a pack or plugin root, a .claude/ folder, an agents or commands folder, or single

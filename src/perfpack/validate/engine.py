@@ -28,7 +28,8 @@ from perfpack.validate.markdown import (
 )
 from perfpack.validate.rules import RULES, expand_selection, rule
 
-DEFAULT_MAX_DESCRIPTION = 1024  # the cap Claude Code puts on skill descriptions; agents are paid per message too
+# the cap Claude Code puts on skill descriptions; agents are paid per message too
+DEFAULT_MAX_DESCRIPTION = 1024
 
 
 @dataclass
@@ -186,7 +187,8 @@ def _run_jobs(jobs: list[tuple[Target, str]], ctx: Context) -> list[FileReport]:
     return [_check_md(job) for job in jobs]
 
 
-def validate_paths(paths: list[Path], options: Options | None = None, *, cwd: Path | None = None) -> ValidationResult:
+def validate_paths(paths: list[Path], options: Options | None = None, *,
+                   cwd: Path | None = None) -> ValidationResult:
     """Validate everything under `paths`; duplicate names and delegation are checked across all of them."""
     options = options or Options()
     cwd = (cwd or Path(os.getcwd())).resolve()
@@ -234,7 +236,8 @@ def validate_paths(paths: list[Path], options: Options | None = None, *, cwd: Pa
     return result
 
 
-def _pack_meta(jobs: list[tuple[Target, str]], reports: list[FileReport], ctx: Context, cwd: Path) -> list[Finding]:
+def _pack_meta(jobs: list[tuple[Target, str]], reports: list[FileReport], ctx: Context,
+               cwd: Path) -> list[Finding]:
     """Each agents folder's perfpack.toml (perfpack's own metadata): checked, and its external-agents
     declarations count for the delegations its agents name in their text."""
     from perfpack.packmeta import FILE_NAME
@@ -278,7 +281,8 @@ def _duplicates(agents: list[FileReport]) -> list[Finding]:
         for report in group:
             others = ", ".join(o.display for o in group if o is not report)
             line, col = report.name_pos
-            out.append(rule("PP204").finding(report.display, line, col, f"agent name `{report.name}` is also used "
+            out.append(rule("PP204").finding(report.display, line, col,
+                                             f"agent name `{report.name}` is also used "
                                              f"by {others}: Claude Code silently loads only one of them",
                                              "give each agent a unique name (and file name)"))
     return out

@@ -30,7 +30,8 @@ def json_position(text: str, path: list[Any]) -> tuple[int, int]:
     for key in path:
         if not isinstance(key, str):
             continue
-        match = re.compile(r'"' + re.escape(json.dumps(key, ensure_ascii=False)[1:-1]) + r'"\s*:').search(text, offset)
+        quoted = re.escape(json.dumps(key, ensure_ascii=False)[1:-1])
+        match = re.compile(r'"' + quoted + r'"\s*:').search(text, offset)
         if not match:
             break
         offset, found = match.end(), match.start()
@@ -41,7 +42,8 @@ def json_position(text: str, path: list[Any]) -> tuple[int, int]:
 
 
 def loads_strict(text: str) -> Any:
-    """JSON as perfpack walks it: perfpack.safeio's strict reader (no NaN/Infinity, depth and digit limits)."""
+    """JSON as perfpack walks it: perfpack.safeio's strict reader (no NaN/Infinity, depth and digit
+    limits)."""
     from perfpack.safeio import loads_json_strict
 
     return loads_json_strict(text, what="JSON", allow_lone_surrogates=True)
@@ -67,13 +69,15 @@ def read_json(target: Target, display: str) -> tuple[Any, str | None, list[Findi
         refused, syntax = exc, _syntax_error(text)
     if syntax is None:  # valid JSON that perfpack refuses to walk (depth, huge numbers)
         why = refused.message.removeprefix("JSON: refused: ")
-        return None, text, [rule("PP401").finding(display, 1, 1, f"JSON {show(why)}: Claude Code reads it, but "
+        return None, text, [rule("PP401").finding(display, 1, 1,
+                                                  f"JSON {show(why)}: Claude Code reads it, but "
                                                   "perfpack does not check further", "simplify the file",
                                                   severity="warning")]
     what = {PLUGIN: "Claude Code refuses the plugin", HOOKS: "none of the plugin's hooks run",
             SETTINGS: "Claude Code ignores the whole settings file silently"}[target.kind]
     return None, text, [rule("PP401").finding(display, syntax.lineno, syntax.colno, f"JSON does not parse: "
-                                              f"{syntax.msg}; {what}", "fix the JSON syntax (trailing commas and "
+                                              f"{syntax.msg}; {what}",
+                                              "fix the JSON syntax (trailing commas and "
                                               "comments are not allowed)")]
 
 
@@ -96,7 +100,9 @@ def _entries(value: Any) -> list[Any]:
 
 
 def check_plugin(target: Target, display: str, version: str = "") -> list[Finding]:
-    """plugin.json as the CLI's manifest check reads it (each rule below was seen refusing or loading a plugin)."""
+    """plugin.json as the CLI's manifest check reads it.
+
+    Each rule below was seen refusing or loading a plugin."""
     from perfpack.validate import claude_code as cc
 
     version = version or cc.default_version()
@@ -114,8 +120,9 @@ def check_plugin(target: Target, display: str, version: str = "") -> list[Findin
         out.append(rule("PP402").finding(display, line, col, f"plugin.json has no `name` string: {refused}",
                                          '"name": "my-plugin"'))
     elif re.search(r"\s", name) or (":" in name and cc.since(version, "2.1.332")):
-        out.append(rule("PP402").finding(display, line, col, f"plugin name `{show(name)}` has a space or `:`: "
-                                         f"{refused}", '"name": "' + re.sub(r"[\s:]+", "-", name.strip()) + '"'))
+        out.append(rule("PP402").finding(display, line, col,
+                                         f"plugin name `{show(name)}` has a space or `:`: {refused}",
+                                         '"name": "' + re.sub(r"[\s:]+", "-", name.strip()) + '"'))
     if "version" in data and not isinstance(data["version"], str):
         line, col = json_position(text, ["version"])
         out.append(rule("PP402").finding(display, line, col, f"`version` must be a string: {refused}",
@@ -127,16 +134,19 @@ def check_plugin(target: Target, display: str, version: str = "") -> list[Findin
             where = [key, index] if isinstance(data[key], list) else [key]
             line, col = json_position(text, where)
             if not isinstance(entry, str) or not entry.startswith("./") or ".." in entry.split("/"):
-                out.append(rule("PP402").finding(display, line, col, f"`{key}` entry {show(entry)} is not a path "
+                out.append(rule("PP402").finding(display, line, col,
+                                                 f"`{key}` entry {show(entry)} is not a path "
                                                  f"starting with ./ inside the plugin: {refused}",
                                                  f'"{key}": ["./{key}/name.md"]'))
             elif key == "agents" and not entry.endswith(".md"):
-                out.append(rule("PP402").finding(display, line, col, f"`agents` entry `{show(entry)}` is a folder; "
+                out.append(rule("PP402").finding(display, line, col,
+                                                 f"`agents` entry `{show(entry)}` is a folder; "
                                                  f"the CLI takes only .md files there: {refused}",
                                                  "list the agent files (\"./agents/a.md\") or drop `agents`: "
                                                  "./agents/ loads by itself"))
             elif not (target.root / entry).exists():
-                out.append(rule("PP410").finding(display, line, col, f"`{key}` lists `{show(entry)}`, which does not "
+                out.append(rule("PP410").finding(display, line, col,
+                                                 f"`{key}` lists `{show(entry)}`, which does not "
                                                  "exist: the CLI logs an error and loads nothing for it",
                                                  "fix the path or remove the entry"))
     for key, shape in (("author", dict), ("keywords", list)):
@@ -156,8 +166,10 @@ def check_plugin(target: Target, display: str, version: str = "") -> list[Findin
         if isinstance(entry, str) and entry.rstrip("/").replace("\\", "/") in ("./hooks/hooks.json",
                                                                                "hooks/hooks.json"):
             line, col = json_position(text, ["hooks"])
-            out.append(rule("PP405").finding(display, line, col, "plugin.json names ./hooks/hooks.json, which Claude "
-                                             "Code loads automatically: it fails with \"Duplicate hooks file\"",
+            out.append(rule("PP405").finding(display, line, col,
+                                             "plugin.json names ./hooks/hooks.json, which Claude "
+                                             "Code loads automatically: it fails with "
+                                             "\"Duplicate hooks file\"",
                                              "remove the `hooks` entry from plugin.json"))
     return out
 
@@ -169,12 +181,14 @@ def _unlisted_agents(target: Target, display: str, data: dict[str, Any]) -> list
         return []
     wanted = {(target.root / e).resolve() for e in listed}
     folder = target.root / "agents"
-    prefix = display[: -len(".claude-plugin/plugin.json")] if display.endswith(".claude-plugin/plugin.json") else ""
+    manifest = ".claude-plugin/plugin.json"
+    prefix = display[: -len(manifest)] if display.endswith(manifest) else ""
     out = []
     for path in sorted(folder.rglob("*.md")) if folder.is_dir() else []:
         if path.resolve() not in wanted:
             rel = f"{prefix}{path.relative_to(target.root)}"
-            out.append(rule("PP409").finding(rel, 1, 1, "plugin.json lists its agents and not this file: Claude Code "
+            out.append(rule("PP409").finding(rel, 1, 1,
+                                             "plugin.json lists its agents and not this file: Claude Code "
                                              "never loads it", f'add "./{path.relative_to(target.root)}" to '
                                              "`agents` in plugin.json, or delete the file"))
     return out
@@ -192,7 +206,8 @@ def check_hooks(target: Target, display: str) -> list[Finding]:
     elif not isinstance(data, dict) or "hooks" not in data:
         found = [k for k in data if k in HOOK_EVENTS] if isinstance(data, dict) else []
         hint = f" (found event names {', '.join(found)} at the top level)" if found else ""
-        return out + [rule("PP404").finding(display, 1, 1, "hooks.json has no top-level \"hooks\" key" + hint +
+        return out + [rule("PP404").finding(display, 1, 1,
+                                            "hooks.json has no top-level \"hooks\" key" + hint +
                                             ": Claude Code loads no hooks from it",
                                             'wrap the events: {"hooks": {"PreToolUse": [...]}}')]
     for error in schemas.iter_errors("hooks", data):
@@ -201,8 +216,8 @@ def check_hooks(target: Target, display: str) -> list[Finding]:
         where = ".".join(str(p) for p in path) or "(top level)"
         extra = "; Claude Code ignores the whole settings file silently" if target.kind == SETTINGS else ""
         out.append(rule("PP403").finding(display, line, col, f"{where}: {error.message[:200]}{extra}",
-                                         'each event is a list of {"matcher": ..., "hooks": [{"type": "command", '
-                                         '"command": ...}]}'))
+                                         'each event is a list of {"matcher": ..., "hooks": '
+                                         '[{"type": "command", "command": ...}]}'))
     events = data.get("hooks")
     if not isinstance(events, dict):
         return out
@@ -211,8 +226,10 @@ def check_hooks(target: Target, display: str) -> list[Finding]:
             close = did_you_mean(event, HOOK_EVENTS)
             if close:
                 line, col = json_position(text, ["hooks", event])
-                out.append(rule("PP407").finding(display, line, col, f"unknown hook event `{event}` (did you mean "
-                                                 f"`{close}`?): its hooks never run", f"rename it to {close}"))
+                out.append(rule("PP407").finding(display, line, col,
+                                                 f"unknown hook event `{event}` (did you mean "
+                                                 f"`{close}`?): its hooks never run",
+                                                 f"rename it to {close}"))
         for group in groups if isinstance(groups, list) else []:
             for handler in (group.get("hooks") if isinstance(group, dict) else None) or []:
                 if isinstance(handler, dict) and isinstance(handler.get("command"), str):
@@ -251,7 +268,9 @@ def _check_script(target: Target, display: str, text: str, event: str, command: 
             start = text.find(json.dumps(command, ensure_ascii=False)[1:-1][:40])
             line = text.count("\n", 0, start) + 1 if start >= 0 else 1
             col = start - (text.rfind("\n", 0, start) + 1) + 1 if start >= 0 else 1
-            out.append(rule("PP406").finding(display, line, col, f"{event} hook runs `{token}`, which does not exist "
+            out.append(rule("PP406").finding(display, line, col,
+                                             f"{event} hook runs `{token}`, which does not exist "
                                              f"({resolved}): the hook fails on every event",
-                                             "fix the path; use ${CLAUDE_PLUGIN_ROOT} or ${CLAUDE_PROJECT_DIR}"))
+                                             "fix the path; use ${CLAUDE_PLUGIN_ROOT} or "
+                                             "${CLAUDE_PROJECT_DIR}"))
     return out

@@ -30,7 +30,8 @@ def show(value: object, limit: int = 80) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 KEBAB = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
-HOME_PATH = re.compile(r"(?<![\w$}./-])(/Users/[A-Za-z0-9._-]+|/home/[A-Za-z0-9._-]+|[A-Za-z]:\\+Users\\+[A-Za-z0-9._ -]+)")
+HOME_PATH = re.compile(r"(?<![\w$}./-])"
+                       r"(/Users/[A-Za-z0-9._-]+|/home/[A-Za-z0-9._-]+|[A-Za-z]:\\+Users\\+[A-Za-z0-9._ -]+)")
 _HOME_PLACEHOLDERS = {"user", "username", "you", "your-name", "yourname", "me", "name", "x", "runner"}
 
 # `!`cmd`` at line start or after whitespace, and ```! fenced blocks, run before the model sees the text.
@@ -39,8 +40,8 @@ ARG_IN_SHELL = re.compile(r"\$ARGUMENTS(?:\[\d+\])?|\$\{?ARGUMENTS\}?|\$\d+\b")
 
 DELEGATE_PHRASE = re.compile(
     r"\bdelegat(?:e|es|ing)\s+to\b[*_ \t]*:?[*_ \t]*(?:the\s+)?(.+)", re.IGNORECASE)
-DELEGATE_TABLE_HEADER = re.compile(r"^\|\s*\**\s*(delegate(?:s)?(?:\s+to)?|delegation|hand\s*off\s+to|sub-?agent)\s*\**\s*\|",
-                                   re.IGNORECASE)
+DELEGATE_TABLE_HEADER = re.compile(
+    r"^\|\s*\**\s*(delegate(?:s)?(?:\s+to)?|delegation|hand\s*off\s+to|sub-?agent)\s*\**\s*\|", re.IGNORECASE)
 _GENERIC_NAMES = {"sub-agent", "sub-agents", "subagent", "subagents", "specialist", "specialists", "agent",
                   "agents", "other", "others", "domain-specific", "built-in", "the", "a", "an", "them", "it",
                   "experts", "expert", "team", "teams", "humans", "human", "user", "users"}
@@ -119,16 +120,20 @@ def check_frontmatter(md: MdFile, kind: str, version: str = "") -> list[Finding]
     if fm.has_bom:
         version = version or cc.default_version()
         if kind == AGENT and not cc.since(version, "2.1.239"):  # the oracle: 2.1.197 drops a BOM agent
-            out.append(rule("PP102").finding(path, 1, 1, f"file starts with a UTF-8 byte-order mark: Claude Code "
+            out.append(rule("PP102").finding(path, 1, 1,
+                                             f"file starts with a UTF-8 byte-order mark: Claude Code "
                                              f"{version} drops this agent silently (fixed in 2.1.239)",
                                              "save the file as UTF-8 without BOM", severity="error"))
         else:
-            out.append(rule("PP102").finding(path, 1, 1, "file starts with a UTF-8 byte-order mark; Claude Code "
+            out.append(rule("PP102").finding(path, 1, 1,
+                                             "file starts with a UTF-8 byte-order mark; Claude Code "
                                              "before 2.1.239 did not see the file at all",
                                              "save the file as UTF-8 without BOM"))
     if fm.has_crlf:
-        out.append(rule("PP103").finding(path, 1, 1, "CRLF line endings; with `: ` in the description they made "
-                                         "Claude Code drop agents (#80890)", "convert the file to LF line endings"))
+        out.append(rule("PP103").finding(path, 1, 1,
+                                         "CRLF line endings; with `: ` in the description they made "
+                                         "Claude Code drop agents (#80890)",
+                                         "convert the file to LF line endings"))
     if not fm.present:
         stripped = (fm.text or "").lstrip()
         if kind == AGENT:
@@ -143,29 +148,35 @@ def check_frontmatter(md: MdFile, kind: str, version: str = "") -> list[Finding]
     if not fm.closed:
         if kind == AGENT:
             out.append(rule("PP105").finding(path, 1, 1, "frontmatter has no closing `---` line: "
-                                             + _consequence(md, kind), "add a `---` line after the last YAML key"))
+                                             + _consequence(md, kind),
+                                             "add a `---` line after the last YAML key"))
         return out
-    if fm.error and fm.error.message.startswith("frontmatter ") and not fm.error.message.startswith("frontmatter is"):
+    if (fm.error and fm.error.message.startswith("frontmatter ")
+            and not fm.error.message.startswith("frontmatter is")):
         out.append(rule("PP113").finding(path, fm.error.line, fm.error.col, f"{fm.error.message}: not read",
-                                         f"keep frontmatter small and flat (under {MAX_YAML_BYTES // 1024} KB, "
-                                         "no alias chains)"))
+                                         "keep frontmatter small and flat (under "
+                                         f"{MAX_YAML_BYTES // 1024} KB, no alias chains)"))
         return out
     if fm.error:
         message = f"YAML does not parse: {fm.error.message}. "
         lenient = isinstance(md.data, dict) and fm.lenient_data is not None
         if lenient:
-            message += ("Claude Code's lenient retry may still read it, but strict parsers (`claude plugin validate`, "
-                        f"other tools) reject it, and where the retry fails {_consequence(md, kind)}")
+            message += ("Claude Code's lenient retry may still read it, but strict parsers "
+                        "(`claude plugin validate`, other tools) reject it, and where the retry fails "
+                        f"{_consequence(md, kind)}")
         else:
             message += _consequence(md, kind)
         key_line = line_text(fm, fm.error.line)
-        key = key_line.split(":", 1)[0].strip() if ":" in key_line and not key_line.startswith((" ", "\t")) else "description"
-        fix = (f"quote the value ({key}: \"...\") or use a block scalar (`{key}: >-` with the text indented on the "
-               "following lines)")
+        top_level = ":" in key_line and not key_line.startswith((" ", "\t"))
+        key = key_line.split(":", 1)[0].strip() if top_level else "description"
+        fix = (f"quote the value ({key}: \"...\") or use a block scalar (`{key}: >-` with the "
+               "text indented on the following lines)")
         severity = None if kind == AGENT and not lenient else "warning"
-        out.append(rule("PP106").finding(path, fm.error.line, fm.error.col, show(message, 400), fix, severity))
+        out.append(rule("PP106").finding(path, fm.error.line, fm.error.col, show(message, 400), fix,
+                                         severity))
     for key, line, col in fm.duplicate_keys:
-        out.append(rule("PP107").finding(path, line, col, f"`{key}` appears more than once; only the last one counts",
+        out.append(rule("PP107").finding(path, line, col,
+                                         f"`{key}` appears more than once; only the last one counts",
                                          f"keep one `{key}`"))
     body_lines = fm.body.split("\n", 6)[:6]
     known = schemas.known_keys("agent") | schemas.known_keys("command")
@@ -175,7 +186,8 @@ def check_frontmatter(md: MdFile, kind: str, version: str = "") -> list[Finding]
         match = _KEY_IN_BODY.match(text)
         if match and match.group(1) in known and match.group(1) not in (md.data or {}):
             out.append(rule("PP108").finding(
-                path, fm.end_line, 1, f"the `---` on line {fm.end_line} ends the frontmatter, so `{match.group(1)}` "
+                path, fm.end_line, 1, f"the `---` on line {fm.end_line} ends the frontmatter, "
+                                      f"so `{match.group(1)}` "
                 f"on line {fm.body_start_line + offset} is body text, not a key",
                 f"remove the `---` on line {fm.end_line} or move the keys above it"))
         break
@@ -188,8 +200,8 @@ _KEY_IN_BODY = re.compile(r"([A-Za-z][\w-]*):(\s|$)")
 def _consequence(md: MdFile, kind: str) -> str:
     if kind == AGENT:
         if md.target.plugin:
-            return (f"Claude Code loads this plugin agent as `plugin:{md.target.path.stem}` with empty metadata "
-                    "(a generic description, so it is never chosen automatically)")
+            return (f"Claude Code loads this plugin agent as `plugin:{md.target.path.stem}` "
+                    "with empty metadata (a generic description, so it is never chosen automatically)")
         return "Claude Code skips this project agent silently"
     return ("Claude Code ignores this command's frontmatter (the command still loads; its description and "
             "allowed-tools do not apply)")
@@ -220,7 +232,8 @@ def check_schema(md: MdFile, kind: str, data: dict[str, Any]) -> list[Finding]:
             missing = re.findall(r"'([^']+)' is a required property", error.message)
             key = missing[0] if missing else "name"
             out.append(rule("PP201").finding(path, fm.yaml_start_line - 1, 1,
-                                             f"required key `{key}` is missing: Claude Code skips this agent silently",
+                                             f"required key `{key}` is missing: Claude Code "
+                                             "skips this agent silently",
                                              f"add `{key}:` to the frontmatter"))
             continue
         if not location:
@@ -231,31 +244,37 @@ def check_schema(md: MdFile, kind: str, data: dict[str, Any]) -> list[Finding]:
         if key in EXTENSION_KEYS:
             where = ".".join(str(p) for p in location)
             if error.validator == "type":
-                what = f"must be {_kind_name(error.validator_value)}, not {_kind_name(type(error.instance).__name__)}"
+                given = _kind_name(type(error.instance).__name__)
+                what = f"must be {_kind_name(error.validator_value)}, not {given}"
             else:
                 what = _short(error.message, 100)
-            out.append(rule("PP212").finding(path, line, col, f"perfpack extension `{where}` {what}; perfpack "
-                                             "ignores it", "see docs/validate.md (extension keys) for its shape"))
+            out.append(rule("PP212").finding(path, line, col,
+                                             f"perfpack extension `{where}` {what}; perfpack ignores it",
+                                             "see docs/validate.md (extension keys) for its shape"))
         elif key in ("tools", "disallowedTools") and kind == AGENT:
             continue  # checked by check_tools with better messages
         elif key in special and isinstance(value, str):
             if key == "model":
                 close = did_you_mean(value, ("sonnet", "opus", "haiku", "fable", "inherit"))
                 out.append(rule("PP205").finding(
-                    path, line, col, f"model `{value}` is neither an alias nor a full claude- id: it is sent to the API "
+                    path, line, col, f"model `{value}` is neither an alias nor a full claude- id: "
+                                     "it is sent to the API "
                     "verbatim and the subagent fails at run time",
                     f"model: {close}" if close else
                     "use sonnet, opus, haiku, fable, inherit or a full id such as claude-sonnet-4-5"))
             else:
                 suggestion = re.sub(r"[^a-z0-9]+", "-", value.lower()).strip("-") or "my-agent"
-                out.append(rule("PP202").finding(path, line, col, f"name `{value}` is not kebab-case (lowercase "
+                out.append(rule("PP202").finding(path, line, col,
+                                                 f"name `{value}` is not kebab-case (lowercase "
                                                  "letters, digits, hyphens)", f"name: {suggestion}"))
         elif error.validator == "enum" and isinstance(value, str):
             allowed = error.validator_value
             close = did_you_mean(value, allowed)
             fix = f"{key}: {close}" if close else f"use one of: {', '.join(allowed)}"
-            out.append(rule("PP109").finding(path, line, col, f"`{key}: {show(value)}` is not an allowed value "
-                                             f"({', '.join(map(str, allowed))}); Claude Code ignores it", fix))
+            out.append(rule("PP109").finding(path, line, col,
+                                             f"`{key}: {show(value)}` is not an allowed value "
+                                             f"({', '.join(map(str, allowed))}); Claude Code ignores it",
+                                             fix))
         else:
             out.append(rule("PP109").finding(path, line, col, f"`{key}`: {show(_short(error.message))}; "
                                              "Claude Code ignores the value", _schema_fix(key, kind)))
@@ -263,9 +282,10 @@ def check_schema(md: MdFile, kind: str, data: dict[str, Any]) -> list[Finding]:
 
 
 def _kind_name(kind: object) -> str:
-    names = {"object": "a mapping", "dict": "a mapping", "array": "a list", "list": "a list", "string": "a string",
-             "str": "a string", "number": "a number", "integer": "an integer", "int": "an integer",
-             "float": "a number", "boolean": "true/false", "bool": "true/false", "NoneType": "empty"}
+    names = {"object": "a mapping", "dict": "a mapping", "array": "a list", "list": "a list",
+             "string": "a string", "str": "a string", "number": "a number", "integer": "an integer",
+             "int": "an integer", "float": "a number", "boolean": "true/false", "bool": "true/false",
+             "NoneType": "empty"}
     if isinstance(kind, list):
         return " or ".join(names.get(str(k), str(k)) for k in kind)
     return names.get(str(kind), str(kind))
@@ -298,7 +318,8 @@ def check_agent(md: MdFile, ctx: Context) -> list[Finding]:
         line, col = fm.value_position(key) if key in data else (max(fm.yaml_start_line - 1, 1), 1)
         what = "is missing" if key not in data or value is None or value == "" else \
             f"is {_kind_name(type(value).__name__)}, not text"
-        out.append(rule("PP201").finding(path, line, col, f"`{key}` {what}: Claude Code drops this agent silently",
+        out.append(rule("PP201").finding(path, line, col,
+                                         f"`{key}` {what}: Claude Code drops this agent silently",
                                          f"add `{key}:` with a quoted text value"))
     name = data.get("name")
     if isinstance(name, str) and name.strip():
@@ -306,12 +327,15 @@ def check_agent(md: MdFile, ctx: Context) -> list[Finding]:
         # the oracle: a leading `-` is rejected by every recorded version, a `:` only since 2.1.218
         rejected = name.startswith("-") or (":" in name and cc.since(version, "2.1.218"))
         if rejected and not plugin:
-            out.append(rule("PP213").finding(path, line, col, f"name `{show(name)}` has `:` or starts with `-`: "
-                                             "Claude Code 2.1.218+ rejects the agent", "use letters, digits and "
-                                             "hyphens: name: " + (re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+            out.append(rule("PP213").finding(path, line, col,
+                                             f"name `{show(name)}` has `:` or starts with `-`: "
+                                             "Claude Code 2.1.218+ rejects the agent",
+                                             "use letters, digits and hyphens: name: "
+                                             + (re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
                                                                   or "my-agent")))
         elif not KEBAB.fullmatch(name):
-            out.append(rule("PP202").finding(path, line, col, f"name `{show(name)}` is not kebab-case; it loads "
+            out.append(rule("PP202").finding(path, line, col,
+                                             f"name `{show(name)}` is not kebab-case; it loads "
                                              "as written, but the docs ask for lowercase letters and hyphens",
                                              "name: " + (re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
                                                          or "my-agent")))
@@ -319,16 +343,19 @@ def check_agent(md: MdFile, ctx: Context) -> list[Finding]:
     # the oracle: 2.1.332 drops the agent; 2.1.197 loads it and ignores the value
     if "hooks" in data and hooks is not None and not isinstance(hooks, dict) and cc.since(version, "2.1.332"):
         line, col = fm.value_position("hooks")
-        out.append(rule("PP114").finding(path, line, col, f"`hooks` is {_kind_name(type(hooks).__name__)}, not a "
+        out.append(rule("PP114").finding(path, line, col,
+                                         f"`hooks` is {_kind_name(type(hooks).__name__)}, not a "
                                          "mapping: Claude Code drops this agent silently",
-                                         "hooks: {PreToolUse: [...]} (same shape as settings hooks), or remove it"))
+                                         "hooks: {PreToolUse: [...]} (same shape as settings "
+                                         "hooks), or remove it"))
     out += check_schema(md, AGENT, data)
     if "model" in data and cc.model_status(data.get("model"), version) == "refused":
         value = data.get("model")
         line, col = fm.value_position("model")
         close = did_you_mean(str(value).lower(), cc.MODEL_ALIASES)
         out.append(rule("PP205").finding(
-            path, line, col, f"model `{show(value)}` is neither an alias nor a claude- id: Claude Code sends it to "
+            path, line, col, f"model `{show(value)}` is neither an alias nor a claude- id: "
+                             "Claude Code sends it to "
             "the API verbatim and the subagent fails with a model error",
             f"model: {close}" if close else "use sonnet, opus, haiku, fable, inherit or a full claude-… id"))
     warns = cc.warns_on_unknown_keys(version)
@@ -336,18 +363,22 @@ def check_agent(md: MdFile, ctx: Context) -> list[Finding]:
         if key in _PLAIN_AGENT_KEYS and cc.agent_key_known(key, version):
             continue  # the common case: a documented key the CLI applies
         line, col = fm.position(key)
-        if key.lower() in COMMAND_ONLY_KEYS or key == "allowedTools":
-            if key.lower().replace("_", "-") in ("allowed-tools", "allowedtools") and "tools" not in data:
-                out.append(rule("PP209").finding(path, line, col, f"`{show(key)}` is a command key; agents read "
-                                                 "`tools`, so this agent gets every tool",
-                                                 f"rename `{key}` to `tools`: tools: Read, Grep"))
-                continue
+        command_key = key.lower() in COMMAND_ONLY_KEYS or key == "allowedTools"
+        tools_alias = key.lower().replace("_", "-") in ("allowed-tools", "allowedtools")
+        if command_key and tools_alias and "tools" not in data:
+            out.append(rule("PP209").finding(path, line, col,
+                                             f"`{show(key)}` is a command key; agents read "
+                                             "`tools`, so this agent gets every tool",
+                                             f"rename `{key}` to `tools`: tools: Read, Grep"))
+            continue
         if cc.agent_key_known(key, version):
             continue
-        close = None if key in EXTENSION_KEYS else did_you_mean(key, cc.AGENT_KEYS)  # not a typo: skip difflib
+        # not a typo: skip difflib
+        close = None if key in EXTENSION_KEYS else did_you_mean(key, cc.AGENT_KEYS)
         said = (f"Claude Code {version} logs a warning for it and ignores it" if warns
                 else f"Claude Code {version} ignores it silently")
-        extra = " (a perfpack key: it belongs in perfpack's own file, not the agent)" if key in EXTENSION_KEYS else ""
+        extra = (" (a perfpack key: it belongs in perfpack's own file, not the agent)"
+                 if key in EXTENSION_KEYS else "")
         out.append(rule("PP110").finding(
             path, line, col, f"unknown key `{show(key)}`: {said}{extra}"
             + (f" (did you mean `{close}`?)" if close else ""),
@@ -360,7 +391,8 @@ def check_agent(md: MdFile, ctx: Context) -> list[Finding]:
         for skill in skills:
             if isinstance(skill, str) and skill and skill not in ctx.skills:
                 line, col = find_line(fm, skill, key_line, fm.end_line)
-                out.append(rule("PP210").finding(path, line, col, f"skill `{show(skill)}` does not exist in the "
+                out.append(rule("PP210").finding(path, line, col,
+                                                 f"skill `{show(skill)}` does not exist in the "
                                                  "validated tree: Claude Code silently preloads nothing",
                                                  f"add skills/{skill}/SKILL.md, fix the name, or list it in "
                                                  "[tool.perfpack.validate] external-skills"))
@@ -369,10 +401,11 @@ def check_agent(md: MdFile, ctx: Context) -> list[Finding]:
         line, col = fm.value_position("description")
         if fm.error and "description" not in fm.positions:
             line, col = find_line(fm, "description", 1, fm.end_line)
-        out.append(rule("PP112").finding(path, line, col, f"description is {len(description)} characters (budget "
+        out.append(rule("PP112").finding(path, line, col,
+                                         f"description is {len(description)} characters (budget "
                                          f"{ctx.max_description}); it is sent to the model on every message",
-                                         "move examples and detail into the body; keep when-to-use in one or two "
-                                         "sentences"))
+                                         "move examples and detail into the body; keep "
+                                         "when-to-use in one or two sentences"))
     return out
 
 
@@ -406,10 +439,12 @@ def check_tools(md: MdFile, key: str, version: str) -> list[Finding]:
         entries = split_tools(value)
     else:
         if key == "tools":
-            out.append(rule("PP214").finding(path, line, col, f"`tools` is {_kind_name(type(value).__name__)}: the "
-                                             "agent list says \"All tools\" but the subagent is spawned with none",
-                                             "list the tools (tools: Read, Grep, Bash) or remove the key for all "
-                                             "tools"))
+            out.append(rule("PP214").finding(path, line, col,
+                                             f"`tools` is {_kind_name(type(value).__name__)}: the "
+                                             "agent list says \"All tools\" but the subagent "
+                                             "is spawned with none",
+                                             "list the tools (tools: Read, Grep, Bash) or "
+                                             "remove the key for all tools"))
         return out
     if isinstance(value, str) and "," not in value and len(entries) == 1 and " " in entries[0][0].strip() \
             and "(" not in entries[0][0]:
@@ -426,29 +461,37 @@ def check_tools(md: MdFile, key: str, version: str) -> list[Finding]:
         entry_line, entry_col = (line, col + offset) if offset >= 0 and line_text(fm, line).find(entry) >= 0 \
             else find_line(fm, entry, line, fm.end_line)
         if key != "tools":
-            out.append(rule("PP208").finding(path, entry_line, entry_col, f"`{show(name)}` in {key} is not a tool "
+            out.append(rule("PP208").finding(path, entry_line, entry_col,
+                                             f"`{show(name)}` in {key} is not a tool "
                                              f"of Claude Code {version}: it disallows nothing", "remove it"))
             continue
         if name in cc.REMOVED_TOOL_ADVICE:
-            out.append(rule("PP207").finding(path, entry_line, entry_col, f"`{show(name)}`: Claude Code {version} "
-                                             "does not give this tool to subagents", cc.REMOVED_TOOL_ADVICE[name]))
+            out.append(rule("PP207").finding(path, entry_line, entry_col,
+                                             f"`{show(name)}`: Claude Code {version} "
+                                             "does not give this tool to subagents",
+                                             cc.REMOVED_TOOL_ADVICE[name]))
             continue
         close = did_you_mean(name, cc.known_tool_names(version))
         if close is None and name.lower() in {t.lower() for t in cc.known_tool_names(version)}:
             close = next(t for t in cc.known_tool_names(version) if t.lower() == name.lower())
-        out.append(rule("PP208").finding(path, entry_line, entry_col, f"unknown tool `{show(name)}`: the agent will "
+        out.append(rule("PP208").finding(path, entry_line, entry_col,
+                                         f"unknown tool `{show(name)}`: the agent will "
                                          "not have it" + (f" (did you mean `{close}`?)" if close else ""),
-                                         f"use `{close}`" if close else "use a built-in tool name, mcp__server__tool "
+                                         f"use `{close}`" if close
+                                         else "use a built-in tool name, mcp__server__tool "
                                          "or Agent(name)"))
     if key == "tools" and entries and resolved == 0 and not any(cc.tool_status(e, version)[0] == "mcp"
                                                                  for e, _ in entries):
         memory = data.get("memory") in ("user", "project", "local")
         if not memory:
-            out.append(rule("PP214").finding(path, line, col, "no tool in `tools` exists for subagents on Claude "
-                                             f"Code {version}: " + ("it refuses to spawn the agent (\"would be "
+            out.append(rule("PP214").finding(path, line, col,
+                                             "no tool in `tools` exists for subagents on Claude "
+                                             f"Code {version}: "
+                                             + ("it refuses to spawn the agent (\"would be "
                                              "spawned with zero tools\")" if _newer(version, "2.1.300") else
                                              "the subagent is spawned with no tools at all"),
-                                             "name real tools (Read, Grep, Glob, Bash, Edit, Write, WebFetch, …)"))
+                                             "name real tools (Read, Grep, Glob, Bash, "
+                                             "Edit, Write, WebFetch, …)"))
     return out
 
 
@@ -466,7 +509,8 @@ def _name_list(value: object) -> list | None:
 
 
 def delegation_targets(md: MdFile) -> list[tuple[str, int, int, str]]:
-    """(name, line, col, how) for every agent this one hands work to: extension key, Agent(...) tools, body."""
+    """(name, line, col, how) for every agent this one hands work to: extension key, Agent(...) tools,
+    body."""
     data, fm = md.data or {}, md.fm
     found: list[tuple[str, int, int, str]] = []
     delegates = _name_list(data.get("delegates-to"))
@@ -535,7 +579,7 @@ def _body_delegations(fm: Frontmatter) -> list[tuple[str, int, int, str]]:
                 continue
             if table_header and not _TABLE_RULE.fullmatch(stripped):
                 cell = stripped.strip("|").split("|")[0]
-                for name, offset in _names_in(cell):
+                for name, _offset in _names_in(cell):
                     found.append((name, line_no, text.find(name) + 1, "delegation table"))
             continue
         table_header = False
@@ -547,7 +591,8 @@ def _body_delegations(fm: Frontmatter) -> list[tuple[str, int, int, str]]:
     return [f for f in found if f[0].lower() not in _GENERIC_NAMES]
 
 
-def delegation_info(md: MdFile) -> tuple[list[tuple[str, int, int, str]], set[str], list[tuple[str, str, int, int]]]:
+def delegation_info(md: MdFile) -> tuple[list[tuple[str, int, int, str]], set[str],
+                                         list[tuple[str, str, int, int]]]:
     """Delegation targets, the agent's own external-agents names, and their fallbacks with positions."""
     ext = (md.data or {}).get("external-agents")
     local, fallbacks = set(), []
@@ -572,13 +617,15 @@ def check_delegation(display: str, targets: list[tuple[str, int, int, str]], loc
         seen.add(key)
         close = did_you_mean(key, sorted(ctx.agent_names | ctx.builtin_agents))
         out.append(rule("PP211").finding(
-            display, line, col, f"delegates to `{name}` ({how}), which is not an agent in the validated tree, "
+            display, line, col, f"delegates to `{name}` ({how}), which is not an agent in "
+                                "the validated tree, "
             "not a built-in, and not declared external" + (f" (did you mean `{close}`?)" if close else ""),
             f"add agents/{name}.md, or declare it in agents/perfpack.toml: "
             f'`external-agents = {{ {name} = "general-purpose" }}` under the delegating agent'))
     for name, fallback, line, col in fallbacks:
         if fallback.lower() not in ctx.builtin_agents | ctx.agent_names:
-            out.append(rule("PP212").finding(display, line, col, f"external-agents: fallback `{fallback}` for "
+            out.append(rule("PP212").finding(display, line, col,
+                                             f"external-agents: fallback `{fallback}` for "
                                              f"`{name}` is neither a built-in nor a pack agent",
                                              "use general-purpose, Explore or Plan"))
     return out
@@ -596,8 +643,10 @@ def check_command(md: MdFile, ctx: Context) -> list[Finding]:
                 continue
             line, col = fm.position(key)
             if key in AGENT_ONLY_KEYS:
-                fix = "use `allowed-tools` (space or comma separated)" if key == "tools" else f"remove `{key}`"
-                out.append(rule("PP304").finding(path, line, col, f"`{key}` is an agent key; commands ignore it", fix))
+                fix = ("use `allowed-tools` (space or comma separated)" if key == "tools"
+                       else f"remove `{key}`")
+                out.append(rule("PP304").finding(path, line, col,
+                                                 f"`{key}` is an agent key; commands ignore it", fix))
             else:
                 close = did_you_mean(key, schemas.known_keys("command"))
                 out.append(rule("PP110").finding(
@@ -615,8 +664,10 @@ def check_command(md: MdFile, ctx: Context) -> list[Finding]:
         args += [f"${n}" for n in named if re.search(rf"\${{?{re.escape(n)}\b", command)]
         if args:
             out.append(rule("PP302").finding(
-                path, line, col, f"`{args[0]}` inside a ! line is substituted raw, before the shell runs: a user-typed "
-                "argument becomes shell code", "remove the argument from the ! line; let the model pass it to a "
+                path, line, col, f"`{args[0]}` inside a ! line is substituted raw, before the "
+                                 "shell runs: a user-typed "
+                "argument becomes shell code", "remove the argument from the ! line; let "
+                                               "the model pass it to a "
                 "tool call instead"))
         if patterns is None:
             continue  # bare `Bash` allows everything, and skips the CLI's own checks (the oracle)
@@ -630,15 +681,18 @@ def check_command(md: MdFile, ctx: Context) -> list[Finding]:
             why = None  # the oracle: `Bash(FOO=1:*)` lets `FOO=1 echo a` run (c111, both versions)
         if why:
             out.append(rule("PP305").finding(
-                path, line, col, f"`{show(_short(command, 60))}`: {why}; Claude Code refuses this ! line whatever "
-                "allowed-tools lists, and aborts the whole command", "move the logic into a script the ! line "
+                path, line, col, f"`{show(_short(command, 60))}`: {why}; Claude Code refuses "
+                                 "this ! line whatever "
+                "allowed-tools lists, and aborts the whole command",
+                "move the logic into a script the ! line "
                 "calls (Bash(./script.sh:*)), or let the model run it as a tool call"))
             continue
         refused = [seg for seg in split_shell(command) if not _allowed(seg, patterns)]
         if refused:
             first = refused[0].split()[0] if refused[0].split() else refused[0]
             out.append(rule("PP301").finding(
-                path, line, col, f"`{_short(refused[0], 60)}` is not allowed by allowed-tools: Claude Code aborts "
+                path, line, col, f"`{_short(refused[0], 60)}` is not allowed by "
+                                 "allowed-tools: Claude Code aborts "
                 "the whole command silently (nothing is sent to the model)",
                 f"add Bash({first}:*) to allowed-tools, or remove the ! line"))
     return out
@@ -768,10 +822,10 @@ def split_shell(command: str) -> list[str]:
     return split_commands(command)
 
 
-_READ_ONLY = {"cat", "head", "tail", "ls", "pwd", "echo", "wc", "grep", "rg", "date", "whoami", "uname", "which",
-              "type", "file", "stat", "du", "df", "sort", "uniq", "cut", "tr", "basename", "dirname", "realpath",
-              "readlink", "printenv", "id", "hostname", "nproc", "tree", "diff", "cd", "true", "false", "test",
-              "jq", "printf", "column", "seq", "sleep"}
+_READ_ONLY = {"cat", "head", "tail", "ls", "pwd", "echo", "wc", "grep", "rg", "date", "whoami", "uname",
+              "which", "type", "file", "stat", "du", "df", "sort", "uniq", "cut", "tr", "basename", "dirname",
+              "realpath", "readlink", "printenv", "id", "hostname", "nproc", "tree", "diff", "cd", "true",
+              "false", "test", "jq", "printf", "column", "seq", "sleep"}
 _READ_ONLY_GIT = {"status", "log", "diff", "show", "branch", "rev-parse", "remote", "ls-files", "describe",
                   "blame", "shortlog", "tag"}
 
@@ -810,7 +864,8 @@ def _allowed(segment: str, patterns: list[str]) -> bool:
                 return True
         elif "*" in pattern:
             regex = ".*".join(re.escape(part) for part in pattern.split("*"))
-            if re.fullmatch(regex, segment, re.DOTALL) or (pattern.endswith(" *") and segment == pattern[:-2]):
+            if re.fullmatch(regex, segment, re.DOTALL) or (pattern.endswith(" *")
+                                                           and segment == pattern[:-2]):
                 return True
         elif segment == pattern:
             return True
@@ -837,7 +892,8 @@ def check_home_paths(display: str, text: str) -> list[Finding]:
             if user.lower() in _HOME_PLACEHOLDERS:
                 continue
             out.append(rule("PP111").finding(display, index + 1, match.start(1) + 1,
-                                             f"hard-coded home path `{match.group(1)}`: it exists only on one machine",
+                                             f"hard-coded home path `{match.group(1)}`: it "
+                                             "exists only on one machine",
                                              "use a path relative to the project, ${CLAUDE_PROJECT_DIR}, "
                                              "${CLAUDE_PLUGIN_ROOT} or ~"))
     return out
