@@ -48,7 +48,8 @@ def test_usage_errors_exit_2_with_one_line(tmp_path, perfpack):
 
 def test_config_from_pyproject_and_broken_config(tmp_path, perfpack):
     write_pack(tmp_path, {
-        "agents/fast-agent.md": "---\nname: fast-agent\ndescription: " + "x" * 300 + "\n---\nDelegate to db-tuner.\n",
+        "agents/fast-agent.md": "---\nname: fast-agent\ndescription: " + "x" * 300
+                                + "\n---\nDelegate to db-tuner.\n",
         "pyproject.toml": '[tool.perfpack.validate]\nexternal-agents = ["db-tuner"]\nmax-description = 200\n'
                           'ignore = ["home-path"]\n'})
     result = perfpack("validate", "--format", "json", cwd=tmp_path)

@@ -10,16 +10,18 @@ from perfpack.validate import schemas
 from perfpack.validate.engine import Options, validate_paths
 
 SCALARS = st.one_of(st.none(), st.booleans(), st.integers(-5, 200), st.floats(allow_nan=False, width=32),
-                    st.sampled_from(["sonnet", "thinking", "red", "Red", "a-b", "Read, Grep", "", "./x", "command",
-                                     "keyword:slow", "claude-opus-4-1", "fork", "worktree", "x" * 130]))
+                    st.sampled_from(["sonnet", "thinking", "red", "Red", "a-b", "Read, Grep", "", "./x",
+                                     "command", "keyword:slow", "claude-opus-4-1", "fork", "worktree",
+                                     "x" * 130]))
 VALUES = st.recursive(SCALARS, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(
     st.sampled_from(["keywords", "phrases", "patterns", "threshold", "priority", "exclude", "veto", "summary",
                      "name", "type", "command", "hooks", "matcher", "slow", "timeout"]), inner, max_size=4),
     max_leaves=12)
 KEYS = {
-    "agent": ["name", "description", "tools", "model", "color", "maxTurns", "skills", "memory", "effort", "triggers",
-              "delegates-to", "external-agents", "background", "mcpServers"],
-    "command": ["description", "argument-hint", "allowed-tools", "model", "context", "disable-model-invocation"],
+    "agent": ["name", "description", "tools", "model", "color", "maxTurns", "skills", "memory", "effort",
+              "triggers", "delegates-to", "external-agents", "background", "mcpServers"],
+    "command": ["description", "argument-hint", "allowed-tools", "model", "context",
+                "disable-model-invocation"],
     "plugin": ["name", "author", "version", "keywords", "hooks", "agents", "commands"],
     "hooks": ["hooks", "description"],
 }
@@ -29,7 +31,8 @@ KEYS = {
 @given(kind=st.sampled_from(sorted(KEYS)), data=st.data())
 def test_quick_check_never_passes_what_jsonschema_rejects(kind, data):
     document = data.draw(st.dictionaries(st.sampled_from(KEYS[kind]), VALUES, max_size=6))
-    assert schemas.quick_valid(kind, {}) is not None  # the quick check compiled: the comparison below is not vacuous
+    # the quick check compiled: the comparison below is not vacuous
+    assert schemas.quick_valid(kind, {}) is not None
     quick = schemas.quick_valid(kind, document)
     errors = list(schemas.validator(kind).iter_errors(document))
     if quick is not None:

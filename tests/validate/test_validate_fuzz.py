@@ -6,19 +6,22 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from validate_helpers import run, write_pack
 
-FRAGMENTS = ["---", "name: a-b", "name: [", "description: Use when: x", "tools: Read, Agent(", "model: thinking",
-             "skills:", "  - x", "triggers: {keywords: {a: 1}}", "allowed-tools: Bash(x:*)", "!`rm -rf /`",
-             "```!", "$ARGUMENTS", "\ufeff", "\r", "\t", ": :", "- - -", "&a", "*a", "!!python/object:os.system",
-             "external-agents: [x]", "delegates-to: 3", "| Delegate To | When |", "| a-b | c |", "{", "]"]
+FRAGMENTS = ["---", "name: a-b", "name: [", "description: Use when: x", "tools: Read, Agent(",
+             "model: thinking", "skills:", "  - x", "triggers: {keywords: {a: 1}}",
+             "allowed-tools: Bash(x:*)", "!`rm -rf /`", "```!", "$ARGUMENTS", "\ufeff", "\r", "\t", ": :",
+             "- - -", "&a", "*a", "!!python/object:os.system", "external-agents: [x]", "delegates-to: 3",
+             "| Delegate To | When |", "| a-b | c |", "{", "]"]
 
-SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+SETTINGS = settings(max_examples=60, deadline=None,
+                    suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 
 @SETTINGS
 @given(data=st.binary(max_size=400))
 def test_arbitrary_bytes(tmp_path_factory, data):
     pack = write_pack(tmp_path_factory.mktemp("bytes"), {"agents/a.md": data, "commands/c.md": data,
-                                                         "hooks/hooks.json": data, ".claude-plugin/plugin.json": data})
+                                                         "hooks/hooks.json": data,
+                                                         ".claude-plugin/plugin.json": data})
     for finding in run(pack):
         assert finding.rule.startswith("PP") and finding.line >= 1
 

@@ -8,7 +8,8 @@ from validate_helpers import rules_of, run, write_pack
 from perfpack.validate.rules import RULES
 
 
-def agent(name: str = "fast-agent", extra: str = "", body: str = "Body.\n", description: str = "Use when slow.") -> str:
+def agent(name: str = "fast-agent", extra: str = "", body: str = "Body.\n",
+          description: str = "Use when slow.") -> str:
     return f"---\nname: {name}\ndescription: {description}\n{extra}---\n{body}"
 
 
@@ -21,28 +22,34 @@ CASES = {
     "PP103": ({"agents/fast-agent.md": CLEAN_AGENT.replace("\n", "\r\n")}, "agents/fast-agent.md", 1),
     "PP104": ({"agents/fast-agent.md": "# Fast agent\n\nname: fast-agent\n"}, "agents/fast-agent.md", 1),
     "PP105": ({"agents/fast-agent.md": "---\nname: fast-agent\ndescription: x\n"}, "agents/fast-agent.md", 1),
-    "PP106": ({"agents/fast-agent.md": agent(description="Use when:\n  - bad: [x")}, "agents/fast-agent.md", 3),
-    "PP107": ({"agents/fast-agent.md": agent(extra="model: sonnet\nmodel: opus\n")}, "agents/fast-agent.md", 5),
+    "PP106": ({"agents/fast-agent.md": agent(description="Use when:\n  - bad: [x")}, "agents/fast-agent.md",
+              3),
+    "PP107": ({"agents/fast-agent.md": agent(extra="model: sonnet\nmodel: opus\n")}, "agents/fast-agent.md",
+              5),
     "PP108": ({"agents/fast-agent.md": "---\nname: fast-agent\n---\ndescription: Use when slow.\n"
                                        "---\nBody\n"},
               "agents/fast-agent.md", 3),
     "PP109": ({"agents/fast-agent.md": agent(extra="maxTurns: many\n")}, "agents/fast-agent.md", 4),
     "PP110": ({"agents/fast-agent.md": agent(extra="modle: sonnet\n")}, "agents/fast-agent.md", 4),
-    "PP111": ({"agents/fast-agent.md": agent(body="Read /home/alice/notes.md first.\n")}, "agents/fast-agent.md", 5),
+    "PP111": ({"agents/fast-agent.md": agent(body="Read /home/alice/notes.md first.\n")},
+              "agents/fast-agent.md", 5),
     "PP112": ({"agents/fast-agent.md": agent(description="Use when slow. " * 80)}, "agents/fast-agent.md", 3),
     "PP113": ({"agents/fast-agent.md": "---\nname: fast-agent\ndescription: x\n"
-               + "".join(f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}" if i else "lol"] * 9) + "]\n" for i in range(9))
+               + "".join(f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}" if i else "lol"] * 9) + "]\n"
+                         for i in range(9))
                + "---\nBody\n"}, "agents/fast-agent.md", 2),
     "PP114": ({"agents/fast-agent.md": agent(extra="hooks: []\n")}, "agents/fast-agent.md", 4),
     "PP213": ({"agents/fast-agent.md": agent(name="fast:agent")}, "agents/fast-agent.md", 2),
     "PP214": ({"agents/fast-agent.md": agent(extra="tools: Frob, Blah\n")}, "agents/fast-agent.md", 4),
     "PP201": ({"agents/fast-agent.md": "---\nname: fast-agent\n---\nBody\n"}, "agents/fast-agent.md", 1),
     "PP202": ({"agents/Fast_Agent.md": agent(name="Fast_Agent")}, "agents/Fast_Agent.md", 2),
-    "PP204": ({"agents/fast-agent.md": agent(), "agents/team/fast-agent.md": agent()}, "agents/fast-agent.md", 2),
+    "PP204": ({"agents/fast-agent.md": agent(), "agents/team/fast-agent.md": agent()}, "agents/fast-agent.md",
+              2),
     "PP205": ({"agents/fast-agent.md": agent(extra="model: gpt-4\n")}, "agents/fast-agent.md", 4),
     "PP207": ({"agents/fast-agent.md": agent(extra="tools: Read, LS, Grep\n")}, "agents/fast-agent.md", 4),
     "PP208": ({"agents/fast-agent.md": agent(extra="tools: Read, Grpe\n")}, "agents/fast-agent.md", 4),
-    "PP209": ({"agents/fast-agent.md": agent(extra="allowed-tools: Read, Grep\n")}, "agents/fast-agent.md", 4),
+    "PP209": ({"agents/fast-agent.md": agent(extra="allowed-tools: Read, Grep\n")}, "agents/fast-agent.md",
+              4),
     "PP210": ({"agents/fast-agent.md": agent(extra="skills:\n  - profiling\n")}, "agents/fast-agent.md", 5),
     "PP211": ({"agents/fast-agent.md": agent(body="Delegate to `db-tuner` for indexes.\n")},
               "agents/fast-agent.md", 5),
@@ -55,10 +62,12 @@ CASES = {
               "commands/go.md", 5),
     "PP304": ({"commands/go.md": "---\ndescription: Go\ntools: Read\n---\nBody\n"}, "commands/go.md", 3),
     "PP401": ({".claude-plugin/plugin.json": '{"name": "p",\n}'}, ".claude-plugin/plugin.json", 2),
-    "PP402": ({".claude-plugin/plugin.json": '{"name": "p",\n "version": 1}'}, ".claude-plugin/plugin.json", 2),
-    "PP408": ({".claude-plugin/plugin.json": '{"name": "p",\n "author": "Me"}'}, ".claude-plugin/plugin.json", 2),
-    "PP409": ({".claude-plugin/plugin.json": '{"name": "p", "agents": ["./agents/a.md"]}', "agents/a.md": agent("a"),
-               "agents/b.md": agent("b")}, "agents/b.md", 1),
+    "PP402": ({".claude-plugin/plugin.json": '{"name": "p",\n "version": 1}'}, ".claude-plugin/plugin.json",
+              2),
+    "PP408": ({".claude-plugin/plugin.json": '{"name": "p",\n "author": "Me"}'}, ".claude-plugin/plugin.json",
+              2),
+    "PP409": ({".claude-plugin/plugin.json": '{"name": "p", "agents": ["./agents/a.md"]}',
+               "agents/a.md": agent("a"), "agents/b.md": agent("b")}, "agents/b.md", 1),
     "PP410": ({".claude-plugin/plugin.json": '{"name": "p",\n "agents": ["./agents/none.md"]}'},
               ".claude-plugin/plugin.json", 2),
     "PP403": ({"hooks/hooks.json": '{"hooks": {"Stop": [{"hooks": [{"type": "shell", '
@@ -90,12 +99,13 @@ def test_rule_fires_at_its_line(tmp_path, rule_id):
 def test_clean_pack_gives_nothing(tmp_path):
     pack = write_pack(tmp_path, {
         "agents/fast-agent.md": CLEAN_AGENT,
-        "agents/db-tuner.md": agent(name="db-tuner", extra="skills: [profiling]\ndelegates-to: [fast-agent]\n",
+        "agents/db-tuner.md": agent(name="db-tuner",
+                                    extra="skills: [profiling]\ndelegates-to: [fast-agent]\n",
                                     body="Delegate to fast-agent for CPU work.\n"),
         "skills/profiling/SKILL.md": "---\nname: profiling\ndescription: Profiling.\n---\nSteps.\n",
         "commands/go.md": "---\ndescription: Go\nallowed-tools: Bash(npm test:*), Bash(git log *)\n"
-                          "argument-hint: \"[target]\"\n---\n!`npm test -- --quick`\n!`git log -3 | head -3`\n"
-                          "!`git status`\nTarget: $ARGUMENTS\n",
+                          "argument-hint: \"[target]\"\n---\n!`npm test -- --quick`\n"
+                          "!`git log -3 | head -3`\n!`git status`\nTarget: $ARGUMENTS\n",
         ".claude-plugin/plugin.json": '{"name": "p", "author": {"name": "Me"}}',
         "hooks/hooks.json": '{"hooks": {"Stop": [{"hooks": [{"type": "command", '
                             '"command": "python3 ${CLAUDE_PLUGIN_ROOT}/hooks/stop.py", "timeout": 5}]}]}}',
@@ -155,14 +165,16 @@ def test_external_agents_declared_in_frontmatter_or_config(tmp_path):
 
 
 def test_agent_tool_targets_are_checked(tmp_path):
-    pack = write_pack(tmp_path, {"agents/fast-agent.md": agent(extra="tools: Read, Agent(db-tuner, Explore)\n")})
+    pack = write_pack(tmp_path,
+                      {"agents/fast-agent.md": agent(extra="tools: Read, Agent(db-tuner, Explore)\n")})
     assert [f.rule for f in run(pack)] == ["PP211"]
 
 
 def test_settings_hook_script_missing_and_present(tmp_path):
     project = write_pack(tmp_path, {
-        ".claude/settings.json": '{"hooks": {"PreToolUse": [{"matcher": "Bash", "hooks": [{"type": "command", '
-                                 '"command": "\\"$CLAUDE_PROJECT_DIR\\"/.claude/hooks/check.sh"}]}]}}'})
+        ".claude/settings.json": '{"hooks": {"PreToolUse": [{"matcher": "Bash", "hooks": '
+                                 '[{"type": "command", "command": '
+                                 '"\\"$CLAUDE_PROJECT_DIR\\"/.claude/hooks/check.sh"}]}]}}'})
     assert rules_of(run(project)) == ["PP406"]
     write_pack(tmp_path, {".claude/hooks/check.sh": "#!/bin/sh\n"})
     assert run(project) == []
@@ -191,7 +203,8 @@ def test_findings_in_leniently_read_frontmatter_keep_their_lines(tmp_path):
 
 
 def test_hook_bash_c_body_is_not_a_script_path(tmp_path):
-    pack = write_pack(tmp_path, {"hooks/hooks.json": '{"hooks": {"SessionStart": [{"hooks": [{"type": "command", '
+    pack = write_pack(tmp_path, {"hooks/hooks.json": '{"hooks": {"SessionStart": [{"hooks": '
+                                                     '[{"type": "command", '
                                  '"command": "bash -c \'cd \\"$CLAUDE_PROJECT_DIR\\" && ./x.sh\'"}]}]}}'})
     assert run(pack) == []
 
@@ -204,7 +217,8 @@ def test_hook_script_path_too_long_is_a_finding_not_a_crash(tmp_path):
 
 
 def test_oversized_json_is_refused_unparsed(tmp_path):
-    pack = write_pack(tmp_path, {"hooks/hooks.json": '{"hooks": {}, "pad": "' + "x" * (4 * 1024 * 1024) + '"}'})
+    pack = write_pack(tmp_path, {"hooks/hooks.json": '{"hooks": {}, "pad": "' + "x" * (4 * 1024 * 1024)
+                                 + '"}'})
     assert rules_of(run(pack)) == ["PP101"]
 
 

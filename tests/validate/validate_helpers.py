@@ -23,7 +23,8 @@ def write_pack(root: Path, files: dict[str, str | bytes]) -> Path:
 
 def run(paths: list[Path] | Path, **options) -> list:
     paths = paths if isinstance(paths, list) else [paths]
-    return validate_paths(paths, Options(**options), cwd=paths[0] if paths[0].is_dir() else paths[0].parent).findings
+    return validate_paths(paths, Options(**options),
+                          cwd=paths[0] if paths[0].is_dir() else paths[0].parent).findings
 
 
 def rules_of(findings) -> list[str]:
