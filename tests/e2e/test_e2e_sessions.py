@@ -287,15 +287,6 @@ def route(request: pytest.FixtureRequest, project_route: Sessions, plugin_route:
 # --- the assertions --------------------------------------------------------------------------------------
 
 
-def pack_pending(request: pytest.FixtureRequest, what: str, versions: tuple[str, ...] = ()) -> None:
-    """Expect this test to fail until the pack's own fix for WHAT lands (issue 15; agents/, commands/, hooks/
-    and src/perfpack/route/ are the pack's). Strict: once the fix lands the test passes, pytest reports
-    XPASS as a failure, and whoever landed it removes this call."""
-    version = request.node.callspec.params.get("cli_version")
-    if not versions or version in versions:
-        request.applymarker(pytest.mark.xfail(strict=True, reason=f"issue 15, waiting for the pack: {what}"))
-
-
 def test_sessions_ran_every_subagent_and_its_commands(route: Sessions):
     for run in (route.first, route.second):
         assert run.returncode == 0, run.stderr[-2000:]
