@@ -12,20 +12,11 @@ from perfpack.errors import PerfpackError
 from perfpack.findings import Finding
 from perfpack.frontmatter import Frontmatter, Position, read_frontmatter
 from perfpack.validate import schemas
+from perfpack.validate.agents import check_agent, check_delegation, delegation_info, find_line
+from perfpack.validate.commands import bash_patterns, check_command
 from perfpack.validate.discover import AGENT, COMMAND, HOOKS, PLUGIN, SETTINGS, Target, discover
 from perfpack.validate.jsonfiles import check_hooks, check_plugin
-from perfpack.validate.markdown import (
-    Context,
-    MdFile,
-    bash_patterns,
-    check_agent,
-    check_command,
-    check_delegation,
-    check_frontmatter,
-    check_home_paths,
-    delegation_info,
-    find_line,
-)
+from perfpack.validate.markdown import Context, MdFile, check_frontmatter, check_home_paths
 from perfpack.validate.rules import RULES, expand_selection, rule
 
 # the cap Claude Code puts on skill descriptions; agents are paid per message too

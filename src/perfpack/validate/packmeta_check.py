@@ -8,7 +8,8 @@ from pathlib import Path
 from perfpack.errors import PerfpackError
 from perfpack.findings import Finding
 from perfpack.packmeta import PackMeta, load_pack_meta
-from perfpack.validate.markdown import Context, check_delegation
+from perfpack.validate.agents import check_delegation
+from perfpack.validate.markdown import Context
 from perfpack.validate.rules import rule
 
 
