@@ -35,18 +35,24 @@ from perfpack.packmeta import read_pack_meta
 OPTIMIZE = PACK / "commands" / "optimize.md"
 PACK_FILES = [agent_path(name) for name in AGENT_NAMES] + [OPTIMIZE]
 MEMORY_SUBCOMMANDS = {"task", "insight", "collab", "message", "unread", "search", "load", "shared", "save",
-                      "export", "import", "compact"}
+                      "export", "import", "compact", "forget"}
 
 # The perfpack commands each agent's workflow depends on (issue 3 + DESIGN.md).
 # Issues 18 and 19: the agents profile with `perfpack profile` and read query plans with `perfpack explain`.
+# Issue 15: each names profile (and profile diff), explain, load and memory (search/load first, forget).
 REQUIRED_CALLS = {
     "performance-optimization-specialist": {"snapshot", "bench", "compare", "baseline", "report", "memory",
-                                            "commits", "profile", "explain"},
+                                            "commits", "profile", "explain", "load"},
     "performance-engineer": {"snapshot", "bench", "compare", "baseline", "report", "memory", "commits",
-                             "profile"},
+                             "profile", "explain", "load"},
     "performance-engineering-lead": {"snapshot", "bench", "compare", "baseline", "report", "memory",
-                                     "commits", "profile"},
+                                     "commits", "profile", "explain", "load"},
 }
+# The table rows every agent carries (issue 15), and the evidence rule its final report is held to.
+REQUIRED_TOOL_ROWS = ["perfpack profile --name NAME -- CMD", "perfpack profile diff", "perfpack explain --db",
+                      "perfpack load URL --rate RPS", "perfpack memory search", "perfpack memory load",
+                      "perfpack memory insight", "is merged", "perfpack memory forget --match",
+                      "Every figure in your final report was measured with perfpack"]
 
 # The substance issue 3 requires of each agent, as phrases that must appear.
 REQUIRED_SUBSTANCE = {
@@ -198,6 +204,15 @@ def test_agent_uses_real_perfpack_commands(name: str) -> None:
     assert REQUIRED_CALLS[name] <= mentioned, f"{name}: missing {REQUIRED_CALLS[name] - mentioned}"
     memory_subs = {sub2 for sub, sub2 in calls if sub == "memory"} - {None}  # bare mentions are prose
     assert memory_subs and memory_subs <= MEMORY_SUBCOMMANDS, memory_subs
+
+
+@pytest.mark.parametrize("name", AGENT_NAMES)
+def test_agent_names_its_perfpack_commands_in_one_table(name: str) -> None:
+    body = _frontmatter(agent_path(name)).body
+    table = body.split("## Tools you rely on (perfpack)", 1)[1].split("\n## ", 1)[0]
+    assert missing_phrases(table, REQUIRED_TOOL_ROWS) == []
+    rows = [line for line in table.splitlines() if line.startswith("| ") and "`perfpack " in line]
+    assert all(len(row) <= 200 for row in rows), [row for row in rows if len(row) > 200]
 
 
 def test_seed_engineers_merged_into_one_agent() -> None:
