@@ -103,19 +103,24 @@ def private_dir(path: str) -> bool:
     return info.st_mode & _TYPE == _DIR and info.st_uid == owner
 
 
-def read_regular(path: str, max_bytes: int, *, follow_symlinks: bool = True) -> bytes:
+def read_regular(path: str, max_bytes: int, *, follow_symlinks: bool = True, tail: bool = False) -> bytes:
     """At most `max_bytes` + 1 bytes of the regular file `path`; OSError for anything else.
 
     Opened non-blocking, so a FIFO (or a symlink to one) never blocks; a device is refused before a
-    byte is read. Without `follow_symlinks` a symlink at `path` is refused (OSError ELOOP).
+    byte is read. Without `follow_symlinks` a symlink at `path` is refused (OSError ELOOP). With `tail`,
+    the last `max_bytes` bytes (a log's newest lines).
     """
     flags = _native.O_RDONLY | _O_SAFE
     if follow_symlinks:
         flags &= ~getattr(_native, "O_NOFOLLOW", 0)
     fd = _native.open(path, flags)
     try:
-        if _native.fstat(fd).st_mode & _TYPE != _FILE:
+        info = _native.fstat(fd)
+        if info.st_mode & _TYPE != _FILE:
             raise OSError(22, _NOT_REGULAR, path)
+        if tail and info.st_size > max_bytes:
+            _native.lseek(fd, info.st_size - max_bytes, 0)
+            return read_fd(fd, max_bytes)
         return read_fd(fd, max_bytes + 1)
     finally:
         _native.close(fd)

@@ -66,3 +66,17 @@ def test_without_os_the_environment_is_read_from_posix_and_os_stays_unloaded():
                           errors="surrogateescape", timeout=30)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "'caf\u00e9 \\udcff' 'd' False"
+
+
+def test_read_regular_bounds_the_read_and_refuses_what_is_not_a_file(tmp_path):
+    log = tmp_path / "log.jsonl"
+    log.write_bytes(b"0123456789")
+    assert lightos.read_regular(str(log), 4) == b"01234"  # max_bytes + 1: the caller sees it is larger
+    assert lightos.read_regular(str(log), 4, tail=True) == b"6789"
+    assert lightos.read_regular(str(log), 40, tail=True) == b"0123456789"
+    (tmp_path / "link").symlink_to(log)
+    assert lightos.read_regular(str(tmp_path / "link"), 40) == b"0123456789"
+    os.mkfifo(tmp_path / "fifo")
+    for path, follow in ((tmp_path / "link", False), (tmp_path / "fifo", True), (tmp_path, True)):
+        with pytest.raises(OSError):
+            lightos.read_regular(str(path), 40, follow_symlinks=follow)

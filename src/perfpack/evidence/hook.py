@@ -90,36 +90,15 @@ def handle(stdin: bytes, *, subagent: bool) -> tuple[int, str]:
 
 
 def _read_regular(path: str, limit: int, *, tail: bool = False) -> bytes | None:
-    """At most `limit` bytes of a regular file (the last ones with `tail`); None for anything else."""
-    from perfpack.lightos import _native
+    """At most `limit` bytes of a regular file (the last ones with `tail`), never through a symlink; None for
+    anything else, or for a larger file without `tail`."""
+    from perfpack.lightos import read_regular
 
-    flags = _native.O_RDONLY | getattr(_native, "O_NONBLOCK", 0) | getattr(_native, "O_NOFOLLOW", 0) \
-        | getattr(_native, "O_CLOEXEC", 0)
     try:
-        fd = _native.open(path, flags)
+        data = read_regular(path, limit, follow_symlinks=False, tail=tail)
     except (OSError, ValueError):
         return None
-    try:
-        info = _native.fstat(fd)
-        if info.st_mode & 0o170000 != 0o100000:
-            return None
-        if info.st_size > limit and not tail:
-            return None
-        start = max(0, info.st_size - limit) if tail else 0
-        if start:
-            _native.lseek(fd, start, 0)
-        parts, remaining = [], min(limit, info.st_size - start)
-        while remaining > 0:
-            data = _native.read(fd, min(remaining, 1 << 20))
-            if not data:
-                break
-            parts.append(data)
-            remaining -= len(data)
-        return b"".join(parts)
-    except (OSError, ValueError):
-        return None
-    finally:
-        _native.close(fd)
+    return data if len(data) <= limit else None
 
 
 def _project_root(payload: "dict[str, Any]") -> str:
