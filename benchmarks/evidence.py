@@ -24,7 +24,6 @@ with the load average).
 from __future__ import annotations
 
 import argparse
-import compileall
 import json
 import os
 import random
@@ -33,16 +32,16 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
+
+from hookbench import installed_target, time_run
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 
 from perfpack.evidence.quality import evaluate, load_corpus  # noqa: E402
-from perfpack.install.core import Target, hook_argv  # noqa: E402
+from perfpack.install.core import hook_argv  # noqa: E402
 
-HOOK = ROOT / "src" / "perfpack" / "hook.py"
 CORPORA = {"tune": ROOT / "tests" / "data" / "evidence" / "tune",
            "held-out": ROOT / "tests" / "data" / "evidence" / "heldout",
            "held-out 2": ROOT / "tests" / "data" / "evidence" / "heldout2"}
@@ -93,13 +92,6 @@ def _transcript(path: Path, final: str, prompt: str, size: int = 1 << 20) -> Non
     path.write_text("\n".join(json.dumps(e) for e in entries) + "\n")
 
 
-def _time(argv: list[str], stdin: bytes, env: dict[str, str]) -> float:
-    start = time.perf_counter()
-    subprocess.run(argv, input=stdin, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env,
-                   check=False)
-    return time.perf_counter() - start
-
-
 def _instructions(cases: dict, env: dict[str, str]) -> dict:
     """name -> instructions executed (callgrind), and each case's ratio to the bare interpreter."""
     import re
@@ -121,16 +113,10 @@ def _instructions(cases: dict, env: dict[str, str]) -> dict:
 
 
 def cost(project: Path, runs: int, count_instructions: bool = False) -> dict:
-    # An installed wheel has bytecode; this checkout may not (PYTHONDONTWRITEBYTECODE), so build it once.
-    compileall.compile_dir(str(ROOT / "src" / "perfpack"), quiet=1)
     python = sys.executable
     env = {**os.environ, "CLAUDE_PROJECT_DIR": str(project)}
     env.pop("PERFPACK_HOOKS", None)
-    target = Target(project / ".claude", project)
-    target.local.mkdir(parents=True, exist_ok=True)
-    for name, real in (("python", os.path.realpath(python)), ("hook.py", HOOK)):
-        if not (target.local / name).is_symlink():
-            (target.local / name).symlink_to(real)
+    target = installed_target(project)
     (project / ".claude" / "perfpack" / "ledger.jsonl").write_text(_ledger_lines(200))
     typical = (CORPORA["held-out"] / "cases" / "h20-mixed-genuine.md").read_text().split("\n", 1)[1]
     agent_transcript, main_transcript = project / "agent.jsonl", project / "main.jsonl"
@@ -162,13 +148,13 @@ def cost(project: Path, runs: int, count_instructions: bool = False) -> dict:
     times: dict[str, list[float]] = {name: [] for name in cases}
     for _ in range(5):
         for argv, stdin in cases.values():
-            _time(argv, stdin, env)
+            time_run(argv, stdin, env)
     rng = random.Random(11)
     for _ in range(runs):
         order = list(cases)
         rng.shuffle(order)
         for name in order:
-            times[name].append(_time(*cases[name], env))
+            times[name].append(time_run(*cases[name], env))
     median = {name: statistics.median(values) for name, values in times.items()}
     bare = median["bare -S"]
     instructions = _instructions(cases, env) if count_instructions else {}

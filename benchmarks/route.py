@@ -17,22 +17,21 @@ Budgets: precision >= 0.95, recall >= 0.90, hook/bare and plugin hook/bare <= 1.
 from __future__ import annotations
 
 import argparse
-import compileall
 import json
 import os
 import random
 import shlex
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
+
+from hookbench import HOOK, installed_target, time_run
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 
-from perfpack.install.core import Target, hook_argv  # noqa: E402
+from perfpack.install.core import hook_argv  # noqa: E402
 from perfpack.route.compile import write_routes  # noqa: E402
 from perfpack.route.engine import load_rules  # noqa: E402
 from perfpack.route.quality import evaluate, load_corpus  # noqa: E402
@@ -40,32 +39,18 @@ from perfpack.route.quality import evaluate, load_corpus  # noqa: E402
 sys.path.insert(0, str(ROOT / "scripts"))
 from train_route_model import HELD_OUT, TRAINING  # noqa: E402
 
-HOOK = ROOT / "src" / "perfpack" / "hook.py"
 BUDGET = {"precision": 0.95, "recall": 0.90, "ratio": 1.3}
 ALL_HELD_OUT = "all held-out sets"  # the budget is judged on them together
 
 
-def _time(argv: list[str], stdin: bytes, env: dict[str, str]) -> float:
-    start = time.perf_counter()
-    subprocess.run(argv, input=stdin, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env,
-                   check=False)
-    return time.perf_counter() - start
-
-
 def latency(project: Path, prompts: list[str], runs: int) -> dict:
-    # An installed wheel has bytecode; this checkout may not (PYTHONDONTWRITEBYTECODE), so build it once.
-    compileall.compile_dir(str(ROOT / "src" / "perfpack"), quiet=1)
     python = sys.executable  # the venv interpreter, by absolute path, as installed
     env = {**os.environ, "CLAUDE_PROJECT_DIR": str(project)}
     env.pop("PERFPACK_ROUTE", None)
     env.pop("PERFPACK_HOOKS", None)
     # What the installed hook command executes: .claude/perfpack/local/python -S local/hook.py (links
     # that `perfpack install` makes to the interpreter and to this checkout's hook).
-    target = Target(project / ".claude", project)
-    target.local.mkdir(parents=True, exist_ok=True)
-    for name, real in (("python", os.path.realpath(python)), ("hook.py", HOOK)):
-        if not (target.local / name).is_symlink():
-            (target.local / name).symlink_to(real)
+    target = installed_target(project)
     hook = hook_argv(target, "UserPromptSubmit")
     script = Path(hook[hook.index("user-prompt-submit") - 1])
     assert script.resolve() == HOOK, "benchmark this checkout's hook"
@@ -88,7 +73,7 @@ def latency(project: Path, prompts: list[str], runs: int) -> dict:
     times: dict[str, list[float]] = {name: [] for name in commands}
     for _ in range(5):  # warm the page cache (and write the rules caches)
         for name, argv in commands.items():
-            _time(argv, b'{"prompt": "the api is slow", "session_id": "warm"}', envs[name])
+            time_run(argv, b'{"prompt": "the api is slow", "session_id": "warm"}', envs[name])
     rng = random.Random(7)
     for i in range(runs):
         payload = json.dumps({"session_id": f"bench-{i}", "cwd": str(project),
@@ -97,10 +82,10 @@ def latency(project: Path, prompts: list[str], runs: int) -> dict:
         order = list(commands)
         rng.shuffle(order)  # interleaved, random order within each round
         for name in order:
-            times[name].append(_time(commands[name], bash_payload if name == "pre-tool-use" else payload,
+            times[name].append(time_run(commands[name], bash_payload if name == "pre-tool-use" else payload,
                                      envs[name]))
     huge = b'{"prompt": "' + b"slow " * (2 * 1024 * 1024) + b'"}'  # 10 MB
-    huge_times = [_time(hook, huge, env) for _ in range(5)]
+    huge_times = [time_run(hook, huge, env) for _ in range(5)]
     median = {name: statistics.median(values) for name, values in times.items()}
     return {"runs": runs, "command": shlex.join(hook), "bare_median_ms": round(median["bare"] * 1000, 2),
             "bare_S_median_ms": round(median["bare -S"] * 1000, 2),
