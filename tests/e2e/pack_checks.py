@@ -11,25 +11,10 @@ from pathlib import Path
 from e2e_harness import REPO_ROOT, ClaudeRun
 
 from perfpack.frontmatter import read_frontmatter
+from tests.pack.packcheck import split_tools  # the pack tests' reading of a `tools` line
 
 PACK_AGENTS = ("performance-optimization-specialist", "performance-engineer", "performance-engineering-lead")
 TARGET = "checkout latency"  # a user's words; the product never hard-codes it
-
-
-def split_tools(value: str) -> list[str]:
-    """Split a `tools` string on top-level commas: `Agent(a, b)` stays one entry."""
-    items, depth, current = [], 0, ""
-    for char in value:
-        depth += char == "("
-        depth -= char == ")"
-        if char == "," and depth == 0:
-            items.append(current.strip())
-            current = ""
-        else:
-            current += char
-    if current.strip():
-        items.append(current.strip())
-    return items
 
 
 def expected_agents() -> dict[str, dict]:
