@@ -91,16 +91,8 @@ def test_the_session_project_is_still_checked_with_fsmonitor_off(tmp_path):
     "git commit -m '" + "<<A " * 30000 + "'",
 ])
 def test_many_heredocs_are_read_in_linear_time(tmp_path, command):
-    # In-process and in CPU time: the quadratic reader took 17 s on 41 KB; linear takes milliseconds.
-    from perfpack.commits.hook import handle
-
-    project = _repo(tmp_path / "project")
-    payload = json.dumps({"cwd": str(project), "tool_name": "Bash", "tool_input": {"command": command}})
-    started = time.process_time()
-    code, _ = handle(["pre-tool-use"], payload.encode())
-    elapsed = time.process_time() - started
-    assert code == 0
-    assert elapsed < 1.5, f"{len(command):,} bytes took {elapsed:.2f} s of CPU"
+    # The quadratic reader took 17 s on 41 KB; linear takes milliseconds.
+    _assert_hook_cpu_bounded(tmp_path, command)
 
 
 @pytest.mark.parametrize("command", [
@@ -111,6 +103,12 @@ def test_many_heredocs_are_read_in_linear_time(tmp_path, command):
     "git commit -m x " + "a " * 200_000,
 ])
 def test_long_commands_are_read_in_bounded_time(tmp_path, command):
+    _assert_hook_cpu_bounded(tmp_path, command)
+
+
+def _assert_hook_cpu_bounded(tmp_path, command: str) -> None:
+    """The PreToolUse hook reads `command` (exit 0) in under 1.5 s of CPU, in process: a loaded machine does
+    not make it flaky."""
     from perfpack.commits.hook import handle
 
     project = _repo(tmp_path / "project")
