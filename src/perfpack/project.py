@@ -66,6 +66,19 @@ def perfpack_dir(root: Path) -> Path:
     return root / ".claude" / "perfpack"
 
 
+def state_dir(root: Path, *parts: str) -> Path:
+    """ROOT/.claude/perfpack/PARTS, where perfpack writes its state (baselines, history, comparisons,
+    explain details), or a PerfpackError when a symbolic link on the way leads out of the project: a
+    repository can commit `.claude/perfpack/baselines -> ~/somewhere`, and nothing is written through it."""
+    from perfpack.safeio import is_inside
+
+    path = perfpack_dir(root).joinpath(*parts)
+    if not is_inside(root, path):
+        raise PerfpackError(f"{path}: a symbolic link leads out of the project {root}; perfpack does not "
+                            "write through it", hint="remove the link (or make it a folder)")
+    return path
+
+
 def load_config(root: Path | str, section: str | None = None) -> dict[str, Any]:
     """perfpack's configuration for a project, optionally one section (e.g. "commits").
 

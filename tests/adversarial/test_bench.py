@@ -198,3 +198,24 @@ def test_an_infinite_budget_is_a_usage_error_not_an_unsavable_baseline(project, 
                      cwd=project)
     _one_line_error(proc, "out of range")
     assert not (project / ".claude" / "perfpack" / "baselines" / "inf.json").exists()
+
+
+@pytest.mark.parametrize("folder, args", [
+    ("baselines", ["bench", "--name", "b", "--save", "--runs", "2", "--", "true"]),
+    ("comparisons", ["compare", "--runs", "2", "--", "true", "--vs", "true"]),
+    ("history", ["bench", "--name", "h", "--save", "--runs", "2", "--", "true"]),
+    ("profiles", ["profile", "--", sys.executable, "-c", "pass"]),
+])
+def test_a_state_folder_symlinked_out_of_the_project_is_never_written_through(
+    project, tmp_path, folder, args
+):
+    """A repository can commit .claude/perfpack/baselines -> ~/elsewhere: nothing lands there."""
+    outside = tmp_path.parent / f"{tmp_path.name}-outside"
+    outside.mkdir()
+    link = project / ".claude" / "perfpack" / folder
+    if link.is_dir() and not link.is_symlink():
+        link.rmdir()
+    link.symlink_to(outside)
+    proc = _perfpack(*args, cwd=project, timeout=60)
+    _one_line_error(proc, "symbolic link leads out of the project")
+    assert list(outside.iterdir()) == []

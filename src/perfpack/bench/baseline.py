@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from perfpack.errors import PerfpackError
-from perfpack.project import perfpack_dir
+from perfpack.project import state_dir
 
 SCHEMA_VERSION = 2
 FILE_TYPE = "perfpack-baseline"
@@ -57,7 +57,7 @@ def check_name(name: object, what: str = "baseline name") -> str:
 
 
 def baselines_dir(root: Path) -> Path:
-    return perfpack_dir(Path(root)) / "baselines"
+    return state_dir(Path(root), "baselines")
 
 
 def baseline_path(root: Path, name: str) -> Path:

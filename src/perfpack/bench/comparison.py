@@ -15,7 +15,7 @@ from typing import Any
 from perfpack.bench import stats
 from perfpack.bench.baseline import SCHEMA_VERSION, Baseline, Measurement, write_text
 from perfpack.errors import PerfpackError
-from perfpack.project import perfpack_dir
+from perfpack.project import state_dir
 
 COMPARISON_TYPE = "perfpack-comparison"
 KEEP_COMPARISONS = 100
@@ -247,7 +247,7 @@ def _noise_notes(
 
 # ------------------------------------------------------------------ stored comparisons (for the report)
 def comparisons_dir(root: Path) -> Path:
-    return perfpack_dir(Path(root)) / "comparisons"
+    return state_dir(Path(root), "comparisons")
 
 
 def _ignore_folder(folder: Path) -> None:

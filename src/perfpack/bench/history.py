@@ -20,7 +20,7 @@ from typing import Any
 from perfpack.bench import stats
 from perfpack.bench.baseline import Baseline, check_name
 from perfpack.errors import PerfpackError
-from perfpack.project import perfpack_dir
+from perfpack.project import state_dir
 
 RECORD_VERSION = 1
 MAX_HISTORY_BYTES = 16 * 1024 * 1024
@@ -29,7 +29,7 @@ _SPARK = "▁▂▃▄▅▆▇█"
 
 
 def history_dir(root: Path) -> Path:
-    return perfpack_dir(Path(root)) / "history"
+    return state_dir(Path(root), "history")
 
 
 def history_path(root: Path, name: str) -> Path:

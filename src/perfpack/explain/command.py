@@ -174,9 +174,9 @@ def _table_of(sql: str) -> str | None:
 
 
 def detail_dir(root: Path | None) -> Path:
-    from perfpack.project import find_project_root, perfpack_dir
+    from perfpack.project import find_project_root, state_dir
 
-    return perfpack_dir(root or find_project_root()).joinpath(*DETAIL_DIR)
+    return state_dir(root or find_project_root(), *DETAIL_DIR)
 
 
 def write_details(root: Path | None, payload: str) -> Path | None:

@@ -698,14 +698,14 @@ def _ancestors() -> set[int]:
 def _prepare_dir(request: Request, root: str, default_stem: str) -> tuple[str, str]:
     from pathlib import Path
 
-    from perfpack.project import perfpack_dir
+    from perfpack.project import state_dir
 
     if request.out:
         base = os.path.abspath(request.out)
         if not request.out or (os.path.exists(base) and not os.path.isdir(base)):
             raise PerfpackError(f"--out {one_line(request.out, limit=200)}: not a folder")
     else:
-        base = str(perfpack_dir(Path(root)) / "profiles")
+        base = str(state_dir(Path(root), "profiles"))  # never through a link out of the project
     name = request.name if request.name is not None else f"{default_stem}-{time.strftime('%Y%m%d-%H%M%S')}"
     if not _NAME.match(name) or name in (".", ".."):
         raise PerfpackError(
