@@ -25,3 +25,8 @@ def test_wheel_contains_the_pack(tmp_path: Path):
     for schema in (REPO / "schemas").glob("*.json"):
         assert f"perfpack/data/pack/schemas/{schema.name}" in names
     assert "perfpack/hook.py" in names
+    # every file of the source package ships (a data file outside data/ was once left out: exit 3 on install)
+    source = REPO / "src"
+    for path in (source / "perfpack").rglob("*"):
+        if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc":
+            assert path.relative_to(source).as_posix() in names
