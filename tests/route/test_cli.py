@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 from perfpack.route.compile import compile_agents, render_routes
@@ -42,6 +43,15 @@ def test_compile_then_check(perfpack, tmp_path):
     out.write_text(out.read_text().replace('"slow":3', '"slow":1'))
     stale = perfpack("route", "--check", "--json", "--agents", str(REPO / "agents"), "--out", str(out))
     assert stale.returncode == 1 and json.loads(stale.stdout) == {"path": str(out), "up_to_date": False}
+    out.write_bytes(b"\xff\xfe not UTF-8")
+    assert perfpack("route", "--check", "--agents", str(REPO / "agents"), "--out", str(out)).returncode == 1
+
+
+def test_check_against_a_fifo_is_one_line_exit_2_not_a_hang(perfpack, tmp_path):
+    fifo = tmp_path / "routes.json"
+    os.mkfifo(fifo)
+    result = perfpack("route", "--check", "--agents", str(REPO / "agents"), "--out", str(fifo))
+    assert result.returncode == 2 and "FIFO" in result.stderr and len(result.stderr.splitlines()) == 1
 
 
 def test_default_compile_target_is_the_project(perfpack, tmp_path):

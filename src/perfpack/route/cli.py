@@ -129,11 +129,13 @@ def _compile(agents_dir: str | None, out_file: str | None, check: bool, fmt: str
     out = Path(out_file) if out_file else perfpack_dir(find_project_root()) / "routes.json"
     if check:
         wanted = render_routes(compile_agents(agents))
-        try:
-            current = out.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError):
+        from perfpack.safeio import read_user_bytes
+
+        try:  # through safeio: a FIFO at --out is one line and exit 2, not a hang
+            current = read_user_bytes(out, what="--out")
+        except FileNotFoundError:
             current = None
-        fresh = current == wanted
+        fresh = current == wanted.encode("utf-8")
         message = f"{out}: {'up to date' if fresh else 'stale or missing'} (from {agents})"
         click.echo(json.dumps({"path": str(out), "up_to_date": fresh}) if fmt == "json" else message)
         return ExitCode.OK if fresh else ExitCode.FINDINGS
