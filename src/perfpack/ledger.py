@@ -57,6 +57,10 @@ def record(root: Path | str, *, kind: str, name: str | None, command: Iterable[s
         entry.update(extra)
     line = json.dumps(entry, ensure_ascii=True, allow_nan=False, default=str) + "\n"
     path = ledger_path(root)
+    from perfpack.safeio import is_inside
+
+    if not is_inside(root, os.path.dirname(path)):
+        return ""  # .claude or .claude/perfpack is a link out of the project: nothing written through it
     try:
         folder = os.path.dirname(path)
         os.makedirs(folder, exist_ok=True)

@@ -219,3 +219,15 @@ def test_a_state_folder_symlinked_out_of_the_project_is_never_written_through(
     proc = _perfpack(*args, cwd=project, timeout=60)
     _one_line_error(proc, "symbolic link leads out of the project")
     assert list(outside.iterdir()) == []
+
+
+def test_the_ledger_is_never_written_through_a_symlinked_perfpack_folder(tmp_path):
+    project = tmp_path / "p"
+    (project / ".git").mkdir(parents=True)
+    (project / ".claude").mkdir()
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (project / ".claude" / "perfpack").symlink_to(outside)
+    proc = _perfpack("bench", "--runs", "2", "--", "true", cwd=project, timeout=60)
+    assert proc.returncode == 0, proc.stderr  # the measurement stands; it is just not recorded
+    assert list(outside.iterdir()) == []

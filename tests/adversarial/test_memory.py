@@ -198,3 +198,13 @@ def test_memory_md_holds_no_terminal_escapes_or_forged_lines(project: Path) -> N
     digest = (project / ".claude" / "agent-memory" / PE / "MEMORY.md").read_bytes()
     assert b"\x1b" not in digest and b"\x07" not in digest
     assert not any(line.startswith((b"# Forged", b"- [high, 1.00] forged")) for line in digest.splitlines())
+
+
+def test_a_memory_folder_symlinked_out_of_the_project_is_refused(project: Path, tmp_path: Path) -> None:
+    """The default database too: a repository can commit .claude/memory -> ~/elsewhere."""
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    (project / ".claude" / "memory").symlink_to(outside)
+    out = mem("insight", PE, json.dumps({"area": "a", "insight": "b", "impact": "high", "confidence": 0.5}))
+    assert out.returncode == 2 and "outside the project" in out.stderr, out.stderr
+    assert list(outside.iterdir()) == []

@@ -36,7 +36,14 @@ def inside_project(path: str, what: str) -> str:
 
 
 def _db(a: Args) -> str | None:
-    return inside_project(a.db, "--db") if a.db is not None else None
+    if a.db is not None:
+        return inside_project(a.db, "--db")
+    if not os.environ.get("PERFPACK_MEMORY_DB"):
+        # The default too: a repository can commit .claude/memory as a link to a folder elsewhere.
+        from perfpack.memory.database import default_db_str
+
+        inside_project(default_db_str(), "memory database")
+    return None
 
 
 def _agent(a: Args) -> str:
