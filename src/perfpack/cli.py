@@ -92,12 +92,14 @@ def _build_group() -> Any:
         """perfpack: performance engineering for Claude Code.
 
         Validate agent packs, install the performance agents into a project, route prompts,
-        measure and compare commands against saved baselines and budgets, keep agent memory,
-        and check that commits stay atomic.
+        measure and compare commands against saved baselines and budgets, load-test HTTP,
+        profile programs, explain slow queries, keep agent memory, check that commits stay
+        atomic and that an agent's figures were measured.
 
         Exit codes: 0 fine, 1 findings / violations / regression / breached budget or threshold,
         2 usage or environment error (one line, nothing changed), 3 internal error (a bug; the
-        traceback is written to $XDG_CACHE_HOME/perfpack/perfpack.log).
+        traceback is written to $XDG_CACHE_HOME/perfpack/perfpack.log, by default
+        ~/.cache/perfpack/perfpack.log), 130 interrupted.
         """
 
     return perfpack
