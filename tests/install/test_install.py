@@ -529,8 +529,12 @@ def test_uninstall_dry_run_matches_the_real_run(project: Path) -> None:
     (claude / "memory" / "memory.db").write_bytes(b"sqlite")
     (claude / "agents" / "mine.md").write_text("---\nname: mine\ndescription: x\n---\n")
     (claude / "perfpack" / "hook.log").write_text("x\n")
+    (claude / "perfpack" / "ledger.jsonl").write_text("{}\n")
     before = entries(project)
     dry = json.loads(uninstall(project, "--dry-run", "--format", "json").stdout)
+    # perfpack's own measurement ledger is named as such, not as a file of the user's
+    assert {s["path"]: s["detail"] for s in dry["stays"]}[".claude/perfpack/ledger.jsonl"].startswith(
+        "the measurement ledger")
     assert entries(project) == before
     assert uninstall(project).returncode == 0
     after = entries(project)

@@ -76,6 +76,13 @@ _KNOWN = {
     "agent-memory": "the agents' memory digests",
     "perfpack/baselines": "your saved baselines",
     "perfpack/config.toml": "your perfpack configuration",
+    "perfpack/history": "your baselines' history",
+    "perfpack/comparisons": "your saved comparisons (perfpack report)",
+    "perfpack/profiles": "your profiles (perfpack profile)",
+    "perfpack/explain": "perfpack explain's details",
+    "perfpack/ledger.jsonl": "the measurement ledger (perfpack evidence)",
+    "perfpack/ledger.index": "the measurement ledger's index",
+    "perfpack/.gitignore": "keeps the ledger out of git",
 }
 
 
