@@ -18,7 +18,7 @@ from perfpack.report import format_choices, render
 def _options(func: Callable[..., Any]) -> Callable[..., Any]:
     func = click.option(
         "--format", "fmt", type=click.Choice(format_choices("text", "json")), default="text",
-        help="Output format.",
+        show_default=True, help="Output format.",
     )(func)
     func = click.option("--dry-run", is_flag=True, help="Print the plan; write nothing.")(func)
     func = click.option(
