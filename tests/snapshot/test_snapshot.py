@@ -256,10 +256,17 @@ def test_baselines_and_insights_sections_or_reasons(tmp_path: Path) -> None:
 
 
 def test_whole_command_under_hard_cap(tmp_path: Path) -> None:
+    """The probes stop at HARD_CAP_S whatever they meet; the interpreter's own start is the machine's, so it
+    is measured in the same run (`perfpack --help`) and taken off, and a busy machine does not fail this."""
+    from perfpack.snapshot.collect import HARD_CAP_S
+
+    started = time.perf_counter()
+    assert run_perfpack("--help").returncode == 0
+    start_cost = time.perf_counter() - started
     started = time.perf_counter()
     proc = run_perfpack("snapshot", "--project", str(tmp_path))
     assert proc.returncode == 0
-    assert time.perf_counter() - started < 5.0
+    assert time.perf_counter() - started - start_cost < HARD_CAP_S + 1.0
 
 
 def test_real_saved_baseline_and_memory_insight_appear(tmp_path: Path) -> None:
