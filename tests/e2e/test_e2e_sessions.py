@@ -362,6 +362,14 @@ def test_pre_tool_use_hook_starts_only_for_git_commit(route: Sessions, request):
     assert route.hook_starts("pre-tool-use") == 1, route.hook_log.read_text()
 
 
+def test_subagent_stop_hook_starts_only_for_the_pack_agents(route: Sessions, request):
+    """Session 1 stopped the three pack agents; session 2 two pack agents, Explore and general-purpose. The
+    SubagentStop matcher (hooks.json, copied by install) starts the evidence hook for the five pack stops
+    only: other subagents' stops cost no process."""
+    pack_stops = len(PACK_AGENTS) + len([a for a in ANALYSTS if a in PACK_AGENTS])
+    assert route.hook_starts("subagent-stop") == pack_stops, route.hook_log.read_text()
+
+
 def test_routed_prompt_gets_short_context_and_a_slash_command_none(route: Sessions, request):
     routed = [line for line in route.first.hook_lines() if line.startswith(HOOK_CONTEXT_PREFIX)]
     assert routed and any(agent in line for line in routed for agent in PACK_AGENTS), route.first.hook_lines()

@@ -318,3 +318,23 @@ def test_the_hook_path_imports_no_heavy_module(tmp_path, event, final):
     imported = {line.rsplit("|", 1)[1].strip() for line in proc.stderr.decode().splitlines()
                 if line.startswith("import time:") and "|" in line}
     assert not imported & {"os", "json", "re", "enum", "typing", "collections", "array", "bisect"}, imported
+
+
+def test_the_subagent_stop_matcher_selects_exactly_the_pack_agents_on_both_routes():
+    """hooks.json's SubagentStop matcher (copied by `perfpack install`): the CLI tests it as a regular
+    expression against the stopping agent's type, `NAME` in a project, `perfpack:NAME` from the plugin.
+    The e2e sessions count the starts in the real CLI; this keeps it in step with the agents."""
+    import re
+
+    from perfpack.evidence.hook import PACK_AGENTS
+    from perfpack.resources import pack_root
+
+    root = pack_root()
+    hooks = json.loads((root / "hooks" / "hooks.json").read_text())["hooks"]
+    matcher = re.compile(hooks["SubagentStop"][0]["matcher"])
+    assert sorted(PACK_AGENTS) == sorted(p.stem for p in (root / "agents").glob("*.md"))
+    for agent in PACK_AGENTS:
+        assert matcher.search(agent) and matcher.search(f"perfpack:{agent}")
+    for other in ("general-purpose", "Explore", "performance-engineer-2", "my-performance-engineer",
+                  "other:performance-engineer", "performance-engineering"):
+        assert not matcher.search(other), other

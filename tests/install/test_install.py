@@ -332,6 +332,25 @@ def test_reinstall_upgrades_our_entry_in_place(project: Path) -> None:
     assert "perfpack/local/hook.py" in groups[0]["hooks"][0]["command"]  # the old absolute entry, updated
 
 
+def test_reinstall_gives_our_subagent_stop_group_the_packs_matcher(project: Path) -> None:
+    """An install from before the SubagentStop matcher: re-install adds it to the group that holds only our
+    handler (other subagents' stops then start no process); a group shared with a user handler keeps its own."""
+    claude = project / ".claude"
+    claude.mkdir()
+    ours = {"type": "command", "command": '"$CLAUDE_PROJECT_DIR/.claude/perfpack/local/python" -S '
+                                          '"$CLAUDE_PROJECT_DIR/.claude/perfpack/local/hook.py" subagent-stop'}
+    old = {"hooks": {"SubagentStop": [{"hooks": [ours]}],
+                     "Stop": [{"matcher": "mine", "hooks": [{"type": "command", "command": "beep"},
+                                                            {**ours, "command": ours["command"][:-13] + "stop"}]}]}}
+    (claude / "settings.json").write_text(json.dumps(old, indent=2))
+    assert install(project).returncode == 0
+    hooks = json.loads((claude / "settings.json").read_text())["hooks"]
+    packs = json.loads((PACK / "hooks" / "hooks.json").read_text())["hooks"]["SubagentStop"][0]["matcher"]
+    assert [list(group) for group in hooks["SubagentStop"]] == [["matcher", "hooks"]]
+    assert hooks["SubagentStop"][0]["matcher"] == packs
+    assert hooks["Stop"][0]["matcher"] == "mine" and len(hooks["Stop"]) == 1
+
+
 def test_settings_changed_after_install_keeps_user_changes(project: Path) -> None:
     claude = project / ".claude"
     claude.mkdir()

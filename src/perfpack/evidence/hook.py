@@ -4,7 +4,8 @@ Run through src/perfpack/hook.py (`hook.py subagent-stop` / `hook.py stop`), sta
 without `os`, `json` or `re` on this path. Order of work, cheapest first:
 
 1. the payload (C JSON scanner); `stop_hook_active` (a stop hook already sent this agent back) -> pass;
-2. SubagentStop: only the pack's agents (`agent_type`, plugin-namespaced or not);
+2. SubagentStop: only the pack's agents (`agent_type`, plugin-namespaced or not; hooks.json's matcher
+   already keeps the CLI from starting us for others);
 3. the final message (`last_assistant_message`, else the transcript's last assistant text, read from the
    end in small chunks); no digit in it, or no claim -> pass, nothing else read;
 3b. Stop: only a turn that /optimize started (the transcript's last real prompt is the command);

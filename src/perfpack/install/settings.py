@@ -169,6 +169,12 @@ def merge_hooks(data: dict[str, Any], specs: dict[str, HookSpec] | dict[str, str
                     found = True
                 kept.append(handler)
             group["hooks"] = kept
+            if kept and all(isinstance(h, dict) and is_ours(event, h.get("command")) for h in kept):
+                # a group of ours alone: its matcher follows the pack's (an upgrade from an install
+                # without one); a group the user shares with us keeps the user's matcher
+                rest = {k: v for k, v in group.items() if k != "matcher"}
+                group.clear()
+                group.update({k: v for k, v in spec.group.items() if k == "matcher"} | rest)
         if not found:
             new_group: dict[str, Any] = json.loads(json.dumps(spec.group))
             new_group["hooks"] = [json.loads(json.dumps(spec.handler))]
