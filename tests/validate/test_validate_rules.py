@@ -209,6 +209,19 @@ def test_hook_bash_c_body_is_not_a_script_path(tmp_path):
     assert run(pack) == []
 
 
+def test_hook_command_is_read_as_bash_splits_it(tmp_path):
+    """perfpack.shell's tokenizer: `run.sh;echo` is the script then another command, and a here-document's
+    body is text the script reads (a second tokenizer saw `run.sh;echo` and the body's path as scripts)."""
+    command = ('\\"${CLAUDE_PLUGIN_ROOT}\\"/hooks/run.sh;echo done 2>/dev/null && '
+               '${CLAUDE_PLUGIN_ROOT}/hooks/log.sh <<EOF\\n/nowhere/setup.sh\\nEOF')
+    hooks = ('{"hooks": {"Stop": [{"hooks": [{"type": "command", "command": "' + command + '"}]}]}}')
+    pack = write_pack(tmp_path, {"hooks/hooks.json": hooks, "hooks/run.sh": "#!/bin/sh\n"})
+    findings = run(pack)
+    assert rules_of(findings) == ["PP406"] and "`${CLAUDE_PLUGIN_ROOT}/hooks/log.sh`" in findings[0].message
+    write_pack(tmp_path, {"hooks/log.sh": "#!/bin/sh\n"})
+    assert run(pack) == []
+
+
 def test_hook_script_path_too_long_is_a_finding_not_a_crash(tmp_path):
     command = "${CLAUDE_PLUGIN_ROOT}/" + "a" * 5000 + ".sh"
     pack = write_pack(tmp_path, {"hooks/hooks.json": '{"hooks": {"Stop": [{"hooks": [{"type": "command", '

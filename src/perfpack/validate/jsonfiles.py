@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import shlex
 from pathlib import Path
 from typing import Any
 
@@ -238,10 +237,10 @@ def check_hooks(target: Target, display: str) -> list[Finding]:
 
 
 def _check_script(target: Target, display: str, text: str, event: str, command: str) -> list[Finding]:
-    try:
-        tokens = shlex.split(command)
-    except ValueError:
-        tokens = command.split()
+    from perfpack.shell import tokenize
+
+    read = tokenize(command)  # as bash splits it: `a.sh;b` is three tokens, here-document bodies are text
+    tokens = read[0] if read else command.split()  # unbalanced quotes: the words as written
     out = []
     for index, token in enumerate(tokens):
         if any(c.isspace() for c in token) or "=" in token.split("/")[0]:
