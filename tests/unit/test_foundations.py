@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -141,6 +142,33 @@ def test_reporters_escape_what_they_print():
     assert Report("bench", failed=True).exit_code() == ExitCode.FINDINGS
     assert format_choices("text", "json") == ("text", "json")
     assert set(format_choices()) == {"text", "json", "github", "sarif", "markdown"}
+
+
+def test_every_format_option_offers_reporters_only():
+    """Each command's --format choices come from perfpack.report's REPORTERS (format_choices), in the real
+    click tree of every command and subcommand; a literal list drifts from the reporters."""
+    import click
+
+    from perfpack.cli import COMMANDS, _resolve
+    from perfpack.report import REPORTERS
+
+    def walk(command: click.Command, name: str):
+        yield name, command
+        for sub_name, sub in getattr(command, "commands", {}).items():
+            yield from walk(sub, f"{name} {sub_name}")
+
+    seen = {}
+    for spec_name, (spec, _) in COMMANDS.items():
+        for name, command in walk(_resolve(spec), spec_name):
+            for option in command.params:
+                if "--format" in getattr(option, "opts", []) and name != "snapshot":  # lenient, always 0
+                    assert isinstance(option.type, click.Choice), name
+                    seen[name] = tuple(option.type.choices)
+    assert "route" in seen and "validate" in seen and "evidence check" in seen
+    assert {name: choices for name, choices in seen.items() if not set(choices) <= set(REPORTERS)} == {}
+    source = Path(__file__).resolve().parents[2] / "src" / "perfpack"
+    literal = re.compile(r'"--format",[^)]{0,80}?Choice\(\s*[\[(]')  # a list typed in, not format_choices
+    assert [str(p.relative_to(source)) for p in source.rglob("*.py") if literal.search(p.read_text())] == []
 
 
 def test_one_rule_registry_for_every_family():

@@ -10,6 +10,7 @@ import click
 
 from perfpack.errors import PerfpackError
 from perfpack.exitcodes import ExitCode
+from perfpack.report import format_choices
 
 
 def _default_rules_file() -> Path | None:
@@ -61,7 +62,8 @@ def _read_prompt(prompt: str | None) -> str:
 @click.command(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.argument("prompt", required=False)
 @click.option("--json", "as_json", is_flag=True, help="Same as --format json.")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(format_choices("text", "json")), default="text",
+              show_default=True)
 @click.option("--rules", "rules_file", metavar="FILE", help="A compiled routes.json to use.")
 @click.option("--agents", "agents_dir", metavar="DIR",
               help="Folder of agent .md files and their perfpack.toml (default: the pack's agents/).")
