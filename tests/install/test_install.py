@@ -334,18 +334,20 @@ def test_reinstall_upgrades_our_entry_in_place(project: Path) -> None:
 
 def test_reinstall_gives_our_subagent_stop_group_the_packs_matcher(project: Path) -> None:
     """An install from before the SubagentStop matcher: re-install adds it to the group that holds only our
-    handler (other subagents' stops then start no process); a group shared with a user handler keeps its own."""
+    handler (other subagents' stops then start no process); a group shared with a user's handler keeps
+    its own matcher."""
     claude = project / ".claude"
     claude.mkdir()
-    ours = {"type": "command", "command": '"$CLAUDE_PROJECT_DIR/.claude/perfpack/local/python" -S '
-                                          '"$CLAUDE_PROJECT_DIR/.claude/perfpack/local/hook.py" subagent-stop'}
-    old = {"hooks": {"SubagentStop": [{"hooks": [ours]}],
-                     "Stop": [{"matcher": "mine", "hooks": [{"type": "command", "command": "beep"},
-                                                            {**ours, "command": ours["command"][:-13] + "stop"}]}]}}
+    local = '"$CLAUDE_PROJECT_DIR/.claude/perfpack/local'
+    ours = {"type": "command", "command": f'{local}/python" -S {local}/hook.py" subagent-stop'}
+    our_stop = {**ours, "command": ours["command"].removesuffix("subagent-stop") + "stop"}
+    shared = {"matcher": "mine", "hooks": [{"type": "command", "command": "beep"}, our_stop]}
+    old = {"hooks": {"SubagentStop": [{"hooks": [ours]}], "Stop": [shared]}}
     (claude / "settings.json").write_text(json.dumps(old, indent=2))
     assert install(project).returncode == 0
     hooks = json.loads((claude / "settings.json").read_text())["hooks"]
-    packs = json.loads((PACK / "hooks" / "hooks.json").read_text())["hooks"]["SubagentStop"][0]["matcher"]
+    pack_hooks = json.loads((PACK / "hooks" / "hooks.json").read_text())["hooks"]
+    packs = pack_hooks["SubagentStop"][0]["matcher"]
     assert [list(group) for group in hooks["SubagentStop"]] == [["matcher", "hooks"]]
     assert hooks["SubagentStop"][0]["matcher"] == packs
     assert hooks["Stop"][0]["matcher"] == "mine" and len(hooks["Stop"]) == 1
