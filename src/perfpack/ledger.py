@@ -95,25 +95,35 @@ def _ignore_in_git(folder: str) -> None:
     append_nofollow(ignore, (comment + "".join(f"{name}\n" for name in missing)).encode())
 
 
-def read(root: Path | str) -> list[dict[str, Any]]:
-    """Every readable record, oldest first; damaged lines are skipped, a missing ledger is []."""
+def read(root: Path | str, *, strict: bool = False) -> list[dict[str, Any]]:
+    """Every record, oldest first; a missing ledger is [].
+
+    Damaged lines (not UTF-8, not JSON, no id) are skipped, or with `strict` (what `evidence check` reads)
+    the first one is a PerfpackError naming its line: never a silently smaller ledger. A ledger that is a
+    link, a FIFO, a folder or over MAX_READ_BYTES is a PerfpackError either way (perfpack.safeio).
+    """
     import json
 
     from perfpack.safeio import read_user_bytes
 
+    path = ledger_path(root)
     try:
-        data = read_user_bytes(ledger_path(root), what="ledger", max_bytes=MAX_READ_BYTES,
-                               follow_symlinks=False)
+        data = read_user_bytes(path, what="ledger", max_bytes=MAX_READ_BYTES, follow_symlinks=False)
     except FileNotFoundError:
         return []
     records = []
-    for raw in data.splitlines():
+    for number, raw in enumerate(data.splitlines(), 1):
         try:
-            entry = json.loads(raw)
-        except (ValueError, RecursionError):  # a line nested 100,000 deep is damage too
-            continue
+            entry = json.loads(raw.decode("utf-8") if strict else raw)
+        except (ValueError, RecursionError):  # not UTF-8, not JSON, or nested 100,000 deep: damage
+            entry = None
         if isinstance(entry, dict) and isinstance(entry.get("id"), str):
             records.append(entry)
+        elif strict and raw.strip():
+            from perfpack.errors import PerfpackError
+
+            raise PerfpackError(f"ledger {path}: line {number} is not a ledger record",
+                                hint="remove that line (the measuring commands append whole lines)")
     return records
 
 

@@ -220,6 +220,26 @@ def test_ledger_never_writes_through_a_symlink(tmp_path):
         ledger.read(tmp_path)
 
 
+def test_ledger_read_skips_damage_or_names_it_when_strict(tmp_path):
+    """One reader (perfpack.ledger.read): `evidence list` skips a damaged line, `evidence check` (strict)
+    names it in one line rather than check against a silently smaller ledger; blank lines are no damage."""
+    first = ledger.record(tmp_path, kind="bench", name="a", command="x", figures=[])
+    path = Path(ledger.ledger_path(tmp_path))
+    with open(path, "ab") as handle:
+        handle.write(b"\n")
+    assert [r["id"] for r in ledger.read(tmp_path, strict=True)] == [first]
+    second = ledger.record(tmp_path, kind="bench", name="b", command="x", figures=[])
+    for damage, why in ((b'{"id": "p\xe9"}', "not UTF-8"), (b'{"kind": "bench"}', "no id"),
+                        (b"[" * 100_000, "too deep"), (b"{oops", "not JSON")):
+        lines = path.read_bytes().splitlines()
+        path.write_bytes(b"\n".join([lines[0], damage, *lines[-1:]]) + b"\n")
+        assert [r["id"] for r in ledger.read(tmp_path)] == [first, second], why
+        with pytest.raises(PerfpackError, match=r"^ledger .*ledger\.jsonl: line 2 is not a ledger record\n"):
+            ledger.read(tmp_path, strict=True)
+    path.unlink()
+    assert ledger.read(tmp_path, strict=True) == []
+
+
 def test_ledger_records_the_commit(tmp_path):
     subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
     env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t",

@@ -60,6 +60,7 @@ def check(transcript: str | None, message: str | None, fmt: str, project: str | 
     Targets, budgets, quotes of the user and hypotheticals ("aim for p95 < 300 ms", "you said 2 s",
     "could drop to 50 ms") are not claims; neither is anything inside code.
     """
+    from perfpack import ledger
     from perfpack.errors import PerfpackError
     from perfpack.evidence.check import check_message, summary
     from perfpack.evidence.transcript import final_message_from_transcript, read_message_file
@@ -69,37 +70,9 @@ def check(transcript: str | None, message: str | None, fmt: str, project: str | 
     if (transcript is None) == (message is None):
         raise PerfpackError("give exactly one of --transcript FILE or --message FILE")
     text = final_message_from_transcript(transcript) if transcript else read_message_file(str(message))
-    checked = check_message(text, read_ledger_strictly(find_project_root(project)))
+    checked = check_message(text, ledger.read(find_project_root(project), strict=True))
     report = Report("evidence", data=checked.as_dict(), text=summary(checked),
                     failed=bool(checked.unverified) or checked.truncated)
     click.echo(render(report, fmt))
     return report.exit_code()
 
-
-def read_ledger_strictly(root: object) -> list:
-    """The ledger's records for `check`: a line that is not a ledger record (not UTF-8, not JSON, no id)
-    is a one-line error (exit 2) naming it, never a silently smaller ledger."""
-    import json
-
-    from perfpack import ledger
-    from perfpack.errors import PerfpackError
-    from perfpack.safeio import read_user_bytes
-
-    path = ledger.ledger_path(str(root))
-    try:
-        data = read_user_bytes(path, what="ledger", max_bytes=ledger.MAX_READ_BYTES, follow_symlinks=False)
-    except FileNotFoundError:
-        return []
-    records = []
-    for number, raw in enumerate(data.splitlines(), 1):
-        if not raw.strip():
-            continue
-        try:
-            entry = json.loads(raw.decode("utf-8"))
-        except (UnicodeDecodeError, ValueError, RecursionError):
-            entry = None
-        if not isinstance(entry, dict) or not isinstance(entry.get("id"), str):
-            raise PerfpackError(f"ledger {path}: line {number} is not a ledger record",
-                                hint="remove that line (the measuring commands append whole lines)")
-        records.append(entry)
-    return records
