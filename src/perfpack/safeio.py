@@ -48,12 +48,13 @@ def check_regular(path: str | os.PathLike[str], *, what: str, follow_symlinks: b
     return info
 
 
-def read_user_bytes(path: str | os.PathLike[str], *, what: str = "file",
-                    max_bytes: int = DEFAULT_MAX_BYTES, follow_symlinks: bool = True) -> bytes:
-    """The bytes of a regular file, or a PerfpackError naming `what` and the path.
+def open_regular(path: str | os.PathLike[str], *, what: str = "file",
+                 follow_symlinks: bool = True) -> tuple[int, os.stat_result]:
+    """An open descriptor of a regular file and its fstat, or a PerfpackError naming `what` and the path.
 
-    Opened with O_NONBLOCK, so a FIFO never blocks the open; then refused by its type. Missing files
-    raise FileNotFoundError so callers can treat "absent" as a normal state.
+    Opened with O_NONBLOCK (and O_NOFOLLOW unless `follow_symlinks`), then judged by fstat of what was
+    opened: a FIFO never blocks the open, and nothing can be swapped in between a check and the open.
+    Missing files raise FileNotFoundError. The caller closes the descriptor.
     """
     name = os.fspath(path)
     flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_CLOEXEC", 0)
@@ -70,6 +71,21 @@ def read_user_bytes(path: str | os.PathLike[str], *, what: str = "file",
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
             raise PerfpackError(f"{what} {name}: is {_kind(info.st_mode)}, not a regular file")
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd, info
+
+
+def read_user_bytes(path: str | os.PathLike[str], *, what: str = "file",
+                    max_bytes: int = DEFAULT_MAX_BYTES, follow_symlinks: bool = True) -> bytes:
+    """The bytes of a regular file (see open_regular), or a PerfpackError naming `what` and the path.
+
+    Missing files raise FileNotFoundError so callers can treat "absent" as a normal state.
+    """
+    name = os.fspath(path)
+    fd, info = open_regular(name, what=what, follow_symlinks=follow_symlinks)
+    try:
         if info.st_size > max_bytes:
             raise PerfpackError(f"{what} {name}: too large ({info.st_size:,} bytes, "
                                 f"larger than the limit of {max_bytes:,})")

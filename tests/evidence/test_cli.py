@@ -110,3 +110,45 @@ def test_a_hostile_transcript_is_one_line_exit_2(tmp_path, kind):
         return
     assert proc.returncode == 2, (proc.stdout, proc.stderr)
     assert proc.stderr.startswith("perfpack: error: transcript ") and "Traceback" not in proc.stderr
+
+
+SWAPPER = """
+import os, sys
+folder = sys.argv[1]
+path, good, pipe = (os.path.join(folder, name) for name in ("t.jsonl", "good.tmp", "fifo.tmp"))
+line = b'{"type": "assistant", "message": {"content": "p99 is 2.9 s"}}\\n'
+while True:
+    with open(good, "wb") as handle:
+        handle.write(line)
+    os.replace(good, path)
+    os.mkfifo(pipe)
+    os.replace(pipe, path)
+"""
+
+READER = """
+import sys
+from perfpack.errors import PerfpackError
+from perfpack.evidence.transcript import final_message_from_transcript
+read = refused = 0
+for _ in range(30_000):
+    try:
+        read += final_message_from_transcript(sys.argv[1]) == "p99 is 2.9 s"
+    except PerfpackError as exc:
+        refused += "FIFO" in str(exc) or "no such file" in str(exc)
+print(read, refused)
+"""
+
+
+def test_a_fifo_swapped_in_after_the_type_check_never_hangs_the_reader(tmp_path):
+    """The transcript is judged by fstat of what was opened (O_NONBLOCK|O_NOFOLLOW), so a FIFO renamed in
+    between never blocks the open. Checking the type first and then opening hung within 20,000 reads."""
+    swapper = subprocess.Popen([sys.executable, "-c", SWAPPER, str(tmp_path)])
+    try:
+        proc = subprocess.run([sys.executable, "-c", READER, str(tmp_path / "t.jsonl")], capture_output=True,
+                              text=True, timeout=300)
+    finally:
+        swapper.kill()
+        swapper.wait()
+    assert proc.returncode == 0, proc.stderr
+    read, refused = map(int, proc.stdout.split())
+    assert read + refused == 30_000 and read > 0 and refused > 0

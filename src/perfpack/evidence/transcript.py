@@ -12,22 +12,27 @@ def final_message_from_transcript(path: str) -> str:
 
     from perfpack.errors import PerfpackError
     from perfpack.fastjson import loads
-    from perfpack.safeio import check_regular
+    from perfpack.lightos import read_fd
+    from perfpack.safeio import open_regular
 
-    try:
-        info = check_regular(path, what="transcript", follow_symlinks=False)
-        with open(path, "rb") as handle:
-            if info.st_size > TAIL_BYTES:
-                handle.seek(info.st_size - TAIL_BYTES, os.SEEK_SET)
-                handle.readline()  # a partial first line
-            data = handle.read(TAIL_BYTES)
-            if not data:
-                raise PerfpackError(f"transcript {path}: not a Claude Code transcript (no line ends in its "
-                                    f"last {TAIL_BYTES // (1024 * 1024)} MB)")
+    try:  # judged by fstat of what was opened (O_NONBLOCK|O_NOFOLLOW): a FIFO swapped in never blocks
+        fd, info = open_regular(path, what="transcript", follow_symlinks=False)
     except FileNotFoundError:
         raise PerfpackError(f"transcript {path}: no such file") from None
+    try:
+        if info.st_size > TAIL_BYTES:
+            os.lseek(fd, info.st_size - TAIL_BYTES, os.SEEK_SET)
+            data = read_fd(fd, TAIL_BYTES)
+            data = data[data.find(b"\n") + 1:] if b"\n" in data else b""  # a partial first line
+        else:
+            data = read_fd(fd, TAIL_BYTES)
     except OSError as exc:
         raise PerfpackError(f"transcript {path}: cannot read: {exc.strerror or exc}") from None
+    finally:
+        os.close(fd)
+    if not data:
+        raise PerfpackError(f"transcript {path}: not a Claude Code transcript (no line ends in its "
+                            f"last {TAIL_BYTES // (1024 * 1024)} MB)")
     parsed = 0
     for number, raw in enumerate(reversed(data.splitlines()), 1):
         if not raw.strip():
