@@ -1,12 +1,14 @@
 """The evidence check: accuracy on the labelled final reports, and the stop hook's cost against a bare
 interpreter.
 
-Usage: .venv/bin/python benchmarks/evidence.py [--runs N] [--json]
+Usage: .venv/bin/python benchmarks/evidence.py [--runs N] [--json] [--instructions] [--held-out-mistakes]
 
-Accuracy: tests/data/evidence/tune (the cases the extractor was tuned on), tests/data/evidence/heldout
-(written first, frozen) and heldout2 (written blind later, frozen), each report checked against its own
-ledger. A report is blocked when one of its figures is not backed by the ledger. Goals: block >= 95 % of
-the reports with an invented figure and <= 2 % of the genuine ones, judged on both held-out parts pooled.
+Accuracy: tests/data/evidence/tune and tune2 (the cases the extractor was tuned on), and three held-out
+parts, each frozen before its first run and never tuned on: heldout (written first), heldout2 (written
+blind later) and heldout3 (written blind by someone who never read the checker, from real ledgers of
+bench, compare, load, profile and explain runs). Each report is checked against its own ledger; a report
+is blocked when one of its figures is not backed by the ledger. Goals: block >= 95 % of the reports with
+an invented figure and <= 2 % of the genuine ones, judged on the held-out parts pooled.
 
 Cost: the SubagentStop handler exactly as `perfpack install` writes it (.claude/perfpack/local/python -S
 local/hook.py subagent-stop, payload on stdin) in a project whose ledger holds 200 records, interleaved in
@@ -42,10 +44,11 @@ sys.path.insert(0, str(ROOT / "src"))
 from perfpack.evidence.quality import evaluate, load_corpus  # noqa: E402
 from perfpack.install.core import hook_argv  # noqa: E402
 
-CORPORA = {"tune": ROOT / "tests" / "data" / "evidence" / "tune",
-           "held-out": ROOT / "tests" / "data" / "evidence" / "heldout",
-           "held-out 2": ROOT / "tests" / "data" / "evidence" / "heldout2"}
-HELD_OUT = ("held-out", "held-out 2")
+DATA = ROOT / "tests" / "data" / "evidence"
+CORPORA = {"tune": DATA / "tune", "tune 2": DATA / "tune2", "held-out": DATA / "heldout",
+           "held-out 2": DATA / "heldout2", "held-out 3": DATA / "heldout3"}
+HELD_OUT = ("held-out", "held-out 2", "held-out 3")
+POOLED = "held-out, all parts"
 GOALS = {"invented_block_rate": 0.95, "genuine_block_rate": 0.02, "ratio": 1.3}
 NO_FIGURES = ("I read the handler and the ORM calls. Nothing here is worth changing without a measurement; "
               "run perfpack bench before and after the next change and I will compare.")
@@ -55,13 +58,15 @@ def accuracy() -> dict:
     results = {}
     every_case, every_ledger = [], {}
     for name, folder in CORPORA.items():
+        if not folder.is_dir():
+            continue
         cases, ledgers = load_corpus(folder)
         results[name] = evaluate(cases, ledgers)
         if name in HELD_OUT:  # ledger names are unique per part: prefix them to pool the parts
             every_case += [case.__class__(case.name, case.label, case.invented, f"{name}/{case.ledger}",
                                           case.message) for case in cases]
             every_ledger.update({f"{name}/{key}": value for key, value in ledgers.items()})
-    results["held-out, both parts"] = evaluate(every_case, every_ledger)
+    results[POOLED] = evaluate(every_case, every_ledger)
     return results
 
 
@@ -169,18 +174,24 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--runs", type=int, default=100, help="interleaved rounds (default 100)")
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--held-out-mistakes", action="store_true",
+                        help="also list the misjudged held-out reports (never tune on them)")
     parser.add_argument("--instructions", action="store_true",
                         help="also count instructions with valgrind (callgrind): load-independent ratios")
     args = parser.parse_args()
     results: dict = {"accuracy": accuracy()}
     with tempfile.TemporaryDirectory() as tmp:
         results["cost"] = cost(Path(tmp), max(args.runs, 10), args.instructions)
-    held = results["accuracy"]["held-out, both parts"]
+    held = results["accuracy"][POOLED]
     budget_cases = ("no figures", "typical report")
     ok = (held["invented_block_rate"] >= GOALS["invented_block_rate"]
           and held["genuine_block_rate"] <= GOALS["genuine_block_rate"]
           and all(results["cost"]["cases"][name]["ratio"] <= GOALS["ratio"] for name in budget_cases))
     results["within_budget"] = ok
+    if not args.held_out_mistakes:  # nobody should tune the checker on held-out reports
+        for name in (*HELD_OUT, POOLED):
+            if name in results["accuracy"]:
+                results["accuracy"][name]["mistakes"] = []
     if args.json:
         print(json.dumps(results, indent=2, ensure_ascii=False))
         return 0 if ok else 1
@@ -201,7 +212,7 @@ def main() -> int:
             print(f"  instructions: {r}")
         elif name != "bare -S":
             print(f"  {name:36} {r['instructions']:>12,} instructions  ratio {r['ratio']:.3f} (callgrind)")
-    print(f"goals (both held-out parts: invented blocked >= 95 %, genuine blocked <= 2 %; hook ratio <= 1.3 "
+    print(f"goals (held-out parts pooled: invented blocked >= 95 %, genuine blocked <= 2 %; hook ratio <= 1.3 "
           f"on {' and '.join(budget_cases)}): {'ok' if ok else 'MISSED'}")
     return 0 if ok else 1
 
