@@ -425,11 +425,11 @@ def test_commit_hook_starts_only_for_git_commit_on_both_routes(perfpack, tmp_pat
     starts no process. The plugin's hooks/hooks.json and what `perfpack install` writes agree."""
     plugin = json.loads((PACK / "hooks" / "hooks.json").read_text(encoding="utf-8"))
     [group] = plugin["hooks"]["PreToolUse"]
-    assert group["matcher"] == "Bash" and [h["if"] for h in group["hooks"]] == ["Bash(git commit*)"]
+    assert group["matcher"] == "Bash" and [h["if"] for h in group["hooks"]] == ["Bash(git* commit*)"]
     root = _git_repo(tmp_path)
     result = perfpack("install", "--project", str(root), cwd=root)
     assert result.returncode == 0, result.stdout + result.stderr
     settings = json.loads((root / ".claude" / "settings.json").read_text(encoding="utf-8"))
     ours = [(g.get("matcher"), h.get("if")) for g in settings["hooks"]["PreToolUse"] for h in g["hooks"]
             if "pre-tool-use" in h.get("command", "")]
-    assert ours == [("Bash", "Bash(git commit*)")]
+    assert ours == [("Bash", "Bash(git* commit*)")]
