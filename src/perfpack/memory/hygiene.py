@@ -69,6 +69,14 @@ def _compiled() -> list:
             (re.compile(r"\bdop_v1_[a-f0-9]{40,}"), REDACTED),  # DigitalOcean
             (re.compile(r"\bya29\.[0-9A-Za-z_-]{20,}"), REDACTED),  # Google OAuth access token
             (re.compile(r"\bSG\.[0-9A-Za-z_-]{16,}\.[0-9A-Za-z_-]{16,}"), REDACTED),  # SendGrid
+            # Twilio: an account SID (AC + 32 hex) or API key (SK + 32 hex) with its auth token or secret
+            # ("AC...:token", "AC...", "token"), a lone API key, "auth token|secret <32>". A lone account SID
+            # is an identifier, kept; the hex must be lowercase, as Twilio writes it (a git SHA has no AC/SK)
+            (re.compile(r"\b(?:AC|SK)[0-9a-f]{32}([\"']?\s*[:,]\s*[\"']?)[0-9A-Za-z]{32}\b"),
+             REDACTED + r"\1" + REDACTED),
+            (re.compile(r"\bSK[0-9a-f]{32}\b"), REDACTED),
+            (re.compile(r"(?i)(\b(?:auth[ _-]?token|secret)\s+(?:is\s+|was\s+)?[\"']?)[0-9A-Za-z]{32}\b"),
+             r"\1" + REDACTED),
             # command-line secrets: --password=X, --token X, sshpass -p X, mysql -pX
             (re.compile(r"(?i)(--(?:[a-z0-9]+-)*(?:password|passwd|pass|secret|token|api-?key|access-?key)"
                         r"(?:=|\s+)[\"']?)(?!\[REDACTED\])[^\s\"']+"), r"\1" + REDACTED),
@@ -109,11 +117,25 @@ def redact_text(text: str) -> str:
     lone surrogate (not encodable as UTF-8, so not storable) replaced by U+FFFD."""
     text = _encodable(text)
     lowered = text.lower()
-    if not any(trigger in lowered for trigger in _TRIGGERS):
+    if not any(trigger in lowered for trigger in _TRIGGERS) and not _twilio_sid_in(text):
         return text
     for pattern, replacement in _compiled():
         text = pattern.sub(replacement, text)
     return text
+
+
+_HEX = frozenset("0123456789abcdef")
+
+
+def _twilio_sid_in(text: str) -> bool:
+    """Whether `text` holds AC or SK followed by 32 lowercase hex digits (a Twilio SID), without `re`."""
+    for prefix in ("AC", "SK"):
+        at = text.find(prefix)
+        while at >= 0:
+            if _HEX.issuperset(text[at + 2:at + 34]) and len(text) >= at + 34:
+                return True
+            at = text.find(prefix, at + 2)
+    return False
 
 
 def _encodable(text: str) -> str:
