@@ -25,7 +25,8 @@ def test_latencies_pairs_speedups_rates_and_sizes():
     "If we cache it, it could drop to 50 ms.",
     "The budget is 500 ms.", "Keep p99 under 1 s.", "See app.py:42, v2.1.332 and issue #1234.",
     "Released 2026-12-07 at 04:50.", "Ran `perfpack bench --budget p95=300ms` to check.",
-    "```\nmedian 923 ms  p95 1.64 s\n```", "The SLO is 200 ms at p95.", "Expected: about 30% less CPU.",
+    "```sh\nperfpack bench --budget p95=300ms -- ./job\n```",
+    "The SLO is 200 ms at p95.", "Expected: about 30% less CPU.",
     "5 services, 3 retries and a 1920x1080 screenshot.",
 ])
 def test_not_claims(text):
@@ -145,3 +146,131 @@ def test_matching_pairs_ranges_and_conversions(text, backed):
 ])
 def test_soft_wrapped_lines(text, expected):
     assert _claims(text) == expected
+
+
+# --- classes found on tune2 (reports against real ledgers) ----------------------------------------------
+
+@pytest.mark.parametrize("text, expected", [
+    # a setting noun right after a figure names that figure, not the next one
+    ("p95 8.01 ms against the 50 ms threshold (PASS), p99 12.1 ms", [("8.01 ms", "p95"), ("12.1 ms", "p99")]),
+    ("the 300 ms budget, p95 290 ms", [("290 ms", "p95")]),
+    # ... but a hedge after the punctuation still hedges
+    ("the 300 ms budget, which we should reach at p95 290 ms", []),
+    # "for" + a time is how long something ran
+    ("open loop for 8 s, after a 1 s warm-up, p95 33.8 ms", [("33.8 ms", "p95")]),
+    # repetitions are counts, not ratios; speed-ups still are
+    ("it strips the string 40 times per row", []), ("called 200x in a loop", []),
+    ("3 times faster", [("3 times", None)]), ("5x the throughput", [("5x", None)]),
+    ("p95 improved 3x in production", [("3x", "p95")]), ("2x with the cache", [("2x", None)]),
+    ("it runs 3 times a day", []),
+    # an input's size per item, a confidence level
+    ("150,000 rows of 1 KB each", []), ("batches of 64 MB per batch", []),
+    ("RSS is 40 MB per worker", [("40 MB", "rss")]),
+    ("the 95 % CI of the ratio is [0.258, 0.544]", []), ("at 99% confidence", []),
+    # hard wraps before a quote or in the middle of a phrase before a number continue the clause
+    ('You mentioned it takes\n"around 15 s" on your machine', []),
+    ("Our SLO for the report is\n2 s at p95", []),
+    ("p95 went from\n126 ms to 39.7 ms", [("126 ms", "p95"), ("39.7 ms", "p95")]),
+    # a numbered item after a line is a new clause
+    ("We should keep to the targets\n1. p95 40 ms", [("40 ms", "p95")]),
+])
+def test_tune2_extraction_classes(text, expected):
+    assert _claims(text) == expected
+
+
+def test_a_verb_of_change_right_before_a_figure_makes_it_a_difference():
+    assert [c.delta for c in extract_claims("p95 dropped 84 ms; p95 dropped to 84 ms; down by 9 ms")] == \
+        [True, False, True]
+
+
+def _memory_records():
+    return [{"id": "profile-mem", "kind": "profile", "name": "import", "figures": [
+        {"metric": "peak", "value": 384 * 1024 ** 2, "unit": "B"},
+        {"metric": "bytes", "value": 256 * 1024 ** 2, "unit": "B", "function": "read_all"},
+        {"metric": "share", "value": 66.7, "unit": "%", "function": "read_all"}]}]
+
+
+@pytest.mark.parametrize("text, backed", [
+    # live "at (the) peak": the peak or an allocation site's bytes at it, in any unit
+    ("read_all held 67 % of the live bytes at peak (256 MiB of 384 MiB)", [True, True, True]),
+    ("read_all held 256 MiB at the peak", [True]), ("read_all held 268.4 MB at the peak", [True]),
+    ("the peak was 384 MiB", [True]), ("the peak was 402.7 MB", [True]),
+    # "peak memory" is the peak: a site's bytes do not back it
+    ("peak memory 256 MiB", [False]), ("at peak 300 MiB", [False]),
+])
+def test_memory_at_the_peak(text, backed):
+    assert _backed(text, _memory_records()) == backed
+
+
+def test_at_peak_traffic_is_not_a_statistic():
+    assert _claims("p95 at peak traffic was 40 ms") == [("40 ms", "p95")]
+
+
+def _runs():
+    def run(i, p95):
+        return {"id": f"load-{i}", "kind": "load", "name": "search",
+                "figures": [{"metric": "p95", "value": p95, "unit": "ms"}]}
+    return [run(1, 126.143), run(2, 33.791), run(3, 39.679)]
+
+
+@pytest.mark.parametrize("text, backed", [
+    # a run compared with its name's saved baseline (the first run), not only with the run before
+    ("p95 126 ms → 39.7 ms (−68.5 %)", [True, True, True]),
+    ("p95 126 ms → 33.8 ms (−73.2 %)", [True, True, True]),
+    ("p95 126 ms → 39.7 ms (−66.0 %)", [True, True, False]),
+    # a level never matches a difference of two runs (126.1 - 33.8 = 92.4 ms)
+    ("p95 is 92.4 ms", [False]), ("p95 dropped 92.4 ms", [True]),
+    # a p99 where only p95 was measured
+    ("p99 39.7 ms", [False]),
+])
+def test_runs_of_one_name_and_differences(text, backed):
+    assert _backed(text, _runs()) == backed
+
+
+def test_many_runs_of_one_name_keep_the_first_as_the_baseline():
+    records = [{"id": f"r{i}", "kind": "bench", "name": "job",
+                "figures": [{"metric": "median", "value": 100.0 + i, "unit": "ms"}]} for i in range(30)]
+    assert _backed("median 129 ms, -22.5 %", records) == [True, True]  # 100 -> 129 ms, 20 runs back
+
+
+_OUTPUT = """```
+$ perfpack bench --name cli --budget p95=300ms -- python3 tool/cli.py
+  wall   median {median} [481 ms – 720 ms]   mean 606 ms ± 143 ms
+  cpu    median 239 ms [224 ms – 253 ms]  (user+system of the tree)
+  rss    peak 14.7 MB   median 14.1 MB [13.5 MB – 14.5 MB]  (whole process tree)
+generator  lag p50 86 us p99 1.96 ms max 2.56 ms; 3 % of one core
+with the index 30.9 ms -> {after} (17x, measured)
+```
+"""
+
+
+def _output_records():
+    return [{"id": "bench-1", "kind": "bench", "name": "cli", "figures": [
+                {"metric": "median", "value": 0.7047, "unit": "s"},
+                {"metric": "mean", "value": 0.606, "unit": "s"},
+                {"metric": "cpu", "value": 0.2389, "unit": "s"},
+                {"metric": "rss", "value": 15425536, "unit": "B"}]},
+            {"id": "explain-1", "kind": "explain", "name": "q", "figures": [
+                {"metric": "median", "value": 30.886, "unit": "ms", "side": "before"},
+                {"metric": "median", "value": 1.7937, "unit": "ms", "side": "after"}]}]
+
+
+def test_pasted_measurement_output_is_checked():
+    assert _claims("```\nmedian 923 ms  p95 1.64 s\n```") == [("923 ms", None), ("1.64 s", None)]
+    genuine = _OUTPUT.format(median="705 ms", after="1.8 ms")
+    assert [c.text for c in extract_claims(genuine)] == ["705 ms", "606 ms", "239 ms", "14.7 MB", "30.9 ms",
+                                                          "1.8 ms"]
+    assert all(_backed(genuine, _output_records()))
+    assert _backed(_OUTPUT.format(median="612 ms", after="1.8 ms"), _output_records())[0] is False
+    assert _backed(_OUTPUT.format(median="705 ms", after="0.9 ms"), _output_records())[-1] is False
+
+
+@pytest.mark.parametrize("text", [
+    "```python\ntime.sleep(0.5)  # median 500 ms\n```",
+    "```toml\n[load]\nmax = \"512MB\"\nmedian = 40\n```",
+    "```\nperfpack load http://127.0.0.1:8000/ --rate 40 --duration 8s --threshold 'p95<50ms'\n```",
+    "```sql\nSELECT * FROM orders WHERE total > 5 -- max 10 ms\n```",
+    "```\ntimeout = \"30s\"\nbatch: 64MB\n```",
+])
+def test_code_and_commands_in_fenced_blocks_are_not_claims(text):
+    assert _claims(text) == []

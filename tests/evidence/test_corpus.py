@@ -1,9 +1,10 @@
 """The goals on the labelled corpus of final reports (tests/data/evidence/): block >= 95 % of the reports
 with an invented figure and <= 2 % of the genuine ones.
 
-The tuning part is held to the goals. The held-out parts (heldout/ written first, heldout2/ written blind
-later) are frozen and never tuned on: they are held to what they measure now (docs/evidence.md has their
-first runs), so a change that makes them worse fails here; benchmarks/evidence.py reports them.
+The tuning parts (tune/, and tune2/ written against real ledgers) are held to the goals. The held-out
+parts (heldout/ written first, heldout2/ written blind later) are frozen and never tuned on: they are held
+to what they measure now (docs/evidence.md has their first runs), so a change that makes them worse fails
+here; benchmarks/evidence.py reports them.
 """
 
 from __future__ import annotations
@@ -21,19 +22,20 @@ def _scores(name: str) -> dict:
     return evaluate(*load_corpus(DATA / name))
 
 
-def test_the_tuning_corpus_meets_the_goals():
-    scores = _scores("tune")
+@pytest.mark.parametrize("name", ["tune", "tune2"])
+def test_the_tuning_corpora_meet_the_goals(name):
+    scores = _scores(name)
     assert scores["invented"] >= 30 and scores["genuine"] >= 30
     assert scores["invented_block_rate"] >= 0.95, scores["mistakes"]
     assert scores["genuine_block_rate"] <= 0.02, scores["mistakes"]
 
 
-@pytest.mark.parametrize("name, genuine_blocked", [("heldout", 1), ("heldout2", 0)])
+@pytest.mark.parametrize("name, genuine_blocked", [("heldout", 0), ("heldout2", 0)])
 def test_the_held_out_corpora_do_not_get_worse(name, genuine_blocked):
     scores = _scores(name)
     assert scores["invented"] == scores["genuine"] == 12
     assert scores["invented_block_rate"] >= 0.95, scores["mistakes"]
-    # heldout: h17 ("at peak (256 MiB ...)" read as the peak RSS) is still blocked
+    # heldout: h17 ("at peak (256 MiB of 384 MiB)") passes since sizes "at the peak" match a site's bytes
     assert scores["genuine_blocked"] <= genuine_blocked, scores["mistakes"]
 
 

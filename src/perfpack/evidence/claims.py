@@ -49,9 +49,10 @@ _METRICS = {
 # the rate). A ratio or a percentage is a change of any of them ("p95 fell 59 %").
 _METRIC_FITS = {
     "p50": "time", "p75": "time", "p90": "time", "p95": "time", "p99": "time", "p999": "time",
-    "rate": "rate", "rss": "size", "memory": "size", "cpu": "time percent",
+    "rate": "rate", "rss": "size", "memory": "size", "cpu": "time percent", "at peak": "size",
 }
 _CHANGES = ("ratio", "percent")
+AT_PEAK = "at peak"  # a size "at (the) peak": live at the peak (the total, or one site's share of it)
 # Words that make the figures after them (in the same clause, up to the previous figure) something other
 # than a measurement: strong ones anywhere in the last 10 words, weak ones only in the last 4.
 _HEDGES = {
@@ -93,6 +94,18 @@ _BOUNDS = ("<", "<=", "≤", ">", ">=", "≥", "under", "below", "above", "withi
            "maximum of")
 _LOWER_BOUNDS = {">", ">=", "≥", "above", "at least", "more than", "over", "beyond", "exceeds", "exceed",
                  "exceeding"}
+# A verb of change right before a figure makes it a difference: "p95 dropped 84 ms", "is down 84 ms".
+_CHANGE_VERBS = {"down", "up", "dropped", "drops", "fell", "falls", "rose", "rises", "shrank", "grew",
+                 "gained", "lost", "reduced", "decreased", "increased", "improved", "cut"}
+# Words after "N times" / "Nx" that make it a count of repetitions ("40 times per row", "3 times a day",
+# "200x in a loop"), not a ratio. Narrow on purpose: "3x in production", "2x with the cache" are speed-ups.
+_COUNT_AFTER = ("per ", "a ", "an ", "each ", "every ", "daily", "hourly", "in a loop", "in a row",
+                "in the loop", "in loops", "over and over")
+# What an input is made of: "64 MB per batch" sizes the input; "40 MB per worker" is a measurement.
+_INPUT_ITEMS = {"row", "item", "record", "entry", "entrie", "block", "message", "object", "file", "chunk",
+                "batch", "page", "line", "document", "image", "upload", "payload", "part", "segment", "shard"}
+# Words after a percentage that make it a confidence level ("95 % CI"), not a measurement.
+_CONFIDENCE_AFTER = ("ci", "confidence", "credible", "interval", "intervals")
 _PAIR_ARROWS = ("→", "->", "=>", "⇒", "to", "⟶", "—>", "-->")
 _RANGE_DASHES = "-–—"
 _CLAUSE_ENDS = ".;!?\n"
@@ -204,9 +217,20 @@ def _soft_wrap(text: str, newline: int) -> bool:
     """A line break inside a sentence of hard-wrapped prose ("Your SLO\nof 50 ms"): the next line goes on
     in lower case, and the line before neither ends a sentence or a label nor is a table row."""
     following = text[newline + 1:newline + 80].lstrip(" \t")
-    if not following or not following[0].isalpha() or not following[0].islower():
+    if following[:1] in ("\"", "'", "“", "‘", "(", "~", "≈"):
+        following = following[1:]  # 'takes\n"around 15 s"', 'went from\n(about) 3 s'
+    if not following:
         return False
     line = text[text.rfind("\n", 0, newline) + 1:newline].strip()
+    if following[0].isdigit():
+        # "went from\n126 ms to 39.7 ms": a line that stops in the middle of a phrase (a lower-case word or
+        # a comma) goes on with a number; a numbered item ("1. ...", "2) ...") starts a new one
+        number_end = len(following) - len(following.lstrip("0123456789"))
+        if following[number_end:number_end + 2] in (". ", ") ") or not line or \
+                not (line[-1].islower() or line[-1] == ","):
+            return False
+    elif not following[0].isalpha() or not following[0].islower():
+        return False
     return bool(line) and not line.endswith((":", "|")) and not line.startswith("|")
 
 
@@ -275,6 +299,9 @@ def _read_unit(text: str, index: int) -> tuple[str, int] | None:
                 continue  # "5 services", "2 seconds" handled by the longer spelling first
             if spelling in ("x", "times") and end < n and text[end] in _NUMBER_CHARS:
                 continue  # "1920x1080"
+            if spelling in ("x", "×", "times") and \
+                    text[end:end + 16].lower().lstrip(" ").startswith(_COUNT_AFTER):
+                return None  # "40 times per row", "called 200x in a loop": how often, not a ratio
             if _UNITS[spelling][0] == "size" and text[end:end + 2].lower() in ("/s", "ps"):
                 return None  # "120 MB/s": a bandwidth, which perfpack does not measure
             if spelling == "/s" and position != index:
@@ -324,11 +351,20 @@ def _table_metric(text: str, start: int, dimension: str) -> str | None:
 def _metric_near(text: str, boundary: int, start: int, end: int, dimension: str) -> str | None:
     """The statistic the figure names: the nearest fitting word before it, back to the previous figure
     (at most 6 words), else one right after it ("38 ms p99", "40 ms (median)"), else its table column."""
-    for word in _words(text, boundary, start)[:6]:
+    words = _words(text, boundary, start)
+    for position, word in enumerate(words[:6]):
         word = word.strip(".")
+        if word == "peak" and "at" in words[position + 1:position + 3]:
+            # "at (the) peak" is when, not which statistic: what was live then (a site's bytes included)
+            if dimension == "size":
+                return AT_PEAK
+            continue  # "p95 at peak traffic": the load's peak, not a statistic of the figure
         if word in _METRICS and _fits(_METRICS[word], dimension):
             return _METRICS[word]
-    tail = _cut(text[end:end + 16].lower(), "\n;,|")
+    tail = _cut(text[end:end + 30].lower(), "\n;,|")
+    if dimension == "size" and any(0 <= tail.find(phrase) < 10 for phrase in (" at peak", " at the peak")):
+        return AT_PEAK  # "read_all held 152 MiB at the peak", "256 MiB of it at peak"
+    tail = tail[:16]
     after = tail.replace("(", " ").replace(")", " ").split()
     if after and after[0].strip(".,;") in _METRICS and _fits(_METRICS[after[0].strip(".,;")], dimension):
         return _METRICS[after[0].strip(".,;")]
@@ -347,17 +383,26 @@ def _bound_before(text: str, boundary: int, start: int) -> str | None:
     return None
 
 
-def _hedged(text: str, boundary: int, start: int, dimension: str) -> bool:
-    """True when the clause before the number makes it a target, a bound, a quote or a hypothetical."""
+def _hedged(text: str, boundary: int, start: int, dimension: str, after_figure: bool = False) -> bool:
+    """True when the clause before the number makes it a target, a bound, a quote or a hypothetical.
+
+    With `after_figure` (the words start right after another figure), the noun naming that figure is its
+    own ("the 50 ms threshold (PASS), p99 9.4 ms": "threshold" is the 50 ms, not the 9.4 ms)."""
     words = [word.strip(".?!") for word in _words(text, boundary, start)]
+    if after_figure and words and words[-1] in _SETTING_AFTER:
+        span = text[boundary:start]
+        cut = min((found for found in (span.find(","), span.find("("), span.find(")"), span.find(";"))
+                   if found >= 0), default=-1)
+        if cut >= 0:  # only up to the punctuation that closes the previous figure's phrase
+            words = [word.strip(".?!") for word in _words(text, boundary + cut + 1, start)]
     for position, word in enumerate(words[:10]):
         if word in _HEDGES or (position < 4 and word in _WEAK_HEDGES):
             if word in ("expected", "estimated", "predicted", "promised") and \
                     words[position + 1:position + 2] in (["as"], ["than"]):
                 continue  # "as expected, p95 fell to 40 ms": a measurement after all
             return True
-    if words[:1] == ["for"] and any(word in _RUN_WORDS for word in words[1:4]):
-        return True  # "ran the load for 30 s": how long it ran, not a result
+    if words[:1] == ["for"] and (dimension == "time" or any(word in _RUN_WORDS for word in words[1:4])):
+        return True  # "ran the load for 30 s", "open loop for 8 s": how long it ran, not a result
     if _bound_before(text, boundary, start) and dimension not in _CHANGES:
         return True
     clause_start = _clause_start(text, start)
@@ -371,13 +416,18 @@ def _hedged(text: str, boundary: int, start: int, dimension: str) -> bool:
     return False
 
 
-def _hedged_after(text: str, boundary: int, start: int, end: int) -> bool:
+def _hedged_after(text: str, boundary: int, start: int, end: int, dimension: str) -> bool:
     """A figure that names a setting or a limit by the word after it ("the 1 s budget", "a 30 s load
     test", "a 2 GB CSV", "an 8 GB VM"), or a possibility ("a 50 ms start-up would need ...")."""
     after = _cut(text[end:end + 60].lower(), "\n;.!?")
     following = [word.strip(",:()*_") for word in after.replace("-", " ").split()[:4]]
     if following and following[0] in _SETTING_AFTER:
         return True
+    if following and following[0] in _CONFIDENCE_AFTER and dimension == "percent":
+        return True  # "the 95 % CI", "99% confidence": a confidence level
+    if dimension == "size" and (following[:1] in (["each"], ["apiece"]) or (
+            following[:1] == ["per"] and following[1:2] and following[1].rstrip("s") in _INPUT_ITEMS)):
+        return True  # "150,000 rows of 1 KB each", "64 MB per batch": the input's size ("per worker" is not)
     if any(word in ("coverage", "timeout", "timeouts", "ttl", "budget", "slo", "sla")
            for word in following[:3]):
         return True
@@ -395,6 +445,8 @@ def _is_delta(text: str, boundary: int, start: int, end: int) -> bool:
     if before[:1] == ["by"] or any(word in ("saves", "saved", "saving", "shaved", "shaves", "cuts", "trims",
                                             "trimmed", "gained", "gains") for word in before):
         return True
+    if before[:1] and before[0] in _CHANGE_VERBS:
+        return True  # "p95 dropped 84 ms" (but "dropped to 84 ms" is a level)
     after = _cut(text[end:end + 30].lower(), "([,;.\n")
     return any(word.strip(":)") in ("saved", "less", "shorter", "quicker", "faster", "off", "fewer",
                                     "smaller", "lower") for word in after.split()[:2])
@@ -519,6 +571,7 @@ def extract_claims(message: str) -> list[Claim]:
                 value = -value
         clause_start = _clause_start(text, sign_start)
         boundary = max(clause_start, last_figure_end)
+        after_figure = last_figure_end > clause_start
         near = text[max(boundary, sign_start - 8):sign_start].lower()
         approximate = bool(near) and ("~" in near or "≈" in near or "about" in near or "around" in near
                                       or "roughly" in near or "approx" in near or "nearly" in near
@@ -531,9 +584,10 @@ def extract_claims(message: str) -> list[Claim]:
             tolerance = max(tolerance, abs(value) * 0.05)
         metric_boundary = max(clause_start, last_of_dimension.get(dimension, 0))
         last_figure_end = last_of_dimension[dimension] = unit_end
-        if _quoted_line(text, sign_start) or _hedged(text, boundary, sign_start, dimension) or \
+        if _quoted_line(text, sign_start) or \
+                _hedged(text, boundary, sign_start, dimension, after_figure) or \
                 (dimension, value * factor) in not_claims or \
-                _hedged_after(text, boundary, sign_start, unit_end):
+                _hedged_after(text, boundary, sign_start, unit_end, dimension):
             not_claims.add((dimension, value * factor))  # "the 3 s spikes" later: the same quoted figure
             pending_range = None
             index = unit_end
@@ -563,7 +617,103 @@ def extract_claims(message: str) -> list[Claim]:
         index = unit_end
     _link_pairs(text, claims)
     _WORDS_MEMO.clear()
+    if "```" in message and len(claims) < MAX_CLAIMS:
+        claims.extend(output_claims(message)[:MAX_CLAIMS - len(claims)])
     return claims
+
+
+# Fenced blocks whose info string names one of these hold code or configuration, never measured output.
+_CODE_LANGUAGES = {
+    "python", "py", "python3", "pycon", "javascript", "js", "typescript", "ts", "jsx", "tsx", "go", "rust",
+    "rs", "c", "cpp", "c++", "h", "java", "kotlin", "scala", "ruby", "rb", "php", "swift", "cs", "csharp",
+    "sql", "psql", "toml", "yaml", "yml", "json", "jsonc", "ini", "cfg", "conf", "dockerfile", "makefile",
+    "make", "html", "xml", "css", "diff", "patch", "lua", "perl", "r", "hcl", "terraform", "nginx", "proto",
+}
+# A label right before a figure in measurement output names it ("median 705 ms", "achieved 40.0 req/s").
+_OUTPUT_LABELS = set(_METRICS) | {"achieved", "rate", "wall"}
+_ARROWS = ("->", "→", "=>", "⟶")
+
+
+def output_claims(message: str) -> list[Claim]:
+    """The figures of measurement output pasted in fenced code blocks ("median 705 ms", "p95 126 ms",
+    "peak 161.9 MiB", "93.0 ms -> 0.047 ms"): a block of code or configuration (its info string names a
+    language) is skipped, and so are command lines ("$ ...", "perfpack ..."), the load generator's own lag,
+    and within a line every figure that no statistic word labels directly and no arrow joins to another:
+    confidence intervals ("[481 ms – 720 ms]"), spreads ("± 143 ms"), settings. The statistic is not
+    required to match (pasted columns are read without their headers): a checked figure must equal one the
+    ledger holds, as printed."""
+    claims: list[Claim] = []
+    index = 0
+    while len(claims) < MAX_CLAIMS:
+        start = message.find("```", index)
+        if start < 0:
+            break
+        info_end = message.find("\n", start)
+        if info_end < 0:
+            break
+        end = message.find("```", info_end)
+        end = len(message) if end < 0 else end
+        index = end + 3
+        info = message[start + 3:info_end].strip().lower().split()
+        if info and info[0].strip("{}.") in _CODE_LANGUAGES:
+            continue
+        line_start = info_end + 1
+        while line_start < end:
+            line_end = message.find("\n", line_start, end)
+            line_end = end if line_end < 0 else line_end
+            _output_line(message, line_start, line_end, claims)
+            line_start = line_end + 1
+    return claims
+
+
+def _output_line(message: str, start: int, end: int, claims: list[Claim]) -> None:
+    line = message[start:end]
+    stripped = line.lstrip().lower()
+    if not any(char in line for char in _NUMBER_CHARS) or stripped.startswith(
+            ("$", "#", ">>>", "%", "perfpack ", "> ")) or " lag " in f" {stripped} ":
+        return
+    figures: list[tuple[int, int, float, int, str]] = []  # start, end, value, decimals, unit
+    position = 0
+    n = len(line)
+    while position < n:
+        if line[position] not in _NUMBER_CHARS:
+            position += 1
+            continue
+        previous = line[position - 1] if position else " "
+        if previous.isalpha() or previous in "_:/#@$\\." or (previous == "-" and position >= 2
+                                                           and line[position - 2].isalnum()):
+            position = _skip_number(line, position)
+            continue
+        number = _read_number(line, position)
+        if number is None:
+            position = _skip_number(line, position)
+            continue
+        unit = _read_unit(line, number[1])
+        if unit is None:
+            position = number[1]
+            continue
+        sign = position - 1 if previous in "-−" else position
+        figures.append((sign, unit[1], -number[0] if sign < position else number[0], number[2], unit[0]))
+        position = unit[1]
+    for which, (first, last, value, decimals, spelling) in enumerate(figures):
+        dimension, factor = _UNITS[spelling.lower()]
+        if line[:first].count("[") > line[:first].count("]") or line[:first].rstrip().endswith("±"):
+            continue  # an interval or a spread around the figure
+        label = line[:first].rstrip(" \t:").lower().split()[-1:]
+        word = label[0] if label else ""
+        labelled = word in _OUTPUT_LABELS and (word not in _METRICS or _fits(_METRICS[word], dimension))
+        joined = any(
+            other != which and _UNITS[figures[other][4].lower()][0] == dimension
+            and line[min(last, figures[other][1]):max(first, figures[other][0])].strip() in _ARROWS
+            for other in (which - 1, which + 1) if 0 <= other < len(figures))
+        if not (labelled or joined):
+            continue
+        tolerance = 0.5 * 10.0 ** (-decimals)
+        if decimals == 0 and abs(value) >= 10:
+            zeros = len(str(int(abs(value)))) - len(str(int(abs(value))).rstrip("0"))
+            tolerance = max(0.5, min(0.5 * 10.0 ** zeros, abs(value) * 0.025))
+        claims.append(Claim(line[first:last].strip(), value, spelling, dimension, factor, tolerance, None,
+                            start + first, start + last))
 
 
 def _between(text: str, boundary: int, start: int) -> bool:

@@ -11,7 +11,7 @@ figures are kept per dimension, sorted by value, and a claim looks only at the w
 allows (bisect), never at the whole ledger.
 """
 
-from perfpack.evidence.claims import _METRICS, _UNITS, Claim
+from perfpack.evidence.claims import _METRICS, _UNITS, AT_PEAK, Claim
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -20,11 +20,14 @@ if TYPE_CHECKING:
 _MEMORY = {"rss", "peak", "peak_bytes", "memory"}
 _SAME_STATISTIC = {"p50": {"p50", "median"}, "median": {"p50", "median"}, "mean": {"mean", "avg", "average"},
                    "rss": _MEMORY, "memory": _MEMORY, "peak": _MEMORY | {"max"},
+                   # live at the peak: the peak itself, or an allocation site's bytes at it (profile --memory)
+                   AT_PEAK: _MEMORY | {"bytes"},
                    "rate": {"rate", "achieved_rate"}}
 _LEVELS = {"cpu": {"cpu", "cpu_pct", "cpu_percent"}}  # percentages that are levels, not changes
 _EPSILON = 1e-6  # relative: float error in unit conversions (1.64 s * 1000), never a looser rounding
 _CHANGE_METRICS = ("change_pct", "change", "delta_pct")
 _INF = float("inf")
+_RUNS_KEPT = 9  # earlier runs of one name a run is compared with: the first and the 8 latest
 
 
 class Figures:
@@ -98,7 +101,7 @@ def figures_of(records: "list[dict[str, Any]]", claims: list[Claim] | None = Non
     grouped: dict[str, list[tuple[float, int, str, bool]]] = {}
     ids: list[str] = []
     changes: list[tuple[int, str, str, float, float]] = []  # order, dimension, metric, before, after
-    by_name: dict[tuple[str, str], dict[tuple[str, str], float]] = {}
+    by_name: dict[tuple[str, str], dict[tuple[str, str], list[float]]] = {}
     units, aliases = _UNITS, _METRICS
     for record in records:
         if not isinstance(record, dict):
@@ -143,16 +146,24 @@ def figures_of(records: "list[dict[str, Any]]", claims: list[Claim] | None = Non
             if side.__class__ is str and side:
                 sides[(metric, dimension, side)] = value
             elif named:
-                previous = by_name.get(key, {}).get((metric, dimension))
-                if previous:
-                    changes.append((order, dimension, metric, previous, value))
+                # against every earlier run of the name kept (its first, e.g. a saved baseline, and the
+                # latest few): "p95 126 ms then, 39.7 ms now (-68.5 %)" compares with the baseline, which
+                # need not be the run before
+                for previous in by_name.get(key, {}).get((metric, dimension), ()):
+                    if previous:
+                        changes.append((order, dimension, metric, previous, value))
                 latest[(metric, dimension)] = value
         for (metric, dimension, side), value in sides.items():
             partner = {"before": "after", "a": "b"}.get(side)
             if partner and (metric, dimension, partner) in sides and value:
                 changes.append((order, dimension, metric, value, sides[(metric, dimension, partner)]))
         if named and latest:
-            by_name.setdefault(key, {}).update(latest)
+            runs = by_name.setdefault(key, {})
+            for figure, value in latest.items():
+                kept = runs.setdefault(figure, [])
+                kept.append(value)
+                if len(kept) > _RUNS_KEPT:
+                    del kept[1]  # the first run stays: a saved baseline is often a name's first run
     for order, dimension, metric, before, after in changes:
         if not before:
             continue
@@ -189,7 +200,7 @@ def _newest(claim: Claim, figures: Figures, dimension: str, window: range) -> st
     for position in window:
         order, code = orders[position], codes[position]
         if order <= best or not _statistic_ok(claim, metrics[code] if code < len(metrics) else "") or \
-                (claim.delta and not deltas[position]):
+                claim.delta != bool(deltas[position]):
             continue
         if dimension == "ratio" and keys[position] < 1 <= claim.value:
             continue  # "2.4x" is a speed-up, "0.41x" a ratio
