@@ -120,6 +120,23 @@ def test_a_fifo_plugin_manifest_never_blocks(tmp_path: Path) -> None:
         [f["rule"] for f in _findings(run)] == ["PP101"]
 
 
+@pytest.mark.parametrize("kind", ["fifo", "folder"])
+def test_a_fifo_pack_metadata_is_one_finding_not_skipped(tmp_path: Path, kind: str) -> None:
+    """agents/perfpack.toml is perfpack's own file: `route --compile` refuses a FIFO there (exit 2), so
+    validate says so in one PP212 finding, as for an unreadable one (an agent .md FIFO is skipped: the CLI
+    takes regular agent files only)."""
+    _agent(tmp_path, "ok.md", "---\nname: ok\ndescription: Fine\n---\nBody.\n")
+    meta = tmp_path / ".claude" / "agents" / "perfpack.toml"
+    os.mkfifo(meta) if kind == "fifo" else meta.mkdir()
+    run = _validate("--format", "json", cwd=tmp_path, timeout=20)
+    _no_traceback(run)
+    findings = _findings(run)
+    what = "a FIFO (named pipe)" if kind == "fifo" else "a folder"
+    assert [(f["path"], f["rule"], f["message"]) for f in findings] == \
+        [(".claude/agents/perfpack.toml", "PP212", f"is {what}, not a regular file")]
+    assert _validate("--strict", cwd=tmp_path, timeout=20).returncode == 1
+
+
 def test_the_readers_refuse_a_fifo_without_blocking(tmp_path: Path) -> None:
     from perfpack.frontmatter import read_frontmatter
     from perfpack.validate.discover import PLUGIN, Target

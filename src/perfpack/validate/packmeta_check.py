@@ -14,10 +14,13 @@ from perfpack.validate.rules import rule
 
 
 def read_folder_meta(path: Path, display: str) -> tuple[PackMeta, list[Finding]] | None:
-    """(metadata, findings about its shape) for an agents folder's perfpack.toml at `path`; None if absent."""
-    if not path.is_file() and not path.is_symlink():
-        return None
-    meta, problems = load_pack_meta(path)
+    """(metadata, findings about its shape) for an agents folder's perfpack.toml at `path`; None if absent.
+
+    A FIFO, folder or device there is one finding, as an unreadable file is (route --compile refuses it),
+    never skipped: unlike an agent file, which the CLI itself only takes when regular."""
+    meta, problems = load_pack_meta(path)  # through perfpack.safeio: a FIFO never blocks
+    if meta.path is None:
+        return None  # no such file
     return meta, [rule("PP212").finding(display, p.line, 1, p.message, "see docs/agents.md for the format")
                   for p in problems]
 
