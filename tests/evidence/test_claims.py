@@ -274,3 +274,42 @@ def test_pasted_measurement_output_is_checked():
 ])
 def test_code_and_commands_in_fenced_blocks_are_not_claims(text):
     assert _claims(text) == []
+
+
+# --- general classes beyond the corpora ---------------------------------------------------------------
+
+@pytest.mark.parametrize("text, expected", [
+    # a bare number alone in a table cell takes its unit from the column header or the row's label
+    ("| metric | before (ms) | after (ms) | runs |\n|---|---|---|---|\n| p95 | 126 | 39.7 | 10 |",
+     [("126", "p95"), ("39.7", "p95")]),
+    ("| p95 (ms) | 126 | 39.7 |", [("126", "p95"), ("39.7", "p95")]),
+    ("| A | B |\n|---|---|\n| 10 | 12 |", []),  # "B" is a side, not bytes
+    # figures between quotation marks are someone else's words
+    ('The ticket says "search takes 4 s on mobile".', []), ("the title “export takes 45 s”", []),
+    # sizes of data, not memory
+    ("The CSV is 2 GB.", []), ("a payload of 12 KB", []), ("peak RSS is 212 MB", [("212 MB", "rss")]),
+    ("the job peaks at 1.9 GB", [("1.9 GB", "peak")]),
+    # thousands of a rate, more rate spellings
+    ("served 1.2k req/s", [("1.2k req/s", None)]), ("3 req/sec", [("3 req/sec", None)]),
+    # predictions and the user's sources
+    ("p95 will drop to 20 ms with caching", []), ("It probably costs 40 ms", []),
+    ("your dashboard shows p95 2.3 s", []), ("Per your message, checkout takes 2.3 s", []),
+    # "as you can see" introduces a measurement
+    ("As you can see, p95 fell to 20 ms", [("20 ms", "p95")]),
+    # columns, lists and sections about targets, budgets or estimates
+    ("| metric | target | measured |\n|---|---|---|\n| p95 | 300 ms | 33.8 ms |", [("33.8 ms", None)]),
+    ("Targets for next sprint:\n- p95 < 200 ms\n- p99 300 ms", []),
+    ("## Budgets\n\n- p95 300 ms\n- RSS 500 MB", []),
+    ("## Results\n\n- p95 33.8 ms", [("33.8 ms", "p95")]),
+    ("Measured vs target:\n- p95 33.8 ms", [("33.8 ms", "p95")]),
+])
+def test_general_classes(text, expected):
+    assert _claims(text) == expected
+
+
+def test_table_values_are_matched_in_the_header_unit():
+    records = [{"id": "r", "kind": "bench", "name": "x",
+                "figures": [{"metric": "p95", "value": 0.1261, "unit": "s"}]}]
+    table = "| metric | before (ms) |\n|---|---|\n| p95 | {} |"
+    assert _backed(table.format("126"), records) == [True]
+    assert _backed(table.format("140"), records) == [False]

@@ -26,9 +26,16 @@ _UNITS = {
     "ops/s": ("rate", 1.0), "qps": ("rate", 1.0), "tps": ("rate", 1.0), "/s": ("rate", 1.0),
     "requests per second": ("rate", 1.0), "queries per second": ("rate", 1.0),
     "operations per second": ("rate", 1.0), "per second": ("rate", 1.0),
+    "req/sec": ("rate", 1.0), "reqs/sec": ("rate", 1.0), "requests/sec": ("rate", 1.0), "r/s": ("rate", 1.0),
+    "requests per sec": ("rate", 1.0), "ops/sec": ("rate", 1.0), "op/s": ("rate", 1.0),
+    "queries/s": ("rate", 1.0), "queries/sec": ("rate", 1.0), "calls/s": ("rate", 1.0),
+    "transactions per second": ("rate", 1.0), "/sec": ("rate", 1.0),
     "x": ("ratio", 1.0), "×": ("ratio", 1.0), "times": ("ratio", 1.0),
     "%": ("percent", 1.0), "percent": ("percent", 1.0), "per cent": ("percent", 1.0),
 }
+# "1.2k req/s", "12k rps": thousands of a rate
+_UNITS.update({"k" + sep + spelling: ("rate", 1000.0) for spelling, (dimension, _) in list(_UNITS.items())
+               if dimension == "rate" and spelling[0] != "/" for sep in ("", " ")})
 # Longest spellings first, so "ms" wins over "m" and "requests per second" over "requests/s".
 _UNIT_SPELLINGS = sorted(_UNITS, key=len, reverse=True)
 _UNIT_FIRST = {spelling[0] for spelling in _UNITS}
@@ -42,7 +49,8 @@ _WORD_UNITS = {spelling for spelling in _UNITS if spelling[-1].isalpha()}
 _METRICS = {
     "p50": "p50", "p75": "p75", "p90": "p90", "p95": "p95", "p99": "p99", "p999": "p999", "p99.9": "p999",
     "median": "p50", "mean": "mean", "average": "mean", "avg": "mean", "max": "max", "maximum": "max",
-    "worst": "max", "min": "min", "minimum": "min", "best": "min", "peak": "peak", "throughput": "rate",
+    "worst": "max", "min": "min", "minimum": "min", "best": "min", "peak": "peak", "peaks": "peak",
+    "peaked": "peak", "throughput": "rate",
     "rss": "rss", "memory": "memory", "cpu": "cpu", "stdev": "stdev",
 }
 # The dimensions a statistic word can describe ("p99 latency is 38 ms at 50 req/s": p99 is the 38 ms, never
@@ -62,13 +70,14 @@ _HEDGES = {
     "would", "could", "might", "hypothetically", "hypothetical", "suppose", "supposing", "assuming", "assume",
     "said", "mentioned", "quoted", "claimed", "according", "requirement", "requirements", "required",
     "acceptable", "hope", "hopefully", "ideally", "tolerance", "objective", "wished", "unless", "whether",
-    "aspire", "promised", "guess", "guessed", "roadmap", "spec", "specified",
+    "aspire", "promised", "guess", "guessed", "roadmap", "spec", "specified", "probably", "likely", "perhaps",
+    "maybe", "possibly", "potentially", "forecast", "extrapolated", "extrapolating", "theoretical",
 }
 _WEAK_HEDGES = {"timeout", "ttl", "interval", "every", "sleep", "delay", "backoff", "deadline",
                 "--duration", "duration", "--rate", "--timeout", "limit", "limits", "must", "want", "wants",
                 "wanted", "need", "needs", "needed", "may",
                 "allowed", "allow", "plan", "planned", "reported", "asked", "ask", "cap", "capped", "keep",
-                "stay", "stays", "remain"}
+                "stay", "stays", "remain", "will", "won't", "gonna"}
 # Words that, right after a figure, make it a setting, an input or a limit rather than a result.
 _SETTING_AFTER = {
     "budget", "budgets", "target", "targets", "goal", "slo", "sla", "limit", "cap", "ceiling", "threshold",
@@ -83,10 +92,11 @@ _SETTING_AFTER = {
 _RUN_WORDS = {"ran", "run", "running", "load", "test", "tested", "soak", "soaked", "benchmark",
               "benchmarked", "measured", "sampled", "profiled", "recorded", "warmed", "it", "traffic"}
 # "you saw 2 s", "your 1.8 s": the user's own numbers, when the sentence is about what they saw or said.
-_YOUR_VERBS = {"saw", "see", "seen", "wrote", "write", "noted", "note", "told", "tell", "observed", "gave",
+_YOUR_VERBS = {"saw", "seen", "wrote", "write", "noted", "note", "told", "tell", "observed", "gave",
                "give", "had", "got", "get", "getting", "seeing", "measured", "quote", "quoted", "report",
                "reported", "mention", "mentioned", "said", "say", "cited", "cite", "asked", "ask", "want",
-               "wanted", "expect", "expected", "described", "provided", "pasted", "shared", "posted"}
+               "shows", "showed", "show", "says", "per", "wanted", "expect", "expected", "described",
+               "provided", "pasted", "shared", "posted"}
 # Comparison words right before a number make it a bound, not a measurement ("p95 < 300 ms", "under 1 s").
 _BOUNDS = ("<", "<=", "≤", ">", ">=", "≥", "under", "below", "above", "within", "at most", "at least",
            "less than", "more than", "no more than", "up to", "over", "beyond", "exceeds", "exceed",
@@ -104,6 +114,18 @@ _COUNT_AFTER = ("per ", "a ", "an ", "each ", "every ", "daily", "hourly", "in a
 # What an input is made of: "64 MB per batch" sizes the input; "40 MB per worker" is a measurement.
 _INPUT_ITEMS = {"row", "item", "record", "entry", "entrie", "block", "message", "object", "file", "chunk",
                 "batch", "page", "line", "document", "image", "upload", "payload", "part", "segment", "shard"}
+# Words of a table header, a list's lead-in or a heading that make its figures targets or estimates.
+_TARGET_LABELS = {"target", "targets", "goal", "goals", "budget", "budgets", "slo", "slos", "sla", "slas",
+                  "threshold", "thresholds", "limit", "limits", "estimate", "estimates", "estimated",
+                  "expected", "expectation", "expectations", "projected", "projection", "hypotheses",
+                  "hypothesis", "ideas", "requirement", "requirements", "objective", "objectives", "kpi",
+                  "kpis", "plan", "wishlist"}
+# Sizes of data, not of memory: "the CSV is 2 GB", "a response of 12 KB" (perfpack measures memory only).
+_DATA_NOUNS = {"file", "csv", "json", "dataset", "dump", "payload", "upload", "download", "table",
+               "database", "db", "disk", "response", "body", "archive", "export", "input", "log", "bundle",
+               "image", "index", "attachment", "document", "backup", "artifact", "wheel", "binary", "parquet"}
+_SIZE_LINKS = {"is", "was", "are", "were", "of", "about", "around", "roughly", "~", "size", "sized", "weighs",
+               "weighing", "totals", "totalling", "totaling", "(", "-", "—", "–", "at"}
 # Words after a percentage that make it a confidence level ("95 % CI"), not a measurement.
 _CONFIDENCE_AFTER = ("ci", "confidence", "credible", "interval", "intervals")
 _PAIR_ARROWS = ("→", "->", "=>", "⇒", "to", "⟶", "—>", "-->")
@@ -319,8 +341,33 @@ def _fits(metric: str, dimension: str) -> bool:
     return fits is None or dimension in fits.split()
 
 
-def _table_metric(text: str, start: int, dimension: str) -> str | None:
-    """In a Markdown table row, the statistic its column header names ("| p95 |" above "| 40 ms |")."""
+def _table_unit(text: str, start: int, end: int) -> str | None:
+    """The unit of a bare number that fills a Markdown table cell, from its column's header or its row's
+    first cell: "(ms)", "[MiB]", "p95 ms" ("| p95 (ms) |" above "| 126 |"; "| p95 (ms) | 126 | 39.7 |")."""
+    line_start = text.rfind("\n", 0, start) + 1
+    line_end = text.find("\n", end)
+    line = text[line_start:len(text) if line_end < 0 else line_end]
+    if not line.lstrip().startswith("|"):
+        return None
+    left, right = text.rfind("|", line_start, start), text.find("|", end)
+    if left < 0 or right < 0 or (line_end >= 0 and right > line_end) or \
+            text[left + 1:start].strip(" *_~≈+-−") or text[end:right].strip(" *_"):
+        return None  # not alone in its cell
+    cells = [_table_header(text, start) or "", line.strip().strip("|").split("|")[0]]
+    for cell in cells:
+        cell = cell.strip().lower()
+        for opening, closing in (("(", ")"), ("[", "]")):
+            inside = cell[cell.find(opening) + 1:cell.find(closing)].strip() if opening in cell else ""
+            if inside in _UNITS:
+                return inside
+        words = cell.replace("*", " ").split()
+        if len(words) >= 2 and words[-1] in _UNITS and len(words[-1]) >= 2 and words[-1] not in ("min", "x"):
+            return words[-1]
+    return None
+
+
+def _table_header(text: str, start: int) -> str | None:
+    """In a Markdown table row, the header cell of the column holding `start`."""
     line_start = text.rfind("\n", 0, start) + 1
     if not text[line_start:start].lstrip().startswith("|"):
         return None
@@ -341,7 +388,17 @@ def _table_metric(text: str, start: int, dimension: str) -> str | None:
     cells = header.strip("|").split("|")
     if column >= len(cells):
         return None
-    for word in _words(cells[column], 0, len(cells[column]))[::-1]:
+    return cells[column]
+
+
+def _table_metric(text: str, start: int, dimension: str) -> str | None:
+    """In a Markdown table row, the statistic its column header names ("| p95 |" above "| 40 ms |")."""
+    cell = _table_header(text, start)
+    if cell is None:
+        return None
+    # not _words: its memo is keyed by the string's id, and a cell is a temporary string whose id a later
+    # one may reuse
+    for word in cell.lower().translate(_WORD_BREAKS).split():
         word = word.strip(".")
         if word in _METRICS and _fits(_METRICS[word], dimension):
             return _METRICS[word]
@@ -383,6 +440,40 @@ def _bound_before(text: str, boundary: int, start: int) -> str | None:
     return None
 
 
+def _hedged_context(text: str, start: int) -> bool:
+    """A figure whose table column or list is about targets, budgets or estimates: under a header cell
+    "target" / "budget (ms)" / "SLO", or in a list item whose lead-in line ("Targets for next week:") or
+    section heading ("## Budgets") names them. A lead-in or heading that also says "measured", "result",
+    "actual" or "vs" is about measurements."""
+    line_start = text.rfind("\n", 0, start) + 1
+    stripped = text[line_start:start].lstrip()
+    if stripped.startswith("|"):
+        header = _table_header(text, start)
+        return header is not None and _names_targets(header)
+    if not stripped.startswith(("- ", "* ", "+ ")) and not (stripped[:1].isdigit() and ". " in stripped[:4]):
+        return False
+    cursor = line_start
+    for _ in range(12):  # up to the list's lead-in line or the section's heading
+        if cursor <= 0:
+            return False
+        previous = text.rfind("\n", 0, cursor - 1) + 1
+        line = text[previous:cursor - 1].strip()
+        cursor = previous
+        if not line or line.startswith(("- ", "* ", "+ ")) or (line[:1].isdigit() and ". " in line[:4]):
+            continue
+        if line.startswith("#") or line.endswith(":"):
+            return _names_targets(line)
+        if not line.startswith((" ", "\t")):
+            return False
+    return False
+
+
+def _names_targets(label: str) -> bool:
+    words = {word.strip(".:#*_()[]") for word in label.lower().replace("/", " ").split()}
+    return bool(words & _TARGET_LABELS) and not words & {"measured", "result", "results", "actual", "vs",
+                                                           "observed", "achieved", "now", "after", "before"}
+
+
 def _hedged(text: str, boundary: int, start: int, dimension: str, after_figure: bool = False) -> bool:
     """True when the clause before the number makes it a target, a bound, a quote or a hypothetical.
 
@@ -405,6 +496,12 @@ def _hedged(text: str, boundary: int, start: int, dimension: str, after_figure: 
         return True  # "ran the load for 30 s", "open loop for 8 s": how long it ran, not a result
     if _bound_before(text, boundary, start) and dimension not in _CHANGES:
         return True
+    if dimension == "size":  # "the CSV is 2 GB", "a payload of 12 KB": the data's size, not memory
+        for word in words[:4]:
+            if word not in _SIZE_LINKS:
+                if word.rstrip("s") in _DATA_NOUNS:
+                    return True
+                break
     clause_start = _clause_start(text, start)
     lowered = text[clause_start:start].lower()
     if "you" not in lowered and "user" not in lowered and "ticket" not in lowered and "issue" not in lowered:
@@ -453,9 +550,15 @@ def _is_delta(text: str, boundary: int, start: int, end: int) -> bool:
 
 
 def _quoted_line(text: str, start: int) -> bool:
-    """A Markdown blockquote line ("> p95 is 2 s"): words quoted from someone else, not a claim."""
+    """A Markdown blockquote line ("> p95 is 2 s") or a figure between quotation marks (the ticket says
+    "search takes 4 s"): words quoted from someone else, not a claim."""
     line_start = text.rfind("\n", 0, start) + 1
-    return text[line_start:start].lstrip().startswith(">")
+    before = text[line_start:start]
+    if before.lstrip().startswith(">"):
+        return True
+    if before.count("“") > before.count("”"):
+        return "”" in text[start:start + 300].split("\n", 1)[0]
+    return before.count('"') % 2 == 1 and '"' in text[start:start + 300].split("\n", 1)[0]
 
 
 def _direction(text: str, end: int) -> str:
@@ -549,15 +652,20 @@ def extract_claims(message: str) -> list[Claim]:
         joiner = ""
         if unit is None:
             borrowed = _borrowed_unit(text, end)
-            if borrowed is None:
+            in_table = _table_unit(text, index, end) if borrowed is None and "|" in text else None
+            if borrowed is None and in_table is None:
                 if end < n and text[end] in "-:/" and end + 1 < n and text[end + 1] in _NUMBER_CHARS:
                     index = _skip_number(text, end + 1, "-:/.")  # a date (2026-12-07), a time (04:50)
                 else:
                     index = end
                 continue
-            spelling, joiner = borrowed[0], borrowed[3]
+            if borrowed is None:
+                spelling = in_table or ""  # "| p95 (ms) |" above "| 126 |"
+                direction_at = end
+            else:
+                spelling, joiner = borrowed[0], borrowed[3]
+                expect_at, direction_at = borrowed[1], borrowed[2]
             unit_end = end
-            expect_at, direction_at = borrowed[1], borrowed[2]
         else:
             spelling, unit_end = unit
             if end < n and text[end] in "-:/" and end + 1 < n and text[end + 1] in _NUMBER_CHARS:
@@ -584,7 +692,7 @@ def extract_claims(message: str) -> list[Claim]:
             tolerance = max(tolerance, abs(value) * 0.05)
         metric_boundary = max(clause_start, last_of_dimension.get(dimension, 0))
         last_figure_end = last_of_dimension[dimension] = unit_end
-        if _quoted_line(text, sign_start) or \
+        if _quoted_line(text, sign_start) or _hedged_context(text, sign_start) or \
                 _hedged(text, boundary, sign_start, dimension, after_figure) or \
                 (dimension, value * factor) in not_claims or \
                 _hedged_after(text, boundary, sign_start, unit_end, dimension):
