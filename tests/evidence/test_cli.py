@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 
 import pytest
 
 from perfpack import ledger
+from tests.hostile import make_hostile
 
 
 def _perfpack(*args: str, cwd) -> subprocess.CompletedProcess:
@@ -57,40 +57,21 @@ def test_list_and_bad_input(tmp_path):
                  ["check", "--message", "a", "--transcript", "b"]):
         proc = _perfpack("evidence", *args, cwd=project)
         assert proc.returncode == 2 and "Traceback" not in proc.stderr, args
-    os.mkfifo(project / "fifo")
+    make_hostile(project / "fifo", "fifo")
     proc = _perfpack("evidence", "check", "--transcript", "fifo", cwd=project)
     assert proc.returncode == 2 and "FIFO" in proc.stderr
-    (project / "latin.txt").write_bytes(b"p95 \xe9 1.2 s")
+    make_hostile(project / "latin.txt", "not utf-8", b"p95 1.2 s")
     assert _perfpack("evidence", "check", "--message", "latin.txt", cwd=project).returncode == 2
 
 
-def _hostile(path, kind: str, good: bytes) -> None:
-    if kind == "symlink":
-        target = path.parent.parent / f"outside-{path.name}"
-        target.write_bytes(good)
-        path.symlink_to(target)
-    elif kind == "fifo":
-        os.mkfifo(path)
-    elif kind == "folder":
-        path.mkdir()
-    elif kind == "huge":
-        with open(path, "wb") as handle:
-            handle.truncate(70 * 1024 * 1024)
-    elif kind == "not utf-8":
-        path.write_bytes(good.replace(b"p99", b"p\xff99").replace(b'"id"', b'"\xe9id"'))
-    elif kind == "malformed":
-        path.write_bytes(b"garbage\n" + b"[" * 100_000 + b"\n" + good)
-    elif kind == "deep":
-        path.write_bytes(b"[" * 100_000 + b"\n")
-
-
-@pytest.mark.parametrize("kind", ["symlink", "fifo", "folder", "huge", "not utf-8", "malformed", "deep"])
+@pytest.mark.parametrize("kind", ["symlink", "dangling symlink", "fifo", "folder", "huge", "not utf-8",
+                                  "malformed", "damaged then good", "deep"])
 def test_a_hostile_ledger_is_one_line_exit_2(tmp_path, kind):
     project = _project(tmp_path)
     path = project / ".claude" / "perfpack" / "ledger.jsonl"
     good = path.read_bytes()
     path.unlink()
-    _hostile(path, kind, good)
+    make_hostile(path, kind, good)
     (project / "m.txt").write_text("p95 1.64 s")
     proc = _perfpack("evidence", "check", "--message", "m.txt", cwd=project)
     assert proc.returncode == 2, (proc.stdout, proc.stderr)
@@ -98,14 +79,14 @@ def test_a_hostile_ledger_is_one_line_exit_2(tmp_path, kind):
     assert len(proc.stderr.splitlines()[0]) < 300
 
 
-@pytest.mark.parametrize("kind", ["symlink", "fifo", "folder", "huge", "not utf-8", "malformed", "deep"])
+@pytest.mark.parametrize("kind", ["symlink", "dangling symlink", "fifo", "folder", "missing", "huge",
+                                  "huge line", "not utf-8", "damaged then good", "deep"])
 def test_a_hostile_transcript_is_one_line_exit_2(tmp_path, kind):
     project = _project(tmp_path)
     good = (json.dumps({"type": "assistant", "message": {"content": "p99 is 2.9 s"}}) + "\n").encode()
-    path = project / "t.jsonl"
-    _hostile(path, kind, good)
+    make_hostile(project / "t.jsonl", kind, good)
     proc = _perfpack("evidence", "check", "--transcript", "t.jsonl", cwd=project)
-    if kind == "malformed":  # damaged lines before a good last one: the good one is checked
+    if kind == "damaged then good":  # damaged lines before a good last one: the good one is checked
         assert proc.returncode == 1 and "2.9 s" in proc.stdout
         return
     assert proc.returncode == 2, (proc.stdout, proc.stderr)

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from perfpack import ledger
+from tests.hostile import make_hostile
 
 HOOK = Path(__file__).resolve().parents[2] / "src" / "perfpack" / "hook.py"
 INVENTED = "Done: p95 1.64 s -> 670 ms, and p99 is 2.9 s."
@@ -29,6 +30,11 @@ def _project(tmp_path: Path) -> Path:
 
 
 def _transcript(path: Path, final: str, prompt: str = "make checkout faster") -> Path:
+    path.write_bytes(_transcript_bytes(final, prompt))
+    return path
+
+
+def _transcript_bytes(final: str, prompt: str = "make checkout faster") -> bytes:
     lines = [{"type": "user", "message": {"role": "user", "content": prompt}},
              {"type": "assistant", "message": {"role": "assistant", "content": [
                  {"type": "tool_use", "id": "t1", "name": "Bash", "input": {"command": "perfpack bench"}}]}},
@@ -36,8 +42,7 @@ def _transcript(path: Path, final: str, prompt: str = "make checkout faster") ->
                  {"type": "tool_result", "tool_use_id": "t1", "content": "p95 1.64 s"}]}},
              {"type": "assistant", "message": {"role": "assistant",
                                                "content": [{"type": "text", "text": final}]}}]
-    path.write_text("\n".join(json.dumps(line) for line in lines) + "\n")
-    return path
+    return ("\n".join(json.dumps(line) for line in lines) + "\n").encode()
 
 
 def _subagent(project: Path, message: str | None, **extra: object) -> dict:
@@ -150,67 +155,27 @@ def test_disabled_by_perfpack_hooks_0(tmp_path):
 
 # --- hostile inputs: the hook lets the stop through silently and never hangs ------------------------------
 
-def _hostile_ledger(project: Path, kind: str) -> None:
-    path = Path(ledger.ledger_path(project))
-    path.unlink()
-    if kind == "symlink":
-        target = project.parent / "outside.jsonl"
-        target.write_text(json.dumps({"id": "x", "figures": []}) + "\n")
-        path.symlink_to(target)
-    elif kind == "dangling symlink":
-        path.symlink_to(project.parent / "missing.jsonl")
-    elif kind == "fifo":
-        os.mkfifo(path)
-    elif kind == "folder":
-        path.mkdir()
-    elif kind == "huge":
-        with open(path, "wb") as handle:
-            handle.truncate(65 * 1024 * 1024)
-    elif kind == "not utf-8":
-        path.write_bytes(b"\xff\xfe{\"id\": \"\xe9\"}\n" * 10)
-    elif kind == "malformed":
-        path.write_text('{"id": 1}\n[1, 2]\n{"id": "x", "figures": "nope"\nnot json\n' + "[" * 100_000 + "\n")
-
-
 @pytest.mark.parametrize("kind", ["symlink", "dangling symlink", "fifo", "folder", "huge", "not utf-8",
-                                  "malformed"])
+                                  "malformed", "deep"])
 def test_a_hostile_ledger_lets_the_stop_through(tmp_path, kind):
     project = _project(tmp_path)
-    _hostile_ledger(project, kind)
+    path = Path(ledger.ledger_path(project))
+    good = path.read_bytes()  # were it read (through the link, past the damage), the invented p99 would block
+    path.unlink()
+    make_hostile(path, kind, good)
     assert _blocked(_run("subagent-stop", _subagent(project, INVENTED), project)) is None
 
 
-def _hostile_transcript(path: Path, kind: str) -> None:
-    if kind == "fifo":
-        os.mkfifo(path)
-    elif kind == "symlink":
-        target = path.parent.parent / "elsewhere.jsonl"
-        _transcript(target, INVENTED)
-        path.symlink_to(target)
-    elif kind == "huge":
-        with open(path, "wb") as handle:
-            filler = b"x" * (20 * 1024 * 1024)
-            handle.write(b'{"type": "assistant", "message": {"content": "' + filler + b'"}}\n')
-    elif kind == "not utf-8":
-        path.write_bytes(b'{"type": "assistant", "message": {"content": "p99 \xff 2.9 s"}}\n')
-    elif kind == "malformed":
-        path.write_text('{"type": "assistant", "message": [\n{"type": "assistant"}\n' + "{" * 50_000 + "\n")
-    elif kind == "folder":
-        path.mkdir()
-    elif kind == "missing":
-        pass
-
-
-@pytest.mark.parametrize("kind", ["fifo", "symlink", "huge", "not utf-8", "malformed", "folder", "missing"])
+@pytest.mark.parametrize("kind", ["fifo", "symlink", "dangling symlink", "huge", "huge line", "not utf-8",
+                                  "malformed", "deep", "folder", "missing"])
 def test_a_hostile_transcript_never_blocks_or_hangs(tmp_path, kind):
     project = _project(tmp_path)
-    _hostile_transcript(project / "agent.jsonl", kind)
+    make_hostile(project / "agent.jsonl", kind, _transcript_bytes(INVENTED))
     proc = _run("subagent-stop", _subagent(project, None), project)
     reason = _blocked(proc)
     # a readable one-line transcript with an unmeasured figure may still be checked; nothing else blocks
     assert reason is None or (kind == "not utf-8" and "2.9 s" in reason)
-    transcript = project / "main.jsonl"
-    _hostile_transcript(transcript, kind)
+    transcript = make_hostile(project / "main.jsonl", kind, _transcript_bytes(INVENTED))
     assert _blocked(_run("stop", _stop(project, transcript, INVENTED), project)) is None
 
 
@@ -267,12 +232,8 @@ def test_a_damaged_index_is_never_trusted(tmp_path, damage):
         index.write_bytes(os.urandom(4096))
     elif damage == "truncated":
         index.write_bytes(data[: len(data) - 20])
-    elif damage == "symlink":
-        other = tmp_path / "other.index"
-        other.write_bytes(data)
-        index.symlink_to(other)
-    elif damage == "fifo":
-        os.mkfifo(index)
+    elif damage in ("symlink", "fifo"):
+        make_hostile(index, damage, data)
     elif damage == "wrong key":
         header, _, body = data.partition(b"\n")
         parsed = json.loads(header)
