@@ -45,6 +45,19 @@ def find_project_root_str(start: Path | str | None = None) -> str:
         folder = parent
 
 
+def project_from_option(project: str | None) -> Path:
+    """The project a command works on: the folder `--project` names (it must exist: a typo is a one-line
+    error, never a new folder tree outside the project), else the one found from the current directory."""
+    from perfpack.terminal import one_line
+
+    if project is None:
+        return find_project_root()
+    if not os.path.isdir(project):
+        raise PerfpackError(f"--project {one_line(project)}: not a folder",
+                            hint="give the project's folder, or leave --project out to use the current one")
+    return find_project_root(project)
+
+
 def _exists(path: str) -> bool:
     """Path.exists(): False when missing, but a permission error is raised, not hidden."""
     try:

@@ -144,11 +144,9 @@ class CompareResult:
 
 # ------------------------------------------------------------------ shared pieces
 def project_root(project: str | None) -> Path:
-    from perfpack.project import find_project_root
+    from perfpack.project import project_from_option
 
-    if project is not None and not os.path.isdir(project):
-        raise PerfpackError(f"--project {one_line(project)}: not a folder")
-    return find_project_root(project) if project else find_project_root()
+    return project_from_option(project)
 
 
 def pinned_env(options: RunOptions) -> dict[str, str | None]:

@@ -31,11 +31,11 @@ def evidence() -> None:
 def list_(kind: str | None, limit: int, fmt: str, project: str | None) -> int:
     """The newest measurements in the ledger, with the figures each printed."""
     from perfpack import ledger
-    from perfpack.project import find_project_root
+    from perfpack.project import project_from_option
     from perfpack.report import Report, render
     from perfpack.terminal import one_line
 
-    root = find_project_root(project)
+    root = project_from_option(project)
     records = [r for r in ledger.read(root) if kind is None or r.get("kind") == kind][-limit:]
     lines = []
     for record in records:
@@ -64,13 +64,13 @@ def check(transcript: str | None, message: str | None, fmt: str, project: str | 
     from perfpack.errors import PerfpackError
     from perfpack.evidence.check import check_message, summary
     from perfpack.evidence.transcript import final_message_from_transcript, read_message_file
-    from perfpack.project import find_project_root
+    from perfpack.project import project_from_option
     from perfpack.report import Report, render
 
     if (transcript is None) == (message is None):
         raise PerfpackError("give exactly one of --transcript FILE or --message FILE")
     text = final_message_from_transcript(transcript) if transcript else read_message_file(str(message))
-    checked = check_message(text, ledger.read(find_project_root(project), strict=True))
+    checked = check_message(text, ledger.read(project_from_option(project), strict=True))
     report = Report("evidence", data=checked.as_dict(), text=summary(checked),
                     failed=bool(checked.unverified) or checked.truncated)
     click.echo(render(report, fmt))

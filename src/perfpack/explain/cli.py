@@ -121,7 +121,7 @@ def explain(
     """
     from perfpack.explain.command import Request, run, write_details
     from perfpack.explain.core import Options
-    from perfpack.project import find_project_root
+    from perfpack.project import project_from_option
 
     if command and not capture:
         raise PerfpackError("a program after `--` needs --capture")
@@ -129,7 +129,7 @@ def explain(
         raise PerfpackError(
             "--capture needs the program after `--`", hint="perfpack explain --db D --capture -- CMD"
         )
-    root = find_project_root(project) if project else find_project_root()
+    root = project_from_option(project)
     opts = Options(min_rows=min_rows, try_indexes=try_indexes, min_speedup=min_speedup, nplus1_min=nplus1_min)
     req = Request(
         db=db,

@@ -138,10 +138,10 @@ def load(
     measured so far are printed).
     """
     from perfpack.load.run import LoadOptions, run_load
-    from perfpack.project import find_project_root
+    from perfpack.project import project_from_option
     from perfpack.report import Report, render
 
-    root = find_project_root(project) if project else find_project_root()
+    root = project_from_option(project)
     options = LoadOptions(
         url=url,
         scenario=scenario,

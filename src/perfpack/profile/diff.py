@@ -142,9 +142,9 @@ def _int(value: Any) -> int:
 
 
 def diff_profiles(before: str, after: str, *, project: str | None = None, top: int = 10) -> DiffResult:
-    from perfpack.project import find_project_root
+    from perfpack.project import project_from_option
 
-    root = str(find_project_root(project) if project else find_project_root())
+    root = str(project_from_option(project))
     a, b = _load(before, root), _load(after, root)
     if a["kind"] != b["kind"]:
         raise PerfpackError(f"cannot compare a {a['kind']} profile with a {b['kind']} profile")

@@ -97,9 +97,9 @@ def profile(request: Request) -> Outcome:
 
 
 def _profile(request: Request) -> Outcome:
-    from perfpack.project import find_project_root
+    from perfpack.project import project_from_option
 
-    root = str(find_project_root(request.project) if request.project else find_project_root())
+    root = str(project_from_option(request.project))
     if request.pid is not None and request.command:
         raise PerfpackError("give either --pid PID or a command after `--`, not both")
     if request.pid is None and not request.command:
