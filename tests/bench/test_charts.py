@@ -234,3 +234,57 @@ def test_the_pixel_check_catches_overlap_and_cut_labels():
     cut.text(190, 30, "-59.1 %")
     with pytest.raises(AssertionError, match="cut off"):
         _assert_legible(cut.render())
+
+
+def _bar_rects(svg_text: str) -> list[tuple[float, float, float, float]]:
+    """Every drawn <rect> but the white background, as (x0, y0, x1, y1)."""
+    root = ET.fromstring(svg_text)
+    boxes = []
+    for rect in root.iter(f"{SVG_NS}rect"):
+        if rect.get("x") is None:
+            continue
+        x, y = float(rect.get("x")), float(rect.get("y"))
+        boxes.append((x, y, x + float(rect.get("width")), y + float(rect.get("height"))))
+    return boxes
+
+
+def test_before_after_labels_never_run_into_a_bar_and_small_comparisons_get_their_own_scale():
+    # a full-width CPU bar's value used to be written over the peak-RSS bar beside it ("9.98 m█"), and a
+    # 0.4 ms comparison drawn on a 12 s axis was a 0.5 px hairline at 0
+    rng = random.Random(5)
+    comparisons = [
+        _comparison("orders-report", 1.64, 0.67, "faster", "baseline", rng, "2026-03-02T14:05:00Z"),
+        _comparison("tiny", 0.0004, 0.0009, "slower", "revisions", rng, "2026-03-04T10:00:00Z", cpu=None),
+        _comparison("huge", 12.0, 3.0, "faster", "interleaved", rng, "2026-03-05T10:00:00Z", rss=4e9),
+    ]
+    svg = charts.before_after_svg(comparisons)
+    assert "nan" not in svg.lower() and "inf" not in svg.lower()
+    _, boxes = _ink_boxes(svg)
+    rects = _bar_rects(svg)
+    for label, (x0, y0, x1, y1) in boxes:
+        for r in rects:
+            inside = r[0] < x1 and x0 < r[2] and r[1] < y1 and y0 < r[3]
+            assert not inside, f"label {label!r} {x0, y0, x1, y1} runs into a bar {r}"
+    box_widths = [r[2] - r[0] for r in rects if r[3] - r[1] == 12]  # the box plots' boxes (row_h - 10)
+    assert len(box_widths) == 6 and min(box_widths) >= 3, box_widths
+    labels = [t for t, _ in boxes]
+    assert labels.count("own scale") == 2  # orders-report and tiny, beside the 12 s comparison
+    assert any("·" in t and "whiskers" in t for t in labels)  # legend items stay apart (spaces collapse)
+
+
+def test_a_column_nothing_was_measured_in_has_no_made_up_axis():
+    rng = random.Random(3)
+    c = _comparison("true", 0.0012, 0.0011, "same", "interleaved", rng, "2026-03-05T10:00:00Z", rss=None)
+    labels = _assert_legible(charts.before_after_svg([c]))
+    assert labels.count("not observed") == 2 and "1 B" not in labels and "0 B" not in labels
+
+
+def test_trend_x_labels_tell_runs_of_one_minute_apart():
+    base = {"v": 1, "identity": "x", "host": "h", "p25": 0.1, "p75": 0.1, "min": 0.1, "p95": 0.11}
+    same_minute = [{**base, "median": 0.1, "saved_at": f"2026-01-01T12:00:{i:02d}Z"} for i in range(30)]
+    labels = _assert_legible(charts.trend_svg(analyse("ci", same_minute, [])))
+    times = [t for t in labels if t.startswith("12:00")]
+    assert len(times) >= 5 and len(set(times)) == len(times) and all(len(t) == 8 for t in times), times
+    same_second = [{**base, "median": 0.1, "saved_at": "2026-01-01T12:00:00Z"} for _ in range(4)]
+    labels = _assert_legible(charts.trend_svg(analyse("ci", same_second, [])))
+    assert {"#1", "#2", "#3", "#4"} <= set(labels)

@@ -285,15 +285,24 @@ def _axis(
         svg.text(x, y + 17, fmt(t), anchor="middle", size=11)
 
 
-def _x_labels(stamps: list[str]) -> list[str]:
+def _x_labels(stamps: list[str], first: int = 1) -> list[str]:
     """ "2026-03-02T14:05:09Z" as "03-02" when runs are on different days, "03-02 14:05" when a day has
-    several, "14:05" when all are on one day (that day goes in the caption)."""
+    several, "14:05" when all are on one day (that day goes in the caption); with seconds when minutes
+    repeat, and as run numbers ("#12", counting from `first`) when even seconds do."""
     days = [s[5:10] for s in stamps]
     if len(set(s[:10] for s in stamps)) == 1:
-        return [s[11:16] or "?" for s in stamps]
-    if len(set(days)) == len(days):
-        return [d or "?" for d in days]
-    return [f"{s[5:10]} {s[11:16]}".strip() or "?" for s in stamps]
+        candidates = [[s[11:16] for s in stamps], [s[11:19] for s in stamps]]
+    elif len(set(days)) == len(days):
+        candidates = [days]
+    else:
+        candidates = [[f"{s[5:10]} {s[11:16]}".strip() for s in stamps],
+                      [f"{s[5:10]} {s[11:19]}".strip() for s in stamps]]
+    for labels in candidates:
+        if all(labels) and len(set(labels)) == len(labels):
+            return labels
+    # runs saved within one second (or undated) cannot be told apart by time: number them as
+    # `perfpack history` does
+    return [f"#{i}" for i in range(first, first + len(stamps))]
 
 
 def _metric_title(records: Sequence[dict[str, Any]]) -> str:
@@ -326,22 +335,47 @@ def before_after_svg(comparisons: Sequence[Any]) -> str:
         )
     ]
     value_w = max(text_width(m) for m in medians) + 20
+    # a bar's value is written after its end: the widest one decides where the next column may start
+    cpu_label_w = max(
+        (text_width(format_seconds(_get(c, side, "cpu_s", "median")), 10)
+         for c in comparisons for side in ("before", "after")),
+        default=0.0,
+    )
+    rss_label_w = max(
+        (text_width(format_bytes(_get(c, side, "rss_bytes", "max")), 10)
+         for c in comparisons for side in ("before", "after")),
+        default=0.0,
+    )
     x_label, x_wall = pad, pad + label_w
     x_value = x_wall + wall_w + 10
     x_cpu = x_value + value_w + 14
-    x_rss = x_cpu + small_w + 30
-    width = x_rss + small_w + 60 + pad
-    row_h, head_h, gap = 22, 24, 12
+    x_rss = x_cpu + small_w + max(30.0, cpu_label_w + 16)
+    width = x_rss + small_w + max(60.0, rss_label_w + 12) + pad
+    row_h, head_h, gap, own_axis_h = 22, 24, 12, 26
     top = 62
     group_h = head_h + 2 * row_h + gap
-    axis_y = top + group_h * len(comparisons)
+
+    def high_of(c: Any) -> float:
+        return float(max(c.before.summary[c.metric].get("p95", 0), c.after.summary[c.metric].get("p95", 0)))
+
+    wall_high = max(high_of(c) for c in comparisons)
+    wall_ticks = nice_ticks(wall_high, wall_w, tick_label_seconds, size=11)
+    # a comparison far below the others (a 0.4 ms unit benchmark beside a 12 s job) would be a hairline at
+    # 0 on the shared axis: it gets its own scale, drawn under its rows
+    own_scale = [0 < high_of(c) < wall_ticks[-1] / 8 for c in comparisons]
+    group_tops = []
+    y = float(top)
+    for own in own_scale:
+        group_tops.append(y)
+        y += group_h + (own_axis_h if own else 0)
+    axis_y = y
     height = axis_y + 48
     svg = Svg(width, height)
     svg.text(pad, 22, "Before / after: wall time, CPU and peak memory", bold=True, size=14)
     svg.text(
         pad,
         40,
-        "box: p25–p75   thick line: median   whiskers: min–p95   grey: before",
+        "box: p25–p75  ·  thick line: median  ·  whiskers: min–p95  ·  grey: before",
         size=11,
         colour="#555",
     )
@@ -351,11 +385,6 @@ def before_after_svg(comparisons: Sequence[Any]) -> str:
     for x, title in titles:
         svg.text(x, top - 6, title, bold=True, size=11)
 
-    wall_high = max(
-        max(c.before.summary[c.metric].get("p95", 0), c.after.summary[c.metric].get("p95", 0))
-        for c in comparisons
-    )
-    wall_ticks = nice_ticks(wall_high, wall_w, tick_label_seconds, size=11)
     cpu_high = max(
         (_get(c, side, "cpu_s", "median") for c in comparisons for side in ("before", "after")), default=0.0
     )
@@ -366,7 +395,10 @@ def before_after_svg(comparisons: Sequence[Any]) -> str:
     cpu_ticks = nice_ticks(cpu_high, small_bar, tick_label_seconds, size=11)
     rss_ticks = nice_ticks(rss_high, small_bar, tick_label_bytes, size=11, unit=byte_unit(rss_high))
     for i, c in enumerate(comparisons):
-        y = top + i * group_h
+        y = group_tops[i]
+        group_ticks = (
+            nice_ticks(high_of(c), wall_w, tick_label_seconds, size=11) if own_scale[i] else wall_ticks
+        )
         verdict = c.verdict["verdict"]
         colour = COLOURS.get(verdict, COLOURS["same"])
         right = f"{format_percent(c.verdict['ratio'])}  {c.shown_verdict()}"
@@ -383,12 +415,16 @@ def before_after_svg(comparisons: Sequence[Any]) -> str:
         )
         svg.text(width - pad, y + 16, right, anchor="end", bold=True, colour=colour)
         rows_top, rows_bottom = y + head_h, y + head_h + 2 * row_h
-        for x0, span, ticks in (
-            (x_wall, wall_w, wall_ticks),
-            (x_cpu, small_bar, cpu_ticks),
-            (x_rss, small_bar, rss_ticks),
+        extra = own_axis_h if own_scale[i] else 0
+        for x0, span, ticks, bottom in (
+            (x_wall, wall_w, group_ticks, rows_bottom),
+            *(((x_cpu, small_bar, cpu_ticks, rows_bottom + extra),) if cpu_high > 0 else ()),
+            *(((x_rss, small_bar, rss_ticks, rows_bottom + extra),) if rss_high > 0 else ()),
         ):
-            _grid(svg, x0, span, ticks, rows_top, rows_bottom + (gap if i < len(comparisons) - 1 else 0))
+            _grid(svg, x0, span, ticks, rows_top, bottom + (gap if i < len(comparisons) - 1 else 0))
+        if own_scale[i]:
+            _axis(svg, x_wall, wall_w, rows_bottom + 2, group_ticks, tick_label_seconds)
+            svg.text(x_wall - 8, rows_bottom + 19, "own scale", anchor="end", size=10, colour="#555")
         for j, side in enumerate(("before", "after")):
             s = getattr(c, side).summary
             ry = y + head_h + j * row_h
@@ -402,8 +438,8 @@ def before_after_svg(comparisons: Sequence[Any]) -> str:
                 title=_side_label(c, side),
             )
 
-            def wall_x(v: float) -> float:
-                return x_wall + wall_w * v / wall_ticks[-1]
+            def wall_x(v: float, ticks: Sequence[float] = group_ticks) -> float:
+                return x_wall + wall_w * v / ticks[-1]
 
             _box(svg, wall_x, s[c.metric], ry + 5, row_h - 10, fill)
             svg.text(
@@ -418,11 +454,15 @@ def before_after_svg(comparisons: Sequence[Any]) -> str:
                     svg.text(
                         x0 + small_bar * value / ticks[-1] + 4, ry + 15, fmt(value), size=10, colour="#333"
                     )
-                else:
-                    svg.text(x0, ry + 15, "—", size=10, colour="#333")
+                else:  # a run too short to sample (RSS), or a side without CPU figures
+                    svg.text(x0, ry + 15, "not observed", size=10, colour="#555")
     _axis(svg, x_wall, wall_w, axis_y, wall_ticks, tick_label_seconds)
-    _axis(svg, x_cpu, small_bar, axis_y, cpu_ticks, tick_label_seconds)
-    _axis(svg, x_rss, small_bar, axis_y, rss_ticks, tick_label_bytes)
+    for x0, high, ticks, tick_fmt in (
+        (x_cpu, cpu_high, cpu_ticks, tick_label_seconds),
+        (x_rss, rss_high, rss_ticks, tick_label_bytes),
+    ):
+        if high > 0:  # else no axis from 0 to a made-up 1: the rows say "not observed"
+            _axis(svg, x0, small_bar, axis_y, ticks, tick_fmt)
     return svg.render()
 
 
@@ -547,7 +587,7 @@ def trend_svg(history: Any) -> str:
             taken.append((x_text, x_text + w))
             svg.text(x_text, ys[0] + 11, label, size=10, colour="#d62728")
     # dated x labels: as short as still tells the runs apart, thinned so they never touch
-    dates = _x_labels([str(r.get("saved_at") or "") for r in records])
+    dates = _x_labels([str(r.get("saved_at") or "") for r in records], first=offset + 1)
     label_w = max(text_width(d, 10) for d in dates) + 8
     every = max(1, math.ceil(label_w / slot))
     last_right = -1e9
