@@ -65,7 +65,19 @@ SECRETS = [
     ("mysql -u root -pMyS3cretPw shop", "MyS3cretPw"),
     ("HF token hf_AbCdEfGhIjKlMnOpQrStUvWxYz01234567", "AbCdEfGhIjKlMnOpQrSt"),
     ("SG.AbCdEfGhIjKlMnOpQrStUv.wXyZ0123456789AbCdEfGhIjKlMnOpQrStUvWxYz0", "wXyZ0123456789AbCdEf"),
+    # Twilio: account SID + auth token, API key (+ its secret), and the token named in prose
+    ("Client('AC0c1d2e3f4a5b6c7d0c1d2e3f4a5b6c7d', '5e4d3c2b1a0f9e8d5e4d3c2b1a0f9e8d')", "5e4d3c2b1a0f9e8d"),
+    ("curl -u AC0c1d2e3f4a5b6c7d0c1d2e3f4a5b6c7d:7a6b5c4d3e2f1a0b7a6b5c4d3e2f1a0b https://api.twilio.com",
+     "7a6b5c4d3e2f1a0b"),
+    ("twilio api key SK9f8e7d6c5b4a3f2e9f8e7d6c5b4a3f2e", "SK9f8e7d6c5b4a3f2e"),
+    ('Client("SK9f8e7d6c5b4a3f2e9f8e7d6c5b4a3f2e", "Zq7Wm3Xr9Tk2Vp5Ny8Lb4Hc6Jd1Gf0Ss")', "Zq7Wm3Xr9Tk2Vp5"),
+    ("the auth token is 1f2e3d4c5b6a79881f2e3d4c5b6a7988", "1f2e3d4c5b6a7988"),
 ]
+# Hex identifiers that look like those secrets and are not: git SHAs, a 34-character id that is not a
+# Twilio SID (lowercase `ac`, uppercase hex), an account SID alone (an identifier, like a user name).
+NOT_SECRETS = ("bisected to 3f1c2a9b8e7d6c5b4a39281706f5e4d3c2b1a098 (3f1c2a9b8e7d6c5b4a39281706f5e4d3c2)",
+               "build ac0123456789abcdef0123456789abcdef", "trace AC0123456789ABCDEF0123456789ABCDEF",
+               "account AC0c1d2e3f4a5b6c7d0c1d2e3f4a5b6c7d (no token)", "sha256 " + "ac" * 32)
 
 
 def mem(*args: str, cwd: Path | None = None, input: str | bytes | None = None,
@@ -113,6 +125,13 @@ def test_secrets_never_reach_the_database_or_memory_md_in_clear(
     stored = _everything_stored(project)
     assert clear not in stored
     assert "[REDACTED]" in stored
+
+
+@pytest.mark.parametrize("text", NOT_SECRETS)
+def test_hex_identifiers_that_are_not_secrets_are_stored_as_written(project: Path, text: str) -> None:
+    record = {"area": "config", "insight": text, "impact": "low"}
+    assert mem("insight", PE, json.dumps(record)).returncode == 0
+    assert text in _everything_stored(project)
 
 
 def test_db_outside_the_project_or_through_a_symlink_is_refused(project: Path, tmp_path: Path) -> None:
