@@ -38,7 +38,10 @@ def _kind(mode: int) -> str:
 
 
 def check_regular(path: str | os.PathLike[str], *, what: str, follow_symlinks: bool = True) -> os.stat_result:
-    """stat `path` and refuse anything but a regular file (missing files raise FileNotFoundError)."""
+    """stat `path` and refuse anything but a regular file (missing files raise FileNotFoundError).
+
+    Not for a file about to be read: a FIFO can be swapped in between this check and an open, which then
+    blocks. Use open_regular or read_user_bytes, which judge what they opened."""
     info = os.stat(path, follow_symlinks=follow_symlinks)
     if not stat.S_ISREG(info.st_mode):
         if stat.S_ISLNK(info.st_mode):
