@@ -62,6 +62,7 @@ class PackMeta:
 class Problem:
     line: int
     message: str
+    fix: str = "see docs/agents.md for the format"
 
 
 def read_pack_meta(agents_dir: Path) -> PackMeta:
@@ -89,7 +90,9 @@ def load_pack_meta(path: Path) -> tuple[PackMeta, list[Problem]]:
     except FileNotFoundError:
         return PackMeta(path=None), []
     except PerfpackError as exc:
-        return PackMeta(path=path), [Problem(1, _after_path(exc.message, path))]
+        return PackMeta(path=path), [Problem(1, _after_path(exc.message, path),
+                                             "make it a regular UTF-8 TOML file: perfpack route --compile "
+                                             "refuses it as it is")]
     return parse_pack_meta(text, path)
 
 

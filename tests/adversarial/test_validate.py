@@ -134,6 +134,7 @@ def test_a_fifo_pack_metadata_is_one_finding_not_skipped(tmp_path: Path, kind: s
     what = "a FIFO (named pipe)" if kind == "fifo" else "a folder"
     assert [(f["path"], f["rule"], f["message"]) for f in findings] == \
         [(".claude/agents/perfpack.toml", "PP212", f"is {what}, not a regular file")]
+    assert "regular UTF-8 TOML file" in findings[0]["fix"]
     assert _validate("--strict", cwd=tmp_path, timeout=20).returncode == 1
 
 

@@ -21,8 +21,7 @@ def read_folder_meta(path: Path, display: str) -> tuple[PackMeta, list[Finding]]
     meta, problems = load_pack_meta(path)  # through perfpack.safeio: a FIFO never blocks
     if meta.path is None:
         return None  # no such file
-    return meta, [rule("PP212").finding(display, p.line, 1, p.message, "see docs/agents.md for the format")
-                  for p in problems]
+    return meta, [rule("PP212").finding(display, p.line, 1, p.message, p.fix) for p in problems]
 
 
 def check_folder_meta(meta: PackMeta, display: str, agent_names: set[str], ctx: Context) -> list[Finding]:
