@@ -313,3 +313,15 @@ def test_table_values_are_matched_in_the_header_unit():
     table = "| metric | before (ms) |\n|---|---|\n| p95 | {} |"
     assert _backed(table.format("126"), records) == [True]
     assert _backed(table.format("140"), records) == [False]
+
+
+@pytest.mark.parametrize("text, expected", [
+    # a row that starts with a figure has no label to lend its unit: "0" errors is a count, not a rate
+    ("| achieved | p95 | errors |\n|---|---|---|\n| 150 req/s | 6.46 ms | 0 |",
+     [("150 req/s", None), ("6.46 ms", "p95")]),
+    ("| p95 (ms) | 126 | 39.7 |", [("126", "p95"), ("39.7", "p95")]),  # a text label still does
+    # a cut-off is a setting, before or after its figure
+    ('The "slow" cut-off (900 ms) is unchanged.', []), ("requests over the 900 ms cutoff", []),
+])
+def test_table_row_labels_and_cut_offs(text, expected):
+    assert _claims(text) == expected

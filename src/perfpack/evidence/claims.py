@@ -77,7 +77,7 @@ _WEAK_HEDGES = {"timeout", "ttl", "interval", "every", "sleep", "delay", "backof
                 "--duration", "duration", "--rate", "--timeout", "limit", "limits", "must", "want", "wants",
                 "wanted", "need", "needs", "needed", "may",
                 "allowed", "allow", "plan", "planned", "reported", "asked", "ask", "cap", "capped", "keep",
-                "stay", "stays", "remain", "will", "won't", "gonna"}
+                "stay", "stays", "remain", "will", "won't", "gonna", "cut-off", "cutoff", "cut-offs", "cutoffs"}
 # Words that, right after a figure, make it a setting, an input or a limit rather than a result.
 _SETTING_AFTER = {
     "budget", "budgets", "target", "targets", "goal", "slo", "sla", "limit", "cap", "ceiling", "threshold",
@@ -86,7 +86,7 @@ _SETTING_AFTER = {
     "ram", "machine", "vm", "instance", "box", "laptop", "host", "node", "disk", "ssd", "heap", "container",
     "file", "files", "csv", "dataset", "payload", "payloads", "upload", "uploads", "dump", "fixture",
     "coverage", "pages", "page", "chunk", "chunks", "batch", "batches", "buffer", "buffers", "cache",
-    "requirement", "objective",
+    "requirement", "objective", "cut-off", "cutoff",
 }
 # Verbs of running something: "ran the load for 30 s" is the run's length, not a measured result.
 _RUN_WORDS = {"ran", "run", "running", "load", "test", "tested", "soak", "soaked", "benchmark",
@@ -353,7 +353,10 @@ def _table_unit(text: str, start: int, end: int) -> str | None:
     if left < 0 or right < 0 or (line_end >= 0 and right > line_end) or \
             text[left + 1:start].strip(" *_~≈+-−") or text[end:right].strip(" *_"):
         return None  # not alone in its cell
-    cells = [_table_header(text, start) or "", line.strip().strip("|").split("|")[0]]
+    label = line.strip().strip("|").split("|")[0]
+    if label.strip().lstrip("*_~≈+-−")[:1].isdigit():
+        label = ""  # "| 150 req/s | ... | 0 |": a row that starts with a figure has no label
+    cells = [_table_header(text, start) or "", label]
     for cell in cells:
         cell = cell.strip().lower()
         for opening, closing in (("(", ")"), ("[", "]")):
