@@ -77,7 +77,8 @@ _WEAK_HEDGES = {"timeout", "ttl", "interval", "every", "sleep", "delay", "backof
                 "--duration", "duration", "--rate", "--timeout", "limit", "limits", "must", "want", "wants",
                 "wanted", "need", "needs", "needed", "may",
                 "allowed", "allow", "plan", "planned", "reported", "asked", "ask", "cap", "capped", "keep",
-                "stay", "stays", "remain", "will", "won't", "gonna", "cut-off", "cutoff", "cut-offs", "cutoffs"}
+                "stay", "stays", "remain", "will", "won't", "gonna",
+                "cut-off", "cutoff", "cut-offs", "cutoffs"}
 # Words that, right after a figure, make it a setting, an input or a limit rather than a result.
 _SETTING_AFTER = {
     "budget", "budgets", "target", "targets", "goal", "slo", "sla", "limit", "cap", "ceiling", "threshold",
