@@ -529,3 +529,15 @@ def test_an_agents_figures_from_bench_pass_the_evidence_check(perfpack, project)
     assert checked.returncode == 0, (checked.stdout, checked.stderr)
     told.write_text("The median is 987.65 ms.\n")
     assert perfpack("evidence", "check", "--message", str(told), cwd=project).returncode == 1
+
+
+def test_one_saved_run_is_reported_not_left_as_an_empty_heading(perfpack, project):
+    # with one saved run the report's History had a bare "### startup" heading and nothing under it
+    proc = perfpack("bench", "--runs", "3", "--name", "startup", "--save", "--", "true", cwd=project)
+    assert proc.returncode == 0, proc.stderr
+    report = perfpack("report", cwd=project)
+    history = report.stdout.split("## History", 1)[1].split("## Baselines", 1)[0]
+    assert "### startup" in history and "1 saved run (" in history and "median" in history, history
+    assert "--name startup --save --force" in history
+    text = perfpack("history", "startup", cwd=project).stdout
+    assert "wall time median per run" in text and "wall_s" not in text

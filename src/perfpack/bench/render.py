@@ -351,7 +351,8 @@ def history_text(h: History) -> str:
             "adds one run\n"
         )
     first, last = h.records[0], h.records[-1]
-    metric = last.get("metric", "wall_s")
+    metric = str(last.get("metric", "wall_s"))
+    metric = {"wall_s": "wall time", "latency_s": "latency"}.get(metric, metric)
     medians = [r["median"] for r in h.records]
     out = [
         f"History of {one_line(repr(h.name))}: {len(h.records)} saved run(s), {first.get('saved_at')} to "
@@ -399,6 +400,12 @@ def history_markdown(h: History, chart: str | None = None) -> str:
     trend = h.trend_words()
     if trend is not None:
         out.append(f"{len(h.records)} saved runs; {trend}; {len(h.change_points)} change point(s).")
+    else:  # one run: no trend yet, but say what there is instead of an empty heading
+        only = h.records[-1]
+        out.append(
+            f"1 saved run ({cell(only.get('saved_at') or '?')}): median {fs(only.get('median'))}; "
+            f"a trend and its chart need a second `perfpack bench --name {cell(h.name)} --save --force`."
+        )
     for point in h.change_points:
         out.append(
             f"- change at run {point.index + 1} ({cell(point.saved_at)}"
