@@ -52,7 +52,7 @@ def test_check_a_message_that_is_all_measured_passes(tmp_path):
 def test_list_and_bad_input(tmp_path):
     project = _project(tmp_path)
     listed = _perfpack("evidence", "list", cwd=project)
-    assert listed.returncode == 0 and "checkout" in listed.stdout and "p95=1643.2ms" in listed.stdout
+    assert listed.returncode == 0 and "checkout" in listed.stdout and "p95=1.64 s" in listed.stdout
     for args in (["check"], ["check", "--message", "missing.txt"],
                  ["check", "--message", "a", "--transcript", "b"]):
         proc = _perfpack("evidence", *args, cwd=project)
