@@ -12,12 +12,17 @@ from perfpack.report import format_choices
 _FORMATS = format_choices("text", "json", "github", "sarif")
 
 
-def _render(result, fmt: str) -> str:
+def _render(result, fmt: str, default_range: bool = False) -> str:
     from perfpack import rules
     from perfpack.report import Report, render
 
     skipped = sum(result.skipped.values())
     what = f"{result.checked} commit(s) checked in {result.label}"
+    if default_range and result.checked == 0 and not skipped:
+        # on the default branch itself BASE..HEAD is empty: say why nothing was checked, and how to
+        base = result.label.removesuffix("..HEAD")
+        what += (f" (HEAD is on {base} or has no commit beyond it; name a range to check, "
+                 "e.g. `perfpack commits check HEAD~5..HEAD`)")
     if skipped:
         what += " (skipped: " + ", ".join(f"{n} {kind}" for kind, n in sorted(result.skipped.items())) + ")"
     report = Report("commits", result.findings, checked=result.checked, checked_noun="commit", ordered=True,
@@ -27,8 +32,8 @@ def _render(result, fmt: str) -> str:
     return render(report, fmt)
 
 
-def _emit(result, fmt: str) -> int:
-    text = _render(result, fmt)
+def _emit(result, fmt: str, default_range: bool = False) -> int:
+    text = _render(result, fmt, default_range)
     if text:
         click.echo(text)
     return ExitCode.FINDINGS if result.findings else ExitCode.OK
@@ -84,7 +89,7 @@ def check(range_: str | None, staged: bool, fmt: str, repo_dir: str | None) -> i
         if range_:
             raise PerfpackError("give either RANGE or --staged, not both")
         return _emit(check_staged(root, policy), fmt)
-    return _emit(check_range(root, range_, policy), fmt)
+    return _emit(check_range(root, range_, policy), fmt, default_range=range_ is None)
 
 
 @commits.command("msg")
