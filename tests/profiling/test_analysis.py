@@ -229,3 +229,14 @@ def test_py_spy_reads_without_pausing_except_for_native_stacks():
     assert "--nonblocking" in argv(False)
     native = argv(True)
     assert "--native" in native and "--nonblocking" not in native
+
+
+def test_flame_graph_says_how_to_read_it_and_shows_shares_where_they_fit():
+    # a PNG or a printed report cannot hover: the legend and the % in wide bars carry what the tooltips do
+    hot, cold = py("slow_fib", f"{APP}/app.py", 14), py("tiny", f"{APP}/app.py", 30)
+    svg = flame.svg([((hot,), 99), ((cold,), 1)], title="CPU: python app.py", subtitle="py-spy")
+    texts = ["".join(t.itertext()) for t in ET.fromstring(svg).iter("{http://www.w3.org/2000/svg}text")]
+    assert any(t.startswith("bar width: share of the samples") and "callers below" in t for t in texts)
+    assert "slow_fib 99.0%" in texts  # wide bar: name and share
+    assert not any(t.startswith("tiny") and "%" in t for t in texts)  # narrow bar: no room, no share
+    assert "nan" not in svg.lower()

@@ -16,7 +16,7 @@ from perfpack.terminal import one_line
 WIDTH = 1200
 ROW = 17
 PAD = 10
-TOP = 48
+TOP = 62  # title, subtitle and the legend line
 MIN_FRACTION = 0.001  # narrower than 0.1 % of the width: not drawn (still in the folded file)
 CHAR_W = 6.6  # average width of a 11 px sans-serif character
 
@@ -86,12 +86,20 @@ def svg(
     depth = _depth(tree, total)
     height = TOP + (depth + 1) * ROW + PAD * 2
     scale = (WIDTH - 2 * PAD) / total
+    # how to read it, for someone who has never seen a flame graph (and for a PNG, where nothing hovers)
+    legend = (
+        f"bar width: share of the {unit} (% in the bar when it fits)  ·  callers below, callees above"
+        "  ·  orange: your code  ·  pale: libraries  ·  brown: native  ·  blue: processes"
+        "  ·  hover: file:line"
+    )
     out = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{height}" '
         f'viewBox="0 0 {WIDTH} {height}" font-family="Verdana, DejaVu Sans, sans-serif" font-size="11">',
         f'<rect x="0" y="0" width="{WIDTH}" height="{height}" fill="#f8f8f4"/>',
         f'<text x="{WIDTH / 2}" y="20" text-anchor="middle" font-size="15">{escape(one_line(title))}</text>',
         f'<text x="{WIDTH / 2}" y="37" text-anchor="middle" fill="#555">{escape(one_line(subtitle))}</text>',
+        f'<text x="{WIDTH / 2}" y="54" text-anchor="middle" font-size="10" fill="#555">'
+        f"{escape(legend)}</text>",
     ]
     # the root bar ("all") at the bottom, frames stacked upwards
     base = height - PAD - ROW
@@ -119,17 +127,23 @@ def svg(
                 f"{name}{' (' + where + ')' if where and frame.kind != PROCESS else ''}: "
                 f"{child.weight:,} {unit}, {100.0 * child.weight / total:.1f}%"
             )
-            _bar(out, cx, base - level * ROW, width, name, tip, _colour(frame))
+            _bar(out, cx, base - level * ROW, width, name, tip, _colour(frame),
+                 share=100.0 * child.weight / total)
             todo.append((child, cx, level + 1))
             cx += width
     out.append("</svg>")
     return "\n".join(out) + "\n"
 
 
-def _bar(out: list[str], x: float, y: float, width: float, label: str, tip: str, fill: str) -> None:
+def _bar(out: list[str], x: float, y: float, width: float, label: str, tip: str, fill: str,
+         share: float | None = None) -> None:
     chars = int((width - 4) / CHAR_W)
     label = one_line(label)  # names from the profiled program: no control characters in the XML
-    text = label if len(label) <= chars else (label[: chars - 2] + ".." if chars > 3 else "")
+    with_share = f"{label} {share:.1f}%" if share is not None else label
+    if len(with_share) <= chars:
+        text = with_share
+    else:
+        text = label if len(label) <= chars else (label[: chars - 2] + ".." if chars > 3 else "")
     out.append(
         f"<g><title>{escape(one_line(tip))}</title>"
         f'<rect x="{x:.1f}" y="{y:.0f}" width="{max(width - 0.5, 0.1):.1f}" '
