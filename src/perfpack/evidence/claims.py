@@ -409,9 +409,24 @@ def _table_metric(text: str, start: int, dimension: str) -> str | None:
     return None
 
 
+def _named_after(text: str, end: int, dimension: str) -> str | None:
+    """A statistic named right after a figure with "at"/"for" ("6.46 ms at the p95", "2 s for p99"): it
+    says which statistic the figure is, whatever was named earlier in the sentence."""
+    after = text[end:end + 24].lower().replace("(", " ").replace(")", " ").split()
+    if len(after) < 2 or after[0] not in ("at", "for"):
+        return None
+    word = (after[2] if after[1] == "the" and len(after) > 2 else after[1]).strip(".,;:")
+    metric = _METRICS.get(word)
+    return metric if metric is not None and metric != "peak" and _fits(metric, dimension) else None
+
+
 def _metric_near(text: str, boundary: int, start: int, end: int, dimension: str) -> str | None:
-    """The statistic the figure names: the nearest fitting word before it, back to the previous figure
-    (at most 6 words), else one right after it ("38 ms p99", "40 ms (median)"), else its table column."""
+    """The statistic the figure names: one named right after it with "at"/"for", else the nearest fitting
+    word before it, back to the previous figure (at most 6 words), else one right after it ("38 ms p99",
+    "40 ms (median)"), else its table column."""
+    named = _named_after(text, end, dimension)
+    if named is not None:
+        return named
     words = _words(text, boundary, start)
     for position, word in enumerate(words[:6]):
         word = word.strip(".")
@@ -633,6 +648,7 @@ def extract_claims(message: str) -> list[Claim]:
     direction_at = 0
     not_claims: set[tuple[str, float]] = set()
     expect_at = -1  # where the second number of "40-45 ms" starts: not a date although a dash precedes it
+    hedged_range_at = -1  # where the high end of a hedged range starts ("might save 10-20 %": both hedged)
     # One C-level find per number instead of a loop per character: every digit as b"0" in a byte string
     # of the same length (latin-1 with "?" for anything else keeps offsets 1:1).
     digits = text.encode("latin-1", "replace").translate(_DIGITS_TO_ZERO)
@@ -696,11 +712,13 @@ def extract_claims(message: str) -> list[Claim]:
             tolerance = max(tolerance, abs(value) * 0.05)
         metric_boundary = max(clause_start, last_of_dimension.get(dimension, 0))
         last_figure_end = last_of_dimension[dimension] = unit_end
-        if _quoted_line(text, sign_start) or _hedged_context(text, sign_start) or \
+        if index == hedged_range_at or _quoted_line(text, sign_start) or _hedged_context(text, sign_start) or \
                 _hedged(text, boundary, sign_start, dimension, after_figure) or \
                 (dimension, value * factor) in not_claims or \
                 _hedged_after(text, boundary, sign_start, unit_end, dimension):
             not_claims.add((dimension, value * factor))  # "the 3 s spikes" later: the same quoted figure
+            if joiner in ("–", "—", "-", "to", "and", "or"):
+                hedged_range_at = expect_at  # the range's other end says the same thing
             pending_range = None
             index = unit_end
             continue
@@ -844,6 +862,9 @@ def _link_pairs(text: str, claims: list[Claim]) -> None:
         arrow = between in _PAIR_ARROWS or between.endswith((" to", "->", "→")) and len(between) < 24
         if arrow and first.partner is None:
             first.partner, second.partner = position + 1, position
+        named = _named_after(text, second.end, second.dimension) if arrow else None
+        if named is not None:
+            first.metric = second.metric = named  # "(53.2 ms → 6.46 ms at the p95)": the pair's statistic
         if arrow or first.partner == position + 1 or (second.metric is None and first.metric
                                                       and _clause_start(text, second.start)
                                                       <= first.start and len(between) < 40):
