@@ -332,7 +332,8 @@ def test_table_row_labels_and_cut_offs(text, expected):
     ("csv.reader might save perhaps 10–20 % more, but that is an estimate.", []),
     ("it could drop from 80 to 60 ms", []), ("p95 fell from 80 to 60 ms", [("80", "p95"), ("60 ms", "p95")]),
     # a statistic named right after with "at"/"for" wins over one named earlier in the sentence
-    ("p99 −87.2 % (53.2 ms → 6.46 ms at the p95)", [("−87.2 %", "p99"), ("53.2 ms", "p95"), ("6.46 ms", "p95")]),
+    ("p99 −87.2 % (53.2 ms → 6.46 ms at the p95)",
+     [("−87.2 %", "p99"), ("53.2 ms", "p95"), ("6.46 ms", "p95")]),
     ("p99 is 40 ms at peak traffic", [("40 ms", "p99")]),
 ])
 def test_hedged_ranges_and_statistics_named_after(text, expected):

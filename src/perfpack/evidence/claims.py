@@ -712,7 +712,8 @@ def extract_claims(message: str) -> list[Claim]:
             tolerance = max(tolerance, abs(value) * 0.05)
         metric_boundary = max(clause_start, last_of_dimension.get(dimension, 0))
         last_figure_end = last_of_dimension[dimension] = unit_end
-        if index == hedged_range_at or _quoted_line(text, sign_start) or _hedged_context(text, sign_start) or \
+        if index == hedged_range_at or _quoted_line(text, sign_start) or \
+                _hedged_context(text, sign_start) or \
                 _hedged(text, boundary, sign_start, dimension, after_figure) or \
                 (dimension, value * factor) in not_claims or \
                 _hedged_after(text, boundary, sign_start, unit_end, dimension):
