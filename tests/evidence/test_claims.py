@@ -338,3 +338,13 @@ def test_table_row_labels_and_cut_offs(text, expected):
 ])
 def test_hedged_ranges_and_statistics_named_after(text, expected):
     assert _claims(text) == expected
+
+
+def test_decimal_commas_are_read_as_the_message_writes_them():
+    german = "Median von 3,5 s auf 797 ms (−77,3 %), 28,2 ms → 0,015 ms pro Abfrage (1.844×)"
+    assert [(c.text, c.value) for c in extract_claims(german)] == [
+        ("3,5 s", 3.5), ("797 ms", 797.0), ("−77,3 %", -77.3), ("28,2 ms", 28.2), ("0,015 ms", 0.015),
+        ("1.844×", 1844.0)]
+    # English: "1,640" is a thousands separator, and one decimal comma alone decides nothing
+    english = "p95 went from 1,640 ms to 670.5 ms; items 1,2 and 3 are done"
+    assert [(c.text, c.value) for c in extract_claims(english)] == [("1,640 ms", 1640.0), ("670.5 ms", 670.5)]

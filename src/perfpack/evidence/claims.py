@@ -633,10 +633,45 @@ def _borrowed_unit(text: str, end: int) -> tuple[str, int, int, str] | None:
 MAX_CLAIMS = 1000  # figures read from one message: bounded time on a hostile one (about 0.3 ms each)
 
 
+def _separated_digits(text: str, separator: str):
+    """For each `separator` between two digits: how many digits follow it before a non-digit."""
+    position = text.find(separator)
+    while position >= 0:
+        if 0 < position < len(text) - 1 and text[position - 1].isdigit() and text[position + 1].isdigit():
+            end = position + 1
+            while end < len(text) and text[end].isdigit():
+                end += 1
+            yield end - position - 1
+        position = text.find(separator, position + 1)
+
+
+def _decimal_comma(text: str) -> bool:
+    """Whether the message writes decimals with a comma ("28,2 ms", "−77,3 %", as German and French do):
+    at least two commas followed by one or two digits, and no full stop followed by one, two or four or
+    more digits (an English decimal); "1,640 ms" (three digits) is an English thousands separator."""
+    if "," not in text:
+        return False
+    commas = sum(1 for digits in _separated_digits(text, ",") if digits in (1, 2))
+    if commas < 2:
+        return False
+    return not any(digits != 3 for digits in _separated_digits(text, "."))
+
+
+def _swap_separators(text: str) -> str:
+    """Commas and full stops between two digits swapped (the same length, so offsets hold)."""
+    out = list(text)
+    for position in range(1, len(text) - 1):
+        if text[position] in ",." and text[position - 1].isdigit() and text[position + 1].isdigit():
+            out[position] = "." if text[position] == "," else ","
+    return "".join(out)
+
+
 def extract_claims(message: str) -> list[Claim]:
     """Every quantitative claim in `message`, in order (the first MAX_CLAIMS). Targets, bounds, quotes and
     hypotheticals are left out, as are numbers without a unit, versions, dates and anything inside code."""
-    text = strip_code(message)
+    text = shown = strip_code(message)
+    if _decimal_comma(text):
+        text = _swap_separators(text)  # "28,2 ms" is 28.2 ms, "1.844×" is 1844×; the same offsets
     _WORDS_MEMO.clear()
     claims: list[Claim] = []
     n = len(text)
@@ -723,7 +758,7 @@ def extract_claims(message: str) -> list[Claim]:
             pending_range = None
             index = unit_end
             continue
-        claim = Claim(text[sign_start:unit_end].strip(), value, spelling, dimension, factor, tolerance,
+        claim = Claim(shown[sign_start:unit_end].strip(), value, spelling, dimension, factor, tolerance,
                       _metric_near(text, metric_boundary, sign_start, unit_end, dimension), sign_start,
                       unit_end)
         claim.direction = _direction(text, unit_end if unit is not None else direction_at)
