@@ -766,3 +766,14 @@ def test_commit_attribution_merged_and_removed(project: Path) -> None:
     settings.write_text(json.dumps(data, indent=2) + "\n")
     assert uninstall(project).returncode == 0
     assert json.loads(settings.read_text()) == {"attribution": {"commit": "Reviewed-by: me"}, "model": "opus"}
+
+
+def test_install_ends_with_what_to_do_next_and_a_dry_run_does_not(project: Path) -> None:
+    dry = install(project, "--dry-run")
+    assert dry.returncode == 0 and "next:" not in dry.stdout
+    proc = install(project)
+    assert proc.returncode == 0, proc.stderr
+    last = proc.stdout.strip().splitlines()[-1]
+    assert last.startswith("next: commit .claude/ and .gitignore") and "/optimize" in last
+    assert f"cd {shlex.quote(str(project))} && claude" in last  # "my app": quoted, ready to paste
+    assert "next:" not in uninstall(project).stdout

@@ -1066,4 +1066,12 @@ def report(result: Result) -> Report:
                 lines.append(f"  ... and {len(stays) - _MAX_STAYS_LINES} more (--format json lists them)")
     for warning in plan.warnings:
         lines.append(f"  warning: {one_line(warning)}")
+    if plan.action == "install" and plan.installed and not result.dry_run:
+        # what a first-time user does next (the README's quick start, in one line)
+        if target.project is not None:
+            folder = shlex.quote(one_line(target.root))
+            lines.append(f"next: commit .claude/ and .gitignore, then `cd {folder} && claude` "
+                         "and type /optimize <what is slow>")
+        else:
+            lines.append("next: run `claude` in any project and type /optimize <what is slow>")
     return Report(command=plan.action, data=data, text="\n".join(lines))
