@@ -240,3 +240,11 @@ def test_flame_graph_says_how_to_read_it_and_shows_shares_where_they_fit():
     assert "slow_fib 99.0%" in texts  # wide bar: name and share
     assert not any(t.startswith("tiny") and "%" in t for t in texts)  # narrow bar: no room, no share
     assert "nan" not in svg.lower()
+
+
+def test_a_program_ended_by_a_signal_reads_as_such_not_as_a_negative_exit_code():
+    from perfpack.profile.summary import _exit_text
+
+    assert _exit_text(-2) == " · killed by SIGINT" and _exit_text(-9) == " · killed by SIGKILL"
+    assert _exit_text(0) == " · exit 0" and _exit_text(3) == " · exit 3" and _exit_text(None) == ""
+    assert _exit_text(-250) == " · killed by signal 250"

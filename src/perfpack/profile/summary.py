@@ -161,13 +161,28 @@ def _path_text(path: list[str], limit: int = 5) -> str:
     return ("… > " + text) if len(path) > limit else text
 
 
+def _exit_text(code: int | None) -> str:
+    """How the program ended: " · exit 0", or " · killed by SIGINT" for a negative code (a signal), not
+    the "exit -2" subprocess reports."""
+    if code is None:
+        return ""
+    if code < 0:
+        import signal
+
+        try:
+            return f" · killed by {signal.Signals(-code).name}"
+        except ValueError:
+            return f" · killed by signal {-code}"
+    return f" · exit {code}"
+
+
 def cpu_text(outcome: Outcome, *, top: int) -> str:
     cpu = outcome.cpu
     assert cpu is not None
     unit = "calls" if cpu.weight_unit == "us" else "samples"
     engine = f"{cpu.engine} {cpu.engine_version}".strip()
     how = f"sampling at {cpu.rate_hz} Hz" if cpu.engine != "cProfile" else "deterministic"
-    exit_text = "" if cpu.exit_code is None else f" · exit {cpu.exit_code}"
+    exit_text = _exit_text(cpu.exit_code)
     stop = {"duration": " · stopped after --duration", "interrupt": " · stopped by Ctrl-C", "ended": ""}.get(
         cpu.stopped, ""
     )
@@ -240,7 +255,7 @@ def memory_text(outcome: Outcome, *, top: int) -> str:
     mem = outcome.memory
     assert mem is not None
     engine = f"{mem.engine} {mem.engine_version}".strip()
-    exit_text = "" if mem.exit_code is None else f" · exit {mem.exit_code}"
+    exit_text = _exit_text(mem.exit_code)
     live = outcome.total_weight
     head = [
         f"profile {outcome.name} --memory: {_command(outcome)}",
