@@ -272,3 +272,15 @@ def test_a_different_server_with_a_stall_lock_and_planted_errors(http_server, ke
     assert s["achieved_rate"] == pytest.approx(100, rel=0.05) and s["generator"]["kept_rate"], s
     if not keep_alive:
         assert s["generator"]["connections"] >= 400  # one per request
+
+
+def test_cli_progress_says_warming_up_instead_of_counting_unmeasured_requests(
+    http_server, perfpack, tmp_path: Path
+) -> None:
+    # the progress line at 5 s of a 5 s warm-up used to read "1 requests, 0 errors" after ~250 requests
+    srv = http_server()
+    r = perfpack("load", srv.url(), "--rate", "20", "--warmup", "5s", "--duration", "0.5s",
+                 "--project", str(tmp_path))
+    assert r.returncode == ExitCode.OK, r.stdout + r.stderr
+    assert "load: 5 s of 5.5 s, warming up" in r.stderr, r.stderr
+    assert " 1 requests" not in r.stderr

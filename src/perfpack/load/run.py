@@ -175,10 +175,13 @@ def execute(
 
     def progress(done: float, counts: Counts) -> None:
         if not quiet and int(done) % 5 == 0 and done >= 1:
-            sys.stderr.write(
-                f"load: {min(done, total):.0f} s of {total:g} s, {counts.requests:,} requests, "
-                f"{sum(counts.errors.values()):,} errors\n"
-            )
+            if done < plan.warmup_s + 0.5:  # the counts are of measured requests: none yet
+                sys.stderr.write(f"load: {min(done, total):.0f} s of {total:g} s, warming up\n")
+            else:
+                sys.stderr.write(
+                    f"load: {min(done, total):.0f} s of {total:g} s, {counts.requests:,} requests measured, "
+                    f"{sum(counts.errors.values()):,} errors\n"
+                )
             sys.stderr.flush()
 
     engine = Engine(plan, progress=progress)
