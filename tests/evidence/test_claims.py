@@ -348,3 +348,12 @@ def test_decimal_commas_are_read_as_the_message_writes_them():
     # English: "1,640" is a thousands separator, and one decimal comma alone decides nothing
     english = "p95 went from 1,640 ms to 670.5 ms; items 1,2 and 3 are done"
     assert [(c.text, c.value) for c in extract_claims(english)] == [("1,640 ms", 1640.0), ("670.5 ms", 670.5)]
+
+
+def test_a_table_column_of_what_was_live_at_the_peak_matches_the_sites_bytes():
+    records = [{"id": "profile-1", "kind": "profile", "name": "etl", "figures": [
+        {"metric": "peak", "value": 164437089, "unit": "B"},
+        {"metric": "bytes", "value": 80752640, "unit": "B"}]}]
+    table = "| site | live at peak |\n|---|---:|\n| `parse_all` etl.py:14 | {} |"
+    assert _backed(table.format("77.0 MiB"), records) == [True]
+    assert _backed(table.format("91.0 MiB"), records) == [False]

@@ -402,8 +402,13 @@ def _table_metric(text: str, start: int, dimension: str) -> str | None:
         return None
     # not _words: its memo is keyed by the string's id, and a cell is a temporary string whose id a later
     # one may reuse
-    for word in cell.lower().translate(_WORD_BREAKS).split():
+    words = cell.lower().translate(_WORD_BREAKS).split()
+    for position, word in enumerate(words):
         word = word.strip(".")
+        if word == "peak" and "at" in words[max(0, position - 2):position]:
+            if dimension == "size":
+                return AT_PEAK  # "| live at peak |": what was live then, as in prose
+            continue
         if word in _METRICS and _fits(_METRICS[word], dimension):
             return _METRICS[word]
     return None
