@@ -288,3 +288,16 @@ def test_trend_x_labels_tell_runs_of_one_minute_apart():
     same_second = [{**base, "median": 0.1, "saved_at": "2026-01-01T12:00:00Z"} for _ in range(4)]
     labels = _assert_legible(charts.trend_svg(analyse("ci", same_second, [])))
     assert {"#1", "#2", "#3", "#4"} <= set(labels)
+
+
+def test_a_load_comparison_beside_a_bench_one_is_named_for_what_it_measured():
+    rng = random.Random(4)
+    bench = _comparison("startup", 0.030, 0.028, "same", "baseline", rng, "2026-03-05T10:00:00Z")
+    load = _comparison("orders", 0.024, 0.025, "inconclusive", "baseline", rng, "2026-03-05T11:00:00Z",
+                       cpu=None, rss=None)
+    load.metric = "latency_s"
+    for side in (load.before, load.after):
+        side.summary["latency_s"] = side.summary.pop("wall_s")
+    labels = _assert_legible(charts.before_after_svg([bench, load]))
+    assert "Before / after: wall time / latency, CPU and peak memory" in labels
+    assert labels.count("n/a (HTTP load)") == 4 and "not observed" not in labels  # load measures no CPU/RSS

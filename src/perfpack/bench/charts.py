@@ -371,7 +371,11 @@ def before_after_svg(comparisons: Sequence[Any]) -> str:
     axis_y = y
     height = axis_y + 48
     svg = Svg(width, height)
-    svg.text(pad, 22, "Before / after: wall time, CPU and peak memory", bold=True, size=14)
+    metrics = {c.metric for c in comparisons}
+    time_title = {
+        frozenset({"wall_s"}): "wall time", frozenset({"latency_s"}): "latency"
+    }.get(frozenset(metrics), "wall time / latency")
+    svg.text(pad, 22, f"Before / after: {time_title}, CPU and peak memory", bold=True, size=14)
     svg.text(
         pad,
         40,
@@ -379,8 +383,6 @@ def before_after_svg(comparisons: Sequence[Any]) -> str:
         size=11,
         colour="#555",
     )
-    metrics = {c.metric for c in comparisons}
-    time_title = "wall time" if metrics == {"wall_s"} else ("latency" if metrics == {"latency_s"} else "time")
     titles = ((x_wall, time_title), (x_value, "median"), (x_cpu, "CPU (median)"), (x_rss, "peak RSS"))
     for x, title in titles:
         svg.text(x, top - 6, title, bold=True, size=11)
@@ -455,13 +457,15 @@ def before_after_svg(comparisons: Sequence[Any]) -> str:
                         x0 + small_bar * value / ticks[-1] + 4, ry + 15, fmt(value), size=10, colour="#333"
                     )
                 else:  # a run too short to sample (RSS), or a side without CPU figures
-                    svg.text(x0, ry + 15, "not observed", size=10, colour="#555")
+                    # an HTTP load run measures latency only; a bench run too short to sample has no RSS
+                    missing = "n/a (HTTP load)" if c.metric == "latency_s" else "not observed"
+                    svg.text(x0, ry + 15, missing, size=10, colour="#555")
     _axis(svg, x_wall, wall_w, axis_y, wall_ticks, tick_label_seconds)
     for x0, high, ticks, tick_fmt in (
         (x_cpu, cpu_high, cpu_ticks, tick_label_seconds),
         (x_rss, rss_high, rss_ticks, tick_label_bytes),
     ):
-        if high > 0:  # else no axis from 0 to a made-up 1: the rows say "not observed"
+        if high > 0:  # else no axis from 0 to a made-up 1: the rows say "not observed" (or n/a)
             _axis(svg, x0, small_bar, axis_y, ticks, tick_fmt)
     return svg.render()
 
