@@ -342,78 +342,6 @@ def _fits(metric: str, dimension: str) -> bool:
     return fits is None or dimension in fits.split()
 
 
-def _table_unit(text: str, start: int, end: int) -> str | None:
-    """The unit of a bare number that fills a Markdown table cell, from its column's header or its row's
-    first cell: "(ms)", "[MiB]", "p95 ms" ("| p95 (ms) |" above "| 126 |"; "| p95 (ms) | 126 | 39.7 |")."""
-    line_start = text.rfind("\n", 0, start) + 1
-    line_end = text.find("\n", end)
-    line = text[line_start:len(text) if line_end < 0 else line_end]
-    if not line.lstrip().startswith("|"):
-        return None
-    left, right = text.rfind("|", line_start, start), text.find("|", end)
-    if left < 0 or right < 0 or (line_end >= 0 and right > line_end) or \
-            text[left + 1:start].strip(" *_~≈+-−") or text[end:right].strip(" *_"):
-        return None  # not alone in its cell
-    label = line.strip().strip("|").split("|")[0]
-    if label.strip().lstrip("*_~≈+-−")[:1].isdigit():
-        label = ""  # "| 150 req/s | ... | 0 |": a row that starts with a figure has no label
-    cells = [_table_header(text, start) or "", label]
-    for cell in cells:
-        cell = cell.strip().lower()
-        for opening, closing in (("(", ")"), ("[", "]")):
-            inside = cell[cell.find(opening) + 1:cell.find(closing)].strip() if opening in cell else ""
-            if inside in _UNITS:
-                return inside
-        words = cell.replace("*", " ").split()
-        if len(words) >= 2 and words[-1] in _UNITS and len(words[-1]) >= 2 and words[-1] not in ("min", "x"):
-            return words[-1]
-    return None
-
-
-def _table_header(text: str, start: int) -> str | None:
-    """In a Markdown table row, the header cell of the column holding `start`."""
-    line_start = text.rfind("\n", 0, start) + 1
-    if not text[line_start:start].lstrip().startswith("|"):
-        return None
-    column = text[line_start:start].count("|") - 1
-    header = None
-    cursor = line_start
-    while cursor > 0:  # walk up while the previous lines are rows of the same table
-        previous = text.rfind("\n", 0, cursor - 1) + 1
-        row = text[previous:cursor - 1].strip()
-        if not row.startswith("|"):
-            break
-        if not row.replace("|", "").replace("-", "").replace(":", "").strip():
-            header = text[text.rfind("\n", 0, previous - 1) + 1:previous - 1].strip()
-            break
-        cursor = previous
-    if not header:
-        return None
-    cells = header.strip("|").split("|")
-    if column >= len(cells):
-        return None
-    return cells[column]
-
-
-def _table_metric(text: str, start: int, dimension: str) -> str | None:
-    """In a Markdown table row, the statistic its column header names ("| p95 |" above "| 40 ms |")."""
-    cell = _table_header(text, start)
-    if cell is None:
-        return None
-    # not _words: its memo is keyed by the string's id, and a cell is a temporary string whose id a later
-    # one may reuse
-    words = cell.lower().translate(_WORD_BREAKS).split()
-    for position, word in enumerate(words):
-        word = word.strip(".")
-        if word == "peak" and "at" in words[max(0, position - 2):position]:
-            if dimension == "size":
-                return AT_PEAK  # "| live at peak |": what was live then, as in prose
-            continue
-        if word in _METRICS and _fits(_METRICS[word], dimension):
-            return _METRICS[word]
-    return None
-
-
 def _named_after(text: str, end: int, dimension: str) -> str | None:
     """A statistic named right after a figure with "at"/"for" ("6.46 ms at the p95", "2 s for p99"): it
     says which statistic the figure is, whatever was named earlier in the sentence."""
@@ -449,7 +377,11 @@ def _metric_near(text: str, boundary: int, start: int, end: int, dimension: str)
     after = tail.replace("(", " ").replace(")", " ").split()
     if after and after[0].strip(".,;") in _METRICS and _fits(_METRICS[after[0].strip(".,;")], dimension):
         return _METRICS[after[0].strip(".,;")]
-    return _table_metric(text, start, dimension)
+    if not text[text.rfind("\n", 0, start) + 1:start].lstrip().startswith("|"):
+        return None
+    from perfpack.evidence.tables import table_metric  # only a message with a table pays for it
+
+    return table_metric(text, start, dimension)
 
 
 def _bound_before(text: str, boundary: int, start: int) -> str | None:
@@ -472,7 +404,9 @@ def _hedged_context(text: str, start: int) -> bool:
     line_start = text.rfind("\n", 0, start) + 1
     stripped = text[line_start:start].lstrip()
     if stripped.startswith("|"):
-        header = _table_header(text, start)
+        from perfpack.evidence.tables import table_header
+
+        header = table_header(text, start)
         return header is not None and _names_targets(header)
     if not stripped.startswith(("- ", "* ", "+ ")) and not (stripped[:1].isdigit() and ". " in stripped[:4]):
         return False
@@ -712,7 +646,11 @@ def extract_claims(message: str) -> list[Claim]:
         joiner = ""
         if unit is None:
             borrowed = _borrowed_unit(text, end)
-            in_table = _table_unit(text, index, end) if borrowed is None and "|" in text else None
+            in_table = None
+            if borrowed is None and "|" in text:
+                from perfpack.evidence.tables import table_unit
+
+                in_table = table_unit(text, index, end)
             if borrowed is None and in_table is None:
                 if end < n and text[end] in "-:/" and end + 1 < n and text[end + 1] in _NUMBER_CHARS:
                     index = _skip_number(text, end + 1, "-:/.")  # a date (2026-12-07), a time (04:50)
@@ -789,102 +727,10 @@ def extract_claims(message: str) -> list[Claim]:
     _link_pairs(text, claims)
     _WORDS_MEMO.clear()
     if "```" in message and len(claims) < MAX_CLAIMS:
+        from perfpack.evidence.fenced import output_claims  # only a message with a fenced block pays
+
         claims.extend(output_claims(message)[:MAX_CLAIMS - len(claims)])
     return claims
-
-
-# Fenced blocks whose info string names one of these hold code or configuration, never measured output.
-_CODE_LANGUAGES = {
-    "python", "py", "python3", "pycon", "javascript", "js", "typescript", "ts", "jsx", "tsx", "go", "rust",
-    "rs", "c", "cpp", "c++", "h", "java", "kotlin", "scala", "ruby", "rb", "php", "swift", "cs", "csharp",
-    "sql", "psql", "toml", "yaml", "yml", "json", "jsonc", "ini", "cfg", "conf", "dockerfile", "makefile",
-    "make", "html", "xml", "css", "diff", "patch", "lua", "perl", "r", "hcl", "terraform", "nginx", "proto",
-}
-# A label right before a figure in measurement output names it ("median 705 ms", "achieved 40.0 req/s").
-_OUTPUT_LABELS = set(_METRICS) | {"achieved", "rate", "wall"}
-_ARROWS = ("->", "→", "=>", "⟶")
-
-
-def output_claims(message: str) -> list[Claim]:
-    """The figures of measurement output pasted in fenced code blocks ("median 705 ms", "p95 126 ms",
-    "peak 161.9 MiB", "93.0 ms -> 0.047 ms"): a block of code or configuration (its info string names a
-    language) is skipped, and so are command lines ("$ ...", "perfpack ..."), the load generator's own lag,
-    and within a line every figure that no statistic word labels directly and no arrow joins to another:
-    confidence intervals ("[481 ms – 720 ms]"), spreads ("± 143 ms"), settings. The statistic is not
-    required to match (pasted columns are read without their headers): a checked figure must equal one the
-    ledger holds, as printed."""
-    claims: list[Claim] = []
-    index = 0
-    while len(claims) < MAX_CLAIMS:
-        start = message.find("```", index)
-        if start < 0:
-            break
-        info_end = message.find("\n", start)
-        if info_end < 0:
-            break
-        end = message.find("```", info_end)
-        end = len(message) if end < 0 else end
-        index = end + 3
-        info = message[start + 3:info_end].strip().lower().split()
-        if info and info[0].strip("{}.") in _CODE_LANGUAGES:
-            continue
-        line_start = info_end + 1
-        while line_start < end:
-            line_end = message.find("\n", line_start, end)
-            line_end = end if line_end < 0 else line_end
-            _output_line(message, line_start, line_end, claims)
-            line_start = line_end + 1
-    return claims
-
-
-def _output_line(message: str, start: int, end: int, claims: list[Claim]) -> None:
-    line = message[start:end]
-    stripped = line.lstrip().lower()
-    if not any(char in line for char in _NUMBER_CHARS) or stripped.startswith(
-            ("$", "#", ">>>", "%", "perfpack ", "> ")) or " lag " in f" {stripped} ":
-        return
-    figures: list[tuple[int, int, float, int, str]] = []  # start, end, value, decimals, unit
-    position = 0
-    n = len(line)
-    while position < n:
-        if line[position] not in _NUMBER_CHARS:
-            position += 1
-            continue
-        previous = line[position - 1] if position else " "
-        if previous.isalpha() or previous in "_:/#@$\\." or (previous == "-" and position >= 2
-                                                           and line[position - 2].isalnum()):
-            position = _skip_number(line, position)
-            continue
-        number = _read_number(line, position)
-        if number is None:
-            position = _skip_number(line, position)
-            continue
-        unit = _read_unit(line, number[1])
-        if unit is None:
-            position = number[1]
-            continue
-        sign = position - 1 if previous in "-−" else position
-        figures.append((sign, unit[1], -number[0] if sign < position else number[0], number[2], unit[0]))
-        position = unit[1]
-    for which, (first, last, value, decimals, spelling) in enumerate(figures):
-        dimension, factor = _UNITS[spelling.lower()]
-        if line[:first].count("[") > line[:first].count("]") or line[:first].rstrip().endswith("±"):
-            continue  # an interval or a spread around the figure
-        label = line[:first].rstrip(" \t:").lower().split()[-1:]
-        word = label[0] if label else ""
-        labelled = word in _OUTPUT_LABELS and (word not in _METRICS or _fits(_METRICS[word], dimension))
-        joined = any(
-            other != which and _UNITS[figures[other][4].lower()][0] == dimension
-            and line[min(last, figures[other][1]):max(first, figures[other][0])].strip() in _ARROWS
-            for other in (which - 1, which + 1) if 0 <= other < len(figures))
-        if not (labelled or joined):
-            continue
-        tolerance = 0.5 * 10.0 ** (-decimals)
-        if decimals == 0 and abs(value) >= 10:
-            zeros = len(str(int(abs(value)))) - len(str(int(abs(value))).rstrip("0"))
-            tolerance = max(0.5, min(0.5 * 10.0 ** zeros, abs(value) * 0.025))
-        claims.append(Claim(line[first:last].strip(), value, spelling, dimension, factor, tolerance, None,
-                            start + first, start + last))
 
 
 def _between(text: str, boundary: int, start: int) -> bool:
