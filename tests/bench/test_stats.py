@@ -185,3 +185,16 @@ def test_verdict_reasons_do_not_repeat_themselves():
     base = [0.100 + 0.001 * (i % 5) for i in range(20)]
     v = stats.judge(base, [x * 1.3 for x in base])
     assert v.reason.startswith("p = ") and "significant" not in v.reason
+
+
+def test_an_interval_beyond_the_minimum_effect_is_never_called_same():
+    # an interleaved compare printed "B/A 0.850x, 95% CI [0.754, 0.942] ... SAME": every pair was faster,
+    # but the between-pair drift hid it from the (unpaired) rank test
+    before = [1 + 0.5 * (i % 5) for i in range(10)]
+    after = [x * 0.85 for x in before]
+    v = stats.judge(before, after, pairs=list(zip(before, after, strict=True)))
+    assert v.p_value >= 0.05 and v.ci[1] < 0.95
+    assert v.verdict == "inconclusive" and "rank test is not significant" in v.reason
+    # inside the minimum effect it stays "same"
+    near = [x * 0.98 for x in before]
+    assert stats.judge(before, near, pairs=list(zip(before, near, strict=True))).verdict == "same"

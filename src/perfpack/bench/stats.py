@@ -392,6 +392,14 @@ def judge(before: Sequence[float], after: Sequence[float], *,
                        "both no "
                        f"change and changes beyond {min_effect:.0%}; add runs or quiet the machine")
     if p >= alpha:
+        if ci[1] < 1 - min_effect or ci[0] > 1 + min_effect:
+            # the interval says a change beyond the minimum effect, the rank test does not see one (it
+            # ignores the pairing of an interleaved run, whose drift it takes for noise): "same" would
+            # contradict the printed interval, a direction would overrule the test
+            return Verdict(ratio, ci, p, "inconclusive",
+                           f"the ratio's 95% interval [{ci[0]:.3f}, {ci[1]:.3f}] lies beyond the minimum "
+                           f"effect {min_effect:.0%} but the rank test is not significant (p = {p:.2g}); "
+                           "add runs or quiet the machine")
         return Verdict(ratio, ci, p, "same", f"not significant (p = {p:.2g} >= {alpha:g})")
     if ci[0] <= 1 <= ci[1]:
         return Verdict(ratio, ci, p, "same", "the ratio's 95% interval contains 1")
