@@ -3,13 +3,14 @@ interpreter.
 
 Usage: .venv/bin/python benchmarks/evidence.py [--runs N] [--json] [--instructions] [--held-out-mistakes]
 
-Accuracy: tests/data/evidence/tune, tune2 and tune3 (the cases the extractor is tuned on; tune3 was written
-blind as held-out part 3, and demoted to tuning after its first sight was recorded), and the held-out parts,
-each frozen before its first run and never tuned on: heldout (written first), heldout2 (written blind later)
-and heldout4 (written blind by someone who never read the checker, from real ledgers of bench, compare, load,
-profile and explain runs). Each report is checked against its own ledger; a report is blocked when one of
-its figures is not backed by the ledger. Goals: block >= 95 % of the reports with an invented figure and
-<= 2 % of the genuine ones, judged on the held-out parts pooled.
+Accuracy: tests/data/evidence/tune, tune2, tune3 and tune4 (the cases the extractor is tuned on; tune3 and
+tune4 were written blind as held-out parts 3 and 4, and demoted to tuning after their first sight was
+recorded: see their READMEs), and the held-out parts, each frozen before its first run and never tuned on:
+heldout (written first), heldout2 (written blind later) and heldout5 (written blind by someone who never
+read the checker, from real ledgers of bench, compare, load, profile and explain runs). Each report is
+checked against its own ledger; a report is blocked when one of its figures is not backed by the ledger.
+Goals: block >= 95 % of the reports with an invented figure and <= 2 % of the genuine ones, judged on the
+held-out parts pooled.
 
 Cost: the SubagentStop handler exactly as `perfpack install` writes it (.claude/perfpack/local/python -S
 local/hook.py subagent-stop, payload on stdin) in a project whose ledger holds 200 records, interleaved in
@@ -47,8 +48,9 @@ from perfpack.install.core import hook_argv  # noqa: E402
 
 DATA = ROOT / "tests" / "data" / "evidence"
 CORPORA = {"tune": DATA / "tune", "tune 2": DATA / "tune2", "tune 3": DATA / "tune3",
-           "held-out": DATA / "heldout", "held-out 2": DATA / "heldout2", "held-out 4": DATA / "heldout4"}
-HELD_OUT = ("held-out", "held-out 2", "held-out 4")
+           "tune 4": DATA / "tune4", "held-out": DATA / "heldout", "held-out 2": DATA / "heldout2",
+           "held-out 5": DATA / "heldout5"}
+HELD_OUT = ("held-out", "held-out 2", "held-out 5")
 POOLED = "held-out, all parts"
 GOALS = {"invented_block_rate": 0.95, "genuine_block_rate": 0.02, "ratio": 1.3}
 NO_FIGURES = ("I read the handler and the ORM calls. Nothing here is worth changing without a measurement; "
