@@ -215,7 +215,7 @@ def test_ticks_are_round_and_their_labels_fit():
         assert round(mantissa, 6) in (1, 2, 2.5, 5), (high, ticks)
         assert ticks[-1] >= high and all(abs(t / step - round(t / step)) < 1e-6 for t in ticks)
     mb = charts.nice_ticks(19.1 * 2**20, 116, charts.tick_label_bytes, unit=charts.byte_unit(19.1 * 2**20))
-    assert [charts.tick_label_bytes(t) for t in mb][-1] in ("20 MB", "25 MB")
+    assert [charts.tick_label_bytes(t) for t in mb][-1] in ("20 MiB", "25 MiB")
 
 
 @pytest.mark.parametrize("label", ["orders-report", "a" * 200, "ünïcødé ✓ 漢字"])

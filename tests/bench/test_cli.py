@@ -541,3 +541,35 @@ def test_one_saved_run_is_reported_not_left_as_an_empty_heading(perfpack, projec
     assert "--name startup --save --force" in history
     text = perfpack("history", "startup", cwd=project).stdout
     assert "wall time median per run" in text and "wall_s" not in text
+
+
+@pytest.mark.parametrize(
+    "spec,limit",
+    [
+        ("rss=64MB", 64_000_000),  # SI: powers of 1000
+        ("rss=64mb", 64_000_000),
+        ("rss=64MiB", 64 * 2**20),  # binary: powers of 1024
+        ("rss=512kB", 512_000),
+        ("rss=512KiB", 512 * 1024),
+        ("rss=2GB", 2_000_000_000),
+        ("rss=2GiB", 2 * 2**30),
+        ("rss=4096", 4096),
+    ],
+)
+def test_size_budgets_read_si_and_binary_units_honestly(spec, limit):
+    from perfpack.bench.budgets import parse_budget
+
+    assert parse_budget(spec).limit == limit
+
+
+def test_sizes_print_in_binary_units_that_say_so(perfpack, project):
+    from perfpack.bench.units import format_bytes
+
+    assert format_bytes(30_056_448) == "28.7 MiB" and format_bytes(2048) == "2.0 KiB"
+    assert format_bytes(3 * 2**30) == "3.0 GiB" and format_bytes(100) == "100 B"
+    shown = " ".join(perfpack("bench", "--help").stdout.split())
+    assert "MB = 10^6 bytes" in shown and "MiB = 2^20 bytes" in shown, shown
+    # the budget line shows limit and value in the same honest unit: 50 MB is 47.7 MiB
+    proc = perfpack("bench", "--runs", "2", "--budget", "rss=50MB", "--", "python3", "-c",
+                    "b = b'x' * (80 * 1024 * 1024)", cwd=project)
+    assert "budget 47.7 MiB: BREACHED" in proc.stdout, proc.stdout

@@ -1,4 +1,5 @@
-"""Performance budgets: `p95=300ms`, `rss=512MB`, presets such as `kpi`, and `--max-regression 5%`."""
+"""Performance budgets: `p95=300ms`, `rss=512MB` (10^6 bytes) or `rss=512MiB` (2^20), presets such as
+`kpi`, and `--max-regression 5%`."""
 
 from __future__ import annotations
 
@@ -12,7 +13,9 @@ from perfpack.errors import PerfpackError
 __all__ = ["Budget", "format_bytes", "format_seconds", "parse_budget", "parse_budgets", "parse_percent"]
 
 TIME_UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0}
-SIZE_UNITS = {"b": 1, "kb": 1024, "mb": 1024 ** 2, "gb": 1024 ** 3, "kib": 1024, "mib": 1024 ** 2,
+# SI units are powers of 1000 (64MB = 64,000,000 bytes), binary ones powers of 1024 (64MiB = 67,108,864),
+# as everywhere else: bench prints sizes in KiB, MiB and GiB.
+SIZE_UNITS = {"b": 1, "kb": 1000, "mb": 1000 ** 2, "gb": 1000 ** 3, "kib": 1024, "mib": 1024 ** 2,
               "gib": 1024 ** 3}
 TIME_METRICS = {"min": "min", "mean": "mean", "median": "median", "p50": "median", "p95": "p95", "p99": "p99",
                 "max": "max"}
@@ -43,7 +46,8 @@ class Budget:
 
 
 def parse_budget(spec: str) -> Budget:
-    """`p95=300ms` -> Budget("p95", 0.3); `rss=512MB` -> Budget("rss", 536870912).
+    """`p95=300ms` -> Budget("p95", 0.3); `rss=512MB` -> Budget("rss", 512_000_000); `rss=512MiB` ->
+    Budget("rss", 536870912).
 
     Bad specs are usage errors."""
     match = _SPEC.match(spec or "")
@@ -55,7 +59,7 @@ def parse_budget(spec: str) -> Budget:
         factor = SIZE_UNITS.get(unit.lower() if unit else "b")
         if factor is None:
             raise PerfpackError(f"invalid budget {spec!r}: unknown size unit {unit!r}",
-                                hint="use B, KB, MB or GB")
+                                hint="use B, kB, MB, GB (powers of 1000) or KiB, MiB, GiB (powers of 1024)")
         return Budget("rss", _finite(number * factor, spec), spec.strip())
     if metric not in TIME_METRICS:
         raise PerfpackError(f"invalid budget {spec!r}: unknown metric {metric!r}",

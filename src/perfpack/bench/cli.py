@@ -147,7 +147,8 @@ def _run_options(**kw: Any) -> Any:
     "budgets",
     multiple=True,
     metavar="METRIC=VALUE",
-    help="Absolute budget: p50/median/mean/min/max/p95/p99 in ns/us/ms/s, rss in B/KB/MB/GB. Repeatable.",
+    help="Absolute budget: p50/median/mean/min/max/p95/p99 in ns/us/ms/s, rss in B, kB/MB/GB "
+    "(MB = 10^6 bytes) or KiB/MiB/GiB (MiB = 2^20 bytes), e.g. rss=64MiB. Repeatable.",
 )
 @click.option(
     "--budget-preset",
