@@ -220,23 +220,57 @@ def _record(
 
 
 def summary_figures(summary: dict[str, Any], side: str | None = None) -> list[dict[str, Any]]:
-    """The figures bench prints for one side, as ledger figures in the ledger's conventions
-    (perfpack.evidence): the statistic as `metric`, `side` "before"/"after" or "a"/"b" for a pair."""
+    """Every figure bench prints for one side (perfpack.bench.render._side_lines), as ledger figures in the
+    ledger's conventions (perfpack.evidence): the statistic as `metric`, `of` what (wall, cpu, rss),
+    `side` "before"/"after" or "a"/"b" for a pair. The bounds of a printed 95 % interval carry the
+    statistic they bound and `bound` "ci95_low"/"ci95_high"; the "± sd" is `stdev`; the noise note's two
+    percentages are `median_ci_width` and `variation`. Sizes are bytes (printed as KiB/MiB/GiB).
+
+    The secondary figures come first: the evidence matcher pairs a record's sides by statistic and
+    dimension, the last figure of each winning, so the wall-time statistics (and peak RSS) are last."""
     from perfpack.ledger import figure
 
     extra = {"side": side} if side else {}
-    out = []
+    secondary: list[dict[str, Any]] = []
+    main: list[dict[str, Any]] = []
+
+    def bounds(metric: str, ci: list[float] | None, unit: str, of: str) -> None:
+        if ci and ci[0] != ci[1]:
+            secondary.append(figure(metric, ci[0], unit, of=of, bound="ci95_low", **extra))
+            secondary.append(figure(metric, ci[1], unit, of=of, bound="ci95_high", **extra))
+
     wall = summary.get("wall_s") or summary.get("latency_s")
-    if wall:
-        for key in ("median", "mean", "min", "max", "p95", "p99"):
-            out.append(figure(key, wall[key], "s", of="wall", **extra))
     cpu = summary.get("cpu_s")
     if cpu:
-        out.append(figure("cpu", cpu["median"], "s", of="cpu", **extra))
+        secondary.append(figure("median", cpu["median"], "s", of="cpu", **extra))  # "cpu median 123 ms"
+        bounds("median", cpu.get("median_ci"), "s", "cpu")
+        main.append(figure("cpu", cpu["median"], "s", of="cpu", **extra))
     rss = summary.get("rss_bytes")
     if rss:
-        out.append(figure("rss", rss["max"], "B", of="peak rss", **extra))
-    return out
+        secondary.append(figure("median", rss["median"], "B", of="rss", **extra))
+        bounds("median", rss.get("median_ci"), "B", "rss")
+        main.append(figure("rss", rss["max"], "B", of="peak rss", **extra))
+    if wall:
+        bounds("median", wall.get("median_ci"), "s", "wall")
+        bounds("p95", wall.get("p95_ci"), "s", "wall")
+        if wall.get("stdev") is not None:
+            secondary.append(figure("stdev", wall["stdev"], "s", of="wall", **extra))
+        main[:0] = [figure(key, wall[key], "s", of="wall", **extra)
+                    for key in ("median", "mean", "min", "max", "p95", "p99")]
+    secondary += noise_figures(summary, **extra)
+    return secondary + main
+
+
+def noise_figures(summary: dict[str, Any], **extra: Any) -> list[dict[str, Any]]:
+    """A noise note's two percentages ("the median's 95% interval is 52% of the median (run-to-run
+    variation 28%)") as ledger figures; none when the sample is not noisy."""
+    from perfpack.bench.comparison import noise_percentages
+    from perfpack.ledger import figure
+
+    noise = noise_percentages(summary)
+    if noise is None:
+        return []
+    return [figure("median_ci_width", noise[0], "%", **extra), figure("variation", noise[1], "%", **extra)]
 
 
 def comparison_figures(comparison: Comparison) -> list[dict[str, Any]]:

@@ -239,10 +239,27 @@ def _noise_notes(
 ) -> list[str]:
     out = []
     for label, summary in ((before_label, before), (after_label, after)):
-        wall = summary.get("wall_s") or next((v for v in summary.values() if v), None)
+        wall = _main_statistics(summary)
         if wall and wall.get("noisy"):
             out.append(f"{label} is noisy: {wall['noisy']}")
     return out
+
+
+def _main_statistics(summary: dict[str, Any]) -> dict[str, Any] | None:
+    found = summary.get("wall_s") or next((v for v in summary.values() if v), None)
+    return found if isinstance(found, dict) else None
+
+
+def noise_percentages(summary: dict[str, Any]) -> tuple[float, float] | None:
+    """The two percentages a noise note prints ("the median's 95% interval is 52% of the median (run-to-run
+    variation 28%)"), unrounded, or None when the sample is not noisy: for the ledger record."""
+    wall = _main_statistics(summary)
+    if not wall or not wall.get("noisy"):
+        return None
+    ci, median = wall.get("median_ci"), wall.get("median") or 0.0
+    if not ci or median <= 0:
+        return None
+    return (ci[1] - ci[0]) / median * 100, (wall.get("spread") or 0.0) * 100
 
 
 # ------------------------------------------------------------------ stored comparisons (for the report)

@@ -181,9 +181,9 @@ def bench_markdown(r: BenchResult) -> str:
     out = [
         f"### {code(shlex.join(r.request.command))}",
         "",
-        "| runs | min | median (95% CI) | mean ± sd | p95 | p99 | CPU median | peak RSS |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|",
-        f"| {w['n']} | {fs(w['min'])} | {fs(w['median'])} {interval(w.get('median_ci'))} | {fs(w['mean'])} ± "
+        "| runs | min | median (95% CI) | mean | stdev | p95 | p99 | CPU median | peak RSS |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        f"| {w['n']} | {fs(w['min'])} | {fs(w['median'])} {interval(w.get('median_ci'))} | {fs(w['mean'])} | "
         f"{fs(w['stdev'])} | {fs(w['p95'])} | {fs(w['p99'])} | {fs(cpu['median']) if cpu else '—'} | "
         f"{format_bytes(rss['max']) if rss else '—'} |",
     ]
