@@ -131,12 +131,22 @@ def _compare_or_save(root: Path, o: Any, plan: Plan, counts: Counts, summary: di
     lines = [f"baseline    {name!r} (saved {base.saved_at}): {comparison.shown_verdict()}"]
     before = base.measurement.figures.get("latency_ms", {})
     after = summary["latency_ms"]
+    then: dict[str, float] = {}
+    changes: dict[str, float] = {}
     for key in ("p50", "p95", "p99"):
         if before.get(key):
             change = (after[key] / before[key] - 1) * 100
+            then[key], changes[key] = before[key], change
             lines.append(
                 f"            {key} {before[key]:,.3g} ms then, {after[key]:,.3g} ms now ({change:+.1f} %)"
             )
     lines += [f"            {note}" for note in comparison.notes[:3]]
-    summary["baseline"] = {"name": name, "verdict": comparison.outcome}
+    # what the lines above printed, for the ledger record (perfpack.load.run._remember)
+    from perfpack.bench.comparison import noise_percentages
+
+    noise = [found for found in map(noise_percentages, (comparison.before.summary, comparison.after.summary))
+             if found]
+    summary["baseline"] = {"name": name, "verdict": comparison.outcome, "then_ms": then,
+                           "change_pct": changes,
+                           "noise_pct": [[round(a, 3), round(b, 3)] for a, b in noise]}
     return lines

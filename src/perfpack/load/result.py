@@ -205,7 +205,8 @@ def summarize(c: Counts, thresholds: list[Threshold]) -> dict[str, Any]:
             value = round(_pct_ms(h, float(t.metric[1:])), 3)
         unit = {"error_rate": "%", "errors": "", "rate": "req/s"}.get(t.metric, "ms")
         shown = 100 * value if unit == "%" else value
-        results.append({"expr": t.expr, "ok": t.holds(value), "actual": _round(shown), "unit": unit})
+        results.append({"expr": t.expr, "metric": t.metric, "ok": t.holds(value), "actual": _round(shown),
+                        "unit": unit})
     if c.requests == 0 and thresholds:  # nothing measured: no threshold can be said to hold
         for r in results:
             r["ok"] = False
@@ -309,7 +310,8 @@ def render_text(s: dict[str, Any], *, what: str) -> str:
         )
     else:
         lines.append(
-            f"CLOSED LOOP: {what}, {gen['connections']} connections back to back for {s['duration_s']:g} s "
+            f"CLOSED LOOP: {what}, requests back to back on each connection "
+            f"({gen['max_in_flight']} in flight at most) for {s['duration_s']:g} s "
             "(latency from each actual send: waiting caused by a slow server is NOT counted; "
             "use --rate for an open-loop run)"
         )
@@ -331,10 +333,12 @@ def render_text(s: dict[str, Any], *, what: str) -> str:
         g = (
             f"generator  lag p50 {_ms(gen['lag_ms']['p50'])} p99 {_ms(gen['lag_ms']['p99'])} "
             f"max {_ms(gen['lag_ms']['max'])}; {100 * gen['cpu_cores']:.0f} % of one core; "
-            f"{gen['connections']} connections, {gen['max_in_flight']} in flight at most"
+            f"{gen['connections']:,} connections opened in all (warm-up included), "
+            f"{gen['max_in_flight']} in flight at most"
         )
     else:
-        g = f"generator  {100 * gen['cpu_cores']:.0f} % of one core; {gen['connections']} connections"
+        g = (f"generator  {100 * gen['cpu_cores']:.0f} % of one core; "
+             f"{gen['connections']:,} connections opened in all (warm-up included)")
     if gen["workers"] > 1:
         g += f"; {gen['workers']} workers"
     lines.append(g)

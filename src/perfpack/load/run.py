@@ -228,10 +228,22 @@ def run_load(o: LoadOptions, *, root: Path | None = None) -> LoadOutcome:
 
 
 def _remember(root: Path, o: LoadOptions, plan: Plan, counts: Counts, summary: dict[str, Any]) -> list[str]:
-    """The ledger entry (always), and the baseline save or comparison (with --name)."""
-    from perfpack.ledger import figure, record
+    """The baseline save or comparison (with --name), then the ledger entry (always): every figure the
+    text and the JSON print, in the unit they print it in."""
+    notes: list[str] = []
+    if o.name:
+        from perfpack.load.baseline import compare_or_save
 
-    lat = summary["latency_ms"]
+        notes = compare_or_save(root, o, plan, counts, summary)
+    record(root, o, ledger_figures(summary), summary)
+    return notes
+
+
+def ledger_figures(summary: dict[str, Any]) -> list[dict[str, Any]]:
+    """What `render_text` prints (and the JSON summary holds), as ledger figures."""
+    from perfpack.ledger import figure
+
+    lat, gen = summary["latency_ms"], summary["generator"]
     figures = [
         figure(k if k != "p999" else "p99.9", lat[k], "ms", of="latency")
         for k in ("p50", "p90", "p95", "p99", "p999", "max", "avg")
@@ -240,11 +252,36 @@ def _remember(root: Path, o: LoadOptions, plan: Plan, counts: Counts, summary: d
         figure("achieved_rate", summary["achieved_rate"], "req/s"),
         figure("error_rate", round(100 * summary["error_rate"], 4), "%"),
         figure("requests", summary["requests"], "count"),
+        figure("duration", summary["duration_s"], "s", of="measured window"),
+        figure("cpu", round(100 * gen["cpu_cores"], 1), "%", of="generator, of one core"),
     ]
+    figures += [figure(k, v, "ms", of="generator lag") for k, v in gen["lag_ms"].items()]
     if summary["target_rate"]:
         figures.append(figure("target_rate", summary["target_rate"], "req/s"))
+        figures.append(figure("achieved_of_target", 100 * summary["achieved_rate"] / summary["target_rate"],
+                              "%"))
+    for request, row in summary.get("by_request", {}).items():
+        figures += [figure(k, row[k], "ms", of="latency", request=request) for k in ("p95", "p99")]
+    for threshold in summary["thresholds"]:
+        if threshold["unit"] in ("ms", "%", "req/s"):
+            figures.append(figure(str(threshold.get("metric") or threshold["expr"]), threshold["actual"],
+                                  threshold["unit"], of="threshold " + threshold["expr"]))
+    baseline = summary.get("baseline") or {}
+    for key, value in (baseline.get("then_ms") or {}).items():  # "p95 412 ms then, 50.1 ms now (-87.9 %)"
+        figures.append(figure(key, value, "ms", of="latency", side="before", baseline=baseline.get("name")))
+    for width, variation in baseline.get("noise_pct") or []:  # "... is noisy: the median's 95% interval
+        # is 94% of the median (run-to-run variation 21%)"
+        figures += [figure("median_ci_width", width, "%"), figure("variation", variation, "%")]
+    for key, value in (baseline.get("change_pct") or {}).items():
+        figures.append(figure("change", value, "%", of=f"{key} latency vs baseline {baseline.get('name')}"))
+    return figures
+
+
+def record(root: Path, o: LoadOptions, figures: list[dict[str, Any]], summary: dict[str, Any]) -> str:
+    from perfpack import ledger
+
     command = ["perfpack", "load", *(["--scenario", o.scenario] if o.scenario else [o.url or ""])]
-    record(
+    return ledger.record(
         root,
         kind="load",
         name=o.name,
@@ -252,8 +289,3 @@ def _remember(root: Path, o: LoadOptions, plan: Plan, counts: Counts, summary: d
         figures=figures,
         extra={"verdict": summary["verdict"], "mode": summary["mode"]},
     )
-    if not o.name:
-        return []
-    from perfpack.load.baseline import compare_or_save
-
-    return compare_or_save(root, o, plan, counts, summary)
