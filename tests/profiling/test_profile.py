@@ -298,6 +298,11 @@ def test_attach_to_a_running_process(tmp_path: Path):
         assert data["hotspots"][0]["function"] == "handle_request_hot"
         assert data["stopped"] == "duration" and data["exit_code"] is None
         assert server.poll() is None  # still running: attaching does not stop it
+        from perfpack.ledger import read
+
+        record = read(tmp_path)[-1]  # a real argv, and the attached process's own beside it
+        assert record["command"] == ["perfpack", "profile", "--pid", str(server.pid)]
+        assert record["target"] == [sys.executable, str(prog)]
     finally:
         server.kill()
         server.wait()

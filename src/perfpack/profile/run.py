@@ -11,6 +11,7 @@ import stat
 import sys
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 from perfpack.errors import PerfpackError
 from perfpack.profile import analysis, pyspy
@@ -187,17 +188,22 @@ def _record(outcome: Outcome, request: Request) -> None:
 
     result = outcome.cpu or outcome.memory
     assert result is not None
+    extra: dict[str, Any] = {
+        "engine": result.engine,
+        "memory": outcome.memory is not None,
+        "profile": outcome.files.get("profile"),
+    }
+    command = outcome.command
+    if request.pid is not None:  # a real argv, and the attached process's own argv beside it
+        command = ["perfpack", "profile", "--pid", str(request.pid)]
+        extra["target"] = _cmdline_argv(request.pid)
     outcome.ledger_id = ledger.record(
         outcome.root,
         kind="profile",
         name=outcome.name,
-        command=outcome.command,
+        command=command,
         figures=ledger_figures(outcome, top=request.top),
-        extra={
-            "engine": result.engine,
-            "memory": outcome.memory is not None,
-            "profile": outcome.files.get("profile"),
-        },
+        extra=extra,
     )
 
 
@@ -680,6 +686,16 @@ def _cmdline(pid: int) -> str:
     except OSError:
         return "?"
     return one_line(raw.rstrip(b"\0").replace(b"\0", b" ").decode("utf-8", "replace"), limit=200) or "?"
+
+
+def _cmdline_argv(pid: int) -> list[str]:
+    """The process's argv as a list (from /proc/PID/cmdline), [] when it cannot be read."""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as handle:
+            raw = handle.read(65536)
+    except OSError:
+        return []
+    return [part.decode("utf-8", "replace") for part in raw.rstrip(b"\0").split(b"\0")][:200] if raw else []
 
 
 def _ancestors() -> set[int]:

@@ -300,6 +300,10 @@ def ledger_figures(outcome: Outcome, *, top: int) -> list[dict[str, Any]]:
         cpu = outcome.cpu
         figures.append(figure("wall", round(cpu.wall_s, 2), "s"))
         figures.append(figure("samples", cpu.samples, "calls" if cpu.weight_unit == "us" else "samples"))
+        imports = [s for s in outcome.imports if s.self_pct >= 0.5][:4]
+        if imports:  # "imports: 12.5% (numpy 8.0%, ...)"
+            figures.append(figure("imports", sum(s.self_pct for s in outcome.imports), "%"))
+            figures += [figure("self", s.self_pct, "%", function=s.function) for s in imports]
         for spot in outcome.hotspots[:top]:
             figures.append(
                 figure("self", spot.self_pct, "%", function=spot.function, file=spot.file, line=spot.line)
@@ -307,12 +311,16 @@ def ledger_figures(outcome: Outcome, *, top: int) -> list[dict[str, Any]]:
             figures.append(
                 figure("total", spot.total_pct, "%", function=spot.function, file=spot.file, line=spot.line)
             )
+            if spot.inner and spot.inner_pct >= 1:  # "in: json.loads 45%"
+                figures.append(figure("inner", spot.inner_pct, "%", function=spot.inner))
     else:
         mem = outcome.memory
         assert mem is not None
         figures.append(figure("peak", mem.peak_bytes, "B"))
         figures.append(figure("wall", round(mem.wall_s, 2), "s"))
         live = outcome.total_weight
+        # "15.6 MiB live in 4 sites at the peak"
+        figures.append(figure("live", live, "B", of="allocations live at the peak"))
         shown = [s for s in outcome.sites if not live or s.bytes >= MIN_SITE_SHARE * live] or outcome.sites
         for site in shown[:top]:
             figures.append(
