@@ -77,6 +77,55 @@ def record(root: Path | str, *, kind: str, name: str | None, command: Iterable[s
     return record_id
 
 
+# Figures that qualify a headline one (interval bounds, spread, noise): `headline` leaves them out.
+_SECONDARY_METRICS = {"stdev", "median_ci_width", "variation", "samples", "requests"}
+
+
+def headline(record: dict[str, Any], *, limit: int = 6) -> str:
+    """What a record's run measured, as its command printed it: "median=1.23 s, p95=1.31 s, ..." rounded
+    the way the command rounds; for a run compared with a baseline the run's own side ("after") and the
+    change, never the baseline's; for an A/B comparison both sides ("A: ... | B: ..."). `evidence list`."""
+    figures = [f for f in record.get("figures") or [] if isinstance(f, dict) and "bound" not in f
+               and f.get("metric") not in _SECONDARY_METRICS and f.get("of") not in ("cpu", "rss")]
+    changes = [f for f in figures if f.get("metric") in ("ratio", "change", "speedup")]
+    figures = [f for f in figures if f not in changes]
+    sides = {f.get("side") for f in figures}
+    parts = []
+    if "a" in sides or "b" in sides:
+        for side in ("a", "b"):
+            chosen = [f for f in figures if f.get("side") == side][:limit // 2 or 1]
+            parts.append(f"{side.upper()}: " + ", ".join(_shown(f) for f in chosen))
+    else:
+        own = [f for f in figures if f.get("side") in (None, "", "after")]  # never the baseline's
+        parts.append(", ".join(_shown(f) for f in own[:limit]))
+    if changes:
+        parts.append(", ".join(_shown(f) for f in changes[:limit]))
+    return " | ".join(part for part in parts if part)
+
+
+def _shown(f: dict[str, Any]) -> str:
+    from perfpack.bench.units import format_bytes, format_seconds
+
+    value, unit, metric = f.get("value"), str(f.get("unit") or ""), str(f.get("metric") or "?")
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        return f"{metric}={value!r}"
+    if unit in ("s", "ms", "us", "µs", "ns"):
+        text = format_seconds(value * {"s": 1.0, "ms": 1e-3, "us": 1e-6, "µs": 1e-6, "ns": 1e-9}[unit])
+    elif unit == "B":
+        text = format_bytes(value)
+    elif unit == "%":
+        text = f"{value:+.1f} %" if metric in ("change", "wall change", "share change") else f"{value:.1f} %"
+    elif unit == "x":
+        text = f"{value:.3g}x"
+    elif unit == "req/s":
+        text = f"{value:,.1f} req/s"
+    elif unit in ("count", "samples", "calls", ""):
+        text = f"{value:,.6g}"
+    else:
+        text = f"{value:,.6g} {unit}"
+    return f"{metric}={text}"
+
+
 def _ignore_in_git(folder: str) -> None:
     """List the ledger in FOLDER/.gitignore (created if missing): its figures belong to this machine."""
     from perfpack.safeio import append_nofollow

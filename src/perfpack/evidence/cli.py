@@ -29,7 +29,9 @@ def evidence() -> None:
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True)
 @click.option("--project", type=click.Path(file_okay=False), help="Project folder (default: the current).")
 def list_(kind: str | None, limit: int, fmt: str, project: str | None) -> int:
-    """The newest measurements in the ledger, with the figures each printed."""
+    """The newest measurements in the ledger, with the headline figures each printed (rounded as printed;
+    a run compared with a baseline shows its own side; an A/B comparison both). --format json: every
+    figure, unrounded."""
     from perfpack import ledger
     from perfpack.project import project_from_option
     from perfpack.report import Report, render
@@ -40,10 +42,10 @@ def list_(kind: str | None, limit: int, fmt: str, project: str | None) -> int:
     records = [r for r in everything if kind is None or r.get("kind") == kind][-limit:]
     lines = []
     for record in records:
-        figures = ", ".join(_figure_text(f) for f in (record.get("figures") or [])[:5] if isinstance(f, dict))
+        figures = ledger.headline(record)
         commit = str(record.get("commit") or "")[:8]
         row = f"{record.get('id')}  {record.get('name') or '-'}  {commit}  {figures}"
-        lines.append(one_line(row, limit=200))
+        lines.append(one_line(row, limit=300))
     if lines:
         text = "\n".join(lines)
     elif everything:
@@ -53,28 +55,6 @@ def list_(kind: str | None, limit: int, fmt: str, project: str | None) -> int:
         text = "the ledger is empty: no measurements recorded in this project yet"
     click.echo(render(Report("evidence", data={"records": records}, text=text), fmt))
     return ExitCode.OK
-
-
-def _figure_text(figure: dict[str, object]) -> str:
-    """One ledger figure as people read it: median=35.9 ms, rss=19.7 MB, samples=53, self=73.9%."""
-    from perfpack.bench.units import format_bytes, format_seconds
-    from perfpack.terminal import one_line
-
-    metric, value, unit = figure.get("metric"), figure.get("value"), str(figure.get("unit") or "")
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        if unit in ("s", "ms"):
-            shown = format_seconds(float(value) / (1000 if unit == "ms" else 1))
-        elif unit == "B":
-            shown = format_bytes(float(value))
-        elif unit in ("%", "x"):
-            shown = f"{value:.4g}{unit}"
-        elif unit in ("count", "samples", ""):
-            shown = f"{value:.4g}"
-        else:
-            shown = f"{value:.4g} {unit}"
-    else:
-        shown = f"{value}{unit}"
-    return one_line(f"{metric}={shown}", limit=60)
 
 
 @evidence.command("check")
