@@ -1,0 +1,240 @@
+"""The oracle: every performance figure a measuring command prints is in the ledger record it appends.
+
+Each test runs a real measuring command (bench, compare both ways, load against a server on 127.0.0.1,
+profile, explain --try-indexes on SQLite), takes exactly what it printed (the text, and the JSON an agent
+reads), and hands it to `perfpack evidence check --message FILE` in that project: an agent that quotes
+perfpack's output verbatim must never be sent back (issue 21). A figure printed but not recorded fails the
+test with the figure named.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import run_perfpack
+
+WORK = """\
+import sys
+n = int(sys.argv[1]) if len(sys.argv) > 1 else 60000
+print(sum(i * i for i in range(n)))
+"""
+# a program that holds some memory, so that --memory and RSS have something to show
+HOLD = """\
+import sys
+n = int(sys.argv[1]) if len(sys.argv) > 1 else 200000
+rows = [str(i) * 3 for i in range(n)]
+print(len(rows))
+"""
+
+
+def _git(root: Path, *args: str) -> None:
+    subprocess.run(["git", *args], cwd=root, check=True, capture_output=True,
+                   env={"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com",
+                        "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.com",
+                        "PATH": "/usr/bin:/bin:/usr/local/bin", "HOME": str(root)})
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    root = tmp_path / "proj"
+    root.mkdir()
+    (root / "work.py").write_text(WORK)
+    (root / "hold.py").write_text(HOLD)
+    _git(root, "init", "-q", "-b", "main")
+    _git(root, "add", "-A")
+    _git(root, "commit", "-q", "-m", "first")
+    (root / "work.py").write_text(WORK.replace("60000", "30000"))
+    _git(root, "commit", "-q", "-am", "less work")
+    return root
+
+
+NOTE = "/work/team/status/NOTE-ledgerfix-to-accuracy.md"
+# Printed text the checker's extractor reads as a claim although it is none (the confidence level of an
+# interval, the minimum effect a verdict is judged against: settings, not measurements). Reported to the
+# owner of perfpack.evidence.claims (NOTE above); `test_known_misreads_are_not_claims` (xfail, strict)
+# starts passing, and fails as XPASS, when the extractor stops reading them: then empty this table.
+KNOWN_MISREADS = (
+    "{} CI", "{} interval",  # the confidence level: "95% CI [0.311, 0.997]", "the median's 95% interval"
+    "changes beyond {}", "the minimum effect {}",  # --min-effect, a setting: "changes beyond 2%"
+    "at the peak · {} wall",  # profile --memory: "peak" before a "·" taken as the wall time's statistic
+    "ran {} in one loop",  # explain's N+1 finding: "ran 25 times in one loop", a count read as a ratio
+)
+
+
+def _misread(text: str, printed: str) -> bool:
+    return any(context.format(text) in printed for context in KNOWN_MISREADS)
+
+
+def unverified(root: Path, printed: str, what: str) -> list[str]:
+    """The claims of `printed` (taken as an agent's final message) the project's ledger does not back."""
+    message = root.parent / f"message-{what}.txt"
+    message.write_text(printed)
+    proc = run_perfpack("evidence", "check", "--message", str(message), "--format", "json", cwd=root)
+    assert proc.returncode in (0, 1), proc.stderr
+    result = json.loads(proc.stdout)
+    if result["unverified"] == 0:
+        assert proc.returncode == 0, proc.stdout
+    return [f"{c['text']!r} ({c.get('metric')}, {c['value']} {c['unit']})"
+            for c in result["claims"] if c["matched"] is None and not _misread(c["text"], printed)]
+
+
+@pytest.mark.xfail(strict=True,
+                   reason=f"the checker's extractor misreads this printed line: reported in {NOTE}")
+@pytest.mark.parametrize("printed,text", [
+    ("  after/before 0.448x (-55.2%), 95% CI [0.311, 0.997], p = 0.032: FASTER", "95%"),
+    ("  B/A 1.012x (+1.2%), 95% CI [0.990, 1.020], p = 0.3: same (change +1.2% is below the minimum "
+     "effect 2%)", "2%"),
+    ("  inconclusive: too noisy to judge: the ratio's 95% interval [0.067, 9.097] holds both no change and "
+     "changes beyond 5%; add runs or quiet the machine; no direction is claimed", "5%"),
+    ("report.py:7:1: warning: PX102(n-plus-one): `SELECT count(*) FROM orders WHERE customer_id = ?` ran 25 "
+     "times in one loop, one row each", "25 times"),
+    ("peak 15.6 MiB (16,311,432 bytes) · 15.6 MiB live in 4 sites at the peak · 0.43 s wall · exit 0",
+     "0.43 s"),
+])
+def test_known_misreads(printed: str, text: str) -> None:
+    """Each line is one that a measuring command prints, and `text` in it is no claim (a confidence level,
+    the minimum effect: settings), or a claim read with the wrong statistic ("peak" reaching across "·"
+    to the wall time). Fails (xfail) while the extractor misreads it; passes (XPASS, a strict failure)
+    once it does not: then drop the line here and its context from KNOWN_MISREADS."""
+    from perfpack.evidence.claims import extract_claims
+
+    assert _misread(text, printed)
+    misread = [claim for claim in extract_claims(printed) if claim.text == text and
+               (claim.dimension != "time" or claim.metric == "peak")]
+    assert not misread, [(claim.text, claim.metric) for claim in misread]
+
+
+def assert_backed(root: Path, printed: str, what: str) -> None:
+    missing = unverified(root, printed, what)
+    assert not missing, f"{what} printed figures its ledger record lacks: {missing}\n--- printed:\n{printed}"
+
+
+def measure(root: Path, *args: str, ok: tuple[int, ...] = (0, 1)) -> tuple[str, str]:
+    """Run `perfpack ARGS` in the project as an agent would: (stdout, stderr). Each run is a measurement of
+    its own, with its own ledger record: the JSON of a command is checked after the text's run."""
+    proc = run_perfpack(*args, cwd=root, timeout=120)
+    assert proc.returncode in ok, (proc.returncode, proc.stdout, proc.stderr)
+    return proc.stdout, proc.stderr
+
+
+def test_bench_saved_then_compared_with_its_baseline(project: Path) -> None:
+    text, _ = measure(project, "bench", "--runs", "5", "--warmup", "1", "--name", "work", "--save", "--",
+                      sys.executable, "hold.py")
+    assert "rss" in text
+    assert_backed(project, text, "bench --save")
+    text, _ = measure(project, "bench", "--runs", "5", "--warmup", "1", "--name", "work", "--",
+                      sys.executable, "hold.py")
+    assert "vs baseline" in text
+    assert_backed(project, text, "bench vs its baseline")
+    # `evidence list` shows what this run measured, as printed (not the baseline's median)
+    median = text.split("wall   median ", 1)[1].split(" [", 1)[0].split("   ", 1)[0]
+    listed = run_perfpack("evidence", "list", "--limit", "1", cwd=project).stdout
+    assert f"median {median}," in listed and "ratio " in listed, (median, listed)
+    data, _ = measure(project, "bench", "--runs", "5", "--warmup", "1", "--name", "work", "--format",
+                      "markdown", "--", sys.executable, "hold.py")
+    assert_backed(project, data, "bench --format markdown")
+
+
+def test_compare_two_commands(project: Path) -> None:
+    text, _ = measure(project, "compare", "--runs", "5", "--", sys.executable, "work.py", "60000", "--vs",
+                      sys.executable, "work.py", "20000")
+    assert "B/A" in text
+    assert_backed(project, text, "compare --vs")
+    listed = run_perfpack("evidence", "list", "--limit", "1", cwd=project).stdout
+    medians = [part.split("median ", 1)[1].split(" [", 1)[0] for part in text.split("wall   ")[1:]]
+    assert f"A: median {medians[0]}," in listed and f"B: median {medians[1]}," in listed, (medians, listed)
+    text, _ = measure(project, "compare", "--runs", "5", "--format", "markdown", "--", sys.executable,
+                      "hold.py", "--vs", sys.executable, "work.py")
+    assert_backed(project, text, "compare --vs --format markdown")
+
+
+def test_compare_two_revisions(project: Path) -> None:
+    text, _ = measure(project, "compare", "--runs", "4", "--rev", "HEAD~1", "--rev", "HEAD", "--",
+                      sys.executable, "work.py")
+    assert "Revisions compared" in text
+    assert_backed(project, text, "compare --rev")
+
+
+@pytest.fixture
+def server(tmp_path: Path):
+    script = Path(__file__).resolve().parent.parent / "load" / "stdlib_server.py"
+    proc = subprocess.Popen([sys.executable, str(script), "--max-seconds", "120", "--keep-alive"],
+                            stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    port = int(proc.stdout.readline())
+    yield f"http://127.0.0.1:{port}/"
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def test_load_saved_then_compared_with_its_baseline(project: Path, server: str) -> None:
+    args = ("load", server, "--rate", "40", "--duration", "1.5s", "--name", "home")
+    text, _ = measure(project, *args, "--save")
+    assert "achieved" in text
+    assert_backed(project, text, "load --save")
+    text, _ = measure(project, *args)
+    assert " then, " in text and " now (" in text, text
+    assert_backed(project, text, "load vs its baseline")
+    data, _ = measure(project, *args, "--format", "json")
+    assert_backed(project, data, "load --format json")
+
+
+def test_load_closed_loop(project: Path, server: str) -> None:
+    text, _ = measure(project, "load", server, "--concurrency", "2", "--duration", "1s", "--warmup", "0.3s",
+                      "--threshold", "p75<2s", "--threshold", "error_rate<1%")
+    assert "CLOSED LOOP" in text
+    assert_backed(project, text, "load (closed loop)")
+
+
+def test_profile_cpu(project: Path) -> None:
+    text, _ = measure(project, "profile", "--", sys.executable, "work.py", "1500000")
+    assert_backed(project, text, "profile")
+    data, _ = measure(project, "profile", "--format", "json", "--", sys.executable, "work.py", "1500000")
+    assert_backed(project, data, "profile --format json")
+
+
+def test_profile_memory(project: Path) -> None:
+    text, err = measure(project, "profile", "--memory", "--", sys.executable, "hold.py")
+    assert_backed(project, text, "profile --memory")
+    data, _ = measure(project, "profile", "--memory", "--format", "json", "--", sys.executable, "hold.py")
+    assert_backed(project, data, "profile --memory --format json")
+
+
+SHOP = """\
+import sqlite3
+import sys
+
+db = sqlite3.connect(sys.argv[1])
+ids = [row[0] for row in db.execute("SELECT id FROM customers ORDER BY id LIMIT 25")]
+for customer in ids:  # one query per customer: the N+1 pattern explain --capture groups
+    db.execute("SELECT count(*), sum(total) FROM orders WHERE customer_id = ?", (customer,)).fetchall()
+"""
+
+
+def test_explain_try_indexes(project: Path) -> None:
+    db = sqlite3.connect(project / "shop.db")
+    db.executescript("CREATE TABLE customers (id INTEGER PRIMARY KEY, name TEXT);"
+                     "CREATE TABLE orders (id INTEGER PRIMARY KEY, customer_id INTEGER, total INTEGER);")
+    db.executemany("INSERT INTO customers VALUES (?, ?)", [(i, f"c{i}") for i in range(1, 401)])
+    db.executemany("INSERT INTO orders VALUES (?, ?, ?)",
+                   [(i, i % 400 + 1, i % 997) for i in range(1, 60001)])
+    db.commit()
+    db.close()
+    (project / "report.py").write_text(SHOP)
+    text, _ = measure(project, "explain", "--db", "shop.db", "--try-indexes", "--capture", "--",
+                      sys.executable, "report.py", "shop.db")
+    assert "index" in text.lower(), text
+    assert_backed(project, text, "explain --try-indexes --capture")
+    data, _ = measure(project, "explain", "--db", "shop.db", "--try-indexes", "--capture", "--format", "json",
+                      "--", sys.executable, "report.py", "shop.db")
+    assert_backed(project, data, "explain --try-indexes --format json")
