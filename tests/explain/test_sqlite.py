@@ -311,3 +311,17 @@ def test_try_indexes_copies_a_small_database_into_memory_and_a_large_one_into_a_
     finally:
         target.close()
     assert digest(sqlite_db) == before
+
+
+def test_the_details_path_opens_from_where_the_user_is(perfpack, sqlite_db: Path, tmp_path: Path) -> None:
+    # from a sub-folder of the project the summary said ".claude/perfpack/explain/last.json", which is
+    # the project's, not the sub-folder's
+    (tmp_path / ".git").mkdir()
+    sub = tmp_path / "src" / "app"
+    sub.mkdir(parents=True)
+    for cwd in (sub, tmp_path):
+        proc = run(perfpack, "--db", str(sqlite_db), "--sql", "SELECT 1", cwd=cwd)
+        assert proc.returncode == 0, proc.stderr
+        shown = re.search(r"^details: (.+)$", proc.stdout, re.M)
+        assert shown, proc.stdout
+        assert (cwd / shown.group(1)).resolve() == (tmp_path / ".claude/perfpack/explain/last.json").resolve()

@@ -156,11 +156,17 @@ def explain(
 
 
 def _show(path: Path | None, root: Path) -> str | None:
+    """The details file as a path that opens from where the user is: relative to the current folder when
+    it is below it, else absolute (a path relative to the project misleads in a sub-folder or with
+    --project)."""
+    import os
+
     if path is None:
         return None
+    here = Path(os.getcwd())
     try:
-        return str(path.relative_to(root))
-    except ValueError:
+        return str(path.resolve().relative_to(here.resolve()))
+    except (ValueError, OSError):
         return str(path)
 
 
