@@ -130,8 +130,14 @@ def test_bench_saved_then_compared_with_its_baseline(project: Path) -> None:
     listed = run_perfpack("evidence", "list", "--limit", "1", cwd=project).stdout
     assert f"median={median}," in listed and "ratio=" in listed, (median, listed)
     data, _ = measure(project, "bench", "--runs", "5", "--warmup", "0", "--name", "work", "--format",
-                      "markdown", "--", sys.executable, "hold.py")
-    assert_backed(project, data, "bench --format markdown")
+                      "markdown", "--budget", "p95=20s", "--budget", "rss=64MB", "--", sys.executable,
+                      "hold.py")
+    assert "| budget |" in data
+    assert_backed(project, data, "bench --format markdown, with budgets")
+    text, _ = measure(project, "bench", "--runs", "5", "--warmup", "0", "--budget", "p95=20s", "--budget",
+                      "rss=1MiB", "--", sys.executable, "hold.py")
+    assert "budget 1.0 MiB: BREACHED" in text, text
+    assert_backed(project, text, "bench with budgets")
 
 
 def test_compare_two_commands(project: Path) -> None:

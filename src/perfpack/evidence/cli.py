@@ -14,10 +14,10 @@ FORMATS = format_choices("text", "json")
 def evidence() -> None:
     """Check that the figures an agent reports were really measured.
 
-    Every measuring command (bench, compare, load, profile, explain --try-indexes) appends what it
-    printed to the project's ledger (.claude/perfpack/ledger.jsonl, git-ignored). `check` reads an
-    agent's final message and matches each quantitative claim (latencies, speed-ups, percentages,
-    rates, sizes) against it, within rounding and unit conversion.
+    Every measuring command (bench, compare, load, profile, explain --try-indexes/--capture) appends
+    every figure it printed to the project's ledger (.claude/perfpack/ledger.jsonl, git-ignored).
+    `check` reads an agent's final message and matches each quantitative claim (latencies, speed-ups,
+    percentages, rates, sizes) against it, within rounding and unit conversion.
 
     Exit codes: 0 every claim backed (or none made), 1 a claim is unverified, 2 bad input, 3 internal error.
     """
