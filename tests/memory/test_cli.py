@@ -247,3 +247,16 @@ def test_in_process_calls_close_the_database(project: Path, db: Path) -> None:
 
     assert main(["memory", "task", PE, '{"task_description": "t", "outcome": "success"}']) == 0
     assert not db.with_name("memory.db-wal").exists()  # the last close checkpointed and removed it
+
+
+def test_export_outside_the_project_hints_at_stdout_not_at_the_database_variable(
+    tmp_path: Path, project: Path
+) -> None:
+    # the --out refusal used to suggest PERFPACK_MEMORY_DB, which moves the database, not the export
+    assert mem("insight", PE, INSIGHT).returncode == 0
+    target = tmp_path / "elsewhere.json"
+    refused = mem("export", "--out", str(target))
+    assert refused.returncode == 2 and "outside the project" in refused.stderr and not target.exists()
+    assert "PERFPACK_MEMORY_DB" not in refused.stderr and "leave --out out" in refused.stderr
+    db = mem("--db", str(tmp_path / "m.db"), "insight", PE, INSIGHT)
+    assert db.returncode == 2 and "PERFPACK_MEMORY_DB" in db.stderr

@@ -27,7 +27,9 @@ def inside_project(path: str, what: str) -> str:
     if folder != root and not folder.startswith(root.rstrip(os.sep) + os.sep):
         raise PerfpackError(
             f"{what} {path}: outside the project ({root})",
-            hint="memory files stay inside the project; set PERFPACK_MEMORY_DB for a database elsewhere",
+            hint="memory files stay inside the project; leave --out out to print the export, and redirect it"
+            if what == "--out" else
+            "memory files stay inside the project; set PERFPACK_MEMORY_DB for a database elsewhere",
         )
     target = os.path.join(folder, os.path.basename(full))
     if os.path.islink(target):
