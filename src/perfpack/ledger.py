@@ -84,7 +84,8 @@ _SECONDARY_METRICS = {"stdev", "median_ci_width", "variation", "samples", "reque
 def headline(record: dict[str, Any], *, limit: int = 6) -> str:
     """What a record's run measured, as its command printed it: "median=1.23 s, p95=1.31 s, ..." rounded
     the way the command rounds; for a run compared with a baseline the run's own side ("after") and the
-    change, never the baseline's; for an A/B comparison both sides ("A: ... | B: ..."). `evidence list`."""
+    change, never the baseline's; for an A/B comparison both sides ("A: ... | B: ..."); for explain's
+    before and after (both measured by the run) "median=82.3 ms -> 15.1 µs". `evidence list`."""
     figures = [f for f in record.get("figures") or [] if isinstance(f, dict) and "bound" not in f
                and f.get("metric") not in _SECONDARY_METRICS and f.get("of") not in ("cpu", "rss")]
     changes = [f for f in figures if f.get("metric") in ("ratio", "change", "speedup")]
@@ -95,6 +96,11 @@ def headline(record: dict[str, Any], *, limit: int = 6) -> str:
         for side in ("a", "b"):
             chosen = [f for f in figures if f.get("side") == side][:limit // 2 or 1]
             parts.append(f"{side.upper()}: " + ", ".join(_shown(f) for f in chosen))
+    elif record.get("kind") == "explain" and "before" in sides:  # both sides measured by this run
+        before = {f.get("metric"): f for f in figures if f.get("side") == "before"}
+        parts.append(", ".join(_shown(before[f.get("metric")]) + " -> " + _shown(f).split("=", 1)[1]
+                               if f.get("metric") in before else _shown(f)
+                               for f in figures if f.get("side") == "after"))
     else:
         own = [f for f in figures if f.get("side") in (None, "", "after")]  # never the baseline's
         parts.append(", ".join(_shown(f) for f in own[:limit]))
@@ -116,7 +122,7 @@ def _shown(f: dict[str, Any]) -> str:
     elif unit == "%":
         text = f"{value:+.1f} %" if metric in ("change", "wall change", "share change") else f"{value:.1f} %"
     elif unit == "x":
-        text = f"{value:.3g}x"
+        text = f"{value:,.0f}x" if abs(value) >= 100 else f"{value:.3g}x"  # 5,455x, never 5.45e+03x
     elif unit == "req/s":
         text = f"{value:,.1f} req/s"
     elif unit in ("count", "samples", "calls", ""):

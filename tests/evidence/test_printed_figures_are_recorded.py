@@ -234,6 +234,8 @@ def test_explain_try_indexes(project: Path) -> None:
                       sys.executable, "report.py", "shop.db")
     assert "index" in text.lower(), text
     assert_backed(project, text, "explain --try-indexes --capture")
+    listed = run_perfpack("evidence", "list", "--kind", "explain", cwd=project).stdout
+    assert " -> " in listed and "speedup=" in listed and "e+" not in listed, listed
     data, _ = measure(project, "explain", "--db", "shop.db", "--try-indexes", "--capture", "--format", "json",
                       "--", sys.executable, "report.py", "shop.db")
     assert_backed(project, data, "explain --try-indexes --format json")
