@@ -33,9 +33,6 @@ _UNITS = {
     "x": ("ratio", 1.0), "×": ("ratio", 1.0), "times": ("ratio", 1.0),
     "%": ("percent", 1.0), "percent": ("percent", 1.0), "per cent": ("percent", 1.0),
 }
-# "1.2k req/s", "12k rps": thousands of a rate
-_UNITS.update({"k" + sep + spelling: ("rate", 1000.0) for spelling, (dimension, _) in list(_UNITS.items())
-               if dimension == "rate" and spelling[0] != "/" for sep in ("", " ")})
 # Longest spellings first, so "ms" wins over "m" and "requests per second" over "requests/s".
 _UNIT_SPELLINGS = sorted(_UNITS, key=len, reverse=True)
 _UNIT_FIRST = {spelling[0] for spelling in _UNITS}
@@ -121,6 +118,9 @@ _TARGET_LABELS = {"target", "targets", "goal", "goals", "budget", "budgets", "sl
                   "expected", "expectation", "expectations", "projected", "projection", "hypotheses",
                   "hypothesis", "ideas", "requirement", "requirements", "objective", "objectives", "kpi",
                   "kpis", "plan", "wishlist"}
+# Stems of _TARGET_LABELS: a message without any needs no `_hedged_context`.
+_TARGET_STEMS = ("target", "goal", "budget", "slo", "sla", "threshold", "limit", "estimat", "expect",
+                 "project", "hypothes", "idea", "requirement", "objective", "kpi", "plan", "wishlist")
 # Sizes of data, not of memory: "the CSV is 2 GB", "a response of 12 KB" (perfpack measures memory only).
 _DATA_NOUNS = {"file", "csv", "json", "dataset", "dump", "payload", "upload", "download", "table",
                "database", "db", "disk", "response", "body", "archive", "export", "input", "log", "bundle",
@@ -206,7 +206,19 @@ def strip_code(text: str) -> str:
 
 def _clause_start(text: str, position: int) -> int:
     """Where the clause holding `position` begins (after the previous sentence end or line break); at
-    most 400 characters back (bounded work on a message without punctuation)."""
+    most 400 characters back (bounded work on a message without punctuation). Memoised per message: each
+    figure asks several times."""
+    key = (id(text), position)
+    found = _CLAUSE_MEMO.get(key)
+    if found is None:
+        found = _CLAUSE_MEMO[key] = _find_clause_start(text, position)
+    return found
+
+
+_CLAUSE_MEMO: dict[tuple[int, int], int] = {}  # one message at a time: cleared by extract_claims
+
+
+def _find_clause_start(text: str, position: int) -> int:
     floor = max(0, position - 400)
     end = position
     while True:
@@ -315,6 +327,11 @@ def _read_unit(text: str, index: int) -> tuple[str, int] | None:
     lowered = text[position:position + 24].lower()
     if not lowered or lowered[0] not in _UNIT_FIRST:
         return None
+    if lowered[0] == "k" and position == index and not lowered.startswith(("kb", "kib")):
+        rate = _read_unit(text, index + 1)  # "1.2k req/s", "12k rps": thousands of a rate
+        if rate is not None and _UNITS[rate[0].lower()][0] == "rate" and rate[0][0] != "/":
+            return text[index:rate[1]], rate[1]
+        return None
     for spelling in _UNITS_BY_FIRST[lowered[0]]:
         if lowered.startswith(spelling):
             end = position + len(spelling)
@@ -333,6 +350,15 @@ def _read_unit(text: str, index: int) -> tuple[str, int] | None:
                 continue  # "min/max"
             return text[position:end], end
     return None
+
+
+def unit_spec(spelling: str) -> tuple[str, float]:
+    """(dimension, factor to the base unit) of a unit as `_read_unit` spelled it, "k req/s" included."""
+    spelling = spelling.lower()
+    if spelling in _UNITS:
+        return _UNITS[spelling]
+    dimension, factor = _UNITS[spelling[1:].strip()]  # "1.2k req/s", "12k rps"
+    return dimension, factor * 1000.0
 
 
 def _fits(metric: str, dimension: str) -> bool:
@@ -410,6 +436,14 @@ def _hedged_context(text: str, start: int) -> bool:
         return header is not None and _names_targets(header)
     if not stripped.startswith(("- ", "* ", "+ ")) and not (stripped[:1].isdigit() and ". " in stripped[:4]):
         return False
+    key = (id(text), -line_start - 1)  # a list's context, once per line (negative: not a clause key)
+    found = _CLAUSE_MEMO.get(key)
+    if found is None:
+        found = _CLAUSE_MEMO[key] = int(_list_names_targets(text, line_start))
+    return bool(found)
+
+
+def _list_names_targets(text: str, line_start: int) -> bool:
     cursor = line_start
     for _ in range(12):  # up to the list's lead-in line or the section's heading
         if cursor <= 0:
@@ -426,6 +460,20 @@ def _hedged_context(text: str, start: int) -> bool:
     return False
 
 
+def _labels_name_targets(text: str) -> bool:
+    """Whether a heading, a lead-in line ("...:") or a table row names targets, budgets, ... at all (most
+    messages: no, and then no figure needs `_hedged_context`)."""
+    lowered = text.lower()
+    if not any(stem in lowered for stem in _TARGET_STEMS):
+        return False
+    for line in lowered.split("\n"):
+        line = line.strip()
+        if (line.startswith(("#", "|")) or line.endswith(":")) and \
+                any(stem in line for stem in _TARGET_STEMS):
+            return True
+    return False
+
+
 def _names_targets(label: str) -> bool:
     words = {word.strip(".:#*_()[]") for word in label.lower().replace("/", " ").split()}
     return bool(words & _TARGET_LABELS) and not words & {"measured", "result", "results", "actual", "vs",
@@ -437,14 +485,15 @@ def _hedged(text: str, boundary: int, start: int, dimension: str, after_figure: 
 
     With `after_figure` (the words start right after another figure), the noun naming that figure is its
     own ("the 50 ms threshold (PASS), p99 9.4 ms": "threshold" is the 50 ms, not the 9.4 ms)."""
-    words = [word.strip(".?!") for word in _words(text, boundary, start)]
-    if after_figure and words and words[-1] in _SETTING_AFTER:
+    raw = _words(text, boundary, start)
+    if after_figure and raw and raw[-1].strip(".?!") in _SETTING_AFTER:
         span = text[boundary:start]
         cut = min((found for found in (span.find(","), span.find("("), span.find(")"), span.find(";"))
                    if found >= 0), default=-1)
         if cut >= 0:  # only up to the punctuation that closes the previous figure's phrase
-            words = [word.strip(".?!") for word in _words(text, boundary + cut + 1, start)]
-    for position, word in enumerate(words[:10]):
+            raw = _words(text, boundary + cut + 1, start)
+    words = [word.strip(".?!") for word in raw[:10]]
+    for position, word in enumerate(words):
         if word in _HEDGES or (position < 4 and word in _WEAK_HEDGES):
             if word in ("expected", "estimated", "predicted", "promised") and \
                     words[position + 1:position + 2] in (["as"], ["than"]):
@@ -507,13 +556,15 @@ def _is_delta(text: str, boundary: int, start: int, end: int) -> bool:
                                     "smaller", "lower") for word in after.split()[:2])
 
 
-def _quoted_line(text: str, start: int) -> bool:
+def _quoted_line(text: str, start: int, quotes: bool = True) -> bool:
     """A Markdown blockquote line ("> p95 is 2 s") or a figure between quotation marks (the ticket says
     "search takes 4 s"): words quoted from someone else, not a claim."""
     line_start = text.rfind("\n", 0, start) + 1
     before = text[line_start:start]
     if before.lstrip().startswith(">"):
         return True
+    if not quotes:
+        return False
     if before.count("“") > before.count("”"):
         return "”" in text[start:start + 300].split("\n", 1)[0]
     return before.count('"') % 2 == 1 and '"' in text[start:start + 300].split("\n", 1)[0]
@@ -612,6 +663,7 @@ def extract_claims(message: str) -> list[Claim]:
     if _decimal_comma(text):
         text = _swap_separators(text)  # "28,2 ms" is 28.2 ms, "1.844×" is 1844×; the same offsets
     _WORDS_MEMO.clear()
+    _CLAUSE_MEMO.clear()
     claims: list[Claim] = []
     n = len(text)
     index = 0
@@ -626,6 +678,9 @@ def extract_claims(message: str) -> list[Claim]:
     # One C-level find per number instead of a loop per character: every digit as b"0" in a byte string
     # of the same length (latin-1 with "?" for anything else keeps offsets 1:1).
     digits = text.encode("latin-1", "replace").translate(_DIGITS_TO_ZERO)
+    # once per message: quotation marks at all; a heading, lead-in or table row naming targets at all
+    quotes = '"' in text or "“" in text
+    targets = _labels_name_targets(text)
     while index < n and len(claims) < MAX_CLAIMS:
         if text[index] not in _NUMBER_CHARS:
             index = digits.find(b"0", index)
@@ -668,7 +723,7 @@ def extract_claims(message: str) -> list[Claim]:
             spelling, unit_end = unit
             if end < n and text[end] in "-:/" and end + 1 < n and text[end + 1] in _NUMBER_CHARS:
                 unit_end = end  # never reached: a unit always follows the digits directly
-        dimension, factor = _UNITS[spelling.lower()]
+        dimension, factor = unit_spec(spelling)
         sign_start = index
         if index and index != expect_at and text[index - 1] in "-−+" and not (
                 index >= 2 and text[index - 2].isalnum()):
@@ -690,8 +745,8 @@ def extract_claims(message: str) -> list[Claim]:
             tolerance = max(tolerance, abs(value) * 0.05)
         metric_boundary = max(clause_start, last_of_dimension.get(dimension, 0))
         last_figure_end = last_of_dimension[dimension] = unit_end
-        if index == hedged_range_at or _quoted_line(text, sign_start) or \
-                _hedged_context(text, sign_start) or \
+        if index == hedged_range_at or _quoted_line(text, sign_start, quotes) or \
+                (targets and _hedged_context(text, sign_start)) or \
                 _hedged(text, boundary, sign_start, dimension, after_figure) or \
                 (dimension, value * factor) in not_claims or \
                 _hedged_after(text, boundary, sign_start, unit_end, dimension):
@@ -726,6 +781,7 @@ def extract_claims(message: str) -> list[Claim]:
         index = unit_end
     _link_pairs(text, claims)
     _WORDS_MEMO.clear()
+    _CLAUSE_MEMO.clear()
     if "```" in message and len(claims) < MAX_CLAIMS:
         from perfpack.evidence.fenced import output_claims  # only a message with a fenced block pays
 

@@ -5,13 +5,13 @@ loads this code only then."""
 from perfpack.evidence.claims import (
     _METRICS,
     _NUMBER_CHARS,
-    _UNITS,
     MAX_CLAIMS,
     Claim,
     _fits,
     _read_number,
     _read_unit,
     _skip_number,
+    unit_spec,
 )
 
 # Fenced blocks whose info string names one of these hold code or configuration, never measured output.
@@ -88,14 +88,14 @@ def _output_line(message: str, start: int, end: int, claims: list[Claim]) -> Non
         figures.append((sign, unit[1], -number[0] if sign < position else number[0], number[2], unit[0]))
         position = unit[1]
     for which, (first, last, value, decimals, spelling) in enumerate(figures):
-        dimension, factor = _UNITS[spelling.lower()]
+        dimension, factor = unit_spec(spelling)
         if line[:first].count("[") > line[:first].count("]") or line[:first].rstrip().endswith("±"):
             continue  # an interval or a spread around the figure
         label = line[:first].rstrip(" \t:").lower().split()[-1:]
         word = label[0] if label else ""
         labelled = word in _OUTPUT_LABELS and (word not in _METRICS or _fits(_METRICS[word], dimension))
         joined = any(
-            other != which and _UNITS[figures[other][4].lower()][0] == dimension
+            other != which and unit_spec(figures[other][4])[0] == dimension
             and line[min(last, figures[other][1]):max(first, figures[other][0])].strip() in _ARROWS
             for other in (which - 1, which + 1) if 0 <= other < len(figures))
         if not (labelled or joined):
