@@ -357,3 +357,18 @@ def test_a_table_column_of_what_was_live_at_the_peak_matches_the_sites_bytes():
     table = "| site | live at peak |\n|---|---:|\n| `parse_all` etl.py:14 | {} |"
     assert _backed(table.format("77.0 MiB"), records) == [True]
     assert _backed(table.format("91.0 MiB"), records) == [False]
+
+
+@pytest.mark.parametrize("text, expected", [
+    # perfpack's own verdict lines: the minimum effect and a class of changes are settings, not results
+    ("B/A 1.012x (+1.2%), 95% CI [0.990, 1.020], p = 0.3: same (change +1.2% is below the minimum effect 2%)",
+     [("1.012x", None), ("+1.2%", None), ("+1.2%", None)]),
+    ("the ratio's 95% interval [0.067, 9.097] holds both no change and changes beyond 5%", []),
+    # repetitions: a verb of repetition before "N times" with no comparison after it
+    ("`SELECT ...` ran 25 times in one loop, one row each", []), ("the loop ran 40 times.", []),
+    ("it ran 3x faster", [("3x", None)]), ("the query ran 25 times faster", [("25 times", None)]),
+    # a one-sided change is still a claim
+    ("more than 50 % faster", [("50 %", None)]),
+])
+def test_settings_and_counts_in_verdict_lines(text, expected):
+    assert _claims(text) == expected

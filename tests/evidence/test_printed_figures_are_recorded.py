@@ -55,14 +55,11 @@ def project(tmp_path: Path) -> Path:
 
 
 NOTE = "/work/team/status/NOTE-ledgerfix-to-accuracy.md"
-# Printed text the checker's extractor reads as a claim although it is none (the minimum effect a verdict
-# is judged against, a setting; a count of runs read as a ratio). Reported to the owner of
-# perfpack.evidence.claims (NOTE above); each `test_known_misreads` case (xfail, strict) passes, and so
-# fails as XPASS, when the extractor stops misreading it: then drop the case and its context here.
-KNOWN_MISREADS = (
-    "changes beyond {}", "the minimum effect {}",  # --min-effect, a setting: "changes beyond 2%"
-    "ran {} in one loop",  # explain's N+1 finding: "ran 25 times in one loop", a count read as a ratio
-)
+# Printed text the checker's extractor reads as a claim although it is none, as contexts ("changes beyond
+# {}"): reported to the owner of perfpack.evidence.claims (NOTE above). The three reported (the minimum
+# effect, "changes beyond 5%", "ran 25 times in one loop") are fixed, with unit tests in
+# tests/evidence/test_claims.py; add a context here (and an xfail case) for a new one.
+KNOWN_MISREADS: tuple[str, ...] = ()
 
 
 def _misread(text: str, printed: str) -> bool:
@@ -80,27 +77,6 @@ def unverified(root: Path, printed: str, what: str) -> list[str]:
         assert proc.returncode == 0, proc.stdout
     return [f"{c['text']!r} ({c.get('metric')}, {c['value']} {c['unit']})"
             for c in result["claims"] if c["matched"] is None and not _misread(c["text"], printed)]
-
-
-@pytest.mark.xfail(strict=True,
-                   reason=f"the checker's extractor misreads this printed line: reported in {NOTE}")
-@pytest.mark.parametrize("printed,text", [  # ids: the misread text
-    ("  B/A 1.012x (+1.2%), 95% CI [0.990, 1.020], p = 0.3: same (change +1.2% is below the minimum "
-     "effect 2%)", "2%"),
-    ("  inconclusive: too noisy to judge: the ratio's 95% interval [0.067, 9.097] holds both no change and "
-     "changes beyond 5%; add runs or quiet the machine; no direction is claimed", "5%"),
-    ("report.py:7:1: warning: PX102(n-plus-one): `SELECT count(*) FROM orders WHERE customer_id = ?` ran 25 "
-     "times in one loop, one row each", "25 times"),
-], ids=["min-effect-2%", "changes-beyond-5%", "ran-25-times"])
-def test_known_misreads(printed: str, text: str) -> None:
-    """Each line is one that a measuring command prints, and `text` in it is no claim (the minimum effect,
-    a setting; a count). Fails (xfail) while the extractor misreads it; passes (XPASS, a strict failure)
-    once it does not: then drop the line here and its context from KNOWN_MISREADS."""
-    from perfpack.evidence.claims import extract_claims
-
-    assert _misread(text, printed)
-    misread = [claim for claim in extract_claims(printed) if claim.text == text]
-    assert not misread, [(claim.text, claim.metric) for claim in misread]
 
 
 def assert_backed(root: Path, printed: str, what: str) -> None:

@@ -108,7 +108,16 @@ _CHANGE_VERBS = {"down", "up", "dropped", "drops", "fell", "falls", "rose", "ris
 # Words after "N times" / "Nx" that make it a count of repetitions ("40 times per row", "3 times a day",
 # "200x in a loop"), not a ratio. Narrow on purpose: "3x in production", "2x with the cache" are speed-ups.
 _COUNT_AFTER = ("per ", "a ", "an ", "each ", "every ", "daily", "hourly", "in a loop", "in a row",
-                "in the loop", "in loops", "over and over")
+                "in the loop", "in loops", "in one loop", "in one ", "over and over")
+# Verbs right before "N times" that make it a count: "ran 25 times", "called 200 times".
+_REPEAT_VERBS = {"ran", "run", "runs", "called", "calls", "executed", "executes", "repeated", "invoked",
+                 "looped", "retried", "fired", "issued", "sent", "queried", "hit", "loaded", "fetched"}
+_COMPARATIVES = {"faster", "slower", "quicker", "more", "less", "fewer", "higher", "lower", "better",
+                 "worse", "smaller", "larger", "bigger", "as", "the", "speedup", "speed-up", "improvement",
+                 "reduction"}
+# Plural nouns before a bound that make it a class of changes, not this one ("changes beyond 5%").
+_GENERIC_CHANGES = {"changes", "differences", "regressions", "slowdowns", "speedups", "speed-ups",
+                    "improvements", "effects", "shifts"}
 # What an input is made of: "64 MB per batch" sizes the input; "40 MB per worker" is a measurement.
 _INPUT_ITEMS = {"row", "item", "record", "entry", "entrie", "block", "message", "object", "file", "chunk",
                 "batch", "page", "line", "document", "image", "upload", "payload", "part", "segment", "shard"}
@@ -339,9 +348,10 @@ def _read_unit(text: str, index: int) -> tuple[str, int] | None:
                 continue  # "5 services", "2 seconds" handled by the longer spelling first
             if spelling in ("x", "times") and end < n and text[end] in _NUMBER_CHARS:
                 continue  # "1920x1080"
-            if spelling in ("x", "×", "times") and \
-                    text[end:end + 16].lower().lstrip(" ").startswith(_COUNT_AFTER):
-                return None  # "40 times per row", "called 200x in a loop": how often, not a ratio
+            if spelling in ("x", "×", "times") and (
+                    text[end:end + 16].lower().lstrip(" ").startswith(_COUNT_AFTER)
+                    or _repeated(text, index, end)):
+                return None  # "40 times per row", "called 200x in a loop", "ran 25 times": how often
             if _UNITS[spelling][0] == "size" and text[end:end + 2].lower() in ("/s", "ps"):
                 return None  # "120 MB/s": a bandwidth, which perfpack does not measure
             if spelling == "/s" and position != index:
@@ -350,6 +360,16 @@ def _read_unit(text: str, index: int) -> tuple[str, int] | None:
                 continue  # "min/max"
             return text[position:end], end
     return None
+
+
+def _repeated(text: str, number_end: int, unit_end: int) -> bool:
+    """"ran 25 times", "called it 200x": a count, when a verb of repetition comes right before the number
+    and no comparison after it ("ran 3x faster" is a speed-up)."""
+    before = text[max(0, number_end - 40):number_end].rstrip("0123456789.,\u2009\u202f\u00a0 ").lower()
+    if before.split()[-1:] not in [[verb] for verb in _REPEAT_VERBS]:
+        return False
+    after = text[unit_end:unit_end + 20].lower().split()[:1]
+    return not after or after[0].strip(".,;:)") not in _COMPARATIVES
 
 
 def unit_spec(spelling: str) -> tuple[str, float]:
@@ -503,6 +523,11 @@ def _hedged(text: str, boundary: int, start: int, dimension: str, after_figure: 
         return True  # "ran the load for 30 s", "open loop for 8 s": how long it ran, not a result
     if _bound_before(text, boundary, start) and dimension not in _CHANGES:
         return True
+    if dimension in _CHANGES and words[:2] in (["effect", "minimum"], ["effect", "min"]):
+        return True  # "the minimum effect 2%": a setting of the comparison
+    if dimension in _CHANGES and len(words) >= 2 and words[1] in _GENERIC_CHANGES and \
+            _bound_before(text, boundary, start):
+        return True  # "changes beyond 5%": a class of changes, not the one measured
     if dimension == "size":  # "the CSV is 2 GB", "a payload of 12 KB": the data's size, not memory
         for word in words[:4]:
             if word not in _SIZE_LINKS:
