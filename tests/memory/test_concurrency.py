@@ -123,3 +123,60 @@ def test_processes_racing_to_create_a_new_database_all_see_it_as_theirs(tmp_path
         for proc in procs:
             _, err = proc.communicate(timeout=120)
             assert proc.returncode == 0, err.decode()
+
+
+HOLD_GATE = (
+    "import fcntl, os, sys, time; fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT);"
+    " fcntl.flock(fd, fcntl.LOCK_EX); print('held', flush=True); time.sleep(float(sys.argv[2]))"
+)
+
+
+def test_a_writer_waits_for_the_gate_in_the_kernel_and_writes_once_it_is_free(db: Path) -> None:
+    """Writers queue on memory.db-lock (flock, exclusive): one held elsewhere delays a write, never fails it,
+    and the write goes on as soon as the holder lets go (docs/memory.md, "Write throughput")."""
+    from perfpack.memory import AgentMemoryManager
+
+    manager = AgentMemoryManager(db, digest=False)
+    manager.add_optimization_insight("agent-a", {"insight": "first", "impact": "low"})
+    holder = subprocess.Popen([sys.executable, "-c", HOLD_GATE, f"{db}-lock", "1.0"],
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        start = time.monotonic()
+        manager.add_optimization_insight("agent-a", {"insight": "second", "impact": "low"})
+        waited = time.monotonic() - start
+    finally:
+        holder.kill()
+        holder.wait()
+    manager.close()
+    assert waited >= 0.5, f"the write did not wait for the gate ({waited:.3f} s)"
+    conn = sqlite3.connect(db)
+    assert conn.execute("SELECT count(*) FROM insights").fetchone()[0] == 2
+    conn.close()
+
+
+def test_automatic_checkpoints_run_in_the_commit_and_the_wal_is_reused(db: Path) -> None:
+    """SQLite's own checkpoint runs inside the COMMIT that crosses AUTOCHECKPOINT_PAGES (so under the gate)
+    and copies everything: the next writer reuses the WAL from its start instead of growing it."""
+    from perfpack.memory.database import AUTOCHECKPOINT_PAGES, WAL_LIMIT, WAL_SIZE_LIMIT
+    from perfpack.memory.store import MemoryStore
+
+    blob = "x" * 3000
+    with MemoryStore.open(db) as store:
+        conn = store.c
+        assert conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == AUTOCHECKPOINT_PAGES
+        assert conn.execute("PRAGMA journal_size_limit").fetchone()[0] == WAL_SIZE_LIMIT
+        rows = WAL_LIMIT // 3000 + 100  # one transaction's frames pass the mark
+        sizes = []
+        for batch in range(3):
+            store.transaction(lambda c, b=batch: c.executemany(
+                "INSERT INTO tasks (uid, agent, created, description, outcome, data) "
+                "VALUES (?, 'agent-a', 0, ?, 'success', '{}')",
+                [(f"{b}-{i}", blob) for i in range(rows)]))
+            sizes.append(os.path.getsize(f"{db}-wal"))
+        # each batch's COMMIT checkpointed the whole WAL, so the next one rewrote it from its start
+        assert sizes[0] > WAL_LIMIT and sizes[2] == sizes[1] == sizes[0] <= WAL_SIZE_LIMIT, sizes
+    conn = sqlite3.connect(db)
+    assert conn.execute("SELECT count(*) FROM tasks").fetchone()[0] == 3 * rows
+    assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    conn.close()

@@ -6,9 +6,14 @@ A file that is not perfpack's memory database is reported and never written to.
 Safety rules (issue 14; the evidence is in docs/memory.md):
 - the database file is never opened or closed by Python itself (closing any descriptor of it drops the
   POSIX locks SQLite holds on it in this process: that lost acknowledged writes and corrupted indexes);
-- no connection checkpoints on its own (`wal_autocheckpoint = 0`): a checkpoint runs only while this
-  process holds the gate (`memory.db-lock`) exclusively, and every perfpack write holds it shared, so no
-  checkpoint ever races a writer that resets the WAL (SQLite's WAL-reset bug, fixed only in 3.51.3);
+- every perfpack write holds the gate (`memory.db-lock`, flock) exclusively from BEGIN to the end of COMMIT,
+  and checkpoints run only under it: SQLite's own automatic checkpoint (PASSIVE, once the WAL holds
+  AUTOCHECKPOINT_PAGES frames) runs inside the COMMIT that crosses the mark, so by a writer holding the gate,
+  and an explicit one takes the gate. No checkpoint ever races a writer that resets the WAL (SQLite's
+  WAL-reset bug, fixed only in 3.51.3);
+- writers queue on the gate in the kernel, which hands it to the next one the moment it is released;
+  SQLite's busy handler would poll its write lock with sleeps of 1, 2, 5, 10 ... 100 ms instead, and
+  checkpoints no longer truncate the WAL on every pass (docs/memory.md, "Write throughput");
 - the search index is written beside the record in a savepoint: if it fails, the record is kept, the
   index is marked stale and searches use the plain scan until `memory check --repair` rebuilds it.
 """
@@ -50,7 +55,11 @@ if TYPE_CHECKING:
 _BUSY_ENV = os.environ.get("PERFPACK_MEMORY_BUSY_TIMEOUT_MS", "")
 BUSY_TIMEOUT_MS = int(_BUSY_ENV) if _BUSY_ENV.isdigit() and 0 < len(_BUSY_ENV) < 8 else 30_000
 CHECKPOINT_BUSY_MS = 1_000  # a checkpoint waits at most this long for readers; a later write retries
-WAL_LIMIT = 4 * 1024 * 1024  # WAL bytes after which a write checkpoints (and truncates) it, under the gate
+WAL_LIMIT = 4 * 1024 * 1024  # WAL bytes after which a commit checkpoints it (SQLite's automatic checkpoint)
+AUTOCHECKPOINT_PAGES = WAL_LIMIT // 4096
+# After a checkpoint the next writer reuses the WAL from its start (no truncation, no new blocks); a WAL
+# grown by one huge transaction is cut back to this size when it is reused.
+WAL_SIZE_LIMIT = 2 * WAL_LIMIT
 # A `perfpack memory` process leaves its WAL to the next one, which recovers (reads) all of it: kept smaller.
 WAL_LEFT_LIMIT = 512 * 1024
 MESSAGE_RETENTION_DAYS = 30
@@ -172,8 +181,8 @@ class Database:
         checkpoints the WAL into it and deletes it: two fsyncs and an unlink, ~4 ms or 15% of a bare
         interpreter start. Left open, the WAL keeps the committed transactions and the next process
         recovers it exactly as after a crash (SQLite's design; tests/memory kill writers with SIGKILL and
-        count every committed record). Recovery reads the whole WAL, so writes checkpoint it (under the
-        gate) once it is over WAL_LIMIT bytes.
+        count every committed record). Recovery reads the whole WAL, so close() checkpoints and truncates it
+        (under the gate) once it is over WAL_LEFT_LIMIT bytes.
         """
         if Database._left_open is None:  # on Database: close() reads it there, whatever the subclass
             Database._left_open = []
@@ -222,7 +231,9 @@ class Database:
         store = cls(path, conn)
         try:
             conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-            conn.execute("PRAGMA wal_autocheckpoint = 0")  # checkpoints only under the gate (checkpoint())
+            # the automatic checkpoint runs in a COMMIT, and every perfpack COMMIT holds the gate
+            conn.execute(f"PRAGMA wal_autocheckpoint = {AUTOCHECKPOINT_PAGES}")
+            conn.execute(f"PRAGMA journal_size_limit = {WAL_SIZE_LIMIT}")
             store._prepare(create)
             conn.execute("PRAGMA synchronous = NORMAL")  # WAL: durable across process crashes, fast commits
             conn.execute("PRAGMA foreign_keys = ON")
@@ -355,7 +366,7 @@ class Database:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    # -- the gate: writes shared, checkpoints exclusive --------------------------------------------------
+    # -- the gate: one perfpack writer or checkpoint at a time ------------------------------------------
     def _gate_fd(self) -> int:
         if self._gate is None:
             try:
@@ -366,8 +377,8 @@ class Database:
                 self._gate = -1  # e.g. a read-only folder: nothing can be written there anyway
         return self._gate
 
-    def _gated(self, exclusive: bool = False, wait: bool = True) -> _Gate:
-        return _Gate(self._gate_fd(), exclusive, wait)
+    def _gated(self, wait: bool = True) -> _Gate:
+        return _Gate(self._gate_fd(), wait)
 
     def checkpoint_if_large(self, limit: int = WAL_LIMIT) -> None:
         try:
@@ -378,10 +389,10 @@ class Database:
             self.checkpoint()
 
     def checkpoint(self, *, wait: bool = False) -> bool:
-        """Copy the WAL into the database and truncate it, holding the gate exclusively, so no perfpack
-        writer is inside a transaction meanwhile. False if writers hold the gate (a later write retries)."""
-        gate = self._gated(exclusive=True, wait=wait)
-        if not gate.acquire():
+        """Copy the WAL into the database and truncate it, holding the gate, so no perfpack writer is
+        inside a transaction meanwhile. False if a writer holds the gate (a later write checkpoints)."""
+        gate = self._gated(wait=wait)
+        if not gate.acquire() or not gate.held:  # not held: no gate file, the checkpoint is left to others
             return False
         try:
             self.c.execute(f"PRAGMA busy_timeout = {CHECKPOINT_BUSY_MS}")
@@ -391,7 +402,7 @@ class Database:
                 self.c.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             return not busy
         except sqlite3.Error:
-            return False  # a reader held on; nothing is lost, a later write checkpoints
+            return False  # a reader held on; nothing is lost, a later checkpoint copies it
         finally:
             gate.release()
 
@@ -403,11 +414,20 @@ class Database:
         return self._fts
 
     def transaction(self, body: Callable[[sqlite3.Connection], T]) -> T:
-        """Run body(conn) in one BEGIN IMMEDIATE transaction: the only way this module writes."""
+        """Run body(conn) in one BEGIN IMMEDIATE transaction, holding the gate: the only way this module
+        writes. The COMMIT that takes the WAL past AUTOCHECKPOINT_PAGES also checkpoints it (PASSIVE), still
+        under the gate."""
         conn = self.c
         try:
-            with self._gated():
-                conn.execute("BEGIN IMMEDIATE")
+            with self._gated() as gate:
+                waited_ms = gate.waited_ms
+                if waited_ms > 1000:  # queued behind other writers: the busy timeout counts from the start
+                    conn.execute(f"PRAGMA busy_timeout = {max(BUSY_TIMEOUT_MS - waited_ms, 1)}")
+                try:
+                    conn.execute("BEGIN IMMEDIATE")
+                finally:
+                    if waited_ms > 1000:
+                        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
                 try:
                     result = body(conn)
                     conn.execute("COMMIT")
@@ -419,7 +439,6 @@ class Database:
             raise database_error(self.file, exc) from None
         except OSError as exc:
             raise database_error(self.file, exc) from None
-        self.checkpoint_if_large()
         return result
 
     # -- the search index ---------------------------------------------------------------------------------
@@ -490,25 +509,30 @@ class Database:
 
 
 class _Gate:
-    """flock(2) on FILE-lock: shared by writers, exclusive for a checkpoint.
+    """flock(2) LOCK_EX on FILE-lock: held by every perfpack write transaction and every checkpoint.
 
     flock, not fcntl locks: an flock belongs to the open file description, so closing some other
-    descriptor never releases it, and it never interferes with SQLite's own fcntl locks.
+    descriptor never releases it, and it never interferes with SQLite's own fcntl locks. Waiters sleep in
+    the kernel and the next one runs as soon as the holder lets go (a killed holder's lock goes with it).
     """
 
-    def __init__(self, fd: int, exclusive: bool, wait: bool) -> None:
-        self.fd, self.exclusive, self.wait, self.held = fd, exclusive, wait, False
+    def __init__(self, fd: int, wait: bool) -> None:
+        self.fd, self.wait, self.held = fd, wait, False
+        self.waited_ms = 0
 
     def acquire(self) -> bool:
         if self.fd < 0:
-            return not self.exclusive  # no gate file: writes go on, checkpoints are left to others
+            return True  # no gate file (a read-only folder): writes go on unheld; checkpoints check `held`
         import fcntl
 
-        mode = fcntl.LOCK_EX if self.exclusive else fcntl.LOCK_SH
         try:
-            fcntl.flock(self.fd, mode if self.wait else mode | fcntl.LOCK_NB)
+            fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            return False
+            if not self.wait:
+                return False
+            start = time.monotonic()
+            fcntl.flock(self.fd, fcntl.LOCK_EX)
+            self.waited_ms = int((time.monotonic() - start) * 1000)
         self.held = True
         return True
 
@@ -525,8 +549,6 @@ class _Gate:
 
     def __exit__(self, *exc: object) -> None:
         self.release()
-
-
 
 
 def clean(path: str) -> str:
