@@ -30,7 +30,9 @@ def one_line(text: object, *, limit: int | None = None) -> str:
 
     `limit` cuts to that many characters with a trailing "…" so one long field cannot flood a summary.
     """
-    line = _surrogates(str(text)).translate(_ONE_LINE)
+    line = str(text)
+    if not line.isprintable():  # every character _ONE_LINE escapes is non-printable (and lone surrogates)
+        line = _surrogates(line).translate(_ONE_LINE)
     if limit is not None and len(line) > limit:
         line = line[: max(limit - 1, 0)] + "…"
     return line
