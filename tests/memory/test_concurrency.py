@@ -8,6 +8,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from functools import partial
 from pathlib import Path
 
 WRITER = str(Path(__file__).with_name("writer.py"))
@@ -20,7 +21,7 @@ def _spawn(db: Path, name: str, count: int, report: Path, digest: bool = False) 
 
 def _reported(report: Path) -> list[tuple[str, str]]:
     lines = report.read_text().splitlines() if report.exists() else []
-    return [tuple(line.split()) for line in lines if line.count(" ") == 1]
+    return [(a, b) for a, b in (line.split(" ") for line in lines if line.count(" ") == 1)]
 
 
 def test_four_processes_times_500_records_lose_nothing(db: Path, tmp_path: Path) -> None:
@@ -60,7 +61,7 @@ def test_writer_killed_mid_writes_keeps_every_committed_record(db: Path, tmp_pat
     victim = _spawn(db, "victim", 1_000_000, victim_report)
     deadline = time.monotonic() + 120
     while len(_reported(victim_report)) < 300 and time.monotonic() < deadline:
-        assert victim.poll() is None, victim.stderr.read().decode()
+        assert victim.poll() is None, victim.stderr.read().decode() if victim.stderr else ""
         time.sleep(0.01)
     os.kill(victim.pid, signal.SIGKILL)
     victim.wait(timeout=30)
@@ -155,6 +156,11 @@ def test_a_writer_waits_for_the_gate_in_the_kernel_and_writes_once_it_is_free(db
     conn.close()
 
 
+def _insert_tasks(rows: list[tuple[str, str]], c: sqlite3.Connection) -> None:
+    c.executemany("INSERT INTO tasks (uid, agent, created, description, outcome, data) "
+                  "VALUES (?, 'agent-a', 0, ?, 'success', '{}')", rows)
+
+
 def test_automatic_checkpoints_run_in_the_commit_and_the_wal_is_reused(db: Path) -> None:
     """SQLite's own checkpoint runs inside the COMMIT that crosses AUTOCHECKPOINT_PAGES (so under the gate)
     and copies everything: the next writer reuses the WAL from its start instead of growing it."""
@@ -162,17 +168,16 @@ def test_automatic_checkpoints_run_in_the_commit_and_the_wal_is_reused(db: Path)
     from perfpack.memory.store import MemoryStore
 
     blob = "x" * 3000
-    with MemoryStore.open(db) as store:
+    rows = WAL_LIMIT // 3000 + 100  # one transaction's frames pass the mark
+    store = MemoryStore.open(db)
+    assert store is not None
+    with store:
         conn = store.c
         assert conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == AUTOCHECKPOINT_PAGES
         assert conn.execute("PRAGMA journal_size_limit").fetchone()[0] == WAL_SIZE_LIMIT
-        rows = WAL_LIMIT // 3000 + 100  # one transaction's frames pass the mark
         sizes = []
         for batch in range(3):
-            store.transaction(lambda c, b=batch: c.executemany(
-                "INSERT INTO tasks (uid, agent, created, description, outcome, data) "
-                "VALUES (?, 'agent-a', 0, ?, 'success', '{}')",
-                [(f"{b}-{i}", blob) for i in range(rows)]))
+            store.transaction(partial(_insert_tasks, [(f"{batch}-{i}", blob) for i in range(rows)]))
             sizes.append(os.path.getsize(f"{db}-wal"))
         # each batch's COMMIT checkpointed the whole WAL, so the next one rewrote it from its start
         assert sizes[0] > WAL_LIMIT and sizes[2] == sizes[1] == sizes[0] <= WAL_SIZE_LIMIT, sizes
