@@ -129,6 +129,7 @@ def _compile(agents_dir: str | None, out_file: str | None, check: bool, fmt: str
 
     agents = Path(agents_dir) if agents_dir else pack_root() / "agents"
     out = Path(out_file) if out_file else perfpack_dir(find_project_root()) / "routes.json"
+    note = "" if agents_dir else _edited_triggers_note(find_project_root(), agents)
     if check:
         wanted = render_routes(compile_agents(agents))
         from perfpack.safeio import read_user_bytes
@@ -139,12 +140,26 @@ def _compile(agents_dir: str | None, out_file: str | None, check: bool, fmt: str
             current = None
         fresh = current == wanted.encode("utf-8")
         message = f"{out}: {'up to date' if fresh else 'stale or missing'} (from {agents})"
-        click.echo(json.dumps({"path": str(out), "up_to_date": fresh}) if fmt == "json" else message)
+        click.echo(json.dumps({"path": str(out), "up_to_date": fresh}) if fmt == "json" else message + note)
         return ExitCode.OK if fresh else ExitCode.FINDINGS
     written = write_routes(agents, out)
     agents_count = len(json.loads(written.read_text(encoding="utf-8"))["agents"])
     if fmt == "json":
         click.echo(json.dumps({"path": str(written), "agents": agents_count}))
     else:
-        click.echo(f"wrote {written} ({agents_count} agent(s) with triggers, from {agents})")
+        click.echo(f"wrote {written} ({agents_count} agent(s) with triggers, from {agents})" + note)
     return ExitCode.OK
+
+
+def _edited_triggers_note(root: Path, pack_agents: Path) -> str:
+    """A line for the user who edited the installed copy of the triggers and ran --compile without
+    --agents: it compiled the pack's own, not theirs."""
+    installed = root / ".claude" / "agents" / "perfpack.toml"
+    try:
+        edited = installed.read_bytes() != (pack_agents / "perfpack.toml").read_bytes()
+    except OSError:
+        return ""
+    if not edited:
+        return ""
+    return ("\nnote: these are the pack's triggers; this project's .claude/agents/perfpack.toml differs "
+            "from them: add --agents .claude/agents to compile yours")
