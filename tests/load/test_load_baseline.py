@@ -37,6 +37,8 @@ def test_save_compare_and_report(http_server, perfpack, tmp_path: Path) -> None:
 
     report = perfpack("report", "--project", str(tmp_path))
     assert report.returncode == ExitCode.OK and "home" in report.stdout
+    # one saved load run: the report says how to save the next one with load, not bench
+    assert "need a second `perfpack load URL --name home --save --force`" in report.stdout
 
 
 def test_a_bench_baseline_is_not_a_load_baseline(http_server, perfpack, tmp_path: Path) -> None:

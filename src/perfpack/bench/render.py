@@ -402,9 +402,10 @@ def history_markdown(h: History, chart: str | None = None) -> str:
         out.append(f"{len(h.records)} saved runs; {trend}; {len(h.change_points)} change point(s).")
     else:  # one run: no trend yet, but say what there is instead of an empty heading
         only = h.records[-1]
+        again = "load URL" if only.get("kind") == "load" else "bench"  # what saved it saves the next one
         out.append(
             f"1 saved run ({cell(only.get('saved_at') or '?')}): median {fs(only.get('median'))}; "
-            f"a trend and its chart need a second `perfpack bench --name {cell(h.name)} --save --force`."
+            f"a trend and its chart need a second `perfpack {again} --name {cell(h.name)} --save --force`."
         )
     for point in h.change_points:
         out.append(
