@@ -174,15 +174,25 @@ def test_load_closed_loop(project: Path, server: str) -> None:
 def test_profile_cpu(project: Path) -> None:
     text, _ = measure(project, "profile", "--", sys.executable, "work.py", "1500000")
     assert_backed(project, text, "profile")
-    data, _ = measure(project, "profile", "--format", "json", "--", sys.executable, "work.py", "1500000")
+    data, _ = measure(project, "profile", "--name", "cpu2", "--format", "json", "--", sys.executable,
+                      "work.py", "1500000")
     assert_backed(project, data, "profile --format json")
+    before = json.loads(data)["name"]
+    text, _ = measure(project, "profile", "--name", "cpu3", "--", sys.executable, "work.py", "3000000")
+    text, _ = measure(project, "profile", "diff", before, "cpu3")
+    assert "wall:" in text, text
+    assert_backed(project, text, "profile diff (CPU)")
 
 
-def test_profile_memory(project: Path) -> None:
-    text, err = measure(project, "profile", "--memory", "--", sys.executable, "hold.py")
+def test_profile_memory_and_diff(project: Path) -> None:
+    text, err = measure(project, "profile", "--memory", "--name", "big", "--", sys.executable, "hold.py")
     assert_backed(project, text, "profile --memory")
-    data, _ = measure(project, "profile", "--memory", "--format", "json", "--", sys.executable, "hold.py")
+    data, _ = measure(project, "profile", "--memory", "--name", "small", "--format", "json", "--",
+                      sys.executable, "hold.py", "20000")
     assert_backed(project, data, "profile --memory --format json")
+    text, _ = measure(project, "profile", "diff", "big", "small")
+    assert "peak:" in text, text
+    assert_backed(project, text, "profile diff (memory)")
 
 
 SHOP = """\

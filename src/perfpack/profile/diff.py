@@ -175,9 +175,19 @@ def _record(result: DiffResult) -> str:
     from perfpack import ledger
 
     figures = []
-    wall = _pct_change(result.before.get("wall_s"), result.after.get("wall_s"))
-    if wall is not None:
-        figures.append(ledger.figure("wall change", wall, "%"))
+    a, b = result.before, result.after
+    if result.kind == "memory":  # "peak: 156.8 MiB -> 98.3 KiB (-99.9%)"
+        peak = _pct_change(a.get("peak_bytes"), b.get("peak_bytes"))
+        if peak is not None:
+            figures += [ledger.figure("peak", _num(a.get("peak_bytes")), "B", side="before"),
+                        ledger.figure("peak", _num(b.get("peak_bytes")), "B", side="after"),
+                        ledger.figure("change", peak, "%", of="peak")]
+    else:  # "wall: 1.64 s -> 0.67 s (-59.1%)"
+        wall = _pct_change(a.get("wall_s"), b.get("wall_s"))
+        if wall is not None:
+            figures += [ledger.figure("wall", round(_num(a.get("wall_s")), 2), "s", side="before"),
+                        ledger.figure("wall", round(_num(b.get("wall_s")), 2), "s", side="after"),
+                        ledger.figure("wall change", wall, "%")]
     for row in result.rows:
         figures.append(ledger.figure("share before", row.before, "%", function=row.function))
         figures.append(ledger.figure("share after", row.after, "%", function=row.function))
