@@ -136,20 +136,44 @@ def test_compare_two_revisions(project: Path) -> None:
     assert_backed(project, text, "compare --rev")
 
 
-@pytest.fixture
-def server(tmp_path: Path):
+def _serve(*args: str):
+    """tests/load/stdlib_server.py on 127.0.0.1: (its URL, the process)."""
     script = Path(__file__).resolve().parent.parent / "load" / "stdlib_server.py"
-    proc = subprocess.Popen([sys.executable, str(script), "--max-seconds", "120", "--keep-alive"],
+    proc = subprocess.Popen([sys.executable, str(script), "--max-seconds", "120", "--keep-alive", *args],
                             stdout=subprocess.PIPE, text=True)
     assert proc.stdout is not None
-    port = int(proc.stdout.readline())
-    yield f"http://127.0.0.1:{port}/"
+    return f"http://127.0.0.1:{int(proc.stdout.readline())}/", proc
+
+
+def _stop(proc: subprocess.Popen) -> None:
     proc.terminate()
     try:
         proc.wait(timeout=10)
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait()
+
+
+@pytest.fixture
+def server():
+    url, proc = _serve()
+    yield url
+    _stop(proc)
+
+
+def test_load_scenario_with_errors_and_thresholds(project: Path) -> None:
+    url, proc = _serve("--error-rate", "0.05")
+    try:
+        (project / "mix.toml").write_text(
+            f'url = "{url}"\nrate = 60\nduration = "1.5s"\nwarmup = "0.2s"\n'
+            'thresholds = ["p90<5s", "error_rate<50%", "p75<5s"]\n'
+            '[[request]]\nname = "home"\npath = "/"\nweight = 3\n'
+            '[[request]]\nname = "item"\npath = "/item"\nweight = 1\n')
+        text, _ = measure(project, "load", "--scenario", "mix.toml")
+        assert "home:" in text and "errors     0" not in text, text
+        assert_backed(project, text, "load --scenario (errors, thresholds, per request)")
+    finally:
+        _stop(proc)
 
 
 def test_load_saved_then_compared_with_its_baseline(project: Path, server: str) -> None:
