@@ -16,7 +16,7 @@ def _claims(text: str) -> list[tuple[str, str | None]]:
 def test_latencies_pairs_speedups_rates_and_sizes():
     text = ("The checkout p95 dropped from 1.64 s to 670 ms (-59 %), a 2.4× speedup. Throughput rose to "
             "2,150 req/s and peak RSS fell to 212 MB. Median went 923ms -> 410ms.")
-    assert _claims(text) == [("1.64 s", "p95"), ("670 ms", "p95"), ("-59 %", None), ("2.4×", None),
+    assert _claims(text) == [("1.64 s", "p95"), ("670 ms", "p95"), ("-59 %", "p95"), ("2.4×", None),
                              ("2,150 req/s", "rate"), ("212 MB", "rss"), ("923ms", "p50"), ("410ms", "p50")]
 
 
@@ -371,4 +371,57 @@ def test_a_table_column_of_what_was_live_at_the_peak_matches_the_sites_bytes():
     ("more than 50 % faster", [("50 %", None)]),
 ])
 def test_settings_and_counts_in_verdict_lines(text, expected):
+    assert _claims(text) == expected
+
+
+def _bench_pair():
+    """A bench run against its baseline, as bench records it: every statistic before and after."""
+    before = {"median": 2.0392, "mean": 1.9409, "min": 1.3227, "max": 2.6546, "p95": 2.5116, "p99": 2.626,
+              "cpu": 0.5636}
+    after = {"median": 1.1414, "mean": 1.1497, "min": 0.964, "max": 1.4197, "p95": 1.3432, "p99": 1.4044,
+             "cpu": 0.2833}
+    figures = [{"metric": k, "value": v, "unit": "s", "side": "before"} for k, v in before.items()]
+    figures += [{"metric": k, "value": v, "unit": "s", "side": "after"} for k, v in after.items()]
+    figures += [{"metric": "rss", "value": 50921472, "unit": "B", "side": "before"},
+                {"metric": "rss", "value": 15446016, "unit": "B", "side": "after"},
+                {"metric": "ratio", "value": 0.5598, "unit": "x"},
+                {"metric": "change", "value": -44.02, "unit": "%"}]
+    profile = [{"metric": "bytes", "value": 9830112, "unit": "B", "function": "export"},
+               {"metric": "self", "value": 87.0, "unit": "%", "function": "dedupe"},
+               {"metric": "share", "value": 92.6, "unit": "%", "function": "load"}]
+    return [{"id": "bench-1", "kind": "bench", "name": "job", "figures": figures},
+            {"id": "profile-2", "kind": "profile", "name": "job", "figures": profile}]
+
+
+@pytest.mark.parametrize("text, backed", [
+    # an unnamed change is about the headline statistic (the median) or what the record printed ...
+    ("median 2.04 s → 1.14 s, −44.0%", True), ("1.79x faster", True), ("44 % less time", True),
+    # ... not any of the many changes perfpack could derive from min, max, p99 or CPU pairs
+    ("2.04 s → 1.14 s, 47 % less", False), ("1.87x faster", False),
+    # a change right after a pair is about that pair's statistic: CPU 0.56 s → 0.28 s is 2.0x, and RSS
+    ("CPU median 564 ms → 283 ms (1.99x less)", True), ("peak RSS 48.6 MB → 14.7 MB (−69.7 %)", True),
+    ("p99 2.63 s → 1.40 s, 46.5 % lower", True),
+    # the two sides of a pair share one statistic for sure: no fallback to any size the ledger holds
+    ("peak RSS 48.6 MB → 9.8 MB", False),
+    # a share of the profile's samples is a profile share, never a change or a memory share
+    ("dedupe() at 87% of samples", True), ("dedupe() at 93% of samples", False),
+    # two allocation sites of 9.4 MiB each are claims; rows of 1 KB each are input
+    ("`export.py:12` and `export.py:13` — 9.4 MiB each", True),
+    ("`export.py:12` and `export.py:13` — 12.1 MiB each", False),
+])
+def test_changes_name_their_statistic(text, backed):
+    figures = figures_of(_bench_pair())
+    claims = extract_claims(text)
+    assert claims, text
+    found = [match(claim, figures) for claim in claims]
+    assert all(f is not None for f in found) is backed, list(zip(claims, found, strict=True))
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("CPU median 583 ms", [("583 ms", "cpu")]), ("| CPU median | 583 ms | 438 ms |", [("583 ms", "cpu"),
+                                                                                      ("438 ms", "cpu")]),
+    ("rows of 1 KB each", []), ("At 120 req/s (3× today's traffic)", [("120 req/s", None)]),
+    ("uses 61 % less memory", [("61 %", "memory")]),
+])
+def test_cpu_statistics_input_sizes_and_load_levels(text, expected):
     assert _claims(text) == expected

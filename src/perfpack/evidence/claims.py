@@ -388,6 +388,12 @@ def _fits(metric: str, dimension: str) -> bool:
     return fits is None or dimension in fits.split()
 
 
+_OF_SAMPLES = ("of the samples", "of samples", "of all samples", "of the profile", "of the cpu samples")
+_LOAD_LEVELS = {"today's", "todays", "current", "normal", "usual", "expected", "production", "prod", "peak",
+                "typical", "average"}
+_LESS_OR_MORE = {"less", "more", "lower", "higher", "smaller", "larger", "bigger", "fewer", "better", "worse"}
+
+
 def _named_after(text: str, end: int, dimension: str) -> str | None:
     """A statistic named right after a figure with "at"/"for" ("6.46 ms at the p95", "2 s for p99"): it
     says which statistic the figure is, whatever was named earlier in the sentence."""
@@ -415,12 +421,18 @@ def _metric_near(text: str, boundary: int, start: int, end: int, dimension: str)
                 return AT_PEAK
             continue  # "p95 at peak traffic": the load's peak, not a statistic of the figure
         if word in _METRICS and _fits(_METRICS[word], dimension):
+            if dimension in ("time", *_CHANGES) and "cpu" in words[position + 1:position + 3]:
+                return "cpu"  # "CPU median 583 ms", "cpu mean": a statistic of the CPU time
             return _METRICS[word]
     tail = _cut(text[end:end + 30].lower(), "\n;,|")
     if dimension == "size" and any(0 <= tail.find(phrase) < 10 for phrase in (" at peak", " at the peak")):
         return AT_PEAK  # "read_all held 152 MiB at the peak", "256 MiB of it at peak"
+    if dimension == "percent" and tail.lstrip(" )").startswith(_OF_SAMPLES):
+        return "samples"  # "at 93 % of samples": a share of a CPU profile
     tail = tail[:16]
     after = tail.replace("(", " ").replace(")", " ").split()
+    if dimension in _CHANGES and len(after) >= 2 and after[0] in _LESS_OR_MORE:
+        after = after[1:]  # "61 % less memory", "40 % lower p95"
     if after and after[0].strip(".,;") in _METRICS and _fits(_METRICS[after[0].strip(".,;")], dimension):
         return _METRICS[after[0].strip(".,;")]
     if not text[text.rfind("\n", 0, start) + 1:start].lstrip().startswith("|"):
@@ -552,11 +564,16 @@ def _hedged_after(text: str, boundary: int, start: int, end: int, dimension: str
     following = [word.strip(",:()*_") for word in after.replace("-", " ").split()[:4]]
     if following and following[0] in _SETTING_AFTER:
         return True
+    if dimension == "ratio" and following and following[0] in _LOAD_LEVELS:
+        return True  # "at 120 req/s (3× today's traffic)": the load chosen, not a result
     if following and following[0] in _CONFIDENCE_AFTER and dimension == "percent":
         return True  # "the 95 % CI", "99% confidence": a confidence level
-    if dimension == "size" and (following[:1] in (["each"], ["apiece"]) or (
+    if dimension == "size" and (following[:1] in (["each"], ["apiece"]) and any(
+            word.rstrip("s") in _INPUT_ITEMS for word in _words(text, _clause_start(text, start), start)) or (
             following[:1] == ["per"] and following[1:2] and following[1].rstrip("s") in _INPUT_ITEMS)):
-        return True  # "150,000 rows of 1 KB each", "64 MB per batch": the input's size ("per worker" is not)
+        # "150,000 rows of 1 KB each", "64 MB per batch": the input's size ("per worker" is not, nor are
+        # two allocation sites of "12.1 MiB each")
+        return True
     if any(word in ("coverage", "timeout", "timeouts", "ttl", "budget", "slo", "sla")
            for word in following[:3]):
         return True
@@ -824,6 +841,13 @@ def _link_pairs(text: str, claims: list[Claim]) -> None:
     A figure right after another of its dimension with no statistic of its own inherits that one's
     ("p95 is 1.2 s (was 3.0 s)")."""
     for position, (first, second) in enumerate(zip(claims, claims[1:], strict=False)):
+        if second.dimension in _CHANGES and first.dimension not in _CHANGES and second.metric is None \
+                and _clause_start(text, second.start) <= first.start:
+            # "from 58.7 MB to 31.5 MB (−46 %)": a change right after a figure is about its statistic
+            # (a size without one: memory); a guess, so the match may fall back to the headline statistic
+            metric = first.metric or ("rss" if first.dimension == "size" else None)
+            if metric is not None:
+                second.metric, second.inherited = metric, True
         if first.dimension != second.dimension:
             continue
         between = text[first.end:second.start].strip().lower()
@@ -838,4 +862,6 @@ def _link_pairs(text: str, claims: list[Claim]) -> None:
                                                       <= first.start and len(between) < 40):
             for claim, other in ((first, second), (second, first)):
                 if claim.metric is None and other.metric is not None:
-                    claim.metric, claim.inherited = other.metric, True
+                    # the two sides of "peak RSS 48.6 MB → 9.8 MB" are one statistic: no guess, unlike a
+                    # neighbour's ("p95 1.2 s (was 3.0 s)")
+                    claim.metric, claim.inherited = other.metric, not arrow

@@ -26,6 +26,9 @@ _SAME_STATISTIC = {"p50": {"p50", "median"}, "median": {"p50", "median"}, "mean"
 _LEVELS = {"cpu": {"cpu", "cpu_pct", "cpu_percent"}}  # percentages that are levels, not changes
 _EPSILON = 1e-6  # relative: float error in unit conversions (1.64 s * 1000), never a looser rounding
 _CHANGE_METRICS = ("change_pct", "change", "delta_pct")
+_DERIVED = "~"  # the metric of a change perfpack derived from two figures: "~" + the statistic compared
+_HEADLINE = {"", "p50", "median", "mean", "avg", "wall"}  # what an unnamed "2.4x faster" is about
+_SHARES = {"samples": {"self", "total"}}  # shares of a profile a claim can name
 _INF = float("inf")
 _RUNS_KEPT = 9  # earlier runs of one name a run is compared with: the first and the 8 latest
 
@@ -164,18 +167,22 @@ def figures_of(records: "list[dict[str, Any]]", claims: list[Claim] | None = Non
                 kept.append(value)
                 if len(kept) > _RUNS_KEPT:
                     del kept[1]  # the first run stays: a saved baseline is often a name's first run
+    headline = {order for order, _, metric, _, _ in changes if metric in _HEADLINE}
     for order, dimension, metric, before, after in changes:
         if not before:
             continue
         ratio = after / before
         speedup = 1 / ratio if ratio else 0.0
+        # a change perfpack derives is labelled with the statistic it compares ("~p95"; "~" from a ratio
+        # the record printed): a change claim must name that statistic, or be about the headline one
+        derived = _DERIVED + (metric if order in headline else "")  # no median pair: its changes are it
         if ratios:
-            grouped.setdefault("ratio", []).extend(((ratio, order, "ratio", False),
-                                                    (speedup, order, "speedup", False)))
+            grouped.setdefault("ratio", []).extend(((ratio, order, derived, False),
+                                                    (speedup, order, derived, False)))
         if percents:
             change, gain = abs(ratio - 1) * 100, abs(speedup - 1) * 100
-            grouped.setdefault("percent", []).extend(((change, order, "change_pct", False),
-                                                      (gain, order, "speedup_pct", False)))
+            grouped.setdefault("percent", []).extend(((change, order, derived, False),
+                                                      (gain, order, derived, False)))
         if dimension and (delta_dimensions is None or dimension in delta_dimensions):
             grouped.setdefault(dimension, []).append((abs(before - after), order, metric, True))
     return Figures.from_items(grouped, ids)
@@ -184,7 +191,18 @@ def figures_of(records: "list[dict[str, Any]]", claims: list[Claim] | None = Non
 def _statistic_ok(claim: Claim, metric: str) -> bool:
     if claim.dimension == "percent" and claim.metric in _LEVELS:
         return metric in _LEVELS[claim.metric]
-    if not claim.metric or not metric or claim.dimension in ("ratio", "percent"):
+    if claim.dimension in ("ratio", "percent"):
+        if claim.metric in _SHARES:  # "93 % of the samples": a profile's share, never a change
+            return metric in _SHARES[claim.metric]
+        if not metric.startswith(_DERIVED):
+            return True  # a ratio or change the record printed, or a level percentage
+        source = metric[len(_DERIVED):]
+        if not source:
+            return True  # from a ratio the record printed, or from a record whose only pairs these are
+        if claim.metric:
+            return source == claim.metric or source in _SAME_STATISTIC.get(claim.metric, ())
+        return source in _HEADLINE  # an unnamed change: of the median (or what the record printed)
+    if not claim.metric or not metric:
         return True
     same = _SAME_STATISTIC.get(claim.metric, {claim.metric})
     return metric in same or claim.metric == metric
@@ -270,7 +288,7 @@ def match_all(claims: list[Claim], figures: Figures) -> list[str | None]:
 
 # --- the ledger's index: the reading half (perfpack.evidence.index writes it) ------------------------------
 
-INDEX_VERSION = 1
+INDEX_VERSION = 2  # 2: derived changes carry the statistic they compare
 INDEX_NAME = "ledger.index"
 MAX_INDEX_BYTES = 64 * 1024 * 1024
 
