@@ -39,7 +39,7 @@ def test_the_held_out_corpora_do_not_get_worse(name, genuine_blocked):
     assert scores["genuine_blocked"] <= genuine_blocked, scores["mistakes"]
 
 
-@pytest.mark.parametrize("name", ["tune", "tune2", "tune3", "tune4", "heldout", "heldout2"])
+@pytest.mark.parametrize("name", ["tune", "tune2", "tune3", "tune4", "tune5", "heldout", "heldout2"])
 def test_every_case_is_labelled_with_a_known_ledger(name):
     cases, ledgers = load_corpus(DATA / name)
     assert cases and all(case.label in ("invented", "genuine") and case.ledger in ledgers for case in cases)
