@@ -301,3 +301,20 @@ def test_a_load_comparison_beside_a_bench_one_is_named_for_what_it_measured():
     labels = _assert_legible(charts.before_after_svg([bench, load]))
     assert "Before / after: wall time / latency, CPU and peak memory" in labels
     assert labels.count("n/a (HTTP load)") == 4 and "not observed" not in labels  # load measures no CPU/RSS
+
+
+def test_a_huge_step_reads_as_a_factor_in_the_trend_title_and_labels():
+    # 1 ms -> 3000 s read "+297509050.4%" in the title and at the change point
+    base = {"v": 1, "identity": "x", "host": "h"}
+    records = []
+    for i in range(10):
+        m = 3000.0 if i > 4 else 0.001
+        records.append({**base, "median": m, "p25": m, "p75": m, "min": m, "p95": m,
+                        "saved_at": f"2026-01-{i + 1:02d}T12:00:00Z"})
+    labels = _assert_legible(charts.trend_svg(analyse("huge", records, [])))
+    assert any("(3,000,000x)" in t for t in labels), labels
+    assert not any("297509050" in t for t in labels)
+    from perfpack.bench.units import format_percent
+
+    assert format_percent(0.412) == "-58.8%" and format_percent(2.5) == "+150.0%"
+    assert format_percent(12.5) == "+1,150% (12.5x)"

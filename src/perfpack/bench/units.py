@@ -27,6 +27,10 @@ def format_bytes(value: float | None) -> str:
 
 
 def format_percent(ratio: float) -> str:
-    """A ratio after/before as a signed change: 0.412 -> "-58.8%"."""
+    """A ratio after/before as a signed change: 0.412 -> "-58.8%"; from 10x on, grouped and with the
+    factor, which is how people read such a step: 12.5 -> "+1,150% (12.5x)", not "+1150.0%"."""
     pct = round((ratio - 1) * 100, 1)
+    if ratio >= 10:
+        factor = f"{ratio:.1f}" if ratio < 100 else f"{ratio:,.0f}"
+        return f"{pct:+,.0f}% ({factor}x)"
     return f"{pct + 0.0:+.1f}%"  # + 0.0: -0.0 (a ratio of 0.9999) prints as +0.0
