@@ -425,3 +425,44 @@ def test_changes_name_their_statistic(text, backed):
 ])
 def test_cpu_statistics_input_sizes_and_load_levels(text, expected):
     assert _claims(text) == expected
+
+
+def _qualified_records():
+    """A run as bench and load now record it: headline figures, and the ones that qualify them."""
+    return [{"id": "bench-1", "kind": "bench", "name": "job", "figures": [
+                {"metric": "median", "value": 0.438, "unit": "s", "of": "wall"},
+                {"metric": "median", "value": 0.355, "unit": "s", "of": "wall", "bound": "ci95_low"},
+                {"metric": "median", "value": 0.585, "unit": "s", "of": "wall", "bound": "ci95_high"},
+                {"metric": "mean", "value": 0.459, "unit": "s", "of": "wall"},
+                {"metric": "stdev", "value": 0.0942, "unit": "s", "of": "wall"},
+                {"metric": "variation", "value": 21.0, "unit": "%"}]},
+            {"id": "load-1", "kind": "load", "name": "home", "figures": [
+                {"metric": "p95", "value": 49.2, "unit": "ms", "of": "latency"},
+                {"metric": "p99", "value": 4.76, "unit": "ms", "of": "generator lag"},
+                {"metric": "cpu", "value": 3.0, "unit": "%", "of": "generator, of one core"}]}]
+
+
+@pytest.mark.parametrize("text, backed", [
+    # interval bounds, spreads, noise notes and the load generator's own figures back only claims read in
+    # such a context: an invented headline figure that happens to equal one of them is still unverified
+    ("median 438 ms [355 ms – 585 ms]", [True, True, True]), ("median 355 ms", [False]),
+    ("mean 459 ms ± 94.2 ms", [True, True]), ("p95 94.2 ms", [False]),
+    ("| stdev |\n|---|\n| 94.2 ms |", [True]),
+    ("run-to-run variation 21 %", [True]), ("p95 improved 21 %", [False]),
+    ("generator lag p99 4.76 ms", [True]), ("p99 4.76 ms", [False]),
+    ("3 % of one core", [True]), ("CPU 3 %", [False]),
+])
+def test_qualifying_figures_back_only_qualifying_claims(text, backed):
+    assert _backed(text, _qualified_records()) == backed
+
+
+def test_sides_pair_by_what_they_measure():
+    """A record's CPU median and wall median (both "median") pair before with after separately, whatever
+    their order in the record."""
+    def side(name, wall, cpu):
+        figures = [{"metric": "median", "value": cpu, "unit": "s", "of": "cpu", "side": name},
+                   {"metric": "median", "value": wall, "unit": "s", "of": "wall", "side": name}]
+        return figures[::-1] if name == "after" else figures
+    records = [{"id": "bench-2", "kind": "bench", "name": "job",
+                "figures": side("before", 1.0, 0.5) + side("after", 0.5, 0.4)}]
+    assert _backed("the median fell 50 %; the other median fell 20 %", records) == [True, True]

@@ -115,6 +115,9 @@ _REPEAT_VERBS = {"ran", "run", "runs", "called", "calls", "executed", "executes"
 _COMPARATIVES = {"faster", "slower", "quicker", "more", "less", "fewer", "higher", "lower", "better",
                  "worse", "smaller", "larger", "bigger", "as", "the", "speedup", "speed-up", "improvement",
                  "reduction"}
+# Words of a clause about a figure's interval, spread or noise, or about the load generator itself.
+_QUALIFIER_WORDS = ("lag", "generator", " ci", "ci ", "interval", "confidence", "nois", "variation", "spread",
+                    "stdev", "std dev", "deviation", " sd", "jitter", "of one core", "target", "±", "+/-")
 # Plural nouns before a bound that make it a class of changes, not this one ("changes beyond 5%").
 _GENERIC_CHANGES = {"changes", "differences", "regressions", "slowdowns", "speedups", "speed-ups",
                     "improvements", "effects", "shifts"}
@@ -148,7 +151,7 @@ class Claim:
     """One figure the message states: `value` in `unit` (as written) and in the dimension's base unit."""
 
     __slots__ = ("text", "value", "unit", "dimension", "base_value", "tolerance", "metric", "start", "end",
-                 "direction", "partner", "is_range", "range_of", "inherited", "bound", "delta")
+                 "direction", "partner", "is_range", "range_of", "inherited", "bound", "delta", "secondary")
 
     def __init__(self, text: str, value: float, unit: str, dimension: str, factor: float, tolerance: float,
                  metric: str | None, start: int, end: int) -> None:
@@ -168,6 +171,7 @@ class Claim:
         self.delta = False  # a difference ("saves 970 ms", "p95 down by 84 ms"), not a level
         self.inherited = False  # the statistic is a neighbour's ("p95 1.2 s (was 3.0 s)"): a guess
         self.range_of: Claim | None = None  # on the high end: the low end
+        self.secondary = False  # in a bracketed interval, after "±", or about noise or the generator's lag
 
     def as_dict(self) -> dict:
         return {"text": self.text, "value": self.value, "unit": self.unit, "dimension": self.dimension,
@@ -492,10 +496,9 @@ def _list_names_targets(text: str, line_start: int) -> bool:
     return False
 
 
-def _labels_name_targets(text: str) -> bool:
+def _labels_name_targets(lowered: str) -> bool:
     """Whether a heading, a lead-in line ("...:") or a table row names targets, budgets, ... at all (most
-    messages: no, and then no figure needs `_hedged_context`)."""
-    lowered = text.lower()
+    messages: no, and then no figure needs `_hedged_context`). `lowered`: the message in lower case."""
     if not any(stem in lowered for stem in _TARGET_STEMS):
         return False
     for line in lowered.split("\n"):
@@ -722,7 +725,9 @@ def extract_claims(message: str) -> list[Claim]:
     digits = text.encode("latin-1", "replace").translate(_DIGITS_TO_ZERO)
     # once per message: quotation marks at all; a heading, lead-in or table row naming targets at all
     quotes = '"' in text or "“" in text
-    targets = _labels_name_targets(text)
+    lowered = text.lower()
+    qualifiers = "[" in text or any(word in lowered for word in _QUALIFIER_WORDS)
+    targets = _labels_name_targets(lowered)
     while index < n and len(claims) < MAX_CLAIMS:
         if text[index] not in _NUMBER_CHARS:
             index = digits.find(b"0", index)
@@ -802,6 +807,8 @@ def extract_claims(message: str) -> list[Claim]:
                       _metric_near(text, metric_boundary, sign_start, unit_end, dimension), sign_start,
                       unit_end)
         claim.direction = _direction(text, unit_end if unit is not None else direction_at)
+        claim.secondary = claim.metric == "stdev" or (
+            qualifiers and _qualifying(text, clause_start, sign_start, unit_end))
         claim.delta = dimension not in _CHANGES and _is_delta(text, boundary, sign_start,
                                                               unit_end if unit is not None else direction_at)
         if dimension in _CHANGES:
@@ -829,6 +836,17 @@ def extract_claims(message: str) -> list[Claim]:
 
         claims.extend(output_claims(message)[:MAX_CLAIMS - len(claims)])
     return claims
+
+
+def _qualifying(text: str, clause_start: int, start: int, end: int) -> bool:
+    """A figure read where perfpack prints its qualifying figures: inside a bracketed interval ("[355 ms –
+    585 ms]"), after "±", or in a clause about an interval, the noise or the load generator ("the
+    generator's lag p99 2 ms", "95 % CI"). Only such a claim may match a ledger's SECONDARY figures."""
+    line = text[text.rfind("\n", 0, start) + 1:start]
+    if line.count("[") > line.count("]") or line.rstrip(" ~≈").endswith(("±", "+/-")):
+        return True
+    clause = (text[clause_start:start] + " " + _cut(text[end:end + 16], ";.\n")).lower()  # "3 % of one core"
+    return any(word in clause for word in _QUALIFIER_WORDS)
 
 
 def _between(text: str, boundary: int, start: int) -> bool:

@@ -30,6 +30,11 @@ _DERIVED = "~"  # the metric of a change perfpack derived from two figures: "~" 
 _HEADLINE = {"", "p50", "median", "mean", "avg", "wall"}  # what an unnamed "2.4x faster" is about
 _SHARES = {"samples": {"self", "total"}}  # shares of a profile a claim can name
 _INF = float("inf")
+# Flags of a figure (the index's fourth column): a difference of two measurements; a figure that qualifies a
+# headline one (an interval bound, a spread, the noise notes, the load generator's own lag and CPU), which
+# backs only a claim read in such a context ("[355 ms – 585 ms]", "± 94 ms", "generator lag p99 2 ms").
+DIFFERENCE, SECONDARY = 1, 2
+_SECONDARY = {"stdev", "median_ci_width", "variation", "achieved_of_target"}
 _RUNS_KEPT = 9  # earlier runs of one name a run is compared with: the first and the 8 latest
 
 
@@ -50,7 +55,7 @@ class Figures:
         self.metrics = metrics
 
     @classmethod
-    def from_items(cls, grouped: "dict[str, list[tuple[float, int, str, bool]]]",
+    def from_items(cls, grouped: "dict[str, list[tuple[float, int, str, int]]]",
                    ids: list[str]) -> "Figures":
         metrics: list[str] = []
         codes: dict[str, int] = {}
@@ -101,10 +106,10 @@ def figures_of(records: "list[dict[str, Any]]", claims: list[Claim] | None = Non
         deltas = {claim.dimension for claim in claims if claim.delta}
     delta_dimensions = None if levels is None or deltas is None else levels | deltas
     pairs = ratios or percents or delta_dimensions is None or bool(deltas) or bool(levels)
-    grouped: dict[str, list[tuple[float, int, str, bool]]] = {}
+    grouped: dict[str, list[tuple[float, int, str, int]]] = {}
     ids: list[str] = []
     changes: list[tuple[int, str, str, float, float]] = []  # order, dimension, metric, before, after
-    by_name: dict[tuple[str, str], dict[tuple[str, str], list[float]]] = {}
+    by_name: dict[tuple[str, str], dict[tuple[str, str, str], list[float]]] = {}
     units, aliases = _UNITS, _METRICS
     for record in records:
         if not isinstance(record, dict):
@@ -115,10 +120,10 @@ def figures_of(records: "list[dict[str, Any]]", claims: list[Claim] | None = Non
         raws = record.get("figures")
         if not isinstance(raws, list):
             continue
-        sides: dict[tuple[str, str, str], float] = {}
+        sides: dict[tuple[str, str, str, str], float] = {}
         named = pairs and bool(record.get("name")) and record.get("kind") != "explain"
         key = (str(record.get("kind")), str(record.get("name")))
-        latest: dict[tuple[str, str], float] = {}
+        latest: dict[tuple[str, str, str], float] = {}
         for raw in raws:
             if not isinstance(raw, dict):
                 continue
@@ -133,10 +138,14 @@ def figures_of(records: "list[dict[str, Any]]", claims: list[Claim] | None = Non
             metric = raw.get("metric")
             metric = metric.lower() if metric.__class__ is str else ""
             metric = aliases.get(metric, metric)
+            of = raw.get("of")
+            of = of if of.__class__ is str else ""
+            secondary = "bound" in raw or of.startswith("generator") or metric in _SECONDARY
             if levels is None or dimension in levels:
                 grouped.setdefault(dimension, []).append(
-                    (abs(value) if dimension == "percent" else value, order, metric, False))
-            if not pairs:
+                    (abs(value) if dimension == "percent" else value, order, metric,
+                     SECONDARY if secondary else 0))
+            if not pairs or secondary:
                 continue
             if dimension in ("ratio", "percent"):
                 if dimension == "ratio" and value > 0:
@@ -147,19 +156,19 @@ def figures_of(records: "list[dict[str, Any]]", claims: list[Claim] | None = Non
                 continue
             side = raw.get("side")
             if side.__class__ is str and side:
-                sides[(metric, dimension, side)] = value
+                sides[(metric, dimension, of, side)] = value
             elif named:
                 # against every earlier run of the name kept (its first, e.g. a saved baseline, and the
                 # latest few): "p95 126 ms then, 39.7 ms now (-68.5 %)" compares with the baseline, which
                 # need not be the run before
-                for previous in by_name.get(key, {}).get((metric, dimension), ()):
+                for previous in by_name.get(key, {}).get((metric, dimension, of), ()):
                     if previous:
                         changes.append((order, dimension, metric, previous, value))
-                latest[(metric, dimension)] = value
-        for (metric, dimension, side), value in sides.items():
+                latest[(metric, dimension, of)] = value
+        for (metric, dimension, of, side), value in sides.items():
             partner = {"before": "after", "a": "b"}.get(side)
-            if partner and (metric, dimension, partner) in sides and value:
-                changes.append((order, dimension, metric, value, sides[(metric, dimension, partner)]))
+            if partner and (metric, dimension, of, partner) in sides and value:
+                changes.append((order, dimension, metric, value, sides[(metric, dimension, of, partner)]))
         if named and latest:
             runs = by_name.setdefault(key, {})
             for figure, value in latest.items():
@@ -177,14 +186,12 @@ def figures_of(records: "list[dict[str, Any]]", claims: list[Claim] | None = Non
         # the record printed): a change claim must name that statistic, or be about the headline one
         derived = _DERIVED + (metric if order in headline else "")  # no median pair: its changes are it
         if ratios:
-            grouped.setdefault("ratio", []).extend(((ratio, order, derived, False),
-                                                    (speedup, order, derived, False)))
+            grouped.setdefault("ratio", []).extend(((ratio, order, derived, 0), (speedup, order, derived, 0)))
         if percents:
             change, gain = abs(ratio - 1) * 100, abs(speedup - 1) * 100
-            grouped.setdefault("percent", []).extend(((change, order, derived, False),
-                                                      (gain, order, derived, False)))
+            grouped.setdefault("percent", []).extend(((change, order, derived, 0), (gain, order, derived, 0)))
         if dimension and (delta_dimensions is None or dimension in delta_dimensions):
-            grouped.setdefault(dimension, []).append((abs(before - after), order, metric, True))
+            grouped.setdefault(dimension, []).append((abs(before - after), order, metric, DIFFERENCE))
     return Figures.from_items(grouped, ids)
 
 
@@ -218,7 +225,8 @@ def _newest(claim: Claim, figures: Figures, dimension: str, window: range) -> st
     for position in window:
         order, code = orders[position], codes[position]
         if order <= best or not _statistic_ok(claim, metrics[code] if code < len(metrics) else "") or \
-                claim.delta != bool(deltas[position]):
+                claim.delta != bool(deltas[position] & DIFFERENCE) or \
+                (deltas[position] & SECONDARY and not claim.secondary):
             continue
         if dimension == "ratio" and keys[position] < 1 <= claim.value:
             continue  # "2.4x" is a speed-up, "0.41x" a ratio
@@ -288,7 +296,7 @@ def match_all(claims: list[Claim], figures: Figures) -> list[str | None]:
 
 # --- the ledger's index: the reading half (perfpack.evidence.index writes it) ------------------------------
 
-INDEX_VERSION = 2  # 2: derived changes carry the statistic they compare
+INDEX_VERSION = 3  # 2: derived changes carry the statistic they compare; 3: flags DIFFERENCE | SECONDARY
 INDEX_NAME = "ledger.index"
 MAX_INDEX_BYTES = 64 * 1024 * 1024
 
