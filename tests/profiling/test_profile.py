@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import re
 import shutil
 import signal
 import subprocess
@@ -72,7 +73,15 @@ def test_planted_function_is_the_top_hot_spot(tmp_path: Path, shape: str):
     for key in ("engine", "samples", "wall_s", "hotspots", "flamegraph", "raw"):
         assert key in data
     assert set(top) >= {"function", "file", "line", "self_pct", "total_pct"}
-    assert Path(data["flamegraph"]).read_text().startswith("<svg")
+    flame_svg = Path(data["flamegraph"]).read_text()
+    assert flame_svg.startswith("<svg")
+    # the subtitle's count is the one the bars are shares of ("all: N samples"), or says both
+    drawn = re.search(r"<title>all: ([\d,]+) samples</title>", flame_svg)
+    subtitle = re.search(
+        r'fill="#555">py-spy [^<]*? · ([\d,]+)(?: busy samples of ([\d,]+) drawn| samples) · ', flame_svg
+    )
+    assert drawn and subtitle, flame_svg[:800]
+    assert (subtitle.group(2) or subtitle.group(1)) == drawn.group(1)
     assert Path(data["raw"]).stat().st_size > 0
     assert not _strays(str(tmp_path))
 

@@ -839,10 +839,11 @@ def _write_files(outcome: Outcome) -> None:
         stacks = outcome.cpu.stacks
         unit = "µs" if outcome.cpu.weight_unit == "us" else "samples"
         title = f"CPU: {' '.join(outcome.command)}"
-        sub = (
-            f"{outcome.cpu.engine} {outcome.cpu.engine_version} · {outcome.total_weight:,} {unit} · "
-            f"{outcome.cpu.wall_s:.2f} s"
-        )
+        drawn = sum(weight for _, weight in stacks)
+        # the summary's shares are of the busy samples; the graph also draws the waiting ones: say both
+        counted = (f"{outcome.total_weight:,} busy {unit} of {drawn:,} drawn" if drawn != outcome.total_weight
+                   else f"{outcome.total_weight:,} {unit}")
+        sub = f"{outcome.cpu.engine} {outcome.cpu.engine_version} · {counted} · {outcome.cpu.wall_s:.2f} s"
     else:
         assert outcome.memory is not None
         stacks = [(stack, size) for stack, size, _ in outcome.memory.allocations]
