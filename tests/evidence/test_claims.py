@@ -466,3 +466,27 @@ def test_sides_pair_by_what_they_measure():
     records = [{"id": "bench-2", "kind": "bench", "name": "job",
                 "figures": side("before", 1.0, 0.5) + side("after", 0.5, 0.4)}]
     assert _backed("the median fell 50 %; the other median fell 20 %", records) == [True, True]
+
+
+@pytest.mark.parametrize("text, expected", [
+    # sizes of a grid or an image are not ratios
+    ("The image is 160×160 = 25,600 pixels", []), ("a 12 x 12 grid", []), ("3x faster", [("3x", None)]),
+    # settings and times of events
+    ("Measures (perfpack load, 10 s each, warm-up 2 s):", [("10 s", None)]),
+    ("the baseline was taken ~2 minutes earlier", []),
+    # a profile's share is not CPU utilisation
+    ("The CPU profile was 97% in blur", [("97%", None)]),
+    # figures written in words are figures (rounded ones); repetitions are not
+    ("the worst run took twelve seconds", [("12 seconds", "max")]),
+    ("it is about three times faster", [("3 times", None)]), ("we tried three times", []),
+])
+def test_grids_events_profiles_and_spelled_figures(text, expected):
+    assert _claims(text) == expected
+
+
+def test_a_pair_after_a_change_verb_is_two_levels_not_differences():
+    records = [{"id": "bench-1", "kind": "bench", "name": "job", "figures": [
+        {"metric": "cpu", "value": 0.6933, "unit": "s", "side": "before"},
+        {"metric": "cpu", "value": 0.438, "unit": "s", "side": "after"}]}]
+    assert _backed("the CPU time in that same run dropped (693 → 438 ms)", records) == [True, True]
+    assert _backed("the CPU time dropped 255 ms", records) == [True]  # a difference

@@ -352,6 +352,8 @@ def _read_unit(text: str, index: int) -> tuple[str, int] | None:
                 continue  # "5 services", "2 seconds" handled by the longer spelling first
             if spelling in ("x", "times") and end < n and text[end] in _NUMBER_CHARS:
                 continue  # "1920x1080"
+            if spelling in ("x", "×") and text[end:end + 3].lstrip(" \u00a0")[:1] in _NUMBER_CHARS:
+                return None  # "160×160", "12 x 12": a size of a grid or an image, not a ratio
             if spelling in ("x", "×", "times") and (
                     text[end:end + 16].lower().lstrip(" ").startswith(_COUNT_AFTER)
                     or _repeated(text, index, end)):
@@ -392,6 +394,10 @@ def _fits(metric: str, dimension: str) -> bool:
     return fits is None or dimension in fits.split()
 
 
+_SETTING_BEFORE = (["warm-up"], ["warmup"], ["--warmup"], ["--duration"])  # "warm-up 2 s": a setting
+_PROFILE_WORDS = ("profile", "profiler", "samples", "sampling")
+_PAIR_JOINERS = ("->", "-->", "→", "=>", "⇒", "⟶", "to")
+_ARROWS_AHEAD = ("->", "→", "=>", "⇒", "⟶")
 _OF_SAMPLES = ("of the samples", "of samples", "of all samples", "of the profile", "of the cpu samples")
 _LOAD_LEVELS = {"today's", "todays", "current", "normal", "usual", "expected", "production", "prod", "peak",
                 "typical", "average"}
@@ -424,6 +430,8 @@ def _metric_near(text: str, boundary: int, start: int, end: int, dimension: str)
             if dimension == "size":
                 return AT_PEAK
             continue  # "p95 at peak traffic": the load's peak, not a statistic of the figure
+        if word == "cpu" and position and words[position - 1] in _PROFILE_WORDS:
+            continue  # "the CPU profile was 97 % in blur": a profile's share, not CPU utilisation
         if word in _METRICS and _fits(_METRICS[word], dimension):
             if dimension in ("time", *_CHANGES) and "cpu" in words[position + 1:position + 3]:
                 return "cpu"  # "CPU median 583 ms", "cpu mean": a statistic of the CPU time
@@ -567,6 +575,8 @@ def _hedged_after(text: str, boundary: int, start: int, end: int, dimension: str
     following = [word.strip(",:()*_") for word in after.replace("-", " ").split()[:4]]
     if following and following[0] in _SETTING_AFTER:
         return True
+    if dimension == "time" and following[:1] in (["earlier"], ["later"], ["ago"]):
+        return True  # "taken ~2 minutes earlier": when something happened
     if dimension == "ratio" and following and following[0] in _LOAD_LEVELS:
         return True  # "at 120 req/s (3× today's traffic)": the load chosen, not a result
     if following and following[0] in _CONFIDENCE_AFTER and dimension == "percent":
@@ -701,10 +711,49 @@ def _swap_separators(text: str) -> str:
     return "".join(out)
 
 
+_NUMBER_WORDS = {
+    "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10,
+    "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14, "fifteen": 15, "sixteen": 16, "seventeen": 17,
+    "eighteen": 18, "nineteen": 19, "twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60,
+    "seventy": 70, "eighty": 80, "ninety": 90, "hundred": 100,
+}
+_SPELLED_UNITS = ("seconds", "second", "milliseconds", "millisecond", "minutes", "minute", "times")
+
+
+def _digits_for_words(text: str) -> tuple[str, set[int]]:
+    """`text` with each number word that a unit word follows ("twelve seconds", "three times faster")
+    replaced by its digits, right-aligned in the word's place (the same length, so offsets hold), and
+    where those digits start."""
+    out = list(text)
+    lowered = text.lower()
+    starts: set[int] = set()
+    for word, value in _NUMBER_WORDS.items():
+        position = lowered.find(word)
+        while position >= 0:
+            end = position + len(word)
+            following = lowered[end:end + 30].lstrip(" -")
+            if following.startswith("times"):  # "three times faster", never "we tried three times"
+                comparative = following[5:].split()[:1]
+                if not comparative or comparative[0].strip(".,;:)") not in _COMPARATIVES:
+                    following = ""
+            if (position == 0 or not lowered[position - 1].isalpha()) and (end >= len(lowered) or not
+                    lowered[end].isalpha()) and following.startswith(_SPELLED_UNITS):
+                digits = str(value)
+                start = end - len(digits)
+                out[position:end] = " " * (start - position) + digits
+                starts.add(start)
+            position = lowered.find(word, end)
+    return "".join(out), starts
+
+
 def extract_claims(message: str) -> list[Claim]:
     """Every quantitative claim in `message`, in order (the first MAX_CLAIMS). Targets, bounds, quotes and
     hypotheticals are left out, as are numbers without a unit, versions, dates and anything inside code."""
     text = shown = strip_code(message)
+    spelled: set[int] = set()
+    if any(word in text for word in _SPELLED_UNITS):
+        text, spelled = _digits_for_words(text)  # "twelve seconds" is 12 s, "three times faster" 3x
+        shown = text
     if _decimal_comma(text):
         text = _swap_separators(text)  # "28,2 ms" is 28.2 ms, "1.844×" is 1844×; the same offsets
     _WORDS_MEMO.clear()
@@ -790,9 +839,12 @@ def extract_claims(message: str) -> list[Claim]:
             tolerance = max(0.5, min(0.5 * 10.0 ** zeros, abs(value) * 0.025))  # "700 ms" is not 673
         if approximate:
             tolerance = max(tolerance, abs(value) * 0.05)
+        if index in spelled:
+            tolerance = max(tolerance, abs(value) * 0.1)  # a figure written in words is a rounded one
         metric_boundary = max(clause_start, last_of_dimension.get(dimension, 0))
         last_figure_end = last_of_dimension[dimension] = unit_end
-        if index == hedged_range_at or _quoted_line(text, sign_start, quotes) or \
+        if index == hedged_range_at or _words(text, boundary, sign_start)[:1] in _SETTING_BEFORE or \
+                _quoted_line(text, sign_start, quotes) or \
                 (targets and _hedged_context(text, sign_start)) or \
                 _hedged(text, boundary, sign_start, dimension, after_figure) or \
                 (dimension, value * factor) in not_claims or \
@@ -809,8 +861,10 @@ def extract_claims(message: str) -> list[Claim]:
         claim.direction = _direction(text, unit_end if unit is not None else direction_at)
         claim.secondary = claim.metric == "stdev" or (
             qualifiers and _qualifying(text, clause_start, sign_start, unit_end))
-        claim.delta = dimension not in _CHANGES and _is_delta(text, boundary, sign_start,
-                                                              unit_end if unit is not None else direction_at)
+        starts_pair = joiner in _PAIR_JOINERS or \
+            text[unit_end:unit_end + 5].lstrip().startswith(_ARROWS_AHEAD)
+        claim.delta = dimension not in _CHANGES and not starts_pair and _is_delta(
+            text, boundary, sign_start, unit_end if unit is not None else direction_at)  # "dropped 693 → 438"
         if dimension in _CHANGES:
             bound = _bound_before(text, boundary, sign_start)
             if bound in _LOWER_BOUNDS:
