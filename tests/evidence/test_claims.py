@@ -490,3 +490,14 @@ def test_a_pair_after_a_change_verb_is_two_levels_not_differences():
         {"metric": "cpu", "value": 0.438, "unit": "s", "side": "after"}]}]
     assert _backed("the CPU time in that same run dropped (693 → 438 ms)", records) == [True, True]
     assert _backed("the CPU time dropped 255 ms", records) == [True]  # a difference
+
+
+def test_profile_rows_in_pasted_output_and_shares_of_the_peak():
+    records = [{"id": "profile-1", "kind": "profile", "name": "blur", "figures": [
+        {"metric": "self", "value": 73.5, "unit": "%"}, {"metric": "total", "value": 73.5, "unit": "%"},
+        {"metric": "peak", "value": 543940, "unit": "B"}, {"metric": "bytes", "value": 344068, "unit": "B"},
+        {"metric": "share", "value": 63.3, "unit": "%"}]}]
+    block = "```\n  self  total  function — file:line\n {0}%  {0}%  _window_sums — blur.py:12\n```"
+    assert _backed(block.format("73.5"), records) == [True, True]
+    assert _backed(block.format("61.8"), records) == [False, False]
+    assert _backed("63.3% of the peak (336.0 KiB) at render.py:25", records) == [True, True]

@@ -425,8 +425,9 @@ def _metric_near(text: str, boundary: int, start: int, end: int, dimension: str)
     words = _words(text, boundary, start)
     for position, word in enumerate(words[:6]):
         word = word.strip(".")
-        if word == "peak" and "at" in words[position + 1:position + 3]:
-            # "at (the) peak" is when, not which statistic: what was live then (a site's bytes included)
+        if word == "peak" and {"at", "of"} & set(words[position + 1:position + 3]):
+            # "at (the) peak" is when, not which statistic: what was live then (a site's bytes included);
+            # "63 % of the peak (336 KiB)" is a site's share of it
             if dimension == "size":
                 return AT_PEAK
             continue  # "p95 at peak traffic": the load's peak, not a statistic of the figure

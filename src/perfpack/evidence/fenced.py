@@ -87,6 +87,9 @@ def _output_line(message: str, start: int, end: int, claims: list[Claim]) -> Non
         sign = position - 1 if previous in "-−" else position
         figures.append((sign, unit[1], -number[0] if sign < position else number[0], number[2], unit[0]))
         position = unit[1]
+    # a profile's row ("61.8%  61.8%  _window_sums — blur.py:12"): its self and total shares are figures
+    profile_row = len(figures) >= 2 and line.lstrip()[:1].isdigit() and all(
+        figure[4] == "%" for figure in figures[:2])
     for which, (first, last, value, decimals, spelling) in enumerate(figures):
         dimension, factor = unit_spec(spelling)
         if line[:first].count("[") > line[:first].count("]") or line[:first].rstrip().endswith("±"):
@@ -98,7 +101,7 @@ def _output_line(message: str, start: int, end: int, claims: list[Claim]) -> Non
             other != which and unit_spec(figures[other][4])[0] == dimension
             and line[min(last, figures[other][1]):max(first, figures[other][0])].strip() in _ARROWS
             for other in (which - 1, which + 1) if 0 <= other < len(figures))
-        if not (labelled or joined):
+        if not (labelled or joined or (profile_row and which < 2)):
             continue
         tolerance = 0.5 * 10.0 ** (-decimals)
         if decimals == 0 and abs(value) >= 10:
