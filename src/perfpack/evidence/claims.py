@@ -7,6 +7,10 @@ agent, and importing `re` alone costs about as much as starting the interpreter.
 no `dataclasses` (it imports `re`).
 """
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
 # Units: spelling -> (dimension, factor to the dimension's base unit). Bases: time ms, size bytes, rate
 # per second, ratio x, percent %.
 _UNITS = {
@@ -124,12 +128,6 @@ _GENERIC_CHANGES = {"changes", "differences", "regressions", "slowdowns", "speed
 # What an input is made of: "64 MB per batch" sizes the input; "40 MB per worker" is a measurement.
 _INPUT_ITEMS = {"row", "item", "record", "entry", "entrie", "block", "message", "object", "file", "chunk",
                 "batch", "page", "line", "document", "image", "upload", "payload", "part", "segment", "shard"}
-# Words of a table header, a list's lead-in or a heading that make its figures targets or estimates.
-_TARGET_LABELS = {"target", "targets", "goal", "goals", "budget", "budgets", "slo", "slos", "sla", "slas",
-                  "threshold", "thresholds", "limit", "limits", "estimate", "estimates", "estimated",
-                  "expected", "expectation", "expectations", "projected", "projection", "hypotheses",
-                  "hypothesis", "ideas", "requirement", "requirements", "objective", "objectives", "kpi",
-                  "kpis", "plan", "wishlist"}
 # Stems of _TARGET_LABELS: a message without any needs no `_hedged_context`.
 _TARGET_STEMS = ("target", "goal", "budget", "slo", "sla", "threshold", "limit", "estimat", "expect",
                  "project", "hypothes", "idea", "requirement", "objective", "kpi", "plan", "wishlist")
@@ -467,44 +465,6 @@ def _bound_before(text: str, boundary: int, start: int) -> str | None:
     return None
 
 
-def _hedged_context(text: str, start: int) -> bool:
-    """A figure whose table column or list is about targets, budgets or estimates: under a header cell
-    "target" / "budget (ms)" / "SLO", or in a list item whose lead-in line ("Targets for next week:") or
-    section heading ("## Budgets") names them. A lead-in or heading that also says "measured", "result",
-    "actual" or "vs" is about measurements."""
-    line_start = text.rfind("\n", 0, start) + 1
-    stripped = text[line_start:start].lstrip()
-    if stripped.startswith("|"):
-        from perfpack.evidence.tables import table_header
-
-        header = table_header(text, start)
-        return header is not None and _names_targets(header)
-    if not stripped.startswith(("- ", "* ", "+ ")) and not (stripped[:1].isdigit() and ". " in stripped[:4]):
-        return False
-    key = (id(text), -line_start - 1)  # a list's context, once per line (negative: not a clause key)
-    found = _CLAUSE_MEMO.get(key)
-    if found is None:
-        found = _CLAUSE_MEMO[key] = int(_list_names_targets(text, line_start))
-    return bool(found)
-
-
-def _list_names_targets(text: str, line_start: int) -> bool:
-    cursor = line_start
-    for _ in range(12):  # up to the list's lead-in line or the section's heading
-        if cursor <= 0:
-            return False
-        previous = text.rfind("\n", 0, cursor - 1) + 1
-        line = text[previous:cursor - 1].strip()
-        cursor = previous
-        if not line or line.startswith(("- ", "* ", "+ ")) or (line[:1].isdigit() and ". " in line[:4]):
-            continue
-        if line.startswith("#") or line.endswith(":"):
-            return _names_targets(line)
-        if not line.startswith((" ", "\t")):
-            return False
-    return False
-
-
 def _labels_name_targets(lowered: str) -> bool:
     """Whether a heading, a lead-in line ("...:") or a table row names targets, budgets, ... at all (most
     messages: no, and then no figure needs `_hedged_context`). `lowered`: the message in lower case."""
@@ -516,12 +476,6 @@ def _labels_name_targets(lowered: str) -> bool:
                 any(stem in line for stem in _TARGET_STEMS):
             return True
     return False
-
-
-def _names_targets(label: str) -> bool:
-    words = {word.strip(".:#*_()[]") for word in label.lower().replace("/", " ").split()}
-    return bool(words & _TARGET_LABELS) and not words & {"measured", "result", "results", "actual", "vs",
-                                                           "observed", "achieved", "now", "after", "before"}
 
 
 def _hedged(text: str, boundary: int, start: int, dimension: str, after_figure: bool = False) -> bool:
@@ -846,7 +800,7 @@ def extract_claims(message: str) -> list[Claim]:
         last_figure_end = last_of_dimension[dimension] = unit_end
         if index == hedged_range_at or _words(text, boundary, sign_start)[:1] in _SETTING_BEFORE or \
                 _quoted_line(text, sign_start, quotes) or \
-                (targets and _hedged_context(text, sign_start)) or \
+                (targets and _context().hedged_context(text, sign_start)) or \
                 _hedged(text, boundary, sign_start, dimension, after_figure) or \
                 (dimension, value * factor) in not_claims or \
                 _hedged_after(text, boundary, sign_start, unit_end, dimension):
@@ -861,7 +815,7 @@ def extract_claims(message: str) -> list[Claim]:
                       unit_end)
         claim.direction = _direction(text, unit_end if unit is not None else direction_at)
         claim.secondary = claim.metric == "stdev" or (
-            qualifiers and _qualifying(text, clause_start, sign_start, unit_end))
+            qualifiers and _context().qualifying(text, clause_start, sign_start, unit_end))
         starts_pair = joiner in _PAIR_JOINERS or \
             text[unit_end:unit_end + 5].lstrip().startswith(_ARROWS_AHEAD)
         claim.delta = dimension not in _CHANGES and not starts_pair and _is_delta(
@@ -893,15 +847,18 @@ def extract_claims(message: str) -> list[Claim]:
     return claims
 
 
-def _qualifying(text: str, clause_start: int, start: int, end: int) -> bool:
-    """A figure read where perfpack prints its qualifying figures: inside a bracketed interval ("[355 ms –
-    585 ms]"), after "±", or in a clause about an interval, the noise or the load generator ("the
-    generator's lag p99 2 ms", "95 % CI"). Only such a claim may match a ledger's SECONDARY figures."""
-    line = text[text.rfind("\n", 0, start) + 1:start]
-    if line.count("[") > line.count("]") or line.rstrip(" ~≈").endswith(("±", "+/-")):
-        return True
-    clause = (text[clause_start:start] + " " + _cut(text[end:end + 16], ";.\n")).lower()  # "3 % of one core"
-    return any(word in clause for word in _QUALIFIER_WORDS)
+_LOADED: "dict[str, Any]" = {}
+
+
+def _context() -> "Any":
+    """perfpack.evidence.context, loaded for a message with a heading, lead-in or table row naming targets,
+    or with words about intervals, noise or the load generator (most messages have neither)."""
+    module = _LOADED.get("context")
+    if module is None:
+        from perfpack.evidence import context as module
+
+        _LOADED["context"] = module
+    return module
 
 
 def _between(text: str, boundary: int, start: int) -> bool:

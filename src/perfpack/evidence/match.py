@@ -11,7 +11,7 @@ figures are kept per dimension, sorted by value, and a claim looks only at the w
 allows (bisect), never at the whole ledger.
 """
 
-from perfpack.evidence.claims import _METRICS, _UNITS, AT_PEAK, Claim
+from perfpack.evidence.claims import AT_PEAK, Claim
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -97,102 +97,9 @@ def figures_of(records: "list[dict[str, Any]]", claims: list[Claim] | None = Non
     """Every figure the records hold, plus what they imply: for a before/after pair of one record, or two
     runs of one name, the ratio, the speed-up, the percentage change and the difference. With `claims`,
     only what those claims could match is built."""
-    if claims is None:
-        levels, ratios, percents, deltas = None, True, True, None
-    else:
-        levels = {claim.dimension for claim in claims if not claim.delta}
-        ratios = any(claim.dimension == "ratio" for claim in claims)
-        percents = any(claim.dimension == "percent" for claim in claims)
-        deltas = {claim.dimension for claim in claims if claim.delta}
-    delta_dimensions = None if levels is None or deltas is None else levels | deltas
-    pairs = ratios or percents or delta_dimensions is None or bool(deltas) or bool(levels)
-    grouped: dict[str, list[tuple[float, int, str, int]]] = {}
-    ids: list[str] = []
-    changes: list[tuple[int, str, str, float, float]] = []  # order, dimension, metric, before, after
-    by_name: dict[tuple[str, str], dict[tuple[str, str, str], list[float]]] = {}
-    units, aliases = _UNITS, _METRICS
-    for record in records:
-        if not isinstance(record, dict):
-            continue
-        order = len(ids)
-        record_id = str(record.get("id"))
-        ids.append(record_id)
-        raws = record.get("figures")
-        if not isinstance(raws, list):
-            continue
-        sides: dict[tuple[str, str, str, str], float] = {}
-        named = pairs and bool(record.get("name")) and record.get("kind") != "explain"
-        key = (str(record.get("kind")), str(record.get("name")))
-        latest: dict[tuple[str, str, str], float] = {}
-        for raw in raws:
-            if not isinstance(raw, dict):
-                continue
-            number, unit = raw.get("value"), raw.get("unit")
-            if number.__class__ not in (int, float) or unit.__class__ is not str:
-                continue
-            spec = units.get(unit) or units.get(unit.lower())
-            if spec is None or number != number or number in (_INF, -_INF):
-                continue
-            dimension = spec[0]
-            value = float(number) * spec[1]
-            metric = raw.get("metric")
-            metric = metric.lower() if metric.__class__ is str else ""
-            metric = aliases.get(metric, metric)
-            of = raw.get("of")
-            of = of if of.__class__ is str else ""
-            secondary = "bound" in raw or of.startswith("generator") or metric in _SECONDARY
-            if levels is None or dimension in levels:
-                grouped.setdefault(dimension, []).append(
-                    (abs(value) if dimension == "percent" else value, order, metric,
-                     SECONDARY if secondary else 0))
-            if not pairs or secondary:
-                continue
-            if dimension in ("ratio", "percent"):
-                if dimension == "ratio" and value > 0:
-                    changes.append((order, "", "", value, 1.0) if metric == "speedup"
-                                   else (order, "", "", 1.0, value))
-                elif dimension == "percent" and metric in _CHANGE_METRICS and value > -100:
-                    changes.append((order, "", "", 100.0, 100.0 + value))
-                continue
-            side = raw.get("side")
-            if side.__class__ is str and side:
-                sides[(metric, dimension, of, side)] = value
-            elif named:
-                # against every earlier run of the name kept (its first, e.g. a saved baseline, and the
-                # latest few): "p95 126 ms then, 39.7 ms now (-68.5 %)" compares with the baseline, which
-                # need not be the run before
-                for previous in by_name.get(key, {}).get((metric, dimension, of), ()):
-                    if previous:
-                        changes.append((order, dimension, metric, previous, value))
-                latest[(metric, dimension, of)] = value
-        for (metric, dimension, of, side), value in sides.items():
-            partner = {"before": "after", "a": "b"}.get(side)
-            if partner and (metric, dimension, of, partner) in sides and value:
-                changes.append((order, dimension, metric, value, sides[(metric, dimension, of, partner)]))
-        if named and latest:
-            runs = by_name.setdefault(key, {})
-            for figure, value in latest.items():
-                kept = runs.setdefault(figure, [])
-                kept.append(value)
-                if len(kept) > _RUNS_KEPT:
-                    del kept[1]  # the first run stays: a saved baseline is often a name's first run
-    headline = {order for order, _, metric, _, _ in changes if metric in _HEADLINE}
-    for order, dimension, metric, before, after in changes:
-        if not before:
-            continue
-        ratio = after / before
-        speedup = 1 / ratio if ratio else 0.0
-        # a change perfpack derives is labelled with the statistic it compares ("~p95"; "~" from a ratio
-        # the record printed): a change claim must name that statistic, or be about the headline one
-        derived = _DERIVED + (metric if order in headline else "")  # no median pair: its changes are it
-        if ratios:
-            grouped.setdefault("ratio", []).extend(((ratio, order, derived, 0), (speedup, order, derived, 0)))
-        if percents:
-            change, gain = abs(ratio - 1) * 100, abs(speedup - 1) * 100
-            grouped.setdefault("percent", []).extend(((change, order, derived, 0), (gain, order, derived, 0)))
-        if dimension and (delta_dimensions is None or dimension in delta_dimensions):
-            grouped.setdefault(dimension, []).append((abs(before - after), order, metric, DIFFERENCE))
-    return Figures.from_items(grouped, ids)
+    from perfpack.evidence.figures import build  # the stop hook reads the index: it rarely builds
+
+    return build(records, claims)
 
 
 def _statistic_ok(claim: Claim, metric: str) -> bool:
