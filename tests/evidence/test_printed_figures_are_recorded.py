@@ -134,6 +134,10 @@ def test_compare_two_revisions(project: Path) -> None:
                       sys.executable, "work.py")
     assert "Revisions compared" in text
     assert_backed(project, text, "compare --rev")
+    data, _ = measure(project, "compare", "--runs", "4", "--rev", "HEAD~1", "--rev", "HEAD", "--format",
+                      "json", "--", sys.executable, "work.py")
+    assert json.loads(data)["verdict"]
+    assert_backed(project, data, "compare --rev --format json")
 
 
 def _serve(*args: str):
