@@ -107,7 +107,7 @@ def to_markdown(snap: Snapshot) -> str:
 def _procs(rows: list[dict[str, Any]], key: str) -> str:
     if key == "cpu":
         return ", ".join(f"{_s(r['name'], 40)} ({_s(r['pid'])}) {_s(r['cpu_percent'])}%" for r in rows)
-    return ", ".join(f"{_s(r['name'], 40)} ({_s(r['pid'])}) {_s(r['rss_mb'])} MB" for r in rows)
+    return ", ".join(f"{_s(r['name'], 40)} ({_s(r['pid'])}) {_s(r['rss_mb'])} MiB" for r in rows)
 
 
 _TIME_KEYS = ("median", "p95", "p99", "mean")
