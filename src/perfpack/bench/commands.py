@@ -226,8 +226,9 @@ def summary_figures(summary: dict[str, Any], side: str | None = None) -> list[di
     statistic they bound and `bound` "ci95_low"/"ci95_high"; the "± sd" is `stdev`; the noise note's two
     percentages are `median_ci_width` and `variation`. Sizes are bytes (printed as KiB/MiB/GiB).
 
-    The secondary figures come first: the evidence matcher pairs a record's sides by statistic and
-    dimension, the last figure of each winning, so the wall-time statistics (and peak RSS) are last."""
+    The secondary figures come first and the wall-time statistics (and peak RSS) last: the evidence
+    matcher pairs a record's sides by statistic and what they measure (`of`), and older readers of the
+    ledger paired by statistic alone, the last figure winning."""
     from perfpack.ledger import figure
 
     extra = {"side": side} if side else {}
