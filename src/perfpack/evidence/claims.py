@@ -300,27 +300,32 @@ def _read_number(text: str, index: int) -> tuple[float, int, int] | None:
 
     "1,640" and "1 640" (a thin or no-break space) are thousands; "1,2" is a list."""
     n = len(text)
+    digits = _NUMBER_CHARS
     position = index
-    digits = ""
-    while position < n and (text[position] in _NUMBER_CHARS or text[position] in ",.\u2009\u202f\u00a0"):
-        char = text[position]
-        if char not in _NUMBER_CHARS:
-            if position + 1 >= n or text[position + 1] not in _NUMBER_CHARS:
-                break  # a comma or full stop after the number
-            if char != "." and not (text[position + 1:position + 4].isdigit()
-                                    and (position + 4 >= n or text[position + 4] not in _NUMBER_CHARS)
-                                    and "." not in digits):
-                break  # "1,2" is a list, "1,640" a thousands separator
-        digits += char
+    while position < n and text[position] in digits:
         position += 1
-    if digits.count(".") > 1:
-        return None  # a version number, an IP address
-    plain = "".join(char for char in digits if char in _NUMBER_CHARS or char == ".")
+    point = -1
+    while position + 1 < n and text[position] in ",.\u2009\u202f\u00a0" and text[position + 1] in digits:
+        if text[position] == ".":
+            if point >= 0:
+                return None  # a version number, an IP address
+            point = position
+        elif point >= 0 or not text[position + 1:position + 4].isdigit() or (
+                position + 4 < n and text[position + 4] in digits):
+            break  # "1,2" is a list, "1,640" a thousands separator
+        position += 1
+        while position < n and text[position] in digits:
+            position += 1
+    if position < n and text[position] == "." and position + 1 < n and text[position + 1] in digits:
+        return None  # "1.2.3" after the loop stopped on a thousands check
+    plain = text[index:position]
+    if not plain.isdigit():  # separators to drop ("1,640", "12 500"); a point stays
+        plain = plain.replace(",", "").replace("\u2009", "").replace("\u202f", "").replace("\u00a0", "")
     if not plain or not plain[0].isdigit():
         return None
     if len(plain) > 30:
         return None  # an identifier or a hash, not a measurement (and 1e5000 would be infinite)
-    decimals = len(plain.split(".", 1)[1]) if "." in plain else 0
+    decimals = len(plain) - plain.index(".") - 1 if point >= 0 else 0
     try:
         return float(plain), position, decimals
     except ValueError:
