@@ -198,10 +198,11 @@ def _log_internal_error(exc: BaseException) -> str:
 
     path = crash_log_path()
     stamp = time.strftime("%Y-%m-%d %H:%M:%S")
-    import re
+    from perfpack.redact import redact_argv
 
-    # a database URL on the command line (perfpack explain --db) may carry a password
-    argv = [re.sub(r"(://[^/@\s:]*:)[^@/\s]*@", r"\1***@", arg) for arg in sys.argv]
+    # the command line may carry a secret: a database URL's password (explain --db), a measured command's
+    # token (bench -- curl -H 'Authorization: Bearer ...')
+    argv = redact_argv(sys.argv)
     entry = (f"--- {stamp} perfpack {__version__} python {sys.version.split()[0]}\n"
              f"argv: {argv!r}\n" + "".join(traceback.format_exception(exc)))
     try:

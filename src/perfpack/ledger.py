@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 LEDGER_NAME = "ledger.jsonl"
 INDEX_NAME = "ledger.index"  # perfpack.evidence.index: the stop hook's sorted figures
 MAX_READ_BYTES = 64 * 1024 * 1024
+_FIGURE_KEYS = ("metric", "unit")  # perfpack's own words, what the evidence check matches: never redacted
 
 
 def ledger_path(root: Path | str) -> str:
@@ -39,22 +40,30 @@ def record(root: Path | str, *, kind: str, name: str | None, command: Iterable[s
     `figures` are what the command printed (see `figure`). Never raises for an unwritable ledger:
     the measurement itself already succeeded; the caller gets "" and the evidence check will simply
     not find the record.
+
+    Every string stored is redacted first (perfpack.redact): the command's arguments (a bench of `curl -H
+    'Authorization: Bearer ...'`, a URL with user:password@ or ?token=), the name, the strings in `extra`
+    and in the figures; the figures' numbers, the evidence check's matter, stay as measured.
     """
     import json
 
     from perfpack.errors import PerfpackError
+    from perfpack.redact import redact, redact_argv, redact_text
     from perfpack.safeio import append_nofollow
 
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
     record_id = f"{kind}-{stamp}-{os.urandom(4).hex()}"
     entry: dict[str, Any] = {
-        "id": record_id, "kind": kind, "name": name,
-        "command": command if command is None or isinstance(command, str) else list(command),
-        "figures": figures, "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "id": record_id, "kind": kind, "name": None if name is None else redact_text(name),
+        "command": (command if command is None else redact_text(command) if isinstance(command, str)
+                    else redact_argv(command)),
+        "figures": [{key: redact_text(value) if isinstance(value, str) and key not in _FIGURE_KEYS else value
+                     for key, value in f.items()} for f in figures],
+        "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "commit": _git_head(os.fspath(root)),
     }
     if extra:
-        entry.update(extra)
+        entry.update({key: redact(value) for key, value in extra.items()})
     line = json.dumps(entry, ensure_ascii=True, allow_nan=False, default=str) + "\n"
     path = ledger_path(root)
     from perfpack.safeio import is_inside

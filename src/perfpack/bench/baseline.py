@@ -77,6 +77,10 @@ class Identity:
     working directory relative to the project root ("." = the root; None: not recorded, schema 1);
     env: the environment variables the user pinned (None as a value: pinned as unset); extra:
     kind-specific settings that change what is measured (load: rate, duration, connections, ...).
+
+    Secrets are redacted as the identity is made (perfpack.redact): the command's arguments, a pinned
+    variable named like a secret (DB_PASSWORD) and the strings of `extra`, so no baseline, comparison or
+    output holds them, and a run is compared with a baseline redacted alike (also one saved before).
     """
 
     command: list[str]
@@ -84,6 +88,14 @@ class Identity:
     cwd: str | None = "."
     env: dict[str, str | None] | None = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        from perfpack.redact import redact, redact_argv
+
+        self.command = redact_argv(self.command)
+        if self.env:
+            self.env = redact(self.env)  # type: ignore[assignment]
+        self.extra = redact(self.extra)  # type: ignore[assignment]
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -1,6 +1,7 @@
 """How bench, compare, baseline and history results read: text for a terminal or an agent, Markdown for a
 report, and the JSON data. Every string from outside (commands, names, paths, stderr) goes through
-perfpack.terminal.one_line, every Markdown cell through `cell` / `code`."""
+perfpack.terminal.one_line, every Markdown cell through `cell` / `code`; commands are shown redacted
+(perfpack.redact), as the identity of a measurement holds them."""
 
 from __future__ import annotations
 
@@ -20,7 +21,10 @@ fs = format_seconds
 
 
 def command_text(argv: list[str], limit: int = 100) -> str:
-    return one_line(shlex.join(argv), limit=limit)
+    """A command line as shown, its secrets redacted (perfpack.redact) as the baselines and ledger keep it."""
+    from perfpack.redact import redact_argv
+
+    return one_line(shlex.join(redact_argv(argv)), limit=limit)
 
 
 def cell(value: object) -> str:
@@ -108,7 +112,7 @@ def comparison_notes(c: Comparison) -> list[str]:
 def bench_data(r: BenchResult) -> dict[str, Any]:
     m = r.measurement
     data: dict[str, Any] = {
-        "command": list(r.request.command),
+        "command": m.identity.command,  # redacted (perfpack.redact)
         "shell": r.request.options.shell,
         "name": m.name,
         "identity": m.identity.to_dict(),
@@ -179,7 +183,7 @@ def bench_markdown(r: BenchResult) -> str:
     cpu = r.summary.get("cpu_s")
     rss = r.summary.get("rss_bytes")
     out = [
-        f"### {code(shlex.join(r.request.command))}",
+        f"### {code(shlex.join(r.measurement.identity.command))}",
         "",
         "| runs | min | median (95% CI) | mean | stdev | p95 | p99 | CPU median | peak RSS |",
         "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",

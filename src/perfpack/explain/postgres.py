@@ -11,7 +11,6 @@ from __future__ import annotations
 import itertools
 import re
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit, urlunsplit
 
 from perfpack.errors import PerfpackError
 from perfpack.explain.model import Plan, Scan, quote_ident
@@ -30,18 +29,10 @@ _QUOTED = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"")
 
 
 def redact(url: str) -> str:
-    """The URL without its password (and without a password=... parameter)."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return "postgresql://…"
-    netloc = parts.netloc
-    if "@" in netloc:
-        cred, _, host = netloc.rpartition("@")
-        user = cred.split(":", 1)[0]
-        netloc = f"{user}:***@{host}" if ":" in cred else f"{user}@{host}"
-    query = re.sub(r"(?i)(password=)[^&]*", r"\1***", parts.query)
-    return urlunsplit((parts.scheme, netloc, parts.path, query, ""))
+    """The URL without its password (user:password@, ?password=..., sslpassword=...): perfpack.redact."""
+    from perfpack.redact import redact_text
+
+    return redact_text(url)
 
 
 def _psycopg() -> Any:

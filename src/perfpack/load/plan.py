@@ -13,6 +13,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from perfpack.errors import PerfpackError
+from perfpack.redact import redact_text
 
 MAX_BODY_BYTES = 16 * 1024 * 1024
 MAX_SCENARIO_BYTES = 1024 * 1024
@@ -83,9 +84,10 @@ class Plan:
         return "closed" if self.concurrency else "open"
 
     def describe(self) -> str:
+        """What is loaded, as shown: the URL's secrets (?token=...) redacted, as the ledger keeps it."""
         if len(self.requests) == 1:
             r = self.requests[0]
-            what = f"{r.method} {self.target.origin}{r.path}"
+            what = redact_text(f"{r.method} {self.target.origin}{r.path}")
         else:
             what = f"{len(self.requests)} weighted requests on {self.target.origin}"
         return what
@@ -117,7 +119,7 @@ def parse_url(url: str) -> tuple[Target, str]:
         raise PerfpackError(f"invalid URL {url[:80]!r}: need http://HOST[:PORT]/PATH")
     if parts.username or parts.password:
         raise PerfpackError(
-            f"{url[:80]}: credentials in the URL are not sent",
+            f"{redact_text(url)[:80]}: credentials in the URL are not sent",
             hint="pass them as a header: --header 'Authorization: Basic ...'",
         )
     path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")

@@ -7,8 +7,9 @@ import time
 
 from perfpack import fastjson
 from perfpack.errors import PerfpackError
-from perfpack.memory.hygiene import MAX_RECORD_BYTES, check_agent, check_size, redact
+from perfpack.memory.hygiene import MAX_RECORD_BYTES, check_agent, check_size
 from perfpack.memory.schema import normalise
+from perfpack.redact import redact
 
 OUTCOMES = ("success", "partial", "failure")
 IMPACTS = ("low", "medium", "high")

@@ -8,10 +8,11 @@ import time
 
 from perfpack.errors import PerfpackError
 from perfpack.memory.database import MESSAGE_RETENTION_DAYS
-from perfpack.memory.hygiene import MAX_STATE_BYTES, check_agent, check_size, redact
+from perfpack.memory.hygiene import MAX_STATE_BYTES, check_agent, check_size
 from perfpack.memory.records import MESSAGE_COLUMNS, insight_row, iso, task_row
 from perfpack.memory.records import dumps as _dumps
 from perfpack.memory.store import MemoryStore
+from perfpack.redact import redact
 
 _MAX_INT = 2**63 - 1  # SQLite's INTEGER: a larger count or version would be an OverflowError, not a message
 FORMAT = "perfpack-memory"
@@ -217,7 +218,7 @@ def import_memory(store: MemoryStore, data: object) -> dict:
 
 
 def _import_message(store: MemoryStore, c, msg: dict) -> int:
-    from perfpack.memory.hygiene import MAX_RECORD_BYTES, check_size, redact
+    from perfpack.memory.hygiene import MAX_RECORD_BYTES, check_size
 
     sender = check_agent(msg.get("from_agent"), what="message from_agent")
     uid = _uid(msg)

@@ -10,7 +10,7 @@ import time
 
 from perfpack.errors import PerfpackError
 from perfpack.memory.database import MESSAGE_RETENTION_DAYS, Database, sqlite3
-from perfpack.memory.hygiene import MAX_RECORD_BYTES, MAX_STATE_BYTES, check_agent, check_size, redact
+from perfpack.memory.hygiene import MAX_RECORD_BYTES, MAX_STATE_BYTES, check_agent, check_size
 from perfpack.memory.records import (
     INSIGHT_INSERT,
     MESSAGE_COLUMNS,
@@ -23,6 +23,7 @@ from perfpack.memory.records import (
     task_row,
 )
 from perfpack.memory.schema import SEARCH_BODIES
+from perfpack.redact import redact
 
 
 class Writes(Database):

@@ -153,6 +153,32 @@ def split_stack(text: str) -> list[str]:
     return parts
 
 
+def read_raw(path: str) -> str:
+    """py-spy's raw file at `path`, its process markers (command lines: the profiled one, its children's,
+    an attached PID's) redacted (perfpack.redact) in the file itself and in the text returned: the folded
+    stacks, the flame graph and profile.json are made from it, and the file stays with the profile."""
+    from perfpack.redact import redact_text
+
+    with open(path, encoding="utf-8", errors="replace") as handle:
+        data = handle.read()
+    records = _records(data)
+    redacted = []
+    for record in records:
+        text, _, count = record.rstrip().rpartition(" ")
+        parts = split_stack(text)
+        for i, part in enumerate(parts):
+            match = _PROCESS.match(part)
+            if match:
+                parts[i] = f'process {match.group("pid")}:"{redact_text(match.group("cmd"))}"'
+        redacted.append(f"{';'.join(parts)} {count}")
+    if redacted != records:
+        from perfpack.fsutil import atomic_write_text
+
+        data = "".join(f"{record}\n" for record in redacted)
+        atomic_write_text(path, data, fsync=False)
+    return data
+
+
 def _records(data: str) -> list[str]:
     """Raw lines, a stack whose file or command line holds a newline (py-spy does not escape it) joined
     back: every record ends with its sample count."""

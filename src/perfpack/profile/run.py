@@ -19,6 +19,7 @@ from perfpack.profile import perf as perf_engine
 from perfpack.profile.model import CpuProfile, MemoryProfile, Stack
 from perfpack.profile.session import Session
 from perfpack.profile.target import LAUNCHER, NATIVE, PYTHON, Target
+from perfpack.redact import redact_argv
 from perfpack.terminal import one_line
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -137,7 +138,7 @@ def _profile(request: Request) -> Outcome:
                 "python -m MODULE, or a script with a Python #! line)"
             )
         run_dir, name = _prepare_dir(request, root, _slug(target))
-        outcome = Outcome(name=name, root=root, run_dir=run_dir, command=list(request.command),
+        outcome = Outcome(name=name, root=root, run_dir=run_dir, command=redact_argv(request.command),
                           target_kind=target.kind)
         if request.memory:
             outcome.memory = _memory(request, target, run_dir, cwd)
@@ -318,13 +319,12 @@ def _pyspy(request: Request, target: Target, run_dir: str, cwd: str, binary: str
     samples, errors = pyspy.counts(session.output())
     stacks: list[tuple[Stack, int]] = []
     if os.path.isfile(raw):
-        with open(raw, encoding="utf-8", errors="replace") as handle:
-            stacks = pyspy.parse_raw(
-                handle.read(),
-                drop_pids={status.get("launcher", "")},
-                drop_file=BOOT,
-                root_label=" ".join(request.command),
-            )
+        stacks = pyspy.parse_raw(
+            pyspy.read_raw(raw),
+            drop_pids={status.get("launcher", "")},
+            drop_file=BOOT,
+            root_label=" ".join(redact_argv(request.command)),
+        )
     why = "sampling from outside the process"
     if target.kind == LAUNCHER:
         why += f"; {target.why}: its Python child processes are sampled"
@@ -522,8 +522,7 @@ def _attach(request: Request, kind: str, run_dir: str) -> CpuProfile:
     samples, errors = pyspy.counts(session.output())
     stacks: list[tuple[Stack, int]] = []
     if os.path.isfile(raw):
-        with open(raw, encoding="utf-8", errors="replace") as handle:
-            stacks = pyspy.parse_raw(handle.read())
+        stacks = pyspy.parse_raw(pyspy.read_raw(raw))
     return CpuProfile(
         engine="py-spy",
         engine_version=pyspy.version(binary),
@@ -685,7 +684,8 @@ def _cmdline(pid: int) -> str:
             raw = handle.read(4096)
     except OSError:
         return "?"
-    return one_line(raw.rstrip(b"\0").replace(b"\0", b" ").decode("utf-8", "replace"), limit=200) or "?"
+    argv = redact_argv(raw.rstrip(b"\0").decode("utf-8", "replace").split("\0"))  # perfpack.redact
+    return one_line(" ".join(argv), limit=200) or "?"
 
 
 def _cmdline_argv(pid: int) -> list[str]:

@@ -1,0 +1,102 @@
+"""perfpack.redact, the one redaction of secrets, and where perfpack stores strings through it: the ledger,
+the identity of a measurement (baselines, comparisons, history), the crash log. The real commands'
+files are read back in tests/adversarial/test_secrets.py; memory's in tests/adversarial/test_memory.py."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from perfpack import ledger
+from perfpack.bench.baseline import Identity
+from perfpack.redact import REDACTED, redact_argv, redact_text
+from tests.secret_formats import ARGV_SECRETS, NOT_SECRETS, SECRETS
+
+
+@pytest.mark.parametrize("text, clear", SECRETS, ids=[s[1][:12] for s in SECRETS])
+def test_every_secret_format_is_redacted_once_and_for_all(text: str, clear: str) -> None:
+    redacted = redact_text(text)
+    assert clear not in redacted and REDACTED in redacted
+    assert redact_text(redacted) == redacted  # a stored value read back and stored again stays the same
+    assert redact_argv(["prog", text]) == ["prog", redacted]
+
+
+@pytest.mark.parametrize("text", NOT_SECRETS)
+def test_look_alikes_stay_as_written(text: str) -> None:
+    assert redact_text(text) == text
+    assert redact_argv(["prog", *text.split()]) == ["prog", *text.split()]
+
+
+@pytest.mark.parametrize("argv, clear", ARGV_SECRETS, ids=[a[0] + "-" + a[1] for a, _ in ARGV_SECRETS])
+def test_a_secret_in_the_element_after_its_option_is_redacted(argv: list[str], clear: str) -> None:
+    redacted = redact_argv(argv)
+    assert len(redacted) == len(argv) and not any(clear in arg for arg in redacted)
+    assert [arg for arg in redacted if REDACTED not in arg] == [arg for arg in argv if clear not in arg]
+    assert redact_argv(redacted) == redacted
+
+
+def test_the_ledger_redacts_every_string_and_keeps_every_figure(tmp_path: Path) -> None:
+    figures = [ledger.figure("p95", 412.3, "ms", request="GET /orders?token=QueryTok3n55"),
+               ledger.figure("speedup", 2.4, "x")]
+    record_id = ledger.record(tmp_path, kind="load", name="sk-live0123456789abcdefghij",
+                              command=["perfpack", "load", "http://127.0.0.1:1/?api_key=ApiKeyVal88"],
+                              figures=figures, extra={"target": "postgresql://me:PgPw1234@db/shop",
+                                                      "nested": {"password": "NestedPw5", "rows": 3}})
+    assert record_id
+    text = (tmp_path / ".claude" / "perfpack" / "ledger.jsonl").read_text()
+    for secret in ("QueryTok3n55", "sk-live0123456789", "ApiKeyVal88", "PgPw1234", "NestedPw5"):
+        assert secret not in text
+    (entry,) = ledger.read(tmp_path, strict=True)
+    assert entry["command"] == ["perfpack", "load", "http://127.0.0.1:1/?api_key=[REDACTED]"]
+    assert entry["name"] == REDACTED and entry["target"] == "postgresql://me:[REDACTED]@db/shop"
+    assert entry["nested"] == {"password": REDACTED, "rows": 3}
+    assert [(f["metric"], f["value"], f["unit"]) for f in entry["figures"]] == [("p95", 412.3, "ms"),
+                                                                              ("speedup", 2.4, "x")]
+    assert entry["figures"][0]["request"] == "GET /orders?token=[REDACTED]"
+
+
+def test_an_identity_is_redacted_and_a_baseline_saved_in_clear_still_compares() -> None:
+    argv = ["curl", "-H", "Authorization: Bearer SplitBearer66aa", "http://127.0.0.1/?token=QueryTok3n55"]
+    now = Identity(command=argv, env={"DB_PASSWORD": "EnvPassw0rd9", "MODE": "fast", "UNSET": None},
+                   extra={"requests": ["GET /?key=AbcKeyValue77"]})
+    assert "SplitBearer66aa" not in json.dumps(now.to_dict())
+    assert now.env == {"DB_PASSWORD": REDACTED, "MODE": "fast", "UNSET": None}
+    assert now.extra == {"requests": ["GET /?key=[REDACTED]"]}
+    # a baseline saved before redaction (its identity in clear) is read redacted: the same identity
+    before = Identity.from_dict({"command": argv, "shell": False, "cwd": ".",
+                                 "env": {"DB_PASSWORD": "EnvPassw0rd9", "MODE": "fast", "UNSET": None},
+                                 "extra": {"requests": ["GET /?key=AbcKeyValue77"]}})
+    assert before.differences(now) == [] and before.digest() == now.digest()
+    # another token is the same command as far as a baseline can tell (its secrets are not kept)
+    other = Identity(command=[*argv[:2], "Authorization: Bearer other0123456", argv[3]], env=now.env,
+                     extra={"requests": ["GET /?key=other"]})
+    assert other.differences(now) == []
+    elsewhere = Identity(command=[*argv[:3], "http://127.0.0.1/other"], env=now.env, extra=now.extra)
+    assert elsewhere.differences(now)
+
+
+def test_the_crash_log_keeps_no_secret_of_the_command_line(tmp_path: Path) -> None:
+    script = textwrap.dedent("""
+        import sys
+        import perfpack.cli as cli
+        sys.modules["boom_cmd"] = type(sys)("boom_cmd")
+        def boom(argv, *, ends_process=False):
+            raise RuntimeError("planted failure")
+        sys.modules["boom_cmd"].main = boom
+        cli.FAST_PATHS["boom"] = "boom_cmd:main"
+        sys.argv = ["perfpack", "boom", "--password", "SplitPassw0rd1", "postgresql://me:PgPw1234@db/shop",
+                    "Authorization: Bearer SplitBearer66aa"]
+        cli.run()
+    """)
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=60)
+    assert proc.returncode == 3
+    log = (tmp_path / "cache" / "perfpack" / "perfpack.log").read_text()
+    assert "planted failure" in log and "'--password', '[REDACTED]'" in log
+    assert not any(secret in log for secret in ("SplitPassw0rd1", "PgPw1234", "SplitBearer66aa"))
