@@ -63,7 +63,8 @@ def record(root: Path | str, *, kind: str, name: str | None, command: Iterable[s
         "commit": _git_head(os.fspath(root)),
     }
     if extra:
-        entry.update({key: redact(value) for key, value in extra.items()})
+        entry.update({key: redact_argv(value) if _argv_like(value) else redact(value)
+                      for key, value in extra.items()})
     line = json.dumps(entry, ensure_ascii=True, allow_nan=False, default=str) + "\n"
     path = ledger_path(root)
     from perfpack.safeio import is_inside
@@ -139,6 +140,11 @@ def _shown(f: dict[str, Any]) -> str:
     else:
         text = f"{value:,.6g} {unit}"
     return f"{metric}={text}"
+
+
+def _argv_like(value: object) -> bool:
+    """A list of strings (an argv: profile --pid's target) is redacted as one, an option's value with it."""
+    return isinstance(value, list) and all(isinstance(item, str) for item in value)
 
 
 def _ignore_in_git(folder: str) -> None:

@@ -155,10 +155,12 @@ def test_profile_files_hold_no_secret_of_the_command_or_its_children(project: Pa
 
 @pytest.mark.skipif(not os.path.exists("/proc/self/cmdline"), reason="reads /proc")
 def test_an_attached_process_command_line_is_redacted(project: Path) -> None:
-    target = subprocess.Popen([sys.executable, "-c", "import time\nwhile True: time.sleep(0.01)",
-                               "--password", "SplitPassw0rd1", "http://admin:UrlPassw0rd@127.0.0.1/"])
+    busy = "print('ready', flush=True)\nwhile True: pass"  # busy: an idle process gives no samples
+    target = subprocess.Popen([sys.executable, "-c", busy, "--password", "SplitPassw0rd1",
+                               "http://admin:UrlPassw0rd@127.0.0.1/"], stdout=subprocess.PIPE, text=True)
     try:
-        out = pp(project, "profile", "--pid", str(target.pid), "--duration", "1s", "--name", "attached")
+        assert target.stdout is not None and target.stdout.readline() == "ready\n"
+        out = pp(project, "profile", "--pid", str(target.pid), "--duration", "2s", "--name", "attached")
     finally:
         target.kill()
         target.wait()

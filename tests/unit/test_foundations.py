@@ -34,7 +34,7 @@ def test_a_bug_exits_3_with_one_line_and_a_logged_traceback(tmp_path):
             raise RuntimeError("planted failure")
         sys.modules["boom_cmd"].main = boom
         cli.FAST_PATHS["boom"] = "boom_cmd:main"
-        sys.argv = ["perfpack", "boom"]
+        sys.argv = ["perfpack", "boom", "--password", "SplitPassw0rd1", "postgresql://me:PgPw1234@db/shop"]
         cli.run()
     """)
     env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache")}
@@ -44,6 +44,9 @@ def test_a_bug_exits_3_with_one_line_and_a_logged_traceback(tmp_path):
     assert "Traceback" not in proc.stderr and len(proc.stderr.strip().splitlines()) == 2
     log = (tmp_path / "cache" / "perfpack" / "perfpack.log").read_text()
     assert "Traceback" in log and "planted failure" in log
+    # the command line is logged with its secrets redacted (perfpack.redact)
+    assert "'--password', '[REDACTED]', 'postgresql://me:[REDACTED]@db/shop'" in log
+    assert "SplitPassw0rd1" not in log and "PgPw1234" not in log
 
 
 def test_expected_failures_still_exit_2_and_findings_1(tmp_path):

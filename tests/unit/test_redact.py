@@ -1,14 +1,11 @@
 """perfpack.redact, the one redaction of secrets, and where perfpack stores strings through it: the ledger,
-the identity of a measurement (baselines, comparisons, history), the crash log. The real commands'
-files are read back in tests/adversarial/test_secrets.py; memory's in tests/adversarial/test_memory.py."""
+the identity of a measurement (baselines, comparisons, history). The real commands' files are read back
+in tests/adversarial/test_secrets.py, memory's in tests/adversarial/test_memory.py, the crash log's in
+tests/unit/test_foundations.py."""
 
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-import textwrap
 from pathlib import Path
 
 import pytest
@@ -79,24 +76,3 @@ def test_an_identity_is_redacted_and_a_baseline_saved_in_clear_still_compares() 
     assert other.differences(now) == []
     elsewhere = Identity(command=[*argv[:3], "http://127.0.0.1/other"], env=now.env, extra=now.extra)
     assert elsewhere.differences(now)
-
-
-def test_the_crash_log_keeps_no_secret_of_the_command_line(tmp_path: Path) -> None:
-    script = textwrap.dedent("""
-        import sys
-        import perfpack.cli as cli
-        sys.modules["boom_cmd"] = type(sys)("boom_cmd")
-        def boom(argv, *, ends_process=False):
-            raise RuntimeError("planted failure")
-        sys.modules["boom_cmd"].main = boom
-        cli.FAST_PATHS["boom"] = "boom_cmd:main"
-        sys.argv = ["perfpack", "boom", "--password", "SplitPassw0rd1", "postgresql://me:PgPw1234@db/shop",
-                    "Authorization: Bearer SplitBearer66aa"]
-        cli.run()
-    """)
-    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache")}
-    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=60)
-    assert proc.returncode == 3
-    log = (tmp_path / "cache" / "perfpack" / "perfpack.log").read_text()
-    assert "planted failure" in log and "'--password', '[REDACTED]'" in log
-    assert not any(secret in log for secret in ("SplitPassw0rd1", "PgPw1234", "SplitBearer66aa"))

@@ -679,13 +679,8 @@ def _check_pid(pid: int) -> str:
 
 
 def _cmdline(pid: int) -> str:
-    try:
-        with open(f"/proc/{pid}/cmdline", "rb") as handle:
-            raw = handle.read(4096)
-    except OSError:
-        return "?"
-    argv = redact_argv(raw.rstrip(b"\0").decode("utf-8", "replace").split("\0"))  # perfpack.redact
-    return one_line(" ".join(argv), limit=200) or "?"
+    """The process's command line as shown, its secrets redacted (perfpack.redact)."""
+    return one_line(" ".join(redact_argv(_cmdline_argv(pid))), limit=200) or "?"
 
 
 def _cmdline_argv(pid: int) -> list[str]:
