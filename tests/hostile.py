@@ -14,8 +14,8 @@ DAMAGED_LINES = (b'garbage\n{"id": 1}\n[1, 2]\n{"id": "x", "figures": "nope"\nno
 HUGE_BYTES = 70 * 1024 * 1024  # over every reader's cap (the ledger's is 64 MB); sparse, so written at once
 HUGE_LINE_BYTES = 20 * 1024 * 1024  # one real line, longer than a hook scans back
 
-KINDS = ("symlink", "dangling symlink", "fifo", "folder", "missing", "huge", "huge line", "not utf-8",
-         "malformed", "damaged then good", "deep")
+KINDS = ("symlink", "folder symlink", "dangling symlink", "device", "fifo", "folder", "missing", "huge",
+         "huge line", "not utf-8", "binary", "malformed", "damaged then good", "deep")
 
 
 def not_utf8(good: bytes) -> bytes:
@@ -28,19 +28,27 @@ def not_utf8(good: bytes) -> bytes:
     return b"".join(lines)
 
 
-def make_hostile(path: Path, kind: str, good: bytes = b"") -> Path:
+def make_hostile(path: Path, kind: str, good: bytes = b"", *, target: Path | None = None) -> Path:
     """Put a hostile file of `kind` (one of KINDS) at `path`, which must not exist yet; return `path`.
 
     `good` is what the file should have held: a symlink points to it outside `path`'s folder (for a
     reader that would follow the link), and "not utf-8" and "damaged then good" are made from it.
+    `target`: where a symlink, a dangling symlink or a folder symlink leads (default: beside `path`'s
+    folder); a test that must lead out of its project says where. `path.resolve()` finds it again.
     """
     path = Path(path)
     if kind == "symlink":
-        target = path.parent.parent / f"outside-{path.name}"
+        target = target or path.parent.parent / f"outside-{path.name}"
         target.write_bytes(good)
         path.symlink_to(target)
+    elif kind == "folder symlink":  # a committed link to a folder elsewhere (created, empty)
+        target = target or path.parent.parent / f"outside-{path.name}"
+        target.mkdir(parents=True)
+        path.symlink_to(target, target_is_directory=True)
     elif kind == "dangling symlink":
-        path.symlink_to(path.parent.parent / f"missing-{path.name}")
+        path.symlink_to(target or path.parent.parent / f"missing-{path.name}")
+    elif kind == "device":  # endless bytes; a link to one, as making a device node needs root
+        path.symlink_to("/dev/zero")
     elif kind == "fifo":
         os.mkfifo(path)
     elif kind == "folder":
@@ -55,6 +63,8 @@ def make_hostile(path: Path, kind: str, good: bytes = b"") -> Path:
         path.write_bytes(b'{"type": "assistant", "message": {"content": "' + filler + b'"}}\n')
     elif kind == "not utf-8":
         path.write_bytes(not_utf8(good))
+    elif kind == "binary":  # NUL and control bytes: valid UTF-8, not text
+        path.write_bytes(b"\x00\x01\x02" * 100)
     elif kind == "malformed":
         path.write_bytes(DAMAGED_LINES)
     elif kind == "damaged then good":

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ctypes
-import os
 import subprocess
 import sys
 import time
@@ -14,6 +13,7 @@ import pytest
 from perfpack.snapshot import take_snapshot
 from perfpack.snapshot.collect import Snapshot
 from perfpack.snapshot.render import to_markdown
+from tests.hostile import make_hostile
 
 
 def _perfpack(*args: str, cwd: Path, timeout: float = 30) -> subprocess.CompletedProcess:
@@ -58,9 +58,9 @@ def test_hostile_baseline_files_are_one_line_exit_2(project, name):
 
 
 def test_a_fifo_as_baseline_or_history_never_hangs(project):
-    os.mkfifo(project / ".claude/perfpack/baselines/pipe.json")
+    make_hostile(project / ".claude/perfpack/baselines/pipe.json", "fifo")
     (project / ".claude/perfpack/history").mkdir()
-    os.mkfifo(project / ".claude/perfpack/history/pipe.jsonl")
+    make_hostile(project / ".claude/perfpack/history/pipe.jsonl", "fifo")
     started = time.monotonic()
     _one_line_error(_perfpack("baseline", "show", "pipe", cwd=project, timeout=20), "FIFO")
     _one_line_error(
@@ -74,12 +74,11 @@ def test_a_fifo_as_baseline_or_history_never_hangs(project):
 
 def test_history_is_never_written_through_a_symlink(project, tmp_path):
     (project / ".claude/perfpack/history").mkdir()
-    victim = tmp_path / "victim.txt"
-    victim.write_text("keep\n")
-    (project / ".claude/perfpack/history/h.jsonl").symlink_to(victim)
+    link = make_hostile(project / ".claude/perfpack/history/h.jsonl", "symlink", b"keep\n",
+                        target=tmp_path / "victim.txt")
     proc = _perfpack("bench", "--runs", "2", "--name", "h", "--save", "--", "true", cwd=project)
     assert proc.returncode == 2 and "symbolic link" in proc.stderr, proc.stderr
-    assert victim.read_text() == "keep\n"
+    assert link.read_bytes() == b"keep\n"
 
 
 @pytest.mark.parametrize(
@@ -211,11 +210,10 @@ def test_a_state_folder_symlinked_out_of_the_project_is_never_written_through(
 ):
     """A repository can commit .claude/perfpack/baselines -> ~/elsewhere: nothing lands there."""
     outside = tmp_path.parent / f"{tmp_path.name}-outside"
-    outside.mkdir()
     link = project / ".claude" / "perfpack" / folder
     if link.is_dir() and not link.is_symlink():
         link.rmdir()
-    link.symlink_to(outside)
+    make_hostile(link, "folder symlink", target=outside)
     proc = _perfpack(*args, cwd=project, timeout=60)
     _one_line_error(proc, "symbolic link leads out of the project")
     assert list(outside.iterdir()) == []
@@ -226,8 +224,7 @@ def test_the_ledger_is_never_written_through_a_symlinked_perfpack_folder(tmp_pat
     (project / ".git").mkdir(parents=True)
     (project / ".claude").mkdir()
     outside = tmp_path / "outside"
-    outside.mkdir()
-    (project / ".claude" / "perfpack").symlink_to(outside)
+    make_hostile(project / ".claude" / "perfpack", "folder symlink", target=outside)
     proc = _perfpack("bench", "--runs", "2", "--", "true", cwd=project, timeout=60)
     assert proc.returncode == 0, proc.stderr  # the measurement stands; it is just not recorded
     assert list(outside.iterdir()) == []

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.hostile import make_hostile
+
 REPO = Path(__file__).resolve().parents[2]
 HOOK = Path(os.environ.get("PERFPACK_TEST_HOOK") or REPO / "src" / "perfpack" / "hook.py")
 GIT_ENV = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t",
@@ -122,8 +124,7 @@ def _assert_hook_cpu_bounded(tmp_path, command: str) -> None:
 
 def test_commit_msg_on_a_fifo_does_not_hang(tmp_path):
     project = _repo(tmp_path / "project")
-    fifo = tmp_path / "MSG"
-    os.mkfifo(fifo)
+    fifo = make_hostile(tmp_path / "MSG", "fifo")
     proc = subprocess.run([sys.executable, "-m", "perfpack", "commits", "msg", str(fifo)], cwd=project,
                           capture_output=True, text=True, timeout=30)
     assert proc.returncode == 2 and "FIFO" in proc.stderr and "Traceback" not in proc.stderr
@@ -146,8 +147,8 @@ def test_text_output_cannot_forge_lines_or_escape_the_terminal(tmp_path):
 
 def test_the_hook_never_blocks_on_a_fifo_message_file_or_untracked_link(tmp_path):
     project = _repo(tmp_path / "project")
-    os.mkfifo(project / "MSG")
-    (project / "zero").symlink_to("/dev/zero")
+    make_hostile(project / "MSG", "fifo")
+    make_hostile(project / "zero", "device")
     started = time.monotonic()
     proc = _hook("git add -A && git commit -F MSG", project)
     assert proc.returncode == 0 and b"Traceback" not in proc.stderr

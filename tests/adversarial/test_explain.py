@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import hashlib
-import os
 import sqlite3
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from tests.hostile import make_hostile
 
 
 def _db(folder: Path) -> Path:
@@ -42,18 +43,17 @@ def _one_line_exit_2(proc: subprocess.CompletedProcess[str]) -> None:
 
 def test_fifo_as_sql_file_never_blocks(tmp_path: Path) -> None:
     db = _db(tmp_path / "d")
-    fifo = tmp_path / "q.sql"
-    os.mkfifo(fifo)
+    fifo = make_hostile(tmp_path / "q.sql", "fifo")
     proc = _explain("--db", str(db), "--sql-file", str(fifo), cwd=tmp_path, timeout=20)
     _one_line_exit_2(proc)
     assert "FIFO" in proc.stderr
 
 
 def test_fifo_device_and_folder_as_the_database(tmp_path: Path) -> None:
-    fifo = tmp_path / "db.fifo"
-    os.mkfifo(fifo)
+    fifo = make_hostile(tmp_path / "db.fifo", "fifo")
+    folder = make_hostile(tmp_path / "db.folder", "folder")
     for target, words in [(fifo, "not a regular file"), (Path("/dev/zero"), "not a regular file"),
-                          (tmp_path, "is a folder")]:
+                          (tmp_path, "is a folder"), (folder, "is a folder")]:
         proc = _explain("--db", str(target), "--sql", "SELECT 1", cwd=tmp_path, timeout=20)
         _one_line_exit_2(proc)
         assert words in proc.stderr
@@ -79,12 +79,17 @@ def test_non_utf8_and_huge_sql_files(tmp_path: Path) -> None:
     proc = _explain("--db", str(db), "--sql-file", str(bad), cwd=tmp_path)
     _one_line_exit_2(proc)
     assert "UTF-8" in proc.stderr
+    bad = make_hostile(tmp_path / "bad2.sql", "not utf-8", b"SELECT * FROM t WHERE b = 'x';\nSELECT 1\n")
+    proc = _explain("--db", str(db), "--sql-file", str(bad), cwd=tmp_path)
+    _one_line_exit_2(proc)
+    assert "UTF-8" in proc.stderr
     huge = tmp_path / "huge.sql"
     with open(huge, "wb") as handle:
-        handle.write(b"SELECT 1;" * (1024 * 1024 + 1))
-    proc = _explain("--db", str(db), "--sql-file", str(huge), cwd=tmp_path)
-    _one_line_exit_2(proc)
-    assert "too large" in proc.stderr
+        handle.write(b"SELECT 1;" * (1024 * 1024 + 1))  # real statements, just over the cap
+    for path in (huge, make_hostile(tmp_path / "sparse.sql", "huge")):
+        proc = _explain("--db", str(db), "--sql-file", str(path), cwd=tmp_path)
+        _one_line_exit_2(proc)
+        assert "too large" in proc.stderr
 
 
 def test_many_statements_and_a_very_long_one(tmp_path: Path) -> None:
@@ -111,13 +116,10 @@ def test_symlinks(tmp_path: Path) -> None:
                     cwd=tmp_path)
     assert proc.returncode == 1, proc.stderr  # a link to a database is that database, read-only
     assert _sum(db) == before and sorted(p.name for p in db.parent.iterdir()) == ["t.db"]
-    fifo = tmp_path / "f"
-    os.mkfifo(fifo)
     sql_link = tmp_path / "q.sql"
-    sql_link.symlink_to(fifo)
+    sql_link.symlink_to(make_hostile(tmp_path / "f", "fifo"))
     _one_line_exit_2(_explain("--db", str(db), "--sql-file", str(sql_link), cwd=tmp_path, timeout=20))
-    dangling = tmp_path / "gone.db"
-    dangling.symlink_to(tmp_path / "nowhere.db")
+    dangling = make_hostile(tmp_path / "gone.db", "dangling symlink", target=tmp_path / "nowhere.db")
     _one_line_exit_2(_explain("--db", str(dangling), "--sql", "SELECT 1", cwd=tmp_path))
     assert not (tmp_path / "nowhere.db").exists()
 

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.hostile import make_hostile
+
 REPO = Path(__file__).resolve().parents[2]
 HOOK = REPO / "src" / "perfpack" / "hook.py"
 EVENTS = ["user-prompt-submit", "pre-tool-use", "subagent-stop", "stop", "no-such-event"]
@@ -67,8 +69,7 @@ def _payloads(project: Path, fifo: Path) -> dict[str, bytes]:
 
 
 def test_every_event_fails_open_in_bounded_time(project: Path, tmp_path: Path) -> None:
-    fifo = tmp_path / "fifo"
-    os.mkfifo(fifo)
+    fifo = make_hostile(tmp_path / "fifo", "fifo")
     slow = []
     for name, data in _payloads(project, fifo).items():
         for event in EVENTS:
@@ -83,9 +84,7 @@ def test_every_event_fails_open_in_bounded_time(project: Path, tmp_path: Path) -
 
 def test_the_debug_log_is_never_written_through_a_symlink(project: Path, tmp_path: Path) -> None:
     victim = tmp_path / "victim.txt"
-    victim.write_text("precious\n")
-    log = project / ".claude" / "perfpack" / "hook.log"
-    log.symlink_to(victim)
+    log = make_hostile(project / ".claude" / "perfpack" / "hook.log", "symlink", b"precious\n", target=victim)
     proc, _ = _run("stop", b"not json", project, PERFPACK_HOOK_DEBUG="1")  # a failure the hook logs
     assert proc.returncode == 0 and proc.stdout == b"" and proc.stderr == b""
     assert victim.read_text() == "precious\n"

@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from perfpack.resources import pack_root
+from tests.hostile import make_hostile
 
 PACK = pack_root()
 JOURNAL = ".claude-perfpack-journal.json"
@@ -186,9 +187,10 @@ def test_symlinked_settings_stays_a_symlink_after_install_and_uninstall(project:
 
 def test_settings_symlinked_out_of_the_project_is_refused(project: Path, tmp_path: Path) -> None:
     settings = project / ".claude" / "settings.json"
+    assert settings.read_bytes() == USER_SETTINGS
+    settings.unlink()
     outside = tmp_path / "dotfiles-settings.json"
-    settings.rename(outside)
-    settings.symlink_to(outside)
+    make_hostile(settings, "symlink", USER_SETTINGS, target=outside)
     before = snapshot(project)
     proc = perfpack("install", "--project", str(project))
     assert_one_line_error(proc)
@@ -280,7 +282,7 @@ def test_a_fifo_never_hangs_install_or_uninstall(project: Path, where: str) -> N
     installed(project)
     path = project / where
     path.unlink(missing_ok=True)
-    os.mkfifo(path)
+    make_hostile(path, "fifo")
     before = snapshot(project)
     for action in ("install", "uninstall"):
         proc = perfpack(action, "--project", str(project), timeout=30)  # a hang fails here

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 
@@ -12,6 +11,8 @@ from perfpack.exitcodes import ExitCode
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from load.conftest import Server  # the real HTTP server the load tests use
+
+from tests.hostile import make_hostile
 
 
 @pytest.fixture(scope="module")
@@ -81,27 +82,14 @@ def test_unresolvable_host(perfpack, tmp_path: Path) -> None:
 
 
 def test_body_from_a_fifo_does_not_block(perfpack, tmp_path: Path, srv) -> None:
-    fifo = tmp_path / "fifo"
-    os.mkfifo(fifo)
+    fifo = make_hostile(tmp_path / "fifo", "fifo")
     r = perfpack("load", srv.url(), "--body", f"@{fifo}", "--project", str(tmp_path), timeout=30)
     usage_error(r, "body")
 
 
-@pytest.mark.parametrize("kind", ["fifo", "dir", "non-utf8", "huge", "devzero", "binary"])
+@pytest.mark.parametrize("kind", ["fifo", "folder", "not utf-8", "huge", "huge line", "device", "binary"])
 def test_hostile_scenario_files(perfpack, tmp_path: Path, kind: str) -> None:
-    path = tmp_path / "s.toml"
-    if kind == "fifo":
-        os.mkfifo(path)
-    elif kind == "dir":
-        path.mkdir()
-    elif kind == "non-utf8":
-        path.write_bytes(b'url = "http://127.0.0.1/\xff"\n')
-    elif kind == "huge":
-        path.write_bytes(b"# " + b"x" * (2 * 1024 * 1024) + b"\n")
-    elif kind == "devzero":
-        path.symlink_to("/dev/zero")
-    else:
-        path.write_bytes(b"\x00\x01\x02" * 100)
+    path = make_hostile(tmp_path / "s.toml", kind, b'url = "http://127.0.0.1/"\n[[request]]\npath = "/"\n')
     r = perfpack("load", "--scenario", str(path), "--project", str(tmp_path), timeout=30)
     usage_error(r, "scenario file")
 

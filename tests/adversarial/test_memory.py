@@ -9,7 +9,6 @@ tests/memory/test_quality.py (they need a real small file system).
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
 import subprocess
 import sys
@@ -18,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import run_perfpack
+from tests.hostile import make_hostile
 from tests.secret_formats import NOT_SECRETS, SECRETS
 
 PE = "performance-engineer"
@@ -82,8 +82,7 @@ def test_db_outside_the_project_or_through_a_symlink_is_refused(project: Path, t
     assert out.returncode == 2 and "outside the project" in out.stderr and not outside.parent.exists()
     out = mem("--db", str(project / ".." / "evil.db"), "load", PE)
     assert out.returncode == 2 and not (tmp_path / "evil.db").exists()
-    link = project / "link.db"
-    link.symlink_to(tmp_path / "target.db")
+    link = make_hostile(project / "link.db", "dangling symlink", target=tmp_path / "target.db")
     out = mem("--db", str(link), "insight", PE, '{"insight": "x", "impact": "low"}')
     assert out.returncode == 2 and "symbolic link" in out.stderr and not (tmp_path / "target.db").exists()
     (project / "sub").symlink_to(tmp_path, target_is_directory=True)  # a folder link leading out
@@ -101,8 +100,7 @@ def test_export_out_stays_inside_never_overwrites_never_follows(project: Path, t
     inside.write_text("mine")
     out = mem("export", "--out", str(inside))
     assert out.returncode == 2 and "already exists" in out.stderr and inside.read_text() == "mine"
-    link = project / "link.json"
-    link.symlink_to(victim)
+    link = make_hostile(project / "link.json", "symlink", b"precious", target=victim)
     for extra in ([], ["--force"]):
         out = mem("export", "--out", str(link), *extra)
         assert out.returncode == 2 and victim.read_text() == "precious" and link.is_symlink()
@@ -131,8 +129,7 @@ def test_a_lone_surrogate_in_a_record_is_stored_safely(project: Path) -> None:
 
 
 def test_a_fifo_as_db_or_import_file_never_hangs(project: Path) -> None:
-    fifo = project / "pipe.db"
-    os.mkfifo(fifo)
+    fifo = make_hostile(project / "pipe.db", "fifo")
     for args in (["--db", str(fifo), "insight", PE, '{"insight": "x", "impact": "low"}'],
                  ["--db", str(fifo), "load", PE], ["--db", str(fifo), "check"], ["import", str(fifo)]):
         out = mem(*args)  # run_perfpack's timeout turns a hang into a failure
@@ -141,8 +138,7 @@ def test_a_fifo_as_db_or_import_file_never_hangs(project: Path) -> None:
 
 
 def test_api_refuses_a_fifo_too(project: Path) -> None:
-    fifo = project / "p.db"
-    os.mkfifo(fifo)
+    fifo = make_hostile(project / "p.db", "fifo")
     code = ("import sys\nfrom perfpack.errors import PerfpackError\n"
             "from perfpack.memory import load_my_memory\n"
             "try:\n    load_my_memory('a', db=sys.argv[1])\n"
@@ -164,8 +160,7 @@ def test_memory_md_holds_no_terminal_escapes_or_forged_lines(project: Path) -> N
 def test_a_memory_folder_symlinked_out_of_the_project_is_refused(project: Path, tmp_path: Path) -> None:
     """The default database too: a repository can commit .claude/memory -> ~/elsewhere."""
     outside = tmp_path / "elsewhere"
-    outside.mkdir()
-    (project / ".claude" / "memory").symlink_to(outside)
+    make_hostile(project / ".claude" / "memory", "folder symlink", target=outside)
     out = mem("insight", PE, json.dumps({"area": "a", "insight": "b", "impact": "high", "confidence": 0.5}))
     assert out.returncode == 2 and "outside the project" in out.stderr, out.stderr
     assert list(outside.iterdir()) == []

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import run_perfpack
+from tests.hostile import make_hostile
 
 WORK = "def busy():\n    s = 0\n    for i in range(3_000_000):\n        s += i * i % 7\n    return s\n"
 
@@ -86,7 +87,8 @@ def test_a_command_that_only_sleeps(tmp_path: Path):
     _one_line_refusal(proc)
 
 
-@pytest.mark.parametrize("make", ["text", "garbage", "folder", "fifo", "missing", "empty-name", "no-exec"])
+@pytest.mark.parametrize("make", ["text", "garbage", "folder", "fifo", "dangling symlink", "device",
+                                  "missing", "empty-name", "no-exec"])
 def test_not_a_program(tmp_path: Path, make: str):
     target = tmp_path / "thing"
     if make == "text":
@@ -95,10 +97,8 @@ def test_not_a_program(tmp_path: Path, make: str):
     elif make == "garbage":
         target.write_bytes(os.urandom(4096))
         target.chmod(0o755)
-    elif make == "folder":
-        target.mkdir()
-    elif make == "fifo":
-        os.mkfifo(target)
+    elif make in ("folder", "fifo", "dangling symlink", "device"):
+        make_hostile(target, make)
     elif make == "no-exec":
         target.write_text("#!/bin/sh\necho hi\n")
     start = time.monotonic()
@@ -160,9 +160,8 @@ def test_out_is_a_file_or_a_symlinked_run_folder(tmp_path: Path):
     (tmp_path / "file").write_text("x")
     _one_line_refusal(_profile(tmp_path, "--out", "file", "--", sys.executable, "-c", WORK + "busy()"))
     outside = tmp_path / "outside"
-    outside.mkdir()
     (tmp_path / "profiles").mkdir()
-    os.symlink(outside, tmp_path / "profiles" / "run")
+    make_hostile(tmp_path / "profiles" / "run", "folder symlink", target=outside)
     proc = _profile(
         tmp_path, "--out", "profiles", "--name", "run", "--", sys.executable, "-c", WORK + "busy()"
     )
@@ -221,7 +220,7 @@ def test_diff_of_damaged_profiles(tmp_path: Path, content: bytes):
 
 
 def test_diff_refuses_fifo_missing_and_mixed_kinds(tmp_path: Path):
-    os.mkfifo(tmp_path / "fifo.json")
+    make_hostile(tmp_path / "fifo.json", "fifo")
     cpu = tmp_path / "cpu"
     cpu.mkdir()
     (cpu / "profile.json").write_text(json.dumps({"kind": "cpu", "name": "c", "hotspots": []}))

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import run_perfpack
+from tests.hostile import make_hostile
 
 REPO = Path(__file__).resolve().parents[2]
 HOOK = REPO / "src" / "perfpack" / "hook.py"
@@ -37,52 +38,40 @@ def _hook(prompt: str, project: Path, env: dict[str, str], *, rules: Path | None
     return proc, time.monotonic() - start
 
 
-@pytest.fixture
-def victim(tmp_path: Path) -> Path:
-    path = tmp_path / "victim.txt"
-    path.write_text("precious\n")
-    return path
-
-
-def test_without_a_project_folder_no_shared_tmp_file_is_followed(tmp_path: Path, victim: Path) -> None:
+def test_without_a_project_folder_no_shared_tmp_file_is_followed(tmp_path: Path) -> None:
     """Plugin mode, no .claude/perfpack: the state went to $TMPDIR/perfpack-UID-route-sessions.txt,
     where another local user could plant a symlink or a FIFO. Now: the user's own cache folder."""
     project = tmp_path / "project"
     project.mkdir()
     shared = tmp_path / "shared-tmp"
     shared.mkdir()
-    (shared / f"perfpack-{os.getuid()}-route-sessions.txt").symlink_to(victim)
-    os.mkfifo(shared / f"perfpack-{os.getuid()}-route-sessions.txt.fifo")
+    planted = make_hostile(shared / f"perfpack-{os.getuid()}-route-sessions.txt", "symlink", b"precious\n")
+    make_hostile(shared / f"perfpack-{os.getuid()}-route-sessions.txt.fifo", "fifo")
     env = {"TMPDIR": str(shared), "XDG_CACHE_HOME": str(tmp_path / "cache"), "HOME": str(tmp_path)}
     first, _ = _hook(PROMPT, project, env, rules=ROUTES)
     assert first.returncode == 0 and b"performance-engineer" in first.stdout, first.stderr
-    assert victim.read_text() == "precious\n"
+    assert planted.read_bytes() == b"precious\n"
     state = tmp_path / "cache" / "perfpack" / "route-sessions.txt"
     assert state.is_file() and (state.parent.stat().st_mode & 0o777) == 0o700
     second, _ = _hook(PROMPT, project, env, rules=ROUTES)
     assert second.returncode == 0 and second.stdout == b"", "once per agent per session still holds"
 
 
-@pytest.mark.parametrize("plant", ["symlink", "fifo", "folder"])
-def test_a_planted_state_file_is_never_written_through_and_never_blocks(
-    tmp_path: Path, victim: Path, plant: str
-) -> None:
+@pytest.mark.parametrize("plant", ["symlink", "dangling symlink", "fifo", "folder"])
+def test_a_planted_state_file_is_never_written_through_and_never_blocks(tmp_path: Path, plant: str) -> None:
     project = tmp_path / "project"
     folder = project / ".claude" / "perfpack"
     folder.mkdir(parents=True)
     (folder / "routes.json").write_bytes(ROUTES.read_bytes())
-    state = folder / "route-sessions.txt"
-    if plant == "symlink":  # a committed symlink
-        state.symlink_to(victim)
-    elif plant == "fifo":
-        os.mkfifo(state)
-    else:
-        state.mkdir()
+    state = make_hostile(folder / "route-sessions.txt", plant, b"precious\n")  # symlink: a committed one
     proc, seconds = _hook(PROMPT, project, {"HOME": str(tmp_path)}, timeout=60)
     assert proc.returncode == 0 and proc.stderr == b""
     assert b"performance-engineer" in proc.stdout  # fails open: the suggestion, just not remembered
     assert seconds < 20
-    assert victim.read_text() == "precious\n"
+    if plant == "symlink":
+        assert state.is_symlink() and state.read_bytes() == b"precious\n"
+    if plant == "dangling symlink":
+        assert state.is_symlink() and not state.exists()  # nothing created where it leads
 
 
 def test_a_symlinked_claude_perfpack_folder_gets_no_state_or_cache(tmp_path: Path) -> None:
@@ -101,13 +90,7 @@ def test_a_symlinked_claude_perfpack_folder_gets_no_state_or_cache(tmp_path: Pat
 
 @pytest.mark.parametrize("kind", ["fifo", "device", "folder"])
 def test_route_rules_that_are_not_a_regular_file_are_one_line_exit_2(tmp_path: Path, kind: str) -> None:
-    rules = tmp_path / "routes.json"
-    if kind == "fifo":
-        os.mkfifo(rules)
-    elif kind == "folder":
-        rules.mkdir()
-    else:
-        rules = Path("/dev/zero")
+    rules = Path("/dev/zero") if kind == "device" else make_hostile(tmp_path / "routes.json", kind)
     out = run_perfpack("route", "--rules", str(rules), "the checkout is slow", timeout=30)
     assert out.returncode == 2, out.stderr
     assert out.stderr.startswith("perfpack: error:") and "Traceback" not in out.stderr
@@ -115,8 +98,7 @@ def test_route_rules_that_are_not_a_regular_file_are_one_line_exit_2(tmp_path: P
 
 
 def test_the_hook_never_blocks_on_a_fifo_as_rules(tmp_path: Path) -> None:
-    fifo = tmp_path / "routes.json"
-    os.mkfifo(fifo)
+    fifo = make_hostile(tmp_path / "routes.json", "fifo")
     proc, seconds = _hook(PROMPT, tmp_path, {"HOME": str(tmp_path)}, rules=fifo)
     assert proc.returncode == 0 and proc.stdout == b"" and seconds < 20
 

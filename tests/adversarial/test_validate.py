@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.hostile import make_hostile
+
 ENV = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
 
 
@@ -101,7 +103,7 @@ def test_newline_and_escape_in_a_name_cannot_forge_output_lines(tmp_path: Path, 
 def test_a_fifo_named_like_an_agent_never_blocks(tmp_path: Path) -> None:
     folder = tmp_path / ".claude" / "agents"
     folder.mkdir(parents=True)
-    os.mkfifo(folder / "pipe.md")
+    make_hostile(folder / "pipe.md", "fifo")
     _agent(tmp_path, "ok.md", "---\nname: ok\ndescription: Fine\n---\nBody.\n")
     run = _validate("--format", "json", cwd=tmp_path, timeout=20)
     _no_traceback(run)
@@ -113,7 +115,7 @@ def test_a_fifo_named_like_an_agent_never_blocks(tmp_path: Path) -> None:
 
 def test_a_fifo_plugin_manifest_never_blocks(tmp_path: Path) -> None:
     (tmp_path / ".claude-plugin").mkdir()
-    os.mkfifo(tmp_path / ".claude-plugin" / "plugin.json")
+    make_hostile(tmp_path / ".claude-plugin" / "plugin.json", "fifo")
     run = _validate("--format", "json", tmp_path, cwd=tmp_path, timeout=20)
     _no_traceback(run)
     assert len((run.stdout + run.stderr).strip().splitlines()) == 1 or \
@@ -127,7 +129,7 @@ def test_a_fifo_pack_metadata_is_one_finding_not_skipped(tmp_path: Path, kind: s
     takes regular agent files only)."""
     _agent(tmp_path, "ok.md", "---\nname: ok\ndescription: Fine\n---\nBody.\n")
     meta = tmp_path / ".claude" / "agents" / "perfpack.toml"
-    os.mkfifo(meta) if kind == "fifo" else meta.mkdir()
+    make_hostile(meta, kind)
     run = _validate("--format", "json", cwd=tmp_path, timeout=20)
     _no_traceback(run)
     findings = _findings(run)
@@ -143,7 +145,7 @@ def test_the_readers_refuse_a_fifo_without_blocking(tmp_path: Path) -> None:
     from perfpack.validate.discover import PLUGIN, Target
     from perfpack.validate.jsonfiles import read_json
 
-    os.mkfifo(tmp_path / "pipe")
+    make_hostile(tmp_path / "pipe", "fifo")
     assert "not a regular file" in (read_frontmatter(tmp_path / "pipe").unreadable or "")
     findings = read_json(Target(tmp_path / "pipe", PLUGIN, tmp_path), "pipe")[2]
     assert [f.rule for f in findings] == ["PP101"] and "not a regular file" in findings[0].message
@@ -158,12 +160,11 @@ def test_a_non_utf8_agent_is_one_finding(tmp_path: Path) -> None:
 
 
 def test_symlinks_dangling_looping_or_outside_are_one_finding_or_checked(tmp_path: Path) -> None:
-    outside = tmp_path / "elsewhere.md"
-    outside.write_text("---\nname: linked\ndescription: Linked from outside\n---\nBody.\n")
     folder = tmp_path / "proj" / ".claude" / "agents"
     folder.mkdir(parents=True)
-    (folder / "linked.md").symlink_to(outside)
-    (folder / "dangling.md").symlink_to(tmp_path / "missing.md")
+    linked = b"---\nname: linked\ndescription: Linked from outside\n---\nBody.\n"
+    make_hostile(folder / "linked.md", "symlink", linked, target=tmp_path / "elsewhere.md")
+    make_hostile(folder / "dangling.md", "dangling symlink", target=tmp_path / "missing.md")
     (folder / "loop.md").symlink_to(folder / "loop.md")
     run = _validate("--format", "json", cwd=tmp_path / "proj")
     _no_traceback(run)
