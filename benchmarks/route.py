@@ -31,7 +31,7 @@ from hookbench import HOOK, installed_target, time_run
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 
-from perfpack.install.core import hook_argv  # noqa: E402
+from perfpack.install.core import HOOK_PYTHON_FLAGS, hook_argv  # noqa: E402
 from perfpack.route.compile import write_routes  # noqa: E402
 from perfpack.route.engine import load_rules  # noqa: E402
 from perfpack.route.quality import evaluate, load_corpus  # noqa: E402
@@ -62,7 +62,7 @@ def latency(project: Path, prompts: list[str], runs: int) -> dict:
     plugin_env = {**env, "CLAUDE_PROJECT_DIR": str(plugin_project),
                   "XDG_CACHE_HOME": str(project.parent / "cache")}
     plugin_rules = str(ROOT / "hooks" / "routes.json")
-    plugin_hook = [python, "-S", str(HOOK), "user-prompt-submit", "--rules", plugin_rules]
+    plugin_hook = [python, *HOOK_PYTHON_FLAGS, str(HOOK), "user-prompt-submit", "--rules", plugin_rules]
     commands = {"bare": [python, "-c", "pass"], "bare -S": [python, "-S", "-c", "pass"], "hook": hook,
                 "plugin hook": plugin_hook, "pre-tool-use": hook_argv(target, "PreToolUse")}
     envs = {name: plugin_env if name == "plugin hook" else env for name in commands}

@@ -94,7 +94,7 @@ def test_fresh_install_puts_everything_in_place(project: Path) -> None:
     ups = settings["hooks"]["UserPromptSubmit"][0]["hooks"][0]
     local = '"$CLAUDE_PROJECT_DIR/.claude/perfpack/local/'
     assert ups["command"] == (
-        f'[ ! -x {local}python" ] || exec {local}python" -S {local}hook.py" user-prompt-submit'
+        f'[ ! -x {local}python" ] || exec {local}python" -S -X utf8 {local}hook.py" user-prompt-submit'
     )
     assert ups["timeout"] == 10
     pre = settings["hooks"]["PreToolUse"][0]

@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from perfpack.install.core import HOOK_PYTHON_FLAGS
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -42,8 +44,10 @@ def test_plugin_hooks_run_the_real_entry_point() -> None:
         command = hooks[event][0]["hooks"][0]["command"]
         expanded = command.replace("${CLAUDE_PLUGIN_ROOT}", str(ROOT))
         argv = shlex.split(expanded)
-        assert argv[:2] == ["python3", "-S"] and Path(argv[2]) == ROOT / "src" / "perfpack" / "hook.py"
-        assert argv[3] == arg
+        flags = len(HOOK_PYTHON_FLAGS)
+        assert argv[:1 + flags] == ["python3", *HOOK_PYTHON_FLAGS]
+        assert Path(argv[1 + flags]) == ROOT / "src" / "perfpack" / "hook.py"
+        assert argv[2 + flags] == arg
         payload = json.dumps(
             {
                 "hook_event_name": event,

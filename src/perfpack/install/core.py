@@ -63,8 +63,10 @@ GITIGNORE_LINES = (
 )
 # The interpreter's options for the hooks: -S skips `site` (and its `os` import, .pth files, the
 # setuptools distutils shim), ~25 % of a bare start; hook.py finds the package beside itself and
-# needs nothing from site-packages. The plugin's hooks/hooks.json spells the same.
-HOOK_PYTHON_FLAGS = ("-S",)
+# needs nothing from site-packages. -X utf8 reads and writes UTF-8 (what Claude Code sends, whatever the
+# locale) and skips the locale's codec lookup: 5 % fewer instructions than `python -S -c pass`.
+# The plugin's hooks/hooks.json spells the same.
+HOOK_PYTHON_FLAGS = ("-S", "-X", "utf8")
 # Claude Code event -> hook.py's event argument, for every handler of ours that runs hook.py.
 HOOK_EVENTS = {"UserPromptSubmit": "user-prompt-submit", "PreToolUse": "pre-tool-use",
                "SubagentStop": "subagent-stop", "Stop": "stop"}
