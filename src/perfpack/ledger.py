@@ -22,6 +22,7 @@ LEDGER_NAME = "ledger.jsonl"
 INDEX_NAME = "ledger.index"  # perfpack.evidence.index: the stop hook's sorted figures
 MAX_READ_BYTES = 64 * 1024 * 1024
 _FIGURE_KEYS = ("metric", "unit")  # perfpack's own words, what the evidence check matches: never redacted
+_OWN_KEYS = ("id", "kind", "time", "commit")
 
 
 def ledger_path(root: Path | str) -> str:
@@ -48,23 +49,19 @@ def record(root: Path | str, *, kind: str, name: str | None, command: Iterable[s
     import json
 
     from perfpack.errors import PerfpackError
-    from perfpack.redact import redact, redact_argv, redact_text
     from perfpack.safeio import append_nofollow
 
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
     record_id = f"{kind}-{stamp}-{os.urandom(4).hex()}"
     entry: dict[str, Any] = {
-        "id": record_id, "kind": kind, "name": None if name is None else redact_text(name),
-        "command": (command if command is None else redact_text(command) if isinstance(command, str)
-                    else redact_argv(command)),
-        "figures": [{key: redact_text(value) if isinstance(value, str) and key not in _FIGURE_KEYS else value
-                     for key, value in f.items()} for f in figures],
-        "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "id": record_id, "kind": kind, "name": name,
+        "command": command if command is None or isinstance(command, str) else list(command),
+        "figures": figures, "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "commit": _git_head(os.fspath(root)),
     }
     if extra:
-        entry.update({key: redact_argv(value) if _argv_like(value) else redact(value)
-                      for key, value in extra.items()})
+        entry.update(extra)
+    entry = redacted(entry)
     line = json.dumps(entry, ensure_ascii=True, allow_nan=False, default=str) + "\n"
     path = ledger_path(root)
     from perfpack.safeio import is_inside
@@ -140,6 +137,26 @@ def _shown(f: dict[str, Any]) -> str:
     else:
         text = f"{value:,.6g} {unit}"
     return f"{metric}={text}"
+
+
+def redacted(entry: dict[str, Any]) -> dict[str, Any]:
+    """`entry` with every string redacted (perfpack.redact) but perfpack's own (id, kind, time, commit, a
+    figure's metric and unit): what `record` stores, and what `evidence list` shows of a record written
+    before the ledger redacted. A list of strings (the command, an argv beside it) is redacted as an argv."""
+    from perfpack.redact import redact, redact_argv, redact_text
+
+    out: dict[str, Any] = {}
+    for key, value in entry.items():
+        if key in _OWN_KEYS:
+            out[key] = value
+        elif key == "figures" and isinstance(value, list):
+            out[key] = [{k: redact_text(v) if isinstance(v, str) and k not in _FIGURE_KEYS else v
+                         for k, v in f.items()} if isinstance(f, dict) else f for f in value]
+        elif isinstance(value, str):
+            out[key] = redact_text(value)
+        else:
+            out[key] = redact_argv(value) if _argv_like(value) else redact(value)
+    return out
 
 
 def _argv_like(value: object) -> bool:

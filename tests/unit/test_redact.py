@@ -76,3 +76,25 @@ def test_an_identity_is_redacted_and_a_baseline_saved_in_clear_still_compares() 
     assert other.differences(now) == []
     elsewhere = Identity(command=[*argv[:3], "http://127.0.0.1/other"], env=now.env, extra=now.extra)
     assert elsewhere.differences(now)
+
+
+def test_evidence_list_shows_a_record_written_in_clear_redacted(tmp_path: Path) -> None:
+    """A ledger from before the redaction: `evidence list` shows it as record() would store it now."""
+    from tests.conftest import run_perfpack
+
+    old = {"id": "bench-20261201T000000Z-0001", "kind": "bench", "name": "sk-live0123456789abcdefghij",
+           "command": ["curl", "-u", "admin:CurlUserPw42", "http://127.0.0.1/?token=QueryTok3n55"],
+           "figures": [{"metric": "median", "value": 0.012, "unit": "s", "of": "wall"}],
+           "time": "2026-12-01T00:00:00Z", "commit": None, "target": ["psql", "--password", "SplitPassw0rd1"]}
+    folder = tmp_path / ".claude" / "perfpack"
+    folder.mkdir(parents=True)
+    (folder / "ledger.jsonl").write_text(json.dumps(old) + "\n")
+    assert ledger.redacted(ledger.redacted(old)) == ledger.redacted(old)
+    for fmt in ("text", "json"):
+        out = run_perfpack("evidence", "list", "--format", fmt, "--project", str(tmp_path))
+        assert out.returncode == 0, out.stderr
+        secrets = ("sk-live0123", "CurlUserPw42", "QueryTok3n55", "SplitPassw0rd1")
+        assert not any(secret in out.stdout for secret in secrets)
+    (shown,) = json.loads(out.stdout)["records"]
+    assert shown["command"] == ["curl", "-u", "admin:[REDACTED]", "http://127.0.0.1/?token=[REDACTED]"]
+    assert shown["figures"] == old["figures"] and shown["id"] == old["id"]

@@ -39,7 +39,8 @@ def list_(kind: str | None, limit: int, fmt: str, project: str | None) -> int:
 
     root = project_from_option(project)
     everything = ledger.read(root)
-    records = [r for r in everything if kind is None or r.get("kind") == kind][-limit:]
+    # redacted as record() stores them, also a record written before the ledger redacted
+    records = [ledger.redacted(r) for r in everything if kind is None or r.get("kind") == kind][-limit:]
     lines = []
     for record in records:
         figures = ledger.headline(record)
