@@ -501,3 +501,16 @@ def test_profile_rows_in_pasted_output_and_shares_of_the_peak():
     assert _backed(block.format("73.5"), records) == [True, True]
     assert _backed(block.format("61.8"), records) == [False, False]
     assert _backed("63.3% of the peak (336.0 KiB) at render.py:25", records) == [True, True]
+
+
+def test_a_setting_noun_right_after_a_figure_is_its_own_and_error_shares_match_error_rates():
+    records = [{"id": "load-1", "kind": "load", "name": "rates", "figures": [
+        {"metric": "p95", "value": 15.4, "unit": "ms"},
+        {"metric": "target_rate", "value": 40.0, "unit": "req/s"},
+        {"metric": "achieved_rate", "value": 40.0, "unit": "req/s"},
+        {"metric": "error_rate", "value": 9.0, "unit": "%"},
+        {"metric": "variation", "value": 4.0, "unit": "%"}]}]
+    assert _backed("passes the p95<200ms threshold at 40 req/s", records) == [True]
+    assert _backed("passes the p95<200ms threshold at 80 req/s", records) == [False]
+    assert _backed("it timed out on 9 % of requests", records) == [True]
+    assert _backed("it timed out on 4 % of requests", records) == [False]

@@ -401,6 +401,9 @@ _SETTING_BEFORE = (["warm-up"], ["warmup"], ["--warmup"], ["--duration"])  # "wa
 _PROFILE_WORDS = ("profile", "profiler", "samples", "sampling")
 _PAIR_JOINERS = ("->", "-->", "→", "=>", "⇒", "⟶", "to")
 _ARROWS_AHEAD = ("->", "→", "=>", "⇒", "⟶")
+_FAILURE_WORDS = {"failed", "fail", "fails", "failing", "timed", "timeout", "timeouts", "errored", "error",
+                  "errors"}
+_OF_REQUESTS = ("of requests", "of the requests", "of all requests")
 _OF_SAMPLES = ("of the samples", "of samples", "of all samples", "of the profile", "of the cpu samples")
 _LOAD_LEVELS = {"today's", "todays", "current", "normal", "usual", "expected", "production", "prod", "peak",
                 "typical", "average"}
@@ -443,6 +446,9 @@ def _metric_near(text: str, boundary: int, start: int, end: int, dimension: str)
     tail = _cut(text[end:end + 30].lower(), "\n;,|")
     if dimension == "size" and any(0 <= tail.find(phrase) < 10 for phrase in (" at peak", " at the peak")):
         return AT_PEAK  # "read_all held 152 MiB at the peak", "256 MiB of it at peak"
+    if dimension == "percent" and tail.lstrip(" )").startswith(_OF_REQUESTS) and \
+            _FAILURE_WORDS & set(_words(text, _clause_start(text, start), start)):
+        return "errors"  # "timed out on 4 % of requests": an error rate
     if dimension == "percent" and tail.lstrip(" )").startswith(_OF_SAMPLES):
         return "samples"  # "at 93 % of samples": a share of a CPU profile
     tail = tail[:16]
@@ -495,6 +501,8 @@ def _hedged(text: str, boundary: int, start: int, dimension: str, after_figure: 
                    if found >= 0), default=-1)
         if cut >= 0:  # only up to the punctuation that closes the previous figure's phrase
             raw = _words(text, boundary + cut + 1, start)
+        else:  # "passes the p95<200ms threshold at 80 req/s": the noun is the 200ms's, not the rate's
+            raw = raw[:-1]
     words = [word.strip(".?!") for word in raw[:10]]
     for position, word in enumerate(words):
         if word in _HEDGES or (position < 4 and word in _WEAK_HEDGES):

@@ -28,7 +28,8 @@ _EPSILON = 1e-6  # relative: float error in unit conversions (1.64 s * 1000), ne
 _CHANGE_METRICS = ("change_pct", "change", "delta_pct")
 _DERIVED = "~"  # the metric of a change perfpack derived from two figures: "~" + the statistic compared
 _HEADLINE = {"", "p50", "median", "mean", "avg", "wall"}  # what an unnamed "2.4x faster" is about
-_SHARES = {"samples": {"self", "total"}}  # shares of a profile a claim can name
+# shares a claim can name: of a profile's samples, of the requests that failed
+_SHARES = {"samples": {"self", "total"}, "errors": {"error_rate", "errors", "timeout_rate"}}
 _INF = float("inf")
 # Flags of a figure (the index's fourth column): a difference of two measurements; a figure that qualifies a
 # headline one (an interval bound, a spread, the noise notes, the load generator's own lag and CPU), which
