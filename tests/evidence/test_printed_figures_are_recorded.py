@@ -87,7 +87,10 @@ def assert_backed(root: Path, printed: str, what: str) -> None:
 def measure(root: Path, *args: str, ok: tuple[int, ...] = (0, 1)) -> tuple[str, str]:
     """Run `perfpack ARGS` in the project as an agent would: (stdout, stderr). Each run is a measurement of
     its own, with its own ledger record: the JSON of a command is checked after the text's run."""
-    proc = run_perfpack(*args, cwd=root, timeout=120)
+    for _ in range(3):
+        proc = run_perfpack(*args, cwd=root, timeout=120)
+        if not (proc.returncode == 2 and "contended" in proc.stderr):
+            break  # profile refuses a run starved of CPU on a busy machine (rightly): measure again
     assert proc.returncode in ok, (proc.returncode, proc.stdout, proc.stderr)
     return proc.stdout, proc.stderr
 
@@ -200,13 +203,13 @@ def test_load_closed_loop(project: Path, server: str) -> None:
 
 
 def test_profile_cpu(project: Path) -> None:
-    text, _ = measure(project, "profile", "--", sys.executable, "work.py", "1500000")
+    text, _ = measure(project, "profile", "--", sys.executable, "work.py", "4000000")
     assert_backed(project, text, "profile")
     data, _ = measure(project, "profile", "--name", "cpu2", "--format", "json", "--", sys.executable,
-                      "work.py", "1500000")
+                      "work.py", "4000000")
     assert_backed(project, data, "profile --format json")
     before = json.loads(data)["name"]
-    text, _ = measure(project, "profile", "--name", "cpu3", "--", sys.executable, "work.py", "3000000")
+    text, _ = measure(project, "profile", "--name", "cpu3", "--", sys.executable, "work.py", "8000000")
     text, _ = measure(project, "profile", "diff", before, "cpu3")
     assert "wall:" in text, text
     assert_backed(project, text, "profile diff (CPU)")
