@@ -181,8 +181,9 @@ def bench(
     With --name and a saved baseline, the run is compared with it, like with like only: the
     command, its arguments, working directory and pinned variables (--env, --pin-env) must match,
     or it is "not comparable" (exit 2) unless --allow-changed-command. The verdict (Mann-Whitney U,
-    ratio of medians with a bootstrap interval, minimum effect) is faster, slower, same, or
-    inconclusive when the runs are too noisy or too few to judge.
+    ratio of medians with a bootstrap interval, minimum effect) is same only when the interval lies
+    within the minimum effect, faster/slower when it excludes 1 beyond it and the test agrees, else
+    inconclusive with the reason.
 
     Exit codes: 0 fine, 1 a breached budget or a significant regression beyond --max-regression,
     2 usage error, a corrupt or not comparable baseline, an existing NAME without --force, or a
@@ -249,7 +250,8 @@ def compare(
 
     Pairs run in random AB/BA order so a drifting, shared machine affects both alike. The ratio
     B/A is the median of the pair ratios with a bootstrap 95% interval; the verdict uses
-    Mann-Whitney U and the minimum effect, and is inconclusive when the pair ratios are too noisy.
+    Wilcoxon's signed-rank test on the pairs and the minimum effect: same only when the interval lies
+    within it, inconclusive (with the reason) when the interval and the test disagree or it is too noisy.
     With --rev, CMD runs in the same sub-folder of two temporary worktrees.
 
     Exit codes: 0 same, faster or inconclusive (or a slowdown within --max-regression), 1 B

@@ -97,8 +97,9 @@ def comparisons_section(comparisons: list[Comparison], chart: str | None) -> lis
     lines += [
         "",
         "Change = ratio after/before − 1 (interleaved and revision comparisons: median of pair ratios). "
-        "Faster or slower needs p < 0.05 (Mann–Whitney U), a ratio interval excluding 1 and the minimum "
-        "effect; samples too noisy to judge give **inconclusive**, never a direction.",
+        "Faster or slower needs a ratio interval excluding 1, the minimum effect and p < 0.05 "
+        "(Mann–Whitney U; Wilcoxon signed-rank on pairs); same needs the interval within the minimum "
+        "effect; anything else is **inconclusive**, never a direction.",
         "",
     ]
     noted = [(c, note) for c in comparisons for note in c.notes]

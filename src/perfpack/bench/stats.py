@@ -1,4 +1,4 @@
-"""Statistics for benchmark samples: percentiles, bootstrap intervals, MAD outliers, Mann–Whitney U.
+"""Statistics for benchmark samples: percentiles, bootstrap intervals, MAD outliers, rank tests.
 
 Pure Python (no numpy/scipy) so it stays light and its results are checkable by hand. The intervals of
 one sample's median, p95 and p99 are the exact bootstrap (binomial distribution of order statistics, no
@@ -342,6 +342,36 @@ def mann_whitney_u(x: Sequence[float], y: Sequence[float]) -> tuple[float, float
     return u1, min(1.0, math.erfc(max(z, 0.0) / math.sqrt(2)))
 
 
+def wilcoxon_signed_rank(differences: Sequence[float]) -> float:
+    """Two-sided Wilcoxon signed-rank test that the differences are centred on 0: the p-value.
+
+    Zero differences are dropped (Wilcoxon's rule). Exact distribution for up to 30 differences
+    without tied magnitudes, otherwise the normal approximation with tie and continuity corrections.
+    """
+    d = [x for x in differences if x != 0]
+    n = len(d)
+    if n == 0:
+        return 1.0
+    ranks, ties = _rank([abs(x) for x in d])
+    w_plus = math.fsum(r for r, x in zip(ranks, d, strict=True) if x > 0)
+    total = n * (n + 1) / 2
+    w_small = min(w_plus, total - w_plus)
+    if not ties and n <= 30:
+        # counts[s] = how many subsets of the ranks 1..n sum to s (each sign pattern equally likely)
+        counts = [1] + [0] * int(total)
+        for rank in range(1, n + 1):
+            for s in range(int(total), rank - 1, -1):
+                counts[s] += counts[s - rank]
+        tail = sum(counts[: int(math.floor(w_small)) + 1]) / 2**n
+        return min(1.0, 2 * tail)
+    mu = total / 2
+    sigma = math.sqrt(n * (n + 1) * (2 * n + 1) / 24 - math.fsum(t**3 - t for t in ties) / 48)
+    if sigma == 0:
+        return 1.0
+    z = (abs(w_plus - mu) - 0.5) / sigma
+    return min(1.0, math.erfc(max(z, 0.0) / math.sqrt(2)))
+
+
 VERDICTS = ("faster", "slower", "same", "inconclusive")
 
 
@@ -353,7 +383,7 @@ class Verdict:
     ci: tuple[float, float]
     p_value: float
     verdict: str  # one of VERDICTS
-    reason: str  # why, in a few words: "p = 0.0012", "too noisy: ...", "not significant (p = 0.41)"
+    reason: str  # why, in one clause: "p = 0.0012", "too noisy to judge: ...", "... (p = 0.44): add runs"
 
     def to_dict(self) -> dict:
         return {"ratio": self.ratio, "ci": list(self.ci), "p_value": self.p_value, "verdict": self.verdict,
@@ -363,20 +393,31 @@ class Verdict:
 def judge(before: Sequence[float], after: Sequence[float], *,
           pairs: Sequence[tuple[float, float]] | None = None, alpha: float = 0.05,
           min_effect: float = MIN_EFFECT_DEFAULT) -> Verdict:
-    """Faster / slower / same / inconclusive.
+    """Faster / slower / same / inconclusive, with the ratio's 95 % interval and a rank test agreeing.
 
-    Faster or slower needs significance by Mann–Whitney U, the ratio's 95 % interval excluding 1, and an
-    effect of at least `min_effect` (a 2 % change on a shared machine is not a finding). "Too noisy to
-    judge" has one meaning, and then the verdict is "inconclusive", never a direction: the ratio's
-    interval holds 1 (no change) and also reaches past the minimum effect, so the runs cannot tell
-    "no change" from "a change that matters". Fewer than MIN_RUNS_TO_JUDGE runs a side is inconclusive too.
+    The test matches the interval: measured in pairs, the interval is of the median pair ratio and the
+    test is Wilcoxon's signed-rank test on the log pair ratios (drift between pairs cancels in both);
+    unpaired, the interval is the bootstrap of the ratio of medians and the test Mann–Whitney U.
+
+    - "same" only when the interval lies within the minimum effect (1 +- `min_effect`): a change, if
+      any, too small to matter on a shared machine;
+    - "faster"/"slower" only when the interval excludes 1, the ratio is beyond the minimum effect, and
+      the test is significant at `alpha`;
+    - otherwise "inconclusive", never a direction, with the reason in one clause: the interval holds
+      both no change and changes beyond the minimum effect (too noisy), or it excludes no change but
+      the test does not agree, or the change may be smaller than the minimum effect. Fewer than
+      MIN_RUNS_TO_JUDGE runs a side is inconclusive too.
     """
-    _, p = mann_whitney_u(before, after)
     if pairs:
-        pair_ratios = sorted(b / a for a, b in pairs if a > 0)
+        valid = [(a, b) for a, b in pairs if a > 0 and b > 0]
+        pair_ratios = sorted(b / a for a, b in valid)
         ratio = median(pair_ratios) if pair_ratios else 1.0
         ci = quantile_ci(pair_ratios, 50) if len(pair_ratios) >= 2 else (ratio, ratio)
+        p = wilcoxon_signed_rank([math.log(b / a) for a, b in valid])
+        test = "the paired rank test"
     else:
+        _, p = mann_whitney_u(before, after)
+        test = "the rank test"
         base = median(before)
         if base <= 0:
             return Verdict(1.0, (1.0, 1.0), p, "inconclusive", "the baseline's median is 0: no ratio")
@@ -386,24 +427,20 @@ def judge(before: Sequence[float], after: Sequence[float], *,
         return Verdict(ratio, ci, p, "inconclusive",
                        f"too few runs to judge ({len(before)} before, {len(after)} after; "
                        f"at least {MIN_RUNS_TO_JUDGE} each)")
-    if ci[0] <= 1 <= ci[1] and (ci[0] < 1 - min_effect or ci[1] > 1 + min_effect):
-        return Verdict(ratio, ci, p, "inconclusive",
-                       f"too noisy to judge: the ratio's 95% interval [{ci[0]:.3f}, {ci[1]:.3f}] holds "
-                       "both no "
-                       f"change and changes beyond {min_effect:.0%}; add runs or quiet the machine")
-    if p >= alpha:
-        if ci[1] < 1 - min_effect or ci[0] > 1 + min_effect:
-            # the interval says a change beyond the minimum effect, the rank test does not see one (it
-            # ignores the pairing of an interleaved run, whose drift it takes for noise): "same" would
-            # contradict the printed interval, a direction would overrule the test
-            return Verdict(ratio, ci, p, "inconclusive",
-                           f"the ratio's 95% interval [{ci[0]:.3f}, {ci[1]:.3f}] lies beyond the minimum "
-                           f"effect {min_effect:.0%} but the rank test is not significant (p = {p:.2g}); "
-                           "add runs or quiet the machine")
-        return Verdict(ratio, ci, p, "same", f"not significant (p = {p:.2g} >= {alpha:g})")
-    if ci[0] <= 1 <= ci[1]:
-        return Verdict(ratio, ci, p, "same", "the ratio's 95% interval contains 1")
-    if abs(ratio - 1) < min_effect:
+    low, high = ci
+    shown = f"[{low:.3f}, {high:.3f}]"
+    if 1 - min_effect <= low and high <= 1 + min_effect:
         return Verdict(ratio, ci, p, "same",
-                       f"change {ratio - 1:+.1%} is below the minimum effect {min_effect:.0%}")
+                       f"the ratio's 95% interval lies within the minimum effect {min_effect:.0%}")
+    if low <= 1 <= high:
+        return Verdict(ratio, ci, p, "inconclusive",
+                       f"too noisy to judge: the ratio's 95% interval {shown} holds both no change and "
+                       f"changes beyond {min_effect:.0%}; add runs or quiet the machine")
+    if abs(ratio - 1) < min_effect:
+        return Verdict(ratio, ci, p, "inconclusive",
+                       f"the interval excludes no change, but the change {ratio - 1:+.1%} may be below the "
+                       f"minimum effect {min_effect:.0%}: add runs")
+    if p >= alpha:
+        return Verdict(ratio, ci, p, "inconclusive",
+                       f"the interval excludes no change but {test} does not (p = {p:.2g}): add runs")
     return Verdict(ratio, ci, p, "slower" if ratio > 1 else "faster", f"p = {p:.2g}")
