@@ -161,7 +161,10 @@ def test_cli_pass_fail_and_json(http_server, perfpack, tmp_path: Path) -> None:
     assert "error_rate<1%: FAILED" in bad.stdout and "latency    p50" in bad.stdout  # figures always printed
     assert "verdict    FAIL" in bad.stdout and "Traceback" not in bad.stderr
 
-    slow = perfpack("load", *common, "--threshold", "p99<1us", "--format", "json")
+    # (the 10 % errors allowed, so that the latency threshold alone decides; see the next test)
+    slow = perfpack(
+        "load", *common, "--threshold", "p99<1us", "--threshold", "error_rate<20%", "--format", "json"
+    )
     s = load_json(slow)
     # a failed latency threshold is the server's only when the generator's own timing was exact
     assert slow.returncode == (ExitCode.FINDINGS if s["generator"]["timing_ok"] else ExitCode.USAGE)
@@ -274,13 +277,61 @@ def test_a_different_server_with_a_stall_lock_and_planted_errors(http_server, ke
         assert s["generator"]["connections"] >= 400  # one per request
 
 
+def test_cli_without_thresholds_does_not_pass_when_requests_fail(
+    http_server, perfpack, tmp_path: Path
+) -> None:
+    # `perfpack load URL --rate 30 --duration 10s` said "verdict PASS" with 113 of 300 requests failed
+    # (37.67 %) because no --threshold was given: a default error_rate<=1% now applies
+    srv = http_server("--error-rate", "0.3")
+    common = (
+        srv.url(),
+        "--rate",
+        "100",
+        "--duration",
+        "1.5s",
+        "--warmup",
+        "0.2s",
+        "--project",
+        str(tmp_path),
+        "-q",
+    )
+    bad = perfpack("load", *common)
+    assert bad.returncode == ExitCode.FINDINGS, bad.stdout + bad.stderr
+    assert (
+        "threshold  error_rate<=1% (the default; --threshold 'error_rate<N%' to set another): FAILED"
+        in bad.stdout
+    )
+    verdict = bad.stdout.splitlines()[-1]
+    assert verdict.startswith("verdict    FAIL (error_rate<=1% failed: actual ") and "PASS" not in bad.stdout
+    # a threshold on errors of the user's own replaces the default
+    allowed = perfpack("load", *common, "--threshold", "error_rate<60%", "--format", "json")
+    s = load_json(allowed)
+    assert allowed.returncode == ExitCode.OK and [t["expr"] for t in s["thresholds"]] == ["error_rate<60%"]
+    # a server that answers every request passes, the default threshold shown as held
+    clean = http_server()
+    good = perfpack("load", clean.url(), *common[1:], "--format", "json")
+    s = load_json(good)
+    assert good.returncode == ExitCode.OK and s["verdict"] == "pass" and s["errors"] == 0, good.stdout
+    assert s["thresholds"] == [
+        {
+            "expr": "error_rate<=1%",
+            "metric": "error_rate",
+            "ok": True,
+            "actual": 0.0,
+            "unit": "%",
+            "default": True,
+        }
+    ]
+
+
 def test_cli_progress_says_warming_up_instead_of_counting_unmeasured_requests(
     http_server, perfpack, tmp_path: Path
 ) -> None:
     # the progress line at 5 s of a 5 s warm-up used to read "1 requests, 0 errors" after ~250 requests
     srv = http_server()
-    r = perfpack("load", srv.url(), "--rate", "20", "--warmup", "5s", "--duration", "0.5s",
-                 "--project", str(tmp_path))
+    r = perfpack(
+        "load", srv.url(), "--rate", "20", "--warmup", "5s", "--duration", "0.5s", "--project", str(tmp_path)
+    )
     assert r.returncode == ExitCode.OK, r.stdout + r.stderr
     assert "load: 5 s of 5.5 s, warming up" in r.stderr, r.stderr
     assert " 1 requests" not in r.stderr

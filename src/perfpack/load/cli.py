@@ -56,7 +56,9 @@ _CTX = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
     "thresholds",
     multiple=True,
     metavar="EXPR",
-    help="k6-style, repeatable: p95<200ms, p99<1s, avg<50, max<2s, error_rate<1%, rate>450.",
+    help="k6-style, repeatable: p95<200ms, p99<1s, avg<50, max<2s, error_rate<1%, rate>450. "
+    "Without one on error_rate or errors, error_rate<=1% applies (more than 1 % of requests failing: "
+    "FAIL).",
 )
 @click.option("--name", default=None, help="Baseline name: compare with it, or --save to it.")
 @click.option("--save", is_flag=True, help="Save this run as baseline NAME (needs --name).")
@@ -132,6 +134,9 @@ def load(
     The figures are always printed. When the generator itself cannot keep the rate (its own lag, or
     requests never sent), it says so and the verdict is "inconclusive". Every run is recorded in the
     project's ledger.
+
+    With no threshold on errors, error_rate<=1% applies: a run where more than 1 % of requests fail
+    does not pass (--threshold 'error_rate<10%' sets another).
 
     Exit codes: 0 every threshold holds; 1 a threshold failed; 2 bad input, unreachable URL, or an
     inconclusive run (the generator could not keep the rate); 130 interrupted (Ctrl-C; the figures

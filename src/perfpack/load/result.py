@@ -42,6 +42,9 @@ CPU_SATURATED = 0.85  # a generator using this much of its one core may be what 
 # while reaching half the rate (wrk reached 3x more); a server-paced run at that load: 20-40 ms.
 LAG_BEHIND_MS = 100.0
 LAG_BEHIND_SHARE = 0.20
+# With no threshold on errors (error_rate or errors), this one applies: a run where more than 1 % of
+# requests fail does not PASS silently (a --threshold on error_rate or errors replaces it).
+DEFAULT_ERROR_THRESHOLD = "error_rate<=1%"
 
 
 @dataclass(frozen=True)
@@ -50,6 +53,7 @@ class Threshold:
     metric: str  # "p95", "p99.9", "avg", "min", "max", "error_rate", "errors", "rate"
     op: str
     value: float  # ms for latency, a fraction for error_rate, requests/s for rate
+    default: bool = False  # DEFAULT_ERROR_THRESHOLD, applied because no threshold was given on errors
 
     def holds(self, actual: float) -> bool:
         return {
@@ -90,6 +94,14 @@ def parse_threshold(expr: str) -> Threshold:
             raise PerfpackError(f"bad threshold {expr!r}: latency takes ms, s or us", hint=HINT)
         value *= _MS[unit]
     return Threshold(expr.strip(), metric, op, value)
+
+
+def with_default_error_threshold(thresholds: list[Threshold]) -> list[Threshold]:
+    """`thresholds`, plus DEFAULT_ERROR_THRESHOLD when none of them is on errors."""
+    if any(t.metric in ("error_rate", "errors") for t in thresholds):
+        return thresholds
+    default = parse_threshold(DEFAULT_ERROR_THRESHOLD)
+    return [*thresholds, Threshold(default.expr, default.metric, default.op, default.value, default=True)]
 
 
 def histogram(latency_us: dict[int, int]) -> Any:
@@ -206,7 +218,7 @@ def summarize(c: Counts, thresholds: list[Threshold]) -> dict[str, Any]:
         unit = {"error_rate": "%", "errors": "", "rate": "req/s"}.get(t.metric, "ms")
         shown = 100 * value if unit == "%" else value
         results.append({"expr": t.expr, "metric": t.metric, "ok": t.holds(value), "actual": _round(shown),
-                        "unit": unit})
+                        "unit": unit, **({"default": True} if t.default else {})})
     if c.requests == 0 and thresholds:  # nothing measured: no threshold can be said to hold
         for r in results:
             r["ok"] = False
@@ -356,17 +368,23 @@ def render_text(s: dict[str, Any], *, what: str) -> str:
         lines.append(
             f"  {name}: {d['n']:,} requests, {d['errors']:,} errors, p95 {_ms(d['p95'])}, p99 {_ms(d['p99'])}"
         )
+    failed = []
     for t in s["thresholds"]:
         actual = (
             _ms(t["actual"])
             if t["unit"] == "ms"
             else f"{t['actual']:,.6g}{' ' if t['unit'] != '%' else ''}{t['unit']}"
         )
-        lines.append(f"threshold  {t['expr']}: {'ok' if t['ok'] else 'FAILED'} (actual {actual.strip()})")
+        default = " (the default; --threshold 'error_rate<N%' to set another)" if t.get("default") else ""
+        lines.append(
+            f"threshold  {t['expr']}{default}: {'ok' if t['ok'] else 'FAILED'} (actual {actual.strip()})"
+        )
+        if not t["ok"]:
+            failed.append(f"{t['expr']} failed: actual {actual.strip()}")
     verdict = s["verdict"]
     note = {
         "pass": "",
-        "fail": " (a threshold failed)",
+        "fail": f" ({', '.join(failed)})",
         "inconclusive": " (the generator could not keep the rate or its own delay is in a failed latency "
         "threshold: lower --rate, add --workers, or use a quieter machine)",
         "interrupted": f" (stopped early after {s['duration_s']:g} s; "

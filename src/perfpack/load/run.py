@@ -17,7 +17,14 @@ from perfpack.errors import PerfpackError
 from perfpack.exitcodes import ExitCode
 from perfpack.load.engine import Counts, Engine, preflight
 from perfpack.load.plan import Plan, load_scenario, parse_duration, single_request_plan
-from perfpack.load.result import Threshold, fit, parse_threshold, render_text, summarize
+from perfpack.load.result import (
+    Threshold,
+    fit,
+    parse_threshold,
+    render_text,
+    summarize,
+    with_default_error_threshold,
+)
 
 DEFAULT_RATE = 50.0
 MAX_CONNECTIONS = 10_000
@@ -78,9 +85,9 @@ def build_plan(o: LoadOptions) -> Plan:
                 hint="perfpack load http://127.0.0.1:8000/ --rate 100 --duration 10s",
             )
         target, requests = single_request_plan(o.url, method=o.method, headers=o.headers, body=o.body)
-    thresholds: list[Threshold] = [
-        parse_threshold(t) for t in [*settings.get("thresholds", []), *o.thresholds]
-    ]
+    thresholds: list[Threshold] = with_default_error_threshold(
+        [parse_threshold(t) for t in [*settings.get("thresholds", []), *o.thresholds]]
+    )
     rate = o.rate if o.rate is not None else settings.get("rate")
     concurrency = (
         o.concurrency
