@@ -159,6 +159,7 @@ def test_baseline_save_list_show_rm_and_regressions(perfpack, project):
     same = perfpack("bench", "--runs", "10", "--name", "nap", "--", *_nap(project, 0.05), cwd=project)
     assert same.returncode == 0, same.stdout
     assert "SAME" in same.stdout or "INCONCLUSIVE" in same.stdout, same.stdout
+    assert "vs baseline 'nap' (saved 20" in same.stdout and " when its run ended, " in same.stdout, same.stdout
 
     slow = perfpack(
         "bench", "--runs", "10", "--name", "nap", "--format", "json", "--", *_nap(project, 0.1), cwd=project

@@ -63,3 +63,25 @@ def test_a_bench_baseline_is_not_a_load_baseline(http_server, perfpack, tmp_path
         "-q",
     )
     assert r.returncode == ExitCode.OK and "is a bench baseline, not a load run" in r.stdout
+
+
+def test_low_confidence_says_why(http_server, perfpack, tmp_path: Path) -> None:
+    # "FASTER (low confidence)" for p50 7.79 s -> 15.7 ms did not say why: here because the URL changed
+    # (--allow-changed-command) and 4 in 10 of the baseline's requests failed
+    slow = http_server("--stall-every", "0.25", "--stall", "0.2", "--error-rate", "0.4")
+    common = ("--rate", "50", "--duration", "1.5s", "--warmup", "0.2s", "--project", str(tmp_path), "-q")
+    saved = perfpack(
+        "load", slow.url("/"), *common, "--name", "shop", "--save", "--threshold", "error_rate<90%"
+    )
+    assert saved.returncode == ExitCode.OK, saved.stdout + saved.stderr
+    fast = http_server()
+    now = perfpack("load", fast.url("/"), *common, "--name", "shop", "--allow-changed-command")
+    assert now.returncode == ExitCode.OK, now.stdout + now.stderr
+    [line] = [x for x in now.stdout.splitlines() if x.startswith("baseline    'shop'")]
+    assert "when its run ended" in line, line
+    if "INCONCLUSIVE" not in line:  # a direction or "same": the low confidence is explained
+        assert "(low confidence: what was measured differs; the baseline had 40.0 % errors" in line, line
+    comparisons = list((tmp_path / ".claude/perfpack/comparisons").glob("*.json"))
+    stored = json.loads(comparisons[0].read_text())
+    assert stored["confidence"] == "low"
+    assert stored["confidence_why"][:2] == ["what was measured differs", "the baseline had 40.0 % errors"]

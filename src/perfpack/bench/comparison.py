@@ -48,6 +48,7 @@ class Comparison:
     after: Side
     verdict: dict[str, Any]
     confidence: str = "normal"  # "low" when the verdict stands on an uneven or foreign footing (see notes)
+    confidence_why: list[str] = field(default_factory=list)  # why it is low, one short clause each
     notes: list[str] = field(default_factory=list)
     differences: list[str] = field(default_factory=list)  # identity differences allowed by the user
     saved_at: str = ""
@@ -58,11 +59,18 @@ class Comparison:
         return str(self.verdict["verdict"])
 
     def shown_verdict(self) -> str:
-        """ "SLOWER", "FASTER (low confidence)", "INCONCLUSIVE", ..."""
+        """ "SLOWER", "FASTER (low confidence: what was measured differs)", "INCONCLUSIVE", ..."""
         word = self.outcome.upper()
         if self.confidence == "low" and self.outcome in ("faster", "slower", "same"):
-            word += " (low confidence)"
+            why = "; ".join(self.confidence_why[:3])
+            word += f" (low confidence: {why})" if why else " (low confidence)"
         return word
+
+    def lower_confidence(self, why: str) -> None:
+        """Mark the verdict low confidence, for the reason `why` (one short clause)."""
+        self.confidence = "low"
+        if why not in self.confidence_why:
+            self.confidence_why.append(why)
 
     def is_regression(
         self, max_regression: float | None, min_effect: float = stats.MIN_EFFECT_DEFAULT
@@ -129,11 +137,13 @@ def with_baseline(
     verdict = stats.judge(before, after, min_effect=min_effect)
     notes: list[str] = []
     confidence = "normal"
+    why: list[str] = []
     if differences:
         notes.append(
             "compared although what was measured differs (--allow-changed-command): " + "; ".join(differences)
         )
         confidence = "low"
+        why.append("what was measured differs")
     if baseline.identity.cwd is None:
         notes.append(
             "the baseline (schema 1) did not record its working directory or pinned variables; "
@@ -142,6 +152,8 @@ def with_baseline(
     n_before, n_after = len(before), len(after)
     if max(n_before, n_after) >= RUN_RATIO_FOR_CONFIDENCE * min(n_before, n_after):
         confidence = "low"
+        samples = "requests" if measurement.kind == "load" else "runs"
+        why.append(f"{n_after:,} {samples} now against {n_before:,} in the baseline")
         notes.append(
             f"low confidence: {n_after} runs now against {n_before} in the baseline; "
             f"re-run with --runs {n_before} for a verdict on equal footing"
@@ -150,6 +162,7 @@ def with_baseline(
     there = baseline.host_fingerprint
     if here and there and here != there:
         confidence = "low"
+        why.append("the baseline was measured on another machine")
         host_name = (baseline.environment.get("host") or {}).get("hostname", "?")
         notes.append(
             f"low confidence: the baseline was measured on another machine ({host_name}, "
@@ -180,6 +193,7 @@ def with_baseline(
         ),
         verdict=verdict.to_dict(),
         confidence=confidence,
+        confidence_why=why,
         notes=notes,
         differences=differences,
         saved_at=_now(),

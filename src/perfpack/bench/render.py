@@ -160,7 +160,8 @@ def bench_text(r: BenchResult) -> str:
         before = c.before
         commit = f", commit {before.commit[:12]}" if before.commit else ""
         out.append(
-            f"vs baseline {one_line(repr(c.name))} (saved {before.saved_at}{commit}, {before.n} runs, "
+            f"vs baseline {one_line(repr(c.name))} (saved {before.saved_at} when its run ended{commit}, "
+            f"{before.n} runs, "
             f"median {fs(before.summary['wall_s']['median'])}):"
         )
         out.append("  " + verdict_line(c))

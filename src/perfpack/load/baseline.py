@@ -97,6 +97,27 @@ def measurement(root: Path, name: str, plan: Plan, counts: Counts, summary: dict
     )
 
 
+def load_caveats(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
+    """Why a load comparison stands on weak ground, one short clause each: failed requests on either
+    side (their latencies are timeouts or quick errors, not the server's answers), or this run's
+    generator lag in its latencies."""
+    from perfpack.load.result import DEFAULT_ERROR_THRESHOLD, parse_threshold
+
+    allowed = parse_threshold(DEFAULT_ERROR_THRESHOLD).value
+    out = []
+    for side, figures in (("the baseline", before), ("this run", after)):
+        rate = figures.get("error_rate") or 0.0
+        if rate > allowed:
+            out.append(f"{side} had {100 * rate:.1f} % errors")
+    generator = after.get("generator") or {}
+    then, now = (before.get("latency_ms") or {}).get("p50"), (after.get("latency_ms") or {}).get("p50")
+    lag = (generator.get("lag_ms") or {}).get("p99", 0.0)
+    # the lag blurs the latencies by about its own size: it matters next to a change of that order
+    if not generator.get("timing_ok", True) and (then is None or now is None or lag >= 0.1 * abs(now - then)):
+        out.append(f"the generator's own lag (p99 {lag:.3g} ms) is in this run's latencies")
+    return out
+
+
 def compare_or_save(root: Path, o: Any, plan: Plan, counts: Counts, summary: dict[str, Any]) -> list[str]:
     """--save: keep this run as NAME. Otherwise, when NAME exists: compare this run with it.
 
@@ -125,10 +146,12 @@ def _compare_or_save(root: Path, o: Any, plan: Plan, counts: Counts, summary: di
     comparison = api.compare(
         base, measurement(root, name, plan, counts, summary), allow_changed=o.allow_changed
     )
+    for why in load_caveats(base.measurement.figures, summary):
+        comparison.lower_confidence(why)
     from perfpack.bench.comparison import store
 
     store(root, comparison)  # for `perfpack report`
-    lines = [f"baseline    {name!r} (saved {base.saved_at}): {comparison.shown_verdict()}"]
+    lines = [f"baseline    {name!r} (saved {base.saved_at} when its run ended): {comparison.shown_verdict()}"]
     before = base.measurement.figures.get("latency_ms", {})
     after = summary["latency_ms"]
     then: dict[str, float] = {}
