@@ -403,7 +403,7 @@ def before_after_svg(comparisons: Sequence[Any]) -> str:
         )
         verdict = c.verdict["verdict"]
         colour = COLOURS.get(verdict, COLOURS["same"])
-        right = f"{format_percent(c.verdict['ratio'])}  {c.shown_verdict()}"
+        right = f"{format_percent(c.verdict['ratio'])}  {c.shown_verdict(why=False)}"
         right_w = text_width(right, bold=True)
         when = f"  ·  {_date(c.saved_at)}  ·  {c.mode}"
         room = width - 2 * pad - right_w - 24 - text_width(when, 11)

@@ -58,12 +58,14 @@ class Comparison:
     def outcome(self) -> str:
         return str(self.verdict["verdict"])
 
-    def shown_verdict(self) -> str:
-        """ "SLOWER", "FASTER (low confidence: what was measured differs)", "INCONCLUSIVE", ..."""
+    def shown_verdict(self, *, why: bool = True) -> str:
+        """ "SLOWER", "FASTER (low confidence: what was measured differs)", "INCONCLUSIVE", ...
+
+        `why=False`: "FASTER (low confidence)", where there is no room for the reasons (a chart)."""
         word = self.outcome.upper()
         if self.confidence == "low" and self.outcome in ("faster", "slower", "same"):
-            why = "; ".join(self.confidence_why[:3])
-            word += f" (low confidence: {why})" if why else " (low confidence)"
+            reasons = "; ".join(self.confidence_why[:3]) if why else ""
+            word += f" (low confidence: {reasons})" if reasons else " (low confidence)"
         return word
 
     def lower_confidence(self, why: str) -> None:
