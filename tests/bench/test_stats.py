@@ -189,13 +189,14 @@ def test_verdict_reasons_do_not_repeat_themselves():
 
 def test_an_interval_beyond_the_minimum_effect_is_never_called_same():
     # an interleaved compare printed "B/A 0.850x, 95% CI [0.754, 0.942] ... SAME": every pair was faster,
-    # but the between-pair drift hid it from the (unpaired) rank test; the paired test sees it
+    # but the between-pair drift hid it from the (unpaired) rank test
     before = [1 + 0.5 * (i % 5) for i in range(10)]
     after = [x * 0.85 for x in before]
     v = stats.judge(before, after, pairs=list(zip(before, after, strict=True)))
-    assert v.p_value < 0.01 and v.ci[1] < 0.95
-    assert v.verdict == "faster"
-    assert stats.mann_whitney_u(before, after)[1] >= 0.05  # what the old verdict used
+    assert v.p_value >= 0.05 and v.ci[1] < 0.95
+    assert v.verdict == "inconclusive"
+    shown = f"p = {v.p_value:.2g}"
+    assert v.reason == f"the interval excludes no change but the rank test does not ({shown}): add runs"
     # inside the minimum effect it stays "same"
     near = [x * 0.98 for x in before]
     assert stats.judge(before, near, pairs=list(zip(before, near, strict=True))).verdict == "same"
@@ -229,26 +230,5 @@ def test_a_real_change_that_may_be_below_the_minimum_effect_is_inconclusive():
     before = [0.100 + 0.002 * (i % 7) for i in range(30)]
     after = [x * (1.02 + 0.05 * (i % 2)) for i, x in enumerate(before)]
     v = stats.judge(before, after, pairs=list(zip(before, after, strict=True)))
-    assert v.ci[0] > 1 and v.ci[1] > 1.05 and v.ratio < 1.05 and v.p_value < 0.05
+    assert v.ci[0] > 1 and v.ci[1] > 1.05 and v.ratio < 1.05
     assert v.verdict == "inconclusive" and "below the minimum effect 5%" in v.reason
-
-
-@pytest.mark.parametrize(
-    "diffs, p",
-    [
-        # exact: W+ = 1 of n = 5 -> P(W <= 1) = 2/32, two-sided 0.125
-        ([-1.0, -2.0, -3.0, -4.0, 0.5], 0.125),
-        ([1.0, 2.0, 3.0, 4.0, 5.0, 6.0], 2 / 64),
-        ([0.0, 0.0], 1.0),
-    ],
-)
-def test_wilcoxon_signed_rank_exact(diffs, p):
-    assert stats.wilcoxon_signed_rank(diffs) == pytest.approx(p)
-
-
-def test_wilcoxon_signed_rank_normal_approximation_is_close_to_exact():
-    rng = random.Random(5)
-    d = [rng.gauss(0.3, 1) for _ in range(30)]
-    exact = stats.wilcoxon_signed_rank(d)
-    tied = [round(x, 1) for x in d]  # ties force the approximation
-    assert stats.wilcoxon_signed_rank(tied) == pytest.approx(exact, abs=0.03)

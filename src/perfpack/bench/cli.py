@@ -250,8 +250,8 @@ def compare(
 
     Pairs run in random AB/BA order so a drifting, shared machine affects both alike. The ratio
     B/A is the median of the pair ratios with a bootstrap 95% interval; the verdict uses
-    Wilcoxon's signed-rank test on the pairs and the minimum effect: same only when the interval lies
-    within it, inconclusive (with the reason) when the interval and the test disagree or it is too noisy.
+    Mann-Whitney U and the minimum effect: same only when the interval lies within it, inconclusive
+    (with the reason) when the interval and the test disagree or the pairs are too noisy.
     With --rev, CMD runs in the same sub-folder of two temporary worktrees.
 
     Exit codes: 0 same, faster or inconclusive (or a slowdown within --max-regression), 1 B

@@ -98,7 +98,7 @@ def comparisons_section(comparisons: list[Comparison], chart: str | None) -> lis
         "",
         "Change = ratio after/before − 1 (interleaved and revision comparisons: median of pair ratios). "
         "Faster or slower needs a ratio interval excluding 1, the minimum effect and p < 0.05 "
-        "(Mann–Whitney U; Wilcoxon signed-rank on pairs); same needs the interval within the minimum "
+        "(Mann–Whitney U); same needs the interval within the minimum "
         "effect; anything else is **inconclusive**, never a direction.",
         "",
     ]
