@@ -140,6 +140,7 @@ _SIZE_LINKS = {"is", "was", "are", "were", "of", "about", "around", "roughly", "
 # Words after a percentage that make it a confidence level ("95 % CI"), not a measurement.
 _CONFIDENCE_AFTER = ("ci", "confidence", "credible", "interval", "intervals")
 _PAIR_ARROWS = ("→", "->", "=>", "⇒", "to", "⟶", "—>", "-->")
+_ARROWS_AHEAD = tuple(arrow for arrow in _PAIR_ARROWS if arrow != "to")
 _RANGE_DASHES = "-–—"
 _CLAUSE_ENDS = ".;!?\n"
 _NUMBER_CHARS = "0123456789"
@@ -399,8 +400,6 @@ def _fits(metric: str, dimension: str) -> bool:
 
 _SETTING_BEFORE = (["warm-up"], ["warmup"], ["--warmup"], ["--duration"])  # "warm-up 2 s": a setting
 _PROFILE_WORDS = ("profile", "profiler", "samples", "sampling")
-_PAIR_JOINERS = ("->", "-->", "→", "=>", "⇒", "⟶", "to")
-_ARROWS_AHEAD = ("->", "→", "=>", "⇒", "⟶")
 _FAILURE_WORDS = {"failed", "fail", "fails", "failing", "timed", "timeout", "timeouts", "errored", "error",
                   "errors"}
 _OF_REQUESTS = ("of requests", "of the requests", "of all requests")
@@ -714,6 +713,15 @@ def _digits_for_words(text: str) -> tuple[str, set[int]]:
     return "".join(out), starts
 
 
+def printed_tolerance(value: float, decimals: int) -> float:
+    """Half a unit of the last printed digit; "670 ms", "2,150 req/s": trailing zeros may be rounding, but
+    "700 ms" is not 673."""
+    if decimals or value < 10:
+        return 0.5 * 10.0 ** (-decimals)
+    zeros = len(str(int(value))) - len(str(int(value)).rstrip("0"))
+    return max(0.5, min(0.5 * 10.0 ** zeros, value * 0.025))
+
+
 def extract_claims(message: str) -> list[Claim]:
     """Every quantitative claim in `message`, in order (the first MAX_CLAIMS). Targets, bounds, quotes and
     hypotheticals are left out, as are numbers without a unit, versions, dates and anything inside code."""
@@ -801,10 +809,7 @@ def extract_claims(message: str) -> list[Claim]:
         approximate = bool(near) and ("~" in near or "≈" in near or "about" in near or "around" in near
                                       or "roughly" in near or "approx" in near or "nearly" in near
                                       or "almost" in near)
-        tolerance = 0.5 * 10.0 ** (-decimals)
-        if decimals == 0 and value >= 10:  # "670 ms", "2,150 req/s": trailing zeros may be rounding
-            zeros = len(str(int(abs(value)))) - len(str(int(abs(value))).rstrip("0"))
-            tolerance = max(0.5, min(0.5 * 10.0 ** zeros, abs(value) * 0.025))  # "700 ms" is not 673
+        tolerance = printed_tolerance(value, decimals)
         if approximate:
             tolerance = max(tolerance, abs(value) * 0.05)
         if index in spelled:
@@ -829,7 +834,7 @@ def extract_claims(message: str) -> list[Claim]:
         claim.direction = _direction(text, unit_end if unit is not None else direction_at)
         claim.secondary = claim.metric == "stdev" or (
             qualifiers and _context().qualifying(text, clause_start, sign_start, unit_end))
-        starts_pair = joiner in _PAIR_JOINERS or \
+        starts_pair = joiner in _PAIR_ARROWS or \
             text[unit_end:unit_end + 5].lstrip().startswith(_ARROWS_AHEAD)
         claim.delta = dimension not in _CHANGES and not starts_pair and _is_delta(
             text, boundary, sign_start, unit_end if unit is not None else direction_at)  # "dropped 693 → 438"

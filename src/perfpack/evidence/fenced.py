@@ -11,6 +11,7 @@ from perfpack.evidence.claims import (
     _read_number,
     _read_unit,
     _skip_number,
+    printed_tolerance,
     unit_spec,
 )
 
@@ -103,9 +104,6 @@ def _output_line(message: str, start: int, end: int, claims: list[Claim]) -> Non
             for other in (which - 1, which + 1) if 0 <= other < len(figures))
         if not (labelled or joined or (profile_row and which < 2)):
             continue
-        tolerance = 0.5 * 10.0 ** (-decimals)
-        if decimals == 0 and abs(value) >= 10:
-            zeros = len(str(int(abs(value)))) - len(str(int(abs(value))).rstrip("0"))
-            tolerance = max(0.5, min(0.5 * 10.0 ** zeros, abs(value) * 0.025))
+        tolerance = printed_tolerance(abs(value), decimals)
         claims.append(Claim(line[first:last].strip(), value, spelling, dimension, factor, tolerance, None,
                             start + first, start + last))
