@@ -128,20 +128,15 @@ def test_generator_that_cannot_keep_the_rate_says_inconclusive(http_server) -> N
 
 
 # ------------------------------------------------------------------ the command, as a user runs it
+def _cli_args(srv, project: Path) -> tuple[str, ...]:
+    """`perfpack load` at 100 req/s for 1.5 s after a 0.2 s warm-up, quiet, in `project`."""
+    return (srv.url(), "--rate", "100", "--duration", "1.5s", "--warmup", "0.2s", "--project", str(project),
+            "-q")
+
+
 def test_cli_pass_fail_and_json(http_server, perfpack, tmp_path: Path) -> None:
     srv = http_server("--error-rate", "0.1")
-    common = (
-        srv.url(),
-        "--rate",
-        "100",
-        "--duration",
-        "1.5s",
-        "--warmup",
-        "0.2s",
-        "--project",
-        str(tmp_path),
-        "-q",
-    )
+    common = _cli_args(srv, tmp_path)
     ok = perfpack(
         "load", *common, "--threshold", "error_rate<20%", "--threshold", "p99<5s", "--format", "json"
     )
@@ -283,18 +278,7 @@ def test_cli_without_thresholds_does_not_pass_when_requests_fail(
     # `perfpack load URL --rate 30 --duration 10s` said "verdict PASS" with 113 of 300 requests failed
     # (37.67 %) because no --threshold was given: a default error_rate<=1% now applies
     srv = http_server("--error-rate", "0.3")
-    common = (
-        srv.url(),
-        "--rate",
-        "100",
-        "--duration",
-        "1.5s",
-        "--warmup",
-        "0.2s",
-        "--project",
-        str(tmp_path),
-        "-q",
-    )
+    common = _cli_args(srv, tmp_path)
     bad = perfpack("load", *common)
     assert bad.returncode == ExitCode.FINDINGS, bad.stdout + bad.stderr
     assert (
