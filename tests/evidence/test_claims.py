@@ -514,3 +514,54 @@ def test_a_setting_noun_right_after_a_figure_is_its_own_and_error_shares_match_e
     assert _backed("passes the p95<200ms threshold at 80 req/s", records) == [False]
     assert _backed("it timed out on 9 % of requests", records) == [True]
     assert _backed("it timed out on 4 % of requests", records) == [False]
+
+
+@pytest.mark.parametrize("text, expected", [
+    # a hedge before a colon or a spaced dash is not about the statement after it (from tune parts)
+    ("Wall time went up a bit, which is expected — the point was memory: peak RSS 48.6 MB before.",
+     [("48.6 MB", "rss")]),
+    ("It's slower to write the report you asked about — but it's measured, not a guess: 136 ms down to "
+     "0.083 ms.", [("136 ms", None), ("0.083 ms", None)]),
+    ("also tried --rate 60: p95 57.4 ms, threshold p95<100ms passes", [("57.4 ms", "p95")]),
+    # ... unless the lead-in names it
+    ("Budget: 1 s. Target p95: 300 ms. Expected after the cache: 40 ms.", []),
+    ("Estimate for the nightly run: roughly 25× the records.", []),
+    # a verb of outcome makes the figure near a target noun the measurement
+    ("The old server failed the threshold with a p95 of 15.2 s.", [("15.2 s", "p95")]),
+    ("The threshold failed before (15.2 s) and holds after (57.4 ms).",
+     [("15.2 s", None), ("57.4 ms", None)]),
+    ("The SLO holds: 95th-percentile latency is 9.2 ms (target p95 < 50 ms).", [("9.2 ms", "p95")]),
+    ("The target was 300 ms and we met it.", []),
+    # perfpack's output "said", not a person
+    ("compare --rev (10 pairs) said INCONCLUSIVE though, -32.5%", [("-32.5%", None)]),
+    ("The PM said 2 s is fine.", []),
+    # a max of is a statistic, unless it is a limit
+    ("a median of 5.05 s with a p95 of 6.36 s and a max of 6.63 s", [("5.05 s", "p50"), ("6.36 s", "p95"),
+                                                                     ("6.63 s", "max")]),
+    ("Requests are capped at a max of 2 s each.", []),
+    # ordinal percentiles
+    ("the 99.9th percentile was 41 ms and the 50th percentile 3 ms", [("41 ms", "p999"), ("3 ms", "p50")]),
+    # error rates
+    ("failed with a p95 of 15.2 s and 52% of the 600 requests timing out.", [("15.2 s", "p95"),
+                                                                            ("52%", "errors")]),
+    ("p95 3.85 s and 1.8 % timeouts", [("3.85 s", "p95"), ("1.8 %", "errors")]),
+    ("p95 15.2s → 57.4ms, errors 52% → 0", [("15.2s", "p95"), ("57.4ms", "p95"), ("52%", "errors")]),
+])
+def test_hedges_end_at_a_colon_outcomes_percentiles_and_error_rates(text, expected):
+    assert _claims(text) == expected
+
+
+def test_a_level_percentage_never_backs_a_change():
+    """A profile's share, an error rate or a CI width is a level: "63 % faster" is not backed by a 63.3 %
+    share (it was: each profile row made one more percentage an invented speed-up could land on)."""
+    records = [{"id": "profile-1", "kind": "profile", "name": "render", "figures": [
+        {"metric": "share", "value": 63.3, "unit": "%"},
+        {"metric": "error_rate", "value": 9.0, "unit": "%"}]},
+        {"id": "bench-1", "kind": "bench", "name": "render", "figures": [
+            {"metric": "change", "value": -41.0, "unit": "%"}]}]
+    assert _backed("the render is 63% faster now", records) == [False]
+    assert _backed("p95 -63 %", records) == [False]
+    assert _backed("down 9 %", records) == [False]
+    assert _backed("down 41 %", records) == [True]
+    assert _backed("render.py:25 holds 63.3% of the peak", records) == [True]
+    assert _backed("it is down to 9 %", records) == [True]

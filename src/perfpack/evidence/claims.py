@@ -93,6 +93,9 @@ _SETTING_AFTER = {
 # Verbs of running something: "ran the load for 30 s" is the run's length, not a measured result.
 _RUN_WORDS = {"ran", "run", "running", "load", "test", "tested", "soak", "soaked", "benchmark",
               "benchmarked", "measured", "sampled", "profiled", "recorded", "warmed", "it", "traffic"}
+# Words right before a percentage that make it a change ("down 41 %", "cut by 30 %"), not a level.
+_CHANGE_WORDS = {"down", "up", "dropped", "drops", "fell", "falls", "rose", "rises", "shrank", "grew", "cut",
+                 "reduced", "decreased", "increased", "improved", "by", "saving", "saves", "saved", "gain"}
 # "you saw 2 s", "your 1.8 s": the user's own numbers, when the sentence is about what they saw or said.
 _YOUR_VERBS = {"saw", "seen", "wrote", "write", "noted", "note", "told", "tell", "observed", "gave",
                "give", "had", "got", "get", "getting", "seeing", "measured", "quote", "quoted", "report",
@@ -402,7 +405,6 @@ _SETTING_BEFORE = (["warm-up"], ["warmup"], ["--warmup"], ["--duration"])  # "wa
 _PROFILE_WORDS = ("profile", "profiler", "samples", "sampling")
 _FAILURE_WORDS = {"failed", "fail", "fails", "failing", "timed", "timeout", "timeouts", "errored", "error",
                   "errors"}
-_OF_REQUESTS = ("of requests", "of the requests", "of all requests")
 _OF_SAMPLES = ("of the samples", "of samples", "of all samples", "of the profile", "of the cpu samples")
 _LOAD_LEVELS = {"today's", "todays", "current", "normal", "usual", "expected", "production", "prod", "peak",
                 "typical", "average"}
@@ -420,6 +422,47 @@ def _named_after(text: str, end: int, dimension: str) -> str | None:
     return metric if metric is not None and metric != "peak" and _fits(metric, dimension) else None
 
 
+_FAILING = ("timing out", "timed out", "failed", "failing", "errored", "erroring", "dropped", "rejected")
+
+
+def _error_rate(text: str, start: int, end: int) -> bool:
+    """A percentage of requests that failed: "4 % of requests" after a failure word, "52 % of the 600
+    requests timing out", "1.8 % timeouts", "2 % errors"."""
+    tail = _cut(text[end:end + 48].lower(), "\n;,|")
+    after = tail.lstrip(" )").split()
+    if after and after[0].strip(".,;:") in _FAILURE_WORDS:
+        return True
+    if text[max(0, start - 16):start].lower().rstrip(" :=").endswith(
+            ("errors", "error rate", "timeouts", "failures", "failed")):
+        return True  # "errors 52% → 0", "error rate: 1.3 %"
+    if after[:1] != ["of"]:
+        return False
+    rest = after[1:4]
+    if rest[:1] == ["the"] or rest[:1] == ["all"]:
+        rest = rest[1:]
+    if rest and rest[0].replace(",", "").isdigit():
+        rest = rest[1:]
+    if not rest or rest[0].strip(".,;:") not in ("requests", "request", "calls", "queries"):
+        return False
+    return any(phrase in tail for phrase in _FAILING) or bool(_FAILURE_WORDS.intersection(tail.split())) or \
+        bool(_FAILURE_WORDS & set(_words(text, _clause_start(text, start), start)))
+
+
+def _percentile(words: list[str], position: int) -> str | None:
+    """"95th percentile", "99th-percentile", "99.9th percentile" (words nearest first) as p95 / p99 / p999."""
+    word = words[position].strip(".")
+    if word.endswith("-percentile"):
+        ordinal = word[:-len("-percentile")]
+    elif word in ("percentile", "percentiles") and position + 1 < len(words):
+        ordinal = words[position + 1]
+    else:
+        return None
+    if not ordinal.endswith(("th", "st", "nd", "rd")):
+        return None
+    digits = ordinal[:-2].replace(".", "")
+    return f"p{digits}" if digits in ("50", "75", "90", "95", "99", "999") else None
+
+
 def _metric_near(text: str, boundary: int, start: int, end: int, dimension: str) -> str | None:
     """The statistic the figure names: one named right after it with "at"/"for", else the nearest fitting
     word before it, back to the previous figure (at most 6 words), else one right after it ("38 ms p99",
@@ -427,9 +470,14 @@ def _metric_near(text: str, boundary: int, start: int, end: int, dimension: str)
     named = _named_after(text, end, dimension)
     if named is not None:
         return named
+    if dimension == "percent" and _error_rate(text, start, end):
+        return "errors"  # "timed out on 4 % of requests", "52 % of the 600 requests timing out", "2 % errors"
     words = _words(text, boundary, start)
     for position, word in enumerate(words[:6]):
         word = word.strip(".")
+        percentile = _percentile(words, position)
+        if percentile is not None:
+            return percentile if dimension in ("time", *_CHANGES) else None
         if word == "peak" and {"at", "of"} & set(words[position + 1:position + 3]):
             # "at (the) peak" is when, not which statistic: what was live then (a site's bytes included);
             # "63 % of the peak (336 KiB)" is a site's share of it
@@ -445,9 +493,6 @@ def _metric_near(text: str, boundary: int, start: int, end: int, dimension: str)
     tail = _cut(text[end:end + 30].lower(), "\n;,|")
     if dimension == "size" and any(0 <= tail.find(phrase) < 10 for phrase in (" at peak", " at the peak")):
         return AT_PEAK  # "read_all held 152 MiB at the peak", "256 MiB of it at peak"
-    if dimension == "percent" and tail.lstrip(" )").startswith(_OF_REQUESTS) and \
-            _FAILURE_WORDS & set(_words(text, _clause_start(text, start), start)):
-        return "errors"  # "timed out on 4 % of requests": an error rate
     if dimension == "percent" and tail.lstrip(" )").startswith(_OF_SAMPLES):
         return "samples"  # "at 93 % of samples": a share of a CPU profile
     tail = tail[:16]
@@ -471,6 +516,9 @@ def _bound_before(text: str, boundary: int, start: int) -> str | None:
     for bound in _BOUNDS:
         if before.endswith(bound) and (len(before) == len(bound) or not before[-len(bound) - 1].isalpha()
                                         or not bound[0].isalpha()):
+            if bound in ("max of", "maximum of") and before[:-len(bound)].rstrip().endswith((" a", " the")) \
+                    and not any(word in text[max(0, start - 40):start].lower() for word in _LIMIT_STEMS):
+                return None  # "a p95 of 6.36 s and a max of 6.63 s": the statistic, not a limit
             return bound
     return None
 
@@ -488,6 +536,30 @@ def _labels_name_targets(lowered: str) -> bool:
     return False
 
 
+# Verbs that report how a measurement did against a target: the figure near them is the measurement.
+_OUTCOMES = {"holds", "held", "hold", "met", "meets", "meet", "missed", "misses", "miss", "passes", "passed",
+             "pass", "passing", "failed", "fails", "fail", "failing", "breached", "breaches", "blew", "beat",
+             "beats", "hit", "hits", "exceeded", "broke", "violated"}
+_TOOLS = {"perfpack", "compare", "bench", "load", "profile", "explain", "--rev", "--vs", "hyperfine",
+          "py-spy",
+          "it", "run", "tool", "output", "benchmark", "profiler"}
+_LIMIT_STEMS = ("cap", "limit", "allow", "timeout", "budget", "target", "must", "should")
+_LABEL_HEDGES = {"limit", "limits", "cap", "ceiling", "cutoff", "cut-off", "deadline", "plan", "planned"}
+# Hedge words that are nouns of a target, which such a verb can be about.
+_OUTCOME_NOUNS = {"target", "targets", "goal", "goals", "budget", "budgets", "slo", "slos", "sla", "slas",
+                  "threshold", "thresholds", "limit", "limits", "requirement", "requirements", "objective",
+                  "kpi", "kpis", "spec"}
+
+
+def _statement_start(text: str, boundary: int, start: int) -> int:
+    """Where the statement holding a figure starts after a colon or a spaced dash in its clause ("which is
+    expected — the point was memory: peak RSS 48.6 MB"); `boundary` when there is none."""
+    span = text[boundary:start]
+    cut = max(span.rfind(": "), span.rfind(":\n"), span.rfind(" — "), span.rfind(" – "), span.rfind(" - "),
+              span.rfind("—"))
+    return boundary + cut + 1 if cut >= 0 else boundary
+
+
 def _hedged(text: str, boundary: int, start: int, dimension: str, after_figure: bool = False) -> bool:
     """True when the clause before the number makes it a target, a bound, a quote or a hypothetical.
 
@@ -502,12 +574,27 @@ def _hedged(text: str, boundary: int, start: int, dimension: str, after_figure: 
             raw = _words(text, boundary + cut + 1, start)
         else:  # "passes the p95<200ms threshold at 80 req/s": the noun is the 200ms's, not the rate's
             raw = raw[:-1]
+    statement = _statement_start(text, boundary, start)
+    if statement > boundary:  # "the SLO holds: p95 is 9.2 ms": a hedge before a colon or a dash is its own
+        label = _words(text, boundary, statement)
+        label = [word.strip(".?!") for word in (label if len(label) <= 7 else label[:3])]  # short: all of it
+        if not _OUTCOMES.intersection(label) and not {"not", "no"}.intersection(label) and \
+                any(word in _HEDGES or word in _LABEL_HEDGES for word in label):
+            return True  # "Budget: 1 s", "p95 target: 300 ms": the label names the figure
+        raw = _words(text, statement, start)
     words = [word.strip(".?!") for word in raw[:10]]
     for position, word in enumerate(words):
         if word in _HEDGES or (position < 4 and word in _WEAK_HEDGES):
             if word in ("expected", "estimated", "predicted", "promised") and \
                     words[position + 1:position + 2] in (["as"], ["than"]):
                 continue  # "as expected, p95 fell to 40 ms": a measurement after all
+            if word in ("said", "says", "mentioned") and \
+                    _TOOLS.intersection(words[position + 1:position + 5]):
+                continue  # "compare --rev (10 pairs) said INCONCLUSIVE, -32.5 %": perfpack's output
+            if {"not", "no", "isn't", "wasn't", "never"}.intersection(words[position + 1:position + 3]):
+                continue  # "measured, not a guess", "no estimate": the opposite of a hedge
+            if word in _OUTCOME_NOUNS and _OUTCOMES.intersection(words[max(0, position - 3):position + 3]):
+                continue  # "failed the threshold with a p95 of 15.2 s", "the SLO holds at 9.2 ms": a result
             return True
     if words[:1] == ["for"] and (dimension == "time" or any(word in _RUN_WORDS for word in words[1:4])):
         return True  # "ran the load for 30 s", "open loop for 8 s": how long it ran, not a result
@@ -524,7 +611,7 @@ def _hedged(text: str, boundary: int, start: int, dimension: str, after_figure: 
                 if word.rstrip("s") in _DATA_NOUNS:
                     return True
                 break
-    clause_start = _clause_start(text, start)
+    clause_start = max(_clause_start(text, start), statement)  # "you asked about — but it's measured: 136 ms"
     lowered = text[clause_start:start].lower()
     if "you" not in lowered and "user" not in lowered and "ticket" not in lowered and "issue" not in lowered:
         return False
@@ -540,6 +627,11 @@ def _hedged_after(text: str, boundary: int, start: int, end: int, dimension: str
     test", "a 2 GB CSV", "an 8 GB VM"), or a possibility ("a 50 ms start-up would need ...")."""
     after = _cut(text[end:end + 60].lower(), "\n;.!?")
     following = [word.strip(",:()*_") for word in after.replace("-", " ").split()[:4]]
+    if dimension == "percent" and following[:1] and following[0] in _FAILURE_WORDS:
+        return False  # "1.8 % timeouts": an error rate, not a timeout setting
+    own = after.lstrip()
+    if own.startswith("(") and any(char.isdigit() for char in _cut(own, ")")):
+        following = []  # "9.2 ms (target p95 < 50 ms)": the noun is the bracket's own figure's
     if following and following[0] in _SETTING_AFTER:
         return True
     if dimension == "time" and following[:1] in (["earlier"], ["later"], ["ago"]):
@@ -832,6 +924,10 @@ def extract_claims(message: str) -> list[Claim]:
                       _metric_near(text, metric_boundary, sign_start, unit_end, dimension), sign_start,
                       unit_end)
         claim.direction = _direction(text, unit_end if unit is not None else direction_at)
+        if not claim.direction and dimension == "percent" and (
+                sign_start < index or (_words(text, boundary, sign_start)[:1] != ["to"] and
+                                       _CHANGE_WORDS.intersection(_words(text, boundary, sign_start)[:2]))):
+            claim.direction = "change"  # "-44 %", "+4.5 %", "down 41 %", "cut by 30 %": a change, not a level
         claim.secondary = claim.metric == "stdev" or (
             qualifiers and _context().qualifying(text, clause_start, sign_start, unit_end))
         starts_pair = joiner in _PAIR_ARROWS or \

@@ -36,7 +36,8 @@ _INF = float("inf")
 # backs only a claim read in such a context ("[355 ms – 585 ms]", "± 94 ms", "generator lag p99 2 ms").
 DIFFERENCE, SECONDARY = 1, 2
 _SECONDARY = {"stdev", "median_ci_width", "variation", "achieved_of_target"}
-_RUNS_KEPT = 9  # earlier runs of one name a run is compared with: the first and the 8 latest
+_RUNS_KEPT = 2  # earlier runs of one name a run is compared with: the first (often a saved baseline) and
+# the one before it; more made every name's history a field of changes an invented percentage lands on
 
 
 class Figures:
@@ -110,7 +111,10 @@ def _statistic_ok(claim: Claim, metric: str) -> bool:
         if claim.metric in _SHARES:  # "93 % of the samples": a profile's share, never a change
             return metric in _SHARES[claim.metric]
         if not metric.startswith(_DERIVED):
-            return True  # a ratio or change the record printed, or a level percentage
+            # a ratio or change the record printed; a level percentage (a profile share, an error rate)
+            # backs neither a change ("63 % faster", "p95 -59 %") nor a ratio, only a figure said as a level
+            return claim.dimension == "ratio" or metric in _CHANGE_METRICS or metric.endswith(" change") or \
+                claim.secondary or not claim.direction
         source = metric[len(_DERIVED):]
         if not source:
             return True  # from a ratio the record printed, or from a record whose only pairs these are
@@ -204,7 +208,8 @@ def match_all(claims: list[Claim], figures: Figures) -> list[str | None]:
 
 # --- the ledger's index: the reading half (perfpack.evidence.index writes it) ------------------------------
 
-INDEX_VERSION = 3  # 2: derived changes carry the statistic they compare; 3: flags DIFFERENCE | SECONDARY
+INDEX_VERSION = 4  # 2: derived changes carry the statistic they compare; 3: flags DIFFERENCE | SECONDARY;
+# 4: a run is compared with its name's first and previous runs only
 INDEX_NAME = "ledger.index"
 MAX_INDEX_BYTES = 64 * 1024 * 1024
 
