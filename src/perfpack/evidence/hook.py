@@ -21,7 +21,7 @@ PACK_AGENTS = ("performance-optimization-specialist", "performance-engineer", "p
 OPTIMIZE_COMMANDS = ("/optimize", "/perfpack:optimize")
 MAX_LEDGER_BYTES = 64 * 1024 * 1024
 MAX_TRANSCRIPT_SCAN = 16 * 1024 * 1024  # bytes read back from a transcript's end, in chunks
-CHUNK = 256 * 1024
+CHUNK = 64 * 1024  # below malloc's mmap threshold: each read reuses freed heap memory, no fresh page
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -190,9 +190,9 @@ def _parse(scan: "Any", raw: bytes, errors: str = "replace") -> object:
     return value if end == len(line) else None
 
 
-def _lines_backwards(path: str):
-    """The lines of a regular file from its end backwards, read in growing chunks (a final message is
-    near the end: one small read, not the whole transcript), at most MAX_TRANSCRIPT_SCAN bytes."""
+def _blocks_backwards(path: str):
+    """A regular file's whole lines, from its end backwards, in blocks read in growing chunks (a final
+    message is near the end: one small read, not the whole transcript), at most MAX_TRANSCRIPT_SCAN bytes."""
     from perfpack.lightos import _native
 
     flags = _native.O_RDONLY | getattr(_native, "O_NONBLOCK", 0) | getattr(_native, "O_NOFOLLOW", 0) \
@@ -205,17 +205,19 @@ def _lines_backwards(path: str):
         info = _native.fstat(fd)
         if info.st_mode & 0o170000 != 0o100000:
             return
-        position, carry, chunk, scanned = info.st_size, b"", CHUNK // 4, 0
+        position, carry, chunk, scanned = info.st_size, b"", CHUNK, 0
         while position > 0 and scanned < MAX_TRANSCRIPT_SCAN:
             step = min(chunk, position, MAX_TRANSCRIPT_SCAN - scanned)
             position -= step
             scanned += step
             _native.lseek(fd, position, 0)
             data = _native.read(fd, step) + carry
-            lines = data.split(b"\n")
-            carry = lines[0]
-            yield from reversed(lines[1:])
-            chunk = min(chunk * 2, CHUNK * 4)
+            cut = data.find(b"\n")
+            if cut < 0:
+                carry = data  # one line longer than the chunk so far
+            else:
+                carry = data[:cut]
+                yield data[cut + 1:]
         if position == 0:
             yield carry  # the first line (a partial one when the scan stopped earlier is dropped)
     except (OSError, ValueError):
@@ -226,16 +228,26 @@ def _lines_backwards(path: str):
 
 def _entries_backwards(path: str, needle: bytes, skip: bytes = b""):
     """The transcript's JSON entries from its end backwards, only lines that hold `needle` and not
-    `skip` (tool output is never parsed)."""
+    `skip`. Found with C-level searches in each block: the lines between (tool output) are never split
+    or copied, let alone parsed."""
     scan = None
-    for raw in _lines_backwards(path):
-        if needle not in raw or (skip and skip in raw):
-            continue
-        if scan is None:
-            scan = _scanner()
-        entry = _parse(scan, raw)
-        if isinstance(entry, dict):
-            yield entry
+    for block in _blocks_backwards(path):
+        end = len(block)
+        while end > 0:
+            hit = block.rfind(needle, 0, end)
+            if hit < 0:
+                break
+            start = block.rfind(b"\n", 0, hit) + 1
+            stop = block.find(b"\n", hit, end)
+            stop = end if stop < 0 else stop
+            end = start - 1  # next: the lines before this one
+            if skip and block.find(skip, start, stop) >= 0:
+                continue
+            if scan is None:
+                scan = _scanner()
+            entry = _parse(scan, block[start:stop])
+            if isinstance(entry, dict):
+                yield entry
 
 
 def _final_message(path: str) -> str:
