@@ -565,3 +565,44 @@ def test_a_level_percentage_never_backs_a_change():
     assert _backed("down 41 %", records) == [True]
     assert _backed("render.py:25 holds 63.3% of the peak", records) == [True]
     assert _backed("it is down to 9 %", records) == [True]
+
+
+@pytest.mark.parametrize("text, expected", [
+    # throughputs of any things are rates (perfpack records only a load's req/s: unbacked elsewhere)
+    ("it scans 1.2 million lines/s and dedupes 71,000 records/s; 12k rows per second",
+     [("1.2 million lines/s", None), ("71,000 records/s", None), ("12k rows per second", None)]),
+    ("about 33 requests a second", [("33 requests a second", None)]),
+    ("2 files/day and 5 min/max", []),
+    # a blockquote is someone else's words only when it asks, opens the message, or names its source
+    ("slack #perf-db:\n> fixed it: queries are 1,000x faster now", [("1,000x", None)]),
+    ("> Why is the report slow? It takes 2 s.\n\nI measured 40 ms.", [("40 ms", None)]),
+    ("The ticket says:\n> search takes 4 s", []),
+    # the writer says it was not measured
+    ("every new SKU adds a page of about 1.5 KB (template size, not measured).", []),
+    ("at most 33 requests a second (1 / 30 ms, arithmetic, not measured).", []),
+    ("p95 40 ms (was 120 ms before; estimated from logs)", [("40 ms", "p95")]),
+    # code constants and measured states
+    ("the lock was wrapped around the 30 ms supplier call; the handler waits ~30 ms on it.", []),
+    ("on the staging worker it now stays flat at 38 MB", [("38 MB", None)]),
+    # "times" is a ratio only before a comparison; a multiple of the load is the load chosen
+    ("items read in full (120,000 rows)\n20 times, 240 ms", [("240 ms", None)]),
+    ("then at ten times the rate: p95 9.65 ms, and 3 times faster", [("9.65 ms", "p95"), ("3 times", "p95")]),
+    # shares of the input, and error shares
+    ("With 120,000 requests, 40 % of them to long-tail SKUs. Only error lines (2 %) matter.", []),
+    ("`json.loads` accounts for 62 % of them.", [("62 %", None)]),
+    ("p99 8.38 s, and 3 requests (0.60 %) hit the 10 s timeout", [("8.38 s", "p99"), ("0.60 %", "errors")]),
+    ("json.loads on every line (46 % of profile samples)", [("46 %", "samples")]),
+    # a site's share of a peak, a dash after a level
+    ("a 17.5 MiB peak, of which `parse` holds 9.0 MiB", [("17.5 MiB", "peak"), ("9.0 MiB", "at peak")]),
+    ("median 455 ms, p95 505 ms — FASTER", [("455 ms", "p50"), ("505 ms", "p95")]),
+])
+def test_rates_of_things_quotes_code_constants_counts_and_input_shares(text, expected):
+    assert _claims(text) == expected
+
+
+def test_a_median_rss_claim_matches_the_runs_rss_and_a_dash_ends_a_difference():
+    records = [{"id": "bench-1", "kind": "bench", "name": "cli", "figures": [
+        {"metric": "median", "value": 30094131.0, "unit": "B", "of": "rss"},
+        {"metric": "p95", "value": 0.505, "unit": "s", "of": "wall"}]}]
+    assert _backed("Median RSS 28.7 MiB", records) == [True]
+    assert _backed("p95 505 ms — FASTER", records) == [True]

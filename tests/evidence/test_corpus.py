@@ -1,7 +1,8 @@
 """The goals on the labelled corpus of final reports (tests/data/evidence/): block >= 95 % of the reports
 with an invented figure and <= 2 % of the genuine ones.
 
-The tuning parts (tune/, and tune2/ written against real ledgers) are held to the goals. The held-out
+The tuning parts (tune/, tune2/ and the blind parts demoted after their first sight whose ledgers record
+every printed figure: tune5/ to tune7/) are held to the goals. The held-out
 parts (heldout/ written first, heldout2/ written blind later) are frozen and never tuned on: they are held
 to what they measure now (docs/evidence.md has their first runs), so a change that makes them worse fails
 here; benchmarks/evidence.py reports them.
@@ -22,10 +23,10 @@ def _scores(name: str) -> dict:
     return evaluate(*load_corpus(DATA / name))
 
 
-@pytest.mark.parametrize("name", ["tune", "tune2"])
+@pytest.mark.parametrize("name", ["tune", "tune2", "tune5", "tune6", "tune7"])
 def test_the_tuning_corpora_meet_the_goals(name):
     scores = _scores(name)
-    assert scores["invented"] >= 30 and scores["genuine"] >= 30
+    assert scores["invented"] >= 20 and scores["genuine"] >= 20
     assert scores["invented_block_rate"] >= 0.95, scores["mistakes"]
     assert scores["genuine_block_rate"] <= 0.02, scores["mistakes"]
 
@@ -39,7 +40,8 @@ def test_the_held_out_corpora_do_not_get_worse(name, genuine_blocked):
     assert scores["genuine_blocked"] <= genuine_blocked, scores["mistakes"]
 
 
-@pytest.mark.parametrize("name", ["tune", "tune2", "tune3", "tune4", "tune5", "heldout", "heldout2"])
+@pytest.mark.parametrize("name", ["tune", "tune2", "tune3", "tune4", "tune5", "tune6", "tune7", "heldout",
+                                  "heldout2", "heldout6"])
 def test_every_case_is_labelled_with_a_known_ledger(name):
     cases, ledgers = load_corpus(DATA / name)
     assert cases and all(case.label in ("invented", "genuine") and case.ledger in ledgers for case in cases)

@@ -78,7 +78,7 @@ _WEAK_HEDGES = {"timeout", "ttl", "interval", "every", "sleep", "delay", "backof
                 "--duration", "duration", "--rate", "--timeout", "limit", "limits", "must", "want", "wants",
                 "wanted", "need", "needs", "needed", "may",
                 "allowed", "allow", "plan", "planned", "reported", "asked", "ask", "cap", "capped", "keep",
-                "stay", "stays", "remain", "will", "won't", "gonna",
+                "will", "won't", "gonna", "waits", "sleeps",
                 "cut-off", "cutoff", "cut-offs", "cutoffs"}
 # Words that, right after a figure, make it a setting, an input or a limit rather than a result.
 _SETTING_AFTER = {
@@ -346,11 +346,17 @@ def _read_unit(text: str, index: int) -> tuple[str, int] | None:
         return None
     lowered = text[position:position + 24].lower()
     if not lowered or lowered[0] not in _UNIT_FIRST:
-        return None
+        per_second = _things_per_second(lowered) if lowered[:1].isalpha() else 0
+        return (text[position:position + per_second], position + per_second) if per_second else None
     if lowered[0] == "k" and position == index and not lowered.startswith(("kb", "kib")):
         rate = _read_unit(text, index + 1)  # "1.2k req/s", "12k rps": thousands of a rate
-        if rate is not None and _UNITS[rate[0].lower()][0] == "rate" and rate[0][0] != "/":
+        if rate is not None and unit_spec(rate[0])[0] == "rate" and rate[0][0] != "/":
             return text[index:rate[1]], rate[1]
+        return None
+    if lowered.startswith("million "):  # "1.2 million lines/s"
+        rate = _read_unit(text, position + len("million"))
+        if rate is not None and unit_spec(rate[0])[0] == "rate" and rate[0][0] != "/":
+            return text[position:rate[1]], rate[1]
         return None
     for spelling in _UNITS_BY_FIRST[lowered[0]]:
         if lowered.startswith(spelling):
@@ -365,6 +371,10 @@ def _read_unit(text: str, index: int) -> tuple[str, int] | None:
                     text[end:end + 16].lower().lstrip(" ").startswith(_COUNT_AFTER)
                     or _repeated(text, index, end)):
                 return None  # "40 times per row", "called 200x in a loop", "ran 25 times": how often
+            following = text[end:end + 24].lower().translate(_WORD_BREAKS).split()[:1]
+            if spelling == "times" and following and \
+                    following[0].strip(".;)") not in _COMPARATIVES | {"over"}:
+                return None  # "read in full 20 times, 240 ms": a count; "3 times faster" is a ratio
             if _UNITS[spelling][0] == "size" and text[end:end + 2].lower() in ("/s", "ps"):
                 return None  # "120 MB/s": a bandwidth, which perfpack does not measure
             if spelling == "/s" and position != index:
@@ -372,7 +382,21 @@ def _read_unit(text: str, index: int) -> tuple[str, int] | None:
             if spelling in ("b", "min") and position + 1 < n and text[end:end + 1] == "/":
                 continue  # "min/max"
             return text[position:end], end
-    return None
+    per_second = _things_per_second(lowered)
+    return (text[position:position + per_second], position + per_second) if per_second else None
+
+
+def _things_per_second(lowered: str) -> int:
+    """The length of a throughput unit of any things ("lines/s", "records/sec", "rows per second"), or 0."""
+    word = 0
+    while word < len(lowered) and (lowered[word].isalpha() or lowered[word] == "-"):
+        word += 1
+    if word < 2 or lowered[:word] in _UNITS:
+        return 0
+    for tail in ("/s", "/sec", " per second", " per sec", " a second"):
+        if lowered.startswith(tail, word) and not lowered[word + len(tail):word + len(tail) + 1].isalpha():
+            return word + len(tail)
+    return 0
 
 
 def _repeated(text: str, number_end: int, unit_end: int) -> bool:
@@ -386,12 +410,20 @@ def _repeated(text: str, number_end: int, unit_end: int) -> bool:
 
 
 def unit_spec(spelling: str) -> tuple[str, float]:
-    """(dimension, factor to the base unit) of a unit as `_read_unit` spelled it, "k req/s" included."""
+    """(dimension, factor to the base unit) of a unit as `_read_unit` spelled it: "k req/s", "million
+    lines/s" and any "things/s" (a throughput perfpack records only as a load's req/s) included."""
     spelling = spelling.lower()
     if spelling in _UNITS:
         return _UNITS[spelling]
-    dimension, factor = _UNITS[spelling[1:].strip()]  # "1.2k req/s", "12k rps"
-    return dimension, factor * 1000.0
+    factor = 1.0
+    if spelling.startswith("million"):
+        spelling, factor = spelling[len("million"):].strip(), 1e6
+    elif spelling[:1] == "k":
+        spelling, factor = spelling[1:].strip(), 1000.0  # "1.2k req/s", "12k rps"
+    if spelling in _UNITS:
+        dimension, unit_factor = _UNITS[spelling]
+        return dimension, unit_factor * factor
+    return "rate", factor  # "lines/s", "records/sec", "rows per second"
 
 
 def _fits(metric: str, dimension: str) -> bool:
@@ -405,7 +437,8 @@ _SETTING_BEFORE = (["warm-up"], ["warmup"], ["--warmup"], ["--duration"])  # "wa
 _PROFILE_WORDS = ("profile", "profiler", "samples", "sampling")
 _FAILURE_WORDS = {"failed", "fail", "fails", "failing", "timed", "timeout", "timeouts", "errored", "error",
                   "errors"}
-_OF_SAMPLES = ("of the samples", "of samples", "of all samples", "of the profile", "of the cpu samples")
+_OF_SAMPLES = ("of the samples", "of samples", "of all samples", "of profile samples",
+               "of the profile", "of the cpu samples")
 _LOAD_LEVELS = {"today's", "todays", "current", "normal", "usual", "expected", "production", "prod", "peak",
                 "typical", "average"}
 _LESS_OR_MORE = {"less", "more", "lower", "higher", "smaller", "larger", "bigger", "fewer", "better", "worse"}
@@ -435,6 +468,9 @@ def _error_rate(text: str, start: int, end: int) -> bool:
     if text[max(0, start - 16):start].lower().rstrip(" :=").endswith(
             ("errors", "error rate", "timeouts", "failures", "failed")):
         return True  # "errors 52% → 0", "error rate: 1.3 %"
+    if text[max(0, start - 12):start].lower().rstrip(" (").endswith(("requests", "request")) and \
+            _FAILURE_WORDS.intersection(tail.replace(")", " ").split()):
+        return True  # "3 requests (0.60 %) hit the 10 s timeout"
     if after[:1] != ["of"]:
         return False
     rest = after[1:4]
@@ -475,6 +511,8 @@ def _metric_near(text: str, boundary: int, start: int, end: int, dimension: str)
     words = _words(text, boundary, start)
     for position, word in enumerate(words[:6]):
         word = word.strip(".")
+        if word == "which" and words[position + 1:position + 2] == ["of"] and dimension == "size":
+            return AT_PEAK  # "a 17.5 MiB peak, of which parse holds 9.0 MiB": a site's share of it
         percentile = _percentile(words, position)
         if percentile is not None:
             return percentile if dimension in ("time", *_CHANGES) else None
@@ -584,7 +622,8 @@ def _hedged(text: str, boundary: int, start: int, dimension: str, after_figure: 
         raw = _words(text, statement, start)
     words = [word.strip(".?!") for word in raw[:10]]
     for position, word in enumerate(words):
-        if word in _HEDGES or (position < 4 and word in _WEAK_HEDGES):
+        if word in _HEDGES or (position < 4 and word in _WEAK_HEDGES and (
+                position == 0 or word != "every")):  # "on every line (46 %": not "every 30 s"
             if word in ("expected", "estimated", "predicted", "promised") and \
                     words[position + 1:position + 2] in (["as"], ["than"]):
                 continue  # "as expected, p95 fell to 40 ms": a measurement after all
@@ -612,6 +651,9 @@ def _hedged(text: str, boundary: int, start: int, dimension: str, after_figure: 
                     return True
                 break
     clause_start = max(_clause_start(text, start), statement)  # "you asked about — but it's measured: 136 ms"
+    closed = text.rfind(")", clause_start, start)
+    if closed >= 0 and text.rfind("(", clause_start, closed) >= 0:
+        clause_start = closed + 1  # '1.28 s (matches the "about a second" you saw), now 10.9 ms'
     lowered = text[clause_start:start].lower()
     if "you" not in lowered and "user" not in lowered and "ticket" not in lowered and "issue" not in lowered:
         return False
@@ -630,6 +672,8 @@ def _hedged_after(text: str, boundary: int, start: int, end: int, dimension: str
     if dimension == "percent" and following[:1] and following[0] in _FAILURE_WORDS:
         return False  # "1.8 % timeouts": an error rate, not a timeout setting
     own = after.lstrip()
+    if any(phrase in _said_of(text, start, end) for phrase in _NOT_MEASURED):
+        return True  # "a page of about 1.5 KB (template size, not measured)", "(1 / 30 ms, arithmetic)"
     if own.startswith("(") and any(char.isdigit() for char in _cut(own, ")")):
         following = []  # "9.2 ms (target p95 < 50 ms)": the noun is the bracket's own figure's
     if following and following[0] in _SETTING_AFTER:
@@ -638,10 +682,16 @@ def _hedged_after(text: str, boundary: int, start: int, end: int, dimension: str
         return True  # "taken ~2 minutes earlier": when something happened
     if dimension == "ratio" and following and following[0] in _LOAD_LEVELS:
         return True  # "at 120 req/s (3× today's traffic)": the load chosen, not a result
+    if dimension == "ratio" and following[:1] == ["the"] and following[1:2] and following[1] in _SCALED:
+        return True  # "at ten times the rate", "2x the data": the load or input chosen, not a result
+    if dimension == "percent" and _input_part(text, start, following) and \
+            not _FAILURE_WORDS.intersection(after.replace(")", " ").replace("(", " ")[:40].split()):
+        return True  # "120,000 requests, 40 % of them to long-tail SKUs", "error lines (2 %)": the input
     if following and following[0] in _CONFIDENCE_AFTER and dimension == "percent":
         return True  # "the 95 % CI", "99% confidence": a confidence level
+    statement = _statement_start(text, _clause_start(text, start), start)
     if dimension == "size" and (following[:1] in (["each"], ["apiece"]) and any(
-            word.rstrip("s") in _INPUT_ITEMS for word in _words(text, _clause_start(text, start), start)) or (
+            word.rstrip("s") in _INPUT_ITEMS for word in _words(text, statement, start)) or (
             following[:1] == ["per"] and following[1:2] and following[1].rstrip("s") in _INPUT_ITEMS)):
         # "150,000 rows of 1 KB each", "64 MB per batch": the input's size ("per worker" is not, nor are
         # two allocation sites of "12.1 MiB each")
@@ -650,11 +700,48 @@ def _hedged_after(text: str, boundary: int, start: int, end: int, dimension: str
            for word in following[:3]):
         return True
     before = _words(text, boundary, start)
-    if before[:1] in (["a"], ["an"], ["the"]) and any(word in _SETTING_AFTER for word in following[:2]):
+    if before[:1] in (["a"], ["an"], ["the"], ["one"]) and any(
+            word in _SETTING_AFTER or word in ("call", "calls") for word in following[:2]):
         return True  # "a 5 s client timeout"
     if not before or before[0] not in ("a", "an", "another"):
         return False
     return any(word in ("would", "could", "might", "may", "should", "will") for word in following)
+
+
+_NOT_MEASURED = ("not measured", "unmeasured", "arithmetic", "estimate", "back-of-the-envelope", "in theory",
+                 "not a measurement", "calculated", "computed by hand")
+
+
+def _said_of(text: str, start: int, end: int) -> str:
+    """What the writer says of a figure: the parenthesis it sits in, else the rest of its clause with a
+    parenthesis right after it ("1.5 KB (template size, not measured)"), in lower case."""
+    opening = text.rfind("(", max(0, start - 60), start)
+    if opening >= 0 and ")" not in text[opening:start] and "\n" not in text[opening:start]:
+        return _cut(text[opening:end + 80].lower(), ")\n")
+    after = text[end:end + 80].lower()
+    if after.lstrip(" ,")[:1] == "(":
+        return _cut(after, ");\n")
+    return _cut(after, ".;!?()\n")
+
+
+# What a multiple of is the load or input chosen ("ten times the rate"), not a result ("3x the throughput").
+_SCALED = {"rate", "load", "traffic", "requests", "data", "input", "records", "rows", "volume", "users",
+           "size", "dataset", "concurrency", "clients"}
+_INPUT_NOUNS = {"lines", "rows", "records", "requests", "queries", "entries", "items", "skus", "users",
+                "files", "events", "messages", "customers", "orders", "products", "keys", "pages",
+                "documents"}
+
+
+def _input_part(text: str, start: int, following: list[str]) -> bool:
+    """A percentage of the input: "120,000 requests, 40 % of them", or in parentheses right after a noun
+    of the input ("only error lines (2 %) matter")."""
+    if following[:2] in (["of", "them"], ["of", "those"]):
+        return bool(_INPUT_NOUNS.intersection(_words(text, _clause_start(text, start), start)))
+    before = text[max(0, start - 40):start].rstrip(" ~≈")
+    if not before.endswith("("):
+        return False
+    words = before[:-1].lower().split()
+    return bool(words) and words[-1].strip(",:*_") in _INPUT_NOUNS
 
 
 def _is_delta(text: str, boundary: int, start: int, end: int) -> bool:
@@ -665,9 +752,35 @@ def _is_delta(text: str, boundary: int, start: int, end: int) -> bool:
         return True
     if before[:1] and before[0] in _CHANGE_VERBS:
         return True  # "p95 dropped 84 ms" (but "dropped to 84 ms" is a level)
-    after = _cut(text[end:end + 30].lower(), "([,;.\n")
+    after = _cut(text[end:end + 30].lower(), "([,;.\n—–")
     return any(word.strip(":)") in ("saved", "less", "shorter", "quicker", "faster", "off", "fewer",
                                     "smaller", "lower") for word in after.split()[:2])
+
+
+_QUOTE_SOURCES = ("you", "user", "ticket", "issue", "customer", "said", "says", "wrote", "writes", "asked",
+                  "mentioned", "quote", "reported", "from the", "dashboard", "alert", "incident", "pagerduty")
+
+
+def _quoted_block(text: str, line_start: int) -> bool:
+    """A blockquote holds someone else's words (the user's question, a ticket) when it asks something, opens
+    the message, or the line before it names a source; a block the agent formats as a quote of its own
+    message ("slack #perf:" then "> fixed it, 1,000x faster") is checked."""
+    first = line_start
+    while first > 0:
+        previous = text.rfind("\n", 0, first - 1) + 1
+        if not text[previous:first].lstrip().startswith(">"):
+            break
+        first = previous
+    end = line_start
+    while True:
+        newline = text.find("\n", end)
+        end = len(text) if newline < 0 else newline + 1
+        if newline < 0 or not text[end:end + 80].lstrip(" ").startswith(">"):
+            break
+    if "?" in text[first:end] or not text[:first].strip():
+        return True
+    lead = text[:first].rstrip().rsplit("\n", 1)[-1].lower()
+    return any(source in lead for source in _QUOTE_SOURCES)
 
 
 def _quoted_line(text: str, start: int, quotes: bool = True) -> bool:
@@ -676,7 +789,7 @@ def _quoted_line(text: str, start: int, quotes: bool = True) -> bool:
     line_start = text.rfind("\n", 0, start) + 1
     before = text[line_start:start]
     if before.lstrip().startswith(">"):
-        return True
+        return _quoted_block(text, line_start)
     if not quotes:
         return False
     if before.count("“") > before.count("”"):

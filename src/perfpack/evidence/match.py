@@ -23,13 +23,14 @@ _SAME_STATISTIC = {"p50": {"p50", "median"}, "median": {"p50", "median"}, "mean"
                    # live at the peak: the peak itself, or an allocation site's bytes at it (profile --memory)
                    AT_PEAK: _MEMORY | {"bytes"},
                    "rate": {"rate", "achieved_rate"}}
+_RUN_STATISTICS = {"p50", "median", "mean", "max", "min"}
 _LEVELS = {"cpu": {"cpu", "cpu_pct", "cpu_percent"}}  # percentages that are levels, not changes
 _EPSILON = 1e-6  # relative: float error in unit conversions (1.64 s * 1000), never a looser rounding
 _CHANGE_METRICS = ("change_pct", "change", "delta_pct")
 _DERIVED = "~"  # the metric of a change perfpack derived from two figures: "~" + the statistic compared
 _HEADLINE = {"", "p50", "median", "mean", "avg", "wall"}  # what an unnamed "2.4x faster" is about
 # shares a claim can name: of a profile's samples, of the requests that failed
-_SHARES = {"samples": {"self", "total"}, "errors": {"error_rate", "errors", "timeout_rate"}}
+_SHARES = {"samples": {"self", "total", "inner"}, "errors": {"error_rate", "errors", "timeout_rate"}}
 _INF = float("inf")
 # Flags of a figure (the index's fourth column): a difference of two measurements; a figure that qualifies a
 # headline one (an interval bound, a spread, the noise notes, the load generator's own lag and CPU), which
@@ -123,6 +124,8 @@ def _statistic_ok(claim: Claim, metric: str) -> bool:
         return source in _HEADLINE  # an unnamed change: of the median (or what the record printed)
     if not claim.metric or not metric:
         return True
+    if claim.dimension == "size" and claim.metric in ("rss", "memory") and metric in _RUN_STATISTICS:
+        return True  # "median RSS 28.7 MiB": bench records the RSS of its runs by statistic
     same = _SAME_STATISTIC.get(claim.metric, {claim.metric})
     return metric in same or claim.metric == metric
 
