@@ -672,7 +672,8 @@ def _hedged_after(text: str, boundary: int, start: int, end: int, dimension: str
     if dimension == "percent" and following[:1] and following[0] in _FAILURE_WORDS:
         return False  # "1.8 % timeouts": an error rate, not a timeout setting
     own = after.lstrip()
-    if any(phrase in _said_of(text, start, end) for phrase in _NOT_MEASURED):
+    said = _said_of(text, start, end)
+    if any(phrase in said for phrase in _NOT_MEASURED):
         return True  # "a page of about 1.5 KB (template size, not measured)", "(1 / 30 ms, arithmetic)"
     if own.startswith("(") and any(char.isdigit() for char in _cut(own, ")")):
         following = []  # "9.2 ms (target p95 < 50 ms)": the noun is the bracket's own figure's
