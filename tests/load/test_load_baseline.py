@@ -85,3 +85,22 @@ def test_low_confidence_says_why(http_server, perfpack, tmp_path: Path) -> None:
     stored = json.loads(comparisons[0].read_text())
     assert stored["confidence"] == "low"
     assert stored["confidence_why"][:2] == ["what was measured differs", "the baseline had 40.0 % errors"]
+
+
+def test_seconds_against_the_baseline_print_as_the_run_prints_them(
+    http_server, perfpack, tmp_path: Path
+) -> None:
+    # corpus6/7/8: "p95 1.28e+03 ms then, 10.9 ms now" where the run's own line said "p95 1.28 s"
+    srv = http_server()
+    common = ("--rate", "4", "--duration", "1.5s", "--warmup", "0", "--project", str(tmp_path), "-q",
+              "--name", "slow")
+    saved = perfpack("load", srv.url("/sleep/1100"), *common, "--save")
+    assert saved.returncode == ExitCode.OK, saved.stdout + saved.stderr
+    [own] = [x for x in saved.stdout.splitlines() if x.startswith("latency    p50")]
+    p50 = own.split("p50 ", 1)[1].split("  ", 1)[0]
+    assert p50.endswith(" s"), own
+    now = perfpack("load", srv.url("/"), *common, "--allow-changed-command")
+    assert now.returncode == ExitCode.OK, now.stdout + now.stderr
+    assert "e+" not in now.stdout, now.stdout
+    [then] = [x for x in now.stdout.splitlines() if x.strip().startswith("p50 ") and " then, " in x]
+    assert then.strip().startswith(f"p50 {p50} then, "), (p50, then)

@@ -101,7 +101,7 @@ def load_caveats(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
     """Why a load comparison stands on weak ground, one short clause each: failed requests on either
     side (their latencies are timeouts or quick errors, not the server's answers), or this run's
     generator lag in its latencies."""
-    from perfpack.load.result import DEFAULT_ERROR_THRESHOLD, parse_threshold
+    from perfpack.load.result import DEFAULT_ERROR_THRESHOLD, format_ms, parse_threshold
 
     allowed = parse_threshold(DEFAULT_ERROR_THRESHOLD).value
     out = []
@@ -114,7 +114,7 @@ def load_caveats(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
     lag = (generator.get("lag_ms") or {}).get("p99", 0.0)
     # the lag blurs the latencies by about its own size: it matters next to a change of that order
     if not generator.get("timing_ok", True) and (then is None or now is None or lag >= 0.1 * abs(now - then)):
-        out.append(f"the generator's own lag (p99 {lag:.3g} ms) is in this run's latencies")
+        out.append(f"the generator's own lag (p99 {format_ms(lag)}) is in this run's latencies")
     return out
 
 
@@ -131,6 +131,8 @@ def compare_or_save(root: Path, o: Any, plan: Plan, counts: Counts, summary: dic
 
 
 def _compare_or_save(root: Path, o: Any, plan: Plan, counts: Counts, summary: dict[str, Any]) -> list[str]:
+    from perfpack.load.result import format_ms
+
     api = _api()
     name = o.name
     if o.save:
@@ -160,9 +162,8 @@ def _compare_or_save(root: Path, o: Any, plan: Plan, counts: Counts, summary: di
         if before.get(key):
             change = (after[key] / before[key] - 1) * 100
             then[key], changes[key] = before[key], change
-            lines.append(
-                f"            {key} {before[key]:,.3g} ms then, {after[key]:,.3g} ms now ({change:+.1f} %)"
-            )
+            lines.append(f"            {key} {format_ms(before[key])} then, {format_ms(after[key])} now "
+                         f"({change:+.1f} %)")
     lines += [f"            {note}" for note in comparison.notes[:3]]
     # what the lines above printed, for the ledger record (perfpack.load.run._remember)
     from perfpack.bench.comparison import noise_percentages

@@ -154,7 +154,7 @@ def generator_kept_rate(
     if achieved > c.target_rate * (1 + RATE_TOLERANCE) + 3 * error and lag_p99_ms >= LAG_BEHIND_MS:
         return False, (
             f"achieved {achieved:,.1f} req/s, above the {c.target_rate:,.6g} target: it sent in catch-up "
-            f"bursts after falling behind its schedule (its own lag p99 {_ms(lag_p99_ms)})"
+            f"bursts after falling behind its schedule (its own lag p99 {format_ms(lag_p99_ms)})"
         )
     # short of the target beyond the tolerance and beyond the fit's own uncertainty (3 standard errors)
     if achieved < c.target_rate * (1 - RATE_TOLERANCE) - 3 * error:
@@ -171,7 +171,7 @@ def generator_kept_rate(
             busy = (
                 f"{100 * cores:.0f} % of its core"
                 if cores >= CPU_SATURATED
-                else f"its own lag p99 {_ms(lag_p99_ms)}, it was behind schedule"
+                else f"its own lag p99 {format_ms(lag_p99_ms)}, it was behind schedule"
             )
             return False, (
                 f"achieved {achieved:,.1f} of {c.target_rate:,.6g} req/s with every connection busy "
@@ -186,8 +186,8 @@ def generator_timing_ok(c: Counts, lat: dict[str, float], lag: dict[str, float])
         return True, ""
     if lag["p99"] > max(LAG_FLOOR_MS, LAG_SHARE * lat["p99"]):
         return False, (
-            f"its own lag p99 {_ms(lag['p99'])} is more than 10 % of the latency p99 "
-            f"({_ms(lat['p99'])}): part of the latency is the generator's (a busy machine?)"
+            f"its own lag p99 {format_ms(lag['p99'])} is more than 10 % of the latency p99 "
+            f"({format_ms(lat['p99'])}): part of the latency is the generator's (a busy machine?)"
         )
     return True, ""
 
@@ -302,7 +302,8 @@ def _round(v: float) -> float:
     return round(v, 6) if abs(v) < 1 else round(v, 3)
 
 
-def _ms(v: float) -> str:
+def format_ms(v: float) -> str:
+    """A latency in ms as every load line prints it: "412 ms", "3.94 s", "850 us" (never 3.94e+03 ms)."""
     if v >= 1000:
         return f"{v / 1000:.3g} s" if v < 10_000 else f"{v / 1000:,.1f} s"
     if v >= 100:
@@ -333,8 +334,8 @@ def render_text(s: dict[str, Any], *, what: str) -> str:
     lines.append(f"requests   {s['requests']:,}   {rate}")
     lines.append(
         "latency    "
-        + "  ".join(f"{k if k != 'p999' else 'p99.9'} {_ms(lat[k])}" for k in LATENCY_KEYS)
-        + f"  avg {_ms(lat['avg'])}"
+        + "  ".join(f"{k if k != 'p999' else 'p99.9'} {format_ms(lat[k])}" for k in LATENCY_KEYS)
+        + f"  avg {format_ms(lat['avg'])}"
     )
     if s["errors"]:
         kinds = ", ".join(f"{k}: {v:,}" for k, v in s["errors_by_kind"].items())
@@ -343,8 +344,8 @@ def render_text(s: dict[str, Any], *, what: str) -> str:
         lines.append("errors     0")
     if s["mode"] == "open":
         g = (
-            f"generator  lag p50 {_ms(gen['lag_ms']['p50'])} p99 {_ms(gen['lag_ms']['p99'])} "
-            f"max {_ms(gen['lag_ms']['max'])}; {100 * gen['cpu_cores']:.0f} % of one core; "
+            f"generator  lag p50 {format_ms(gen['lag_ms']['p50'])} p99 {format_ms(gen['lag_ms']['p99'])} "
+            f"max {format_ms(gen['lag_ms']['max'])}; {100 * gen['cpu_cores']:.0f} % of one core; "
             f"{gen['connections']:,} connections opened in all (warm-up included), "
             f"{gen['max_in_flight']} in flight at most"
         )
@@ -366,12 +367,13 @@ def render_text(s: dict[str, Any], *, what: str) -> str:
         lines.append(f"           the generator's timing: {gen.get('why', '')}")
     for name, d in s.get("by_request", {}).items():
         lines.append(
-            f"  {name}: {d['n']:,} requests, {d['errors']:,} errors, p95 {_ms(d['p95'])}, p99 {_ms(d['p99'])}"
+            f"  {name}: {d['n']:,} requests, {d['errors']:,} errors, p95 {format_ms(d['p95'])}, "
+            f"p99 {format_ms(d['p99'])}"
         )
     failed = []
     for t in s["thresholds"]:
         actual = (
-            _ms(t["actual"])
+            format_ms(t["actual"])
             if t["unit"] == "ms"
             else f"{t['actual']:,.6g}{' ' if t['unit'] != '%' else ''}{t['unit']}"
         )
