@@ -606,3 +606,8 @@ def test_a_median_rss_claim_matches_the_runs_rss_and_a_dash_ends_a_difference():
         {"metric": "p95", "value": 0.505, "unit": "s", "of": "wall"}]}]
     assert _backed("Median RSS 28.7 MiB", records) == [True]
     assert _backed("p95 505 ms — FASTER", records) == [True]
+
+
+def test_a_product_in_prose_is_arithmetic_not_a_ratio():
+    assert _claims("6,000 rows meant roughly 6,000 × thousands of comparisons; it is 6x faster now") == [
+        ("6x", None)]

@@ -367,6 +367,10 @@ def _read_unit(text: str, index: int) -> tuple[str, int] | None:
                 continue  # "1920x1080"
             if spelling in ("x", "×") and text[end:end + 3].lstrip(" \u00a0")[:1] in _NUMBER_CHARS:
                 return None  # "160×160", "12 x 12": a size of a grid or an image, not a ratio
+            if spelling in ("x", "×", "times") and \
+                    text[end:end + 12].lower().split()[:1] in (["thousands"], ["hundreds"], ["millions"],
+                                                                ["dozens"], ["tens"], ["billions"]):
+                return None  # "6,000 rows meant roughly 6,000 × thousands of comparisons": arithmetic
             if spelling in ("x", "×", "times") and (
                     text[end:end + 16].lower().lstrip(" ").startswith(_COUNT_AFTER)
                     or _repeated(text, index, end)):
