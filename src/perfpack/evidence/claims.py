@@ -380,7 +380,7 @@ def _read_unit(text: str, index: int) -> tuple[str, int] | None:
                     following[0].strip(".;)") not in _COMPARATIVES | {"over"}:
                 return None  # "read in full 20 times, 240 ms": a count; "3 times faster" is a ratio
             if _UNITS[spelling][0] == "size" and text[end:end + 2].lower() in ("/s", "ps"):
-                return None  # "120 MB/s": a bandwidth, which perfpack does not measure
+                return text[position:end + 2], end + 2  # "480 MB/s": a bandwidth (perfpack measures none)
             if spelling == "/s" and position != index:
                 continue  # "3 /s" is not a rate
             if spelling in ("b", "min") and position + 1 < n and text[end:end + 1] == "/":
@@ -695,6 +695,8 @@ def _hedged_after(text: str, boundary: int, start: int, end: int, dimension: str
     if following and following[0] in _CONFIDENCE_AFTER and dimension == "percent":
         return True  # "the 95 % CI", "99% confidence": a confidence level
     statement = _statement_start(text, _clause_start(text, start), start)
+    if dimension == "size" and _io_size(_words(text, statement, start)[:10], following, after):
+        return True  # "read it 16 bytes at a time", "64 KiB buffered reads", "one syscall per 16 bytes"
     if dimension == "size" and (following[:1] in (["each"], ["apiece"]) and any(
             word.rstrip("s") in _INPUT_ITEMS for word in _words(text, statement, start)) or (
             following[:1] == ["per"] and following[1:2] and following[1].rstrip("s") in _INPUT_ITEMS)):
@@ -715,6 +717,22 @@ def _hedged_after(text: str, boundary: int, start: int, end: int, dimension: str
 
 _NOT_MEASURED = ("not measured", "unmeasured", "arithmetic", "estimate", "back-of-the-envelope", "in theory",
                  "not a measurement", "calculated", "computed by hand")
+
+
+# Sizes of reads, writes and buffers (a setting of the code), unless memory is named next to them.
+_IO_WORDS = {"read", "reads", "reading", "write", "writes", "writing", "chunk", "chunks", "block", "blocks",
+             "buffer", "buffers", "buffered", "unbuffered", "syscall", "syscalls", "packet", "packets",
+             "blocksize", "bufsize", "recv", "send"}
+_MEMORY_WORDS = {"rss", "peak", "memory", "heap", "allocated", "resident", "live", "footprint"}
+
+
+def _io_size(before: list[str], following: list[str], after: str) -> bool:
+    """A size of reads or writes: I/O words before it in its statement or right after it, and no word of
+    memory next to it ("peak RSS 40 MB while reading 64 KiB blocks": the 40 MB is memory)."""
+    if (set(before[:3]) | set(following[:4])) & _MEMORY_WORDS:
+        return False
+    return bool((set(before) | set(following[:4])) & _IO_WORDS) or before[:1] == ["per"] or \
+        after.lstrip().startswith("at a time")
 
 
 def _said_of(text: str, start: int, end: int) -> str:
@@ -757,7 +775,7 @@ def _is_delta(text: str, boundary: int, start: int, end: int) -> bool:
         return True
     if before[:1] and before[0] in _CHANGE_VERBS:
         return True  # "p95 dropped 84 ms" (but "dropped to 84 ms" is a level)
-    after = _cut(text[end:end + 30].lower(), "([,;.\n—–")
+    after = _cut(text[end:end + 30].lower(), "([,;.\n—–|")
     return any(word.strip(":)") in ("saved", "less", "shorter", "quicker", "faster", "off", "fewer",
                                     "smaller", "lower") for word in after.split()[:2])
 
@@ -897,6 +915,10 @@ _NUMBER_WORDS = {
 _SPELLED_UNITS = ("seconds", "second", "milliseconds", "millisecond", "minutes", "minute", "times")
 
 
+_UNIT_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
+               "nine": 9}
+
+
 def _digits_for_words(text: str) -> tuple[str, set[int]]:
     """`text` with each number word that a unit word follows ("twelve seconds", "three times faster")
     replaced by its digits, right-aligned in the word's place (the same length, so offsets hold), and
@@ -904,6 +926,20 @@ def _digits_for_words(text: str) -> tuple[str, set[int]]:
     out = list(text)
     lowered = text.lower()
     starts: set[int] = set()
+    for tens in ("twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"):
+        position = lowered.find(tens)
+        while position >= 0:  # "twenty-two times faster": one number
+            end = position + len(tens)
+            unit = lowered[end + 1:end + 7].split()[:1] if lowered[end:end + 1] in "- " else []
+            word = unit[0].strip(".,;:") if unit else ""
+            if word in _UNIT_WORDS and (position == 0 or not lowered[position - 1].isalpha()):
+                stop = end + 1 + len(word)
+                if lowered[stop:stop + 30].lstrip(" -").startswith(_SPELLED_UNITS):
+                    digits = str(_NUMBER_WORDS[tens] + _UNIT_WORDS[word])
+                    out[position:stop] = " " * (stop - position - len(digits)) + digits
+                    starts.add(stop - len(digits))
+            position = lowered.find(tens, end)
+    lowered = "".join(out).lower()
     for word, value in _NUMBER_WORDS.items():
         position = lowered.find(word)
         while position >= 0:
@@ -955,6 +991,7 @@ def extract_claims(message: str) -> list[Claim]:
     not_claims: set[tuple[str, float]] = set()
     expect_at = -1  # where the second number of "40-45 ms" starts: not a date although a dash precedes it
     hedged_range_at = -1  # where the high end of a hedged range starts ("might save 10-20 %": both hedged)
+    hedged_end, hedged_dimension = -1, ""  # the last figure left out: "from 16 bytes to 64 KiB" shares it
     # One C-level find per number instead of a loop per character: every digit as b"0" in a byte string
     # of the same length (latin-1 with "?" for anything else keeps offsets 1:1).
     digits = text.encode("latin-1", "replace").translate(_DIGITS_TO_ZERO)
@@ -1027,12 +1064,15 @@ def extract_claims(message: str) -> list[Claim]:
         metric_boundary = max(clause_start, last_of_dimension.get(dimension, 0))
         last_figure_end = last_of_dimension[dimension] = unit_end
         if index == hedged_range_at or _words(text, boundary, sign_start)[:1] in _SETTING_BEFORE or \
+                (dimension == hedged_dimension and
+                 text[hedged_end:sign_start].strip().lower() in _PAIR_ARROWS) or \
                 _quoted_line(text, sign_start, quotes) or \
                 (targets and _context().hedged_context(text, sign_start)) or \
                 _hedged(text, boundary, sign_start, dimension, after_figure) or \
                 (dimension, value * factor) in not_claims or \
                 _hedged_after(text, boundary, sign_start, unit_end, dimension):
             not_claims.add((dimension, value * factor))  # "the 3 s spikes" later: the same quoted figure
+            hedged_end, hedged_dimension = unit_end, dimension
             if joiner in ("–", "—", "-", "to", "and", "or"):
                 hedged_range_at = expect_at  # the range's other end says the same thing
             pending_range = None
