@@ -95,6 +95,8 @@ def headline(record: dict[str, Any], *, limit: int = 6) -> str:
     before and after (both measured by the run) "median=82.3 ms -> 15.1 µs". `evidence list`."""
     figures = [f for f in record.get("figures") or [] if isinstance(f, dict) and "bound" not in f
                and f.get("metric") not in _SECONDARY_METRICS and f.get("of") not in ("cpu", "rss")]
+    if record.get("kind") == "explain" and any("sql" in f for f in figures):
+        return _captured(figures, limit)
     changes = [f for f in figures if f.get("metric") in ("ratio", "change", "speedup")]
     figures = [f for f in figures if f not in changes]
     sides = {f.get("side") for f in figures}
@@ -114,6 +116,24 @@ def headline(record: dict[str, Any], *, limit: int = 6) -> str:
     if changes:
         parts.append(", ".join(_shown(f) for f in changes[:limit]))
     return " | ".join(part for part in parts if part)
+
+
+def _captured(figures: list[dict[str, Any]], limit: int) -> str:
+    """explain --capture's record: the time of every statement in the database, then each statement
+    shape's own ("total=242 ms (41 runs) | shapes: 240 ms x20, 1.24 ms x20"); with one shape its total is
+    the whole, said once ("total=923 µs (1 run, one shape)")."""
+    def runs(f: dict[str, Any]) -> str:
+        count = f.get("runs")
+        return f"{count:,} run{'s' if count != 1 else ''}" if isinstance(count, int) else ""
+
+    shapes = [f for f in figures if "sql" in f]
+    whole = [f for f in figures if "sql" not in f]
+    parts = [f"{_shown(f)} ({runs(f)}{', one shape' if len(shapes) == 1 else ''})" for f in whole[:1]]
+    if len(shapes) > 1 or not whole:
+        shown = [_shown(f).split("=", 1)[1] + (f" x{f['runs']:,}" if isinstance(f.get("runs"), int) else "")
+                 for f in shapes[:limit]]
+        parts.append("shapes: " + ", ".join(shown) + (", ..." if len(shapes) > limit else ""))
+    return " | ".join(parts)
 
 
 def _shown(f: dict[str, Any]) -> str:

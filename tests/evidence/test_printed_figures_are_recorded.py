@@ -256,3 +256,27 @@ def test_explain_try_indexes(project: Path) -> None:
     data, _ = measure(project, "explain", "--db", "shop.db", "--try-indexes", "--capture", "--format", "json",
                       "--", sys.executable, "report.py", "shop.db")
     assert_backed(project, data, "explain --try-indexes --format json")
+
+
+def test_explain_try_indexes_sql_records_the_time_before_the_index(project: Path) -> None:
+    # corpus8: "with the index 18.4 ms -> 0.003 ms (6,175x, measured)" from --db/--sql; an agent that quotes
+    # the time before the index must find it in the ledger, not only the time after and the speed-up
+    db = sqlite3.connect(project / "shop.db")
+    db.executescript("CREATE TABLE items (id INTEGER PRIMARY KEY, order_id INTEGER, qty INTEGER, "
+                     "price INTEGER);")
+    db.executemany("INSERT INTO items VALUES (?, ?, ?, ?)",
+                   [(i, i // 4, i % 7, i % 101) for i in range(1, 80001)])
+    db.commit()
+    db.close()
+    text, _ = measure(project, "explain", "--db", "shop.db", "--try-indexes", "--sql",
+                      "SELECT sum(qty * price) FROM items WHERE order_id = 19990")
+    assert "x, measured)" in text, text
+    before, after = text.split("with the index ", 1)[1].split(" (", 1)[0].split(" -> ")
+    assert_backed(project, text, "explain --try-indexes --sql")
+    speedup = text.split(f"{after} (", 1)[1].split(", measured)", 1)[0]
+    prose = f"The query took {before} before the index and {after} with it ({speedup} faster).\n"
+    assert_backed(project, prose, "a report quoting explain's before and after")
+    [record] = [json.loads(line) for line in
+                (project / ".claude/perfpack/ledger.jsonl").read_text().splitlines()]
+    sides = {f.get("side"): f for f in record["figures"] if f["metric"] == "median"}
+    assert set(sides) == {"before", "after"} and sides["before"]["unit"] == "ms", record
