@@ -611,3 +611,11 @@ def test_a_median_rss_claim_matches_the_runs_rss_and_a_dash_ends_a_difference():
 def test_a_product_in_prose_is_arithmetic_not_a_ratio():
     assert _claims("6,000 rows meant roughly 6,000 × thousands of comparisons; it is 6x faster now") == [
         ("6x", None)]
+
+
+def test_a_range_backed_by_one_figure_is_narrow_and_written_low_to_high():
+    records = [{"id": "bench-1", "kind": "bench", "name": "h", "figures": [
+        {"metric": "median", "value": 12.65 * 1024 * 1024, "unit": "B", "of": "rss"}]}]
+    assert _backed("Peak RSS is flat at 12.6-12.7 MiB", records) == [True, True]
+    assert _backed("Peak RSS is flat at 13.0-15.0 MiB", records) == [False, False]  # 12.65 is outside it
+    assert _backed("Peak RSS is flat at 16.4-12.7 MiB", records) == [False, True]  # high to low: two figures

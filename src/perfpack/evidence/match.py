@@ -183,11 +183,12 @@ def _match(claim: Claim, figures: Figures) -> str | None:
 
 
 def match_range(low: Claim, high: Claim, figures: Figures) -> str | None:
-    """A narrow range ("40–45 ms", "between 1.6 and 1.7 s") is backed by a figure inside it; a wide one
-    ("10–100 ms") only when both its ends are (checked by `match` on each end)."""
-    lowest, highest = sorted((low.base_value, high.base_value))
-    if lowest <= 0 or highest > lowest * 1.5:
-        return None
+    """A narrow range ("40–45 ms", "between 1.6 and 1.7 s": its high end at most 1.25 times its low end) is
+    backed by a figure inside it; a wide one ("10–100 ms") only when both its ends are (checked by `match`
+    on each end)."""
+    lowest, highest = low.base_value, high.base_value
+    if lowest <= 0 or highest <= lowest or highest > lowest * 1.25:
+        return None  # a range written high to low, or wider than a quarter, is two figures to back
     slack = max(low.tolerance, high.tolerance)
     window = figures.window(high.dimension, lowest - slack, highest + slack)
     return _newest(high, figures, high.dimension, window)
