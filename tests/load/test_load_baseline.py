@@ -104,3 +104,29 @@ def test_seconds_against_the_baseline_print_as_the_run_prints_them(
     assert "e+" not in now.stdout, now.stdout
     [then] = [x for x in now.stdout.splitlines() if x.strip().startswith("p50 ") and " then, " in x]
     assert then.strip().startswith(f"p50 {p50} then, "), (p50, then)
+
+
+def test_a_run_without_a_name_is_recorded_under_its_path_and_time(
+    http_server, perfpack, tmp_path: Path
+) -> None:
+    # corpus7: a run without --name was recorded with name null and listed as `-` in `evidence list`
+    import re
+
+    srv = http_server()
+    common = ("--rate", "20", "--duration", "0.5s", "--warmup", "0", "--project", str(tmp_path), "-q")
+    for args in ((srv.url("/api/orders?page=2"),), (srv.url("/"), "--method", "POST", "--body", "x"),
+                 (srv.url("/"),)):
+        run = perfpack("load", *args, *common)
+        assert run.returncode in (ExitCode.OK, ExitCode.FINDINGS), run.stdout + run.stderr  # 404s: FAIL
+        assert "baseline" not in run.stdout  # the name only labels the record: nothing is compared
+    (tmp_path / "mix.toml").write_text(f'url = "{srv.url()}"\n[[request]]\npath = "/"\n')
+    run = perfpack("load", "--scenario", str(tmp_path / "mix.toml"), *common)
+    assert run.returncode == ExitCode.OK, run.stdout + run.stderr
+    ledger = (tmp_path / ".claude/perfpack/ledger.jsonl").read_text()
+    records = [json.loads(line) for line in ledger.splitlines()]
+    names = [r["name"] for r in records]
+    stems = [re.sub(r"-\d{8}-\d{6}$", "", name) for name in names]
+    assert stems == ["api-orders", "post-root", "root", "mix"], names
+    listed = perfpack("evidence", "list", "--project", str(tmp_path))
+    assert listed.returncode == ExitCode.OK and "  -  " not in listed.stdout, listed.stdout
+    assert all(f"  {name}  " in listed.stdout for name in names), listed.stdout

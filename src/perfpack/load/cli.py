@@ -60,7 +60,14 @@ _CTX = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
     "Without one on error_rate or errors, error_rate<=1% applies (more than 1 % of requests failing: "
     "FAIL).",
 )
-@click.option("--name", default=None, help="Baseline name: compare with it, or --save to it.")
+@click.option(
+    "--name",
+    default=None,
+    help="Baseline name: compare with it, or --save to it; also the run's name in the ledger (`perfpack "
+    "evidence list`). Without it the run is recorded under its path and the time, as profile names its runs "
+    "(GET /api/orders: api-orders-20261207-191403; / is root; --scenario: the file's name), and nothing is "
+    "compared.",
+)
 @click.option("--save", is_flag=True, help="Save this run as baseline NAME (needs --name).")
 @click.option("--force", is_flag=True, help="With --save: replace an existing baseline NAME.")
 @click.option(

@@ -242,8 +242,27 @@ def _remember(root: Path, o: LoadOptions, plan: Plan, counts: Counts, summary: d
         from perfpack.load.baseline import compare_or_save
 
         notes = compare_or_save(root, o, plan, counts, summary)
-    record(root, o, ledger_figures(summary), summary)
+    record(root, o, ledger_figures(summary), summary, name=o.name or default_name(o, plan))
     return notes
+
+
+def default_name(o: LoadOptions, plan: Plan) -> str:
+    """The ledger's name for a run without --name, as profile names its runs: what was loaded and when,
+    "orders-20261207-191403" for GET /orders (the path's segments, "root" for /, the method first when
+    not GET: "post-orders-..."), the scenario file's name for --scenario. Never a baseline's name: only
+    --name compares and saves."""
+    import re
+    from urllib.parse import urlsplit
+
+    if o.scenario:
+        stem = Path(o.scenario).stem
+    else:
+        request = plan.requests[0]
+        stem = "-".join(part for part in urlsplit(request.path).path.split("/") if part) or "root"
+        if request.method != "GET":
+            stem = f"{request.method.lower()}-{stem}"
+    stem = re.sub(r"[^A-Za-z0-9._-]+", "-", stem).strip("-._")[:60] or "load"
+    return f"{stem}-{time.strftime('%Y%m%d-%H%M%S')}"
 
 
 def ledger_figures(summary: dict[str, Any]) -> list[dict[str, Any]]:
@@ -284,14 +303,15 @@ def ledger_figures(summary: dict[str, Any]) -> list[dict[str, Any]]:
     return figures
 
 
-def record(root: Path, o: LoadOptions, figures: list[dict[str, Any]], summary: dict[str, Any]) -> str:
+def record(root: Path, o: LoadOptions, figures: list[dict[str, Any]], summary: dict[str, Any], *,
+           name: str | None = None) -> str:
     from perfpack import ledger
 
     command = ["perfpack", "load", *(["--scenario", o.scenario] if o.scenario else [o.url or ""])]
     return ledger.record(
         root,
         kind="load",
-        name=o.name,
+        name=name or o.name,
         command=command,
         figures=figures,
         extra={"verdict": summary["verdict"], "mode": summary["mode"]},
