@@ -465,7 +465,8 @@ def test_sides_pair_by_what_they_measure():
         return figures[::-1] if name == "after" else figures
     records = [{"id": "bench-2", "kind": "bench", "name": "job",
                 "figures": side("before", 1.0, 0.5) + side("after", 0.5, 0.4)}]
-    assert _backed("the median fell 50 %; the other median fell 20 %", records) == [True, True]
+    assert _backed("the median fell 50 %; the CPU median fell 20 %", records) == [True, True]
+    assert _backed("the median fell 20 %", records) == [False]  # that is the CPU median's change
 
 
 @pytest.mark.parametrize("text, expected", [
@@ -619,3 +620,23 @@ def test_a_range_backed_by_one_figure_is_narrow_and_written_low_to_high():
     assert _backed("Peak RSS is flat at 12.6-12.7 MiB", records) == [True, True]
     assert _backed("Peak RSS is flat at 13.0-15.0 MiB", records) == [False, False]  # 12.65 is outside it
     assert _backed("Peak RSS is flat at 16.4-12.7 MiB", records) == [False, True]  # high to low: two figures
+
+
+def test_cpu_changes_name_the_cpu_and_a_change_said_two_ways_shares_its_statistic():
+    records = [{"id": "bench-1", "kind": "bench", "name": "e", "figures": [
+        {"metric": "median", "value": 0.502, "unit": "s", "of": "wall", "side": "before"},
+        {"metric": "median", "value": 0.252, "unit": "s", "of": "wall", "side": "after"},
+        {"metric": "median", "value": 0.443, "unit": "s", "of": "cpu", "side": "before"},
+        {"metric": "median", "value": 0.201, "unit": "s", "of": "cpu", "side": "after"}]}]
+    table = ("| | before | after | change |\n|---|---|---|---|\n| wall median | 502 ms | 252 ms | -49.8 % |\n"
+             "| cpu median | 443 ms | 201 ms | -55 % (2.2x) |")
+    assert _backed(table, records) == [True] * 7
+    assert _backed("CPU time: 443 ms -> 201 ms median (about -55 %)", records) == [True, True, True]
+    assert _backed("the median is 55 % lower", records) == [False]  # the wall median's change is -49.8 %
+    assert _backed("CPU 55 %", records) == [False]  # a CPU level is not a change of the CPU time
+
+
+def test_a_level_after_a_colon_and_a_multiple_of_the_test_traffic():
+    assert _claims("it's back down: 541 ms median") == [("541 ms", "p50")]
+    assert [claim.delta for claim in extract_claims("it's back down: 541 ms median")] == [False]
+    assert _claims("at four times the test traffic the old version timed out") == []

@@ -276,9 +276,9 @@ def _soft_wrap(text: str, newline: int) -> bool:
         # "went from\n126 ms to 39.7 ms": a line that stops in the middle of a phrase (a lower-case word or
         # a comma) goes on with a number; a numbered item ("1. ...", "2) ...") starts a new one
         number_end = len(following) - len(following.lstrip("0123456789"))
-        if following[number_end:number_end + 2] in (". ", ") ") or not line or \
-                not (line[-1].islower() or line[-1] == ","):
-            return False
+        if following[number_end:number_end + 2] in (". ", ") ") or not line or line.startswith("#") or \
+                not (line[-1].isalpha() or line[-1] == ","):
+            return False  # "nearly all CPU\n(443 ms median)" goes on; a heading or a sentence end does not
     elif not following[0].isalpha() or not following[0].islower():
         return False
     return bool(line) and not line.endswith((":", "|")) and not line.startswith("|")
@@ -687,7 +687,7 @@ def _hedged_after(text: str, boundary: int, start: int, end: int, dimension: str
         return True  # "taken ~2 minutes earlier": when something happened
     if dimension == "ratio" and following and following[0] in _LOAD_LEVELS:
         return True  # "at 120 req/s (3× today's traffic)": the load chosen, not a result
-    if dimension == "ratio" and following[:1] == ["the"] and following[1:2] and following[1] in _SCALED:
+    if dimension == "ratio" and following[:1] == ["the"] and _SCALED.intersection(following[1:3]):
         return True  # "at ten times the rate", "2x the data": the load or input chosen, not a result
     if dimension == "percent" and _input_part(text, start, following) and \
             not _FAILURE_WORDS.intersection(after.replace(")", " ").replace("(", " ")[:40].split()):
@@ -773,8 +773,8 @@ def _is_delta(text: str, boundary: int, start: int, end: int) -> bool:
     if before[:1] == ["by"] or any(word in ("saves", "saved", "saving", "shaved", "shaves", "cuts", "trims",
                                             "trimmed", "gained", "gains") for word in before):
         return True
-    if before[:1] and before[0] in _CHANGE_VERBS:
-        return True  # "p95 dropped 84 ms" (but "dropped to 84 ms" is a level)
+    if before[:1] and before[0] in _CHANGE_VERBS and not text[boundary:start].rstrip().endswith(":"):
+        return True  # "p95 dropped 84 ms" (but "dropped to 84 ms" and "back down: 541 ms" are levels)
     after = _cut(text[end:end + 30].lower(), "([,;.\n—–|")
     return any(word.strip(":)") in ("saved", "less", "shorter", "quicker", "faster", "off", "fewer",
                                     "smaller", "lower") for word in after.split()[:2])
@@ -1143,6 +1143,13 @@ def _link_pairs(text: str, claims: list[Claim]) -> None:
     A figure right after another of its dimension with no statistic of its own inherits that one's
     ("p95 is 1.2 s (was 3.0 s)")."""
     for position, (first, second) in enumerate(zip(claims, claims[1:], strict=False)):
+        if first.dimension in _CHANGES and second.dimension in _CHANGES and \
+                first.dimension != second.dimension and \
+                (first.metric is None) != (second.metric is None) and \
+                not text[first.end:second.start].strip(" (≈~,;/") and first.metric != "errors":
+            # "-55 % (2.2x)": one change said two ways, of one statistic
+            unnamed = first if first.metric is None else second
+            unnamed.metric = second.metric if unnamed is first else first.metric
         if second.dimension in _CHANGES and first.dimension not in _CHANGES and second.metric is None \
                 and _clause_start(text, second.start) <= first.start:
             # "from 58.7 MB to 31.5 MB (−46 %)": a change right after a figure is about its statistic
@@ -1159,6 +1166,13 @@ def _link_pairs(text: str, claims: list[Claim]) -> None:
         named = _named_after(text, second.end, second.dimension) if arrow else None
         if named is not None:
             first.metric = second.metric = named  # "(53.2 ms → 6.46 ms at the p95)": the pair's statistic
+        elif arrow and {first.metric, second.metric} in ({"cpu", "p50"}, {"cpu", "mean"}):
+            # "CPU time: 310 ms -> 213 ms median (about -31 %)": the CPU's median, and its change
+            following = claims[position + 2] if position + 2 < len(claims) else None
+            if following is not None and following.dimension in _CHANGES and following.metric in \
+                    (first.metric, second.metric) and len(text[second.end:following.start]) < 24:
+                following.metric = "cpu"
+            first.metric = second.metric = "cpu"
         if arrow or first.partner == position + 1 or (second.metric is None and first.metric
                                                       and _clause_start(text, second.start)
                                                       <= first.start and len(between) < 40):

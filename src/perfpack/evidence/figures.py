@@ -70,7 +70,8 @@ def build(records: "list[dict[str, Any]]", claims: list[Claim] | None = None) ->
             secondary = "bound" in raw or of.startswith("generator") or metric in _SECONDARY
             if levels is None or dimension in levels:
                 grouped.setdefault(dimension, []).append(
-                    (abs(value) if dimension == "percent" else value, order, metric,
+                    (abs(value) if dimension == "percent" else value, order,
+                     _compared(metric, of) if dimension == "time" else metric,
                      SECONDARY if secondary else 0))
             if not pairs or secondary:
                 continue
@@ -90,12 +91,13 @@ def build(records: "list[dict[str, Any]]", claims: list[Claim] | None = None) ->
                 # need not be the run before
                 for previous in by_name.get(key, {}).get((metric, dimension, of), ()):
                     if previous:
-                        changes.append((order, dimension, metric, previous, value))
+                        changes.append((order, dimension, _compared(metric, of), previous, value))
                 latest[(metric, dimension, of)] = value
         for (metric, dimension, of, side), value in sides.items():
             partner = {"before": "after", "a": "b"}.get(side)
             if partner and (metric, dimension, of, partner) in sides and value:
-                changes.append((order, dimension, metric, value, sides[(metric, dimension, of, partner)]))
+                changes.append((order, dimension, _compared(metric, of), value,
+                                sides[(metric, dimension, of, partner)]))
         if named and latest:
             runs = by_name.setdefault(key, {})
             for figure, value in latest.items():
@@ -120,3 +122,11 @@ def build(records: "list[dict[str, Any]]", claims: list[Claim] | None = None) ->
         if dimension and (delta_dimensions is None or dimension in delta_dimensions):
             grouped.setdefault(dimension, []).append((abs(before - after), order, metric, DIFFERENCE))
     return Figures.from_items(grouped, ids)
+
+
+def _compared(metric: str, of: str) -> str:
+    """The statistic a figure (or a change between two) is about: "cpu" for a CPU time's and "rss" for a
+    memory's ("median" of "cpu" is not the wall median a "median 502 ms" or an unnamed "-55 %" is about)."""
+    if of.startswith("cpu"):
+        return "cpu"
+    return "rss" if "rss" in of else metric

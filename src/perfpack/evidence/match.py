@@ -107,7 +107,9 @@ def figures_of(records: "list[dict[str, Any]]", claims: list[Claim] | None = Non
 
 def _statistic_ok(claim: Claim, metric: str) -> bool:
     if claim.dimension == "percent" and claim.metric in _LEVELS:
-        return metric in _LEVELS[claim.metric]
+        if claim.direction and metric.startswith(_DERIVED):
+            return metric[len(_DERIVED):] == claim.metric  # "CPU -55 %": a change of the CPU time
+        return metric in _LEVELS[claim.metric]  # "CPU 45 %": a level
     if claim.dimension in ("ratio", "percent"):
         if claim.metric in _SHARES:  # "93 % of the samples": a profile's share, never a change
             return metric in _SHARES[claim.metric]
@@ -212,8 +214,8 @@ def match_all(claims: list[Claim], figures: Figures) -> list[str | None]:
 
 # --- the ledger's index: the reading half (perfpack.evidence.index writes it) ------------------------------
 
-INDEX_VERSION = 4  # 2: derived changes carry the statistic they compare; 3: flags DIFFERENCE | SECONDARY;
-# 4: a run is compared with its name's first and previous runs only
+INDEX_VERSION = 5  # 2: derived changes carry the statistic they compare; 3: flags DIFFERENCE | SECONDARY;
+# 4: a run is compared with its name's first and previous runs only; 5: a CPU or RSS pair's changes say so
 INDEX_NAME = "ledger.index"
 MAX_INDEX_BYTES = 64 * 1024 * 1024
 
