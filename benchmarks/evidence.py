@@ -3,12 +3,12 @@ interpreter.
 
 Usage: .venv/bin/python benchmarks/evidence.py [--runs N] [--json] [--instructions] [--held-out-mistakes]
 
-Accuracy: tests/data/evidence/tune and tune2 to tune9 (the cases the extractor is tuned on; tune3 to tune9
-were written blind as held-out parts 3, 4, 5, 7, 8, 9 and 10, and demoted to tuning after their first sight
-was recorded: see their READMEs), and the held-out parts, each frozen before its first run and never tuned
-on: heldout (written first), heldout2 (written blind later), heldout6 (looked at after its first sight) and
-heldout11 and heldout12 (written blind by people who never read the checker, from real ledgers of bench,
-compare, load, profile and explain runs). Each report is
+Accuracy: tests/data/evidence/tune and tune2 to tune11 (the cases the extractor is tuned on; tune3 to
+tune11 were written blind as held-out parts 3-5 and 7-12 by people who never read the checker, from real
+ledgers of bench, compare, load, profile and explain runs, and demoted to tuning after their first sight
+was recorded: see their READMEs and docs/evidence.md), and the held-out parts heldout (written first),
+heldout2 and heldout6 (each looked at after its first sight, so no longer blind). The honest figure is
+each blind part's first sight; a new blind part is needed for the next one. Each report is
 checked against its own ledger; a report is blocked when one of its figures is not backed by the ledger.
 Goals: block >= 95 % of the reports with an invented figure and <= 2 % of the genuine ones, judged on the
 held-out parts pooled.
@@ -51,9 +51,9 @@ DATA = ROOT / "tests" / "data" / "evidence"
 CORPORA = {"tune": DATA / "tune", "tune 2": DATA / "tune2", "tune 3": DATA / "tune3",
            "tune 4": DATA / "tune4", "tune 5": DATA / "tune5", "tune 6": DATA / "tune6",
            "tune 7": DATA / "tune7", "tune 8": DATA / "tune8", "tune 9": DATA / "tune9",
-           "held-out": DATA / "heldout", "held-out 2": DATA / "heldout2", "held-out 6": DATA / "heldout6",
-           "held-out 11": DATA / "heldout11", "held-out 12": DATA / "heldout12"}
-HELD_OUT = ("held-out", "held-out 2", "held-out 6", "held-out 11", "held-out 12")
+           "tune 10": DATA / "tune10", "tune 11": DATA / "tune11", "held-out": DATA / "heldout",
+           "held-out 2": DATA / "heldout2", "held-out 6": DATA / "heldout6"}
+HELD_OUT = ("held-out", "held-out 2", "held-out 6")
 POOLED = "held-out, all parts"
 GOALS = {"invented_block_rate": 0.95, "genuine_block_rate": 0.02, "ratio": 1.3}
 NO_FIGURES = ("I read the handler and the ORM calls. Nothing here is worth changing without a measurement; "
