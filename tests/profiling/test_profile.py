@@ -97,7 +97,7 @@ def test_text_summary_is_short_and_complete(tmp_path: Path):
     for words in (
         "py-spy",
         "samples",
-        "s wall",
+        "s sampled, after ",
         "flame graph: .claude/perfpack/profiles/before/flame.svg",
         "profile.json",
         f"{prog.path.name}:",
@@ -465,3 +465,53 @@ def test_time_spent_waiting_for_a_busy_cpu_is_not_called_io(tmp_path: Path):
     busy = [n for n in data["notes"] if n.startswith("on the CPU for about")]
     assert busy, (data["notes"], data["samples"], data["wall_s"])
     assert "contended" in busy[0] and "I/O, sleep, locks" not in busy[0], busy[0]
+
+
+BUSY = "import time\nend = time.perf_counter() + {seconds}\nwhile time.perf_counter() < end:\n    pass\n"
+
+
+def _refusal(proc) -> str:
+    assert proc.returncode == 2 and proc.stdout == "", (proc.returncode, proc.stdout, proc.stderr)
+    assert proc.stderr.startswith("perfpack: error: ") and proc.stderr.count("\n") == 1, proc.stderr
+    return proc.stderr
+
+
+def _times(message: str) -> tuple[float, float]:
+    """(the program's own run, the run with the interpreter's start-up) a refusal states."""
+    found = re.search(r"the program ran (\d+\.\d\d) s \((\d+\.\d\d) s with the interpreter's start-up, "
+                      r"which is not profiled\)", message)
+    assert found, message
+    return float(found[1]), float(found[2])
+
+
+def test_a_short_busy_run_is_refused_as_too_short_not_as_waiting(tmp_path: Path):
+    """corpus7: a fully CPU-bound run too short for the rate ("5 of about 5 samples") was refused with "it
+    waited or slept"; corpus8: a Python command `time` puts at 0.27 s was "ended after 0.00 s"."""
+    (tmp_path / "busy.py").write_text(BUSY.format(seconds=0.3))
+    for _ in range(3):  # a machine too busy to give it the CPU is refused as contended (rightly): again
+        proc = _profile(tmp_path, "--rate", "10", "--", sys.executable, "busy.py")
+        if "contended" not in proc.stderr:
+            break
+    message = _refusal(proc)
+    if "contended" in message:
+        pytest.skip("the machine's CPUs stayed contended: " + message)
+    own, whole = _times(message)
+    assert own >= 0.29 and whole > own, message
+    assert "too few to say where the time goes" in message and "--rate 1000" in message, message
+    assert "waited or slept" not in message, message
+    # at the rate it suggests, the same run is profiled, its time labelled as what was sampled
+    proc = _profile(tmp_path, "--rate", "1000", "--", sys.executable, "busy.py")
+    assert proc.returncode == 0, proc.stderr
+    span = re.search(r" samples · (\d+\.\d\d) s sampled, after (\d+\.\d\d) s of interpreter start-up "
+                     r"· exit 0", proc.stdout)
+    assert span and float(span[1]) >= 0.29 and float(span[2]) > 0, proc.stdout
+
+
+def test_a_run_that_ends_at_once_states_its_real_time(tmp_path: Path):
+    message = _refusal(_profile(tmp_path, "--", sys.executable, "-c", "pass"))
+    own, whole = _times(message)
+    assert own < 0.05 and whole > own, message  # the start-up is most of what `time` would say
+    assert "too short, nothing to profile" in message, message
+    message = _refusal(_profile(tmp_path, "--", sys.executable, "-c", "import time; time.sleep(0.6)"))
+    own, whole = _times(message)
+    assert own >= 0.59 and "waited or slept" in message and "too short" not in message, message

@@ -4,7 +4,8 @@
 # MODE: script | module | code | stdin (as `python FILE`, `python -m MOD`, `python -c CODE`, `python -`).
 # The program runs as `__main__` with the sys.argv and sys.path[0] Python itself would give it.
 # DIR: the profile's folder: the program's stdout and stderr go to DIR/output.txt (so they cannot flood
-# the summary), its exit status and wall time to DIR/status, the engine's data to DIR/<engine file>.
+# the summary), its exit status, wall time (the program's own run) and the interpreter's start-up before
+# it to DIR/status, the engine's data to DIR/<engine file>.
 # GATE: a FIFO to wait on before the program starts ("-" for none): perfpack writes "go" once py-spy
 # has attached to this process, so a py-spy that cannot attach costs nothing (the program has not run,
 # and the fallback engine runs it once).
@@ -244,7 +245,19 @@ def _exit_code(exc):
     return 1
 
 
+def _age():
+    """Seconds since this process started (the interpreter's start-up so far), or None where it cannot be
+    told: /proc/self/stat's start time (clock ticks since boot) against CLOCK_BOOTTIME."""
+    try:
+        with open("/proc/self/stat", "rb") as handle:
+            started = int(handle.read().rsplit(b")", 1)[-1].split()[19]) / os.sysconf("SC_CLK_TCK")
+        return max(0.0, time.clock_gettime(time.CLOCK_BOOTTIME) - started)
+    except (OSError, ValueError, IndexError, AttributeError):
+        return None
+
+
 def main():
+    startup = _age()  # before the gate: the wait for the profiler is nobody's start-up
     argv = sys.argv[1:]
     engine, folder, gate, mode, program = argv[0], argv[1], argv[2], argv[3], argv[4]
     rest = argv[5:]
@@ -279,7 +292,8 @@ def main():
         code = _exit_code(exc)
         raise
     finally:
-        _status(folder, f"pid={os.getpid()}\nexit={code}\nwall_s={time.perf_counter() - start:.6f}\n")
+        _status(folder, f"pid={os.getpid()}\nexit={code}\nwall_s={time.perf_counter() - start:.6f}\n"
+                + ("" if startup is None else f"startup_s={startup:.6f}\n"))
 
 
 if __name__ == "__main__":

@@ -40,12 +40,13 @@ class CpuProfile:
     stacks: list[tuple[Stack, int]]
     weight_unit: str  # "samples" (py-spy, perf) or "us" (cProfile: microseconds of wall time)
     samples: int  # samples taken (py-spy, perf) or function calls recorded (cProfile)
-    wall_s: float
+    wall_s: float  # the program's own run: what was profiled (a Python program's start-up excluded)
     exit_code: int | None  # None with --pid (not our child)
     rate_hz: int = 0
     errors: int = 0
     stopped: str = ""  # "", "duration" or "interrupt": why the run was cut short on purpose
     notes: list[str] = field(default_factory=list)
+    startup_s: float | None = None  # Python: the interpreter's start-up before wall_s (not profiled)
 
 
 @dataclass
@@ -60,3 +61,4 @@ class MemoryProfile:
     wall_s: float
     exit_code: int | None
     notes: list[str] = field(default_factory=list)
+    startup_s: float | None = None  # the interpreter's start-up before wall_s (not profiled)

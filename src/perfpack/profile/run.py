@@ -32,6 +32,7 @@ MIN_WALL_S = 0.05  # a command over before this has nothing to profile
 USER_CODE_WALL_S = 1.0  # shorter than this with no sample in the program's own code: nothing to profile
 ATTACH_TIMEOUT_S = 30.0
 MIN_SAMPLES = 10  # fewer CPU samples than this say nothing about where time goes
+MAX_RATE = 1000  # the highest --rate (perfpack.profile.cli)
 MIN_BUSY = 0.02  # on the CPU less than this share of the run: not a CPU problem, nothing to profile
 NOTE_BUSY = 0.25  # under this share, the summary says the program mostly waited
 CONTENDED = 0.5  # CPU pressure over this share of the run: the machine was busy, the wait was for a CPU
@@ -336,6 +337,7 @@ def _pyspy(request: Request, target: Target, run_dir: str, cwd: str, binary: str
         weight_unit="samples",
         samples=sum(w for _, w in stacks),
         wall_s=float(status.get("wall_s", 0) or 0),
+        startup_s=_startup(status),
         exit_code=_exit(status),
         rate_hz=request.rate,
         errors=errors,
@@ -419,6 +421,7 @@ def _cprofile(request: Request, target: Target, run_dir: str, cwd: str, *, why: 
         weight_unit="us",
         samples=calls,
         wall_s=float(status.get("wall_s", 0) or 0),
+        startup_s=_startup(status),
         exit_code=_exit(status),
         stopped=stopped,
         notes=notes,
@@ -579,6 +582,7 @@ def _memory(request: Request, target: Target, run_dir: str, cwd: str) -> MemoryP
         peak_bytes=peak,
         allocations=allocations,
         wall_s=float(status.get("wall_s", 0) or 0),
+        startup_s=_startup(status),
         exit_code=_exit(status),
         notes=notes + ([f"stopped by {stopped}"] if stopped else []),
     )
@@ -771,6 +775,14 @@ def _status(run_dir: str, session: Session | None = None) -> dict[str, str]:
     return out
 
 
+def _startup(status: dict[str, str]) -> float | None:
+    """The interpreter's start-up before the program ran (_boot.py's report), when it could be told."""
+    try:
+        return float(status["startup_s"])
+    except (KeyError, ValueError):
+        return None
+
+
 def _exit(status: dict[str, str]) -> int | None:
     try:
         return int(status["exit"])
@@ -892,12 +904,16 @@ def _check_ran(outcome: Outcome) -> None:
                 "(waiting, sleeping) the whole time, or exited"
             )
         if not attached and not cpu.stopped:
-            if cpu.wall_s < MIN_WALL_S:
-                raise PerfpackError(
-                    f"the command ended after {cpu.wall_s:.2f} s: nothing to profile; profile a run "
-                    "that works for a second or more"
-                )
+            ran = _ran(cpu)
             expected = cpu.wall_s * cpu.rate_hz
+            sampled = cpu.weight_unit == "samples" and cpu.rate_hz
+            if cpu.wall_s < MIN_WALL_S and (not sampled or expected < MIN_SAMPLES):  # --rate 1000 may do
+                if sampled and _faster(cpu):
+                    raise PerfpackError(_too_short(ran, outcome.total_weight, expected, cpu))
+                raise PerfpackError(
+                    f"{ran}: too short, nothing to profile; profile a run that works for a second or more"
+                )
+            busy = outcome.total_weight / expected if expected else 0.0
             if (
                 cpu.weight_unit == "samples"
                 and cpu.rate_hz
@@ -905,8 +921,10 @@ def _check_ran(outcome: Outcome) -> None:
                 and (outcome.total_weight < MIN_SAMPLES or outcome.total_weight < MIN_BUSY * expected)
             ):
                 contended = (outcome.cpu_contention or 0.0) >= CONTENDED
+                if not contended and busy >= NOTE_BUSY:  # busy, but over before enough samples were taken
+                    raise PerfpackError(_too_short(ran, outcome.total_weight, expected, cpu))
                 raise PerfpackError(
-                    f"the command ran {cpu.wall_s:.2f} s but was on the CPU for only "
+                    f"{ran} but was on the CPU for only "
                     f"{outcome.total_weight} of about {expected:.0f} samples: nothing to profile ("
                     + (
                         f"the machine's CPUs were contended for {100 * (outcome.cpu_contention or 0):.0f}% "
@@ -916,7 +934,8 @@ def _check_ran(outcome: Outcome) -> None:
                     )
                     + "profile the process that does the work)"
                 )
-            if not outcome.total_weight and cpu.errors:
+            # a failed read or two (the process ending under py-spy) is not a process py-spy cannot read
+            if not outcome.total_weight and cpu.errors and cpu.errors >= max(MIN_SAMPLES / 2, expected / 2):
                 raise PerfpackError(
                     f"{cpu.engine} could not read the program's processes ({cpu.errors} failed "
                     "samples): nothing was profiled"
@@ -926,9 +945,11 @@ def _check_ran(outcome: Outcome) -> None:
                     f"no Python code ran under {one_line(os.path.basename(outcome.command[0]), limit=60)} "
                     f"in {cpu.wall_s:.2f} s (py-spy found none); for native code use --engine perf"
                 )
+            if not outcome.total_weight and cpu.weight_unit == "samples" and expected < MIN_SAMPLES:
+                raise PerfpackError(_too_short(ran, 0, expected, cpu))
             if not outcome.total_weight:
                 raise PerfpackError(
-                    f"the command ran {cpu.wall_s:.2f} s but used almost no CPU (no samples): "
+                    f"{ran} but used almost no CPU (no samples): "
                     "nothing to profile (it waited or slept; profile the process that does the work)"
                 )
             if cpu.weight_unit == "samples" and expected and outcome.total_weight < NOTE_BUSY * expected:
@@ -939,18 +960,42 @@ def _check_ran(outcome: Outcome) -> None:
                 )
             if not user and cpu.wall_s < USER_CODE_WALL_S:
                 raise PerfpackError(
-                    f"the command ended after {cpu.wall_s:.2f} s, all of it in start-up and "
-                    "libraries: nothing of its own to profile; profile a run that works for a "
-                    "second or more"
+                    f"{ran}, all of it in imports and libraries: nothing of its own to profile; profile a "
+                    "run that works for a second or more"
                 )
     else:
         mem = outcome.memory
         assert mem is not None
         if mem.exit_code is not None and not mem.allocations and mem.wall_s < USER_CODE_WALL_S:
-            raise PerfpackError(
-                f"the command ended after {mem.wall_s:.2f} s with no allocation live at its peak: "
-                "nothing to profile"
-            )
+            raise PerfpackError(f"{_ran(mem)} with no allocation live at its peak: nothing to profile")
+
+
+def _ran(result: CpuProfile | MemoryProfile) -> str:
+    """How long the run was, as a refusal says it: the program's own run (what is profiled) and, for a
+    Python program, the interpreter's start-up before it, which is not (so that 0.00 s is not read as the
+    command's time when `time` says 0.27 s)."""
+    if result.startup_s is None:
+        return f"the command ran {result.wall_s:.2f} s"
+    return (
+        f"the program ran {result.wall_s:.2f} s ({result.wall_s + result.startup_s:.2f} s with the "
+        "interpreter's start-up, which is not profiled)"
+    )
+
+
+def _faster(cpu: CpuProfile) -> bool:
+    """Whether the highest --rate would take enough samples of a run this long."""
+    return cpu.rate_hz < MAX_RATE and cpu.wall_s * MAX_RATE >= 2 * MIN_SAMPLES
+
+
+def _too_short(ran: str, samples: int, expected: float, cpu: CpuProfile) -> str:
+    """The refusal of a run that kept the CPU busy but ended before enough samples were taken: a run too
+    short for the sampling rate (not one that waited), and how to get enough."""
+    faster = f", or sample faster (--rate {MAX_RATE})" if _faster(cpu) else ""
+    return (
+        f"{ran}: {samples} of about {expected:.0f} samples at {cpu.rate_hz} Hz, too few to say where the "
+        f"time goes (at least {MIN_SAMPLES}): too short, nothing to profile; give it more work (a larger "
+        f"input) so that it runs a second or more{faster}"
+    )
 
 
 def _rel(path: str) -> str:
