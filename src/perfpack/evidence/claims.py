@@ -582,9 +582,9 @@ def _labels_name_targets(lowered: str) -> bool:
 _OUTCOMES = {"holds", "held", "hold", "met", "meets", "meet", "missed", "misses", "miss", "passes", "passed",
              "pass", "passing", "failed", "fails", "fail", "failing", "breached", "breaches", "blew", "beat",
              "beats", "hit", "hits", "exceeded", "broke", "violated"}
+# Who "said" a figure when it is perfpack's output, not a person's words.
 _TOOLS = {"perfpack", "compare", "bench", "load", "profile", "explain", "--rev", "--vs", "hyperfine",
-          "py-spy",
-          "it", "run", "tool", "output", "benchmark", "profiler"}
+          "py-spy", "it", "run", "tool", "output", "benchmark", "profiler"}
 _LIMIT_STEMS = ("cap", "limit", "allow", "timeout", "budget", "target", "must", "should")
 _LABEL_HEDGES = {"limit", "limits", "cap", "ceiling", "cutoff", "cut-off", "deadline", "plan", "planned"}
 # Hedge words that are nouns of a target, which such a verb can be about.
