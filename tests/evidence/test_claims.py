@@ -640,3 +640,23 @@ def test_a_level_after_a_colon_and_a_multiple_of_the_test_traffic():
     assert _claims("it's back down: 541 ms median") == [("541 ms", "p50")]
     assert [claim.delta for claim in extract_claims("it's back down: 541 ms median")] == [False]
     assert _claims("at four times the test traffic the old version timed out") == []
+
+
+@pytest.mark.parametrize("text, expected", [
+    # the input's size: next to a data file or a count of rows (a change of it is a result)
+    ("Peak RSS over orders.csv (40,000 rows, 2.3 MB): 23.3 MiB", [("23.3 MiB", None)]),
+    ("on a 40,000-row, 2.3 MB orders.csv; sales.db 8.1 MB with 200,000 rows", []),
+    ("the FTS index adds 2.3 MB to notes.db", [("2.3 MB", None)]),
+    # memory named nearer than an I/O word
+    ("After switching to streaming writes the RSS peak went from 23.3 MiB to 9.1 MiB.",
+     [("23.3 MiB", "peak"), ("9.1 MiB", "peak")]),
+    # levels in a parenthesis after a verb of change; a count of the same query
+    ("the sieve saves CPU (191 ms against 333 ms before)", [("191 ms", "cpu"), ("333 ms", "cpu")]),
+    ("N+1, 120 x the same aggregate, 317 ms in SQLite", [("317 ms", None)]),
+    # fractions said as a change are read, roughly; a share of the time or a hypothetical is not
+    ("median cut by two thirds", [("two thirds", "p50")]),
+    ("about a third less CPU; the run time halved", [("a third", "cpu"), ("halved", None)]),
+    ("Half of the time is in json.loads. If we cached it, it could be cut by half.", []),
+])
+def test_data_sizes_levels_in_parentheses_counts_and_fractions(text, expected):
+    assert _claims(text) == expected

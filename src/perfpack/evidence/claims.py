@@ -376,6 +376,9 @@ def _read_unit(text: str, index: int) -> tuple[str, int] | None:
                     or _repeated(text, index, end)):
                 return None  # "40 times per row", "called 200x in a loop", "ran 25 times": how often
             following = text[end:end + 24].lower().translate(_WORD_BREAKS).split()[:1]
+            if spelling in ("x", "×", "times") and \
+                    text[end:end + 14].lower().split()[:2] == ["the", "same"]:
+                return None  # "120 x the same aggregate": how often
             if spelling == "times" and following and \
                     following[0].strip(".;)") not in _COMPARATIVES | {"over"}:
                 return None  # "read in full 20 times, 240 ms": a count; "3 times faster" is a ratio
@@ -648,6 +651,8 @@ def _hedged(text: str, boundary: int, start: int, dimension: str, after_figure: 
     if dimension in _CHANGES and len(words) >= 2 and words[1] in _GENERIC_CHANGES and \
             _bound_before(text, boundary, start):
         return True  # "changes beyond 5%": a class of changes, not the one measured
+    if dimension == "size" and _data_size(text, start, raw):
+        return True  # "(40,000 rows, 2.3 MB)", "sales.db 8.1 MB", "a 2.3 MB orders.csv"
     if dimension == "size":  # "the CSV is 2 GB", "a payload of 12 KB": the data's size, not memory
         for word in words[:4]:
             if word not in _SIZE_LINKS:
@@ -666,6 +671,24 @@ def _hedged(text: str, boundary: int, start: int, dimension: str, after_figure: 
            for word in clause):
         return any(word in _YOUR_VERBS for word in clause)
     return False
+
+
+_DATA_FILES = (".csv", ".db", ".json", ".jsonl", ".log", ".txt", ".parquet", ".sqlite", ".sqlite3", ".xml",
+               ".gz", ".zip", ".tar", ".bin", ".dat")
+_SIZE_CHANGES = {"adds", "added", "grew", "grows", "saves", "saved", "shrank", "costs", "cost"}
+_ROW_NOUNS = ("rows", "lines", "records", "row", "line", "record", "-row", "-line", "-record", "entries")
+
+
+def _data_size(text: str, start: int, before: list[str]) -> bool:
+    """A size next to a data file's name or a count of rows: the input's size, not memory (unless it is
+    a change: "the FTS index adds 2.3 MB to notes.db" is a result)."""
+    if _SIZE_CHANGES.intersection(before[:2]):
+        return False
+    after = text[start:start + 40].lower().split()
+    near = before[:2] + after[1:4]  # after[0] is the figure's own number
+    if any(word.strip(",.;:()`*").endswith(_DATA_FILES) for word in near):
+        return True
+    return any(word.strip(",.;:()`*").endswith(_ROW_NOUNS) for word in before[:2])
 
 
 def _hedged_after(text: str, boundary: int, start: int, end: int, dimension: str) -> bool:
@@ -731,8 +754,14 @@ def _io_size(before: list[str], following: list[str], after: str) -> bool:
     memory next to it ("peak RSS 40 MB while reading 64 KiB blocks": the 40 MB is memory)."""
     if (set(before[:3]) | set(following[:4])) & _MEMORY_WORDS:
         return False
-    return bool((set(before) | set(following[:4])) & _IO_WORDS) or before[:1] == ["per"] or \
-        after.lstrip().startswith("at a time")
+    if set(following[:4]) & _IO_WORDS or before[:1] == ["per"] or after.lstrip().startswith("at a time"):
+        return True
+    for word in before:  # the nearer word decides: "streaming writes, the RSS peak went to 9.1 MiB" is memory
+        if word in _MEMORY_WORDS:
+            return False
+        if word in _IO_WORDS:
+            return True
+    return False
 
 
 def _said_of(text: str, start: int, end: int) -> str:
@@ -769,7 +798,8 @@ def _input_part(text: str, start: int, following: list[str]) -> bool:
 
 def _is_delta(text: str, boundary: int, start: int, end: int) -> bool:
     """"saves 970 ms", "shaved 84 ms off p95", "0.28 s saved", "down by 84 ms": a difference."""
-    before = _words(text, boundary, start)[:2]
+    before = [] if text[boundary:start].rstrip().endswith("(") else _words(text, boundary, start)[:2]
+    # "saves CPU (191 ms against 333 ms before)": the figures in the parenthesis are levels
     if before[:1] == ["by"] or any(word in ("saves", "saved", "saving", "shaved", "shaves", "cuts", "trims",
                                             "trimmed", "gained", "gains") for word in before):
         return True
@@ -1109,6 +1139,9 @@ def extract_claims(message: str) -> list[Claim]:
             pending_range, pending_index = claim, len(claims)
         claims.append(claim)
         index = unit_end
+    if len(claims) < MAX_CLAIMS and any(word in lowered for word in ("third", "half", "halv", "quarter")):
+        claims.extend(_fraction_claims(text, shown, quotes, targets))
+        claims.sort(key=lambda claim: claim.start)
     _link_pairs(text, claims)
     _WORDS_MEMO.clear()
     _CLAUSE_MEMO.clear()
@@ -1131,6 +1164,46 @@ def _context() -> "Any":
 
         _LOADED["context"] = module
     return module
+
+
+# Fractions said as a change ("cut by two thirds", "halved", "a third less CPU"): percentages, roughly.
+_FRACTIONS = (("three quarters", 75.0), ("two thirds", 66.7), ("one third", 33.3), ("a third", 33.3),
+              ("one quarter", 25.0), ("a quarter", 25.0), ("halved", 50.0), ("in half", 50.0),
+              ("by half", 50.0), ("half", 50.0))
+_FRACTION_CHANGES = ("less", "lower", "faster", "quicker", "fewer", "smaller", "off", "more", "higher",
+                     "slower", "larger")  # not "half of the time": a share of a profile
+
+
+def _fraction_claims(text: str, shown: str, quotes: bool, targets: bool) -> list[Claim]:
+    """"median cut by two thirds", "about a third less CPU", "halved": a change of roughly that size, read
+    when a word of change goes with it and nothing makes it a target or a hypothetical."""
+    lowered = text.lower()
+    found: list[Claim] = []
+    taken: list[tuple[int, int]] = []
+    for phrase, value in _FRACTIONS:
+        start = lowered.find(phrase)
+        while start >= 0:
+            end = start + len(phrase)
+            inside_word = (start and lowered[start - 1].isalpha()) or \
+                (end < len(lowered) and lowered[end].isalpha())
+            if inside_word or any(low <= start < high for low, high in taken):
+                start = lowered.find(phrase, end)
+                continue
+            before = _words(text, _clause_start(text, start), start)[:3]
+            after = lowered[end:end + 24].lstrip(" ,")
+            change = phrase in ("halved", "in half", "by half") or before[:1] in (["by"], ["cut"], ["down"]) \
+                or after.startswith(_FRACTION_CHANGES) or "cut" in before or "reduced" in before
+            boundary = _clause_start(text, start)
+            if change and not _quoted_line(text, start, quotes) and \
+                    not (targets and _context().hedged_context(text, start)) and \
+                    not _hedged(text, boundary, start, "percent"):
+                claim = Claim(shown[start:end], value, "%", "percent", 1.0, 3.0,
+                              _metric_near(text, boundary, start, end, "percent"), start, end)
+                claim.direction = "change"
+                found.append(claim)
+                taken.append((start, end))
+            start = lowered.find(phrase, end)
+    return found
 
 
 def _between(text: str, boundary: int, start: int) -> bool:
