@@ -660,3 +660,12 @@ def test_a_level_after_a_colon_and_a_multiple_of_the_test_traffic():
 ])
 def test_data_sizes_levels_in_parentheses_counts_and_fractions(text, expected):
     assert _claims(text) == expected
+
+
+def test_a_quoted_interval_of_the_ratio_is_backed_only_as_an_interval():
+    records = [{"id": "compare-1", "kind": "compare", "name": "e", "figures": [
+        {"metric": "ratio", "value": 0.596, "unit": "x"},
+        {"metric": "ratio", "value": 0.484, "unit": "x", "bound": "ci95_low"},
+        {"metric": "ratio", "value": 0.738, "unit": "x", "bound": "ci95_high"}]}]
+    assert _backed("B/A 0.596x, 95 % CI [0.484x, 0.738x]", records) == [True, True, True]
+    assert _backed("it is 0.738x now", records) == [False]  # a bound is not the ratio

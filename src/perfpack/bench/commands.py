@@ -285,6 +285,9 @@ def comparison_figures(comparison: Comparison) -> list[dict[str, Any]]:
         *summary_figures(comparison.after.summary, sides[1]),
         figure("ratio", v["ratio"], "x", verdict=v["verdict"]),
         figure("change", (v["ratio"] - 1) * 100, "%", verdict=v["verdict"]),
+        # the printed "95% CI [0.591, 0.989]": a quote of it is backed (as an interval bound only)
+        figure("ratio", v["ci"][0], "x", bound="ci95_low"),
+        figure("ratio", v["ci"][1], "x", bound="ci95_high"),
     ]
 
 
