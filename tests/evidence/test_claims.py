@@ -669,3 +669,33 @@ def test_a_quoted_interval_of_the_ratio_is_backed_only_as_an_interval():
         {"metric": "ratio", "value": 0.738, "unit": "x", "bound": "ci95_high"}]}]
     assert _backed("B/A 0.596x, 95 % CI [0.484x, 0.738x]", records) == [True, True, True]
     assert _backed("it is 0.738x now", records) == [False]  # a bound is not the ratio
+
+
+@pytest.mark.parametrize("text, expected", [
+    # design constants, predictions and estimate lead-ins cover every figure of their statement
+    ("Backend latencies are the simulated ones from `BACKEND_DELAY`: 40 ms, 30 ms, 50 ms. Serially that is "
+     "120 ms by construction.", []),
+    ("That is exactly what three serial sleeps of 40 + 30 + 50 ms predict.", []),
+    ("- Expected floor: max(40, 30, 50) = 50 ms instead of the 120 ms sum.", []),
+    ("I also ran it with the SLO as a threshold: PASS, p95 8.71 ms and p99 11.2 ms",
+     [("8.71 ms", "p95"), ("11.2 ms", "p99")]),
+    # memory named before an I/O word further on; a gzip payload's size
+    ("peak RSS dropped from 18.7 MiB to 14.2 MiB because the deque's blocks are smaller",
+     [("18.7 MiB", "rss"), ("14.2 MiB", "rss")]),
+    ("gzip was running per request (compresslevel=9 on ~2 MB)", []),
+    # a difference names its statistic after it
+    ("roughly 77 ms saved per request at the 95th percentile", [("77 ms", "p95")]),
+])
+def test_design_constants_memory_before_io_and_differences_named_after(text, expected):
+    assert _claims(text) == expected
+
+
+def test_an_unnamed_difference_is_the_median_s_and_more_than_halved_is_a_bound():
+    records = [{"id": "compare-1", "kind": "compare", "name": "w", "figures": [
+        {"metric": "median", "value": 0.468, "unit": "s", "side": "a"},
+        {"metric": "median", "value": 0.0454, "unit": "s", "side": "b"},
+        {"metric": "p95", "value": 0.56, "unit": "s", "side": "a"},
+        {"metric": "p95", "value": 0.06, "unit": "s", "side": "b"}]}]
+    assert _backed("That saves about 0.42 s per run.", records) == [True]
+    assert _backed("That saves about 0.5 s per run.", records) == [False]  # only the p95's difference is 0.5 s
+    assert _backed("the latency roughly halved-and-then-some", records) == [True]

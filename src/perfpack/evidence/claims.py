@@ -73,6 +73,7 @@ _HEDGES = {
     "acceptable", "hope", "hopefully", "ideally", "tolerance", "objective", "wished", "unless", "whether",
     "aspire", "promised", "guess", "guessed", "roadmap", "spec", "specified", "probably", "likely", "perhaps",
     "maybe", "possibly", "potentially", "forecast", "extrapolated", "extrapolating", "theoretical",
+    "simulated", "configured", "hardcoded", "hard-coded", "predict",
 }
 _WEAK_HEDGES = {"timeout", "ttl", "interval", "every", "sleep", "delay", "backoff", "deadline",
                 "--duration", "duration", "--rate", "--timeout", "limit", "limits", "must", "want", "wants",
@@ -454,11 +455,15 @@ _LESS_OR_MORE = {"less", "more", "lower", "higher", "smaller", "larger", "bigger
 def _named_after(text: str, end: int, dimension: str) -> str | None:
     """A statistic named right after a figure with "at"/"for" ("6.46 ms at the p95", "2 s for p99"): it
     says which statistic the figure is, whatever was named earlier in the sentence."""
-    after = text[end:end + 24].lower().replace("(", " ").replace(")", " ").split()
+    after = text[end:end + 64].lower().replace("(", " ").replace(")", " ").split()
+    if after[:1] in (["saved"], ["less"], ["off"], ["shorter"], ["faster"]) and "at" in after[1:4]:
+        after = after[after.index("at", 1):]  # "77 ms saved per request at the 95th percentile"
     if len(after) < 2 or after[0] not in ("at", "for"):
         return None
-    word = (after[2] if after[1] == "the" and len(after) > 2 else after[1]).strip(".,;:")
-    metric = _METRICS.get(word)
+    named = after[2:4] if after[1] == "the" else after[1:3]
+    word = named[0].strip(".,;:") if named else ""
+    ordinal = [part.strip(".,;:") for part in named[::-1]]  # "95th percentile", nearest first as _words
+    metric = _METRICS.get(word) or _percentile(ordinal, 0) or _percentile(ordinal, len(ordinal) - 1)
     return metric if metric is not None and metric != "peak" and _fits(metric, dimension) else None
 
 
@@ -596,6 +601,19 @@ _OUTCOME_NOUNS = {"target", "targets", "goal", "goals", "budget", "budgets", "sl
                   "kpi", "kpis", "spec"}
 
 
+_ESTIMATES = {"simulated", "configured", "hardcoded", "hard-coded", "expected", "estimated", "estimate",
+              "estimates", "projected", "predicted", "predict", "hypothetical", "theoretical", "extrapolated"}
+
+
+def _hedging_label(words: list[str]) -> bool:
+    """A lead-in before a colon (words nearest first) that makes what follows a target or an estimate:
+    "Budget:", "p95 target:", "Expected floor:" (a short one whole, a long one by its last three words),
+    unless it reports an outcome ("the SLO holds:") or negates ("not a guess:")."""
+    label = [word.strip(".?!") for word in (words if len(words) <= 7 else words[:3])]
+    return not _OUTCOMES.intersection(label) and not {"not", "no"}.intersection(label) and \
+        any(word in _HEDGES or word in _LABEL_HEDGES for word in label)
+
+
 def _statement_start(text: str, boundary: int, start: int) -> int:
     """Where the statement holding a figure starts after a colon or a spaced dash in its clause ("which is
     expected — the point was memory: peak RSS 48.6 MB"); `boundary` when there is none."""
@@ -619,13 +637,19 @@ def _hedged(text: str, boundary: int, start: int, dimension: str, after_figure: 
             raw = _words(text, boundary + cut + 1, start)
         else:  # "passes the p95<200ms threshold at 80 req/s": the noun is the 200ms's, not the rate's
             raw = raw[:-1]
+    clause = _clause_start(text, start)
+    lead = _statement_start(text, clause, start)
+    if boundary > lead > clause and _hedging_label(_words(text, clause, lead)) and (
+            len(_words(text, clause, lead)) <= 4 or _ESTIMATES.intersection(_words(text, clause, lead))):
+        # "Expected floor: max(40, 30, 50) = 50 ms instead of the 120 ms sum", "the simulated ones: 40 ms,
+        # 30 ms, 50 ms": every figure (a long lead-in only when it says estimate; "with the SLO as a
+        # threshold: PASS, p95 8.71 ms and p99 11.2 ms" reports results)
+        return True
     statement = _statement_start(text, boundary, start)
     if statement > boundary:  # "the SLO holds: p95 is 9.2 ms": a hedge before a colon or a dash is its own
-        label = _words(text, boundary, statement)
-        label = [word.strip(".?!") for word in (label if len(label) <= 7 else label[:3])]  # short: all of it
-        if not _OUTCOMES.intersection(label) and not {"not", "no"}.intersection(label) and \
-                any(word in _HEDGES or word in _LABEL_HEDGES for word in label):
-            return True  # "Budget: 1 s", "p95 target: 300 ms": the label names the figure
+        if _hedging_label(_words(text, boundary, statement)) and \
+                not _OUTCOMES.intersection(_words(text, statement, start)):
+            return True  # "Budget: 1 s", "p95 target: 300 ms": the label names it (not "...: PASS, p95")
         raw = _words(text, statement, start)
     words = [word.strip(".?!") for word in raw[:10]]
     for position, word in enumerate(words):
@@ -666,10 +690,10 @@ def _hedged(text: str, boundary: int, start: int, dimension: str, after_figure: 
     lowered = text[clause_start:start].lower()
     if "you" not in lowered and "user" not in lowered and "ticket" not in lowered and "issue" not in lowered:
         return False
-    clause = _words(text, clause_start, start)
+    said = _words(text, clause_start, start)
     if any(word in ("you", "your", "you're", "you've", "user", "user's", "ticket", "issue")
-           for word in clause):
-        return any(word in _YOUR_VERBS for word in clause)
+           for word in said):
+        return any(word in _YOUR_VERBS for word in said)
     return False
 
 
@@ -739,13 +763,15 @@ def _hedged_after(text: str, boundary: int, start: int, end: int, dimension: str
 
 
 _NOT_MEASURED = ("not measured", "unmeasured", "arithmetic", "estimate", "back-of-the-envelope", "in theory",
-                 "not a measurement", "calculated", "computed by hand")
+                 "not a measurement", "calculated", "computed by hand", "by construction", "predict",
+                 "simulated")
 
 
 # Sizes of reads, writes and buffers (a setting of the code), unless memory is named next to them.
 _IO_WORDS = {"read", "reads", "reading", "write", "writes", "writing", "chunk", "chunks", "block", "blocks",
              "buffer", "buffers", "buffered", "unbuffered", "syscall", "syscalls", "packet", "packets",
-             "blocksize", "bufsize", "recv", "send"}
+             "blocksize", "bufsize", "recv", "send", "gzip", "gzipped", "compress", "compressed",
+             "compression", "compresslevel", "zlib"}
 _MEMORY_WORDS = {"rss", "peak", "memory", "heap", "allocated", "resident", "live", "footprint"}
 
 
@@ -754,7 +780,8 @@ def _io_size(before: list[str], following: list[str], after: str) -> bool:
     memory next to it ("peak RSS 40 MB while reading 64 KiB blocks": the 40 MB is memory)."""
     if (set(before[:3]) | set(following[:4])) & _MEMORY_WORDS:
         return False
-    if set(following[:4]) & _IO_WORDS or before[:1] == ["per"] or after.lstrip().startswith("at a time"):
+    right_after = following[:1] if following[:1] != ["vs"] else following[3:4]  # "16 B vs 64 KiB reads"
+    if set(right_after) & _IO_WORDS or before[:1] == ["per"] or after.lstrip().startswith("at a time"):
         return True
     for word in before:  # the nearer word decides: "streaming writes, the RSS peak went to 9.1 MiB" is memory
         if word in _MEMORY_WORDS:
@@ -1200,6 +1227,10 @@ def _fraction_claims(text: str, shown: str, quotes: bool, targets: bool) -> list
                 claim = Claim(shown[start:end], value, "%", "percent", 1.0, 3.0,
                               _metric_near(text, boundary, start, end, "percent"), start, end)
                 claim.direction = "change"
+                lead = text[max(0, start - 12):start].lower().rstrip()
+                if after.lstrip("-").startswith(("and-then-some", "and then some")) or \
+                        lead.endswith(("more than", "over", "at least")):
+                    claim.bound = "min"  # "halved-and-then-some", "more than halved": at least that
                 found.append(claim)
                 taken.append((start, end))
             start = lowered.find(phrase, end)

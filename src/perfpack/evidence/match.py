@@ -124,6 +124,8 @@ def _statistic_ok(claim: Claim, metric: str) -> bool:
         if claim.metric:
             return source == claim.metric or source in _SAME_STATISTIC.get(claim.metric, ())
         return source in _HEADLINE  # an unnamed change: of the median (or what the record printed)
+    if claim.delta and not claim.metric:
+        return metric in _HEADLINE  # an unnamed "saves about 0.5 s" is the median's, not any p95's or max's
     if not claim.metric or not metric:
         return True
     if claim.dimension == "size" and claim.metric in ("rss", "memory") and metric in _RUN_STATISTICS:
