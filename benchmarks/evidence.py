@@ -3,12 +3,12 @@ interpreter.
 
 Usage: .venv/bin/python benchmarks/evidence.py [--runs N] [--json] [--instructions] [--held-out-mistakes]
 
-Accuracy: tests/data/evidence/tune and tune2 to tune13 (the cases the extractor is tuned on; tune3 to
-tune13 were written blind as held-out parts 3-5 and 7-14 by people who never read the checker, from real
+Accuracy: tests/data/evidence/tune and tune2 to tune15 (the cases the extractor is tuned on; tune3 to
+tune15 were written blind as held-out parts 3-5 and 7-16 by people who never read the checker, from real
 ledgers of bench, compare, load, profile and explain runs, and demoted to tuning after their first sight
 was recorded: see their READMEs and docs/evidence.md), and the held-out parts heldout (written first),
-heldout2 and heldout6 (each looked at after its first sight, so no longer blind) and heldout15 and
-heldout16 (blind, when present). The honest figure is each blind part's first sight. Each report is
+heldout2 and heldout6 (each looked at after its first sight, so no longer blind). The honest figure is
+each blind part's first sight (docs/evidence.md); a new blind part is needed for the next one. Each report is
 checked against its own ledger; a report is blocked when one of its figures is not backed by the ledger.
 Goals: block >= 95 % of the reports with an invented figure and <= 2 % of the genuine ones, judged on the
 held-out parts pooled.
@@ -52,10 +52,9 @@ CORPORA = {"tune": DATA / "tune", "tune 2": DATA / "tune2", "tune 3": DATA / "tu
            "tune 4": DATA / "tune4", "tune 5": DATA / "tune5", "tune 6": DATA / "tune6",
            "tune 7": DATA / "tune7", "tune 8": DATA / "tune8", "tune 9": DATA / "tune9",
            "tune 10": DATA / "tune10", "tune 11": DATA / "tune11", "tune 12": DATA / "tune12",
-           "tune 13": DATA / "tune13", "held-out": DATA / "heldout", "held-out 2": DATA / "heldout2",
-           "held-out 6": DATA / "heldout6", "held-out 15": DATA / "heldout15",
-           "held-out 16": DATA / "heldout16"}
-HELD_OUT = ("held-out", "held-out 2", "held-out 6", "held-out 15", "held-out 16")
+           "tune 13": DATA / "tune13", "tune 14": DATA / "tune14", "tune 15": DATA / "tune15",
+           "held-out": DATA / "heldout", "held-out 2": DATA / "heldout2", "held-out 6": DATA / "heldout6"}
+HELD_OUT = ("held-out", "held-out 2", "held-out 6")
 POOLED = "held-out, all parts"
 GOALS = {"invented_block_rate": 0.95, "genuine_block_rate": 0.02, "ratio": 1.3}
 NO_FIGURES = ("I read the handler and the ORM calls. Nothing here is worth changing without a measurement; "

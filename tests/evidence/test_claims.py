@@ -697,5 +697,5 @@ def test_an_unnamed_difference_is_the_median_s_and_more_than_halved_is_a_bound()
         {"metric": "p95", "value": 0.56, "unit": "s", "side": "a"},
         {"metric": "p95", "value": 0.06, "unit": "s", "side": "b"}]}]
     assert _backed("That saves about 0.42 s per run.", records) == [True]
-    assert _backed("That saves about 0.5 s per run.", records) == [False]  # only the p95's difference is 0.5 s
+    assert _backed("That saves about 0.5 s per run.", records) == [False]  # 0.5 s is the p95's difference
     assert _backed("the latency roughly halved-and-then-some", records) == [True]
