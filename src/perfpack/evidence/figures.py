@@ -86,9 +86,8 @@ def build(records: "list[dict[str, Any]]", claims: list[Claim] | None = None) ->
             if side.__class__ is str and side:
                 sides[(metric, dimension, of, side)] = value
             elif named:
-                # against the earlier runs of the name kept (its first, e.g. a saved baseline, and the
-                # previous one): "p95 126 ms then, 39.7 ms now (-68.5 %)" compares with the baseline, which
-                # need not be the run before
+                # against the name's first run (e.g. a saved baseline): "p95 126 ms then, 39.7 ms now
+                # (-68.5 %)" compares with the baseline, which need not be the run before
                 for previous in by_name.get(key, {}).get((metric, dimension, of), ()):
                     if previous:
                         changes.append((order, dimension, _compared(metric, of), previous, value))

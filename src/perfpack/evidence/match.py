@@ -37,8 +37,11 @@ _INF = float("inf")
 # backs only a claim read in such a context ("[355 ms – 585 ms]", "± 94 ms", "generator lag p99 2 ms").
 DIFFERENCE, SECONDARY = 1, 2
 _SECONDARY = {"stdev", "median_ci_width", "variation", "achieved_of_target"}
-_RUNS_KEPT = 2  # earlier runs of one name a run is compared with: the first (often a saved baseline) and
-# the one before it; more made every name's history a field of changes an invented percentage lands on
+# Earlier runs of one name a run is compared with: its first (often the saved baseline). More (the first and
+# the 8 latest, then the first and the previous) made a name's history a field of changes an invented
+# percentage lands on, and the ledger's index twice as large to read at every stop; no genuine report of the
+# corpus needed them.
+_RUNS_KEPT = 1
 
 
 class Figures:
@@ -216,8 +219,9 @@ def match_all(claims: list[Claim], figures: Figures) -> list[str | None]:
 
 # --- the ledger's index: the reading half (perfpack.evidence.index writes it) ------------------------------
 
-INDEX_VERSION = 5  # 2: derived changes carry the statistic they compare; 3: flags DIFFERENCE | SECONDARY;
-# 4: a run is compared with its name's first and previous runs only; 5: a CPU or RSS pair's changes say so
+INDEX_VERSION = 6  # 2: derived changes carry the statistic they compare; 3: flags DIFFERENCE | SECONDARY;
+# 4: a run is compared with its name's first and previous runs only; 5: a CPU or RSS pair's changes say so;
+# 6: a run is compared with its name's first run only
 INDEX_NAME = "ledger.index"
 MAX_INDEX_BYTES = 64 * 1024 * 1024
 
