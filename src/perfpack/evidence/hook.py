@@ -191,7 +191,7 @@ def _parse(scan: "Any", raw: bytes, errors: str = "replace") -> object:
 
 
 def _blocks_backwards(path: str):
-    """A regular file's whole lines, from its end backwards, in blocks read in growing chunks (a final
+    """A regular file's whole lines, from its end backwards, in blocks of about CHUNK bytes (a final
     message is near the end: one small read, not the whole transcript), at most MAX_TRANSCRIPT_SCAN bytes."""
     from perfpack.lightos import _native
 
@@ -205,9 +205,9 @@ def _blocks_backwards(path: str):
         info = _native.fstat(fd)
         if info.st_mode & 0o170000 != 0o100000:
             return
-        position, carry, chunk, scanned = info.st_size, b"", CHUNK, 0
+        position, carry, scanned = info.st_size, b"", 0
         while position > 0 and scanned < MAX_TRANSCRIPT_SCAN:
-            step = min(chunk, position, MAX_TRANSCRIPT_SCAN - scanned)
+            step = min(CHUNK, position, MAX_TRANSCRIPT_SCAN - scanned)
             position -= step
             scanned += step
             _native.lseek(fd, position, 0)
