@@ -145,8 +145,6 @@ _SIZE_LINKS = {"is", "was", "are", "were", "of", "about", "around", "roughly", "
 _CONFIDENCE_AFTER = ("ci", "confidence", "credible", "interval", "intervals")
 _PAIR_ARROWS = ("→", "->", "=>", "⇒", "to", "⟶", "—>", "-->")
 _ARROWS_AHEAD = tuple(arrow for arrow in _PAIR_ARROWS if arrow != "to")
-_RANGE_DASHES = "-–—"
-_CLAUSE_ENDS = ".;!?\n"
 _NUMBER_CHARS = "0123456789"
 _DIGITS_TO_ZERO = bytes.maketrans(b"123456789", b"000000000")  # every digit as "0"
 _SPACES = " \u00a0\u2009\u202f"

@@ -71,7 +71,7 @@ def build(records: "list[dict[str, Any]]", claims: list[Claim] | None = None) ->
             if levels is None or dimension in levels:
                 grouped.setdefault(dimension, []).append(
                     (abs(value) if dimension == "percent" else value, order,
-                     _compared(metric, of) if dimension == "time" else metric,
+                     _compared(metric, of) if dimension in ("time", "size") else metric,
                      SECONDARY if secondary else 0))
             if not pairs or secondary:
                 continue

@@ -23,7 +23,6 @@ _SAME_STATISTIC = {"p50": {"p50", "median"}, "median": {"p50", "median"}, "mean"
                    # live at the peak: the peak itself, or an allocation site's bytes at it (profile --memory)
                    AT_PEAK: _MEMORY | {"bytes"},
                    "rate": {"rate", "achieved_rate"}}
-_RUN_STATISTICS = {"p50", "median", "mean", "max", "min"}
 _LEVELS = {"cpu": {"cpu", "cpu_pct", "cpu_percent"}}  # percentages that are levels, not changes
 _EPSILON = 1e-6  # relative: float error in unit conversions (1.64 s * 1000), never a looser rounding
 _CHANGE_METRICS = ("change_pct", "change", "delta_pct")
@@ -131,8 +130,6 @@ def _statistic_ok(claim: Claim, metric: str) -> bool:
         return metric in _HEADLINE  # an unnamed "saves about 0.5 s" is the median's, not any p95's or max's
     if not claim.metric or not metric:
         return True
-    if claim.dimension == "size" and claim.metric in ("rss", "memory") and metric in _RUN_STATISTICS:
-        return True  # "median RSS 28.7 MiB": bench records the RSS of its runs by statistic
     same = _SAME_STATISTIC.get(claim.metric, {claim.metric})
     return metric in same or claim.metric == metric
 
@@ -219,9 +216,9 @@ def match_all(claims: list[Claim], figures: Figures) -> list[str | None]:
 
 # --- the ledger's index: the reading half (perfpack.evidence.index writes it) ------------------------------
 
-INDEX_VERSION = 6  # 2: derived changes carry the statistic they compare; 3: flags DIFFERENCE | SECONDARY;
+INDEX_VERSION = 7  # 2: derived changes carry the statistic they compare; 3: flags DIFFERENCE | SECONDARY;
 # 4: a run is compared with its name's first and previous runs only; 5: a CPU or RSS pair's changes say so;
-# 6: a run is compared with its name's first run only
+# 6: a run is compared with its name's first run only; 7: an RSS figure says "rss" as a CPU figure says "cpu"
 INDEX_NAME = "ledger.index"
 MAX_INDEX_BYTES = 64 * 1024 * 1024
 
