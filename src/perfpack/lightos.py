@@ -121,7 +121,11 @@ def read_regular(path: str, max_bytes: int, *, follow_symlinks: bool = True, tai
         if tail and info.st_size > max_bytes:
             _native.lseek(fd, info.st_size - max_bytes, 0)
             return read_fd(fd, max_bytes)
-        return read_fd(fd, max_bytes + 1)
+        # one read of the size fstat gave: os.read(fd, n) allocates n bytes first, and a 1 MiB buffer for a
+        # small file is fresh memory to fault in (a file that grew meanwhile is read on to the limit)
+        size = min(max_bytes + 1, info.st_size + 1)
+        data = _native.read(fd, size)
+        return data if len(data) < size else data + read_fd(fd, max_bytes + 1 - size)
     finally:
         _native.close(fd)
 

@@ -4,6 +4,7 @@ payload on stdin, in a real git project with a real ledger and real transcript f
 from __future__ import annotations
 
 import json
+import marshal
 import os
 import subprocess
 import sys
@@ -222,7 +223,8 @@ def test_a_stale_index_is_rebuilt_from_the_ledger(tmp_path):
     assert b"load-x" in _index(project).read_bytes()  # rewritten for the next stop
 
 
-@pytest.mark.parametrize("damage", ["garbage", "truncated", "symlink", "fifo", "wrong key", "huge counts"])
+@pytest.mark.parametrize("damage", ["garbage", "truncated", "symlink", "fifo", "wrong key", "huge counts",
+                                    "wrong types"])
 def test_a_damaged_index_is_never_trusted(tmp_path, damage):
     project = _project(tmp_path)
     index = _index(project)
@@ -235,15 +237,16 @@ def test_a_damaged_index_is_never_trusted(tmp_path, damage):
     elif damage in ("symlink", "fifo"):
         make_hostile(index, damage, data)
     elif damage == "wrong key":
-        header, _, body = data.partition(b"\n")
-        parsed = json.loads(header)
-        parsed["ledger"][0] += 1
-        index.write_bytes(json.dumps(parsed).encode() + b"\n" + body)
-    elif damage == "huge counts":
-        header, _, body = data.partition(b"\n")
-        parsed = json.loads(header)
-        parsed["columns"] = {dim: [0, 10 ** 9] for dim in parsed["columns"]}
-        index.write_bytes(json.dumps(parsed).encode() + b"\n" + body)
+        version, key, ids, metrics, columns = marshal.loads(data)
+        index.write_bytes(marshal.dumps((version, [key[0] + 1] + key[1:], ids, metrics, columns)))
+    elif damage == "huge counts":  # columns of different lengths
+        version, key, ids, metrics, columns = marshal.loads(data)
+        columns = {dim: (keys * 3, orders, codes, flags)
+                   for dim, (keys, orders, codes, flags) in columns.items()}
+        index.write_bytes(marshal.dumps((version, key, ids, metrics, columns)))
+    elif damage == "wrong types":
+        version, key, ids, metrics, columns = marshal.loads(data)
+        index.write_bytes(marshal.dumps((version, key, ids, metrics, {d: ("x", 1, None) for d in columns})))
     assert "2.9 s" in (_blocked(_run("subagent-stop", _subagent(project, INVENTED), project)) or "")
     assert _blocked(_run("subagent-stop", _subagent(project, GENUINE), project)) is None
 
@@ -279,6 +282,20 @@ def test_the_hook_path_imports_no_heavy_module(tmp_path, event, final):
     imported = {line.rsplit("|", 1)[1].strip() for line in proc.stderr.decode().splitlines()
                 if line.startswith("import time:") and "|" in line}
     assert not imported & {"os", "json", "re", "enum", "typing", "collections", "array", "bisect"}, imported
+
+
+def test_a_report_that_passes_costs_no_shared_library(tmp_path):
+    """The payload (a flat object) and the ledger's index (marshal) are read without `_json`, a shared
+    library whose loading costs a hook start about half a millisecond."""
+    project = _project(tmp_path)
+    environ = {k: v for k, v in os.environ.items() if k not in ("CLAUDE_PROJECT_DIR", "PERFPACK_HOOKS")}
+    proc = subprocess.run([sys.executable, "-X", "importtime", "-S", str(HOOK), "subagent-stop"],
+                          input=json.dumps(_subagent(project, GENUINE)).encode(), capture_output=True,
+                          cwd=project, env=environ, timeout=30)
+    assert proc.returncode == 0 and proc.stdout == b""
+    imported = {line.rsplit("|", 1)[1].strip() for line in proc.stderr.decode().splitlines()
+                if line.startswith("import time:") and "|" in line}
+    assert "perfpack.evidence.match" in imported and "_json" not in imported, imported
 
 
 def test_the_subagent_stop_matcher_selects_exactly_the_pack_agents_on_both_routes():

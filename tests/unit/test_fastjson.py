@@ -111,3 +111,71 @@ def test_dumps_refuses_keys_that_are_not_strings():
     with pytest.raises(TypeError, match="keys must be str"):
         dumps({1: "int key"})
 
+
+
+# --- loads_object: a flat payload read without the C accelerator ------------------------------------------
+
+from perfpack.fastjson import _flat_object, loads_object  # noqa: E402
+
+flat_values = st.none() | st.booleans() | st.text()
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.dictionaries(st.text(max_size=12), flat_values, max_size=8), st.booleans(),
+       st.sampled_from([None, 2]), st.sampled_from([None, (",", ":"), (" , ", " : ")]))
+def test_a_flat_object_is_read_in_python_exactly_as_json_reads_it(value, ascii_only, indent, separators):
+    text = json.dumps(value, ensure_ascii=ascii_only, indent=indent, separators=separators)
+    assert _flat_object(text) == json.loads(text)
+    assert _flat_object(text) is not None  # the fast path took it
+    assert loads_object(text) == value
+
+
+@settings(max_examples=600, deadline=None)
+@given(st.dictionaries(st.text(max_size=6), flat_values, min_size=1, max_size=4), st.booleans(),
+       st.lists(st.tuples(st.integers(0, 10**6), st.sampled_from(['"', "\\", "u", "\n", "\x01", ",", "}", "{",
+                                                                  ":", " ", "1", "t", "\\u", "\\ud83d", "\\"
+                                                                  "udc00", "é"])), max_size=3),
+       st.lists(st.integers(0, 10**6), max_size=2))
+def test_damaged_payloads_are_accepted_and_rejected_exactly_as_json_does(value, ascii_only, inserts, cuts):
+    text = json.dumps(value, ensure_ascii=ascii_only)
+    for where, piece in inserts:
+        where %= len(text) + 1
+        text = text[:where] + piece + text[where:]
+    for where in cuts:
+        if text:
+            where %= len(text)
+            text = text[:where] + text[where + 1:]
+    try:
+        expected = json.loads(text)
+    except ValueError:
+        assert _flat_object(text) is None
+        with pytest.raises(ValueError):
+            loads_object(text)
+    else:
+        fast = _flat_object(text)
+        assert fast is None or fast == expected
+        assert loads_object(text) == expected
+
+
+@pytest.mark.parametrize("text", ['{"a": 1}', '{"a": [1]}', '{"a": {"b": "c"}}', '[]', '"x"', "null",
+                                  '{"a": -Infinity}', '{"a": "\\ud83d\\ude00"}', '{"a": "\\ud83d"}'])
+def test_loads_object_reads_anything_else_through_loads(text):
+    assert loads_object(text) == json.loads(text)
+
+
+def test_a_hook_payload_is_read_without_loading_the_c_accelerator():
+    payload = {"session_id": "s", "transcript_path": "/t.jsonl", "cwd": "/p",
+               "hook_event_name": "SubagentStop", "stop_hook_active": False,
+               "agent_type": "performance-engineer",
+               "last_assistant_message": "p95 412 ms \u2192 131 ms (\u221268 %)\n\n| a | b |\t\"q\" \\ "
+                                         "\U0001F600"}
+    code = ("import sys; from perfpack.fastjson import loads_object; "
+            f"assert loads_object(sys.stdin.read()) == {payload!r}; print('_json' in sys.modules)")
+    import subprocess
+    import sys as system
+
+    for text in (json.dumps(payload), json.dumps(payload, ensure_ascii=False, separators=(",", ":"))):
+        script = f"import sys; sys.path[:0] = {system.path!r}; {code}"
+        done = subprocess.run([system.executable, "-S", "-c", script], input=text, capture_output=True,
+                              text=True, check=True)
+        assert done.stdout.strip() == "False"

@@ -10,6 +10,7 @@ from perfpack.evidence.match import (
     _INF,
     _RUNS_KEPT,
     _SECONDARY,
+    CHANGE,
     DIFFERENCE,
     SECONDARY,
     Figures,
@@ -22,7 +23,7 @@ if TYPE_CHECKING:
 
 def build(records: "list[dict[str, Any]]", claims: list[Claim] | None = None) -> Figures:
     """Every figure the records hold, plus what they imply: for a before/after pair of one record, or two
-    runs of one name, the ratio, the speed-up, the percentage change and the difference. With `claims`,
+    runs of one name, the change (after / before, in the CHANGE column) and the difference. With `claims`,
     only what those claims could match is built."""
     if claims is None:
         levels, ratios, percents, deltas = None, True, True, None
@@ -108,16 +109,11 @@ def build(records: "list[dict[str, Any]]", claims: list[Claim] | None = None) ->
     for order, dimension, metric, before, after in changes:
         if not before:
             continue
-        ratio = after / before
-        speedup = 1 / ratio if ratio else 0.0
         # a change perfpack derives is labelled with the statistic it compares ("~p95"; "~" from a ratio
         # the record printed): a change claim must name that statistic, or be about the headline one
         derived = _DERIVED + (metric if order in headline else "")  # no median pair: its changes are it
-        if ratios:
-            grouped.setdefault("ratio", []).extend(((ratio, order, derived, 0), (speedup, order, derived, 0)))
-        if percents:
-            change, gain = abs(ratio - 1) * 100, abs(speedup - 1) * 100
-            grouped.setdefault("percent", []).extend(((change, order, derived, 0), (gain, order, derived, 0)))
+        if ratios or percents:  # one form, after / before: the matcher reads speed-ups and percentages off it
+            grouped.setdefault(CHANGE, []).append((after / before, order, derived, 0))
         if dimension and (delta_dimensions is None or dimension in delta_dimensions):
             grouped.setdefault(dimension, []).append((abs(before - after), order, metric, DIFFERENCE))
     return Figures.from_items(grouped, ids)

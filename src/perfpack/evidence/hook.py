@@ -40,9 +40,9 @@ def handle_stop(argv: list[str], stdin: bytes) -> tuple[int, str]:
 
 def handle(stdin: bytes, *, subagent: bool) -> tuple[int, str]:
     """(exit code, stdout) for one Stop/SubagentStop event; (0, "") lets the stop through."""
-    from perfpack.fastjson import loads
+    from perfpack.fastjson import loads_object
 
-    payload = loads(stdin.decode("utf-8", "replace"))
+    payload = loads_object(stdin.decode("utf-8", "replace"))
     if not isinstance(payload, dict) or payload.get("stop_hook_active") is True:
         return 0, ""
     if subagent:

@@ -6,11 +6,12 @@ this index after each append (a measuring command can afford it), and the hook r
 four memoryview casts. The index names the ledger's size, modification time and inode: when they differ
 (another record appended meanwhile, an edited ledger) the hook rebuilds it from the ledger itself.
 
-Format (ROOT/.claude/perfpack/ledger.index, git-ignored beside the ledger): one JSON header line
-`{"version": 1, "ledger": [size, mtime_ns, inode], "ids": [...], "metrics": [...], "columns": {dimension:
-[offset, count]}}`, then for each dimension at its offset: `count` doubles (the sorted keys), `count`
-32-bit orders, `count` 16-bit metric indices, `count` bytes of delta flags, all native byte order. Any
-doubt (a short file, a bad header, a link, a FIFO) means: not used. Standard library only, no `os`/`json`.
+Format (ROOT/.claude/perfpack/ledger.index, git-ignored beside the ledger): one `marshal` blob (built in,
+unlike `_json`, a shared library the hook would load for it), `(version, [size, mtime_ns, inode], ids,
+metrics, {dimension: (keys, orders, metric indices, flags)})`, each column the bytes of native machine
+numbers: doubles (the sorted keys), 32-bit orders, 16-bit metric indices, bytes of flags. Like the routing
+rules' cache, it is derived data, rebuilt when lost; any doubt (a damaged blob, a link, a FIFO) means: not
+used. Standard library only, no `os`/`json`.
 """
 
 from perfpack.evidence.match import (  # noqa: F401 - the reading half lives beside the matcher (one import)
@@ -34,19 +35,15 @@ if TYPE_CHECKING:
 
 def save(root: str, figures: Figures, key: list[int]) -> None:
     """Write the index for the ledger state `key` (atomically: a temporary file renamed over it)."""
-    from perfpack.fastjson import dumps
+    import marshal
+
     from perfpack.lightos import _native
 
     _, path = index_paths(root)
-    layout, blobs, offset = {}, [], 0
-    for dimension, (keys, orders, codes, deltas) in figures.columns.items():
-        chunk = _pack(keys, "d", 8) + _pack(orders, "i", 4) + _pack(codes, "H", 2) + _pack(deltas, "B", 1)
-        layout[dimension] = [offset, len(keys)]
-        blobs.append(chunk)
-        offset += len(chunk)
-    header = dumps({"version": INDEX_VERSION, "ledger": key, "ids": figures.ids, "metrics": figures.metrics,
-                    "columns": layout})
-    data = header.encode("utf-8") + b"\n" + b"".join(blobs)
+    layout = {dimension: (_pack(keys, "d", 8), _pack(orders, "i", 4), _pack(codes, "H", 2),
+                          _pack(flags, "B", 1))
+              for dimension, (keys, orders, codes, flags) in figures.columns.items()}
+    data = marshal.dumps((INDEX_VERSION, key, list(figures.ids), list(figures.metrics), layout))
     temporary = f"{path}.{_native.getpid()}.tmp"
     flags = _native.O_WRONLY | _native.O_CREAT | _native.O_EXCL | getattr(_native, "O_NOFOLLOW", 0) \
         | getattr(_native, "O_CLOEXEC", 0)

@@ -35,6 +35,8 @@ _INF = float("inf")
 # headline one (an interval bound, a spread, the noise notes, the load generator's own lag and CPU), which
 # backs only a claim read in such a context ("[355 ms – 585 ms]", "± 94 ms", "generator lag p99 2 ms").
 DIFFERENCE, SECONDARY = 1, 2
+# The dimension of the changes perfpack derives from two figures, each kept once as after / before.
+CHANGE = "change"
 _SECONDARY = {"stdev", "median_ci_width", "variation", "achieved_of_target"}
 # Earlier runs of one name a run is compared with: its first (often the saved baseline). More (the first and
 # the 8 latest, then the first and the previous) made a name's history a field of changes an invented
@@ -134,13 +136,13 @@ def _statistic_ok(claim: Claim, metric: str) -> bool:
     return metric in same or claim.metric == metric
 
 
-def _newest(claim: Claim, figures: Figures, dimension: str, window: range) -> str | None:
-    """The record id of the newest figure in `window` that fits the claim's statistic, kind and direction."""
+def _newest(claim: Claim, figures: Figures, dimension: str, window: range) -> int:
+    """The order of the newest figure in `window` that fits the claim's statistic, kind and direction; -1."""
+    best = -1
     if not window:
-        return None
+        return best
     keys, orders, codes, deltas = figures.columns[dimension]
     metrics = figures.metrics
-    best = -1
     for position in window:
         order, code = orders[position], codes[position]
         if order <= best or not _statistic_ok(claim, metrics[code] if code < len(metrics) else "") or \
@@ -150,6 +152,43 @@ def _newest(claim: Claim, figures: Figures, dimension: str, window: range) -> st
         if dimension == "ratio" and keys[position] < 1 <= claim.value:
             continue  # "2.4x" is a speed-up, "0.41x" a ratio
         best = order
+    return best
+
+
+def _inverse(low: float, high: float) -> tuple[float, float]:
+    """{1 / x for x in [low, high]} for 0 <= low <= high (1 / 0 is infinite, 1 / infinity 0)."""
+    return (1 / high if high > 0 else _INF) if high < _INF else 0.0, 1 / low if low > 0 else _INF
+
+
+def _change_windows(claim: Claim, low: float, high: float) -> list[tuple[float, float]]:
+    """Where a ratio or percentage claim's window [low, high] lies among the derived changes, each kept in
+    one form, r = after / before: a ratio is r or a speed-up 1 / r ("2.4x" is r = 0.41), a percentage
+    |r - 1| or |1 / r - 1| ("-59 %" is r = 0.41, "144 % faster" too)."""
+    low = max(low, 0.0)
+    if high < low:
+        return []
+    if claim.dimension == "ratio":
+        if claim.value >= 1:
+            low = max(low, 1.0)  # "2.4x" is a speed-up or a slow-down, never a ratio below 1
+            if high < low:
+                return []
+        return [(low, high), _inverse(low, high)]
+    near, far = low / 100, high / 100  # a change of 1 +- [near, far]
+    up = (1 + near, 1 + far)
+    down = (max(1 - far, 0.0), 1 - near) if near <= 1 else None
+    windows = [up, _inverse(*up)]
+    if down is not None:
+        windows += [down, _inverse(*down)]
+    return windows
+
+
+def _best(claim: Claim, figures: Figures, low: float, high: float) -> str | None:
+    """The id of the newest record with a figure in [low, high] (in the claim's dimension, and for a ratio
+    or a percentage among the derived changes too) that fits the claim."""
+    best = _newest(claim, figures, claim.dimension, figures.window(claim.dimension, low, high))
+    if claim.dimension in ("ratio", "percent") and CHANGE in figures.columns:
+        for start, stop in _change_windows(claim, low, high):
+            best = max(best, _newest(claim, figures, CHANGE, figures.window(CHANGE, start, stop)))
     return figures.ids[best] if 0 <= best < len(figures.ids) else None
 
 
@@ -171,16 +210,15 @@ def _match(claim: Claim, figures: Figures) -> str | None:
     value = abs(claim.base_value) if claim.dimension == "percent" else claim.base_value
     slack = claim.tolerance * 1.001 + abs(value) * 2 * _EPSILON
     if claim.bound == "min":
-        return _newest(claim, figures, claim.dimension, figures.window(claim.dimension, value - slack, _INF))
+        return _best(claim, figures, value - slack, _INF)
     if claim.bound == "max":
-        return _newest(claim, figures, claim.dimension, figures.window(claim.dimension, -_INF, value + slack))
+        return _best(claim, figures, -_INF, value + slack)
     candidates = [value]
     if claim.dimension == "size" and claim.unit.lower() in ("kb", "mb", "gb"):
         binary = {"kb": 1024.0, "mb": 1024.0 ** 2, "gb": 1024.0 ** 3}[claim.unit.lower()]
         candidates.append(claim.value * binary)  # "212 MB" written for 212 MiB
     for candidate in candidates:
-        window = figures.window(claim.dimension, candidate - slack, candidate + slack)
-        found = _newest(claim, figures, claim.dimension, window)
+        found = _best(claim, figures, candidate - slack, candidate + slack)
         if found is not None:
             return found
     return None
@@ -194,8 +232,7 @@ def match_range(low: Claim, high: Claim, figures: Figures) -> str | None:
     if lowest <= 0 or highest <= lowest or highest > lowest * 1.25:
         return None  # a range written high to low, or wider than a quarter, is two figures to back
     slack = max(low.tolerance, high.tolerance)
-    window = figures.window(high.dimension, lowest - slack, highest + slack)
-    return _newest(high, figures, high.dimension, window)
+    return _best(high, figures, lowest - slack, highest + slack)
 
 
 def match_all(claims: list[Claim], figures: Figures) -> list[str | None]:
@@ -216,9 +253,10 @@ def match_all(claims: list[Claim], figures: Figures) -> list[str | None]:
 
 # --- the ledger's index: the reading half (perfpack.evidence.index writes it) ------------------------------
 
-INDEX_VERSION = 7  # 2: derived changes carry the statistic they compare; 3: flags DIFFERENCE | SECONDARY;
+INDEX_VERSION = 8  # 2: derived changes carry the statistic they compare; 3: flags DIFFERENCE | SECONDARY;
 # 4: a run is compared with its name's first and previous runs only; 5: a CPU or RSS pair's changes say so;
-# 6: a run is compared with its name's first run only; 7: an RSS figure says "rss" as a CPU figure says "cpu"
+# 6: a run is compared with its name's first run only; 7: an RSS figure says "rss" as a CPU figure says "cpu";
+# 8: one marshal blob instead of a JSON header and a binary body, and a derived change kept once (CHANGE)
 INDEX_NAME = "ledger.index"
 MAX_INDEX_BYTES = 64 * 1024 * 1024
 
@@ -243,8 +281,8 @@ def ledger_key(ledger: str) -> list[int] | None:
 
 
 def load_index(root: str, read_regular: "Any") -> Figures | None:
-    """The index when it describes the ledger as it is now; None otherwise."""
-    from perfpack.fastjson import loads
+    """The index when it describes the ledger as it is now; None otherwise (or for any doubt about it)."""
+    import marshal  # built in, already loaded by the interpreter's start (`_json` is a shared library)
 
     ledger, path = index_paths(root)
     key = ledger_key(ledger)
@@ -253,25 +291,18 @@ def load_index(root: str, read_regular: "Any") -> Figures | None:
     data = read_regular(path, MAX_INDEX_BYTES)
     if not data:
         return None
-    newline = data.find(b"\n")
     try:
-        header = loads(data[:newline].decode("utf-8")) if newline > 0 else None
-        if not isinstance(header, dict) or header.get("version") != INDEX_VERSION or \
-                header.get("ledger") != key:
+        version, stored, ids, metrics, layout = marshal.loads(data)
+        if version != INDEX_VERSION or stored != key or ids.__class__ is not list or \
+                metrics.__class__ is not list or layout.__class__ is not dict:
             return None
-        ids, metrics, layout = header["ids"], header["metrics"], header["columns"]
-        if not (isinstance(ids, list) and isinstance(metrics, list) and isinstance(layout, dict)):
-            return None
-        body = memoryview(data)[newline + 1:]
         columns = {}
-        for dimension, (offset, count) in layout.items():
-            if not (isinstance(offset, int) and isinstance(count, int) and offset >= 0 and count >= 0):
+        for dimension, blobs in layout.items():
+            keys, orders, codes, flags = (memoryview(blob) for blob in blobs)
+            column = (keys.cast("d"), orders.cast("i"), codes.cast("H"), flags.cast("B"))
+            if not len(column[0]) == len(column[1]) == len(column[2]) == len(column[3]):
                 return None
-            ends = [offset + count * 8, offset + count * 12, offset + count * 14, offset + count * 15]
-            if ends[3] > len(body):
-                return None
-            columns[str(dimension)] = (body[offset:ends[0]].cast("d"), body[ends[0]:ends[1]].cast("i"),
-                                       body[ends[1]:ends[2]].cast("H"), body[ends[2]:ends[3]].cast("B"))
-    except (ValueError, TypeError, KeyError, AttributeError, RecursionError, UnicodeDecodeError):
+            columns[str(dimension)] = column
+    except Exception:  # a damaged or foreign index is only ever not used
         return None
     return Figures(columns, [str(i) for i in ids], [str(m) for m in metrics])

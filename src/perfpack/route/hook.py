@@ -6,7 +6,7 @@ means exit 0, no output.
 
 
 from perfpack import lightos
-from perfpack.fastjson import dumps, loads
+from perfpack.fastjson import dumps, loads_object
 from perfpack.route.engine import default_rules_path, load_rules, route
 
 STATE_FILE = "route-sessions.txt"
@@ -118,7 +118,7 @@ def handle(argv: list[str], stdin_bytes: bytes) -> tuple[int, str]:
     if (lightos.getenv("PERFPACK_ROUTE") or "1").lower() in _OFF:
         return 0, ""
     try:
-        payload = loads(stdin_bytes.decode("utf-8"))
+        payload = loads_object(stdin_bytes.decode("utf-8"))
     except (ValueError, UnicodeDecodeError, RecursionError):
         return 0, ""
     if not isinstance(payload, dict):
