@@ -636,6 +636,24 @@ def test_cpu_changes_name_the_cpu_and_a_change_said_two_ways_shares_its_statisti
     assert _backed("CPU 55 %", records) == [False]  # a CPU level is not a change of the CPU time
 
 
+def test_a_central_figure_said_of_the_cpu_may_be_the_cpu_median():
+    """CPU named in a figure's clause, right after it or in its column: the CPU time's median backs it
+    (bench records it as the CPU's); without CPU named, or for another statistic, it does not."""
+    records = [{"id": "bench-1", "kind": "bench", "name": "e", "figures": [
+        {"metric": "median", "value": 0.502, "unit": "s", "of": "wall", "side": "before"},
+        {"metric": "median", "value": 0.252, "unit": "s", "of": "wall", "side": "after"},
+        {"metric": "median", "value": 0.443, "unit": "s", "of": "cpu", "side": "before"},
+        {"metric": "median", "value": 0.201, "unit": "s", "of": "cpu", "side": "after"}]}]
+    assert _backed("CPU of the Python process dropped too (443 ms -> 201 ms median)", records) == [True, True]
+    assert _backed("- baseline: 502 ms median wall, 443 ms CPU", records) == [True, True]
+    table = ("| | median wall | median CPU |\n|---|---|---|\n| before | 502 ms | 443 ms |\n"
+             "| after | 252 ms | 201 ms |")
+    assert _backed(table, records) == [True] * 4
+    assert _backed("the median went 443 ms -> 201 ms", records) == [False, False]  # the wall's is 502 -> 252
+    assert _backed("CPU-heavy: p95 443 ms", records) == [False]  # not a CPU median
+    assert _backed("the CPU profile says the median was 443 ms", records) == [False]  # a profile's
+
+
 def test_a_level_after_a_colon_and_a_multiple_of_the_test_traffic():
     assert _claims("it's back down: 541 ms median") == [("541 ms", "p50")]
     assert [claim.delta for claim in extract_claims("it's back down: 541 ms median")] == [False]

@@ -152,7 +152,8 @@ class Claim:
     """One figure the message states: `value` in `unit` (as written) and in the dimension's base unit."""
 
     __slots__ = ("text", "value", "unit", "dimension", "base_value", "tolerance", "metric", "start", "end",
-                 "direction", "partner", "is_range", "range_of", "inherited", "bound", "delta", "secondary")
+                 "direction", "partner", "is_range", "range_of", "inherited", "bound", "delta", "secondary",
+                 "cpu")
 
     def __init__(self, text: str, value: float, unit: str, dimension: str, factor: float, tolerance: float,
                  metric: str | None, start: int, end: int) -> None:
@@ -173,6 +174,7 @@ class Claim:
         self.inherited = False  # the statistic is a neighbour's ("p95 1.2 s (was 3.0 s)"): a guess
         self.range_of: Claim | None = None  # on the high end: the low end
         self.secondary = False  # in a bracketed interval, after "±", or about noise or the generator's lag
+        self.cpu = False  # CPU is named in its clause, right after it or in its column: it may be the CPU's
 
     def as_dict(self) -> dict:
         return {"text": self.text, "value": self.value, "unit": self.unit, "dimension": self.dimension,
@@ -554,6 +556,23 @@ def _metric_near(text: str, boundary: int, start: int, end: int, dimension: str)
     from perfpack.evidence.tables import table_metric  # only a message with a table pays for it
 
     return table_metric(text, start, dimension)
+
+
+def _names_cpu(text: str, clause_start: int, start: int, end: int) -> bool:
+    """CPU named as what a figure is about: in its clause before it ("CPU of the process didn't drop (436 ms
+    -> 534 ms median)"), right after it ("1,450 ms CPU") or in its table column ("| median CPU |")."""
+    words = _words(text, clause_start, start)
+    if any(word.strip(".") == "cpu" and not (position and words[position - 1] in _PROFILE_WORDS)
+           for position, word in enumerate(words)):
+        return True  # (words nearest first: "CPU profile" is a profile's)
+    after = text[end:end + 12].lower().replace(")", " ").split()
+    if after[:1] and after[0].strip(".,;:|*") == "cpu":
+        return True
+    if not text[text.rfind("\n", 0, start) + 1:start].lstrip().startswith("|"):
+        return False
+    from perfpack.evidence.tables import table_header
+
+    return "cpu" in (table_header(text, start) or "").lower().translate(_WORD_BREAKS).split()
 
 
 def _bound_before(text: str, boundary: int, start: int) -> str | None:
@@ -1055,6 +1074,7 @@ def extract_claims(message: str) -> list[Claim]:
     lowered = text.lower()
     qualifiers = "[" in text or any(word in lowered for word in _QUALIFIER_WORDS)
     targets = _labels_name_targets(lowered)
+    cpu_named = "cpu" in lowered
     while index < n and len(claims) < MAX_CLAIMS:
         if text[index] not in _NUMBER_CHARS:
             index = digits.find(b"0", index)
@@ -1143,6 +1163,8 @@ def extract_claims(message: str) -> list[Claim]:
             claim.direction = "change"  # "-44 %", "+4.5 %", "down 41 %", "cut by 30 %": a change, not a level
         claim.secondary = claim.metric == "stdev" or (
             qualifiers and _context().qualifying(text, clause_start, sign_start, unit_end))
+        claim.cpu = cpu_named and dimension in ("time", *_CHANGES) and \
+            _names_cpu(text, clause_start, sign_start, unit_end)
         starts_pair = joiner in _PAIR_ARROWS or \
             text[unit_end:unit_end + 5].lstrip().startswith(_ARROWS_AHEAD)
         claim.delta = dimension not in _CHANGES and not starts_pair and _is_delta(

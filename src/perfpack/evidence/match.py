@@ -109,7 +109,12 @@ def figures_of(records: "list[dict[str, Any]]", claims: list[Claim] | None = Non
     return build(records, claims)
 
 
+_CENTRAL = (None, "p50", "median", "mean")
+
+
 def _statistic_ok(claim: Claim, metric: str) -> bool:
+    if claim.cpu and claim.metric in _CENTRAL and metric in ("cpu", _DERIVED + "cpu"):
+        return True  # "CPU didn't drop (436 ms -> 534 ms median)", "1,450 ms CPU": the CPU time's median
     if claim.dimension == "percent" and claim.metric in _LEVELS:
         if claim.direction and metric.startswith(_DERIVED):
             return metric[len(_DERIVED):] == claim.metric  # "CPU -55 %": a change of the CPU time
