@@ -138,6 +138,21 @@ def test_bad_revisions_are_one_line_errors(repo, tmp_path):
     assert len(_worktrees(repo)) == 1 and list((tmp_path / "tmp").iterdir()) == []
 
 
+def test_an_untracked_input_missing_from_the_checkouts_gets_a_hint_that_says_so(repo, tmp_path):
+    """A git-ignored data file given by relative path is not in a revision's fresh checkout: the hint says
+    where the command runs, not "--ignore-failure" (which would only measure the failure)."""
+    env = _env(tmp_path)
+    (repo / ".gitignore").write_text("data.txt\n")
+    (repo / "data.txt").write_text("rows\n")
+    command = [sys.executable, "-m", "perfpack", "compare", "--runs", "3", "--rev", "HEAD~1", "--rev", "HEAD",
+               "--", "cat", "data.txt"]
+    proc = subprocess.run(command, cwd=repo, capture_output=True, text=True, env=env)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
+    assert "fresh checkout of HEAD~1" in proc.stderr and "absolute path" in proc.stderr, proc.stderr
+    assert "--ignore-failure" not in proc.stderr
+    assert len(_worktrees(repo)) == 1
+
+
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
 def test_worktrees_and_commands_are_cleaned_up_when_interrupted(repo, tmp_path, signum):
     env = _env(tmp_path)

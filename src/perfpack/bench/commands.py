@@ -452,6 +452,12 @@ def _compare_revisions(
             make_plan(command, options, runs=request.pairs, min_time=None, pinned=pinned, cwd=str(t.cwd))
             for t in trees
         ]
+        for plan, tree in zip(plans, trees, strict=True):
+            # a file git does not track (ignored data, a build's output) is not in a fresh checkout: the
+            # usual cause, and --ignore-failure would only measure the failure
+            plan.where = (f"the command runs in a fresh checkout of {tree.rev}, which holds only the files "
+                          "git tracks: give untracked or ignored inputs by absolute path, or create them "
+                          "with --setup")
         enable_subreaper()
         try:
             runs_a, runs_b = engine.interleave(

@@ -44,6 +44,7 @@ class Plan:
     # can show its last lines; created on first use.
     stderr_fd: int = -1
     last_stderr: str = ""  # the tail of the most recent failing run's stderr
+    where: str = ""  # what a failure's hint should add about where the command runs (compare --rev)
 
     def set_env(self, name: str, value: str | None) -> None:
         key = os.fsencode(name)
@@ -136,9 +137,8 @@ def _check(run: Run, plan: Plan, index: int) -> None:
     if run.exit_code != 0:
         code = run.exit_code
         how = f"was killed by signal {-code}" if code < 0 else f"exited with {code}"
-        raise PerfpackError(f"`{shown}` {how} on {which}; benchmark stopped",
-                            hint="fix the command, or pass --ignore-failure to measure failing runs too"
-                            + said)
+        fix = plan.where or "fix the command, or pass --ignore-failure to measure failing runs too"
+        raise PerfpackError(f"`{shown}` {how} on {which}; benchmark stopped", hint=fix + said)
 
 
 def measure(plan: Plan, *, progress: Progress | None = None) -> list[Run]:
