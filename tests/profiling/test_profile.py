@@ -206,6 +206,21 @@ def test_memory_path_names_each_function_once(tmp_path: Path, engine: str):
         assert site["path"] == ["main", "fill_cache"], site
 
 
+def test_memray_charges_small_objects_not_the_arenas_that_hold_them(tmp_path: Path):
+    """30,000 floats (24 B each) made on one line: memray sees each object pymalloc hands out, so the line
+    holds about 720 KB in thousands of blocks, not a 1 MiB arena "in 1 block" (as a blind corpus writer
+    saw), and a line that only happened to need a fresh arena is not charged for it."""
+    prog = tmp_path / "stamps.py"
+    prog.write_text("def stamps(n):\n    return [i * 0.5 for i in range(n)]\nkept = stamps(30000)\n")
+    args = ["--memory", "--engine", "memray", "--format", "json", "--", sys.executable, str(prog)]
+    data = _json(_profile(tmp_path, *args))
+    floats = [s for s in data["sites"] if s["function"] == "stamps"]
+    assert floats and sum(s["count"] for s in floats) >= 10_000, data["sites"][:4]
+    assert 600_000 <= sum(s["bytes"] for s in floats) <= 1_100_000, data["sites"][:4]
+    text = _profile(tmp_path, "--memory", "--engine", "memray", "--", sys.executable, str(prog)).stdout
+    assert "(1 blocks)" not in text and "— ?" not in text
+
+
 @pytest.mark.slow
 def test_cprofile_is_the_fallback_and_says_why(tmp_path: Path):
     prog = programs.generate("threads", tmp_path, _seed(), scale=SCALE)

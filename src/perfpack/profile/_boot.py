@@ -196,7 +196,12 @@ class _Memray:
     def __init__(self, out):
         import memray
 
-        self.tracker = memray.Tracker(out, follow_fork=True)
+        try:
+            # each object pymalloc hands out, not the 1 MiB arenas it takes from the system: an arena is
+            # charged to whichever line happened to need it ("1.0 MiB in 1 block" for a few KB of floats)
+            self.tracker = memray.Tracker(out, follow_fork=True, trace_python_allocators=True)
+        except TypeError:  # a memray older than 1.4
+            self.tracker = memray.Tracker(out, follow_fork=True)
 
     def __enter__(self):
         self.tracker.__enter__()

@@ -289,6 +289,9 @@ def short_path(path: str, root: str | None = None) -> str:
     return path
 
 
+NO_PROGRAM_FRAME = "(start-up or native code)"
+
+
 @dataclass
 class Site:
     function: str
@@ -310,7 +313,9 @@ def memory_sites(allocations: list[tuple[Stack, int, int]], *, limit: int | None
     for stack, nbytes, n in allocations:
         frames, _ = code_frames(stack)
         if not frames:
-            frames = [Frame("(unknown)", "", 0, NATIVE)]
+            # no frame of the program: made while perfpack's launcher read and compiled it, or by native
+            # code with no Python frame on its stack
+            frames = [Frame(NO_PROGRAM_FRAME, "", 0, NATIVE)]
         i = charged_index(frames)
         key = _key(frames[i])
         size[key] += nbytes

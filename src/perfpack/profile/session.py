@@ -11,11 +11,27 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Sequence
 
 GRACE_S = 5.0
+NOTICE_S = 30.0  # without a terminal, a run this long is mentioned once on stderr
+
+
+def _progress(elapsed: float, terminal: bool, noticed: bool) -> bool:
+    """Say how long the profiled program has run so far; True once something was written."""
+    if terminal:
+        sys.stderr.write(f"\rprofiling: {elapsed:.0f} s (Ctrl-C stops and keeps what was recorded) ")
+    elif not noticed and elapsed >= NOTICE_S:
+        sys.stderr.write(f"perfpack profile: the program is still running after {elapsed:.0f} s under the "
+                         "profiler (it slows a program down; --duration N stops it after N s and keeps what "
+                         "was recorded)\n")
+    else:
+        return noticed
+    sys.stderr.flush()
+    return True
 
 
 class Session:
@@ -64,23 +80,40 @@ class Session:
         return any(self._ready_marker in line for line in self.lines) if self._ready_marker else False
 
     def wait(self, *, duration: float | None = None) -> str:
-        """Wait for the profiler to finish. Returns "" (it ended by itself), "duration" or "interrupt"."""
-        deadline = None if duration is None else time.monotonic() + duration
+        """Wait for the profiler to finish. Returns "" (it ended by itself), "duration" or "interrupt".
+
+        A long run says so on stderr: the seconds so far on a terminal, else one line after NOTICE_S
+        (a profiler slows a program down, memray's allocation tracking several times)."""
+        started = time.monotonic()
+        deadline = None if duration is None else started + duration
         stopped = ""
+        noticed = False
+        terminal = sys.stderr.isatty()
         try:
             while True:
-                left = None if deadline is None else max(0.0, deadline - time.monotonic())
+                now = time.monotonic()
+                left = None if deadline is None else max(0.0, deadline - now)
+                if terminal:
+                    tick: float | None = 1.0
+                else:
+                    tick = None if noticed else max(0.1, NOTICE_S - (now - started))
+                timeouts = [t for t in (left, tick) if t is not None]
                 try:
-                    self.proc.wait(timeout=left)
+                    self.proc.wait(timeout=min(timeouts) if timeouts else None)
                     break
                 except subprocess.TimeoutExpired:
-                    stopped = "duration"
-                    self.stop()
-                    break
+                    if deadline is not None and time.monotonic() >= deadline:
+                        stopped = "duration"
+                        self.stop()
+                        break
+                    noticed = _progress(time.monotonic() - started, terminal, noticed)
         except KeyboardInterrupt:
             stopped = "interrupt"
             self.stop()
         self._reader.join(timeout=GRACE_S)
+        if terminal and noticed:
+            sys.stderr.write("\r\033[K")
+            sys.stderr.flush()
         return stopped
 
     def stop(self) -> None:

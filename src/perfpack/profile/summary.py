@@ -155,7 +155,7 @@ def _fit(head: list[str], items: list[list[str]], tail: list[str], budget: int =
 
 def _where(file: str, line: int, root: str) -> str:
     path = one_line(short_path(file, root), limit=60)
-    return f"{path}:{line}" if line else (path or "?")
+    return f"{path}:{line}" if line else (path or "no line")
 
 
 def _path_text(path: list[str], limit: int = 5) -> str:
@@ -283,9 +283,10 @@ def memory_text(outcome: Outcome, *, top: int) -> str:
     shown = [s for s in outcome.sites if not live or s.bytes >= MIN_SITE_SHARE * live] or outcome.sites
     for site in shown[:top]:
         share = 100.0 * site.bytes / live if live else 0.0
+        blocks = f"{site.count:,} block" + ("s" if site.count != 1 else "")
         item = [
             f"{human_bytes(site.bytes):>10} {share:5.1f}%  {one_line(site.function, limit=50)} — "
-            f"{_where(site.file, site.line, outcome.root)} ({site.count:,} blocks)"
+            f"{_where(site.file, site.line, outcome.root)} ({blocks})"
         ]
         detail = []
         if site.path and len(site.path) > 1:
