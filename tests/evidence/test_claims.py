@@ -654,6 +654,33 @@ def test_a_central_figure_said_of_the_cpu_may_be_the_cpu_median():
     assert _backed("the CPU profile says the median was 443 ms", records) == [False]  # a profile's
 
 
+def test_a_table_cell_sql_and_a_bracketed_figure_keep_their_words_to_themselves():
+    """Round 11's blind parts: a row label's words ("GROUP BY", "saved as `catalog`") are not a difference's
+    ("down by 84 ms", "saves 970 ms"); "up by about 3 MiB" is one; a bracket holding a figure names that
+    figure ("518 ms (CPU 2.78 s -> 255 ms)"), and a figure's label after it ("a 5.3 MiB peak)") is not the
+    next figure's."""
+    from perfpack.evidence.claims import extract_claims
+
+    def deltas(text):
+        return [(claim.text, claim.delta) for claim in extract_claims(text)]
+
+    assert deltas("| JOIN + GROUP BY | 486 ms | 0.262x |") == [("486 ms", False), ("0.262x", False)]
+    assert deltas("| before, saved as `catalog` | 2 req/s, 15 s |")[0] == ("2 req/s", False)
+    assert deltas("RSS peak up by about 3 MiB") == [("3 MiB", True)]
+    assert deltas("p95 down by 84 ms") == [("84 ms", True)]
+    assert _claims("the median went from 4.78 s to 518 ms (CPU 2.78 s → 255 ms)") == [
+        ("4.78 s", "p50"), ("518 ms", "p50"), ("2.78 s", "cpu"), ("255 ms", "cpu")]
+    assert _claims("latency 40 ms (median)") == [("40 ms", "p50")]  # a bracket of words still labels it
+    profile = [{"id": "profile-1", "kind": "profile", "name": "geo", "figures": [
+        {"metric": "peak", "value": 5540317, "unit": "B"},
+        {"metric": "bytes", "value": 4213376, "unit": "B", "file": "a.py", "line": 16},
+        {"metric": "bytes", "value": 1250944, "unit": "B", "file": "a.py", "line": 18},
+        {"metric": "share", "value": 76.05, "unit": "%"}]}]
+    assert _backed("4.0 MiB live at a.py:16 (76.0 % of a 5.3 MiB peak) and 1.2 MiB at a.py:18",
+                   profile) == [True] * 4
+    assert _claims("p50 412 ms, p95 900 ms") == [("412 ms", "p50"), ("900 ms", "p95")]
+
+
 def test_a_level_after_a_colon_and_a_multiple_of_the_test_traffic():
     assert _claims("it's back down: 541 ms median") == [("541 ms", "p50")]
     assert [claim.delta for claim in extract_claims("it's back down: 541 ms median")] == [False]

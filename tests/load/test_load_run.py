@@ -171,6 +171,10 @@ def test_cli_pass_fail_and_json(http_server, perfpack, tmp_path: Path) -> None:
     assert [e["kind"] for e in ledger] == ["load"] * 3
     p99 = {f["metric"]: f["value"] for f in ledger[-1]["figures"]}["p99"]
     assert p99 == s["latency_ms"]["p99"]
+    # what was run, so runs at different rates or thresholds are told apart (the URL's secrets redacted)
+    command = ledger[-1]["command"]
+    assert command[:3] == ["perfpack", "load", srv.url()] and "--threshold" in command, command
+    assert command[command.index("--threshold") + 1] == "p99<1us" and "--rate" in command, command
 
 
 def test_cli_closed_loop_says_so(http_server, perfpack, tmp_path: Path) -> None:

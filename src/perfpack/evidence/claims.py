@@ -546,7 +546,8 @@ def _metric_near(text: str, boundary: int, start: int, end: int, dimension: str)
     if dimension == "percent" and tail.lstrip(" )").startswith(_OF_SAMPLES):
         return "samples"  # "at 93 % of samples": a share of a CPU profile
     tail = tail[:16]
-    after = tail.replace("(", " ").replace(")", " ").split()
+    # "518 ms (CPU 2.78 s -> 255 ms)": a bracket that holds a figure names that figure, not this one
+    after = [] if _bracket_figure(tail) else tail.replace("(", " ").replace(")", " ").split()
     if dimension in _CHANGES and len(after) >= 2 and after[0] in _LESS_OR_MORE:
         after = after[1:]  # "61 % less memory", "40 % lower p95"
     if after and after[0].strip(".,;") in _METRICS and _fits(_METRICS[after[0].strip(".,;")], dimension):
@@ -558,6 +559,12 @@ def _metric_near(text: str, boundary: int, start: int, end: int, dimension: str)
     return table_metric(text, start, dimension)
 
 
+def _bracket_figure(tail: str) -> bool:
+    """Whether the text right after a figure opens a bracket holding another figure ("(CPU 2.78 s ...")."""
+    own = tail.lstrip()
+    return own[:1] == "(" and any(char.isdigit() for char in _cut(own, ")"))
+
+
 def _names_cpu(text: str, clause_start: int, start: int, end: int) -> bool:
     """CPU named as what a figure is about: in its clause before it ("CPU of the process didn't drop (436 ms
     -> 534 ms median)"), right after it ("1,450 ms CPU") or in its table column ("| median CPU |")."""
@@ -565,8 +572,9 @@ def _names_cpu(text: str, clause_start: int, start: int, end: int) -> bool:
     if any(word.strip(".") == "cpu" and not (position and words[position - 1] in _PROFILE_WORDS)
            for position, word in enumerate(words)):
         return True  # (words nearest first: "CPU profile" is a profile's)
-    after = text[end:end + 12].lower().replace(")", " ").split()
-    if after[:1] and after[0].strip(".,;:|*") == "cpu":
+    after = text[end:end + 12].lower()
+    words = after.replace(")", " ").split()
+    if words and words[0].strip(".,;:|*") == "cpu" and not _bracket_figure(after):
         return True
     if not text[text.rfind("\n", 0, start) + 1:start].lstrip().startswith("|"):
         return False
@@ -842,10 +850,15 @@ def _input_part(text: str, start: int, following: list[str]) -> bool:
 
 def _is_delta(text: str, boundary: int, start: int, end: int) -> bool:
     """"saves 970 ms", "shaved 84 ms off p95", "0.28 s saved", "down by 84 ms": a difference."""
-    before = [] if text[boundary:start].rstrip().endswith("(") else _words(text, boundary, start)[:2]
+    boundary = max(boundary, text.rfind("|", boundary, start) + 1)  # a table cell's words are its own
+    before = [] if text[boundary:start].rstrip().endswith("(") else _words(text, boundary, start)[:3]
     # "saves CPU (191 ms against 333 ms before)": the figures in the parenthesis are levels
-    if before[:1] == ["by"] or any(word in ("saves", "saved", "saving", "shaved", "shaves", "cuts", "trims",
-                                            "trimmed", "gained", "gains") for word in before):
+    if before[:1] and before[0] in _APPROXIMATE:
+        before = before[1:]  # "up by about 3 MiB"
+    before = before[:2]
+    if before[:1] == ["by"] and before[1:2] not in (["group"], ["order"], ["sort"], ["partition"]):
+        return True  # "down by 84 ms", not SQL's "GROUP BY"
+    if any(word in _SAVING for word in before):
         return True
     if before[:1] and before[0] in _CHANGE_VERBS and not text[boundary:start].rstrip().endswith(":"):
         return True  # "p95 dropped 84 ms" (but "dropped to 84 ms" and "back down: 541 ms" are levels)
@@ -854,6 +867,8 @@ def _is_delta(text: str, boundary: int, start: int, end: int) -> bool:
                                     "smaller", "lower") for word in after.split()[:2])
 
 
+_SAVING = {"saves", "saved", "saving", "shaved", "shaves", "cuts", "trims", "trimmed", "gained", "gains"}
+_APPROXIMATE = {"about", "around", "roughly", "approximately", "approx", "nearly", "almost", "some", "~", "≈"}
 _QUOTE_SOURCES = ("you", "user", "ticket", "issue", "customer", "said", "says", "wrote", "writes", "asked",
                   "mentioned", "quote", "reported", "from the", "dashboard", "alert", "incident", "pagerduty")
 
@@ -1137,6 +1152,13 @@ def extract_claims(message: str) -> list[Claim]:
         if index in spelled:
             tolerance = max(tolerance, abs(value) * 0.1)  # a figure written in words is a rounded one
         metric_boundary = max(clause_start, last_of_dimension.get(dimension, 0))
+        if metric_boundary > clause_start:
+            # right after a figure of its dimension: that figure's own label, up to the bracket or comma
+            # that closes it, is not this one's ("a 5.3 MiB peak) and 1.2 MiB at nearest.py:18")
+            closing = [found for found in (text.find(")", metric_boundary, sign_start),
+                                           text.find(",", metric_boundary, sign_start)) if found >= 0]
+            if closing:
+                metric_boundary = min(closing) + 1
         last_figure_end = last_of_dimension[dimension] = unit_end
         if index == hedged_range_at or _words(text, boundary, sign_start)[:1] in _SETTING_BEFORE or \
                 (dimension == hedged_dimension and

@@ -303,16 +303,36 @@ def ledger_figures(summary: dict[str, Any]) -> list[dict[str, Any]]:
     return figures
 
 
+def command_line(o: LoadOptions) -> list[str]:
+    """The run's command line as given (the ledger redacts its secrets): runs at different rates or with
+    different thresholds must be told apart by what was run, not only by their figures."""
+    command = ["perfpack", "load", *(["--scenario", o.scenario] if o.scenario else [o.url or ""])]
+    for flag, value in (("--rate", o.rate), ("--concurrency", o.concurrency), ("--duration", o.duration),
+                        ("--warmup", o.warmup), ("--timeout", o.timeout), ("--connections", o.connections)):
+        if value is not None:
+            command += [flag, f"{value:g}" if isinstance(value, float) else str(value)]
+    if o.method != "GET":
+        command += ["--method", o.method]
+    for header in o.headers:
+        command += ["--header", header]
+    if o.body is not None:
+        command += ["--body", o.body]
+    for threshold in o.thresholds:
+        command += ["--threshold", threshold]
+    if o.name:
+        command += ["--name", o.name]
+    return command + (["--save"] if o.save else [])
+
+
 def record(root: Path, o: LoadOptions, figures: list[dict[str, Any]], summary: dict[str, Any], *,
            name: str | None = None) -> str:
     from perfpack import ledger
 
-    command = ["perfpack", "load", *(["--scenario", o.scenario] if o.scenario else [o.url or ""])]
     return ledger.record(
         root,
         kind="load",
         name=name or o.name,
-        command=command,
+        command=command_line(o),
         figures=figures,
         extra={"verdict": summary["verdict"], "mode": summary["mode"]},
     )
