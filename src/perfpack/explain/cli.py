@@ -195,7 +195,7 @@ def _ledger(root: Path, result: Any, db: str, argv: list[str]) -> None:
         figures = [
             ledger.figure("median", round(s.before_ms, 4), "ms", side="before", lower_bound=s.before_capped),
             ledger.figure("median", round(s.after_ms, 4), "ms", side="after"),
-            ledger.figure("speedup", round(s.speedup, 2), "x"),
+            ledger.figure("speedup", round(s.speedup, 2), "x", lower_bound=s.before_capped),
         ]
         ledger.record(root, kind="explain", name=st.sql[:300], command=["perfpack", *argv], figures=figures,
                       extra={"target": result.target, "ddl": "; ".join(s.ddl), "kept": st.suggestion is s})

@@ -50,9 +50,11 @@ def findings(result: Result) -> list[Finding]:
         runs = f" x{st.count:,}, {_ms(st.total_ms)}" if result.capture is not None else ""
         message = f"reads {_reads(st)} in full: `{_sql(st.sql)}`{runs}"
         if sug.speedup is not None:
+            # stopped at the time cap, the statement without the index would have taken longer still
+            least = "at least " if sug.before_capped else ""
             message += (
                 f"; with the index {_ms(sug.before_ms)}{'+' if sug.before_capped else ''} -> "
-                f"{_ms(sug.after_ms)} ({sug.speedup:,.0f}x, measured)"
+                f"{_ms(sug.after_ms)} ({least}{sug.speedup:,.0f}x, measured)"
             )
         else:
             message += "; the planner would search with the index (not measured: --try-indexes)"
@@ -79,15 +81,18 @@ def summary(result: Result, details: str | None, shown: int, total: int, *, brie
     lines = [head]
     if result.capture and result.capture.get("note"):
         lines.append("  " + one_line(result.capture["note"]))
-    sugg, loops = len(result.suggestions()), len(result.n_plus_one)
-    if sugg:
+    suggested, loops = result.suggestions(), len(result.n_plus_one)
+    if suggested:
         how = (
             "built where it harms nothing, timed, kept only if it searches and is "
             f"{result.min_speedup:g}x faster"
             if result.measured
             else "checked by the planner; prove them with --try-indexes"
         )
-        lines.append(f"{sugg} index(es) to add ({how}).")
+        # a statement's fix may need an index on each of two tables: count the indexes, not the statements
+        indexes = len({ddl for st in suggested if st.suggestion for ddl in st.suggestion.ddl})
+        shapes = f" for {len(suggested)} statement shape(s)" if len(suggested) != indexes else ""
+        lines.append(f"{indexes} index(es) to add{shapes} ({how}).")
     if loops:
         lines.append(f"{loops} N+1 loop(s): fetch those rows in one query.")
     if shown < total:
@@ -105,7 +110,7 @@ def summary(result: Result, details: str | None, shown: int, total: int, *, brie
             )
         if len(left) > 3:
             lines.append(f"  ... {len(left) - 3} more in the details file")
-    if not sugg and not loops and not left and result.statements:
+    if not suggested and not loops and not left and result.statements:
         lines.append("No full read of a table and no N+1 loop.")
     if details:
         lines.append(f"details: {details}")
