@@ -206,6 +206,35 @@ def test_memory_path_names_each_function_once(tmp_path: Path, engine: str):
         assert site["path"] == ["main", "fill_cache"], site
 
 
+def test_a_hot_spot_names_its_function_and_the_line_its_time_went_to(tmp_path: Path):
+    """A blind corpus writer quoted `lint_lines — lint.py:7` (the def line) as the slow spot: a hot spot
+    is a function, named by its first line, and py-spy's lines say where in it the time went."""
+    prog = tmp_path / "hot.py"
+    prog.write_text("@staticmethod\ndef unused():\n    pass\n\n\n"
+                    "def work(n):\n    total = 0\n    for i in range(n):\n        total += sum(range(300))\n"
+                    "    return total\n\n\nprint(work(60000))\n")
+    args = ["--format", "json", "--", sys.executable, str(prog)]
+    data = _json(_profile(tmp_path, *args))
+    work = next(s for s in data["hotspots"] if s["function"] == "work")
+    assert work["line"] == 6 and work["hot_line"]["line"] == 9 and work["hot_line"]["pct"] >= 80, work
+    text = _profile(tmp_path, "--", sys.executable, str(prog)).stdout
+    assert "work — hot.py:6" in text and "line 9:" in text, text
+
+
+def test_first_lines_key_frames_by_their_function_and_keep_the_sampled_line(tmp_path: Path):
+    from perfpack.profile.analysis import first_lines
+    from perfpack.profile.model import Frame
+
+    source = tmp_path / "m.py"
+    source.write_text("import functools\n@functools.cache\ndef f(x):\n    return [i for i in\n"
+                      "            range(x)]\nclass C:\n    y = 1\n")
+    path = str(source)
+    stack = (Frame("<module>", path, 8), Frame("f", path, 4), Frame("<listcomp>", path, 5),
+             Frame("C", path, 7), Frame("g", "<frozen x>", 3))
+    frames = first_lines([(stack, 1)])[0][0]
+    assert [(f.line, f.at) for f in frames] == [(1, 8), (2, 4), (4, 5), (7, 7), (3, 3)]
+
+
 def test_memray_charges_small_objects_not_the_arenas_that_hold_them(tmp_path: Path):
     """30,000 floats (24 B each) made on one line: memray sees each object pymalloc hands out, so the line
     holds about 720 KB in thousands of blocks, not a 1 MiB arena "in 1 block" (as a blind corpus writer

@@ -68,6 +68,39 @@ def is_library(frame: Frame) -> bool:
     return True
 
 
+def first_lines(stacks: list[tuple[Stack, int]]) -> list[tuple[Stack, int]]:
+    """py-spy's frames name the line each one was at; hot spots are functions, keyed (as every engine
+    keys them) by their first line. Each Python frame's line becomes its function's first line, and the
+    line it was at is kept (`at`): where in the function its time went."""
+    from dataclasses import replace
+
+    cache: dict[Frame, Frame] = {}
+    out = []
+    for stack, weight in stacks:
+        frames = []
+        for frame in stack:
+            if frame.kind == PY and frame.line:
+                new = cache.get(frame)
+                if new is None:
+                    new = cache[frame] = replace(frame, line=_first_line(frame), at=frame.line)
+                frame = new
+            frames.append(frame)
+        out.append((tuple(frames), weight))
+    return out
+
+
+def _first_line(frame: Frame) -> int:
+    """The first line of the function (or comprehension, lambda) `frame` is in; its own line when the
+    source cannot tell (no file, a class body)."""
+    from perfpack.profile.memory import function_spans
+
+    if frame.function == "<module>":
+        return 1 if not frame.file.startswith("<") else frame.line
+    spans = function_spans(frame.file, inner=frame.function.startswith("<"))
+    around = [start for start, end, name in spans if name == frame.function and start <= frame.line <= end]
+    return max(around, default=0) or frame.line
+
+
 @dataclass
 class HotSpot:
     function: str
@@ -83,6 +116,8 @@ class HotSpot:
     process: str = ""  # the command line of the (child) process it ran in, when py-spy followed children
     qualname: str = ""  # `Class.method` where the engine says so
     kind: str = "function"  # or "import": the time spent importing a module
+    hot_line: int = 0  # the line most of its self time was sampled at (py-spy), and that time's share
+    hot_line_pct: float = 0.0
     user: bool = True  # the program's own code (False: a sample with no user frame, charged to a library)
 
 
@@ -189,6 +224,7 @@ def hotspots(stacks: list[tuple[Stack, int]], *, limit: int | None = None) -> tu
     library: set[tuple[str, str, int]] = set()
     qualnames: dict[tuple[str, str, int], str] = {}
     imports: set[tuple[str, str, int]] = set()
+    at: dict[tuple[str, str, int], Counter[int]] = defaultdict(Counter)
     for stack, weight in stacks:
         frames, proc = code_frames(stack)
         if not frames or weight <= 0 or is_waiting(frames[-1]):
@@ -206,6 +242,8 @@ def hotspots(stacks: list[tuple[Stack, int]], *, limit: int | None = None) -> tu
         if charged.qualname:
             qualnames[key] = charged.qualname
         self_w[key] += weight
+        if charged.at and not importing:
+            at[key][charged.at] += weight
         if importing:
             paths[key][(_path(frames, i) if user else ()) + (charged.function,)] += weight
         else:
@@ -235,6 +273,9 @@ def hotspots(stacks: list[tuple[Stack, int]], *, limit: int | None = None) -> tu
             qualname=qualnames.get(key, ""), kind="import" if key in imports else "function",
         )
         spot.path = list(paths[key].most_common(1)[0][0])
+        if at[key]:
+            line, weight = at[key].most_common(1)[0]
+            spot.hot_line, spot.hot_line_pct = line, round(100.0 * weight / self_w[key], 1)
         if inner[key]:
             name, weight = inner[key].most_common(1)[0]
             spot.inner, spot.inner_pct = name, round(100.0 * weight / total, 1)

@@ -92,7 +92,7 @@ def _absolute(file: str, cwd: str) -> str:
 
 def function_at(file: str, line: int) -> str:
     """The name of the innermost function defined around `line` of `file` ("<module>" outside any)."""
-    spans = _function_spans(file)
+    spans = function_spans(file)
     best, best_start = "<module>", -1
     for start, end, name in spans:
         if start <= line <= end and start > best_start:
@@ -108,14 +108,16 @@ def _inner_code_at(file: str, outer_line: int, line: int) -> str:
     """The name of the innermost comprehension or lambda whose lines hold both the calling frame's line
     and this frame's ("" when none does: a real call, such as recursion)."""
     best, best_start = "", -1
-    for start, end, name in _function_spans(file, inner=True):
+    for start, end, name in function_spans(file, inner=True):
         if start <= outer_line <= end and start <= line <= end and start > best_start:
             best, best_start = name, start
     return best
 
 
 @lru_cache(maxsize=512)
-def _function_spans(file: str, inner: bool = False) -> tuple[tuple[int, int, str], ...]:
+def function_spans(file: str, inner: bool = False) -> tuple[tuple[int, int, str], ...]:
+    """(first line, last line, name) of each function in `file` (with `inner`: of each comprehension and
+    lambda); a function's first line is its first decorator's, as its code object says."""
     if file.startswith("<"):
         return ()
     from perfpack.errors import PerfpackError

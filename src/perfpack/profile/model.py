@@ -18,6 +18,7 @@ class Frame:
     # py-spy names a method `Class.method`; `function` keeps the plain name (as cProfile, memray and
     # tracemalloc give it, so profiles from any engine compare), `qualname` the longer one.
     qualname: str = field(default="", compare=False)
+    at: int = field(default=0, compare=False)  # py-spy: the line the sample was taken at (0: not known)
 
     def label(self) -> str:
         """How the frame reads in folded stacks: `function (file:line)`, as py-spy writes it."""

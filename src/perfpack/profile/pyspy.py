@@ -66,8 +66,7 @@ def record_argv(
         raw_out,
         "--rate",
         str(rate),
-        "--function",
-        "--full-filenames",
+        "--full-filenames",  # and each frame's current line: analysis.first_lines keys frames by function
     ]
     if subprocesses:
         argv.append("--subprocesses")

@@ -333,7 +333,7 @@ def _pyspy(request: Request, target: Target, run_dir: str, cwd: str, binary: str
         engine="py-spy",
         engine_version=pyspy.version(binary),
         why=why,
-        stacks=_absolute(stacks, cwd),
+        stacks=analysis.first_lines(_absolute(stacks, cwd)),
         weight_unit="samples",
         samples=sum(w for _, w in stacks),
         wall_s=float(status.get("wall_s", 0) or 0),
@@ -525,7 +525,7 @@ def _attach(request: Request, kind: str, run_dir: str) -> CpuProfile:
     samples, errors = pyspy.counts(session.output())
     stacks: list[tuple[Stack, int]] = []
     if os.path.isfile(raw):
-        stacks = pyspy.parse_raw(pyspy.read_raw(raw))
+        stacks = analysis.first_lines(pyspy.parse_raw(pyspy.read_raw(raw)))
     return CpuProfile(
         engine="py-spy",
         engine_version=pyspy.version(binary),

@@ -56,6 +56,8 @@ def _spot_json(spot: HotSpot) -> dict[str, Any]:
     }
     if spot.qualname:
         out["qualname"] = spot.qualname
+    if spot.hot_line:
+        out["hot_line"] = {"line": spot.hot_line, "pct": spot.hot_line_pct}
     if spot.inner:
         out["inner"] = {"function": spot.inner, "pct": spot.inner_pct}
     if spot.process:
@@ -228,6 +230,9 @@ def cpu_text(outcome: Outcome, *, top: int) -> str:
             f"{_where(spot.file, spot.line, outcome.root)}"
         ]
         detail = []
+        if spot.hot_line and spot.hot_line != spot.line:
+            # the function's first line names it; this is where its own time went (py-spy's lines)
+            detail.append(f"line {spot.hot_line}: {spot.hot_line_pct:.0f}% of its self time")
         if spot.path and len(spot.path) > 1:
             detail.append("path: " + _path_text(spot.path))
         if spot.inner and spot.inner_pct >= 1:
@@ -336,6 +341,9 @@ def ledger_figures(outcome: Outcome, *, top: int) -> list[dict[str, Any]]:
             figures.append(
                 figure("total", spot.total_pct, "%", function=spot.function, file=spot.file, line=spot.line)
             )
+            if spot.hot_line and spot.hot_line != spot.line:  # "line 11: 82% of its self time"
+                figures.append(figure("line_share", spot.hot_line_pct, "%", function=spot.function,
+                                      file=spot.file, line=spot.hot_line))
             if spot.inner and spot.inner_pct >= 1:  # "in: json.loads 45%"
                 figures.append(figure("inner", spot.inner_pct, "%", function=spot.inner))
     else:
