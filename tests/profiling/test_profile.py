@@ -148,6 +148,27 @@ def test_native_frames_of_a_python_program(tmp_path: Path):
     assert data["engine"] == "py-spy" and top["function"] == "pack_blobs", data["hotspots"][:3]
 
 
+def test_a_memory_diff_says_where_a_function_moved_and_how_many_lines_it_sums(tmp_path: Path):
+    """A blind corpus writer read `build_response — service.py:17` for a share that was at line 26 before,
+    and `<module> — service.py:4` for lines 3 and 4 summed: the row now says both."""
+    before, after = tmp_path / "a", tmp_path / "b"
+    sides = ((before, [("build_response", 26, 9000), ("<module>", 4, 1000)], 10000),
+             (after, [("build_response", 17, 300), ("<module>", 3, 400), ("<module>", 4, 300)], 1000))
+    for folder, sites, peak in sides:
+        folder.mkdir()
+        (folder / "profile.json").write_text(json.dumps({
+            "kind": "memory", "name": folder.name, "engine": "memray", "peak_bytes": peak,
+            "sites": [{"function": f, "file": str(tmp_path / "service.py"), "line": line, "bytes": size,
+                       "count": 1} for f, line, size in sites]}))
+    proc = run_perfpack("profile", "diff", str(before), str(after), cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "build_response — service.py:26 -> 17" in proc.stdout, proc.stdout
+    assert "<module> — service.py:4 -> 3 (+1 line)" in proc.stdout, proc.stdout
+    data = _json(run_perfpack("profile", "diff", str(before), str(after), "--format", "json", cwd=tmp_path))
+    row = next(r for r in data["functions"] if r["function"] == "build_response")
+    assert (row["before_line"], row["after_line"]) == (26, 17)
+
+
 def test_the_printed_diff_command_works_with_out(tmp_path: Path):
     """The summary's last line is a command to copy: with --out it must name the profile's folder (a bare
     name is looked up under .claude/perfpack/profiles/, where an --out profile is not)."""

@@ -24,6 +24,23 @@ class Row:
     after: float
     before_total: float = 0.0
     after_total: float = 0.0
+    # where on each side: the line of its largest share (a memory row sums a function's sites), and how
+    # many lines were summed (a function's line can move between the two runs)
+    before_line: int = 0
+    after_line: int = 0
+    before_lines: int = 0
+    after_lines: int = 0
+
+    def where(self, root: str) -> str:
+        """"a.py:17", "a.py:26 -> 17" when it moved, "a.py:17 (+1 line)" when lines were summed."""
+        place = one_line(short_path(self.file, root), limit=60)
+        first, second = self.before_line, self.after_line
+        if first and second and first != second:
+            place += f":{first} -> {second}"
+        elif first or second:
+            place += f":{first or second}"
+        merged = max(self.before_lines, self.after_lines) - 1
+        return place + (f" (+{merged} line{'s' if merged > 1 else ''})" if merged > 0 else "")
 
     @property
     def change(self) -> float:
@@ -62,6 +79,8 @@ class DiffResult:
                     "change_pct": r.change,
                     "before_total_pct": r.before_total,
                     "after_total_pct": r.after_total,
+                    "before_line": r.before_line or None,
+                    "after_line": r.after_line or None,
                 }
                 for r in self.rows
             ],
@@ -116,20 +135,21 @@ def _load(ref: str, root: str) -> dict[str, Any]:
     return data
 
 
-def _shares(profile: dict[str, Any]) -> dict[tuple[str, str], tuple[float, float, int]]:
-    out: dict[tuple[str, str], tuple[float, float, int]] = {}
-    if profile["kind"] == "cpu":
-        for item in profile["hotspots"]:
-            key = (item["function"], item["file"])
-            self_pct, total_pct = _num(item.get("self_pct")), _num(item.get("total_pct"))
-            old = out.get(key, (0.0, 0.0, 0))
-            out[key] = (old[0] + self_pct, max(old[1], total_pct), _int(item.get("line")))
-    else:
-        live = sum(_num(i.get("bytes")) for i in profile["sites"]) or 1.0
-        for item in profile["sites"]:
-            key = (item["function"], item["file"])
-            old = out.get(key, (0.0, 0.0, 0))
-            out[key] = (old[0] + 100.0 * _num(item.get("bytes")) / live, 0.0, _int(item.get("line")))
+def _shares(profile: dict[str, Any]) -> dict[tuple[str, str], tuple[float, float, int, int]]:
+    """(function, file) -> (share, total share, the line of its largest share, how many lines summed)."""
+    out: dict[tuple[str, str], tuple[float, float, int, int]] = {}
+    largest: dict[tuple[str, str], float] = {}
+    cpu = profile["kind"] == "cpu"
+    live = 1.0 if cpu else sum(_num(i.get("bytes")) for i in profile["sites"]) or 1.0
+    for item in profile["hotspots" if cpu else "sites"]:
+        key = (item["function"], item["file"])
+        share = _num(item.get("self_pct")) if cpu else 100.0 * _num(item.get("bytes")) / live
+        total = _num(item.get("total_pct")) if cpu else 0.0
+        old = out.get(key, (0.0, 0.0, 0, 0))
+        line = old[2]
+        if share >= largest.get(key, -1.0):
+            line, largest[key] = _int(item.get("line")), share
+        out[key] = (old[0] + share, max(old[1], total), line, old[3] + 1)
     return out
 
 
@@ -151,7 +171,7 @@ def diff_profiles(before: str, after: str, *, project: str | None = None, top: i
     sa, sb = _shares(a), _shares(b)
     rows = []
     for key in set(sa) | set(sb):
-        pa, pb = sa.get(key, (0.0, 0.0, 0)), sb.get(key, (0.0, 0.0, 0))
+        pa, pb = sa.get(key, (0.0, 0.0, 0, 0)), sb.get(key, (0.0, 0.0, 0, 0))
         rows.append(
             Row(
                 function=key[0],
@@ -161,6 +181,10 @@ def diff_profiles(before: str, after: str, *, project: str | None = None, top: i
                 after=round(pb[0], 1),
                 before_total=round(pa[1], 1),
                 after_total=round(pb[1], 1),
+                before_line=pa[2],
+                after_line=pb[2],
+                before_lines=pa[3],
+                after_lines=pb[3],
             )
         )
     rows.sort(key=lambda r: (-abs(r.change), -max(r.before, r.after), r.function, r.file))
@@ -188,10 +212,11 @@ def _record(result: DiffResult) -> str:
             figures += [ledger.figure("wall", round(_num(a.get("wall_s")), 2), "s", side="before"),
                         ledger.figure("wall", round(_num(b.get("wall_s")), 2), "s", side="after"),
                         ledger.figure("wall change", wall, "%")]
-    for row in result.rows:
-        figures.append(ledger.figure("share before", row.before, "%", function=row.function))
-        figures.append(ledger.figure("share after", row.after, "%", function=row.function))
-        figures.append(ledger.figure("share change", row.change, "%", function=row.function))
+    for row in result.rows:  # the file too: two `<module>` rows are two files'
+        where = {"function": row.function, "file": row.file}
+        figures.append(ledger.figure("share before", row.before, "%", **where, line=row.before_line))
+        figures.append(ledger.figure("share after", row.after, "%", **where, line=row.after_line))
+        figures.append(ledger.figure("share change", row.change, "%", **where))
     name = f"diff {result.before.get('name')} {result.after.get('name')}"
     return ledger.record(result.root, kind="profile", name=name, command=["profile", "diff"], figures=figures)
 
@@ -220,8 +245,7 @@ def to_text(result: DiffResult) -> str:
     head.append(f"  before   after  change  function — file:line ({what}, largest moves first)")
     items = []
     for row in result.rows:
-        where = one_line(short_path(row.file, result.root), limit=60)
-        where = f"{where}:{row.line}" if row.line else where
+        where = row.where(result.root)
         line = f"{row.before:6.1f}% {row.after:6.1f}% {row.change:+6.1f}  {one_line(row.function, limit=50)}"
         items.append([line + (f" — {where}" if where else "")])
     if not items:
