@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING, Any
 
-from perfpack.profile.analysis import HotSpot, Site, short_path
+from perfpack.profile.analysis import NO_PROGRAM_FRAME, HotSpot, Site, short_path
 from perfpack.terminal import one_line
 
 if TYPE_CHECKING:
@@ -283,6 +283,10 @@ def memory_text(outcome: Outcome, *, top: int) -> str:
         f"{len(outcome.sites)} sites at the peak · {_span(mem, 'profiled')}{exit_text}",
     ]
     head += [f"note: {one_line(n, limit=160)}" for n in mem.notes[:2]]
+    start_up = sum(s.bytes for s in outcome.sites if s.function == NO_PROGRAM_FRAME)
+    if live and start_up >= 0.5 * live:  # a small program's peak is the interpreter's, not its code's
+        head.append(f"note: {100.0 * start_up / live:.0f}% of the peak was held by start-up or native code, "
+                    "not by the program's own lines: it allocated little")
     head.append("     bytes  share  function — file:line (allocations live at the peak)")
     items = []
     shown = [s for s in outcome.sites if not live or s.bytes >= MIN_SITE_SHARE * live] or outcome.sites
