@@ -681,6 +681,40 @@ def test_a_table_cell_sql_and_a_bracketed_figure_keep_their_words_to_themselves(
     assert _claims("p50 412 ms, p95 900 ms") == [("412 ms", "p50"), ("900 ms", "p95")]
 
 
+def test_round_12_classes_chat_quotes_interval_ends_data_files_and_runs_of_a_check():
+    """Round 12's blind parts (heldout21-23): each class blocked a genuine report or let an invented one
+    through at first sight."""
+    bench = [{"id": "bench-1", "kind": "bench", "name": "join", "figures": [
+        {"metric": "median", "value": 7.48, "unit": "s", "side": "before"},
+        {"metric": "median", "value": 1.06, "unit": "s", "side": "after"},
+        {"metric": "ratio", "value": 0.142, "unit": "x"},
+        {"metric": "ratio", "value": 0.079, "unit": "x", "bound": "ci95_low"},
+        {"metric": "ratio", "value": 0.160, "unit": "x", "bound": "ci95_high"}]}]
+    # an interval's end implies a change, said as the interval's
+    assert _backed("Even the top of the interval means at least a 6x speed-up.", bench) == [True]
+    assert _backed("It is at least a 6x speed-up.", bench) == [False]  # not said of the interval
+    assert _backed("so the change is anywhere from ~84 % to ~92 % faster", bench) == [True, True]
+    # a chat pasted as a quote: the agent's lines are checked, another speaker's are not
+    chat = "Slack #perf\n\n> **agent:** fixed, 7.48 s → 1.06 s, and 99 % faster\n> **maria:** 3 s for me?"
+    assert _backed(chat, bench) == [True, True, False]
+    # quotation marks inside a blockquote still quote someone else
+    assert _claims('> Colleague wrote: "10x faster, 7.5 s → 0.75 s".') == []
+    # a data file named right before a size, or named after it, is the input's size
+    assert _claims("parsed `config.json` (1.5 MB, 30,000 flags)") == []
+    assert _claims("every request did json.load on the 1.5 MB config") == []
+    # a row label's figure keeps its unit: "| after, 10 req/s | 150 |" is 150 requests, not 150 req/s
+    assert _claims("| run | requests |\n|---|---|\n| after, 10 req/s | 150 |") == [("10 req/s", None)]
+    # "a synchronous 25 ms call" is the code's, "with thresholds on:" and "Threshold run:" lead to results
+    assert _claims("a synchronous 25 ms call to the downstream service") == []
+    assert _claims("Pushed to 40 req/s with thresholds on: p95 was 9.8 ms") == [("40 req/s", None),
+                                                                               ("9.8 ms", "p95")]
+    assert _claims("Threshold run on c328bc6:\n\n- p95 2.9 ms") == [("2.9 ms", "p95")]
+    assert _claims("Targets:\n\n- p95 2.9 ms") == []
+    # millions of a rate glued to the number
+    assert [(c.text, c.base_value) for c in extract_claims("the scan ran at 8.6M rows/s")] == [
+        ("8.6M rows/s", 8.6e6)]
+
+
 def test_a_level_after_a_colon_and_a_multiple_of_the_test_traffic():
     assert _claims("it's back down: 541 ms median") == [("541 ms", "p50")]
     assert [claim.delta for claim in extract_claims("it's back down: 541 ms median")] == [False]

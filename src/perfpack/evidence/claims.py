@@ -125,7 +125,8 @@ _COMPARATIVES = {"faster", "slower", "quicker", "more", "less", "fewer", "higher
                  "reduction"}
 # Words of a clause about a figure's interval, spread or noise, or about the load generator itself.
 _QUALIFIER_WORDS = ("lag", "generator", " ci", "ci ", "interval", "confidence", "nois", "variation", "spread",
-                    "stdev", "std dev", "deviation", " sd", "jitter", "of one core", "target", "±", "+/-")
+                    "stdev", "std dev", "deviation", " sd", "jitter", "of one core", "target", "±", "+/-",
+                    "anywhere from", "anywhere between", "somewhere from", "somewhere between")
 # Plural nouns before a bound that make it a class of changes, not this one ("changes beyond 5%").
 _GENERIC_CHANGES = {"changes", "differences", "regressions", "slowdowns", "speedups", "speed-ups",
                     "improvements", "effects", "shifts"}
@@ -138,7 +139,8 @@ _TARGET_STEMS = ("target", "goal", "budget", "slo", "sla", "threshold", "limit",
 # Sizes of data, not of memory: "the CSV is 2 GB", "a response of 12 KB" (perfpack measures memory only).
 _DATA_NOUNS = {"file", "csv", "json", "dataset", "dump", "payload", "upload", "download", "table",
                "database", "db", "disk", "response", "body", "archive", "export", "input", "log", "bundle",
-               "image", "index", "attachment", "document", "backup", "artifact", "wheel", "binary", "parquet"}
+               "image", "index", "attachment", "document", "backup", "artifact", "wheel", "binary", "parquet",
+               "config", "configuration", "manifest", "fixture", "sample"}
 _SIZE_LINKS = {"is", "was", "are", "were", "of", "about", "around", "roughly", "~", "size", "sized", "weighs",
                "weighing", "totals", "totalling", "totaling", "(", "-", "—", "–", "at"}
 # Words after a percentage that make it a confidence level ("95 % CI"), not a measurement.
@@ -185,7 +187,8 @@ class Claim:
 
 
 def strip_code(text: str) -> str:
-    """The message without fenced code blocks and inline code (commands and pasted output: not claims).
+    """The message without fenced code blocks and inline code (commands and pasted output: not claims),
+    but for the names of data files (`orders.csv`), which say what a size next to them is.
 
     Removed spans are replaced by spaces, so offsets into the prose stay the same.
     """
@@ -214,8 +217,12 @@ def strip_code(text: str) -> str:
         if end < 0 or "\n" in cleaned[start:end]:
             index = start + 1
             continue
-        for position in range(start, end + 1):
-            out[position] = " "
+        span = cleaned[start + 1:end]
+        if span.lower().endswith(_DATA_FILES) and not any(char.isspace() for char in span):
+            out[start] = out[end] = " "  # a data file's name (`orders.csv`) says what a size next to it is
+        else:
+            for position in range(start, end + 1):
+                out[position] = " "
         index = end + 1
     return "".join(out)
 
@@ -354,6 +361,10 @@ def _read_unit(text: str, index: int) -> tuple[str, int] | None:
         if rate is not None and unit_spec(rate[0])[0] == "rate" and rate[0][0] != "/":
             return text[index:rate[1]], rate[1]
         return None
+    if text[position] == "M" and position == index and lowered[1:2] == " ":
+        rate = _read_unit(text, index + 1)  # "8.6M rows/s": millions of a rate
+        if rate is not None and unit_spec(rate[0])[0] == "rate" and rate[0][0] != "/":
+            return text[index:rate[1]], rate[1]
     if lowered.startswith("million "):  # "1.2 million lines/s"
         rate = _read_unit(text, position + len("million"))
         if rate is not None and unit_spec(rate[0])[0] == "rate" and rate[0][0] != "/":
@@ -426,6 +437,8 @@ def unit_spec(spelling: str) -> tuple[str, float]:
     factor = 1.0
     if spelling.startswith("million"):
         spelling, factor = spelling[len("million"):].strip(), 1e6
+    elif spelling[:2] == "m ":
+        spelling, factor = spelling[2:].strip(), 1e6  # "8.6M rows/s"
     elif spelling[:1] == "k":
         spelling, factor = spelling[1:].strip(), 1000.0  # "1.2k req/s", "12k rps"
     if spelling in _UNITS:
@@ -635,8 +648,13 @@ def _hedging_label(words: list[str]) -> bool:
     "Budget:", "p95 target:", "Expected floor:" (a short one whole, a long one by its last three words),
     unless it reports an outcome ("the SLO holds:") or negates ("not a guess:")."""
     label = [word.strip(".?!") for word in (words if len(words) <= 7 else words[:3])]
+    if label[:1] and label[0] in _SWITCHED_ON:
+        return False  # "pushed to 40 req/s with thresholds on: p95 was 9.8 ms": a mode, then results
     return not _OUTCOMES.intersection(label) and not {"not", "no"}.intersection(label) and \
         any(word in _HEDGES or word in _LABEL_HEDGES for word in label)
+
+
+_SWITCHED_ON = {"on", "enabled", "active", "applied", "set", "checked", "enforced"}
 
 
 def _statement_start(text: str, boundary: int, start: int) -> int:
@@ -733,6 +751,9 @@ def _data_size(text: str, start: int, before: list[str]) -> bool:
     a change: "the FTS index adds 2.3 MB to notes.db" is a result)."""
     if _SIZE_CHANGES.intersection(before[:2]):
         return False
+    named = text[max(0, start - 48):start].lower().rstrip(" ~≈(")
+    if named.rsplit(None, 1)[-1:] and named.rsplit(None, 1)[-1].strip(",.;:()`*\"'").endswith(_DATA_FILES):
+        return True  # "`config.json` (1.5 MB, 30,000 flags)": the file named right before it
     after = text[start:start + 40].lower().split()
     near = before[:2] + after[1:4]  # after[0] is the figure's own number
     if any(word.strip(",.;:()`*").endswith(_DATA_FILES) for word in near):
@@ -755,6 +776,8 @@ def _hedged_after(text: str, boundary: int, start: int, end: int, dimension: str
         following = []  # "9.2 ms (target p95 < 50 ms)": the noun is the bracket's own figure's
     if following and following[0] in _SETTING_AFTER:
         return True
+    if dimension == "size" and following and following[0].rstrip("s") in _DATA_NOUNS:
+        return True  # "json.load on the 1.5 MB config": the input's size, not memory
     if dimension == "time" and following[:1] in (["earlier"], ["later"], ["ago"]):
         return True  # "taken ~2 minutes earlier": when something happened
     if dimension == "ratio" and following and following[0] in _LOAD_LEVELS:
@@ -779,9 +802,11 @@ def _hedged_after(text: str, boundary: int, start: int, end: int, dimension: str
            for word in following[:3]):
         return True
     before = _words(text, boundary, start)
-    if before[:1] in (["a"], ["an"], ["the"], ["one"]) and any(
-            word in _SETTING_AFTER or word in ("call", "calls") for word in following[:2]):
-        return True  # "a 5 s client timeout"
+    articles = (["a"], ["an"], ["the"], ["one"])
+    article = before[:1] in articles or (
+        before[1:2] in articles and before[0].isalpha() and before[0] not in _OUTCOMES)
+    if article and any(word in _SETTING_AFTER or word in ("call", "calls") for word in following[:2]):
+        return True  # "a 5 s client timeout", "a synchronous 25 ms call"
     if not before or before[0] not in ("a", "an", "another"):
         return False
     return any(word in ("would", "could", "might", "may", "should", "will") for word in following)
@@ -895,13 +920,33 @@ def _quoted_block(text: str, line_start: int) -> bool:
     return any(source in lead for source in _QUOTE_SOURCES)
 
 
+_OWN_SPEAKERS = {"agent", "me", "i", "assistant", "claude", "bot", "perf-bot", "perfbot"}
+
+
+def _speaker(line: str) -> str | None:
+    """The speaker a chat line names in bold or with an @ ("**agent:**", "**maria**:", "@maria:"), in lower
+    case; None (a plain "p95: 412 ms" is a label, not a speaker)."""
+    head = line.lstrip(" ")
+    if not head.startswith(("**", "@")):
+        return None
+    colon = head.find(":")
+    if not 2 < colon <= 28:
+        return None
+    name = head[:colon].strip(" *@").lower()
+    return name if name and name.replace("-", "").replace("_", "").replace(".", "").isalpha() else None
+
+
 def _quoted_line(text: str, start: int, quotes: bool = True) -> bool:
     """A Markdown blockquote line ("> p95 is 2 s") or a figure between quotation marks (the ticket says
     "search takes 4 s"): words quoted from someone else, not a claim."""
     line_start = text.rfind("\n", 0, start) + 1
     before = text[line_start:start]
     if before.lstrip().startswith(">"):
-        return _quoted_block(text, line_start)
+        speaker = _speaker(before.lstrip()[1:])
+        if speaker is not None:  # "> **agent:** fix is in ...", "> **maria:** nice": a chat's lines
+            return speaker not in _OWN_SPEAKERS
+        if _quoted_block(text, line_start):
+            return True
     if not quotes:
         return False
     if before.count("“") > before.count("”"):

@@ -36,7 +36,8 @@ def build(records: "list[dict[str, Any]]", claims: list[Claim] | None = None) ->
     pairs = ratios or percents or delta_dimensions is None or bool(deltas) or bool(levels)
     grouped: dict[str, list[tuple[float, int, str, int]]] = {}
     ids: list[str] = []
-    changes: list[tuple[int, str, str, float, float]] = []  # order, dimension, metric, before, after
+    # order, dimension, metric, before, after, flags
+    changes: list[tuple[int, str, str, float, float, int]] = []
     by_name: dict[tuple[str, str], dict[tuple[str, str, str], list[float]]] = {}
     units, aliases = _UNITS, _METRICS
     for record in records:
@@ -74,14 +75,18 @@ def build(records: "list[dict[str, Any]]", claims: list[Claim] | None = None) ->
                     (abs(value) if dimension == "percent" else value, order,
                      _compared(metric, of) if dimension in ("time", "size") else metric,
                      SECONDARY if secondary else 0))
+            if pairs and dimension == "ratio" and value > 0 and "bound" in raw:
+                # "even the top of the interval is a 6x speed-up": what an interval's end implies, backing
+                # only a claim read as an interval's (SECONDARY)
+                changes.append((order, "", "", 1.0, value, SECONDARY))
             if not pairs or secondary:
                 continue
             if dimension in ("ratio", "percent"):
                 if dimension == "ratio" and value > 0:
-                    changes.append((order, "", "", value, 1.0) if metric == "speedup"
-                                   else (order, "", "", 1.0, value))
+                    changes.append((order, "", "", value, 1.0, 0) if metric == "speedup"
+                                   else (order, "", "", 1.0, value, 0))
                 elif dimension == "percent" and metric in _CHANGE_METRICS and value > -100:
-                    changes.append((order, "", "", 100.0, 100.0 + value))
+                    changes.append((order, "", "", 100.0, 100.0 + value, 0))
                 continue
             side = raw.get("side")
             if side.__class__ is str and side:
@@ -91,13 +96,13 @@ def build(records: "list[dict[str, Any]]", claims: list[Claim] | None = None) ->
                 # (-68.5 %)" compares with the baseline, which need not be the run before
                 for previous in by_name.get(key, {}).get((metric, dimension, of), ()):
                     if previous:
-                        changes.append((order, dimension, _compared(metric, of), previous, value))
+                        changes.append((order, dimension, _compared(metric, of), previous, value, 0))
                 latest[(metric, dimension, of)] = value
         for (metric, dimension, of, side), value in sides.items():
             partner = {"before": "after", "a": "b"}.get(side)
             if partner and (metric, dimension, of, partner) in sides and value:
                 changes.append((order, dimension, _compared(metric, of), value,
-                                sides[(metric, dimension, of, partner)]))
+                                sides[(metric, dimension, of, partner)], 0))
         if named and latest:
             runs = by_name.setdefault(key, {})
             for figure, value in latest.items():
@@ -105,16 +110,16 @@ def build(records: "list[dict[str, Any]]", claims: list[Claim] | None = None) ->
                 kept.append(value)
                 if len(kept) > _RUNS_KEPT:
                     del kept[1]  # the first run stays: a saved baseline is often a name's first run
-    headline = {order for order, _, metric, _, _ in changes if metric in _HEADLINE}
-    for order, dimension, metric, before, after in changes:
+    headline = {order for order, _, metric, _, _, _ in changes if metric in _HEADLINE}
+    for order, dimension, metric, before, after, flags in changes:
         if not before:
             continue
         # a change perfpack derives is labelled with the statistic it compares ("~p95"; "~" from a ratio
         # the record printed): a change claim must name that statistic, or be about the headline one
         derived = _DERIVED + (metric if order in headline else "")  # no median pair: its changes are it
         if ratios or percents:  # one form, after / before: the matcher reads speed-ups and percentages off it
-            grouped.setdefault(CHANGE, []).append((after / before, order, derived, 0))
-        if dimension and (delta_dimensions is None or dimension in delta_dimensions):
+            grouped.setdefault(CHANGE, []).append((after / before, order, derived, flags))
+        if dimension and not flags and (delta_dimensions is None or dimension in delta_dimensions):
             grouped.setdefault(dimension, []).append((abs(before - after), order, metric, DIFFERENCE))
     return Figures.from_items(grouped, ids)
 

@@ -28,8 +28,9 @@ def table_unit(text: str, start: int, end: int) -> str | None:
             if inside in _UNITS:
                 return inside
         words = cell.replace("*", " ").split()
-        if len(words) >= 2 and words[-1] in _UNITS and len(words[-1]) >= 2 and words[-1] not in ("min", "x"):
-            return words[-1]
+        if len(words) >= 2 and words[-1] in _UNITS and len(words[-1]) >= 2 and words[-1] not in ("min", "x") \
+                and not words[-2].replace(",", "").replace(".", "").isdigit():
+            return words[-1]  # "| p95 ms |", not "| after, 10 req/s |": that unit is the label's own figure's
     return None
 
 
