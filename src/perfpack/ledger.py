@@ -156,7 +156,8 @@ def _shown(f: dict[str, Any]) -> str:
         text = f"{value:,.6g}"
     else:
         text = f"{value:,.6g} {unit}"
-    return f"{metric}={text}"
+    # a lower bound (explain's statement stopped at its time cap, and the speed-up over it) says so
+    return f"{metric}={'at least ' if f.get('lower_bound') is True else ''}{text}"
 
 
 def redacted(entry: dict[str, Any]) -> dict[str, Any]:

@@ -26,3 +26,15 @@ def test_two_indexes_for_one_statement_are_counted_as_two():
 def test_a_speedup_over_a_capped_statement_is_said_to_be_a_lower_bound():
     assert "(755x, measured)" in findings(_result(False))[0].message
     assert "982 ms+ -> 1.3 ms (at least 755x, measured)" in findings(_result(True))[0].message
+
+
+def test_a_small_speedup_keeps_two_digits_and_evidence_list_keeps_the_lower_bound():
+    from perfpack.explain.render import _times
+    from perfpack.ledger import figure, headline
+
+    assert [_times(2.69), _times(26.4), _times(5455.2)] == ["2.7x", "26x", "5,455x"]  # "3x" overstated 2.69
+    record = {"kind": "explain", "figures": [
+        figure("median", 1000.0, "ms", side="before", lower_bound=True),
+        figure("median", 9.38, "ms", side="after"),
+        figure("speedup", 107.0, "x", lower_bound=True)]}
+    assert headline(record) == "median=at least 1 s -> 9.38 ms | speedup=at least 107x", headline(record)

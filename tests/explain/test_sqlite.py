@@ -325,3 +325,15 @@ def test_the_details_path_opens_from_where_the_user_is(perfpack, sqlite_db: Path
         shown = re.search(r"^details: (.+)$", proc.stdout, re.M)
         assert shown, proc.stdout
         assert (cwd / shown.group(1)).resolve() == (tmp_path / ".claude/perfpack/explain/last.json").resolve()
+
+
+def test_a_condition_no_index_can_serve_says_how_to_write_it(
+    perfpack, sqlite_db: Path, tmp_path: Path
+) -> None:
+    """A blind corpus writer's `date_trunc('month', created_at) = ?` got "no index to suggest" and no why:
+    the summary names the condition and says to compare the column itself."""
+    sql = "SELECT * FROM loans WHERE substr(loaned, 1, 7) = '2024-03'"
+    proc = run(perfpack, "--db", str(sqlite_db), "--sql", sql, cwd=tmp_path)
+    assert proc.returncode in (0, 1), proc.stderr
+    assert "no index can serve" in proc.stdout and "compare the column itself (a range)" in proc.stdout, \
+        proc.stdout

@@ -302,12 +302,15 @@ def _suggest(
             if cand.key() not in {c.key() for c in cands}:
                 cands.append(cand)
     opaque = sorted({o for u in info.uses for o in u.opaque})
+    # "date_trunc('month', created_at) = ?": the condition that would search is the one no index serves
+    unservable = (
+        "no index can serve " + "; ".join(opaque[:3]) + " as written (a column inside an expression, a "
+        "leading wildcard or a negation): compare the column itself (a range) so an index can search"
+        if opaque else ""
+    )
     if not cands:
         if opaque:
-            st.notes.append(
-                "no index can serve " + "; ".join(opaque[:3]) + " as written (the column is "
-                "inside an expression, a leading wildcard or a negation)"
-            )
+            st.notes.append(unservable)
         else:
             st.notes.append("reads the table in full because it asks for (nearly) every row: no index helps")
         return None
@@ -319,7 +322,8 @@ def _suggest(
     after_bad = _badness(target, plan_after, info, opts)
     if not used or after_bad >= before_bad:
         st.notes.append(
-            "the planner would keep the full read even with the candidate indexes "
+            (unservable + "; " if unservable else "")
+            + "the planner would keep the full read even with the candidate indexes "
             + ", ".join(c.label() for c in cands[:3])
         )
         return None

@@ -41,6 +41,11 @@ def _reads(st: Statement) -> str:
     )
 
 
+def _times(speedup: float) -> str:
+    """"2.7x", "26x", "5,455x": two significant digits at least ("3x" for 2.69 overstated it by 12 %)."""
+    return f"{speedup:.2g}x" if speedup < 10 else f"{speedup:,.0f}x"
+
+
 def findings(result: Result) -> list[Finding]:
     out = []
     for st in result.suggestions():
@@ -54,7 +59,7 @@ def findings(result: Result) -> list[Finding]:
             least = "at least " if sug.before_capped else ""
             message += (
                 f"; with the index {_ms(sug.before_ms)}{'+' if sug.before_capped else ''} -> "
-                f"{_ms(sug.after_ms)} ({least}{sug.speedup:,.0f}x, measured)"
+                f"{_ms(sug.after_ms)} ({least}{_times(sug.speedup)}, measured)"
             )
         else:
             message += "; the planner would search with the index (not measured: --try-indexes)"
@@ -106,7 +111,7 @@ def summary(result: Result, details: str | None, shown: int, total: int, *, brie
             why = st.notes[0] if st.notes else ""
             lines.append(
                 f"  {_sql(st.sql, 80)} reads {one_line(_reads(st), limit=60)}"
-                + (f": {one_line(why, limit=120)}" if why else "")
+                + (f": {one_line(why, limit=240)}" if why else "")
             )
         if len(left) > 3:
             lines.append(f"  ... {len(left) - 3} more in the details file")
