@@ -248,10 +248,16 @@ def noise_of(values: Sequence[float], median_ci: tuple[float, float] | None) -> 
     if len(values) < 3 or median_ci is None:
         return None
     med = median(values)
-    if med > 0 and (median_ci[1] - median_ci[0]) / med > NOISE_CI:
-        return (f"the median's 95% interval is {(median_ci[1] - median_ci[0]) / med:.0%} of the median "
-                f"(run-to-run variation {robust_spread(values):.0%}); smaller changes cannot be seen")
-    return None
+    width = (median_ci[1] - median_ci[0]) / med if med > 0 else 0.0
+    if width <= NOISE_CI:
+        return None
+    spread = robust_spread(values)
+    # "interval 67 % (variation 6 %)" read as a contradiction: most runs agree, a few far ones and a small
+    # sample are what leave the median uncertain
+    few = (f": most runs agree, but {len(values)} runs with outliers cannot pin the median down; more "
+           "--runs can") if spread < width / 4 else ""
+    return (f"the median's 95% interval is {width:.0%} of the median (run-to-run variation {spread:.0%}"
+            f"{few}); smaller changes cannot be seen")
 
 
 def summarize(values: Sequence[float], *, intervals: bool = True) -> Summary:
