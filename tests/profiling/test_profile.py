@@ -584,3 +584,19 @@ def test_a_run_that_ends_at_once_states_its_real_time(tmp_path: Path):
     message = _refusal(_profile(tmp_path, "--", sys.executable, "-c", "import time; time.sleep(0.6)"))
     own, whole = _times(message)
     assert own >= 0.59 and "waited or slept" in message and "too short" not in message, message
+
+
+def test_a_busy_run_on_a_contended_machine_is_too_short_not_only_on_the_cpu_for_9_of_7():
+    """corpus25: at load 5, a 0.07 s busy run was refused as "on the CPU for only 9 of about 7 samples"."""
+    from perfpack.errors import PerfpackError
+    from perfpack.profile.model import CpuProfile
+    from perfpack.profile.run import Outcome, _check_ran
+
+    cpu = CpuProfile(engine="py-spy", engine_version="0.4.3", why="", stacks=[], weight_unit="samples",
+                     samples=9, wall_s=0.07, exit_code=0, rate_hz=100, startup_s=0.19)
+    outcome = Outcome(name="r", root=".", run_dir=".", command=["python3", "resize.py"], cpu=cpu,
+                      total_weight=9, target_kind="python", cpu_contention=0.64)
+    with pytest.raises(PerfpackError) as refused:
+        _check_ran(outcome)
+    assert "too few to say where the time goes" in str(refused.value), str(refused.value)
+    assert "only 9 of" not in str(refused.value)
