@@ -150,6 +150,7 @@ def test_an_untracked_input_missing_from_the_checkouts_gets_a_hint_that_says_so(
     assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
     assert "fresh checkout of HEAD~1" in proc.stderr and "absolute path" in proc.stderr, proc.stderr
     assert "--ignore-failure" not in proc.stderr
+    assert "--runs 3 is under the 5 pairs a verdict needs" in proc.stderr  # said before the runs
     assert len(_worktrees(repo)) == 1
 
 

@@ -193,6 +193,10 @@ def test_cli_closed_loop_says_so(http_server, perfpack, tmp_path: Path) -> None:
         "-q",
     )
     assert r.returncode == ExitCode.OK and r.stdout.startswith("CLOSED LOOP")
+    # a closed loop has no schedule to lag behind: no generator lag is recorded (it printed none)
+    record = json.loads((tmp_path / ".claude/perfpack/ledger.jsonl").read_text().splitlines()[-1])
+    assert not [f for f in record["figures"] if f.get("of") == "generator lag"], record["figures"]
+    assert "--concurrency" in record["command"]
 
 
 def test_cli_scenario_weights(http_server, perfpack, tmp_path: Path) -> None:

@@ -210,7 +210,8 @@ def bench(
 
 @click.command(context_settings=_ARGS_CTX)
 @click.option(
-    "--runs", type=click.IntRange(2, 100_000), default=30, show_default=True, help="Number of A/B pairs."
+    "--runs", type=click.IntRange(2, 100_000), default=30, show_default=True,
+    help="Number of A/B pairs (a verdict needs at least 5: fewer only show the figures).",
 )
 @click.option("--name", default=None, help="Label of this comparison in the output and the report.")
 @click.option(
@@ -276,6 +277,11 @@ def compare(
             )
         split = parts.index("--vs")
         a, b = parts[:split], parts[split + 1 :]
+    from perfpack.bench.stats import MIN_RUNS_TO_JUDGE
+
+    if runs < MIN_RUNS_TO_JUDGE:  # said before the runs, not only in the inconclusive verdict after them
+        click.echo(f"perfpack compare: --runs {runs} is under the {MIN_RUNS_TO_JUDGE} pairs a verdict needs: "
+                   "the figures are shown, the verdict will be inconclusive", err=True)
     result = run_compare(
         CompareRequest(
             a=a,

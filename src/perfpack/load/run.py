@@ -281,7 +281,8 @@ def ledger_figures(summary: dict[str, Any]) -> list[dict[str, Any]]:
         figure("duration", summary["duration_s"], "s", of="measured window"),
         figure("cpu", round(100 * gen["cpu_cores"], 1), "%", of="generator, of one core"),
     ]
-    figures += [figure(k, v, "ms", of="generator lag") for k, v in gen["lag_ms"].items()]
+    if summary.get("mode") != "closed":  # a closed loop has no schedule to lag behind: nothing was measured
+        figures += [figure(k, v, "ms", of="generator lag") for k, v in gen["lag_ms"].items()]
     if summary["target_rate"]:
         figures.append(figure("target_rate", summary["target_rate"], "req/s"))
         figures.append(figure("achieved_of_target", 100 * summary["achieved_rate"] / summary["target_rate"],
