@@ -692,7 +692,7 @@ def test_round_12_classes_chat_quotes_interval_ends_data_files_and_runs_of_a_che
         {"metric": "ratio", "value": 0.160, "unit": "x", "bound": "ci95_high"}]}]
     # an interval's end implies a change, said as the interval's
     assert _backed("Even the top of the interval means at least a 6x speed-up.", bench) == [True]
-    assert _backed("It is at least a 6x speed-up.", bench) == [False]  # not said of the interval
+    assert _backed("It is a 6.2x speed-up.", bench) == [False]  # only the interval's end implies 6.25x
     assert _backed("so the change is anywhere from ~84 % to ~92 % faster", bench) == [True, True]
     # a chat pasted as a quote: the agent's lines are checked, another speaker's are not
     chat = "Slack #perf\n\n> **agent:** fixed, 7.48 s → 1.06 s, and 99 % faster\n> **maria:** 3 s for me?"
@@ -713,6 +713,39 @@ def test_round_12_classes_chat_quotes_interval_ends_data_files_and_runs_of_a_che
     # millions of a rate glued to the number
     assert [(c.text, c.base_value) for c in extract_claims("the scan ran at 8.6M rows/s")] == [
         ("8.6M rows/s", 8.6e6)]
+
+
+def test_round_13_classes_function_calls_bounds_input_shares_wraps_targets_and_memory_runs():
+    """Round 13's blind parts (heldout24-26): each class blocked a genuine report or let an invented one
+    through at first sight."""
+    # "min()" in a row label is a call, not the statistic: the column's header names it
+    assert _claims("| version | heap peak |\n|---|---|\n| list + min()/remove() | 4.7 MiB |") == [
+        ("4.7 MiB", "peak")]
+    # a bound with an article between ("all under the 50 ms we promised") is still a bound
+    assert _claims("all under the 50 ms we promised in the ticket") == []
+    # ... but "went up to 38 MiB" is where it rose to, a result
+    assert _claims("resident memory went up to 38 MiB with the index loaded") == [("38 MiB", "memory")]
+    # a share of the input ("~1 % of rows"), not of failures ("timed out on 4 % of requests")
+    assert _claims("it only holds the ~1 % of rows that are ready") == []
+    assert _claims("it timed out on 4 % of requests") == [("4 %", "errors")]
+    # "baseline saved, 3.73 s median": a level, not a saving
+    assert [c.delta for c in extract_claims("poller baseline saved, 3.73 s median for 50 polls")] == [False]
+    # a phrase wrapped onto the next line is one phrase; a target held against is a target
+    assert _claims("a single global lock held across a 20 ms\nupstream call") == []
+    assert _claims("met both targets (p95 32.9 ms against 100 ms, p99 39.6 ms against 200 ms)") == [
+        ("32.9 ms", "p95"), ("39.6 ms", "p99")]
+    assert _claims("191 ms against 333 ms before") == [("191 ms", None), ("333 ms", None)]
+    # "i.e." does not end the clause: the change after it is the figure's
+    assert _claims("the peak is 2.2 MiB, i.e. about 94 % less")[-1] == ("94 %", "peak")
+    # two memory profiles of one program, named per run, compare their peaks (not their sites or walls)
+    runs = (("mem-before", 38764880, 3.0), ("mem-after", 2344291, 1.0))
+    profiles = [{"id": f"profile-{i}", "kind": "profile", "name": name, "command": ["python3", "stats.py"],
+                 "figures": [{"metric": "peak", "value": peak, "unit": "B"},
+                             {"metric": "wall", "value": wall, "unit": "s"}]}
+                for i, (name, peak, wall) in enumerate(runs)]
+    assert _backed("roughly 16x less memory at the peak", profiles) == [True]
+    assert _backed("the memory peak fell about 94 %", profiles) == [True]
+    assert _backed("about 3x faster", profiles) == [False]  # the profiled wall times are not compared
 
 
 def test_a_level_after_a_colon_and_a_multiple_of_the_test_traffic():

@@ -252,8 +252,9 @@ def _find_clause_start(text: str, position: int) -> int:
         start = cut + 1
         # "1.64 s" and "p99.9": a dot between digits is not a sentence end; neither is "e.g." or "vs."
         if text[cut] == "." and start < len(text) and (
-                (cut >= 1 and text[cut - 1].isdigit() and text[start].isdigit()) or text[start] not in " \n"):
-            end = cut
+                (cut >= 1 and text[cut - 1].isdigit() and text[start].isdigit()) or text[start] not in " \n"
+                or text[max(0, cut - 4):cut + 1].lower() in (" i.e.", "(i.e.", " e.g.", "(e.g.")):
+            end = cut  # "the peak is 2.2 MiB, i.e. about 94 % less": one clause
             continue
         if text[cut] == "\n" and _soft_wrap(text, cut):
             end = cut
@@ -549,6 +550,8 @@ def _metric_near(text: str, boundary: int, start: int, end: int, dimension: str)
             continue  # "p95 at peak traffic": the load's peak, not a statistic of the figure
         if word == "cpu" and position and words[position - 1] in _PROFILE_WORDS:
             continue  # "the CPU profile was 97 % in blur": a profile's share, not CPU utilisation
+        if word in _METRICS and word + "(" in text[boundary:start].lower():
+            continue  # "| list + min()/remove() | 4.7 MiB |": a function the code calls, not a statistic
         if word in _METRICS and _fits(_METRICS[word], dimension):
             if dimension in ("time", *_CHANGES) and "cpu" in words[position + 1:position + 3]:
                 return "cpu"  # "CPU median 583 ms", "cpu mean": a statistic of the CPU time
@@ -596,9 +599,16 @@ def _names_cpu(text: str, clause_start: int, start: int, end: int) -> bool:
     return "cpu" in (table_header(text, start) or "").lower().translate(_WORD_BREAKS).split()
 
 
+_ROSE = {"went", "go", "goes", "going", "gone", "rose", "rise", "rises", "jumped", "jumps", "climbed",
+         "climbs", "shot", "spiked", "spikes", "grew", "grows", "ramped", "crept", "creeps", "ballooned"}
+
+
 def _bound_before(text: str, boundary: int, start: int) -> str | None:
     """The comparison right before a figure ("under", "<", "more than"), if any."""
-    before = text[max(boundary, start - 20):start].lower().rstrip(" ~≈\u00a0")
+    before = text[max(boundary, start - 24):start].lower().rstrip(" ~≈\u00a0")
+    if before.endswith((" the", " a", " our", " your", " its")) and not before.endswith(("max of the",
+                                                                                      "maximum of the")):
+        before = before.rsplit(" ", 1)[0].rstrip()  # "all under the 50 ms we promised": still a bound
     if not before.endswith(_BOUNDS) or before.endswith(("->", "=>", "-->")):
         return None  # no comparison; or an arrow between a before and an after figure, not a bound
     for bound in _BOUNDS:
@@ -607,6 +617,8 @@ def _bound_before(text: str, boundary: int, start: int) -> str | None:
             if bound in ("max of", "maximum of") and before[:-len(bound)].rstrip().endswith((" a", " the")) \
                     and not any(word in text[max(0, start - 40):start].lower() for word in _LIMIT_STEMS):
                 return None  # "a p95 of 6.36 s and a max of 6.63 s": the statistic, not a limit
+            if bound == "up to" and before[:-len(bound)].rstrip().rsplit(" ", 1)[-1] in _ROSE:
+                return None  # "memory went up to 38 MiB": where it rose to, a result
             return bound
     return None
 
@@ -764,7 +776,11 @@ def _data_size(text: str, start: int, before: list[str]) -> bool:
 def _hedged_after(text: str, boundary: int, start: int, end: int, dimension: str) -> bool:
     """A figure that names a setting or a limit by the word after it ("the 1 s budget", "a 30 s load
     test", "a 2 GB CSV", "an 8 GB VM"), or a possibility ("a 50 ms start-up would need ...")."""
-    after = _cut(text[end:end + 60].lower(), "\n;.!?")
+    window = text[end:end + 60].lower()
+    newline = window.find("\n")
+    if newline >= 0 and _soft_wrap(text, end + newline):
+        window = window[:newline] + " " + window[newline + 1:]  # "a 20 ms\nupstream call": one phrase
+    after = _cut(window, "\n;.!?")
     following = [word.strip(",:()*_") for word in after.replace("-", " ").split()[:4]]
     if dimension == "percent" and following[:1] and following[0] in _FAILURE_WORDS:
         return False  # "1.8 % timeouts": an error rate, not a timeout setting
@@ -780,11 +796,14 @@ def _hedged_after(text: str, boundary: int, start: int, end: int, dimension: str
         return True  # "json.load on the 1.5 MB config": the input's size, not memory
     if dimension == "time" and following[:1] in (["earlier"], ["later"], ["ago"]):
         return True  # "taken ~2 minutes earlier": when something happened
+    if text[max(0, start - 9):start].lower().rstrip().endswith("against") and any(
+            stem in text[max(0, start - 120):start].lower() for stem in _TARGET_STEMS):
+        return True  # "met both targets (p95 32.9 ms against 100 ms": the target it was held against
     if dimension == "ratio" and following and following[0] in _LOAD_LEVELS:
         return True  # "at 120 req/s (3× today's traffic)": the load chosen, not a result
     if dimension == "ratio" and following[:1] == ["the"] and _SCALED.intersection(following[1:3]):
         return True  # "at ten times the rate", "2x the data": the load or input chosen, not a result
-    if dimension == "percent" and _input_part(text, start, following) and \
+    if dimension == "percent" and _input_part(text, start, end, following) and \
             not _FAILURE_WORDS.intersection(after.replace(")", " ").replace("(", " ")[:40].split()):
         return True  # "120,000 requests, 40 % of them to long-tail SKUs", "error lines (2 %)": the input
     if following and following[0] in _CONFIDENCE_AFTER and dimension == "percent":
@@ -861,11 +880,14 @@ _INPUT_NOUNS = {"lines", "rows", "records", "requests", "queries", "entries", "i
                 "documents"}
 
 
-def _input_part(text: str, start: int, following: list[str]) -> bool:
+def _input_part(text: str, start: int, end: int, following: list[str]) -> bool:
     """A percentage of the input: "120,000 requests, 40 % of them", or in parentheses right after a noun
     of the input ("only error lines (2 %) matter")."""
     if following[:2] in (["of", "them"], ["of", "those"]):
         return bool(_INPUT_NOUNS.intersection(_words(text, _clause_start(text, start), start)))
+    rest = following[1:3] if following[1:2] != ["the"] else following[2:4]
+    if following[:1] == ["of"] and rest and rest[0] in _INPUT_NOUNS and not _error_rate(text, start, end):
+        return True  # "the ~1 % of rows that are ready (3,000 of 300,000)": a share of the input
     before = text[max(0, start - 40):start].rstrip(" ~≈")
     if not before.endswith("("):
         return False
@@ -883,8 +905,8 @@ def _is_delta(text: str, boundary: int, start: int, end: int) -> bool:
     before = before[:2]
     if before[:1] == ["by"] and before[1:2] not in (["group"], ["order"], ["sort"], ["partition"]):
         return True  # "down by 84 ms", not SQL's "GROUP BY"
-    if any(word in _SAVING for word in before):
-        return True
+    if any(word in _SAVING for word in before) and not text[boundary:start].rstrip().endswith((",", ";")):
+        return True  # ("poller baseline saved, 3.73 s median": the saving word ends its own phrase)
     if before[:1] and before[0] in _CHANGE_VERBS and not text[boundary:start].rstrip().endswith(":"):
         return True  # "p95 dropped 84 ms" (but "dropped to 84 ms" and "back down: 541 ms" are levels)
     after = _cut(text[end:end + 30].lower(), "([,;.\n—–|")

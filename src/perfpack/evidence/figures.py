@@ -52,6 +52,13 @@ def build(records: "list[dict[str, Any]]", claims: list[Claim] | None = None) ->
         sides: dict[tuple[str, str, str, str], float] = {}
         named = pairs and bool(record.get("name")) and record.get("kind") != "explain"
         key = (str(record.get("kind")), str(record.get("name")))
+        command = record.get("command")
+        if key[0] == "profile" and isinstance(command, list) and command and any(
+                isinstance(raw, dict) and raw.get("metric") == "peak" for raw in raws):
+            # memory profiles are named per run ("mem-before", "mem-after"): one program's runs are its
+            # runs, their peaks compared ("the peak fell 94 %"); not their wall times (slowed by the
+            # profiler) nor their allocation sites (a field of ratios), nor a CPU profile's
+            key = ("profile --memory", " ".join(map(str, command)))
         latest: dict[tuple[str, str, str], float] = {}
         for raw in raws:
             if not isinstance(raw, dict):
@@ -91,7 +98,7 @@ def build(records: "list[dict[str, Any]]", claims: list[Claim] | None = None) ->
             side = raw.get("side")
             if side.__class__ is str and side:
                 sides[(metric, dimension, of, side)] = value
-            elif named:
+            elif named and (key[0] != "profile --memory" or metric in ("peak", "live")):
                 # against the name's first run (e.g. a saved baseline): "p95 126 ms then, 39.7 ms now
                 # (-68.5 %)" compares with the baseline, which need not be the run before
                 for previous in by_name.get(key, {}).get((metric, dimension, of), ()):

@@ -258,11 +258,11 @@ def match_all(claims: list[Claim], figures: Figures) -> list[str | None]:
 
 # --- the ledger's index: the reading half (perfpack.evidence.index writes it) ------------------------------
 
-INDEX_VERSION = 9  # 2: derived changes carry the statistic they compare; 3: flags DIFFERENCE | SECONDARY;
+INDEX_VERSION = 10  # 2: derived changes carry the statistic they compare; 3: flags DIFFERENCE | SECONDARY;
 # 4: a run is compared with its name's first and previous runs only; 5: a CPU or RSS pair's changes say so;
 # 6: a run is compared with its name's first run only; 7: an RSS figure says "rss" as a CPU figure says "cpu";
 # 8: one marshal blob instead of a JSON header and a binary body, and a derived change kept once (CHANGE);
-# 9: the changes a ratio's interval bounds imply (SECONDARY)
+# 9: the changes a ratio's interval bounds imply (SECONDARY); 10: profiles of one program compare by command
 INDEX_NAME = "ledger.index"
 MAX_INDEX_BYTES = 64 * 1024 * 1024
 
