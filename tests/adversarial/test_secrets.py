@@ -133,7 +133,9 @@ def test_load_keeps_no_secret_of_its_url_or_headers(project: Path) -> None:
     assert leaks(project, clear, refused.stderr, saved.stdout, compared.stdout) == []
     records = ledger(project)
     assert [r["kind"] for r in records] == ["load", "load"]
-    assert records[0]["command"][-1].endswith("&page=2") and "token=[REDACTED]" in records[0]["command"][-1]
+    url = records[0]["command"][2]  # perfpack load URL --rate ... (the whole command line, redacted)
+    assert url.endswith("&page=2") and "token=[REDACTED]" in url, records[0]["command"]
+    assert "Authorization: Bearer [REDACTED]" in records[0]["command"], records[0]["command"]
     assert any(f["metric"] == "achieved_rate" and f["value"] > 0 for f in records[1]["figures"])
 
 

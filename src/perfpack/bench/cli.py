@@ -277,11 +277,6 @@ def compare(
             )
         split = parts.index("--vs")
         a, b = parts[:split], parts[split + 1 :]
-    from perfpack.bench.stats import MIN_RUNS_TO_JUDGE
-
-    if runs < MIN_RUNS_TO_JUDGE:  # said before the runs, not only in the inconclusive verdict after them
-        click.echo(f"perfpack compare: --runs {runs} is under the {MIN_RUNS_TO_JUDGE} pairs a verdict needs: "
-                   "the figures are shown, the verdict will be inconclusive", err=True)
     result = run_compare(
         CompareRequest(
             a=a,

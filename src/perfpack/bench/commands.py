@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shlex
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -378,6 +379,15 @@ def run_bench(request: BenchRequest) -> BenchResult:
 
 
 # ------------------------------------------------------------------ compare
+def _few_pairs(pairs: int) -> None:
+    """Said on stderr before the runs (once the request is valid), not only in the verdict after them."""
+    from perfpack.bench.stats import MIN_RUNS_TO_JUDGE
+
+    if pairs < MIN_RUNS_TO_JUDGE:
+        print(f"perfpack compare: --runs {pairs} is under the {MIN_RUNS_TO_JUDGE} pairs a verdict needs: the "
+              "figures are shown, the verdict will be inconclusive", file=sys.stderr)
+
+
 def run_compare(request: CompareRequest) -> CompareResult:
     """A/B in randomised interleaved pairs: two commands, or one command at two git revisions."""
     from perfpack.bench import comparison as cmp
@@ -405,6 +415,7 @@ def run_compare(request: CompareRequest) -> CompareResult:
         for c in (request.a, request.b)
     ]
     enable_subreaper()
+    _few_pairs(request.pairs)
     try:
         runs_a, runs_b = engine.interleave(
             plans[0], plans[1], request.pairs, progress=engine.Progress("compare")
@@ -459,6 +470,7 @@ def _compare_revisions(
                           "git tracks: give untracked or ignored inputs by absolute path, or create them "
                           "with --setup")
         enable_subreaper()
+        _few_pairs(request.pairs)
         try:
             runs_a, runs_b = engine.interleave(
                 plans[0], plans[1], request.pairs, progress=engine.Progress("compare --rev")

@@ -881,8 +881,9 @@ _INPUT_NOUNS = {"lines", "rows", "records", "requests", "queries", "entries", "i
 
 
 def _input_part(text: str, start: int, end: int, following: list[str]) -> bool:
-    """A percentage of the input: "120,000 requests, 40 % of them", or in parentheses right after a noun
-    of the input ("only error lines (2 %) matter")."""
+    """A percentage of the input: "120,000 requests, 40 % of them", "the ~1 % of rows that are ready" (not
+    after a word of failure: "timed out on 4 % of requests" is an error rate), or in parentheses right after
+    a noun of the input ("only error lines (2 %) matter")."""
     if following[:2] in (["of", "them"], ["of", "those"]):
         return bool(_INPUT_NOUNS.intersection(_words(text, _clause_start(text, start), start)))
     rest = following[1:3] if following[1:2] != ["the"] else following[2:4]
