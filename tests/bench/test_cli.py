@@ -217,7 +217,9 @@ def test_save_never_replaces_a_baseline_silently(perfpack, project):
     forced = perfpack(
         "bench", "--runs", "5", "--name", "before", "--save", "--force", "--", *cmd, cwd=project
     )
-    assert forced.returncode == 0, forced.stderr
+    # 0, or 1 when a loaded machine made these 5 naps read as a regression against the first 5 (a fresh-clone
+    # CI saw it): the verdict is not what this test is about, the replacement is
+    assert forced.returncode in (0, 1) and "Traceback" not in forced.stderr, forced.stderr
     assert path.read_bytes() != original
     history = (project / ".claude/perfpack/history/before.jsonl").read_text().splitlines()
     assert len(history) == 2  # the replaced run's figures stay in the history
