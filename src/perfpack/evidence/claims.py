@@ -788,7 +788,7 @@ def _hedged_after(text: str, boundary: int, start: int, end: int, dimension: str
     said = _said_of(text, start, end)
     if any(phrase in said for phrase in _NOT_MEASURED):
         return True  # "a page of about 1.5 KB (template size, not measured)", "(1 / 30 ms, arithmetic)"
-    if own.startswith("(") and any(char.isdigit() for char in _cut(own, ")")):
+    if _bracket_figure(own):
         following = []  # "9.2 ms (target p95 < 50 ms)": the noun is the bracket's own figure's
     if following and following[0] in _SETTING_AFTER:
         return True
