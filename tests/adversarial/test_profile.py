@@ -60,6 +60,23 @@ def test_a_command_that_fails(tmp_path: Path):
     assert not _strays(str(tmp_path)) and not _strays("time.sleep(60)")
 
 
+def test_a_child_left_running_does_not_hold_the_profile_open(tmp_path: Path):
+    # py-spy follows child processes and goes on while one it found lives; the program's own end
+    # must end the profile (the sleep gives py-spy time to find the child: the race CI once lost).
+    prog = tmp_path / "leaves.py"
+    prog.write_text(
+        WORK + "busy()\nimport subprocess, sys, time\n"
+        "subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)'])\ntime.sleep(1)\n"
+    )
+    started = time.monotonic()
+    proc = _profile(tmp_path, "--", sys.executable, str(prog))
+    assert proc.returncode == 0, proc.stderr
+    assert time.monotonic() - started < 30, "the profile waited for the child the program left behind"
+    assert "still running" not in proc.stderr and "busy" in proc.stdout
+    time.sleep(0.2)
+    assert not _strays(str(tmp_path)) and not _strays("time.sleep(60)")
+
+
 def test_a_python_exception_is_the_programs_not_ours(tmp_path: Path):
     prog = tmp_path / "raises.py"
     prog.write_text(WORK + "busy()\nraise KeyError('boom')\n")

@@ -312,7 +312,7 @@ def _pyspy(request: Request, target: Target, run_dir: str, cwd: str, binary: str
         if not _open_gate(gate, session):
             session.kill()
             raise _CannotSample("the program did not start: " + pyspy.failure(session.output()))
-        stopped = session.wait(duration=request.duration)
+        stopped = session.wait(duration=request.duration, ended=lambda: _command_ended(run_dir))
     finally:
         session.kill()
         _unlink(gate)
@@ -773,6 +773,16 @@ def _status(run_dir: str, session: Session | None = None) -> dict[str, str]:
     if "spawn_error" in out:
         raise PerfpackError(f"the command could not start: {one_line(out['spawn_error'], limit=200)}")
     return out
+
+
+def _command_ended(run_dir: str) -> bool:
+    """Whether the launcher or _boot.py has reported how the command ended (or that it never started)."""
+    try:
+        with open(os.path.join(run_dir, "status"), "rb") as handle:
+            text = handle.read(4096)
+    except OSError:
+        return False
+    return b"exit=" in text or b"spawn_error=" in text
 
 
 def _startup(status: dict[str, str]) -> float | None:

@@ -14,10 +14,12 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 GRACE_S = 5.0
 NOTICE_S = 30.0  # without a terminal, a run this long is mentioned once on stderr
+LINGER_S = 1.0  # how long a profiler may go on after the profiled command ended (children it left)
+POLL_S = 0.2
 
 
 def _progress(elapsed: float, terminal: bool, noticed: bool) -> bool:
@@ -79,13 +81,19 @@ class Session:
         self._started.wait(timeout)
         return any(self._ready_marker in line for line in self.lines) if self._ready_marker else False
 
-    def wait(self, *, duration: float | None = None) -> str:
+    def wait(self, *, duration: float | None = None, ended: Callable[[], bool] | None = None) -> str:
         """Wait for the profiler to finish. Returns "" (it ended by itself), "duration" or "interrupt".
+
+        `ended`: whether the profiled command itself has exited. A profiler following child processes
+        (py-spy) goes on as long as one it found lives, so a command that exits leaving a child behind
+        (a daemon, a stray sleep) would hold the profile open: LINGER_S after the command ended, the
+        group is stopped as --duration stops it (the profiler keeps what it recorded).
 
         A long run says so on stderr: the seconds so far on a terminal, else one line after NOTICE_S
         (a profiler slows a program down, memray's allocation tracking several times)."""
         started = time.monotonic()
         deadline = None if duration is None else started + duration
+        ended_at: float | None = None
         stopped = ""
         noticed = False
         terminal = sys.stderr.isatty()
@@ -97,16 +105,22 @@ class Session:
                     tick: float | None = 1.0
                 else:
                     tick = None if noticed else max(0.1, NOTICE_S - (now - started))
-                timeouts = [t for t in (left, tick) if t is not None]
+                timeouts = [t for t in (left, tick, POLL_S if ended else None) if t is not None]
                 try:
                     self.proc.wait(timeout=min(timeouts) if timeouts else None)
                     break
                 except subprocess.TimeoutExpired:
-                    if deadline is not None and time.monotonic() >= deadline:
+                    now = time.monotonic()
+                    if deadline is not None and now >= deadline:
                         stopped = "duration"
                         self.stop()
                         break
-                    noticed = _progress(time.monotonic() - started, terminal, noticed)
+                    if ended is not None and ended_at is None and ended():
+                        ended_at = now
+                    if ended_at is not None and now - ended_at >= LINGER_S:
+                        self.stop()
+                        break
+                    noticed = _progress(now - started, terminal, noticed)
         except KeyboardInterrupt:
             stopped = "interrupt"
             self.stop()
