@@ -6,13 +6,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from e2e_harness import CLI_VERSIONS, ensure_claude_code
+from e2e_harness import ensure_claude_code, selected_versions
 from fake_api import FakeAnthropicAPI
 
 
-@pytest.fixture(scope="session", params=CLI_VERSIONS)
+@pytest.fixture(scope="session", params=selected_versions())
 def cli_version(request: pytest.FixtureRequest) -> str:
-    """Each supported Claude Code version (the oldest and the pinned newest): every e2e test runs on both."""
+    """Each supported Claude Code version (the oldest and the pinned newest): every e2e test runs on both
+    ($PERFPACK_E2E_CLI=2.1.197,2.1.340 runs them on other versions instead, e2e_harness.selected_versions)."""
     return str(request.param)
 
 

@@ -34,6 +34,29 @@ HOOK_CONTEXT_PREFIX = "UserPromptSubmit hook additional context:"
 HOOK_PLAIN_PREFIX = "UserPromptSubmit hook success:"
 
 
+def version_key(version: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in version.split("."))
+
+
+def selected_versions() -> tuple[str, ...]:
+    """The versions the e2e tests run on: CLI_VERSIONS, or $PERFPACK_E2E_CLI (comma-separated, e.g.
+    `2.1.197,2.1.337`) to try a newer release before the pin moves. Assertions about behaviour a newer
+    CLI changed compare with OLDEST_CLI (`version_key(v) > version_key(OLDEST_CLI)`), not with the pin."""
+    chosen = os.environ.get("PERFPACK_E2E_CLI", "").replace(" ", "")
+    if not chosen:
+        return CLI_VERSIONS
+    versions = tuple(v for v in chosen.split(",") if v)
+    bad = [v for v in versions if not re.fullmatch(r"\d+\.\d+\.\d+", v)]
+    if bad:
+        raise pytest.UsageError(f"PERFPACK_E2E_CLI: not a Claude Code version: {bad[0]!r}")
+    return versions
+
+
+def newer_than_oldest(version: str) -> bool:
+    """Whether VERSION is past the oldest supported CLI (2.1.198+ behaviour: background subagents, ...)."""
+    return version_key(version) > version_key(OLDEST_CLI)
+
+
 def cache_dir(version: str) -> Path:
     """Where one CLI version lives: $PERFPACK_E2E_CACHE/claude-code-VERSION, default ~/.cache/perfpack/..."""
     base = os.environ.get("PERFPACK_E2E_CACHE") or str(Path.home() / ".cache" / "perfpack")

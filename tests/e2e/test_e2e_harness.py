@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 
 import pytest
-from e2e_harness import HOOK_CONTEXT_PREFIX, NEWEST_CLI, make_git_project, run_claude
+from e2e_harness import HOOK_CONTEXT_PREFIX, make_git_project, newer_than_oldest, run_claude
 from fake_api import FakeAnthropicAPI, text_block, tool_use_block
 
 pytestmark = pytest.mark.e2e
@@ -140,7 +140,7 @@ def test_pre_tool_use_context_and_deny_reason_reach_the_model(claude_bin, cli_ve
     assert "allowed-one" in json.dumps(results[0]["content"])
     denied = json.dumps(results[1]["content"])
     assert "QUOKKA-DENIED" in denied and "forbidden-two" not in denied.replace("echo forbidden-two", "")
-    if cli_version == NEWEST_CLI:
+    if newer_than_oldest(cli_version):
         assert "PreToolUse:Bash hook error:" in denied, denied
         system = [m for m in last if m.get("role") == "system" and "QUOKKA-ADVICE" in json.dumps(m)]
         assert system, "2.1.332 puts PreToolUse context in its own system-role message"

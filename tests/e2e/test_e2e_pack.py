@@ -93,7 +93,9 @@ def test_plugin_route_offers_agents_and_expands_optimize(claude_bin, fake_api, h
     assert installed.returncode == 0, installed.stdout + installed.stderr
 
     project = make_git_project(tmp_path / "shop")
-    run = run_claude(claude_bin, fake_api, project, home, f"/{plugin}:optimize {TARGET}")
+    # No perfpack on PATH: the installed copy's SessionStart hook puts its libexec/perfpack there (the
+    # install keeps the launcher executable), and that runs the plugin's own source for the snapshot.
+    run = run_claude(claude_bin, fake_api, project, home, f"/{plugin}:optimize {TARGET}", venv_on_path=False)
     # 2.1.332 also lists its own built-in plugins (path "builtin"); ours must be the only other one.
     assert [p["name"] for p in run.init["plugins"] if p.get("path") != "builtin"] == [plugin]
     assert f"{plugin}:optimize" in run.init["slash_commands"]

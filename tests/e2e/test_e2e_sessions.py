@@ -9,8 +9,9 @@ A few sessions are shared by many assertions (each `claude` run costs seconds):
   each stores an insight with `perfpack memory insight`, the engineer also runs a non-commit Bash command and
   a `git commit`. Session 2: `/optimize checkout latency`; the main model starts four analysis agents in one
   message and consolidates after their hand-backs (in the background on 2.1.198+).
-- plugin route (`--plugin-dir` a copy of the repository, no perfpack on PATH either: the plugin's bin/perfpack
-  runs its own source): the same two sessions with the `perfpack:` agents.
+- plugin route (`--plugin-dir` a copy of the repository, no perfpack on PATH either: the plugin's SessionStart
+  hook puts its libexec/perfpack on the Bash tool's PATH through CLAUDE_ENV_FILE, and that runs the plugin's
+  own source): the same two sessions with the `perfpack:` agents.
 - a git clone of the installed project, run where perfpack is absent (no launcher links, nothing on PATH).
 
 Hook processes are counted by a shim in front of the interpreter the hooks start.
@@ -32,12 +33,12 @@ from typing import Any
 import pytest
 from e2e_harness import (
     HOOK_CONTEXT_PREFIX,
-    NEWEST_CLI,
     REPO_ROOT,
     VENV_BIN,
     ClaudeRun,
     copy_repo,
     make_git_project,
+    newer_than_oldest,
     path_without_perfpack,
     run_claude,
 )
@@ -269,9 +270,9 @@ def plugin_route(claude_bin: Path, cli_version: str, tmp_path_factory: pytest.Te
     def setup(project: Path) -> tuple[list[str], bool, str, Path]:
         return ["--plugin-dir", str(plugin)], False, "perfpack:", hook_log
 
-    # No perfpack on PATH: the plugin's own bin/perfpack (the CLI puts a plugin's bin/ on PATH) runs its
-    # source with the first python3. hooks.json starts `python3 -S .../hook.py EVENT`: a shim first on PATH
-    # counts those starts.
+    # No perfpack on PATH: the plugin's libexec/perfpack (on the Bash tool's PATH by the plugin's SessionStart
+    # hook, hooks/plugin-path.sh, through CLAUDE_ENV_FILE) runs its source with the first python3. hooks.json
+    # starts `python3 -S .../hook.py EVENT`: a shim first on PATH counts those starts.
     shims = base / "shims"
     shims.mkdir()
     bare = path_without_perfpack()
@@ -327,7 +328,7 @@ def test_each_agent_is_given_exactly_its_declared_tools(route: Sessions, request
 
 def test_a_started_subagent_reaches_the_toolkit_and_stores_its_insight(route: Sessions):
     """No perfpack on PATH. Installed: only install's launcher links (on PATH by its SessionStart hook) help;
-    as a plugin, the plugin's bin/perfpack."""
+    as a plugin, the plugin's libexec/perfpack (on PATH by the plugin's SessionStart hook)."""
     for agent in PACK_AGENTS:
         result = tool_results(subagent_requests(route.first, agent)[-1])[0]
         assert "command not found" not in result and '"kind": "insight"' in result, f"{agent}: {result[:500]}"
@@ -410,7 +411,7 @@ def test_optimize_expands_and_consolidates_after_every_hand_back(route: Sessions
     launched = main_requests(run)[1]
     results = tool_results(launched)
     assert len(results) == len(ANALYSTS), results
-    if route.version == NEWEST_CLI:  # 2.1.198+: subagents run in the background by default
+    if newer_than_oldest(route.version):  # 2.1.198+: subagents run in the background by default
         assert all("Async agent launched" in r for r in results), results
     last = main_requests(run)[-1]
     assert all(f"HANDBACK-{a}" in _flat(last) for a in ANALYSTS), "a hand-back never reached the main thread"
@@ -499,7 +500,7 @@ def test_a_clone_without_perfpack_stays_silent(clone_runs, project_route: Sessio
     for run, log in clone_runs:
         # 2.1.332 logs each hook's exit status: the pack's hooks ran in the clone, and exited 0
         statuses = re.findall(r"perfpack/local/.*finished with status (\d+)", log.read_text(errors="replace"))
-        if project_route.version == NEWEST_CLI:
+        if newer_than_oldest(project_route.version):
             assert statuses and set(statuses) == {"0"}, statuses
         assert run.returncode == 0 and run.stderr.strip() == "", run.stderr[-2000:]
         # (an aborted /optimize sends nothing: the next test catches that)
@@ -527,6 +528,6 @@ def test_optimize_in_a_clone_without_perfpack_says_how_to_get_it(clone_runs, pro
 def test_commit_advice_of_the_pre_tool_use_hook_reaches_the_subagent(route: Sessions):
     """2.1.332: its own system-role message; 2.1.197: a <system-reminder> after the tool result."""
     last = subagent_requests(route.first, ENGINEER)[-1]
-    where = _system_role_texts(last) if route.version == NEWEST_CLI else _user_texts(last)
+    where = _system_role_texts(last) if newer_than_oldest(route.version) else _user_texts(last)
     advice = [t for t in where if "PreToolUse:Bash hook additional context:" in t and "Signed-off-by" in t]
     assert advice, f"no commit advice for `{COMMIT}` in the {route.prefix}{ENGINEER} request"

@@ -37,7 +37,8 @@ def test_marketplace_json() -> None:
 
 def test_plugin_hooks_run_the_real_entry_point() -> None:
     hooks = load("hooks/hooks.json")["hooks"]
-    assert set(hooks) == {"UserPromptSubmit", "PreToolUse", "SubagentStop", "Stop"}
+    # SessionStart is the plugin's PATH hook (a shell script; tests/install/test_plugin_launcher.py).
+    assert set(hooks) == {"SessionStart", "UserPromptSubmit", "PreToolUse", "SubagentStop", "Stop"}
     assert hooks["PreToolUse"][0]["matcher"] == "Bash"
     for event, arg in (("UserPromptSubmit", "user-prompt-submit"), ("PreToolUse", "pre-tool-use"),
                        ("SubagentStop", "subagent-stop"), ("Stop", "stop")):

@@ -105,7 +105,7 @@ def _resolve_project(project: str | os.PathLike[str] | None) -> tuple[Path | Non
         if project is None:
             try:
                 from perfpack.project import find_project_root
-            except ImportError:  # an old Python (no tomllib) behind the plugin's bin/perfpack
+            except ImportError:  # an old Python (no tomllib) behind the plugin's libexec/perfpack
                 return Path.cwd(), None
             return find_project_root(), None
         path = Path(project).expanduser()

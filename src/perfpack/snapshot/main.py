@@ -1,6 +1,6 @@
 """The snapshot command without click: shared by `perfpack snapshot` and `python -m perfpack.snapshot`.
 
-The click-free form is what the plugin's bin/perfpack falls back to when the Python on PATH has only
+The click-free form is what the plugin's libexec/perfpack falls back to when the Python on PATH has only
 the standard library (no click, no psutil): /optimize still gets a snapshot, and exit 0.
 """
 
