@@ -23,7 +23,7 @@ from fake_api import FakeAnthropicAPI
 # The request format is the CLI's private contract: every e2e assertion runs on the oldest CLI perfpack
 # supports and on a pinned newest one. `python scripts/update_cli_pin.py` moves NEWEST_CLI to the registry's.
 OLDEST_CLI = "2.1.197"
-NEWEST_CLI = "2.1.332"
+NEWEST_CLI = "2.1.337"
 CLI_VERSIONS = (OLDEST_CLI, NEWEST_CLI)
 CLAUDE_CODE_PACKAGE = "@anthropic-ai/claude-code"
 REPO_ROOT = Path(__file__).resolve().parents[2]
