@@ -21,7 +21,7 @@ from perfpack.explain.shape import first_word, shape, split_statements
         ),
         ("SELECT x-1, -2 FROM t LIMIT 10 OFFSET 5", "SELECT x-?, ? FROM t LIMIT ? OFFSET ?"),
         ("SELECT 1.5e3, 0x1F, .5", "SELECT ?, ?, ?"),
-        ("INSERT INTO t (a, b) VALUES (1, 'x'), (2, 'y'), (3, 'z')", "INSERT INTO t (a, b) VALUES (?)"),
+        ("INSERT INTO t (a, b) VALUES (1, 'x'), (2, 'y'), (3, 'z')", "INSERT INTO t (a, b) VALUES (?, ?)"),
         (
             'SELECT "weird ? name", `b` FROM t -- id = 5\n WHERE /* 7 */ c = 8',
             'SELECT "weird ? name", `b` FROM t WHERE c = ?',
@@ -30,6 +30,9 @@ from perfpack.explain.shape import first_word, shape, split_statements
         ("SELECT  *\n\tFROM   t ;", "SELECT * FROM t"),
         ("SELECT x::int FROM t WHERE d > '2024-01-01'::date", "SELECT x::int FROM t WHERE d > ?::date"),
         ("SELECT * FROM t WHERE id IN ( ? , ? ,? )", "SELECT * FROM t WHERE id IN (?)"),
+        # a VALUES row keeps its columns (an executemany of four columns is not a one-column insert)
+        ("INSERT INTO items VALUES (?, ?, ?, ?)", "INSERT INTO items VALUES (?, ?, ?, ?)"),
+        ("insert into t values(?,?) , (?,?)", "insert into t values(?, ?)"),
     ],
 )
 def test_shape(sql: str, expected: str) -> None:

@@ -59,7 +59,7 @@ def shape(sql: str) -> str:
     """`sql` with every literal and parameter as `?`, comments dropped, whitespace collapsed.
 
     `IN (1, 2, 3)` and `IN (?, ?)` both become `IN (?)`; the multi-row VALUES of a batched insert
-    become one row. Keywords keep their case; identifiers are untouched.
+    become one row, which keeps its columns (`VALUES (?, ?, ?)`). Keywords keep their case; identifiers are untouched.
     """
     out: list[str] = []
     space = False
@@ -104,7 +104,14 @@ def _tidy_lists(text: str) -> str:
     text = re.sub(r"\?\s*\)", "?)", text)
     text = re.sub(r"\?\s*,\s*(?=\?)", "?, ", text)
     text = _VALUES_ROWS.sub(r"\1", text)
-    return _LIST.sub("(?)", text)
+    return _LIST.sub(_collapse_unless_row, text)
+
+
+def _collapse_unless_row(match: re.Match[str]) -> str:
+    # an IN list's length is data (IN (?) whatever its size); a VALUES row's is the column count
+    if match.string[: match.start()].rstrip().upper().endswith("VALUES"):
+        return match.group()
+    return "(?)"
 
 
 def split_statements(sql: str) -> list[str]:
