@@ -199,6 +199,22 @@ def test_cli_closed_loop_says_so(http_server, perfpack, tmp_path: Path) -> None:
     assert "--concurrency" in record["command"]
 
 
+def test_a_percentile_beyond_the_requests_is_shown_as_the_max_and_not_recorded(
+    http_server, perfpack, tmp_path: Path
+) -> None:
+    # 100 requests: p99.9 would be the slowest request under another name (a blind writer's finding)
+    srv = http_server()
+    args = ("load", srv.url(), "--rate", "50", "--duration", "2s", "--warmup", "0", "--project", str(tmp_path))
+    r = perfpack(*args)
+    assert r.returncode == ExitCode.OK, r.stderr
+    assert "p99.9 = max" in r.stdout and "needs 1,000 requests" in r.stdout, r.stdout
+    record = json.loads((tmp_path / ".claude/perfpack/ledger.jsonl").read_text().splitlines()[-1])
+    metrics = {f["metric"] for f in record["figures"] if f.get("of") == "latency"}
+    assert "p99" in metrics and "max" in metrics and "p99.9" not in metrics, metrics
+    summary = load_json(perfpack(*args, "--format", "json"))
+    assert summary["latency_only_the_max"] == ["p999"]
+
+
 def test_cli_scenario_weights(http_server, perfpack, tmp_path: Path) -> None:
     srv = http_server()
     scenario = tmp_path / "s.toml"

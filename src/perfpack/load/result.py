@@ -119,6 +119,15 @@ def _pct_ms(h: Any, q: float) -> float:
     return h.get_value_at_percentile(q) / 1000 if h.get_total_count() else 0.0
 
 
+# A percentile needs at least one request beyond it: p99.9 of 100 requests is only the slowest one.
+TAIL_REQUESTS = {"p50": 2, "p90": 10, "p95": 20, "p99": 100, "p999": 1000}
+
+
+def only_the_max(key: str, requests: int) -> bool:
+    """Whether percentile `key` ("p999") of `requests` requests is no more than the slowest request."""
+    return requests < TAIL_REQUESTS.get(key, 0)
+
+
 def latency_ms(h: Any) -> dict[str, float]:
     n = h.get_total_count()
     out = {
@@ -238,6 +247,7 @@ def summarize(c: Counts, thresholds: list[Threshold]) -> dict[str, Any]:
         verdict = "inconclusive"
     else:
         verdict = "pass"
+    at_max = [k for k in LATENCY_KEYS if k != "max" and c.requests and only_the_max(k, c.requests)]
     summary: dict[str, Any] = {
         "mode": c.mode,
         "target_rate": c.target_rate,
@@ -248,6 +258,7 @@ def summarize(c: Counts, thresholds: list[Threshold]) -> dict[str, Any]:
         "error_rate": round(error_rate, 6),
         "errors_by_kind": dict(sorted(c.errors.items(), key=lambda kv: -kv[1])[:8]),
         "latency_ms": lat,
+        **({"latency_only_the_max": at_max} if at_max else {}),
         "generator": {
             "lag_ms": {k: round(v, 3) for k, v in lag.items()},
             "cpu_cores": round(c.cpu_s / c.wall_s, 3) if c.wall_s else 0.0,
@@ -334,9 +345,18 @@ def render_text(s: dict[str, Any], *, what: str) -> str:
     lines.append(f"requests   {s['requests']:,}   {rate}")
     lines.append(
         "latency    "
-        + "  ".join(f"{k if k != 'p999' else 'p99.9'} {format_ms(lat[k])}" for k in LATENCY_KEYS)
+        + "  ".join(
+            f"{k if k != 'p999' else 'p99.9'} "
+            + ("= max" if k != "max" and only_the_max(k, s["requests"]) else format_ms(lat[k]))
+            for k in LATENCY_KEYS
+        )
         + f"  avg {format_ms(lat['avg'])}"
     )
+    short = [k for k in LATENCY_KEYS if k != "max" and only_the_max(k, s["requests"])]
+    if short and s["requests"]:
+        name = short[0] if short[0] != "p999" else "p99.9"
+        lines.append(f"           ({name} needs {TAIL_REQUESTS[short[0]]:,} requests or more to differ from "
+                     f"the slowest of these {s['requests']:,}: a longer run or a higher --rate measures it)")
     if s["errors"]:
         kinds = ", ".join(f"{k}: {v:,}" for k, v in s["errors_by_kind"].items())
         lines.append(f"errors     {s['errors']:,} ({100 * s['error_rate']:.2f} %): {kinds}")

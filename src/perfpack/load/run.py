@@ -20,6 +20,7 @@ from perfpack.load.plan import Plan, load_scenario, parse_duration, single_reque
 from perfpack.load.result import (
     Threshold,
     fit,
+    only_the_max,
     parse_threshold,
     render_text,
     summarize,
@@ -270,9 +271,11 @@ def ledger_figures(summary: dict[str, Any]) -> list[dict[str, Any]]:
     from perfpack.ledger import figure
 
     lat, gen = summary["latency_ms"], summary["generator"]
+    # a percentile with no request beyond it was not measured (p99.9 of 100 requests is their max)
     figures = [
         figure(k if k != "p999" else "p99.9", lat[k], "ms", of="latency")
         for k in ("p50", "p90", "p95", "p99", "p999", "max", "avg")
+        if not only_the_max(k, summary["requests"])
     ]
     figures += [
         figure("achieved_rate", summary["achieved_rate"], "req/s"),
