@@ -171,6 +171,7 @@ def with_baseline(
             f"fingerprint {there}; this one is {here})"
         )
     notes += _noise_notes(baseline.summary, "the baseline", measurement.summary(), "this run")
+    notes += _cpu_notes(baseline.summary, measurement.summary(), verdict.verdict)
     if verdict.verdict == "inconclusive":
         notes.append(f"inconclusive: {verdict.reason}; no direction is claimed")
     return Comparison(
@@ -219,6 +220,7 @@ def interleaved(
     pairs = list(zip(va, vb, strict=True))
     verdict = stats.judge(va, vb, pairs=pairs, min_effect=min_effect)
     notes = _noise_notes(a.summary(), labels[0], b.summary(), labels[1])
+    notes += _cpu_notes(a.summary(), b.summary(), verdict.verdict)
     if verdict.verdict == "inconclusive":
         notes.append(f"inconclusive: {verdict.reason}; no direction is claimed")
     now = _now()
@@ -259,6 +261,28 @@ def _noise_notes(
         if wall and wall.get("noisy"):
             out.append(f"{label} is noisy: {wall['noisy']}")
     return out
+
+
+CPU_RISE = 1.2  # CPU time up this much while the wall clock did not rise: said in a note
+
+
+def _cpu_notes(before: dict[str, Any], after: dict[str, Any], verdict: str) -> list[str]:
+    """The verdict judges the wall clock only: a change that is faster (or no slower) by spending more
+    CPU (more cores, busy-waiting) says so, since a loaded machine or a busy server has none to spare."""
+    from perfpack.bench.units import format_seconds
+
+    if verdict not in ("faster", "same"):
+        return []
+    cpu_before = (before.get("cpu_s") or {}).get("median") or 0.0
+    cpu_after = (after.get("cpu_s") or {}).get("median") or 0.0
+    if cpu_before <= 0 or cpu_after < CPU_RISE * cpu_before:
+        return []
+    wall = "fell" if verdict == "faster" else "did not change"
+    return [
+        f"the CPU time rose {cpu_after / cpu_before:.2f}x (median {format_seconds(cpu_before)} -> "
+        f"{format_seconds(cpu_after)}) while the wall clock {wall}: the change spends more CPU (more cores "
+        "or busy-waiting), which a loaded machine or a busy server does not have to spare"
+    ]
 
 
 def _main_statistics(summary: dict[str, Any]) -> dict[str, Any] | None:
