@@ -204,7 +204,8 @@ def test_a_percentile_beyond_the_requests_is_shown_as_the_max_and_not_recorded(
 ) -> None:
     # 100 requests: p99.9 would be the slowest request under another name (a blind writer's finding)
     srv = http_server()
-    args = ("load", srv.url(), "--rate", "50", "--duration", "2s", "--warmup", "0", "--project", str(tmp_path))
+    args = ("load", srv.url(), "--rate", "50", "--duration", "2s", "--warmup", "0",
+            "--project", str(tmp_path))
     r = perfpack(*args)
     assert r.returncode == ExitCode.OK, r.stderr
     assert "p99.9 = max" in r.stdout and "needs 1,000 requests" in r.stdout, r.stdout

@@ -59,7 +59,8 @@ def shape(sql: str) -> str:
     """`sql` with every literal and parameter as `?`, comments dropped, whitespace collapsed.
 
     `IN (1, 2, 3)` and `IN (?, ?)` both become `IN (?)`; the multi-row VALUES of a batched insert
-    become one row, which keeps its columns (`VALUES (?, ?, ?)`). Keywords keep their case; identifiers are untouched.
+    become one row, which keeps its columns (`VALUES (?, ?, ?)`). Keywords keep their case; identifiers
+    are untouched.
     """
     out: list[str] = []
     space = False

@@ -131,7 +131,7 @@ def compare_or_save(root: Path, o: Any, plan: Plan, counts: Counts, summary: dic
 
 
 def _compare_or_save(root: Path, o: Any, plan: Plan, counts: Counts, summary: dict[str, Any]) -> list[str]:
-    from perfpack.load.result import format_ms
+    from perfpack.load.result import format_ms, only_the_max
 
     api = _api()
     name = o.name
@@ -158,8 +158,10 @@ def _compare_or_save(root: Path, o: Any, plan: Plan, counts: Counts, summary: di
     after = summary["latency_ms"]
     then: dict[str, float] = {}
     changes: dict[str, float] = {}
+    # a percentile with no request beyond it on either side is not compared (it was not measured)
+    requests = (base.measurement.figures.get("requests"), summary["requests"])
     for key in ("p50", "p95", "p99"):
-        if before.get(key):
+        if before.get(key) and not any(isinstance(n, int) and only_the_max(key, n) for n in requests):
             change = (after[key] / before[key] - 1) * 100
             then[key], changes[key] = before[key], change
             lines.append(f"            {key} {format_ms(before[key])} then, {format_ms(after[key])} now "
