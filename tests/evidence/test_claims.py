@@ -811,3 +811,22 @@ def test_an_unnamed_difference_is_the_median_s_and_more_than_halved_is_a_bound()
     assert _backed("That saves about 0.42 s per run.", records) == [True]
     assert _backed("That saves about 0.5 s per run.", records) == [False]  # 0.5 s is the p95's difference
     assert _backed("the latency roughly halved-and-then-some", records) == [True]
+
+
+def test_a_rise_is_not_the_fall_of_its_inverse_and_a_share_falling_from_a_level_is_a_level():
+    # round 14 (heldout28 s12, heldout29 c03, heldout27 s07)
+    records = [{"id": "profile-1", "kind": "profile", "name": "diff before after", "figures": [
+        {"metric": "peak", "value": 235406.0, "unit": "B", "side": "before"},
+        {"metric": "peak", "value": 340709.0, "unit": "B", "side": "after"},
+        {"metric": "change", "value": 44.7, "unit": "%", "of": "peak"},
+        {"metric": "share before", "value": 79.3, "unit": "%"},
+        {"metric": "share after", "value": 1.2, "unit": "%"}]}]
+    # 340709 / 235406 is +44.7 %; 235406 / 340709 is -30.9 %, which "up 31 %" does not say
+    assert _backed("heap peak 229.9 KiB → 332.7 KiB, up 31 %", records) == [True, True, False]
+    assert _backed("heap peak 229.9 KiB → 332.7 KiB, up 44.7 %", records) == [True, True, True]
+    assert _backed("heap peak +44.7 %", records) == [True]
+    assert _backed("the old peak was 31 % lower", records) == [True]
+    assert _backed("`deep_merge`'s share fell from 79.3 % to 1.2 %", records) == [True, True]
+    imports = [{"id": "profile-2", "kind": "profile", "name": "after", "figures": [
+        {"metric": "imports", "value": 37.4, "unit": "%"}, {"metric": "self", "value": 25.0, "unit": "%"}]}]
+    assert _backed("Imports are 37.4 % of the samples — hashlib alone 25.0 %", imports) == [True, True]

@@ -95,6 +95,7 @@ _SETTING_AFTER = {
 _RUN_WORDS = {"ran", "run", "running", "load", "test", "tested", "soak", "soaked", "benchmark",
               "benchmarked", "measured", "sampled", "profiled", "recorded", "warmed", "it", "traffic"}
 # Words right before a percentage that make it a change ("down 41 %", "cut by 30 %"), not a level.
+_RISE_WORDS = {"up", "rose", "rises", "grew", "increased"}  # a percentage after them is a rise, never a fall
 _CHANGE_WORDS = {"down", "up", "dropped", "drops", "fell", "falls", "rose", "rises", "shrank", "grew", "cut",
                  "reduced", "decreased", "increased", "improved", "by", "saving", "saves", "saved", "gain"}
 # "you saw 2 s", "your 1.8 s": the user's own numbers, when the sentence is about what they saw or said.
@@ -1248,9 +1249,13 @@ def extract_claims(message: str) -> list[Claim]:
                       unit_end)
         claim.direction = _direction(text, unit_end if unit is not None else direction_at)
         if not claim.direction and dimension == "percent" and (
-                sign_start < index or (_words(text, boundary, sign_start)[:1] != ["to"] and
+                sign_start < index or (_words(text, boundary, sign_start)[:1] not in (["to"], ["from"]) and
                                        _CHANGE_WORDS.intersection(_words(text, boundary, sign_start)[:2]))):
-            claim.direction = "change"  # "-44 %", "+4.5 %", "down 41 %", "cut by 30 %": a change, not a level
+            # "-44 %", "+4.5 %", "down 41 %", "cut by 30 %": a change, not a level ("fell from 79 % to
+            # 1 %" and "down to 4 %" are levels); "up 31 %", "+31 %": a rise
+            rise = text[sign_start] == "+" or bool(
+                _RISE_WORDS.intersection(_words(text, boundary, sign_start)[:2]))
+            claim.direction = "more" if rise else "change"
         claim.secondary = claim.metric == "stdev" or (
             qualifiers and _context().qualifying(text, clause_start, sign_start, unit_end))
         claim.cpu = cpu_named and dimension in ("time", *_CHANGES) and \

@@ -29,7 +29,8 @@ _CHANGE_METRICS = ("change_pct", "change", "delta_pct")
 _DERIVED = "~"  # the metric of a change perfpack derived from two figures: "~" + the statistic compared
 _HEADLINE = {"", "p50", "median", "mean", "avg", "wall"}  # what an unnamed "2.4x faster" is about
 # shares a claim can name: of a profile's samples, of the requests that failed
-_SHARES = {"samples": {"self", "total", "inner"}, "errors": {"error_rate", "errors", "timeout_rate"}}
+_SHARES = {"samples": {"self", "total", "inner", "imports"},
+           "errors": {"error_rate", "errors", "timeout_rate"}}
 _INF = float("inf")
 # Flags of a figure (the index's fourth column): a difference of two measurements; a figure that qualifies a
 # headline one (an interval bound, a spread, the noise notes, the load generator's own lag and CPU), which
@@ -181,7 +182,9 @@ def _change_windows(claim: Claim, low: float, high: float) -> list[tuple[float, 
     near, far = low / 100, high / 100  # a change of 1 +- [near, far]
     up = (1 + near, 1 + far)
     down = (max(1 - far, 0.0), 1 - near) if near <= 1 else None
-    windows = [up, _inverse(*up)]
+    windows = [up, _inverse(*up)]  # "+31 %" of a figure, or of its inverse (a time's, said of a rate)
+    if claim.direction == "more":
+        return windows  # "up 31 %" is not r = 1 / 0.69: that rise is 45 %, the fall of its inverse 31 %
     if down is not None:
         windows += [down, _inverse(*down)]
     return windows
