@@ -130,3 +130,36 @@ def test_a_run_without_a_name_is_recorded_under_its_path_and_time(
     listed = perfpack("evidence", "list", "--project", str(tmp_path))
     assert listed.returncode == ExitCode.OK and "  -  " not in listed.stdout, listed.stdout
     assert all(f"  {name}  " in listed.stdout for name in names), listed.stdout
+
+
+def test_a_closed_loop_that_got_faster_is_not_low_confidence_for_sending_more_requests(
+    http_server, perfpack, tmp_path: Path
+) -> None:
+    # corpus27: "low confidence: 1122 runs now against 210 ... re-run with --runs 210" (load has no --runs,
+    # and a faster server sends more requests in the same --duration)
+    srv = http_server()
+    common = ("--concurrency", "2", "--duration", "1.5s", "--warmup", "0", "--project", str(tmp_path), "-q",
+              "--name", "quote")
+    saved = perfpack("load", srv.url("/sleep/20"), *common, "--save")
+    assert saved.returncode == ExitCode.OK, saved.stdout + saved.stderr
+    now = perfpack("load", srv.url("/"), *common, "--allow-changed-command")
+    assert now.returncode == ExitCode.OK, now.stdout + now.stderr
+    assert "--runs" not in now.stdout and "runs now against" not in now.stdout, now.stdout
+    stored = json.loads(next((tmp_path / ".claude/perfpack/comparisons").glob("*.json")).read_text())
+    assert stored["after"]["n"] > 2 * stored["before"]["n"], (stored["before"]["n"], stored["after"]["n"])
+    assert stored["confidence_why"] == ["what was measured differs"], stored["confidence_why"]
+
+
+def test_a_faster_median_with_a_worse_tail_is_a_mixed_result(http_server, perfpack, tmp_path: Path) -> None:
+    # corpus27: "FASTER" printed above p50 -44.3 %, p95 +48.5 %, p99 +89.7 %
+    steady, stalling = http_server(), http_server("--stall-every", "0.5", "--stall", "0.15")
+    common = ("--rate", "50", "--duration", "3s", "--warmup", "0", "--project", str(tmp_path), "-q",
+              "--name", "quote")
+    saved = perfpack("load", steady.url("/sleep/20"), *common, "--save")
+    assert saved.returncode == ExitCode.OK, saved.stdout + saved.stderr
+    now = perfpack("load", stalling.url("/"), *common, "--allow-changed-command")
+    assert now.returncode == ExitCode.OK, now.stdout + now.stderr
+    stored = json.loads(next((tmp_path / ".claude/perfpack/comparisons").glob("*.json")).read_text())
+    assert stored["verdict"]["verdict"] == "faster", stored  # most requests miss the stalls: ~1 ms, not 20
+    assert any(why.startswith("the tail got worse: p95 +") for why in stored["confidence_why"]), stored
+    assert "the tail got worse" in now.stdout, now.stdout

@@ -14,6 +14,7 @@ from perfpack.load.engine import Counts
 from perfpack.load.plan import Plan
 
 SAMPLES = 10_000
+TAIL_WORSE_PCT = 10.0  # p95 or p99 up this much under a faster median: the verdict is low confidence
 
 
 def check_name(name: str) -> str:
@@ -150,10 +151,6 @@ def _compare_or_save(root: Path, o: Any, plan: Plan, counts: Counts, summary: di
     )
     for why in load_caveats(base.measurement.figures, summary):
         comparison.lower_confidence(why)
-    from perfpack.bench.comparison import store
-
-    store(root, comparison)  # for `perfpack report`
-    lines = [f"baseline    {name!r} (saved {base.saved_at} when its run ended): {comparison.shown_verdict()}"]
     before = base.measurement.figures.get("latency_ms", {})
     after = summary["latency_ms"]
     then: dict[str, float] = {}
@@ -162,10 +159,20 @@ def _compare_or_save(root: Path, o: Any, plan: Plan, counts: Counts, summary: di
     requests = (base.measurement.figures.get("requests"), summary["requests"])
     for key in ("p50", "p95", "p99"):
         if before.get(key) and not any(isinstance(n, int) and only_the_max(key, n) for n in requests):
-            change = (after[key] / before[key] - 1) * 100
-            then[key], changes[key] = before[key], change
-            lines.append(f"            {key} {format_ms(before[key])} then, {format_ms(after[key])} now "
-                         f"({change:+.1f} %)")
+            then[key], changes[key] = before[key], (after[key] / before[key] - 1) * 100
+    # the verdict follows the whole distribution, which the bulk of the requests decides: a tail that got
+    # worse under a faster (or unchanged) median is a mixed result, and said to be one
+    worse = [f"{key} {changes[key]:+.1f} %" for key in ("p95", "p99")
+             if key in changes and changes[key] >= TAIL_WORSE_PCT]
+    if worse and comparison.outcome in ("faster", "same"):
+        comparison.lower_confidence("the tail got worse: " + ", ".join(worse))
+    from perfpack.bench.comparison import store
+
+    store(root, comparison)  # for `perfpack report`
+    lines = [f"baseline    {name!r} (saved {base.saved_at} when its run ended): {comparison.shown_verdict()}"]
+    for key, change in changes.items():
+        lines.append(f"            {key} {format_ms(before[key])} then, {format_ms(after[key])} now "
+                     f"({change:+.1f} %)")
     lines += [f"            {note}" for note in comparison.notes[:3]]
     # what the lines above printed, for the ledger record (perfpack.load.run._remember)
     from perfpack.bench.comparison import noise_percentages
