@@ -163,7 +163,7 @@ def test_a_memory_diff_says_where_a_function_moved_and_how_many_lines_it_sums(tm
     proc = run_perfpack("profile", "diff", str(before), str(after), cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert "build_response — service.py:26 -> 17" in proc.stdout, proc.stdout
-    assert "<module> — service.py:4 -> 3 (+1 line)" in proc.stdout, proc.stdout
+    assert "<module> — service.py:4 -> 3 (2 lines summed)" in proc.stdout, proc.stdout
     data = _json(run_perfpack("profile", "diff", str(before), str(after), "--format", "json", cwd=tmp_path))
     row = next(r for r in data["functions"] if r["function"] == "build_response")
     assert (row["before_line"], row["after_line"]) == (26, 17)

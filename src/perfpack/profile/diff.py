@@ -32,7 +32,8 @@ class Row:
     after_lines: int = 0
 
     def where(self, root: str) -> str:
-        """"a.py:17", "a.py:26 -> 17" when it moved, "a.py:17 (+1 line)" when lines were summed."""
+        """"a.py:17", "a.py:26 -> 17" when it moved, "a.py:17 (2 lines summed)" when the row sums a
+        function's lines (the line shown is its largest)."""
         place = one_line(short_path(self.file, root), limit=60)
         first, second = self.before_line, self.after_line
         if first and second and first != second:
@@ -40,7 +41,7 @@ class Row:
         elif first or second:
             place += f":{first or second}"
         merged = max(self.before_lines, self.after_lines) - 1
-        return place + (f" (+{merged} line{'s' if merged > 1 else ''})" if merged > 0 else "")
+        return place + (f" ({merged + 1} lines summed)" if merged > 0 else "")
 
     @property
     def change(self) -> float:
