@@ -600,3 +600,25 @@ def test_a_busy_run_on_a_contended_machine_is_too_short_not_only_on_the_cpu_for_
         _check_ran(outcome)
     assert "too few to say where the time goes" in str(refused.value), str(refused.value)
     assert "only 9 of" not in str(refused.value)
+
+
+def test_samples_of_several_threads_say_so(tmp_path: Path):
+    # corpus27: "1,607 samples over 6.40 s at 100 Hz" on a threaded server read as more samples than ticks
+    prog = tmp_path / "threads.py"
+    prog.write_text(
+        "import threading, time\n"
+        "def spin():\n"
+        "    end = time.monotonic() + 1.5\n"
+        "    while time.monotonic() < end:\n"
+        "        sum(range(1000))\n"
+        "ts = [threading.Thread(target=spin) for _ in range(3)]\n"
+        "[t.start() for t in ts]\n"
+        "[t.join() for t in ts]\n"
+    )
+    proc = _profile(tmp_path, "--", sys.executable, str(prog))
+    assert proc.returncode == 0, proc.stderr
+    assert "of every thread: " in proc.stdout and " per tick)" in proc.stdout, proc.stdout
+    single = tmp_path / "single.py"
+    single.write_text("import time\nend = time.monotonic() + 1.0\nwhile time.monotonic() < end:\n    pass\n")
+    alone = _profile(tmp_path, "--", sys.executable, str(single))
+    assert alone.returncode == 0 and "of every thread" not in alone.stdout, alone.stdout

@@ -201,11 +201,17 @@ def cpu_text(outcome: Outcome, *, top: int) -> str:
     stop = {"duration": " · stopped after --duration", "interrupt": " · stopped by Ctrl-C", "ended": ""}.get(
         cpu.stopped, ""
     )
+    ticks = cpu.rate_hz * cpu.wall_s if cpu.engine != "cProfile" else 0.0
+    # each tick samples every thread (and followed process) on it: a threaded server has more samples
+    # than ticks, and its shares are of all of them
+    threads = ""
+    if ticks and cpu.samples > 1.15 * ticks:
+        threads = f" (of every thread: {cpu.samples / ticks:.1f} per tick)"
+    span = _span(cpu, "profiled" if cpu.engine == "cProfile" else "sampled")
     head = [
         f"profile {outcome.name}: {_command(outcome)}",
         f"engine: {engine} ({how}; {one_line(cpu.why, limit=160)})",
-        f"{cpu.samples:,} {unit} · {_span(cpu, 'profiled' if cpu.engine == 'cProfile' else 'sampled')}"
-        f"{exit_text}{stop}",
+        f"{cpu.samples:,} {unit}{threads} · {span}{exit_text}{stop}",
     ]
     head += [
         f"note: {one_line(n, limit=160)}"
