@@ -337,3 +337,21 @@ def test_a_condition_no_index_can_serve_says_how_to_write_it(
     assert proc.returncode in (0, 1), proc.stderr
     assert "no index can serve" in proc.stdout and "compare the column itself (a range)" in proc.stdout, \
         proc.stdout
+
+
+def test_an_index_walked_in_order_up_to_a_limit_is_not_a_full_read(perfpack, tmp_path: Path) -> None:
+    # corpus27: after adding the index explain proposed, "ORDER BY created DESC LIMIT 20 reads notes
+    # (80,000 rows)" was still listed as a full read with no index to suggest
+    db = tmp_path / "notes.db"
+    with sqlite3.connect(db) as conn:
+        conn.execute("CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT, created INTEGER)")
+        conn.executemany("INSERT INTO notes (body, created) VALUES (?, ?)",
+                         [(f"note {i} t", i * 7 % 100_000) for i in range(20_000)])
+        conn.execute("CREATE INDEX idx_created ON notes (created)")
+    limited = "SELECT id, body FROM notes WHERE body LIKE '%t%' ORDER BY created DESC LIMIT 20"
+    proc = run(perfpack, "--db", str(db), "--sql", limited, cwd=tmp_path)
+    assert proc.returncode == 0 and "Full reads" not in proc.stdout, proc.stdout
+    assert "No full read of a table" in proc.stdout, proc.stdout
+    every = run(perfpack, "--db", str(db), "--sql", "SELECT id, body FROM notes ORDER BY created DESC",
+                cwd=tmp_path)
+    assert "Full reads with no index to suggest (1)" in every.stdout, every.stdout
