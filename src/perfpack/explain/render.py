@@ -83,6 +83,8 @@ def summary(result: Result, details: str | None, shown: int, total: int, *, brie
     )
     if result.capture is not None:
         head += f" from {runs:,} run(s), {_ms(in_db)} in the database"
+        if result.capture.get("method") == "python":  # timed around the driver's calls, not by the server
+            head += " as the program waited for it (round trips and fetches included)"
     lines = [head]
     if result.capture and result.capture.get("note"):
         lines.append("  " + one_line(result.capture["note"]))
