@@ -17,6 +17,7 @@ from e2e_harness import (
     make_git_project,
     run_claude,
     run_claude_cli,
+    version_key,
 )
 from pack_checks import PACK_AGENTS, TARGET, assert_agents_offered, assert_optimize_expanded, perfpack
 
@@ -116,3 +117,36 @@ def test_plugin_validate_strict_passes_on_the_repository(claude_bin, fake_api, h
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "Validation passed" in proc.stdout
+
+
+# plugin folder -> its files besides an empty bin/: `claude plugin validate` 2.1.337 warns on the first 3
+BIN_SHAPES = {
+    "file": {"bin/tool": "#!/bin/sh\n"},
+    "dotfile": {"bin/.gitkeep": ""},
+    "nested": {"bin/sub/tool": "#!/bin/sh\n"},
+    "libexec": {"libexec/tool": "#!/bin/sh\n"},
+    "empty-bin": {},
+}
+BIN_WARNING = "claude.ai refuses a plugin with files in its bin/ folder"
+
+
+def test_plugin_bin_warning_agrees_with_claude_plugin_validate(claude_bin, cli_version, fake_api, home,
+                                                               tmp_path):
+    """PP411 (plugin-bin-files) fires exactly where this CLI's `claude plugin validate` warns about bin/."""
+    for name, files in BIN_SHAPES.items():
+        root = tmp_path / name
+        (root / ".claude-plugin").mkdir(parents=True)
+        (root / ".claude-plugin" / "plugin.json").write_text('{"name": "p", "author": {"name": "a"}}')
+        (root / "bin").mkdir()
+        for rel, text in files.items():
+            (root / rel).parent.mkdir(parents=True, exist_ok=True)
+            (root / rel).write_text(text)
+        said = run_claude_cli(claude_bin, fake_api, home, "plugin", "validate", str(root))
+        assert said.returncode == 0, said.stdout + said.stderr
+        cli_warns = BIN_WARNING in said.stdout + said.stderr
+        ours = perfpack("validate", "--cli-version", cli_version, "--format", "json", str(root), cwd=tmp_path)
+        assert ours.returncode in (0, 1), ours.stdout + ours.stderr
+        rules = [f["rule"] for f in json.loads(ours.stdout)["findings"]]
+        assert ("PP411" in rules) == cli_warns, f"{cli_version} {name}: the CLI said {said.stdout[-1500:]!r}"
+        seen = name in ("file", "dotfile", "nested") and version_key(cli_version) >= (2, 1, 337)
+        assert cli_warns == seen, f"{cli_version} {name}: the CLI's bin/ warning changed"

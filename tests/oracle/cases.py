@@ -470,6 +470,10 @@ def _plugins(b: _Builder) -> None:
                  {"commands/pc.md": "---\ndescription: plugin command of {ID}\nallowed-tools: Bash(echo:*), "
                   f"Bash(ls:*), Bash(${{CLAUDE_PLUGIN_ROOT}}/run.sh)\n---\nOut: !`{line}`\n{{MARK}}\n",
                   "run.sh": "#!/bin/sh\necho ran\n"}, tags=["commands"])
+    # 2.1.337's `claude plugin validate` warns that claude.ai refuses a plugin with files in bin/ (PP411):
+    # does Claude Code itself still load it?
+    b.plugin("a file in bin/", {"name": "orc-{ID}"}, {**base, "bin/tool": "#!/bin/sh\necho ran\n"})
+    b.plugin("only a dotfile in bin/", {"name": "orc-{ID}"}, {**base, "bin/.gitkeep": ""})
 
 
 def generate() -> list[Case]:

@@ -70,6 +70,7 @@ CASES = {
                "agents/a.md": agent("a"), "agents/b.md": agent("b")}, "agents/b.md", 1),
     "PP410": ({".claude-plugin/plugin.json": '{"name": "p",\n "agents": ["./agents/none.md"]}'},
               ".claude-plugin/plugin.json", 2),
+    "PP411": ({".claude-plugin/plugin.json": '{"name": "p"}', "bin/tool": "#!/bin/sh\n"}, "bin/tool", 1),
     "PP403": ({"hooks/hooks.json": '{"hooks": {"Stop": [{"hooks": [{"type": "shell", '
                                    '"command": "true"}]}]}}'},
               "hooks/hooks.json", 1),

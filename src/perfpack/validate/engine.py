@@ -109,8 +109,12 @@ def _check_md(job: tuple[Target, str]) -> FileReport:
     ctx = _worker_ctx
     assert ctx is not None
     fm = read_frontmatter(target.path)
-    # Claude Code's lenient retry reads a single-line `key: a: b`, but not in a CRLF file (the oracle)
-    data = fm.data if fm.data is not None else (None if fm.has_crlf else fm.lenient_data)
+    # Claude Code's lenient retry reads a single-line `key: a: b`; in a CRLF file only since 2.1.337 (the
+    # oracle, a100: 2.1.197 and 2.1.332 drop that agent, 2.1.337 loads it)
+    from perfpack.validate import claude_code
+
+    no_retry = fm.has_crlf and not claude_code.since(ctx.version or claude_code.default_version(), "2.1.337")
+    data = fm.data if fm.data is not None else (None if no_retry else fm.lenient_data)
     if fm.data is None and isinstance(fm.lenient_data, dict):
         _lenient_positions(fm)
     md = MdFile(target, display, fm, data if isinstance(data, dict) else None)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -160,6 +161,8 @@ def check_plugin(target: Target, display: str, version: str = "") -> list[Findin
                 out.append(rule("PP402").finding(display, line, col, f"`{key}` must be {want}: {refused} "
                                                  f"(Claude Code {version}; 2.1.332 tolerates it)", fix))
     out += _unlisted_agents(target, display, data)
+    if cc.since(version, "2.1.337"):
+        out += _bin_files(target, display)
     hooks = data.get("hooks")
     for entry in _entries(hooks):
         if isinstance(entry, str) and entry.rstrip("/").replace("\\", "/") in ("./hooks/hooks.json",
@@ -171,6 +174,35 @@ def check_plugin(target: Target, display: str, version: str = "") -> list[Findin
                                              "\"Duplicate hooks file\"",
                                              "remove the `hooks` entry from plugin.json"))
     return out
+
+
+def _bin_files(target: Target, display: str) -> list[Finding]:
+    """Files in the plugin's bin/ (`claude plugin validate` 2.1.337+: claude.ai refuses the plugin). Only
+    names are looked at; a bin/ that is a link is not followed (the CLI follows it: any link counts)."""
+    folder = target.root / "bin"
+    if not folder.is_dir():  # missing, or a file named bin: the CLI says nothing
+        return []
+    manifest = ".claude-plugin/plugin.json"
+    prefix = display[: -len(manifest)] if display.endswith(manifest) else ""
+    first = None
+    if folder.is_symlink():
+        first = folder
+    else:
+        for here, dirs, files in os.walk(folder, followlinks=False):
+            names = sorted(files) + sorted(d for d in dirs if os.path.islink(os.path.join(here, d)))
+            if names:
+                first = Path(here) / names[0]
+                break
+            dirs.sort()
+    if first is None:
+        return []
+    rel = f"{prefix}{first.relative_to(target.root).as_posix()}"
+    return [rule("PP411").finding(rel, 1, 1,
+                                  "a file in the plugin's bin/ folder: claude.ai's plugin directory "
+                                  "refuses the plugin, though Claude Code loads it (`claude plugin "
+                                  "validate` warns)",
+                                  "move the files to another folder (libexec/) and run them by path, or put "
+                                  "it on PATH with a SessionStart hook writing to $CLAUDE_ENV_FILE")]
 
 
 def _unlisted_agents(target: Target, display: str, data: dict[str, Any]) -> list[Finding]:

@@ -103,7 +103,7 @@ def check_frontmatter(md: MdFile, kind: str, version: str = "") -> list[Finding]
     if fm.has_crlf:
         out.append(rule("PP103").finding(path, 1, 1,
                                          "CRLF line endings; with `: ` in the description they made "
-                                         "Claude Code drop agents (#80890)",
+                                         "Claude Code before 2.1.337 drop agents (#80890)",
                                          "convert the file to LF line endings"))
     if not fm.present:
         stripped = (fm.text or "").lstrip()

@@ -22,9 +22,10 @@ _RULES = [
          versions="2.1.197: the agent is dropped (reported as an error); 2.1.332: loads."),
     Rule("PP103", "crlf", WARNING,
          "CRLF line endings (with `: ` in a description they dropped agents)",
-         why="CRLF files take a different YAML path in the CLI (no lenient re-read of `key: a: b`).",
+         why="CRLF files took a different YAML path in the CLI (no lenient re-read of `key: a: b`).",
          fix="Convert the file to LF line endings.",
-         versions="2.1.197 and 2.1.332 alike (oracle)."),
+         versions="2.1.197 and 2.1.332 alike (oracle): an agent with `key: a: b` in a CRLF file is "
+                  "dropped; 2.1.337 re-reads it leniently and loads it, as in an LF file."),
     Rule("PP104", "no-frontmatter", ERROR,
          "agent file does not start with a `---` line at byte 0 (dropped)",
          why="The CLI reads agent metadata only from frontmatter at the very start; without it the agent is"
@@ -221,6 +222,16 @@ _RULES = [
          why="The CLI logs an error and loads nothing for the entry.",
          fix="Fix the path or remove the entry.",
          versions="2.1.197 and 2.1.332 alike (oracle)."),
+    Rule("PP411", "plugin-bin-files", WARNING,
+         "plugin with files in its bin/ folder: claude.ai's plugin directory refuses it (Claude Code "
+         "loads it)",
+         why="Claude Code puts a plugin's bin/ on PATH and loads the plugin, but claude.ai's plugin "
+             "directory refuses a submission with files there; `claude plugin validate` warns (an error "
+             "under `--strict`).",
+         fix="Move the files to another folder (e.g. libexec/) and run them by path, or put that folder on "
+             "PATH with a SessionStart hook that appends an `export PATH=...` line to $CLAUDE_ENV_FILE.",
+         versions="2.1.337 and later warn (`claude plugin validate`: any file under bin/, also a dotfile, "
+                  "a nested file or through a link; not an empty bin/); 2.1.197 and 2.1.332 say nothing."),
 ]
 
 registry.register(*_RULES)
