@@ -213,6 +213,15 @@ def check_tools(md: MdFile, key: str, version: str) -> list[Finding]:
                                              "does not give this tool to subagents",
                                              cc.REMOVED_TOOL_ADVICE[name]))
             continue
+        if name in cc.known_tool_names(version):
+            # a real tool this version does not hand to a subagent in this list (the oracle: `Agent`
+            # beside other tools on 2.1.197 and 2.1.332; 2.1.337 gives it)
+            alone = (cc.facts(version)["tools"].get(name) or {}).get("offered_alone")
+            out.append(rule("PP207").finding(path, entry_line, entry_col,
+                                             f"`{show(name)}`: Claude Code {version} does not give this "
+                                             "tool to a subagent (with these tools)",
+                                             "remove it, or list it alone" if alone else "remove it"))
+            continue
         close = did_you_mean(name, cc.known_tool_names(version))
         if close is None and name.lower() in {t.lower() for t in cc.known_tool_names(version)}:
             close = next(t for t in cc.known_tool_names(version) if t.lower() == name.lower())
