@@ -216,6 +216,13 @@ def test_a_percentile_beyond_the_requests_is_shown_as_the_max_and_not_recorded(
     assert summary["latency_only_the_max"] == ["p999"]
 
 
+def test_a_closed_loop_rate_is_its_requests_over_its_window(http_server) -> None:
+    # corpus32: "8,558 requests ... 893.5 req/s" over a 10.0 s window (a fit of the send times)
+    s = run(http_server().url(), concurrency=4, duration=2, warmup=0.2)
+    assert s["requests"] > 0
+    assert s["achieved_rate"] == pytest.approx(s["requests"] / s["duration_s"], rel=0.002), s
+
+
 def test_cli_scenario_weights(http_server, perfpack, tmp_path: Path) -> None:
     srv = http_server()
     scenario = tmp_path / "s.toml"

@@ -606,11 +606,12 @@ def test_samples_of_several_threads_say_so(tmp_path: Path):
     # corpus27: "1,607 samples over 6.40 s at 100 Hz" on a threaded server read as more samples than ticks
     prog = tmp_path / "threads.py"
     prog.write_text(
-        "import threading, time\n"
-        "def spin():\n"
+        "import hashlib, threading, time\n"
+        "data = bytes(1 << 20)\n"
+        "def spin():\n"  # hashing a large buffer releases the GIL: the threads run (or wait to run) at once
         "    end = time.monotonic() + 1.5\n"
         "    while time.monotonic() < end:\n"
-        "        sum(range(1000))\n"
+        "        hashlib.sha256(data).digest()\n"
         "ts = [threading.Thread(target=spin) for _ in range(3)]\n"
         "[t.start() for t in ts]\n"
         "[t.join() for t in ts]\n"

@@ -173,7 +173,9 @@ def _compare_or_save(root: Path, o: Any, plan: Plan, counts: Counts, summary: di
     for key, change in changes.items():
         lines.append(f"            {key} {format_ms(before[key])} then, {format_ms(after[key])} now "
                      f"({change:+.1f} %)")
-    lines += [f"            {note}" for note in comparison.notes[:3]]
+    # bench's noise note speaks of runs; a load run's samples are its requests
+    lines += [f"            {note.replace('run-to-run variation', 'request-to-request variation')}"
+              for note in comparison.notes[:3]]
     # what the lines above printed, for the ledger record (perfpack.load.run._remember)
     from perfpack.bench.comparison import noise_percentages
 

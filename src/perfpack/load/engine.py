@@ -70,6 +70,9 @@ class Counts:
         Jitter in a short run gives a wide error; a generator steadily falling behind does not."""
         if self.merged_rate is not None:
             return self.merged_rate[0], self.merged_rate[1]
+        if self.mode == "closed":  # no schedule to keep: the throughput is what finished in the window
+            window = self.measured_s or self.duration_s
+            return (self.requests / window if window else 0.0), 0.0
         n, sx, sy, sxx, sxy, syy = (self.send_fit + [0.0])[:6]
         sxx_c = sxx - sx * sx / n if n else 0.0
         if n >= 3 and sxx_c > 0:
