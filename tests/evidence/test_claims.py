@@ -830,3 +830,31 @@ def test_a_rise_is_not_the_fall_of_its_inverse_and_a_share_falling_from_a_level_
     imports = [{"id": "profile-2", "kind": "profile", "name": "after", "figures": [
         {"metric": "imports", "value": 37.4, "unit": "%"}, {"metric": "self", "value": 25.0, "unit": "%"}]}]
     assert _backed("Imports are 37.4 % of the samples — hashlib alone 25.0 %", imports) == [True, True]
+
+
+@pytest.mark.parametrize("text, expected", [
+    # round 15 (heldout31, heldout32): what the code does, and the load average's window
+    ("`server.py` held one lock around `lookup_rate()` (a 40 ms upstream read)", []),
+    ("`rate()` took a module-wide lock and then slept through a 40 ms rate lookup.", []),
+    ("the global lock serialises requests (by the code, two 40 ms lookups under the lock per request)", []),
+    ("The old single lock made the 40 ms lookup a global critical section", []),
+    ("- Load average: 4.05-5.34 (1 min) on 2 shared cores during the benches.", []),
+    ("the lookup took 40 ms at p95", [("40 ms", "p95")]),  # a measured time of a lookup is still a claim
+])
+def test_round_15_code_operations_and_the_load_average_window(text, expected):
+    assert _claims(text) == expected
+
+
+def test_round_15_a_size_with_its_share_of_the_peak_is_a_site_s_and_cpu_named_after_is_cpu():
+    memory = [{"id": "profile-1", "kind": "profile", "name": "agg-mem-before", "figures": [
+        {"metric": "peak", "value": 54692975, "unit": "B"},
+        {"metric": "bytes", "value": 53265516, "unit": "B", "function": "aggregate"},
+        {"metric": "share", "value": 97.4, "unit": "%", "function": "aggregate"}]}]
+    assert _backed("This list was the whole memory story: memray put 50.8 MiB (97.4 % of the 52.2 MiB peak) "
+                   "at `events.append(json.loads(line))`.", memory) == [True, True, True]
+    load = [{"id": "load-1", "kind": "load", "name": "profile", "figures": [
+        {"metric": "p50", "value": 428.031, "unit": "ms", "side": "before", "of": "latency"},
+        {"metric": "p50", "value": 2.4, "unit": "ms", "side": "after", "of": "latency"}]}]
+    # the p50 fell by 425.6 ms; CPU per request was never measured
+    assert _backed("That saves about 420 ms of CPU per request on the server.", load) == [False]
+    assert _backed("That saves about 425 ms per request at the median.", load) == [True]

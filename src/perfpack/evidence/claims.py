@@ -467,10 +467,23 @@ _LOAD_LEVELS = {"today's", "todays", "current", "normal", "usual", "expected", "
 _LESS_OR_MORE = {"less", "more", "lower", "higher", "smaller", "larger", "bigger", "fewer", "better", "worse"}
 
 
+def _share_of_peak_after(text: str, end: int) -> bool:
+    """A size followed by its share of the peak in a bracket: "50.8 MiB (97.4 % of the 52.2 MiB peak)"."""
+    tail = text[end:end + 64].lower().lstrip()
+    close = tail.find(")")
+    if not tail.startswith("(") or close < 0:
+        return False
+    inner = tail[1:close]
+    percent = inner.find("%")
+    return 0 < percent < 8 and inner[percent + 1:].lstrip().startswith("of ") and inner.rstrip().endswith("peak")
+
+
 def _named_after(text: str, end: int, dimension: str) -> str | None:
     """A statistic named right after a figure with "at"/"for" ("6.46 ms at the p95", "2 s for p99"): it
     says which statistic the figure is, whatever was named earlier in the sentence."""
     after = text[end:end + 64].lower().replace("(", " ").replace(")", " ").split()
+    if dimension == "time" and after[:2] == ["of", "cpu"]:
+        return "cpu"  # "420 ms of CPU per request": CPU time, whatever the sentence said before
     if after[:1] in (["saved"], ["less"], ["off"], ["shorter"], ["faster"]) and "at" in after[1:4]:
         after = after[after.index("at", 1):]  # "77 ms saved per request at the 95th percentile"
     if len(after) < 2 or after[0] not in ("at", "for"):
@@ -533,6 +546,8 @@ def _metric_near(text: str, boundary: int, start: int, end: int, dimension: str)
     named = _named_after(text, end, dimension)
     if named is not None:
         return named
+    if dimension == "size" and _share_of_peak_after(text, end):
+        return AT_PEAK  # "memray put 50.8 MiB (97.4 % of the 52.2 MiB peak) at events.append": a site's
     if dimension == "percent" and _error_rate(text, start, end):
         return "errors"  # "timed out on 4 % of requests", "52 % of the 600 requests timing out", "2 % errors"
     words = _words(text, boundary, start)
@@ -797,6 +812,8 @@ def _hedged_after(text: str, boundary: int, start: int, end: int, dimension: str
         return True  # "json.load on the 1.5 MB config": the input's size, not memory
     if dimension == "time" and following[:1] in (["earlier"], ["later"], ["ago"]):
         return True  # "taken ~2 minutes earlier": when something happened
+    if dimension == "time" and "load av" in text[max(0, start - 48):start].lower():
+        return True  # "Load average: 4.05-5.34 (1 min)": the window the machine's load is averaged over
     if text[max(0, start - 9):start].lower().rstrip().endswith("against") and any(
             stem in text[max(0, start - 120):start].lower() for stem in _TARGET_STEMS):
         return True  # "met both targets (p95 32.9 ms against 100 ms": the target it was held against
@@ -822,16 +839,20 @@ def _hedged_after(text: str, boundary: int, start: int, end: int, dimension: str
            for word in following[:3]):
         return True
     before = _words(text, boundary, start)
-    articles = (["a"], ["an"], ["the"], ["one"])
+    articles = (["a"], ["an"], ["the"], ["one"], ["two"], ["three"], ["four"])
     article = before[:1] in articles or (
         before[1:2] in articles and before[0].isalpha() and before[0] not in _OUTCOMES)
-    if article and any(word in _SETTING_AFTER or word in ("call", "calls") for word in following[:2]):
-        return True  # "a 5 s client timeout", "a synchronous 25 ms call"
+    if article and any(word in _SETTING_AFTER or (dimension == "time" and word in _OPERATIONS)
+                       for word in following[:2]):
+        # "a 5 s client timeout", "a synchronous 25 ms call", "a 40 ms upstream read", "two 40 ms
+        # lookups under the lock": what the code does, not what was measured
+        return True
     if not before or before[0] not in ("a", "an", "another"):
         return False
     return any(word in ("would", "could", "might", "may", "should", "will") for word in following)
 
 
+_OPERATIONS = {"call", "calls", "lookup", "lookups", "upstream", "rpc", "rpcs"}  # "a 40 ms lookup": the code's
 _NOT_MEASURED = ("not measured", "unmeasured", "arithmetic", "estimate", "back-of-the-envelope", "in theory",
                  "not a measurement", "calculated", "computed by hand", "by construction", "predict",
                  "simulated")
