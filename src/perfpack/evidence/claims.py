@@ -475,7 +475,8 @@ def _share_of_peak_after(text: str, end: int) -> bool:
         return False
     inner = tail[1:close]
     percent = inner.find("%")
-    return 0 < percent < 8 and inner[percent + 1:].lstrip().startswith("of ") and inner.rstrip().endswith("peak")
+    return 0 < percent < 8 and inner[percent + 1:].lstrip().startswith("of ") and \
+        inner.rstrip().endswith("peak")
 
 
 def _named_after(text: str, end: int, dimension: str) -> str | None:
@@ -852,7 +853,9 @@ def _hedged_after(text: str, boundary: int, start: int, end: int, dimension: str
     return any(word in ("would", "could", "might", "may", "should", "will") for word in following)
 
 
-_OPERATIONS = {"call", "calls", "lookup", "lookups", "upstream", "rpc", "rpcs"}  # "a 40 ms lookup": the code's
+# "a 40 ms lookup", "a 25 ms call": a time the code spends by design, not a measurement
+_OPERATIONS = {"call", "calls", "lookup", "lookups", "upstream", "rpc", "rpcs"}
+
 _NOT_MEASURED = ("not measured", "unmeasured", "arithmetic", "estimate", "back-of-the-envelope", "in theory",
                  "not a measurement", "calculated", "computed by hand", "by construction", "predict",
                  "simulated")
