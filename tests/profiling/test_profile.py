@@ -623,3 +623,22 @@ def test_samples_of_several_threads_say_so(tmp_path: Path):
     single.write_text("import time\nend = time.monotonic() + 1.0\nwhile time.monotonic() < end:\n    pass\n")
     alone = _profile(tmp_path, "--", sys.executable, str(single))
     assert alone.returncode == 0 and "of every thread" not in alone.stdout, alone.stdout
+
+
+def test_diff_refuses_a_profile_the_profile_command_refused(tmp_path: Path):
+    # corpus31: `profile --name toc-after` exited 2 ("too short") but left profile.json, and `profile diff`
+    # then printed and recorded "-96.7 %" from it
+    busy = tmp_path / "busy.py"
+    busy.write_text("s = 0\nfor i in range(20_000_000):\n    s += i % 7\n")
+    quick = tmp_path / "quick.py"
+    quick.write_text("print(sum(range(1000)))\n")
+    assert _profile(tmp_path, "--name", "before", "--", sys.executable, str(busy)).returncode == 0
+    refused = _profile(tmp_path, "--name", "after", "--", sys.executable, str(quick))
+    assert refused.returncode == 2 and "too short" in refused.stderr, refused.stderr
+    ledger = tmp_path / ".claude/perfpack/ledger.jsonl"
+    records = len(ledger.read_text().splitlines())
+    diff = run_perfpack("profile", "diff", "before", "after", cwd=tmp_path)
+    assert diff.returncode == 2 and "refused this run" in diff.stderr, diff.stderr
+    assert "too short" in diff.stderr, diff.stderr
+    assert diff.stderr.count("\n") <= 2 and "Traceback" not in diff.stderr
+    assert len(ledger.read_text().splitlines()) == records  # nothing recorded from it

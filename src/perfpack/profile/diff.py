@@ -125,6 +125,12 @@ def _load(ref: str, root: str) -> dict[str, Any]:
     data = read_json_file(path, what="profile", max_bytes=MAX_PROFILE_BYTES)
     if not isinstance(data, dict) or data.get("kind") not in ("cpu", "memory"):
         raise PerfpackError(f"{one_line(path)}: not a perfpack profile")
+    if data.get("refused"):
+        raise PerfpackError(
+            f"{one_line(ref, limit=80)}: `perfpack profile` refused this run "
+            f"({one_line(str(data['refused']), limit=160)}): nothing to compare",
+            hint="profile a run that works for a second or more under the same name, then diff again",
+        )
     key = "hotspots" if data["kind"] == "cpu" else "sites"
     items = data.get(key)
     if not isinstance(items, list) or not all(

@@ -149,7 +149,13 @@ def _profile(request: Request) -> Outcome:
             outcome.cpu_contention = _contention_since(pressure)
     _analyse(outcome, request)
     _write_files(outcome)
-    _check_ran(outcome)
+    try:
+        _check_ran(outcome)
+    except PerfpackError as refused:
+        # the files stay for a look (the program's output above all), but `profile diff` must not read a
+        # profile this command refused as a measurement (corpus31 quoted such a diff's "-96.7 %")
+        _write_profile_json(outcome, refused=refused.message)
+        raise
     _record(outcome, request)
     return outcome
 
@@ -880,9 +886,21 @@ def _write_files(outcome: Outcome) -> None:
     if os.path.isfile(output):
         files["output"] = output
     files["profile"] = os.path.join(run_dir, "profile.json")
+    _write_profile_json(outcome)
+
+
+def _write_profile_json(outcome: Outcome, refused: str = "") -> None:
+    """profile.json, what `profile diff` reads: every function; `refused`: why this command refused the
+    run, which diff then says instead of comparing it."""
+    from perfpack.fsutil import atomic_write_text
+    from perfpack.profile import summary
+
     full = summary.to_json(outcome, limit=None)
+    if refused:
+        full["refused"] = refused
     atomic_write_text(
-        files["profile"], json.dumps(full, indent=1, ensure_ascii=False, allow_nan=False) + "\n", fsync=False
+        outcome.files["profile"], json.dumps(full, indent=1, ensure_ascii=False, allow_nan=False) + "\n",
+        fsync=False,
     )
 
 

@@ -201,9 +201,9 @@ def cpu_text(outcome: Outcome, *, top: int) -> str:
     stop = {"duration": " · stopped after --duration", "interrupt": " · stopped by Ctrl-C", "ended": ""}.get(
         cpu.stopped, ""
     )
-    ticks = cpu.rate_hz * cpu.wall_s if cpu.engine != "cProfile" else 0.0
     # each tick samples every thread (and followed process) on it: a threaded server has more samples
-    # than ticks, and its shares are of all of them
+    # than ticks, and its shares are of all of them (the interpreter's start-up may be sampled too)
+    ticks = cpu.rate_hz * (cpu.wall_s + (cpu.startup_s or 0.0)) if cpu.engine != "cProfile" else 0.0
     threads = ""
     if ticks and cpu.samples > 1.15 * ticks:
         threads = f" (of every thread: {cpu.samples / ticks:.1f} per tick)"
