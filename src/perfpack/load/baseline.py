@@ -179,9 +179,9 @@ def _compare_or_save(root: Path, o: Any, plan: Plan, counts: Counts, summary: di
     # what the lines above printed, for the ledger record (perfpack.load.run._remember)
     from perfpack.bench.comparison import noise_percentages
 
-    noise = [found for found in map(noise_percentages, (comparison.before.summary, comparison.after.summary))
-             if found]
+    noise = {side: [round(found[0], 3), round(found[1], 3)]
+             for side, found in (("before", noise_percentages(comparison.before.summary)),
+                                 ("after", noise_percentages(comparison.after.summary))) if found}
     summary["baseline"] = {"name": name, "verdict": comparison.outcome, "then_ms": then,
-                           "change_pct": changes,
-                           "noise_pct": [[round(a, 3), round(b, 3)] for a, b in noise]}
+                           "change_pct": changes, "noise_pct": noise}
     return lines

@@ -299,9 +299,10 @@ def ledger_figures(summary: dict[str, Any]) -> list[dict[str, Any]]:
     baseline = summary.get("baseline") or {}
     for key, value in (baseline.get("then_ms") or {}).items():  # "p95 412 ms then, 50.1 ms now (-87.9 %)"
         figures.append(figure(key, value, "ms", of="latency", side="before", baseline=baseline.get("name")))
-    for width, variation in baseline.get("noise_pct") or []:  # "... is noisy: the median's 95% interval
-        # is 94% of the median (run-to-run variation 21%)"
-        figures += [figure("median_ci_width", width, "%"), figure("variation", variation, "%")]
+    for side, (width, variation) in (baseline.get("noise_pct") or {}).items():  # "the baseline is noisy:
+        # the median's 95% interval is 94% of the median (request-to-request variation 21%)"
+        figures += [figure("median_ci_width", width, "%", side=side),
+                    figure("variation", variation, "%", side=side)]
     for key, value in (baseline.get("change_pct") or {}).items():
         figures.append(figure("change", value, "%", of=f"{key} latency vs baseline {baseline.get('name')}"))
     return figures
