@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -577,3 +578,17 @@ def test_sizes_print_in_binary_units_that_say_so(perfpack, project):
     proc = perfpack("bench", "--runs", "2", "--budget", "rss=50MB", "--", "python3", "-c",
                     "b = b'x' * (80 * 1024 * 1024)", cwd=project)
     assert "budget 47.7 MiB: BREACHED" in proc.stdout, proc.stdout
+
+
+def test_against_a_baseline_cpu_and_peak_rss_are_shown_next_to_the_verdict(perfpack, project):
+    # corpus31: a memory fix (peak RSS -90 %) showed only as an INCONCLUSIVE wall-clock verdict
+    big = [sys.executable, "-c", "x = bytearray(60 * 2**20)"]
+    small = [sys.executable, "-c", "x = bytearray(6 * 2**20)"]
+    assert perfpack("bench", "--runs", "5", "--name", "m", "--save", "--", *big, cwd=project).returncode == 0
+    proc = perfpack("bench", "--runs", "5", "--name", "m", "--allow-changed-command", "--", *small,
+                    cwd=project)
+    assert proc.returncode in (0, 1), proc.stderr
+    [line] = [x for x in proc.stdout.splitlines() if "peak rss" in x and "->" in x]
+    assert "cpu median " in line and "(shown, not judged" in line, line
+    change = float(line.split("peak rss ", 1)[1].split("(", 1)[1].split("%", 1)[0])
+    assert change < -50, line

@@ -165,6 +165,9 @@ def bench_text(r: BenchResult) -> str:
             f"median {fs(before.summary['wall_s']['median'])}):"
         )
         out.append("  " + verdict_line(c))
+        also = _cpu_and_memory(before.summary, c.after.summary)
+        if also:
+            out.append(f"  {also} (shown, not judged: the verdict is the wall clock's)")
         out += [f"  note: {note}" for note in c.notes if not note.startswith("inconclusive: ")]
     out += [f"note: {note}" for note in r.notes]
     if r.budgets:
@@ -177,6 +180,18 @@ def bench_text(r: BenchResult) -> str:
         )
     out.append(f"result: {r.status()}")
     return "\n".join(out) + "\n"
+
+
+def _cpu_and_memory(before: dict[str, Any], after: dict[str, Any]) -> str:
+    """ "cpu median 740 ms -> 480 ms (-35.2%); peak rss 144.7 MiB -> 14.2 MiB (-90.2%)": what else moved
+    between a baseline and this run (a memory fix shows here even when the wall clock did not move)."""
+    parts = []
+    for key, stat, label, conv in (("cpu_s", "median", "cpu median", fs), ("rss_bytes", "max", "peak rss",
+                                                                           format_bytes)):
+        then, now = (before.get(key) or {}).get(stat), (after.get(key) or {}).get(stat)
+        if then and now:
+            parts.append(f"{label} {conv(then)} -> {conv(now)} ({format_percent(now / then)})")
+    return "; ".join(parts)
 
 
 def bench_markdown(r: BenchResult) -> str:
