@@ -858,3 +858,40 @@ def test_round_15_a_size_with_its_share_of_the_peak_is_a_site_s_and_cpu_named_af
     # the p50 fell by 425.6 ms; CPU per request was never measured
     assert _backed("That saves about 420 ms of CPU per request on the server.", load) == [False]
     assert _backed("That saves about 425 ms per request at the median.", load) == [True]
+
+
+@pytest.mark.parametrize("text, expected", [
+    # round 16 (heldout33-35): a sum of the code's delays, a second budget after "and", a query plan
+    ("every request slept through the retry loop (20 + 40 + 60 ms) before calling `backend_lookup`", []),
+    ("the budget you gave me was 500 ms and 64 MiB.", []),
+    ("The old plan scanned at about 3,800 rows/s per backend.", [("3,800 rows/s", None)]),
+    ("`perfpack explain` on one plan's query: with the index 65.5 ms → 0.52 ms per query.",
+     [("65.5 ms", None), ("0.52 ms", None)]),
+    ("The plan is to get p95 under 300 ms.", []),  # a plan is still a plan
+    ("peak memory went down 11-fold", [("11-fold", "memory")]),
+])
+def test_round_16_sums_second_budgets_query_plans_and_n_fold(text, expected):
+    assert _claims(text) == expected
+
+
+def test_round_16_a_pair_is_of_one_measurement_and_production_is_never_measured():
+    records = [
+        {"id": "explain-1", "kind": "explain", "name": "SELECT ...", "figures": [
+            {"metric": "median", "value": 279.0, "unit": "ms", "side": "before"},
+            {"metric": "median", "value": 4.2, "unit": "ms", "side": "after"}]},
+        {"id": "load-2", "kind": "load", "name": "pages", "figures": [
+            {"metric": "p50", "value": 3.189, "unit": "ms", "of": "latency"},
+            {"metric": "p95", "value": 273.0, "unit": "ms", "side": "before", "of": "latency"},
+            {"metric": "p95", "value": 9.15, "unit": "ms", "of": "latency"}]}]
+    # a query's time before and a server's latency after is no change anyone measured
+    assert _backed("explain: 279 ms -> 3.2 ms with the index", records) == [True, False]
+    assert _backed("explain: 279 ms -> 4.2 ms with the index", records) == [True, True]
+    assert _backed("p95 fell from 273 ms to 9.15 ms", records) == [True, True]
+    assert _backed("which saves about 264 ms per page view in production", records) == [False]
+    memory = [{"id": "profile-3", "kind": "profile", "name": "gen", "figures": [
+        {"metric": "peak", "value": 828784716, "unit": "B"},
+        {"metric": "bytes", "value": 828431905, "unit": "B", "function": "build"},
+        {"metric": "share", "value": 92.6, "unit": "%", "function": "load"}]}]
+    assert _backed("790.1 MiB of the 790.4 MiB peak was live at gen.py:12", memory) == [True, True]
+    assert _backed("after the rewrite that share is down to 92.6 %", memory) == [True]
+    assert _backed("py-spy shows `dedupe()` at 92.6 % of samples", memory) == [False]  # a memory share

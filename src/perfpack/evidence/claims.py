@@ -35,6 +35,7 @@ _UNITS = {
     "queries/s": ("rate", 1.0), "queries/sec": ("rate", 1.0), "calls/s": ("rate", 1.0),
     "transactions per second": ("rate", 1.0), "/sec": ("rate", 1.0),
     "x": ("ratio", 1.0), "×": ("ratio", 1.0), "times": ("ratio", 1.0),
+    "-fold": ("ratio", 1.0), "fold": ("ratio", 1.0),  # "went down 11-fold", "a 40 fold improvement"
     "%": ("percent", 1.0), "percent": ("percent", 1.0), "per cent": ("percent", 1.0),
 }
 # Longest spellings first, so "ms" wins over "m" and "requests per second" over "requests/s".
@@ -53,12 +54,14 @@ _METRICS = {
     "worst": "max", "min": "min", "minimum": "min", "best": "min", "peak": "peak", "peaks": "peak",
     "peaked": "peak", "throughput": "rate",
     "rss": "rss", "memory": "memory", "cpu": "cpu", "stdev": "stdev",
+    "share": "share",  # "that share is down to 61 %": a profile's share (CPU or memory), never a change
 }
 # The dimensions a statistic word can describe ("p99 latency is 38 ms at 50 req/s": p99 is the 38 ms, never
 # the rate). A ratio or a percentage is a change of any of them ("p95 fell 59 %").
 _METRIC_FITS = {
     "p50": "time", "p75": "time", "p90": "time", "p95": "time", "p99": "time", "p999": "time",
     "rate": "rate", "rss": "size", "memory": "size", "cpu": "time percent", "at peak": "size",
+    "share": "percent",
 }
 _CHANGES = ("ratio", "percent")
 AT_PEAK = "at peak"  # a size "at (the) peak": live at the peak (the total, or one site's share of it)
@@ -156,7 +159,7 @@ class Claim:
 
     __slots__ = ("text", "value", "unit", "dimension", "base_value", "tolerance", "metric", "start", "end",
                  "direction", "partner", "is_range", "range_of", "inherited", "bound", "delta", "secondary",
-                 "cpu")
+                 "cpu", "elsewhere")
 
     def __init__(self, text: str, value: float, unit: str, dimension: str, factor: float, tolerance: float,
                  metric: str | None, start: int, end: int) -> None:
@@ -178,6 +181,7 @@ class Claim:
         self.range_of: Claim | None = None  # on the high end: the low end
         self.secondary = False  # in a bracketed interval, after "±", or about noise or the generator's lag
         self.cpu = False  # CPU is named in its clause, right after it or in its column: it may be the CPU's
+        self.elsewhere = False  # said of production ("saves 270 ms a page view in production"): not measured
 
     def as_dict(self) -> dict:
         return {"text": self.text, "value": self.value, "unit": self.unit, "dimension": self.dimension,
@@ -468,8 +472,11 @@ _LESS_OR_MORE = {"less", "more", "lower", "higher", "smaller", "larger", "bigger
 
 
 def _share_of_peak_after(text: str, end: int) -> bool:
-    """A size followed by its share of the peak in a bracket: "50.8 MiB (97.4 % of the 52.2 MiB peak)"."""
+    """A size followed by its share of the peak: "50.8 MiB (97.4 % of the 52.2 MiB peak)", "790.1 MiB of
+    the 790.4 MiB peak"."""
     tail = text[end:end + 64].lower().lstrip()
+    if tail.startswith("of the ") and "peak" in _cut(tail, ",;:()\n").split()[2:5]:
+        return True
     close = tail.find(")")
     if not tail.startswith("(") or close < 0:
         return False
@@ -679,11 +686,15 @@ def _hedging_label(words: list[str]) -> bool:
     label = [word.strip(".?!") for word in (words if len(words) <= 7 else words[:3])]
     if label[:1] and label[0] in _SWITCHED_ON:
         return False  # "pushed to 40 req/s with thresholds on: p95 was 9.8 ms": a mode, then results
-    return not _OUTCOMES.intersection(label) and not {"not", "no"}.intersection(label) and \
-        any(word in _HEDGES or word in _LABEL_HEDGES for word in label)
+    hedges = [word for word in label if word in _HEDGES or word in _LABEL_HEDGES]
+    if hedges == ["plan"] and _QUERY_PLAN.intersection(label):
+        return False  # "on one plan's query:": a query plan, not a plan
+    return not _OUTCOMES.intersection(label) and not {"not", "no"}.intersection(label) and bool(hedges)
 
 
 _SWITCHED_ON = {"on", "enabled", "active", "applied", "set", "checked", "enforced"}
+_QUERY_PLAN = {"old", "new", "query", "scanned", "scans", "scan", "used", "uses", "index", "seq",
+               "sequential", "one", "s"}  # words next to "plan" when it is a query plan ("plan's": plan, s)
 
 
 def _statement_start(text: str, boundary: int, start: int) -> int:
@@ -737,6 +748,8 @@ def _hedged(text: str, boundary: int, start: int, dimension: str, after_figure: 
                 continue  # "measured, not a guess", "no estimate": the opposite of a hedge
             if word in _OUTCOME_NOUNS and _OUTCOMES.intersection(words[max(0, position - 3):position + 3]):
                 continue  # "failed the threshold with a p95 of 15.2 s", "the SLO holds at 9.2 ms": a result
+            if word == "plan" and _QUERY_PLAN.intersection(words[max(0, position - 1):position + 3]):
+                continue  # "the old plan scanned 3,800 rows/s", "one plan's query": a query plan, not a plan
             return True
     if words[:1] == ["for"] and (dimension == "time" or any(word in _RUN_WORDS for word in words[1:4])):
         return True  # "ran the load for 30 s", "open loop for 8 s": how long it ran, not a result
@@ -813,6 +826,9 @@ def _hedged_after(text: str, boundary: int, start: int, end: int, dimension: str
         return True  # "json.load on the 1.5 MB config": the input's size, not memory
     if dimension == "time" and following[:1] in (["earlier"], ["later"], ["ago"]):
         return True  # "taken ~2 minutes earlier": when something happened
+    summed = text[max(0, start - 8):start].rstrip()
+    if summed.endswith("+") and summed[:-1].rstrip()[-1:].isdigit():
+        return True  # "the retry loop (20 + 40 + 60 ms)": a sum of the code's own delays
     if dimension == "time" and "load av" in text[max(0, start - 48):start].lower():
         return True  # "Load average: 4.05-5.34 (1 min)": the window the machine's load is averaged over
     if text[max(0, start - 9):start].lower().rstrip().endswith("against") and any(
@@ -935,7 +951,7 @@ def _is_delta(text: str, boundary: int, start: int, end: int) -> bool:
         return True  # ("poller baseline saved, 3.73 s median": the saving word ends its own phrase)
     if before[:1] and before[0] in _CHANGE_VERBS and not text[boundary:start].rstrip().endswith(":"):
         return True  # "p95 dropped 84 ms" (but "dropped to 84 ms" and "back down: 541 ms" are levels)
-    after = _cut(text[end:end + 30].lower(), "([,;.\n—–|")
+    after = _cut(text[end:end + 30].lower(), "([,;.:\n—–|")  # "at 20 req/s: FASTER" is not a difference
     return any(word.strip(":)") in ("saved", "less", "shorter", "quicker", "faster", "off", "fewer",
                                     "smaller", "lower") for word in after.split()[:2])
 
@@ -1003,7 +1019,8 @@ def _quoted_line(text: str, start: int, quotes: bool = True) -> bool:
 
 
 def _direction(text: str, end: int) -> str:
-    after = text[end:end + 24].lower().split()
+    # a colon ends the figure's phrase: "at 20 req/s: FASTER, p95 -96.8 %" says nothing of the 20 req/s
+    after = _cut(text[end:end + 24].lower(), ":;\n|").split()
     for word in after[:2]:
         word = word.strip(".,;:)")
         if word in ("faster", "quicker", "speedup", "speed-up"):
@@ -1256,6 +1273,8 @@ def extract_claims(message: str) -> list[Claim]:
         if index == hedged_range_at or _words(text, boundary, sign_start)[:1] in _SETTING_BEFORE or \
                 (dimension == hedged_dimension and
                  text[hedged_end:sign_start].strip().lower() in _PAIR_ARROWS) or \
+                (hedged_end > clause_start and
+                 text[hedged_end:sign_start].strip().lower() in ("and", "or")) or \
                 _quoted_line(text, sign_start, quotes) or \
                 (targets and _context().hedged_context(text, sign_start)) or \
                 _hedged(text, boundary, sign_start, dimension, after_figure) or \
@@ -1284,6 +1303,8 @@ def extract_claims(message: str) -> list[Claim]:
             qualifiers and _context().qualifying(text, clause_start, sign_start, unit_end))
         claim.cpu = cpu_named and dimension in ("time", *_CHANGES) and \
             _names_cpu(text, clause_start, sign_start, unit_end)
+        sentence = _cut(text[unit_end:unit_end + 72].lower(), ".;\n")
+        claim.elsewhere = " in production" in sentence or " in prod " in sentence
         starts_pair = joiner in _PAIR_ARROWS or \
             text[unit_end:unit_end + 5].lstrip().startswith(_ARROWS_AHEAD)
         claim.delta = dimension not in _CHANGES and not starts_pair and _is_delta(

@@ -29,9 +29,12 @@ _CHANGE_METRICS = ("change_pct", "change", "delta_pct")
 _DERIVED = "~"  # the metric of a change perfpack derived from two figures: "~" + the statistic compared
 _HEADLINE = {"", "p50", "median", "mean", "avg", "wall"}  # what an unnamed "2.4x faster" is about
 # shares a claim can name: of a profile's samples, of the requests that failed
-_SHARES = {"samples": {"self", "total", "inner", "imports"},
+_SHARES = {"samples": {"self", "total", "inner", "imports"},  # "% of the samples": a CPU profile's
+           "share": {"self", "total", "inner", "imports", "share", "share before", "share after"},
            "errors": {"error_rate", "errors", "timeout_rate"}}
 _INF = float("inf")
+_ANY: frozenset[str] = frozenset()  # no restriction on the kind of record
+_WALL_CLOCK = frozenset(("bench", "compare"))  # one command's wall clock: a pair may take a side from each
 # Flags of a figure (the index's fourth column): a difference of two measurements; a figure that qualifies a
 # headline one (an interval bound, a spread, the noise notes, the load generator's own lag and CPU), which
 # backs only a claim read in such a context ("[355 ms – 585 ms]", "± 94 ms", "generator lag p99 2 ms").
@@ -142,8 +145,10 @@ def _statistic_ok(claim: Claim, metric: str) -> bool:
     return metric in same or claim.metric == metric
 
 
-def _newest(claim: Claim, figures: Figures, dimension: str, window: range) -> int:
-    """The order of the newest figure in `window` that fits the claim's statistic, kind and direction; -1."""
+def _newest(claim: Claim, figures: Figures, dimension: str, window: range,
+            kinds: frozenset[str] = _ANY) -> int:
+    """The order of the newest figure in `window` that fits the claim's statistic, kind and direction (and
+    comes from a record of one of `kinds`, when given); -1."""
     best = -1
     if not window:
         return best
@@ -151,6 +156,8 @@ def _newest(claim: Claim, figures: Figures, dimension: str, window: range) -> in
     metrics = figures.metrics
     for position in window:
         order, code = orders[position], codes[position]
+        if kinds and figures.ids[order].partition("-")[0] not in kinds:
+            continue
         if order <= best or not _statistic_ok(claim, metrics[code] if code < len(metrics) else "") or \
                 claim.delta != bool(deltas[position] & DIFFERENCE) or \
                 (deltas[position] & SECONDARY and not claim.secondary):
@@ -190,46 +197,74 @@ def _change_windows(claim: Claim, low: float, high: float) -> list[tuple[float, 
     return windows
 
 
-def _best(claim: Claim, figures: Figures, low: float, high: float) -> str | None:
+def _best(claim: Claim, figures: Figures, low: float, high: float,
+          kinds: frozenset[str] = _ANY) -> str | None:
     """The id of the newest record with a figure in [low, high] (in the claim's dimension, and for a ratio
     or a percentage among the derived changes too) that fits the claim."""
-    best = _newest(claim, figures, claim.dimension, figures.window(claim.dimension, low, high))
+    best = _newest(claim, figures, claim.dimension, figures.window(claim.dimension, low, high), kinds)
     if claim.dimension in ("ratio", "percent") and CHANGE in figures.columns:
         for start, stop in _change_windows(claim, low, high):
-            best = max(best, _newest(claim, figures, CHANGE, figures.window(CHANGE, start, stop)))
+            best = max(best, _newest(claim, figures, CHANGE, figures.window(CHANGE, start, stop), kinds))
     return figures.ids[best] if 0 <= best < len(figures.ids) else None
 
 
-def match(claim: Claim, figures: Figures) -> str | None:
-    """The id of the newest ledger record that backs `claim`, or None. A statistic the claim only
-    inherited from its neighbour ("p95 131 ms, down from 412 ms") is a guess: tried first, not required."""
-    found = _match(claim, figures)
+def match(claim: Claim, figures: Figures, kinds: frozenset[str] = _ANY) -> str | None:
+    """The id of the newest ledger record (of one of `kinds`, when given) that backs `claim`, or None. A
+    statistic the claim only inherited from its neighbour ("p95 131 ms, down from 412 ms") is a guess:
+    tried first, not required. A figure said of production is an extrapolation: perfpack measured none."""
+    if claim.elsewhere:
+        return None
+    found = _match(claim, figures, kinds)
     if found is None and claim.inherited and claim.metric:
         metric = claim.metric
         claim.metric = None
         try:
-            found = _match(claim, figures)
+            found = _match(claim, figures, kinds)
         finally:
             claim.metric = metric
     return found
 
 
-def _match(claim: Claim, figures: Figures) -> str | None:
+def _match(claim: Claim, figures: Figures, kinds: frozenset[str]) -> str | None:
     value = abs(claim.base_value) if claim.dimension == "percent" else claim.base_value
     slack = claim.tolerance * 1.001 + abs(value) * 2 * _EPSILON
     if claim.bound == "min":
-        return _best(claim, figures, value - slack, _INF)
+        return _best(claim, figures, value - slack, _INF, kinds)
     if claim.bound == "max":
-        return _best(claim, figures, -_INF, value + slack)
+        return _best(claim, figures, -_INF, value + slack, kinds)
     candidates = [value]
     if claim.dimension == "size" and claim.unit.lower() in ("kb", "mb", "gb"):
         binary = {"kb": 1024.0, "mb": 1024.0 ** 2, "gb": 1024.0 ** 3}[claim.unit.lower()]
         candidates.append(claim.value * binary)  # "212 MB" written for 212 MiB
     for candidate in candidates:
-        found = _best(claim, figures, candidate - slack, candidate + slack)
+        found = _best(claim, figures, candidate - slack, candidate + slack, kinds)
         if found is not None:
             return found
     return None
+
+
+def _family(record_id: str) -> frozenset[str]:
+    """The kinds of record whose figures can stand on either side of one before -> after pair."""
+    kind = record_id.partition("-")[0]
+    return _WALL_CLOCK if kind in _WALL_CLOCK else frozenset((kind,))
+
+
+def _pair_of_one_measurement(claims: list[Claim], found: list[str | None], figures: Figures) -> None:
+    """A before -> after pair ("279 ms -> 3.2 ms") may take its sides from two records, but of one kind of
+    measurement: a query's time before and a server's latency after is not a change anyone measured. When
+    the sides' records are of different kinds, each side is tried among the other's kind; a pair that fits
+    neither way leaves its after side unverified."""
+    for position, claim in enumerate(claims):
+        other = claim.partner
+        if other is None or other <= position or claim.range_of is not None or \
+                claims[other].range_of is not None:
+            continue
+        first, second = found[position], found[other]
+        if first is None or second is None or _family(first) == _family(second):
+            continue
+        if match(claims[other], figures, _family(first)) is None and \
+                match(claim, figures, _family(second)) is None:
+            found[other] = None
 
 
 def match_range(low: Claim, high: Claim, figures: Figures) -> str | None:
@@ -246,6 +281,7 @@ def match_range(low: Claim, high: Claim, figures: Figures) -> str | None:
 def match_all(claims: list[Claim], figures: Figures) -> list[str | None]:
     """`match` for every claim, then ranges: a narrow range is backed by a figure inside it."""
     found = [match(claim, figures) for claim in claims]
+    _pair_of_one_measurement(claims, found, figures)
     for position, claim in enumerate(claims):
         low = claim.range_of
         if low is None:
