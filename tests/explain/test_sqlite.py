@@ -355,3 +355,13 @@ def test_an_index_walked_in_order_up_to_a_limit_is_not_a_full_read(perfpack, tmp
     every = run(perfpack, "--db", str(db), "--sql", "SELECT id, body FROM notes ORDER BY created DESC",
                 cwd=tmp_path)
     assert "Full reads with no index to suggest (1)" in every.stdout, every.stdout
+
+
+def test_an_index_tried_and_not_kept_is_not_called_no_index_to_suggest(perfpack, sqlite_db: Path,
+                                                                        tmp_path: Path) -> None:
+    # corpus33: "181 ms -> 97.8 ms (1.9x) ... not kept" was listed under "Full reads with no index to suggest"
+    proc = run(perfpack, "--db", str(sqlite_db), "--try-indexes", "--min-speedup", "100000",
+               "--sql", "SELECT * FROM loans WHERE member_id = 77", cwd=tmp_path)
+    assert "Indexes tried and not kept (1):" in proc.stdout, proc.stdout
+    assert "not kept" in proc.stdout.split("Indexes tried and not kept (1):", 1)[1], proc.stdout
+    assert "no index to suggest" not in proc.stdout, proc.stdout
