@@ -163,3 +163,13 @@ def test_a_faster_median_with_a_worse_tail_is_a_mixed_result(http_server, perfpa
     assert stored["verdict"]["verdict"] == "faster", stored  # most requests miss the stalls: ~1 ms, not 20
     assert any(why.startswith("the tail got worse: p95 +") for why in stored["confidence_why"]), stored
     assert "the tail got worse" in now.stdout, now.stdout
+
+
+def test_a_run_whose_every_request_failed_is_not_saved_as_a_baseline(http_server, perfpack,
+                                                                       tmp_path: Path) -> None:
+    # corpus34: a run where every request timed out was saved, and later runs were judged against it
+    broken = http_server("--error-rate", "1.0")
+    r = perfpack("load", broken.url("/"), "--rate", "20", "--duration", "1s", "--warmup", "0", "--name", "x",
+                 "--save", "--threshold", "error_rate<100%", "--project", str(tmp_path))
+    assert "not saved: every one of its" in r.stdout, r.stdout
+    assert not list((tmp_path / ".claude").rglob("x.json")), "a baseline was written"

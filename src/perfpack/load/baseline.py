@@ -139,6 +139,10 @@ def _compare_or_save(root: Path, o: Any, plan: Plan, counts: Counts, summary: di
     if o.save:
         if summary["verdict"] == "interrupted" or not counts.latency_us:
             return [f"baseline    not saved: the run was {summary['verdict']} or measured nothing"]
+        if summary["requests"] and summary["errors"] >= summary["requests"]:
+            # corpus34: a run whose every request timed out became the baseline later runs were judged by
+            return [f"baseline    not saved: every one of its {summary['requests']:,} requests failed "
+                    "(their times are timeouts and errors, not the server's answers)"]
         saved = api.save(root, measurement(root, name, plan, counts, summary), force=o.force)
         return [f"baseline    saved as {name!r} ({saved.path})"]
     if not api.exists(root, name):
