@@ -351,3 +351,18 @@ def test_cli_progress_says_warming_up_instead_of_counting_unmeasured_requests(
     assert r.returncode == ExitCode.OK, r.stdout + r.stderr
     assert "load: 5 s of 5.5 s, warming up" in r.stderr, r.stderr
     assert " 1 requests" not in r.stderr
+
+
+def test_connect_retries_of_a_full_listen_queue_are_named() -> None:
+    # corpus33: p99 19.4 ms but p99.9 1.03 s, one connection per request (10,319): SYN retries, said so
+    from perfpack.load.engine import Counts
+    from perfpack.load.result import render_text
+
+    c = Counts("closed", None, 10.0, measured_s=10.0)
+    c.latency_us = {2_000: 9_980, 1_030_000: 15, 1_250_000: 1, 3_020_000: 4}
+    c.requests = c.sent = c.connections_opened = 10_000
+    s = summarize(c, [])
+    assert s["generator"]["connect_retries"] == 19
+    assert "19 requests took a connect retry's 1 s (or 3 s)" in render_text(s, what="GET /")
+    c.connections_opened = 8  # keep-alive: a slow request is the server's own
+    assert "connect_retries" not in summarize(c, [])["generator"]
