@@ -895,3 +895,28 @@ def test_round_16_a_pair_is_of_one_measurement_and_production_is_never_measured(
     assert _backed("790.1 MiB of the 790.4 MiB peak was live at gen.py:12", memory) == [True, True]
     assert _backed("after the rewrite that share is down to 92.6 %", memory) == [True]
     assert _backed("py-spy shows `dedupe()` at 92.6 % of samples", memory) == [False]  # a memory share
+
+
+@pytest.mark.parametrize("text, expected", [
+    # round 17 (heldout36-38): hundreds in words, arithmetic with ×, a blocking read of the code
+    ("eight hundred and eighty-four milliseconds down to four hundred and fifty-nine",
+     [("884 milliseconds", None)]),
+    ("three hundred seconds", [("300 seconds", None)]),
+    ("fine at this rate because 20 × 30 ms < 1 s.", []),
+    ("The meta service serialised every request behind a lock while doing a 30 ms blocking read", []),
+])
+def test_round_17_hundreds_products_and_blocking_reads(text, expected):
+    assert _claims(text) == expected
+
+
+def test_round_17_roughly_halved_is_loose():
+    records = [{"id": "load-1", "kind": "load", "name": "o", "figures": [
+        {"metric": "p95", "value": 15.0, "unit": "ms", "side": "before", "of": "latency"},
+        {"metric": "p95", "value": 6.91, "unit": "ms", "side": "after", "of": "latency"}]}]
+    # 6.91 / 15 is -53.9 %: "roughly in half" says so; a bare "halved" of -45.5 % is still checked at +-3
+    assert _backed("cut the p95 roughly in half (15 ms -> 6.91 ms)", records) == [True, True, True]
+    far = [{"id": "load-2", "kind": "load", "name": "o", "figures": [
+        {"metric": "p99", "value": 20.0, "unit": "ms", "side": "before", "of": "latency"},
+        {"metric": "p99", "value": 10.9, "unit": "ms", "side": "after", "of": "latency"}]}]
+    assert _backed("p99 roughly halved", far) == [True]
+    assert _backed("p99 halved", far) == [False]

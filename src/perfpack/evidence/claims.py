@@ -827,8 +827,8 @@ def _hedged_after(text: str, boundary: int, start: int, end: int, dimension: str
     if dimension == "time" and following[:1] in (["earlier"], ["later"], ["ago"]):
         return True  # "taken ~2 minutes earlier": when something happened
     summed = text[max(0, start - 8):start].rstrip()
-    if summed.endswith("+") and summed[:-1].rstrip()[-1:].isdigit():
-        return True  # "the retry loop (20 + 40 + 60 ms)": a sum of the code's own delays
+    if summed.endswith(("+", "×", "*")) and summed[:-1].rstrip()[-1:].isdigit():
+        return True  # "the retry loop (20 + 40 + 60 ms)", "20 × 30 ms < 1 s": arithmetic on the code's delays
     if dimension == "time" and "load av" in text[max(0, start - 48):start].lower():
         return True  # "Load average: 4.05-5.34 (1 min)": the window the machine's load is averaged over
     if text[max(0, start - 9):start].lower().rstrip().endswith("against") and any(
@@ -870,7 +870,7 @@ def _hedged_after(text: str, boundary: int, start: int, end: int, dimension: str
 
 
 # "a 40 ms lookup", "a 25 ms call": a time the code spends by design, not a measurement
-_OPERATIONS = {"call", "calls", "lookup", "lookups", "upstream", "rpc", "rpcs"}
+_OPERATIONS = {"call", "calls", "lookup", "lookups", "upstream", "rpc", "rpcs", "blocking", "read", "reads"}
 
 _NOT_MEASURED = ("not measured", "unmeasured", "arithmetic", "estimate", "back-of-the-envelope", "in theory",
                  "not a measurement", "calculated", "computed by hand", "by construction", "predict",
@@ -1139,6 +1139,8 @@ def _digits_for_words(text: str) -> tuple[str, set[int]]:
                     starts.add(stop - len(digits))
             position = lowered.find(tens, end)
     lowered = "".join(out).lower()
+    _hundreds(lowered, out, starts)
+    lowered = "".join(out).lower()
     for word, value in _NUMBER_WORDS.items():
         position = lowered.find(word)
         while position >= 0:
@@ -1156,6 +1158,37 @@ def _digits_for_words(text: str) -> tuple[str, set[int]]:
                 starts.add(start)
             position = lowered.find(word, end)
     return "".join(out), starts
+
+
+def _hundreds(lowered: str, out: list[str], starts: set[int]) -> None:
+    """ "eight hundred and eighty-four milliseconds" (its tens already digits), "three hundred seconds": one
+    number, written into `out` right-aligned in the words' place."""
+    position = lowered.find("hundred")
+    while position >= 0:
+        end = position + len("hundred")
+        before = lowered[:position].rstrip()
+        word_start = max(before.rfind(" "), before.rfind("\n")) + 1
+        word = before[word_start:]
+        if word in _UNIT_WORDS and end <= len(lowered) and lowered[end:end + 1] in (" ", "-"):
+            rest = lowered[end:end + 48]
+            tail_at = len(rest) - len(rest.lstrip(" -"))
+            if rest[tail_at:].startswith("and "):
+                tail_at += 4 + len(rest[tail_at + 4:]) - len(rest[tail_at + 4:].lstrip())
+            digits_end = tail_at
+            while digits_end < len(rest) and rest[digits_end].isdigit():
+                digits_end += 1
+            tail, stop = 0, end
+            if 0 < digits_end - tail_at <= 2:
+                tail, stop = int(rest[tail_at:digits_end]), end + digits_end
+            else:
+                next_word = rest[tail_at:].split()[:1]
+                if next_word and next_word[0] in _NUMBER_WORDS and next_word[0] != "hundred":
+                    tail, stop = _NUMBER_WORDS[next_word[0]], end + tail_at + len(next_word[0])
+            if lowered[stop:stop + 30].lstrip(" -").startswith(_SPELLED_UNITS):
+                digits = str(_UNIT_WORDS[word] * 100 + tail)
+                out[word_start:stop] = " " * (stop - word_start - len(digits)) + digits
+                starts.add(stop - len(digits))
+        position = lowered.find("hundred", end)
 
 
 def printed_tolerance(value: float, decimals: int) -> float:
@@ -1384,7 +1417,9 @@ def _fraction_claims(text: str, shown: str, quotes: bool, targets: bool) -> list
             if change and not _quoted_line(text, start, quotes) and \
                     not (targets and _context().hedged_context(text, start)) and \
                     not _hedged(text, boundary, start, "percent"):
-                claim = Claim(shown[start:end], value, "%", "percent", 1.0, 3.0,
+                # "roughly halved" for -45.5 %, "roughly in half (15 ms -> 6.91 ms)": a loose word, loosely
+                loose = bool(_APPROXIMATE.intersection(before[:2]))
+                claim = Claim(shown[start:end], value, "%", "percent", 1.0, 7.0 if loose else 3.0,
                               _metric_near(text, boundary, start, end, "percent"), start, end)
                 claim.direction = "change"
                 lead = text[max(0, start - 12):start].lower().rstrip()
