@@ -2,8 +2,8 @@
 with an invented figure and <= 2 % of the genuine ones.
 
 The tuning parts (tune/, tune2/ and the blind parts demoted after their first sight whose ledgers record
-every printed figure: tune5/ to tune34/ but tune15, 26, 29, 32 and 34) are held to the goals (tune15
-blocks 1 of 18 genuine reports; tune26, 29, 32 and 34 are held to their known misses).
+every printed figure: tune5/ to tune37/ but tune15, 26, 29, 32, 34, 35 and 36) are held to the goals
+(tune15 blocks 1 of 18 genuine reports; tune26, 29, 32, 34, 35 and 36 are held to their known misses).
 The held-out parts (heldout/ written first, heldout2/ written blind later) are frozen and never tuned
 on: they are held to what they measure now (docs/evidence.md has their first runs), so a change that
 makes them worse fails here; benchmarks/evidence.py reports them.
@@ -27,7 +27,7 @@ def _scores(name: str) -> dict:
 @pytest.mark.parametrize("name", ["tune", "tune2", "tune5", "tune6", "tune7", "tune8", "tune9", "tune10",
                                   "tune11", "tune12", "tune13", "tune14", "tune16", "tune17", "tune18",
                                   "tune19", "tune20", "tune21", "tune22", "tune23", "tune24", "tune25",
-                                  "tune27", "tune28", "tune30", "tune31", "tune33"])
+                                  "tune27", "tune28", "tune30", "tune31", "tune33", "tune37"])
 def test_the_tuning_corpora_meet_the_goals(name):
     scores = _scores(name)
     assert scores["invented"] >= 16 and scores["genuine"] >= 16
@@ -55,8 +55,11 @@ def test_tune29_misses_only_a_hand_rounded_change_and_another_run_s_figure():
     # w13: "B/A 0.311x (-68.9 %)" after "CPU median 604 ms -> 189 ms": the bracket is the ratio's, read as the
     # CPU's change; g13: "196 ms" after "214.7 KiB peak and the run takes": the previous figure's label
     ("tune32", ["w13"]), ("tune34", ["g13"]),
+    # round 17: d09's "about 2 ms per row" is a division the writer made; l09's "the drop is between 84 % and
+    # 99.9 %" is an unnamed change of RSS and of the memory peak, which the check reads as the median's
+    ("tune35", ["d09"]), ("tune36", ["l09"]),
 ])
-def test_round_16_parts_miss_only_their_known_cases(name, misses):
+def test_round_16_and_17_parts_miss_only_their_known_cases(name, misses):
     assert sorted(m["case"] for m in _scores(name)["mistakes"]) == misses
 
 
@@ -73,8 +76,8 @@ def test_the_held_out_corpora_do_not_get_worse(name, genuine_blocked):
                                   "tune9", "tune10", "tune11", "tune12", "tune13", "tune14", "tune15",
                                   "tune16", "tune17", "tune18", "tune19", "tune20", "tune21", "tune22",
                                   "tune23", "tune24", "tune25", "tune26", "tune27", "tune28", "tune29",
-                                  "tune30", "tune31", "tune32", "tune33", "tune34", "heldout", "heldout2",
-                                  "heldout6"])
+                                  "tune30", "tune31", "tune32", "tune33", "tune34", "tune35", "tune36",
+                                  "tune37", "heldout", "heldout2", "heldout6"])
 def test_every_case_is_labelled_with_a_known_ledger(name):
     cases, ledgers = load_corpus(DATA / name)
     assert cases and all(case.label in ("invented", "genuine") and case.ledger in ledgers for case in cases)
