@@ -1233,6 +1233,7 @@ def extract_claims(message: str) -> list[Claim]:
     qualifiers = "[" in text or any(word in lowered for word in _QUALIFIER_WORDS)
     targets = _labels_name_targets(lowered)
     cpu_named = "cpu" in lowered
+    production = " in prod" in lowered
     while index < n and len(claims) < MAX_CLAIMS:
         if text[index] not in _NUMBER_CHARS:
             index = digits.find(b"0", index)
@@ -1336,8 +1337,9 @@ def extract_claims(message: str) -> list[Claim]:
             qualifiers and _context().qualifying(text, clause_start, sign_start, unit_end))
         claim.cpu = cpu_named and dimension in ("time", *_CHANGES) and \
             _names_cpu(text, clause_start, sign_start, unit_end)
-        sentence = _cut(text[unit_end:unit_end + 72].lower(), ".;\n")
-        claim.elsewhere = " in production" in sentence or " in prod " in sentence
+        if production:
+            sentence = _cut(text[unit_end:unit_end + 72].lower(), ".;\n")
+            claim.elsewhere = " in production" in sentence or " in prod " in sentence
         starts_pair = joiner in _PAIR_ARROWS or \
             text[unit_end:unit_end + 5].lstrip().startswith(_ARROWS_AHEAD)
         claim.delta = dimension not in _CHANGES and not starts_pair and _is_delta(
