@@ -149,6 +149,26 @@ def test_the_stop_hook_checks_only_an_optimize_turn(tmp_path, prompt, checked):
     assert _blocked(_run("stop", again, project)) is None
 
 
+def test_the_stop_hook_waits_for_a_prompt_the_cli_has_not_written_yet(tmp_path):
+    # CI (twice, 2.1.197 under load): /optimize's Stop hook ran before the CLI had appended the turn's
+    # prompt to the transcript, found no prompt, and let the invented figure through
+    import threading
+
+    project = _project(tmp_path)
+    transcript = project / "main.jsonl"
+    transcript.write_bytes(b"")
+    prompt = "<command-name>/optimize</command-name>\n<command-args>checkout</command-args>"
+    late = threading.Timer(0.4, lambda: transcript.write_bytes(_transcript_bytes(INVENTED, prompt=prompt)))
+    late.start()
+    try:
+        assert _blocked(_run("stop", _stop(project, transcript, INVENTED), project)) is not None
+    finally:
+        late.join()
+    # no transcript at all: nothing to wait for, through at once
+    gone = _run("stop", _stop(project, project / "missing.jsonl", INVENTED), project)
+    assert _blocked(gone) is None
+
+
 def test_disabled_by_perfpack_hooks_0(tmp_path):
     project = _project(tmp_path)
     assert _blocked(_run("subagent-stop", _subagent(project, INVENTED), project, PERFPACK_HOOKS="0")) is None

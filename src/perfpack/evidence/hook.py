@@ -22,6 +22,9 @@ OPTIMIZE_COMMANDS = ("/optimize", "/perfpack:optimize")
 MAX_LEDGER_BYTES = 64 * 1024 * 1024
 MAX_TRANSCRIPT_SCAN = 16 * 1024 * 1024  # bytes read back from a transcript's end, in chunks
 CHUNK = 64 * 1024  # below malloc's mmap threshold: each read reuses freed heap memory, no fresh page
+# Claude Code appends to the transcript in batches: a turn that ends within milliseconds (a loaded machine,
+# a fast model) can reach the Stop hook before its prompt is on disk. Wait this long for it, in steps.
+PROMPT_WAIT_S, PROMPT_POLL_S = 2.0, 0.05
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -65,7 +68,7 @@ def handle(stdin: bytes, *, subagent: bool) -> tuple[int, str]:
     claims = extract_claims(message)
     if not claims:
         return 0, ""
-    if not subagent and not _started_by_optimize(str(transcript)):
+    if not subagent and not _started_by_optimize_when_written(str(transcript)):
         return 0, ""  # the main session's ordinary turn: only /optimize's report is checked
     figures = ledger_figures(_project_root(payload))
     if figures is None:
@@ -260,8 +263,31 @@ def _final_message(path: str) -> str:
     return ""
 
 
-def _started_by_optimize(path: str) -> bool:
-    """Whether the transcript's last real user prompt (not a tool result) ran /optimize."""
+def _started_by_optimize_when_written(path: str) -> bool:
+    """`_started_by_optimize`, waiting up to PROMPT_WAIT_S for a prompt when the transcript has none yet."""
+    started = _started_by_optimize(path)
+    if started is not None:
+        return started
+    import os
+    import stat
+    import time
+
+    try:
+        if not stat.S_ISREG(os.lstat(path).st_mode):
+            return False  # a link, a FIFO: nothing to wait for (fail open)
+    except OSError:
+        return False  # no transcript at all: nothing will come
+
+    deadline = time.monotonic() + PROMPT_WAIT_S
+    while started is None and time.monotonic() < deadline:
+        time.sleep(PROMPT_POLL_S)
+        started = _started_by_optimize(path)
+    return bool(started)
+
+
+def _started_by_optimize(path: str) -> bool | None:
+    """Whether the transcript's last real user prompt (not a tool result) ran /optimize; None when it holds
+    no prompt (yet)."""
     for entry in _entries_backwards(path, b'"user"', b'"tool_result"'):
         if entry.get("type") != "user" or entry.get("isMeta") is True:
             continue
@@ -280,4 +306,4 @@ def _started_by_optimize(path: str) -> bool:
         if "<command-name>" in content or "<local-command" in content:
             return False
         return content.lstrip().startswith(OPTIMIZE_COMMANDS)
-    return False
+    return None
