@@ -150,8 +150,8 @@ def test_the_stop_hook_checks_only_an_optimize_turn(tmp_path, prompt, checked):
 
 
 def test_the_stop_hook_waits_for_a_prompt_the_cli_has_not_written_yet(tmp_path):
-    # CI (twice, 2.1.197 under load): /optimize's Stop hook ran before the CLI had appended the turn's
-    # prompt to the transcript, found no prompt, and let the invented figure through
+    # CI (three times, 2.1.197): /optimize's Stop hook ran before the CLI had written the turn's prompt to
+    # the transcript (or created it), found no prompt, and let the invented figure through
     import threading
 
     project = _project(tmp_path)
@@ -164,9 +164,17 @@ def test_the_stop_hook_waits_for_a_prompt_the_cli_has_not_written_yet(tmp_path):
         assert _blocked(_run("stop", _stop(project, transcript, INVENTED), project)) is not None
     finally:
         late.join()
-    # no transcript at all: nothing to wait for, through at once
+    # not created yet when the hook starts (CI, 2.1.197): waited for too
+    later = project / "later.jsonl"
+    late = threading.Timer(0.4, lambda: later.write_bytes(_transcript_bytes(INVENTED, prompt=prompt)))
+    late.start()
+    try:
+        assert _blocked(_run("stop", _stop(project, later, INVENTED), project)) is not None
+    finally:
+        late.join()
+    # a transcript that never comes: through after the wait, silently
     gone = _run("stop", _stop(project, project / "missing.jsonl", INVENTED), project)
-    assert _blocked(gone) is None
+    assert _blocked(gone) is None and gone.returncode == 0 and not gone.stderr
 
 
 def test_disabled_by_perfpack_hooks_0(tmp_path):

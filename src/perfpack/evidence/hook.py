@@ -23,7 +23,8 @@ MAX_LEDGER_BYTES = 64 * 1024 * 1024
 MAX_TRANSCRIPT_SCAN = 16 * 1024 * 1024  # bytes read back from a transcript's end, in chunks
 CHUNK = 64 * 1024  # below malloc's mmap threshold: each read reuses freed heap memory, no fresh page
 # Claude Code appends to the transcript in batches: a turn that ends within milliseconds (a loaded machine,
-# a fast model) can reach the Stop hook before its prompt is on disk. Wait this long for it, in steps.
+# a fast model) can reach the Stop hook before its prompt is on disk, or before the file exists at all.
+# Wait this long for it, in steps.
 PROMPT_WAIT_S, PROMPT_POLL_S = 2.0, 0.05
 
 TYPE_CHECKING = False
@@ -276,7 +277,7 @@ def _started_by_optimize_when_written(path: str) -> bool:
         if not stat.S_ISREG(os.lstat(path).st_mode):
             return False  # a link, a FIFO: nothing to wait for (fail open)
     except OSError:
-        return False  # no transcript at all: nothing will come
+        pass  # not created yet (2.1.197 may write a short session's transcript after its Stop hook starts)
 
     deadline = time.monotonic() + PROMPT_WAIT_S
     while started is None and time.monotonic() < deadline:
