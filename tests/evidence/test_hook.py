@@ -149,29 +149,28 @@ def test_the_stop_hook_checks_only_an_optimize_turn(tmp_path, prompt, checked):
     assert _blocked(_run("stop", again, project)) is None
 
 
-def test_the_stop_hook_waits_for_a_prompt_the_cli_has_not_written_yet(tmp_path):
-    # CI (three times, 2.1.197): /optimize's Stop hook ran before the CLI had written the turn's prompt to
-    # the transcript (or created it), found no prompt, and let the invented figure through
+def _stop_with_transcript_written_late(project: Path, transcript: Path) -> subprocess.CompletedProcess:
+    """The Stop hook, run while /optimize's transcript is written (or created) 0.4 s after it starts."""
     import threading
 
-    project = _project(tmp_path)
-    transcript = project / "main.jsonl"
-    transcript.write_bytes(b"")
     prompt = "<command-name>/optimize</command-name>\n<command-args>checkout</command-args>"
     late = threading.Timer(0.4, lambda: transcript.write_bytes(_transcript_bytes(INVENTED, prompt=prompt)))
     late.start()
     try:
-        assert _blocked(_run("stop", _stop(project, transcript, INVENTED), project)) is not None
+        return _run("stop", _stop(project, transcript, INVENTED), project)
     finally:
         late.join()
+
+
+def test_the_stop_hook_waits_for_a_prompt_the_cli_has_not_written_yet(tmp_path):
+    # CI (three times, 2.1.197): /optimize's Stop hook ran before the CLI had written the turn's prompt to
+    # the transcript (or created it), found no prompt, and let the invented figure through
+    project = _project(tmp_path)
+    transcript = project / "main.jsonl"
+    transcript.write_bytes(b"")
+    assert _blocked(_stop_with_transcript_written_late(project, transcript)) is not None
     # not created yet when the hook starts (CI, 2.1.197): waited for too
-    later = project / "later.jsonl"
-    late = threading.Timer(0.4, lambda: later.write_bytes(_transcript_bytes(INVENTED, prompt=prompt)))
-    late.start()
-    try:
-        assert _blocked(_run("stop", _stop(project, later, INVENTED), project)) is not None
-    finally:
-        late.join()
+    assert _blocked(_stop_with_transcript_written_late(project, project / "later.jsonl")) is not None
     # a transcript that never comes: through after the wait, silently
     gone = _run("stop", _stop(project, project / "missing.jsonl", INVENTED), project)
     assert _blocked(gone) is None and gone.returncode == 0 and not gone.stderr
