@@ -269,14 +269,14 @@ def _started_by_optimize_when_written(path: str) -> bool:
     started = _started_by_optimize(path)
     if started is not None:
         return started
-    import os
-    import stat
     import time
 
+    from perfpack.lightos import _native
+
     try:
-        if not stat.S_ISREG(os.lstat(path).st_mode):
+        if _native.lstat(path).st_mode & 0o170000 != 0o100000:
             return False  # a link, a FIFO: nothing to wait for (fail open)
-    except OSError:
+    except (OSError, ValueError):
         pass  # not created yet (2.1.197 may write a short session's transcript after its Stop hook starts)
 
     deadline = time.monotonic() + PROMPT_WAIT_S
